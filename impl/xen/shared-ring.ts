@@ -1,0 +1,221 @@
+// The shared ring of xen/include/public/io/ring.h over a real byte area, little-endian.
+//
+// Layout (struct blkif_sring as DEFINE_RING_TYPES expands it): req_prod @0, req_event @4,
+// rsp_prod @8, rsp_event @12, a 4-byte private union @16, 44 bytes of padding @20, then the
+// entries @64, each the union of one request and one response. The area spans 2^order pages;
+// the entry count is the largest power of two that fits (__RING_SIZE).
+//
+// Like mirage's shared-memory-ring, this module is index arithmetic over a buffer that answers
+// "must notify?": the caller sends the event. Barriers have no counterpart: the world runs one
+// action at a time, and an action boundary is where the real code's barriers sit.
+//
+// Trust: the shared header is written by both peers, so every value read from it may be hostile.
+// The producer-overflow helpers report a lying peer; assertions only guard our own private
+// indices (ring.h's front/back structs), which no peer can touch.
+
+import { assert } from '../assert.ts';
+import { isRingSize, type RingIdx, ringIdx, ringIdxAdd, ringIdxDistance, slotOf } from './ring-index.ts';
+
+export const SRING_HEADER_SIZE = 64;
+export const SRING_REQ_PROD_OFFSET = 0;
+export const SRING_REQ_EVENT_OFFSET = 4;
+export const SRING_RSP_PROD_OFFSET = 8;
+export const SRING_RSP_EVENT_OFFSET = 12;
+/** The pvt union (netif smartpoll_active / tapif_user msg / pvt_pad[4]). */
+export const SRING_PVT_OFFSET = 16;
+export const SRING_PVT_SIZE = 4;
+/** uint8_t __pad[44]. */
+export const SRING_PAD_OFFSET = 20;
+export const SRING_PAD_SIZE = 44;
+
+export interface SharedRing {
+  readonly view: DataView;
+  readonly size: number;
+  readonly entrySize: number;
+}
+
+/** ring.h's front private variables (struct blkif_front_ring). */
+export interface FrontRing {
+  readonly sring: SharedRing;
+  reqProdPvt: RingIdx;
+  rspCons: RingIdx;
+  readonly size: number;
+}
+
+/** ring.h's back private variables (struct blkif_back_ring). */
+export interface BackRing {
+  readonly sring: SharedRing;
+  rspProdPvt: RingIdx;
+  reqCons: RingIdx;
+  readonly size: number;
+}
+
+/** __RING_SIZE: entries that fit after the header, rounded down to a power of two (0 if none). */
+export function ringEntryCount(areaBytes: number, entrySize: number): number {
+  assert(Number.isInteger(areaBytes) && areaBytes >= 0, 'ring area size must be a byte count');
+  assert(Number.isInteger(entrySize) && entrySize > 0, 'ring entry size must be positive');
+  const fit = Math.floor(Math.max(0, areaBytes - SRING_HEADER_SIZE) / entrySize);
+  assert(fit < 0x1_0000_0000, 'ring area larger than RING_IDX can index');
+  if (fit === 0) return 0;
+  return 2 ** (31 - Math.clz32(fit)); // __RD32: keep the highest set bit
+}
+
+/** View an existing ring area without touching it (what the backend does after mapping). */
+export function sharedRingAttach(view: DataView, entrySize: number): SharedRing {
+  const size = ringEntryCount(view.byteLength, entrySize);
+  assert(size >= 1, 'ring area too small for one entry');
+  assert(isRingSize(size), 'ring size must be a power of two');
+  return { view, size, entrySize };
+}
+
+/** SHARED_RING_INIT: producers 0, event indices 1, private union and padding zeroed. */
+export function sharedRingInit(ring: SharedRing): void {
+  const v = ring.view;
+  v.setUint32(SRING_REQ_PROD_OFFSET, 0, true);
+  v.setUint32(SRING_RSP_PROD_OFFSET, 0, true);
+  v.setUint32(SRING_REQ_EVENT_OFFSET, 1, true);
+  v.setUint32(SRING_RSP_EVENT_OFFSET, 1, true);
+  for (let i = SRING_PVT_OFFSET; i < SRING_HEADER_SIZE; i += 4) v.setUint32(i, 0, true);
+}
+
+export function reqProd(r: SharedRing): RingIdx {
+  return r.view.getUint32(SRING_REQ_PROD_OFFSET, true) as RingIdx;
+}
+export function setReqProd(r: SharedRing, v: RingIdx): void {
+  r.view.setUint32(SRING_REQ_PROD_OFFSET, v, true);
+}
+export function reqEvent(r: SharedRing): RingIdx {
+  return r.view.getUint32(SRING_REQ_EVENT_OFFSET, true) as RingIdx;
+}
+export function setReqEvent(r: SharedRing, v: RingIdx): void {
+  r.view.setUint32(SRING_REQ_EVENT_OFFSET, v, true);
+}
+export function rspProd(r: SharedRing): RingIdx {
+  return r.view.getUint32(SRING_RSP_PROD_OFFSET, true) as RingIdx;
+}
+export function setRspProd(r: SharedRing, v: RingIdx): void {
+  r.view.setUint32(SRING_RSP_PROD_OFFSET, v, true);
+}
+export function rspEvent(r: SharedRing): RingIdx {
+  return r.view.getUint32(SRING_RSP_EVENT_OFFSET, true) as RingIdx;
+}
+export function setRspEvent(r: SharedRing, v: RingIdx): void {
+  r.view.setUint32(SRING_RSP_EVENT_OFFSET, v, true);
+}
+
+/** FRONT_RING_ATTACH: private indices at `idx` (FRONT_RING_INIT is idx 0). */
+export function frontRingAttach(sring: SharedRing, idx: RingIdx): FrontRing {
+  return { sring, reqProdPvt: idx, rspCons: idx, size: sring.size };
+}
+
+/** FRONT_RING_INIT: private indices 0 (the frontend runs SHARED_RING_INIT first). */
+export function frontRingInit(sring: SharedRing): FrontRing {
+  return frontRingAttach(sring, ringIdx(0));
+}
+
+/** BACK_RING_ATTACH(..., rsp_prod): Linux blkback's xen_blkif_map attaches at the current
+ *  rsp_prod so that a backend can unbind and rebind to a live ring. It first rejects
+ *  req_prod - rsp_prod > size; callers do that with backProducerOverflow() on the result. */
+export function backRingAttach(sring: SharedRing): BackRing {
+  const at = rspProd(sring);
+  return { sring, rspProdPvt: at, reqCons: at, size: sring.size };
+}
+
+/** Byte offset in `ring.view` of the slot holding index `idx` (RING_GET_REQUEST/RESPONSE). */
+export function entryOffset(ring: SharedRing, idx: RingIdx): number {
+  return SRING_HEADER_SIZE + slotOf(idx, ring.size) * ring.entrySize;
+}
+
+/** RING_FREE_REQUESTS. The macros allow `size` outstanding requests (ring.h's prose: size-1). */
+export function freeRequests(f: FrontRing): number {
+  const outstanding = ringIdxDistance(f.rspCons, f.reqProdPvt);
+  assert(outstanding <= f.size, 'front ring: more requests outstanding than slots');
+  return f.size - outstanding;
+}
+
+/** RING_FULL. */
+export function ringFull(f: FrontRing): boolean {
+  return freeRequests(f) === 0;
+}
+
+/** RING_HAS_UNCONSUMED_RESPONSES (a count). Check frontProducerOverflow() before trusting it. */
+export function unconsumedResponses(f: FrontRing): number {
+  return ringIdxDistance(f.rspCons, rspProd(f.sring));
+}
+
+/** RING_HAS_UNCONSUMED_REQUESTS: min(req_prod - req_cons, free response space), so a backend
+ *  never takes a request it could not answer (a hostile req_prod cannot push it past that). */
+export function unconsumedRequests(b: BackRing): number {
+  const taken = ringIdxDistance(b.rspProdPvt, b.reqCons);
+  assert(taken <= b.size, 'back ring: consumed more requests than response slots');
+  const req = ringIdxDistance(b.reqCons, reqProd(b.sring));
+  const rsp = b.size - taken;
+  return Math.min(req, rsp);
+}
+
+/** RING_REQUEST_CONS_OVERFLOW: consuming index `cons` would leave no slot for its response. */
+export function requestConsOverflow(b: BackRing, cons: RingIdx): boolean {
+  return ringIdxDistance(b.rspProdPvt, cons) >= b.size;
+}
+
+/** RING_REQUEST_PROD_OVERFLOW: a frontend cannot honestly have published `prod`. */
+export function requestProdOverflow(b: BackRing, prod: RingIdx): boolean {
+  return ringIdxDistance(b.rspProdPvt, prod) > b.size;
+}
+
+/** RING_RESPONSE_PROD_OVERFLOW: a backend cannot honestly have published `prod` (2021). */
+export function responseProdOverflow(f: FrontRing, prod: RingIdx): boolean {
+  return ringIdxDistance(f.rspCons, prod) > f.size;
+}
+
+/** Hostile frontend: the shared req_prod is more than `size` ahead of rsp_prod_pvt. */
+export function backProducerOverflow(b: BackRing): boolean {
+  return requestProdOverflow(b, reqProd(b.sring));
+}
+
+/** Hostile backend: the shared rsp_prod is more than `size` ahead of rsp_cons. */
+export function frontProducerOverflow(f: FrontRing): boolean {
+  return responseProdOverflow(f, rspProd(f.sring));
+}
+
+/** The rule of RING_PUSH_*_AND_CHECK_NOTIFY: notify iff (new - event) < (new - old) as uint32,
+ *  i.e. iff the peer's event index lies in (old, new] modulo 2^32. */
+export function mustNotify(old: RingIdx, next: RingIdx, event: RingIdx): boolean {
+  return ringIdxDistance(event, next) < ringIdxDistance(old, next);
+}
+
+/** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: publish req_prod_pvt, then read req_event. */
+export function pushRequestsAndCheckNotify(f: FrontRing): boolean {
+  const s = f.sring;
+  const old = reqProd(s);
+  const next = f.reqProdPvt;
+  assert(ringIdxDistance(f.rspCons, next) <= f.size, 'front ring: pushing past the ring');
+  setReqProd(s, next);
+  return mustNotify(old, next, reqEvent(s));
+}
+
+/** RING_PUSH_RESPONSES_AND_CHECK_NOTIFY: publish rsp_prod_pvt, then read rsp_event. */
+export function pushResponsesAndCheckNotify(b: BackRing): boolean {
+  const s = b.sring;
+  const old = rspProd(s);
+  const next = b.rspProdPvt;
+  assert(ringIdxDistance(next, b.reqCons) <= b.size, 'back ring: responses past requests');
+  setRspProd(s, next);
+  return mustNotify(old, next, rspEvent(s));
+}
+
+/** RING_FINAL_CHECK_FOR_REQUESTS: work pending? If not, ask for an event on the very next
+ *  request (req_event = req_cons + 1) and look again, closing the window in which a frontend
+ *  published before it could see the new event index (the lost-wakeup race). */
+export function finalCheckForRequests(b: BackRing): boolean {
+  if (unconsumedRequests(b) > 0) return true;
+  setReqEvent(b.sring, ringIdxAdd(b.reqCons, 1));
+  return unconsumedRequests(b) > 0;
+}
+
+/** RING_FINAL_CHECK_FOR_RESPONSES: the mirror image with rsp_event = rsp_cons + 1. */
+export function finalCheckForResponses(f: FrontRing): boolean {
+  if (unconsumedResponses(f) > 0) return true;
+  setRspEvent(f.sring, ringIdxAdd(f.rspCons, 1));
+  return unconsumedResponses(f) > 0;
+}
