@@ -1,0 +1,253 @@
+// The hypervisor's event channels (xen/common/event_channel.c, 2-level ABI) for every domain.
+// A notify only sets the PENDING bit of the peer's port; delivery (the upcall that runs the
+// driver's handler) is a separate world action chosen by the scheduler, so "notify, then the
+// peer checks the ring" and "the peer checks first" are both explored. Several sends before a
+// delivery coalesce into one pending bit, as on real hardware.
+//
+// Port states follow Xen: free, unbound (waiting for `remote` to bind), interdomain. Closing an
+// interdomain port reverts the peer to unbound for this domain (evtchn_close), and binding sets
+// the new local port pending at once, because Xen conservatively assumes a send on the remote
+// unbound port may have been lost (evtchn_bind_interdomain).
+import { assert } from '../assert.ts';
+import type { DomId } from './memory.ts';
+import { err, OK_VOID, ok, type Result } from './result.ts';
+
+export type Port = number;
+export type EvtchnError = 'no-such-port' | 'not-unbound' | 'wrong-domain' | 'not-bound' | 'closed';
+
+/** EVTCHN_2L_NR_CHANNELS on a 64-bit guest: the 2-level ABI's port space. */
+export const EVTCHN_2L_NR_CHANNELS = 4096;
+
+// Port states; Closed is Xen's ECS_FREE after a close, kept apart so a stale use reads 'closed'.
+const State = { Free: 0, Unbound: 1, Interdomain: 2, Closed: 3 } as const;
+type State = (typeof State)[keyof typeof State];
+
+/** One domain's port table; arrays grow on demand up to portCountMax. */
+class DomainPorts {
+  state: State[] = [State.Free];
+  /** Unbound: the domain allowed to bind. Interdomain: the peer domain. */
+  remoteDom: DomId[] = [0];
+  remotePort: Port[] = [0];
+  pending: boolean[] = [false];
+  masked: boolean[] = [false];
+  pendingCount = 0;
+  inUse = 0;
+  interdomain = 0;
+}
+
+const E_NO_SUCH_PORT = err('no-such-port' as const);
+const E_NOT_UNBOUND = err('not-unbound' as const);
+const E_WRONG_DOMAIN = err('wrong-domain' as const);
+const E_NOT_BOUND = err('not-bound' as const);
+const E_CLOSED = err('closed' as const);
+
+export class EventChannels {
+  readonly portCountMax: number;
+  private readonly domains = new Map<DomId, DomainPorts>();
+  /** Domain ids in ascending order, for the canonical order of deliverable(). */
+  private domIds: DomId[] = [];
+
+  constructor(portCountMax: number = EVTCHN_2L_NR_CHANNELS) {
+    assert(Number.isInteger(portCountMax) && portCountMax >= 2, 'portCountMax must be >= 2');
+    this.portCountMax = portCountMax;
+  }
+
+  /** EVTCHNOP_alloc_unbound: lowest free port >= 1 (port 0 is never handed out). */
+  allocUnbound(dom: DomId, remote: DomId): Port {
+    const ports = this.portsOf(dom);
+    const port = this.lowestFreePort(ports);
+    ports.state[port] = State.Unbound;
+    ports.remoteDom[port] = remote;
+    ports.remotePort[port] = 0;
+    ports.pending[port] = false;
+    ports.masked[port] = false;
+    ports.inUse++;
+    assert(port >= 1, 'allocUnbound: port 0 handed out');
+    return port;
+  }
+
+  /** EVTCHNOP_bind_interdomain: the remote port must be unbound and reserved for `dom`. */
+  bindInterdomain(dom: DomId, remoteDom: DomId, remotePort: Port): Result<Port, EvtchnError> {
+    const remote = this.domains.get(remoteDom);
+    if (remote === undefined || !this.validPort(remote, remotePort)) return E_NO_SUCH_PORT;
+    const remoteState = remote.state[remotePort]!;
+    if (remoteState === State.Free) return E_NO_SUCH_PORT;
+    if (remoteState === State.Closed) return E_CLOSED;
+    if (remoteState !== State.Unbound) return E_NOT_UNBOUND;
+    if (remote.remoteDom[remotePort] !== dom) return E_WRONG_DOMAIN;
+    const local = this.portsOf(dom);
+    const port = this.lowestFreePort(local);
+    local.state[port] = State.Interdomain;
+    local.remoteDom[port] = remoteDom;
+    local.remotePort[port] = remotePort;
+    local.pending[port] = false;
+    local.masked[port] = false;
+    local.inUse++;
+    local.interdomain++;
+    remote.state[remotePort] = State.Interdomain;
+    remote.remotePort[remotePort] = port;
+    remote.interdomain++;
+    // evtchn_bind_interdomain: "we may have lost notifications on the remote unbound port".
+    this.setPending(local, port);
+    assert(this.peerOf(remoteDom, remotePort)?.port === port, 'bindInterdomain: link');
+    return ok(port);
+  }
+
+  /**
+   * EVTCHNOP_send: sets PENDING on the peer end. Xen silently drops a send on an unbound port and
+   * returns 0; we report 'not-bound' so a trace shows the drop (drivers ignore the result, as
+   * notify_remote_via_irq does). Nothing is set pending in that case either way.
+   */
+  notify(dom: DomId, port: Port): Result<void, EvtchnError> {
+    const ports = this.domains.get(dom);
+    if (ports === undefined || !this.validPort(ports, port)) return E_NO_SUCH_PORT;
+    const state = ports.state[port]!;
+    if (state === State.Interdomain) {
+      const peer = this.domains.get(ports.remoteDom[port]!);
+      assert(peer !== undefined, 'notify: interdomain peer has no port table');
+      this.setPending(peer, ports.remotePort[port]!);
+      return OK_VOID;
+    }
+    if (state === State.Unbound) return E_NOT_BOUND;
+    return state === State.Closed ? E_CLOSED : E_NO_SUCH_PORT;
+  }
+
+  mask(dom: DomId, port: Port): void {
+    const ports = this.ownPort(dom, port, 'mask');
+    ports.masked[port] = true;
+  }
+
+  /** Unmasking a pending port makes it deliverable again (evtchn_unmask re-raises the upcall). */
+  unmask(dom: DomId, port: Port): void {
+    const ports = this.ownPort(dom, port, 'unmask');
+    ports.masked[port] = false;
+  }
+
+  isPending(dom: DomId, port: Port): boolean {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && this.validPort(ports, port) && ports.pending[port] === true;
+  }
+
+  isMasked(dom: DomId, port: Port): boolean {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && this.validPort(ports, port) && ports.masked[port] === true;
+  }
+
+  /** Pending and unmasked ports, in canonical order (domain, then port). */
+  deliverable(): readonly { dom: DomId; port: Port }[] {
+    const out: { dom: DomId; port: Port }[] = [];
+    for (const dom of this.domIds) {
+      const ports = this.domains.get(dom)!;
+      if (ports.pendingCount === 0) continue;
+      for (let port = 1; port < ports.state.length; port++) {
+        if (ports.pending[port] && !ports.masked[port]) out.push({ dom, port });
+      }
+    }
+    return out;
+  }
+
+  /** The upcall: clears PENDING and reports whether the port was deliverable. */
+  deliver(dom: DomId, port: Port): boolean {
+    const ports = this.domains.get(dom);
+    if (ports === undefined || !this.validPort(ports, port)) return false;
+    if (!ports.pending[port] || ports.masked[port]) return false;
+    ports.pending[port] = false;
+    ports.pendingCount--;
+    assert(ports.pendingCount >= 0, 'deliver: pending count underflow');
+    return true;
+  }
+
+  /** EVTCHNOP_close: frees the port; an interdomain peer reverts to unbound for this domain. */
+  close(dom: DomId, port: Port): Result<void, EvtchnError> {
+    const ports = this.domains.get(dom);
+    if (ports === undefined || !this.validPort(ports, port)) return E_NO_SUCH_PORT;
+    const state = ports.state[port]!;
+    if (state === State.Free) return E_NO_SUCH_PORT;
+    if (state === State.Closed) return E_CLOSED;
+    if (state === State.Interdomain) {
+      const peer = this.domains.get(ports.remoteDom[port]!)!;
+      const peerPort = ports.remotePort[port]!;
+      assert(peer.state[peerPort] === State.Interdomain, 'close: peer is not interdomain');
+      peer.state[peerPort] = State.Unbound;
+      peer.remoteDom[peerPort] = dom;
+      peer.remotePort[peerPort] = 0;
+      peer.interdomain--;
+      ports.interdomain--;
+    }
+    if (ports.pending[port]) ports.pendingCount--;
+    ports.state[port] = State.Closed;
+    ports.pending[port] = false;
+    ports.masked[port] = false;
+    ports.inUse--;
+    assert(ports.inUse >= 0, 'close: in-use count underflow');
+    return OK_VOID;
+  }
+
+  peerOf(dom: DomId, port: Port): { dom: DomId; port: Port } | undefined {
+    const ports = this.domains.get(dom);
+    if (ports === undefined || !this.validPort(ports, port)) return undefined;
+    if (ports.state[port] !== State.Interdomain) return undefined;
+    return { dom: ports.remoteDom[port]!, port: ports.remotePort[port]! };
+  }
+
+  /** Interdomain (bound) ports of `dom`. */
+  boundCount(dom: DomId): number {
+    return this.domains.get(dom)?.interdomain ?? 0;
+  }
+
+  /** Ports of `dom` in use, unbound or interdomain: what must reach 0 after a clean teardown. */
+  openCount(dom: DomId): number {
+    return this.domains.get(dom)?.inUse ?? 0;
+  }
+
+  /** True if `port` of `dom` is allocated and still waiting for its peer to bind. */
+  isUnbound(dom: DomId, port: Port): boolean {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && this.validPort(ports, port) && ports.state[port] === State.Unbound;
+  }
+
+  private setPending(ports: DomainPorts, port: Port): void {
+    if (ports.pending[port]) return;
+    ports.pending[port] = true;
+    ports.pendingCount++;
+  }
+
+  private portsOf(dom: DomId): DomainPorts {
+    let ports = this.domains.get(dom);
+    if (ports === undefined) {
+      assert(Number.isInteger(dom) && dom >= 0, 'event channels: bad domid');
+      ports = new DomainPorts();
+      this.domains.set(dom, ports);
+      this.domIds = [...this.domIds, dom].sort((a, b) => a - b);
+    }
+    return ports;
+  }
+
+  private lowestFreePort(ports: DomainPorts): Port {
+    for (let port = 1; port < ports.state.length; port++) {
+      const state = ports.state[port];
+      if (state === State.Free || state === State.Closed) return port;
+    }
+    const port = ports.state.length;
+    assert(port < this.portCountMax, 'event channels: port space exhausted');
+    ports.state.push(State.Free);
+    ports.remoteDom.push(0);
+    ports.remotePort.push(0);
+    ports.pending.push(false);
+    ports.masked.push(false);
+    return port;
+  }
+
+  private validPort(ports: DomainPorts, port: Port): boolean {
+    return Number.isInteger(port) && port >= 1 && port < ports.state.length;
+  }
+
+  /** mask/unmask act on the caller's own live port: anything else is our bug. */
+  private ownPort(dom: DomId, port: Port, what: string): DomainPorts {
+    const ports = this.domains.get(dom);
+    assert(ports !== undefined && this.validPort(ports, port), `${what}: no port ${port}`);
+    const state = ports.state[port];
+    assert(state === State.Unbound || state === State.Interdomain, `${what}: port ${port} free`);
+    return ports;
+  }
+}

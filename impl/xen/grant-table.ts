@@ -1,0 +1,202 @@
+// One grant table per granting domain, with v1 semantics (xen/include/public/grant_table.h) and
+// the allocator of Linux's drivers/xen/grant-table.c folded in: references 0..7 are reserved
+// (GNTTAB_NR_RESERVED_ENTRIES, the toolstack's console and xenstore pages), the free list starts
+// at 8 and a freed reference goes back to its head (put_free_entry), so a fresh guest hands out
+// 8, 9, 10... as the recorded traffic shows and a just-freed reference is the next one reused.
+//
+// endAccess mirrors gnttab_try_end_foreign_access (XSA-396): while the grantee holds a mapping the
+// call is refused and nothing changes; the old query-then-end race is a driver-level mutant.
+// map/unmap are the grantee's GNTTABOP_map_grant_ref / unmap_grant_ref; the mapping aliases the
+// granter's page bytes. A read-only mapping still hands out a Uint8Array (JavaScript cannot
+// enforce it); honest backends only read it and a hostile one is caught by the data invariant.
+import { assert } from '../assert.ts';
+import type { DomainMemory, DomId, Frame } from './memory.ts';
+import { err, OK_VOID, ok, type Result } from './result.ts';
+
+export type GrantRef = number;
+
+export type GrantError =
+  | 'no-free-ref'
+  | 'bad-ref'
+  | 'not-granted'
+  | 'still-mapped'
+  | 'wrong-domain'
+  | 'read-only'
+  | 'not-mapped';
+
+export interface GrantMapping {
+  readonly ref: GrantRef;
+  readonly frame: Frame;
+  readonly page: Uint8Array;
+  readonly writable: boolean;
+}
+
+/** What the granter wrote into the entry (domid, frame, GTF_readonly). */
+export interface GrantEntry {
+  readonly grantee: DomId;
+  readonly frame: Frame;
+  readonly readOnly: boolean;
+}
+
+/** GNTTAB_NR_RESERVED_ENTRIES in Xen's grant_table.h. */
+export const GNTTAB_NR_RESERVED_ENTRIES = 8;
+
+const GRANTEE_NONE = -1;
+const FREE_LIST_END = -1;
+
+// Error results are shared constants: refusals happen on hot paths (persistent-grant probing).
+const E_NO_FREE_REF = err('no-free-ref' as const);
+const E_BAD_REF = err('bad-ref' as const);
+const E_NOT_GRANTED = err('not-granted' as const);
+const E_STILL_MAPPED = err('still-mapped' as const);
+const E_WRONG_DOMAIN = err('wrong-domain' as const);
+const E_READ_ONLY = err('read-only' as const);
+const E_NOT_MAPPED = err('not-mapped' as const);
+
+export class GrantTable {
+  readonly owner: DomId;
+  readonly refCountMax: number;
+  private readonly memory: DomainMemory;
+  // Struct of arrays indexed by reference: no object per entry, no allocation per grant.
+  private readonly grantee: Int32Array;
+  private readonly frame: Float64Array;
+  private readonly readOnly: Uint8Array;
+  private readonly mapCounts: Uint32Array;
+  // The page captured at grant time: a granter that frees a still-granted page leaves the
+  // grantee's mapping aliasing a dead buffer (the real use-after-free), reported by an invariant.
+  private readonly pages: (Uint8Array | undefined)[];
+  private readonly freeNext: Int32Array;
+  private freeHead: GrantRef;
+  /** One past the highest reference ever handed out: bounds grantedRefs() scans. */
+  private refHighWater = GNTTAB_NR_RESERVED_ENTRIES;
+  private granted = 0;
+  private mapped = 0;
+  private readonly grantedByGrantee = new Map<DomId, number>();
+  private readonly mappedByMapper = new Map<DomId, number>();
+
+  constructor(owner: DomId, memory: DomainMemory, refCountMax: number) {
+    assert(memory.domid === owner, 'GrantTable: memory belongs to another domain');
+    assert(Number.isInteger(refCountMax), 'GrantTable: refCountMax must be an integer');
+    assert(refCountMax > GNTTAB_NR_RESERVED_ENTRIES, 'GrantTable: no room past reserved refs');
+    this.owner = owner;
+    this.memory = memory;
+    this.refCountMax = refCountMax;
+    this.grantee = new Int32Array(refCountMax).fill(GRANTEE_NONE);
+    this.frame = new Float64Array(refCountMax);
+    this.readOnly = new Uint8Array(refCountMax);
+    this.mapCounts = new Uint32Array(refCountMax);
+    this.pages = new Array<Uint8Array | undefined>(refCountMax).fill(undefined);
+    this.freeNext = new Int32Array(refCountMax);
+    for (let ref = GNTTAB_NR_RESERVED_ENTRIES; ref < refCountMax; ref++) {
+      this.freeNext[ref] = ref + 1 < refCountMax ? ref + 1 : FREE_LIST_END;
+    }
+    this.freeHead = GNTTAB_NR_RESERVED_ENTRIES;
+  }
+
+  /** gnttab_grant_foreign_access: claim a free reference and fill its entry. */
+  grantAccess(grantee: DomId, frame: Frame, readOnly: boolean): Result<GrantRef, GrantError> {
+    assert(this.memory.isAllocated(frame), `grantAccess: frame ${frame} is not allocated`);
+    assert(Number.isInteger(grantee) && grantee >= 0, 'grantAccess: bad grantee domid');
+    const ref = this.freeHead;
+    if (ref === FREE_LIST_END) return E_NO_FREE_REF;
+    this.freeHead = this.freeNext[ref]!;
+    this.grantee[ref] = grantee;
+    this.frame[ref] = frame;
+    this.readOnly[ref] = readOnly ? 1 : 0;
+    this.pages[ref] = this.memory.page(frame);
+    if (ref >= this.refHighWater) this.refHighWater = ref + 1;
+    this.granted++;
+    this.grantedByGrantee.set(grantee, (this.grantedByGrantee.get(grantee) ?? 0) + 1);
+    assert(this.mapCounts[ref] === 0, 'grantAccess: a free reference was still mapped');
+    return ok(ref);
+  }
+
+  /** gnttab_try_end_foreign_access: refused, with nothing changed, while the grantee maps it. */
+  endAccess(ref: GrantRef): Result<void, GrantError> {
+    if (!this.inRange(ref)) return E_BAD_REF;
+    const grantee = this.grantee[ref]!;
+    if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
+    if (this.mapCounts[ref] !== 0) return E_STILL_MAPPED;
+    this.grantee[ref] = GRANTEE_NONE;
+    this.pages[ref] = undefined;
+    this.freeNext[ref] = this.freeHead;
+    this.freeHead = ref;
+    this.granted--;
+    this.grantedByGrantee.set(grantee, this.grantedByGrantee.get(grantee)! - 1);
+    assert(this.granted >= 0, 'endAccess: granted count underflow');
+    return OK_VOID;
+  }
+
+  /** GNTTABOP_map_grant_ref by `mapper`; Xen checks the entry's domid and GTF_readonly. */
+  map(ref: GrantRef, mapper: DomId, writable: boolean): Result<GrantMapping, GrantError> {
+    if (!this.inRange(ref)) return E_BAD_REF;
+    const grantee = this.grantee[ref]!;
+    if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
+    if (grantee !== mapper) return E_WRONG_DOMAIN;
+    if (writable && this.readOnly[ref] === 1) return E_READ_ONLY;
+    const frame = this.frame[ref]!;
+    this.mapCounts[ref]!++;
+    this.mapped++;
+    this.mappedByMapper.set(mapper, (this.mappedByMapper.get(mapper) ?? 0) + 1);
+    const page = this.pages[ref];
+    assert(page !== undefined, 'map: a granted reference has no page');
+    return ok({ ref, frame, page, writable });
+  }
+
+  /** GNTTABOP_unmap_grant_ref: drops one of `mapper`'s mappings of `ref`. */
+  unmap(ref: GrantRef, mapper: DomId): Result<void, GrantError> {
+    if (!this.inRange(ref)) return E_BAD_REF;
+    const grantee = this.grantee[ref]!;
+    if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
+    if (grantee !== mapper) return E_WRONG_DOMAIN;
+    if (this.mapCounts[ref] === 0) return E_NOT_MAPPED;
+    this.mapCounts[ref]!--;
+    this.mapped--;
+    this.mappedByMapper.set(mapper, this.mappedByMapper.get(mapper)! - 1);
+    assert(this.mapped >= 0, 'unmap: mapped count underflow');
+    return OK_VOID;
+  }
+
+  isGranted(ref: GrantRef): boolean {
+    return this.inRange(ref) && this.grantee[ref] !== GRANTEE_NONE;
+  }
+
+  isMapped(ref: GrantRef): boolean {
+    return this.inRange(ref) && this.mapCounts[ref] !== 0;
+  }
+
+  /** Number of live mappings of `ref` (each map() counts once until its unmap()). */
+  mapCount(ref: GrantRef): number {
+    return this.inRange(ref) ? this.mapCounts[ref]! : 0;
+  }
+
+  /** The entry as the granter wrote it, or undefined if `ref` is not granted. */
+  entry(ref: GrantRef): GrantEntry | undefined {
+    if (!this.isGranted(ref)) return undefined;
+    return { grantee: this.grantee[ref]!, frame: this.frame[ref]!, readOnly: this.readOnly[ref] === 1 };
+  }
+
+  /** Granted references, to `grantee` if given. */
+  grantedCount(grantee?: DomId): number {
+    return grantee === undefined ? this.granted : (this.grantedByGrantee.get(grantee) ?? 0);
+  }
+
+  /** Live mappings (sum of map counts), by `mapper` if given. */
+  mappedCount(mapper?: DomId): number {
+    return mapper === undefined ? this.mapped : (this.mappedByMapper.get(mapper) ?? 0);
+  }
+
+  /** Granted references in ascending order, for invariants and reports. */
+  grantedRefs(): readonly GrantRef[] {
+    const refs: GrantRef[] = [];
+    for (let ref = 0; ref < this.refHighWater; ref++) {
+      if (this.grantee[ref] !== GRANTEE_NONE) refs.push(ref);
+    }
+    assert(refs.length === this.granted, 'grantedRefs: count disagrees with the ledger');
+    return refs;
+  }
+
+  private inRange(ref: GrantRef): boolean {
+    return Number.isInteger(ref) && ref >= 0 && ref < this.refCountMax;
+  }
+}

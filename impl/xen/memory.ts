@@ -1,0 +1,90 @@
+// Each domain's pseudo-physical memory as real bytes, so that a ring page or a granted data page
+// is one buffer seen by both ends (the backend's mapping aliases the frontend's page, as a grant
+// map does on real hardware). Frames are never reused: a page freed while the peer still holds a
+// mapping stays a dead buffer, and an invariant (not a crash) reports the use after free.
+import { assert } from '../assert.ts';
+
+export const PAGE_SIZE = 4096;
+
+export type DomId = number;
+export type Frame = number;
+
+/** One allocPages() call: a contiguous run of frames backed by one ArrayBuffer. */
+interface Run {
+  readonly first: Frame;
+  readonly count: number;
+  readonly buffer: ArrayBuffer;
+}
+
+/** Frame numbers start above 0 so that 0 never looks like a valid frame in a trace. */
+const FRAME_FIRST: Frame = 1;
+
+export class DomainMemory {
+  readonly domid: DomId;
+  private frameNext: Frame = FRAME_FIRST;
+  private allocated = 0;
+  // Indexed by frame - FRAME_FIRST; undefined once freed. Frames are never reused, so dense.
+  private readonly pages: (Uint8Array | undefined)[] = [];
+  private readonly runs: (Run | undefined)[] = [];
+
+  constructor(domid: DomId) {
+    assert(Number.isInteger(domid) && domid >= 0, 'domid must be a non-negative integer');
+    this.domid = domid;
+  }
+
+  get allocatedCount(): number {
+    return this.allocated;
+  }
+
+  /** A contiguous run of zeroed pages (alloc_pages with __GFP_ZERO, as blkfront's rings use). */
+  allocPages(count: number): Frame {
+    assert(Number.isInteger(count) && count >= 1, 'allocPages: count must be >= 1');
+    const first = this.frameNext;
+    const buffer = new ArrayBuffer(count * PAGE_SIZE);
+    const run: Run = { first, count, buffer };
+    for (let i = 0; i < count; i++) {
+      this.pages[first - FRAME_FIRST + i] = new Uint8Array(buffer, i * PAGE_SIZE, PAGE_SIZE);
+      this.runs[first - FRAME_FIRST + i] = run;
+    }
+    this.frameNext = first + count;
+    this.allocated += count;
+    assert(this.isAllocated(first) && this.isAllocated(first + count - 1), 'allocPages: run');
+    return first;
+  }
+
+  freePages(first: Frame, count: number): void {
+    assert(Number.isInteger(count) && count >= 1, 'freePages: count must be >= 1');
+    for (let i = 0; i < count; i++) {
+      assert(this.isAllocated(first + i), `freePages: frame ${first + i} is not allocated`);
+    }
+    for (let i = 0; i < count; i++) {
+      this.pages[first - FRAME_FIRST + i] = undefined;
+      this.runs[first - FRAME_FIRST + i] = undefined;
+    }
+    this.allocated -= count;
+    assert(this.allocated >= 0, 'freePages: allocated count underflow');
+  }
+
+  /** The 4096-byte page; asking for a frame we never allocated (or freed) is our bug. */
+  page(frame: Frame): Uint8Array {
+    const page = this.pages[frame - FRAME_FIRST];
+    assert(page !== undefined, `page: frame ${frame} of domain ${this.domid} is not allocated`);
+    return page;
+  }
+
+  /** A DataView over `count` pages that came from one allocPages() run; undefined otherwise. */
+  view(first: Frame, count: number): DataView | undefined {
+    assert(Number.isInteger(count) && count >= 1, 'view: count must be >= 1');
+    const run = this.runs[first - FRAME_FIRST];
+    if (run === undefined) return undefined;
+    if (first + count > run.first + run.count) return undefined;
+    for (let i = 1; i < count; i++) {
+      if (this.runs[first - FRAME_FIRST + i] !== run) return undefined;
+    }
+    return new DataView(run.buffer, (first - run.first) * PAGE_SIZE, count * PAGE_SIZE);
+  }
+
+  isAllocated(frame: Frame): boolean {
+    return Number.isInteger(frame) && this.pages[frame - FRAME_FIRST] !== undefined;
+  }
+}
