@@ -1,0 +1,643 @@
+// xenstored as the drivers see it (Xen's tools/xenstored core.c, watch.c, transaction.c;
+// docs/misc/xenstore.txt): the node tree, permissions by domain, watches whose events are queued
+// per connection (delivery is a separate world action, so a driver can act on a stale value,
+// as xenbus callbacks do), and transactions that end with EAGAIN on a conflict.
+//
+// Fidelity notes, each mirroring the C daemon:
+// - Permissions (perm_for_conn): dom0 and the owner (first entry) may do anything; otherwise the
+//   first matching later entry applies, else the first entry's letter is the default. A missing
+//   node reports EACCES instead of ENOENT when its nearest existing ancestor denies the access
+//   (errno_from_parents). Created nodes inherit their parent's list, and an unprivileged creator
+//   becomes the owner (construct_node).
+// - Watches fire for the changed node and every ancestor's watch (is_child), with the changed
+//   path; rm fires, bottom-up, an exact event on every removed descendant, so a watch on any
+//   removed node fires. A watcher gets an event only if it may read the node, its parent, or
+//   (setPerms) the old permissions (watch_permitted). Registering fires once at once.
+// - Transactions (transaction.c): the first access to a node records its generation (or absence)
+//   and a private copy; commit fails with EAGAIN if any accessed node's generation moved, which
+//   includes a parent whose child list changed. Events of a transaction fire only at commit, one
+//   per modified node, in first-access order. A transaction ends on commit, abort and EAGAIN.
+// - Not modelled: quotas (E2BIG, ENOSPC, ENOMEM), DIRECTORY_PART, SET_TARGET, the duplicate-event
+//   suppression of newer xenstored, XS_PERM_IGNORE. Unprivileged owner change is EPERM in C and
+//   'EACCES' here (XsError has no EPERM).
+import { assert } from '../assert.ts';
+import type { DomId } from './memory.ts';
+import { err, OK_VOID, ok, type Result } from './result.ts';
+
+export type XsError = 'ENOENT' | 'EACCES' | 'EAGAIN' | 'EINVAL' | 'EEXIST' | 'ENOTEMPTY';
+export type TxId = number;
+export type XsPermLetter = 'n' | 'r' | 'w' | 'b';
+export interface XsPerm {
+  readonly dom: DomId;
+  readonly perm: XsPermLetter;
+}
+export interface WatchEvent {
+  readonly dom: DomId;
+  readonly path: string;
+  readonly token: string;
+}
+
+/** Domain 0 is the privileged domain (domain_is_unprivileged is false only for it here). */
+export const XS_PRIVILEGED_DOMID: DomId = 0;
+/** XENSTORE_ABS_PATH_MAX in xs_wire.h. */
+export const XENSTORE_ABS_PATH_MAX = 3072;
+/** Generation of a node that does not exist (NO_GENERATION in transaction.c). */
+const NO_GENERATION = 0;
+
+const PERM_READ = 1;
+const PERM_WRITE = 2;
+const PERM_OWNER = 4;
+const PERM_BITS: Readonly<Record<XsPermLetter, number>> = { n: 0, r: 1, w: 2, b: 3 };
+
+interface XsNode {
+  value: string;
+  /** Immutable once stored; inherited lists are shared by reference. */
+  perms: readonly XsPerm[];
+  /** Leaf names in creation order, as xenstored's child list. */
+  children: string[];
+  generation: number;
+}
+
+interface Watch {
+  readonly dom: DomId;
+  /** Canonical (absolute or @special) path. */
+  readonly node: string;
+  readonly token: string;
+  /** Characters stripped from event paths for a relative watch (get_watch_path). */
+  readonly prefixLength: number;
+  /** Registration order: events of one change reach a domain in this order. */
+  readonly seq: number;
+}
+
+/** One transaction's record of a node (transaction.c accessed_node). */
+interface Access {
+  readonly generation: number;
+  /** The transaction's private copy; null while absent in the transaction's view. */
+  node: XsNode | null;
+  readonly originalPerms: readonly XsPerm[] | undefined;
+  modified: boolean;
+  fire: boolean;
+  exact: boolean;
+}
+
+/** Where an operation reads and writes: the committed store or a transaction's view. */
+interface View {
+  get(path: string): XsNode | undefined;
+  /** `node` (from get, or newly built) changed; record it. */
+  put(path: string, node: XsNode): void;
+  remove(path: string): void;
+  fire(path: string, exact: boolean, node: XsNode, parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined): void;
+  wrote(): void;
+}
+
+const E_ENOENT = err('ENOENT' as const);
+const E_EACCES = err('EACCES' as const);
+const E_EAGAIN = err('EAGAIN' as const);
+const E_EINVAL = err('EINVAL' as const);
+const E_EEXIST = err('EEXIST' as const);
+
+const PATH_CHARS = /^[A-Za-z0-9\-/_@]+$/;
+const ROOT_PERMS: readonly XsPerm[] = Object.freeze([Object.freeze({ dom: 0, perm: 'n' as const })]);
+
+export function parentPath(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function childPath(parent: string, leaf: string): string {
+  return parent === '/' ? `/${leaf}` : `${parent}/${leaf}`;
+}
+
+function permFor(dom: DomId, perms: readonly XsPerm[]): number {
+  const owner = perms[0];
+  assert(owner !== undefined, 'node without permissions');
+  if (dom === XS_PRIVILEGED_DOMID || owner.dom === dom) return PERM_READ | PERM_WRITE | PERM_OWNER;
+  for (let i = 1; i < perms.length; i++) {
+    const entry = perms[i]!;
+    if (entry.dom === dom) return PERM_BITS[entry.perm];
+  }
+  return PERM_BITS[owner.perm];
+}
+
+const ERRORS: Readonly<Record<XsError, Result<never, XsError>>> = {
+  ENOENT: E_ENOENT,
+  EACCES: E_EACCES,
+  EAGAIN: E_EAGAIN,
+  EINVAL: E_EINVAL,
+  EEXIST: E_EEXIST,
+  ENOTEMPTY: err('ENOTEMPTY'),
+};
+
+/** canonicalize(): relative paths are under /local/domain/<dom>; EINVAL is reported as undefined. */
+function canonicalize(dom: DomId, path: string, allowSpecial: boolean): string | undefined {
+  if (path.length === 0 || !PATH_CHARS.test(path)) return undefined;
+  const first = path.charCodeAt(0);
+  if (first === 64 /* @ */) return allowSpecial ? path : undefined;
+  const name = first === 47 /* / */ ? path : `/local/domain/${dom}/${path}`;
+  if (name.length > 1 && name.charCodeAt(name.length - 1) === 47) return undefined;
+  if (name.includes('//') || name.length > XENSTORE_ABS_PATH_MAX) return undefined;
+  return name;
+}
+
+function inheritPerms(parentPerms: readonly XsPerm[], dom: DomId): readonly XsPerm[] {
+  const owner = parentPerms[0]!;
+  if (dom === XS_PRIVILEGED_DOMID || owner.dom === dom) return parentPerms;
+  // construct_node: "Inherit permissions, unpriv domains own what they create."
+  return Object.freeze([Object.freeze({ dom, perm: owner.perm }), ...parentPerms.slice(1)]);
+}
+
+/** The committed store plus watches and their per-domain queues. */
+class Store {
+  readonly nodes = new Map<string, XsNode>();
+  generation = NO_GENERATION;
+  writes = 0;
+  readonly watchesByPath = new Map<string, Watch[]>();
+  readonly watchesByDom = new Map<DomId, Watch[]>();
+  watchSeq = 0;
+  readonly queues = new Map<DomId, { events: WatchEvent[]; head: number }>();
+  private readonly matched: Watch[] = [];
+
+  enqueue(dom: DomId, path: string, token: string): void {
+    let queue = this.queues.get(dom);
+    if (queue === undefined) {
+      queue = { events: [], head: 0 };
+      this.queues.set(dom, queue);
+    }
+    queue.events.push({ dom, path, token });
+  }
+
+  /** fire_watches(): `exact` only for descendants removed by a recursive rm. */
+  fireWatches(name: string, exact: boolean, node: XsNode | undefined, parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined): void {
+    if (this.watchesByPath.size === 0) return;
+    const matched = this.matched;
+    matched.length = 0;
+    if (exact) {
+      const here = this.watchesByPath.get(name);
+      if (here !== undefined) for (const watch of here) matched.push(watch);
+    } else {
+      // is_child(name, watch->node): the watches on `name` and on each of its ancestors.
+      for (let path = name; ; path = parentPath(path)) {
+        const here = this.watchesByPath.get(path);
+        if (here !== undefined) for (const watch of here) matched.push(watch);
+        if (path === '/') break;
+      }
+    }
+    if (matched.length === 0) return;
+    if (matched.length > 1) matched.sort((a, b) => a.seq - b.seq);
+    for (const watch of matched) {
+      if (!this.watchPermitted(watch.dom, name, node, parent, originalPerms)) continue;
+      const path = watch.prefixLength === 0 ? name : name.slice(watch.prefixLength);
+      this.enqueue(watch.dom, path, watch.token);
+    }
+    matched.length = 0;
+  }
+
+  /** watch_permitted(): the old permissions, the node, or its parent must be readable. */
+  private watchPermitted(dom: DomId, name: string, node: XsNode | undefined,
+    parent: XsNode | undefined, originalPerms: readonly XsPerm[] | undefined): boolean {
+    if (originalPerms !== undefined && (permFor(dom, originalPerms) & PERM_READ) !== 0) return true;
+    if (node === undefined) return false;
+    if ((permFor(dom, node.perms) & PERM_READ) !== 0) return true;
+    const above = parent ?? (name === '/' ? undefined : this.nodes.get(parentPath(name)));
+    return above !== undefined && (permFor(dom, above.perms) & PERM_READ) !== 0;
+  }
+}
+
+/** Operations outside any transaction act on the committed store and fire at once. */
+class CommittedView implements View {
+  constructor(private readonly store: Store) {}
+
+  get(path: string): XsNode | undefined {
+    return this.store.nodes.get(path);
+  }
+
+  put(path: string, node: XsNode): void {
+    if (node.generation === NO_GENERATION) this.store.nodes.set(path, node);
+    node.generation = ++this.store.generation;
+  }
+
+  remove(path: string): void {
+    this.store.nodes.delete(path);
+  }
+
+  fire(path: string, exact: boolean, node: XsNode, parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined): void {
+    this.store.fireWatches(path, exact, node, parent, originalPerms);
+  }
+
+  wrote(): void {
+    this.store.writes++;
+  }
+}
+
+/** A transaction's view: private copies made at first access, events queued until commit. */
+class TransactionView implements View {
+  readonly accessed = new Map<string, Access>();
+  writeOps = 0;
+
+  constructor(
+    private readonly store: Store,
+    readonly dom: DomId,
+  ) {}
+
+  get(path: string): XsNode | undefined {
+    const known = this.accessed.get(path);
+    if (known !== undefined) return known.node ?? undefined;
+    const live = this.store.nodes.get(path);
+    const copy: XsNode | null =
+      live === undefined
+        ? null
+        : { value: live.value, perms: live.perms, children: live.children.slice(), generation: live.generation };
+    this.accessed.set(path, {
+      generation: live === undefined ? NO_GENERATION : live.generation,
+      node: copy,
+      originalPerms: live?.perms,
+      modified: false,
+      fire: false,
+      exact: false,
+    });
+    return copy ?? undefined;
+  }
+
+  put(path: string, node: XsNode): void {
+    const access = this.access(path);
+    access.node = node;
+    access.modified = true;
+  }
+
+  remove(path: string): void {
+    const access = this.access(path);
+    access.node = null;
+    access.modified = true;
+  }
+
+  /** queue_watches(): a non-exact event replaces an exact one, never the other way round. */
+  fire(path: string, exact: boolean): void {
+    const access = this.access(path);
+    if (!access.fire) {
+      access.fire = true;
+      access.exact = exact;
+    } else if (!exact) {
+      access.exact = false;
+    }
+  }
+
+  wrote(): void {
+    this.writeOps++;
+  }
+
+  /** finalize_transaction(): check every generation, then publish, then fire. */
+  commit(): Result<void, XsError> {
+    const nodes = this.store.nodes;
+    for (const [path, access] of this.accessed) {
+      const live = nodes.get(path);
+      if ((live === undefined ? NO_GENERATION : live.generation) !== access.generation) return E_EAGAIN;
+    }
+    for (const [path, access] of this.accessed) {
+      if (!access.modified) continue;
+      if (access.node === null) {
+        nodes.delete(path);
+        continue;
+      }
+      access.node.generation = ++this.store.generation;
+      nodes.set(path, access.node);
+    }
+    for (const [path, access] of this.accessed) {
+      if (!access.fire) continue;
+      this.store.fireWatches(path, access.exact, nodes.get(path), undefined, access.originalPerms);
+    }
+    this.store.writes += this.writeOps;
+    return OK_VOID;
+  }
+
+  private access(path: string): Access {
+    const access = this.accessed.get(path);
+    assert(access !== undefined, `transaction changed ${path} without reading it first`);
+    return access;
+  }
+}
+
+/** get_node() with its permission check; a string is the error xenstored would reply. */
+function getNode(view: View, dom: DomId, name: string, perm: number): XsNode | XsError {
+  const node = view.get(name);
+  if (node !== undefined && (permFor(dom, node.perms) & perm) === perm) return node;
+  return errnoFromParents(view, dom, name, node === undefined ? 'ENOENT' : 'EACCES', perm);
+}
+
+/** errno_from_parents(): hide a node's existence from a domain its nearest ancestor refuses. */
+function errnoFromParents(view: View, dom: DomId, name: string, errnum: XsError, perm: number): XsError {
+  for (let path = name; path !== '/'; ) {
+    path = parentPath(path);
+    const node = view.get(path);
+    if (node !== undefined) return (permFor(dom, node.perms) & perm) !== 0 ? errnum : 'EACCES';
+  }
+  return 'EACCES';
+}
+
+/** construct_node() + create_node(): missing ancestors are created empty, top-down. */
+function createNode(view: View, dom: DomId, name: string, value: string): XsNode {
+  const missing: string[] = [name];
+  let parentName = parentPath(name);
+  let parent = view.get(parentName);
+  while (parent === undefined) {
+    assert(parentName !== '/', 'the root node is missing');
+    missing.push(parentName);
+    parentName = parentPath(parentName);
+    parent = view.get(parentName);
+  }
+  let node = parent;
+  for (let i = missing.length - 1; i >= 0; i--) {
+    const path = missing[i]!;
+    node = { value: '', perms: inheritPerms(parent.perms, dom), children: [], generation: NO_GENERATION };
+    parent.children.push(path.slice(path.lastIndexOf('/') + 1));
+    view.put(parentName, parent);
+    view.put(path, node);
+    parent = node;
+    parentName = path;
+  }
+  node.value = value;
+  assert(view.get(name) === node, 'createNode: the new node is not visible');
+  return node;
+}
+
+function doWrite(view: View, dom: DomId, name: string, value: string): Result<void, XsError> {
+  const found = getNode(view, dom, name, PERM_WRITE);
+  if (typeof found !== 'string') {
+    found.value = value;
+    view.put(name, found);
+    view.fire(name, false, found, undefined, undefined);
+    view.wrote();
+    return OK_VOID;
+  }
+  if (found !== 'ENOENT') return ERRORS[found];
+  const created = createNode(view, dom, name, value);
+  view.fire(name, false, created, undefined, undefined);
+  view.wrote();
+  return OK_VOID;
+}
+
+function doMkdir(view: View, dom: DomId, name: string): Result<void, XsError> {
+  const found = getNode(view, dom, name, PERM_WRITE);
+  if (typeof found !== 'string') return OK_VOID;
+  if (found !== 'ENOENT') return ERRORS[found];
+  const created = createNode(view, dom, name, '');
+  view.fire(name, false, created, undefined, undefined);
+  view.wrote();
+  return OK_VOID;
+}
+
+/** do_rm(): absent is fine if the parent exists; removal is recursive and fires bottom-up. */
+function doRm(view: View, dom: DomId, name: string, nodeCountMax: number): Result<void, XsError> {
+  const found = getNode(view, dom, name, PERM_WRITE);
+  if (typeof found === 'string') {
+    if (found !== 'ENOENT') return ERRORS[found];
+    return view.get(parentPath(name)) !== undefined ? OK_VOID : E_ENOENT;
+  }
+  if (name === '/') return E_EINVAL;
+  const parentName = parentPath(name);
+  const parent = view.get(parentName);
+  assert(parent !== undefined, `rm: parent of ${name} is missing`);
+  removeSubtree(view, name, found, parent, nodeCountMax);
+  const index = parent.children.indexOf(name.slice(name.lastIndexOf('/') + 1));
+  assert(index >= 0, `rm: ${name} is not in its parent's child list`);
+  parent.children.splice(index, 1);
+  view.put(parentName, parent);
+  view.wrote();
+  return OK_VOID;
+}
+
+/** delnode_sub() over walk_node_tree(): post-order, exact events below the root of the rm. */
+function removeSubtree(view: View, root: string, rootNode: XsNode, rootParent: XsNode,
+  nodeCountMax: number): void {
+  const stack = [{ path: root, node: rootNode, parent: rootParent, next: 0 }];
+  for (let visits = 0; stack.length > 0; visits++) {
+    assert(visits <= 2 * nodeCountMax, 'rm: walk exceeded the node count');
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.node.children.length) {
+      const path = childPath(top.path, top.node.children[top.next++]!);
+      const child = view.get(path);
+      assert(child !== undefined, `rm: child ${path} is listed but missing`);
+      stack.push({ path, node: child, parent: top.node, next: 0 });
+      continue;
+    }
+    stack.pop();
+    view.remove(top.path);
+    view.fire(top.path, top.path !== root, top.node, top.parent, top.node.perms);
+  }
+}
+
+function validPerms(perms: readonly XsPerm[]): boolean {
+  if (perms.length === 0) return false;
+  for (const entry of perms) {
+    if (!Number.isInteger(entry.dom) || entry.dom < 0 || entry.dom > 0xffff) return false;
+    if (!Object.hasOwn(PERM_BITS, entry.perm)) return false;
+  }
+  return true;
+}
+
+function doSetPerms(view: View, dom: DomId, name: string, perms: readonly XsPerm[]): Result<void, XsError> {
+  if (!validPerms(perms)) return E_EINVAL;
+  const found = getNode(view, dom, name, PERM_WRITE | PERM_OWNER);
+  if (typeof found === 'string') return ERRORS[found];
+  // "Unprivileged domains may not change the owner" (EPERM in xenstored).
+  if (dom !== XS_PRIVILEGED_DOMID && perms[0]!.dom !== found.perms[0]!.dom) return E_EACCES;
+  const originalPerms = found.perms;
+  found.perms = Object.freeze(perms.map((entry) => Object.freeze({ dom: entry.dom, perm: entry.perm })));
+  view.put(name, found);
+  view.fire(name, false, found, undefined, originalPerms);
+  view.wrote();
+  return OK_VOID;
+}
+
+export class Xenstore {
+  private readonly store = new Store();
+  private readonly committed: CommittedView;
+  private readonly transactions = new Map<TxId, TransactionView>();
+  private txNext: TxId = 1;
+
+  constructor() {
+    this.store.nodes.set('/', { value: '', perms: ROOT_PERMS, children: [], generation: ++this.store.generation });
+    this.committed = new CommittedView(this.store);
+  }
+
+  /** Successful changes (write, created mkdir, rm, setPerms); a transaction's count at commit. */
+  get writeCount(): number {
+    return this.store.writes;
+  }
+
+  read(dom: DomId, path: string, tx?: TxId): Result<string, XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    const found = getNode(view, dom, name, PERM_READ);
+    return typeof found === 'string' ? ERRORS[found] : ok(found.value);
+  }
+
+  /** WRITE: creates missing parents (empty, permissions inherited) and fires watches. */
+  write(dom: DomId, path: string, value: string, tx?: TxId): Result<void, XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    return doWrite(view, dom, name, value);
+  }
+
+  mkdir(dom: DomId, path: string, tx?: TxId): Result<void, XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    return doMkdir(view, dom, name);
+  }
+
+  /** RM: recursive; removing an absent node is fine if its parent exists. */
+  rm(dom: DomId, path: string, tx?: TxId): Result<void, XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    return doRm(view, dom, name, this.store.nodes.size + this.createdBound(view));
+  }
+
+  /** DIRECTORY: child leaf names in creation order. */
+  directory(dom: DomId, path: string, tx?: TxId): Result<readonly string[], XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    const found = getNode(view, dom, name, PERM_READ);
+    return typeof found === 'string' ? ERRORS[found] : ok(found.children.slice());
+  }
+
+  /** SET_PERMS: the first entry is the owner and the default for unlisted domains. */
+  setPerms(dom: DomId, path: string, perms: readonly XsPerm[], tx?: TxId): Result<void, XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    return doSetPerms(view, dom, name, perms);
+  }
+
+  getPerms(dom: DomId, path: string, tx?: TxId): Result<readonly XsPerm[], XsError> {
+    const view = this.viewFor(dom, tx);
+    const name = canonicalize(dom, path, false);
+    if (view === undefined) return E_ENOENT;
+    if (name === undefined) return E_EINVAL;
+    const found = getNode(view, dom, name, PERM_READ);
+    return typeof found === 'string' ? ERRORS[found] : ok(found.perms);
+  }
+
+  /** WATCH: queues the initial firing at once; a relative path gets relative events. */
+  watch(dom: DomId, path: string, token: string): Result<void, XsError> {
+    const name = canonicalize(dom, path, true);
+    if (name === undefined) return E_EINVAL;
+    const mine = this.store.watchesByDom.get(dom) ?? [];
+    for (const watch of mine) if (watch.node === name && watch.token === token) return E_EEXIST;
+    const prefixLength = name === path ? 0 : name.length - path.length;
+    const watch: Watch = { dom, node: name, token, prefixLength, seq: this.store.watchSeq++ };
+    mine.push(watch);
+    this.store.watchesByDom.set(dom, mine);
+    const here = this.store.watchesByPath.get(name);
+    if (here === undefined) this.store.watchesByPath.set(name, [watch]);
+    else here.push(watch);
+    this.store.enqueue(dom, path, token);
+    return OK_VOID;
+  }
+
+  /** UNWATCH: events already queued stay queued, as messages already on the ring do. */
+  unwatch(dom: DomId, path: string, token: string): Result<void, XsError> {
+    const name = canonicalize(dom, path, true);
+    if (name === undefined) return E_EINVAL;
+    const mine = this.store.watchesByDom.get(dom);
+    const index = mine?.findIndex((watch) => watch.node === name && watch.token === token) ?? -1;
+    if (mine === undefined || index < 0) return E_ENOENT;
+    const watch = mine[index]!;
+    mine.splice(index, 1);
+    const here = this.store.watchesByPath.get(name)!;
+    here.splice(here.indexOf(watch), 1);
+    if (here.length === 0) this.store.watchesByPath.delete(name);
+    return OK_VOID;
+  }
+
+  /** Fires a special watch (@introduceDomain, @releaseDomain); only dom0 may read them. */
+  fireSpecialWatch(name: '@introduceDomain' | '@releaseDomain'): void {
+    for (const watch of this.store.watchesByPath.get(name) ?? []) {
+      if (watch.dom === XS_PRIVILEGED_DOMID) this.store.enqueue(watch.dom, name, watch.token);
+    }
+  }
+
+  /** Domains with queued watch events, ascending. */
+  pendingWatchDomains(): readonly DomId[] {
+    const doms: DomId[] = [];
+    for (const [dom, queue] of this.store.queues) if (queue.head < queue.events.length) doms.push(dom);
+    return doms.sort((a, b) => a - b);
+  }
+
+  pendingWatchCount(dom: DomId): number {
+    const queue = this.store.queues.get(dom);
+    return queue === undefined ? 0 : queue.events.length - queue.head;
+  }
+
+  peekWatchEvent(dom: DomId): WatchEvent | undefined {
+    const queue = this.store.queues.get(dom);
+    return queue === undefined ? undefined : queue.events[queue.head];
+  }
+
+  takeWatchEvent(dom: DomId): WatchEvent | undefined {
+    const queue = this.store.queues.get(dom);
+    if (queue === undefined || queue.head >= queue.events.length) return undefined;
+    const event = queue.events[queue.head++];
+    if (queue.head === queue.events.length) {
+      queue.events.length = 0;
+      queue.head = 0;
+    }
+    return event;
+  }
+
+  transactionStart(dom: DomId): TxId {
+    assert(Number.isInteger(dom) && dom >= 0, 'transactionStart: bad domid');
+    const tx = this.txNext++;
+    this.transactions.set(tx, new TransactionView(this.store, dom));
+    return tx;
+  }
+
+  /** TRANSACTION_END: the transaction is gone afterwards, whether it committed, aborted or met EAGAIN. */
+  transactionEnd(dom: DomId, tx: TxId, commit: boolean): Result<void, XsError> {
+    const view = this.transactions.get(tx);
+    if (view === undefined || view.dom !== dom) return E_ENOENT;
+    this.transactions.delete(tx);
+    return commit ? view.commit() : OK_VOID;
+  }
+
+  openTransactions(): number {
+    return this.transactions.size;
+  }
+
+  /** Every path → value under `prefix` (itself included), depth-first in child order. */
+  snapshot(prefix = '/'): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    const stack: string[] = this.store.nodes.has(prefix) ? [prefix] : [];
+    while (stack.length > 0) {
+      const path = stack.pop()!;
+      const node = this.store.nodes.get(path)!;
+      out.set(path, node.value);
+      for (let i = node.children.length - 1; i >= 0; i--) stack.push(childPath(path, node.children[i]!));
+    }
+    assert(out.size <= this.store.nodes.size, 'snapshot visited a node twice');
+    return out;
+  }
+
+  private viewFor(dom: DomId, tx: TxId | undefined): View | undefined {
+    if (tx === undefined || tx === 0) return this.committed;
+    const view = this.transactions.get(tx);
+    return view !== undefined && view.dom === dom ? view : undefined;
+  }
+
+  /** Nodes a transaction created are not in the committed store: they bound rm's walk too. */
+  private createdBound(view: View): number {
+    return view instanceof TransactionView ? view.accessed.size : 0;
+  }
+}
