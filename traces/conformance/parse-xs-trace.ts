@@ -17,6 +17,8 @@
 //   their transactions do not overlap on one connection; an XBT_NIL request of another kernel
 //   thread that lands inside an open transaction is attributed to it (the line cannot tell).
 
+import type { Result } from '../../impl/xen/result.ts';
+
 /** Operation names of xs_wire.h (XS_*), spelled as xenstored prints them. */
 export const XS_OPS = [
   'CONTROL',
@@ -92,9 +94,7 @@ export interface ParseIssue {
   readonly message: string;
 }
 
-export type Result<T, E> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E };
+export type { Result };
 
 interface Connection {
   readonly label: ConnectionLabel;
