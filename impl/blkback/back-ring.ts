@@ -1,0 +1,79 @@
+// xen_blkif_ring: per-ring backend state (connect_ring/read_per_ring_refs set it up; the ring
+// thread xen_blkif_schedule drives it).
+import type { BlkifAbi } from '../xen/blkif-abi.ts';
+import type { EventChannels, Port } from '../xen/event-channel.ts';
+import type { GrantMapping, GrantRef, GrantTable } from '../xen/grant-table.ts';
+import type { DomainMemory, DomId } from '../xen/memory.ts';
+import type { BackRing } from '../xen/shared-ring.ts';
+import type { DriverReport } from '../blkfront/device.ts';
+import type { Disk } from './disk.ts';
+
+export interface PersistentGrant {
+  readonly mapping: GrantMapping;
+  active: boolean;
+}
+
+export interface MappedSegment {
+  readonly gref: GrantRef;
+  readonly page: Uint8Array;
+  readonly firstSect: number;
+  readonly lastSect: number;
+  /** True when the mapping belongs to the persistent tree (released, not unmapped, at the end). */
+  readonly persistent: boolean;
+}
+
+export type IoKind = 'read' | 'write' | 'flush' | 'discard';
+
+/** pending_req: one consumed request whose I/O is in flight. */
+export interface PendingRequest {
+  readonly slot: number;
+  readonly id: number;
+  /** The op the response carries (inner op for INDIRECT). */
+  readonly operation: number;
+  readonly kind: IoKind;
+  readonly sector: number;
+  readonly sectorCount: number;
+  readonly segments: MappedSegment[];
+}
+
+export type WorkerState = 'sleeping' | 'running';
+
+export interface BackRingState {
+  readonly index: number;
+  readonly back: BackRing;
+  readonly port: Port;
+  readonly ringRefs: readonly GrantRef[];
+  readonly persistent: Map<GrantRef, PersistentGrant>;
+  /** pending_free: 32 x pages slots; a slot index is free iff it is in this stack. */
+  readonly pendingFree: number[];
+  readonly inflight: Map<number, PendingRequest>;
+  /** A WRITE_BARRIER consumed while I/O was in flight: drain_io holds it here. */
+  barrier: PendingRequest | undefined;
+  worker: WorkerState;
+  /** The frontend published more than the ring holds: consume nothing more until disconnect. */
+  halted: boolean;
+  consumedCount: number;
+  respondedCount: number;
+}
+
+export interface BackFeatures {
+  readonly persistent: boolean;
+  readonly persistentGrantsMax: number;
+  readonly indirectSegmentsMax: number;
+  readonly flush: boolean;
+  readonly barrier: boolean;
+  readonly discard: boolean;
+}
+
+export interface BackEnv {
+  readonly domid: DomId;
+  readonly frontendDomid: DomId;
+  /** The frontend's grant table: the backend maps and unmaps, never ends access. */
+  readonly gnttab: GrantTable;
+  readonly frontendMemory: DomainMemory;
+  readonly evtchn: EventChannels;
+  readonly abi: BlkifAbi;
+  readonly disk: Disk;
+  readonly features: BackFeatures;
+  report(report: DriverReport): void;
+}

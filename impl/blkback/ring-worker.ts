@@ -1,0 +1,238 @@
+// The ring thread (xen_blkif_schedule -> do_block_io_op -> __do_block_io_op -> dispatch_rw_block_io)
+// and the I/O completion path (__end_block_io_op -> xen_blkbk_unmap_and_respond -> make_response).
+// Granularity: one consumed request per action, because the frontend may publish more between two
+// RING_COPY_REQUESTs; one completed I/O per action, because completions arrive from the disk in
+// any order and each pushes its own response; the final check is its own action, because a
+// frontend push between "nothing left" and req_event being set is the classic lost wake-up.
+import {
+  BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_OP_DISCARD,
+  BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_INDIRECT,
+  BLKIF_OP_READ,
+  BLKIF_OP_WRITE,
+  BLKIF_OP_WRITE_BARRIER,
+  BLKIF_RSP_EOPNOTSUPP,
+  BLKIF_RSP_ERROR,
+  BLKIF_RSP_OKAY,
+  type BlkifRequest,
+  type BlkifSegment,
+} from '../xen/blkif-abi.ts';
+import { ringIdxAdd } from '../xen/ring-index.ts';
+import {
+  backProducerOverflow,
+  entryOffset,
+  finalCheckForRequests,
+  pushResponsesAndCheckNotify,
+  unconsumedRequests,
+} from '../xen/shared-ring.ts';
+import { assert } from '../assert.ts';
+import type { BackEnv, BackRingState, IoKind, MappedSegment, PendingRequest } from './back-ring.ts';
+import { mapSegments, readIndirectSegments, releaseSegments } from './persistent-cache.ts';
+
+export type ConsumeResult =
+  | { readonly kind: 'halted' }
+  | { readonly kind: 'responded'; readonly id: number; readonly status: number; readonly notify: boolean }
+  | { readonly kind: 'submitted'; readonly slot: number; readonly id: number }
+  | { readonly kind: 'barrierWaits'; readonly id: number };
+
+/** True when the worker may consume: awake, requests waiting, a pending slot free, no barrier draining. */
+export function canConsume(ring: BackRingState): boolean {
+  return ring.worker === 'running' && !ring.halted && ring.barrier === undefined &&
+    ring.pendingFree.length > 0 && unconsumedRequests(ring.back) > 0;
+}
+
+/** True when the worker has nothing it can consume and must run the final check before sleeping. */
+export function needsFinalCheck(ring: BackRingState): boolean {
+  return ring.worker === 'running' && !ring.halted && ring.barrier === undefined && !canConsume(ring);
+}
+
+export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult {
+  const back = ring.back;
+  if (backProducerOverflow(back)) {
+    // Linux: "Frontend provided bogus ring requests ... Halting ring processing".
+    ring.halted = true;
+    env.report({ side: 'blkback', code: 'ring-overflow', ring: ring.index, requestId: undefined, gref: undefined,
+      message: `frontend published req_prod more than ${back.size} past rsp_prod_pvt ${back.rspProdPvt}` });
+    return { kind: 'halted' };
+  }
+  const copied = env.abi.copyRequest(back.sring.view, entryOffset(back.sring, back.reqCons));
+  back.reqCons = ringIdxAdd(back.reqCons, 1);
+  ring.consumedCount += 1;
+  if (!copied.ok) {
+    const { id, operation } = copied.error;
+    report(ring, env, 'bad-request', id, copied.error.message);
+    return respondNow(ring, env, id, operation, BLKIF_RSP_ERROR);
+  }
+  const req = copied.value;
+  const checked = validate(req, env);
+  if (checked.status !== BLKIF_RSP_OKAY) {
+    report(ring, env, 'request-rejected', req.id, checked.why);
+    return respondNow(ring, env, req.id, checked.operation, checked.status);
+  }
+  const segments = mapRequest(ring, req, env);
+  if (segments === undefined) return respondNow(ring, env, req.id, checked.operation, BLKIF_RSP_ERROR);
+  const slot = ring.pendingFree.pop()!;
+  const pending: PendingRequest = {
+    slot, id: req.id, operation: checked.operation, kind: checked.kind,
+    sector: req.kind === 'unknown' ? 0 : req.sectorNumber, sectorCount: checked.sectorCount, segments,
+  };
+  if (req.operation === BLKIF_OP_WRITE_BARRIER && ring.inflight.size > 0) {
+    ring.barrier = pending; // drain_io: the thread waits for in-flight I/O before submitting
+    return { kind: 'barrierWaits', id: req.id };
+  }
+  ring.inflight.set(slot, pending);
+  return { kind: 'submitted', slot, id: req.id };
+}
+
+/** A WRITE_BARRIER held by drain_io is submitted once nothing else is in flight. */
+export function submitBarrier(ring: BackRingState): boolean {
+  const pending = ring.barrier;
+  if (pending === undefined || ring.inflight.size > 0) return false;
+  ring.barrier = undefined;
+  ring.inflight.set(pending.slot, pending);
+  return true;
+}
+
+interface Checked {
+  readonly status: number;
+  readonly operation: number;
+  readonly kind: IoKind;
+  readonly sectorCount: number;
+  readonly why: string;
+}
+
+function validate(req: BlkifRequest, env: BackEnv): Checked {
+  const bad = (operation: number, status: number, why: string): Checked =>
+    ({ status, operation, kind: 'flush', sectorCount: 0, why });
+  switch (req.kind) {
+    case 'unknown':
+      return bad(req.operation, BLKIF_RSP_EOPNOTSUPP, `unknown operation ${req.operation}`);
+    case 'discard': {
+      if (!env.features.discard) return bad(BLKIF_OP_DISCARD, BLKIF_RSP_EOPNOTSUPP, 'discard not supported');
+      if (env.disk.readOnly || !env.disk.inRange(req.sectorNumber, req.nrSectors)) {
+        return bad(BLKIF_OP_DISCARD, BLKIF_RSP_ERROR, `discard of ${req.nrSectors} sectors at ${req.sectorNumber} out of range`);
+      }
+      return { status: BLKIF_RSP_OKAY, operation: BLKIF_OP_DISCARD, kind: 'discard', sectorCount: req.nrSectors, why: '' };
+    }
+    case 'indirect': {
+      if (req.indirectOp !== BLKIF_OP_READ && req.indirectOp !== BLKIF_OP_WRITE) {
+        return bad(req.indirectOp, BLKIF_RSP_ERROR, `indirect request with inner op ${req.indirectOp}`);
+      }
+      if (req.nrSegments === 0 || req.nrSegments > env.features.indirectSegmentsMax) {
+        return bad(req.indirectOp, BLKIF_RSP_ERROR, `indirect request with ${req.nrSegments} segments`);
+      }
+      return { status: BLKIF_RSP_OKAY, operation: req.indirectOp, kind: req.indirectOp === BLKIF_OP_READ ? 'read' : 'write',
+        sectorCount: 0, why: '' };
+    }
+    case 'rw':
+      return validateRw(req, env);
+  }
+}
+
+function validateRw(req: BlkifRequest & { kind: 'rw' }, env: BackEnv): Checked {
+  const op = req.operation;
+  const isFlush = op === BLKIF_OP_FLUSH_DISKCACHE || op === BLKIF_OP_WRITE_BARRIER;
+  const bad = (status: number, why: string): Checked => ({ status, operation: op, kind: 'flush', sectorCount: 0, why });
+  if (op === BLKIF_OP_FLUSH_DISKCACHE && !env.features.flush) return bad(BLKIF_RSP_EOPNOTSUPP, 'flush not supported');
+  if (op === BLKIF_OP_WRITE_BARRIER && !env.features.barrier) return bad(BLKIF_RSP_EOPNOTSUPP, 'barrier not supported');
+  if (req.nrSegments === 0 && !isFlush) return bad(BLKIF_RSP_ERROR, 'read/write with 0 segments');
+  if (req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return bad(BLKIF_RSP_ERROR, `${req.nrSegments} direct segments`);
+  const kind: IoKind = op === BLKIF_OP_READ ? 'read' : op === BLKIF_OP_WRITE ? 'write' : req.nrSegments > 0 ? 'write' : 'flush';
+  return { status: BLKIF_RSP_OKAY, operation: op, kind, sectorCount: 0, why: '' };
+}
+
+/** Map the request's data (indirect pages first), then check segments and range on the private copy. */
+function mapRequest(ring: BackRingState, req: BlkifRequest, env: BackEnv): MappedSegment[] | undefined {
+  let descriptors: readonly BlkifSegment[];
+  if (req.kind === 'indirect') {
+    const read = readIndirectSegments(ring, req, env);
+    if (read === undefined) return undefined;
+    descriptors = read;
+  } else if (req.kind === 'rw') {
+    descriptors = req.segments.slice(0, req.nrSegments);
+  } else {
+    return [];
+  }
+  let sectors = 0;
+  for (const seg of descriptors) {
+    if (seg.lastSect >= 8 || seg.lastSect < seg.firstSect) {
+      report(ring, env, 'bad-segment', req.id, `segment gref ${seg.gref} sectors ${seg.firstSect}..${seg.lastSect}`);
+      return undefined;
+    }
+    sectors += seg.lastSect - seg.firstSect + 1;
+  }
+  const op = req.kind === 'indirect' ? req.indirectOp : req.operation;
+  const writesDisk = op !== BLKIF_OP_READ;
+  if (writesDisk && descriptors.length > 0 && env.disk.readOnly) {
+    report(ring, env, 'read-only', req.id, 'write to a read-only vbd');
+    return undefined;
+  }
+  if (descriptors.length > 0 && !env.disk.inRange(req.sectorNumber, sectors)) {
+    report(ring, env, 'out-of-range', req.id, `${sectors} sectors at ${req.sectorNumber} beyond the disk`);
+    return undefined;
+  }
+  return mapSegments(ring, req.id, descriptors, op === BLKIF_OP_READ, env);
+}
+
+export type CompleteResult = { readonly id: number; readonly status: number; readonly notify: boolean };
+
+/** The disk finished pending request `slot`: move the data, unmap, then respond (in that order). */
+export function completeIo(ring: BackRingState, slot: number, env: BackEnv): CompleteResult {
+  const pending = ring.inflight.get(slot);
+  assert(pending !== undefined, `ring ${ring.index}: no pending request in slot ${slot}`);
+  ring.inflight.delete(slot);
+  doIo(pending, env);
+  // Unmap before the response: a frontend that sees the response ends access at once, and XSA-396
+  // hardened frontends treat a still-mapped non-persistent grant as a broken backend.
+  releaseSegments(ring, pending.segments, env);
+  ring.pendingFree.push(slot);
+  const r = respond(ring, env, pending.id, pending.operation, BLKIF_RSP_OKAY);
+  return { id: pending.id, status: BLKIF_RSP_OKAY, notify: r };
+}
+
+function doIo(pending: PendingRequest, env: BackEnv): void {
+  if (pending.kind === 'discard') {
+    env.disk.discard(pending.sector, pending.sectorCount);
+    return;
+  }
+  let sector = pending.sector;
+  for (const seg of pending.segments) {
+    const bytes = seg.page.subarray(seg.firstSect * 512, (seg.lastSect + 1) * 512);
+    if (pending.kind === 'read') env.disk.read(sector, bytes);
+    else env.disk.write(sector, bytes);
+    sector += seg.lastSect - seg.firstSect + 1;
+  }
+}
+
+function respondNow(ring: BackRingState, env: BackEnv, id: number, operation: number, status: number): ConsumeResult {
+  const notify = respond(ring, env, id, operation, status);
+  return { kind: 'responded', id, status, notify };
+}
+
+/** make_response: write the three fields into the slot, push, notify if the ring says so. */
+function respond(ring: BackRingState, env: BackEnv, id: number, operation: number, status: number): boolean {
+  const back = ring.back;
+  env.abi.writeResponse(back.sring.view, entryOffset(back.sring, back.rspProdPvt), { id, operation, status });
+  back.rspProdPvt = ringIdxAdd(back.rspProdPvt, 1);
+  ring.respondedCount += 1;
+  const notify = pushResponsesAndCheckNotify(back);
+  if (notify) env.evtchn.notify(env.domid, ring.port);
+  return notify;
+}
+
+/** RING_FINAL_CHECK_FOR_REQUESTS at the end of do_block_io_op; false puts the thread to sleep. */
+export function finalCheck(ring: BackRingState): boolean {
+  const more = finalCheckForRequests(ring.back);
+  if (!more) ring.worker = 'sleeping';
+  return more;
+}
+
+/** The ring's interrupt handler: set waiting_reqs and wake the thread. */
+export function wake(ring: BackRingState): void {
+  ring.worker = 'running';
+}
+
+function report(ring: BackRingState, env: BackEnv, code: string, requestId: number, message: string): void {
+  env.report({ side: 'blkback', code, ring: ring.index, requestId, gref: undefined, message });
+}

@@ -1,0 +1,125 @@
+// blkfront_ring_info: everything blkfront keeps per ring (= per blk-mq hardware queue) since Bob
+// Liu's multi-queue series made grants, shadows and indirect pages per ring instead of per device.
+import { assert } from '../assert.ts';
+import type { GrantRef } from '../xen/grant-table.ts';
+import type { Frame } from '../xen/memory.ts';
+import type { Port } from '../xen/event-channel.ts';
+import type { FrontRing } from '../xen/shared-ring.ts';
+import type { BlockRequest } from './block-request.ts';
+
+/** The free-list end marker blkfront threads through shadow[].req.u.rw.id. */
+export const SHADOW_LIST_END = 0x0fffffff;
+export const INVALID_GRANT_REF = -1;
+
+export type ShadowStatus = 'free' | 'processing' | 'waiting';
+
+/** One entry of rinfo->grants: a reference (valid = persistent or in use) and, when bouncing, its own page. */
+export interface GrantSlot {
+  ref: GrantRef | typeof INVALID_GRANT_REF;
+  /** Own page (bounce mode and indirect pages); allocated on first use, as Linux fills lazily here. */
+  frame: Frame | undefined;
+}
+
+export interface Shadow {
+  status: ShadowStatus;
+  /** Free-list link while free; the request id while in flight (as req.u.rw.id in Linux). */
+  link: number;
+  request: BlockRequest | undefined;
+  /** The operation placed on the ring (BLKIF_OP_INDIRECT for indirect requests). */
+  ringOperation: number;
+  /** The operation the response must carry: the inner op for indirect requests. */
+  operation: number;
+  readonly grantsUsed: GrantSlot[];
+  readonly indirectGrants: GrantSlot[];
+}
+
+export type IrqState = 'idle' | 'finalCheck';
+
+export interface RingInfo {
+  readonly index: number;
+  readonly front: FrontRing;
+  readonly ringFrame: Frame;
+  readonly ringPageCount: number;
+  readonly ringRefs: readonly GrantRef[];
+  readonly port: Port;
+  readonly shadow: Shadow[];
+  shadowFree: number;
+  inflightCount: number;
+  /** Head of rinfo->grants: entries with a valid (persistent) reference, most recent last. */
+  readonly persistentSlots: GrantSlot[];
+  /** Tail of rinfo->grants: entries whose reference was ended (INVALID_GRANT_REF). */
+  readonly unusedSlots: GrantSlot[];
+  persistentGntsC: number;
+  /** Total entries this ring owns: constant for the session (invariant 23). */
+  readonly grantSlotCount: number;
+  /** Pre-allocated indirect pages when not bouncing (rinfo->indirect_pages). */
+  readonly indirectPages: Frame[];
+  /** blk-mq's dispatch list for this hardware queue, and whether the queue is stopped. */
+  readonly dispatch: BlockRequest[];
+  stopped: boolean;
+  irq: IrqState;
+}
+
+export function createShadows(ringSize: number): Shadow[] {
+  const shadow: Shadow[] = [];
+  for (let i = 0; i < ringSize; i++) {
+    shadow.push({
+      status: 'free',
+      link: i + 1 < ringSize ? i + 1 : SHADOW_LIST_END,
+      request: undefined,
+      ringOperation: 0,
+      operation: 0,
+      grantsUsed: [],
+      indirectGrants: [],
+    });
+  }
+  return shadow;
+}
+
+/** get_id_from_freelist. */
+export function takeShadowId(rinfo: RingInfo): number {
+  const id = rinfo.shadowFree;
+  assert(id < rinfo.shadow.length, `ring ${rinfo.index}: shadow free list empty`);
+  const slot = rinfo.shadow[id]!;
+  assert(slot.status === 'free', `ring ${rinfo.index}: shadow ${id} on free list but ${slot.status}`);
+  rinfo.shadowFree = slot.link;
+  slot.link = id;
+  slot.status = 'processing';
+  rinfo.inflightCount += 1;
+  return id;
+}
+
+/** add_id_to_freelist: refused (false) unless the slot really holds that id with a request. */
+export function releaseShadowId(rinfo: RingInfo, id: number): boolean {
+  const slot = rinfo.shadow[id];
+  if (slot === undefined || slot.link !== id || slot.request === undefined) return false;
+  slot.request = undefined;
+  slot.status = 'free';
+  slot.grantsUsed.length = 0;
+  slot.indirectGrants.length = 0;
+  slot.link = rinfo.shadowFree;
+  rinfo.shadowFree = id;
+  rinfo.inflightCount -= 1;
+  return true;
+}
+
+/** get_free_grant: the head of rinfo->grants, a persistent entry if any. */
+export function takeGrantSlot(rinfo: RingInfo): GrantSlot {
+  const persistent = rinfo.persistentSlots.pop();
+  if (persistent !== undefined) {
+    rinfo.persistentGntsC -= 1;
+    return persistent;
+  }
+  const unused = rinfo.unusedSlots.pop();
+  assert(unused !== undefined, `ring ${rinfo.index}: grant list exhausted`);
+  return unused;
+}
+
+/** Grant entries (with a valid or invalid reference) not held by any in-flight request. */
+export function freeGrantSlotCount(rinfo: RingInfo): number {
+  return rinfo.persistentSlots.length + rinfo.unusedSlots.length;
+}
+
+export function shadowInUse(rinfo: RingInfo): number {
+  return rinfo.inflightCount;
+}

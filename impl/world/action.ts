@@ -1,0 +1,91 @@
+// World actions: one atomic step at a real concurrency point. Each names its actor and target
+// (ring, request id, backend slot), never an index into a list, so traces read well and survive
+// refactoring. The comment on each kind says which real race its granularity preserves.
+
+export type Side = 'blkfront' | 'blkback';
+/** xenstore connections by role: the guest's domid changes across a migration, its role does not. */
+export type Connection = 'frontend' | 'backend';
+
+export type Action =
+  // A vCPU hands one request to blk-mq (bio submission); dispatch to the driver is separate.
+  | { readonly actor: 'guest'; readonly kind: 'submit'; readonly vcpu: number }
+  // The guest's resume after a save/restore or migration (xenbus resume, blkfront_resume).
+  | { readonly actor: 'guest'; readonly kind: 'resume' }
+  // The guest shuts the device down (frontend-initiated close).
+  | { readonly actor: 'guest'; readonly kind: 'close' }
+  // blkfront probe: the driver binds and watches the backend's state.
+  | { readonly actor: 'blkfront'; readonly kind: 'probe' }
+  // blk-mq dispatches the head of a hardware queue to blkif_queue_rq (build, publish, notify).
+  | { readonly actor: 'blkfront'; readonly kind: 'queueRequest'; readonly ring: number }
+  // blkif_interrupt up to the rsp_prod it read; the backend may push more meanwhile.
+  | { readonly actor: 'blkfront'; readonly kind: 'processResponses'; readonly ring: number }
+  // RING_FINAL_CHECK_FOR_RESPONSES: races with the backend's push-and-check.
+  | { readonly actor: 'blkfront'; readonly kind: 'finalCheck'; readonly ring: number }
+  // The commit of blkfront's xenstore transaction: other writers may conflict until then.
+  | { readonly actor: 'blkfront'; readonly kind: 'commitTransaction' }
+  | { readonly actor: 'blkback'; readonly kind: 'probe' }
+  // One RING_COPY_REQUEST: the frontend may publish between two of them.
+  | { readonly actor: 'blkback'; readonly kind: 'consumeRequest'; readonly ring: number }
+  // drain_io finished: the held WRITE_BARRIER goes to the disk.
+  | { readonly actor: 'blkback'; readonly kind: 'submitBarrier'; readonly ring: number }
+  // One disk completion (any order): unmap, respond, push, notify.
+  | { readonly actor: 'blkback'; readonly kind: 'completeIo'; readonly ring: number; readonly slot: number; readonly id: number }
+  // RING_FINAL_CHECK_FOR_REQUESTS before the ring thread sleeps: races with the frontend's push.
+  | { readonly actor: 'blkback'; readonly kind: 'finalCheck'; readonly ring: number }
+  | { readonly actor: 'blkback'; readonly kind: 'commitTransaction' }
+  // A pending event reaches its handler; sends before delivery coalesce.
+  | { readonly actor: 'hypervisor'; readonly kind: 'deliverEvent'; readonly side: Side; readonly ring: number }
+  // The next queued watch event of one connection reaches its xenbus watch thread.
+  | { readonly actor: 'xenstored'; readonly kind: 'fireWatch'; readonly connection: Connection }
+  // Another writer touches a node an open transaction depends on: its commit will see EAGAIN.
+  | { readonly actor: 'xenstored'; readonly kind: 'conflict'; readonly connection: Connection }
+  // The hotplug script writes physical-device once the backend is in InitWait.
+  | { readonly actor: 'toolstack'; readonly kind: 'hotplug' }
+  | { readonly actor: 'toolstack'; readonly kind: 'suspend' }
+  // Save on this host, restore on the next host of the fault plan (new domid, new directories).
+  | { readonly actor: 'toolstack'; readonly kind: 'migrate' }
+  // xl block-detach: online=0 and state=Closing in one transaction.
+  | { readonly actor: 'toolstack'; readonly kind: 'unplug' }
+  // After the backend reached Closed: hotplug remove, both directories deleted.
+  | { readonly actor: 'toolstack'; readonly kind: 'removeDevice' };
+
+export type ActionKind = Action['kind'];
+
+/** One line for reports and renderers. */
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case 'submit':
+      return `guest vCPU ${a.vcpu} submits a request`;
+    case 'queueRequest':
+      return `blkfront ring ${a.ring}: blkif_queue_rq`;
+    case 'processResponses':
+      return `blkfront ring ${a.ring}: blkif_interrupt processes responses`;
+    case 'finalCheck':
+      return `${a.actor} ring ${a.ring}: final check`;
+    case 'consumeRequest':
+      return `blkback ring ${a.ring}: consume one request`;
+    case 'submitBarrier':
+      return `blkback ring ${a.ring}: submit the drained barrier`;
+    case 'completeIo':
+      return `blkback ring ${a.ring}: I/O of request id ${a.id} (slot ${a.slot}) completes`;
+    case 'deliverEvent':
+      return `hypervisor delivers the event of ${a.side} ring ${a.ring}`;
+    case 'fireWatch':
+      return `xenstored fires the next watch of the ${a.connection} connection`;
+    case 'conflict':
+      return `xenstored: a concurrent write conflicts with the ${a.connection}'s transaction`;
+    case 'commitTransaction':
+      return `${a.actor} commits its xenstore transaction`;
+    default:
+      return `${a.actor} ${a.kind}`;
+  }
+}
+
+/** A stable key for coverage counts: actor and kind, no targets. */
+export function actionKey(a: Action): string {
+  return `${a.actor}.${a.kind}`;
+}
+
+export function sameAction(a: Action, b: Action): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,126 @@
+// Everything a run depends on, complete after one validation (no defaults deep in impl/). A trace
+// stores this object; replay rebuilds the world from it.
+import type { Result } from '../xen/result.ts';
+
+/** One host's blkback as the toolstack and module parameters set it up. */
+export interface BackendConfig {
+  /** multi-queue-max-queues; undefined: the backend does not advertise multi-queue. */
+  readonly queueCountMax: number | undefined;
+  /** max-ring-page-order; undefined: not advertised (single-page rings). */
+  readonly ringPageOrderMax: number | undefined;
+  /** feature-max-indirect-segments; undefined: not advertised. */
+  readonly indirectSegmentsMax: number | undefined;
+  /** The feature_persistent module parameter. */
+  readonly persistent: boolean;
+  readonly persistentGrantsMax: number;
+  readonly flush: boolean;
+  readonly barrier: boolean;
+  readonly discard: boolean;
+}
+
+/** blkfront's module parameters. */
+export interface FrontendConfig {
+  /** max_queues before the clamp to online vCPUs. */
+  readonly queueCountMax: number;
+  readonly ringPageOrderMax: number;
+  readonly indirectSegmentsMax: number;
+  readonly persistent: boolean;
+}
+
+export type WorkloadOp = 'read' | 'write' | 'flush' | 'discard';
+
+export interface WorkloadItem {
+  readonly vcpu: number;
+  readonly op: WorkloadOp;
+  readonly sector: number;
+  readonly sectorCount: number;
+  /** Sectors of offset into the first data page (0..7): exercises first_sect. */
+  readonly offsetSectors: number;
+}
+
+/** Which faults the scheduler may choose, and with what; when is always the scheduler's choice. */
+export interface FaultPlan {
+  /** Successive migrations, each to a host with this backend. */
+  readonly migrations: readonly BackendConfig[];
+  readonly unplug: boolean;
+  readonly frontendClose: boolean;
+  /** Spurious xenstore transaction conflicts the scheduler may inject. */
+  readonly transactionConflicts: number;
+}
+
+export type AbiName = 'x86_64-abi' | 'x86_32-abi';
+
+export interface WorldConfig {
+  readonly vcpuCount: number;
+  readonly abi: AbiName;
+  readonly diskSectors: number;
+  readonly frontend: FrontendConfig;
+  readonly backend: BackendConfig;
+  readonly workload: readonly WorkloadItem[];
+  readonly faults: FaultPlan;
+}
+
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export const DEFAULT_BACKEND: BackendConfig = {
+  queueCountMax: 2,
+  ringPageOrderMax: 4,
+  indirectSegmentsMax: 256,
+  persistent: true,
+  persistentGrantsMax: 1056,
+  flush: true,
+  barrier: true,
+  discard: true,
+};
+
+export const DEFAULT_FRONTEND: FrontendConfig = {
+  queueCountMax: 4,
+  ringPageOrderMax: 0,
+  indirectSegmentsMax: 32,
+  persistent: true,
+};
+
+export const NO_FAULTS: FaultPlan = { migrations: [], unplug: false, frontendClose: false, transactionConflicts: 0 };
+
+function checkInt(issues: ConfigIssue[], path: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    issues.push({ path, message: `must be an integer in ${min}..${max}, got ${JSON.stringify(value)}` });
+  }
+}
+
+function checkBackend(issues: ConfigIssue[], path: string, b: BackendConfig): void {
+  if (b.queueCountMax !== undefined) checkInt(issues, `${path}.queueCountMax`, b.queueCountMax, 1, 1024);
+  if (b.ringPageOrderMax !== undefined) checkInt(issues, `${path}.ringPageOrderMax`, b.ringPageOrderMax, 0, 4);
+  if (b.indirectSegmentsMax !== undefined) checkInt(issues, `${path}.indirectSegmentsMax`, b.indirectSegmentsMax, 0, 4096);
+  checkInt(issues, `${path}.persistentGrantsMax`, b.persistentGrantsMax, 0, 1 << 20);
+}
+
+export function validateConfig(config: WorldConfig): Result<WorldConfig, readonly ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  checkInt(issues, 'vcpuCount', config.vcpuCount, 1, 64);
+  if (config.abi !== 'x86_64-abi' && config.abi !== 'x86_32-abi') {
+    issues.push({ path: 'abi', message: `must be x86_64-abi or x86_32-abi, got ${JSON.stringify(config.abi)}` });
+  }
+  checkInt(issues, 'diskSectors', config.diskSectors, 8, 1 << 24);
+  checkInt(issues, 'frontend.queueCountMax', config.frontend.queueCountMax, 0, 1024);
+  checkInt(issues, 'frontend.ringPageOrderMax', config.frontend.ringPageOrderMax, 0, 4);
+  checkInt(issues, 'frontend.indirectSegmentsMax', config.frontend.indirectSegmentsMax, 0, 4096);
+  checkBackend(issues, 'backend', config.backend);
+  config.faults.migrations.forEach((b, i) => {
+    checkBackend(issues, `faults.migrations[${i}]`, b);
+  });
+  config.workload.forEach((w, i) => {
+    const path = `workload[${i}]`;
+    checkInt(issues, `${path}.vcpu`, w.vcpu, 0, config.vcpuCount - 1);
+    checkInt(issues, `${path}.offsetSectors`, w.offsetSectors, 0, 7);
+    const dataless = w.op === 'flush';
+    checkInt(issues, `${path}.sectorCount`, w.sectorCount, dataless ? 0 : 1, 8 * 4096);
+    if (w.sector + w.sectorCount > config.diskSectors) {
+      issues.push({ path, message: `sectors ${w.sector}..${w.sector + w.sectorCount - 1} lie beyond the ${config.diskSectors}-sector disk` });
+    }
+  });
+  return issues.length === 0 ? { ok: true, value: config } : { ok: false, error: issues };
+}

@@ -1,0 +1,147 @@
+// The guest above blkfront: vCPUs issuing a workload through the block layer, and the guest edge
+// where every request is submitted and completed. An observer (the properties' ledger) watches
+// this edge; it never looks at blkfront's shadows to decide what should have happened.
+import { assert } from '../assert.ts';
+import { type BlockRequest, SECTOR_SIZE, SECTORS_PER_PAGE } from '../blkfront/block-request.ts';
+import type { Outcome } from '../blkfront/device.ts';
+import type { DomainMemory } from '../xen/memory.ts';
+import type { WorkloadItem } from './config.ts';
+
+export interface GuestObserver {
+  submitted(request: BlockRequest): void;
+  /** `data` holds the request's bytes (the read result) and is valid only during the call. */
+  completed(request: BlockRequest, outcome: Outcome, data: Uint8Array | undefined): void;
+}
+
+interface SplitParent {
+  readonly request: BlockRequest;
+  remaining: number;
+  outcome: Outcome;
+}
+
+export interface Guest {
+  readonly vcpuCount: number;
+  /** Next workload item per vCPU. */
+  readonly cursors: number[];
+  readonly itemsByVcpu: readonly (readonly WorkloadItem[])[];
+  nextTag: number;
+  running: boolean;
+  readonly splitParents: Map<number, SplitParent>;
+  readonly observer: GuestObserver;
+  submittedCount: number;
+  completedCount: number;
+}
+
+export function createGuest(vcpuCount: number, workload: readonly WorkloadItem[], observer: GuestObserver): Guest {
+  const itemsByVcpu: WorkloadItem[][] = Array.from({ length: vcpuCount }, () => []);
+  for (const item of workload) itemsByVcpu[item.vcpu]!.push(item);
+  return {
+    vcpuCount, cursors: new Array<number>(vcpuCount).fill(0), itemsByVcpu, nextTag: 1, running: true,
+    splitParents: new Map(), observer, submittedCount: 0, completedCount: 0,
+  };
+}
+
+export function hasWork(guest: Guest, vcpu: number): boolean {
+  return guest.cursors[vcpu]! < guest.itemsByVcpu[vcpu]!.length;
+}
+
+/**
+ * The block layer turns one workload item into requests that fit the device's segment limit
+ * (blk_queue_max_segments), each with its own data buffer; writes carry stamped data.
+ */
+export function issueItem(guest: Guest, vcpu: number, segmentLimit: number, memory: DomainMemory): BlockRequest[] {
+  const item = guest.itemsByVcpu[vcpu]![guest.cursors[vcpu]!]!;
+  guest.cursors[vcpu]! += 1;
+  const out: BlockRequest[] = [];
+  if (item.op === 'flush' || item.op === 'discard') {
+    out.push({ tag: guest.nextTag++, op: item.op, sector: item.sector, sectorCount: item.op === 'flush' ? 0 : item.sectorCount,
+      vcpu, buffer: undefined, secure: false, parentTag: undefined });
+  } else {
+    let sector = item.sector;
+    let left = item.sectorCount;
+    let offset = item.offsetSectors;
+    while (left > 0) {
+      const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
+      const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
+      const buffer = { firstFrame: memory.allocPages(pageCount), pageCount, offsetBytes: offset * SECTOR_SIZE };
+      const request: BlockRequest = { tag: guest.nextTag++, op: item.op, sector, sectorCount: count, vcpu, buffer,
+        secure: false, parentTag: undefined };
+      if (item.op === 'write') stampWrite(request, memory);
+      out.push(request);
+      sector += count;
+      left -= count;
+      offset = 0;
+    }
+  }
+  for (const request of out) {
+    guest.submittedCount += 1;
+    guest.observer.submitted(request);
+  }
+  return out;
+}
+
+/** Words 0 and 1 of every written sector: the writer's tag and the sector number. */
+export function stampWrite(request: BlockRequest, memory: DomainMemory): void {
+  const bytes = requestBytes(request, memory)!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let s = 0; s < request.sectorCount; s++) {
+    const at = s * SECTOR_SIZE;
+    view.setUint32(at, request.tag, true);
+    view.setUint32(at + 4, request.sector + s, true);
+    view.setUint32(at + SECTOR_SIZE - 4, request.tag ^ (request.sector + s), true);
+  }
+}
+
+/** The request's data bytes in guest memory (offset to end), or undefined for dataless requests. */
+export function requestBytes(request: BlockRequest, memory: DomainMemory): Uint8Array | undefined {
+  const buffer = request.buffer;
+  if (buffer === undefined) return undefined;
+  const view = memory.view(buffer.firstFrame, buffer.pageCount);
+  assert(view !== undefined, `request ${request.tag}: buffer pages are one allocation`);
+  return new Uint8Array(view.buffer, view.byteOffset + buffer.offsetBytes, request.sectorCount * SECTOR_SIZE);
+}
+
+/**
+ * Re-submission after resume: the block layer splits a captured request whose data no longer fits
+ * the new segment limit into children sharing its pages; the parent completes when they all have.
+ */
+export function splitForLimit(guest: Guest, request: BlockRequest, segmentLimit: number): BlockRequest[] {
+  const buffer = request.buffer;
+  if (buffer === undefined || buffer.pageCount <= segmentLimit) return [request];
+  const children: BlockRequest[] = [];
+  let page = 0;
+  let sector = request.sector;
+  let left = request.sectorCount;
+  let offset = buffer.offsetBytes / SECTOR_SIZE;
+  while (left > 0) {
+    const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
+    const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
+    children.push({ tag: guest.nextTag++, op: request.op, sector, sectorCount: count, vcpu: request.vcpu,
+      buffer: { firstFrame: buffer.firstFrame + page, pageCount, offsetBytes: offset * SECTOR_SIZE },
+      secure: request.secure, parentTag: request.tag });
+    page += pageCount - (offset + count === pageCount * SECTORS_PER_PAGE ? 0 : 1);
+    sector += count;
+    left -= count;
+    offset = (offset + count) % SECTORS_PER_PAGE;
+  }
+  guest.splitParents.set(request.tag, { request, remaining: children.length, outcome: 'ok' });
+  return children;
+}
+
+/** blk_mq_end_request: the one place a request completes to the guest. */
+export function completeToGuest(guest: Guest, request: BlockRequest, outcome: Outcome, memory: DomainMemory): void {
+  if (request.parentTag !== undefined) {
+    const parent = guest.splitParents.get(request.parentTag);
+    assert(parent !== undefined, `split child ${request.tag} has a parent`);
+    if (outcome !== 'ok') parent.outcome = outcome;
+    parent.remaining -= 1;
+    if (parent.remaining > 0) return;
+    guest.splitParents.delete(request.parentTag);
+    completeToGuest(guest, parent.request, parent.outcome, memory);
+    return;
+  }
+  guest.completedCount += 1;
+  guest.observer.completed(request, outcome, requestBytes(request, memory));
+  if (request.buffer !== undefined) memory.freePages(request.buffer.firstFrame, request.buffer.pageCount);
+}
+
