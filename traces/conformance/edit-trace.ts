@@ -65,7 +65,8 @@ export function editQueuesDespiteSingleQueueBackend(text: string): Result<Edited
   if (!parsed.ok) return parsed;
   for (const session of parsed.value.sessions) {
     const round = summarizeDevice(session).frontend.rounds[0];
-    if (round === undefined || !round.writes.some((w) => w.key === 'multi-queue-num-queues')) continue;
+    if (round === undefined || !round.writes.some((w) => w.key === 'multi-queue-num-queues'))
+      continue;
     const edits = new Map<number, (line: string) => string>();
     for (const read of round.readsBefore) {
       if (read.key !== 'multi-queue-max-queues') continue;
@@ -74,7 +75,8 @@ export function editQueuesDespiteSingleQueueBackend(text: string): Result<Edited
     }
     if (edits.size === 0) continue;
     for (const write of writesOf(session.backend)) {
-      if (write.key === 'multi-queue-max-queues') edits.set(write.line, (line) => withWriteValue(line, '1'));
+      if (write.key === 'multi-queue-max-queues')
+        edits.set(write.line, (line) => withWriteValue(line, '1'));
     }
     return {
       ok: true,
@@ -87,7 +89,10 @@ export function editQueuesDespiteSingleQueueBackend(text: string): Result<Edited
       },
     };
   }
-  return { ok: false, error: 'no frontend read multi-queue-max-queues and then wrote queue-N keys' };
+  return {
+    ok: false,
+    error: 'no frontend read multi-queue-max-queues and then wrote queue-N keys',
+  };
 }
 
 /** The first frontend write of state 3 (Initialised) becomes 4 (Connected): the frontend
@@ -96,14 +101,16 @@ export function editFrontendStateJump(text: string): Result<EditedTrace, string>
   const parsed = parse(text);
   if (!parsed.ok) return parsed;
   for (const session of parsed.value.sessions) {
-    const write = writesOf(session.frontend).find((w) => w.dir === 'frontend' && w.key === 'state' && w.state === 3);
+    const write = writesOf(session.frontend).find(
+      (w) => w.dir === 'frontend' && w.key === 'state' && w.state === 3,
+    );
     if (write === undefined) continue;
     return {
       ok: true,
       value: {
         text: replaceLines(text, new Map([[write.line, (line) => withWriteValue(line, '4')]])),
         lines: [write.line],
-        description: `vbd ${session.domid}/${session.devid}: frontend writes state 4 where it wrote 3`,
+        description: `vbd ${session.domid}/${session.devid}: frontend writes state 4, not 3`,
       },
     };
   }

@@ -149,11 +149,21 @@ interface DeviceRef {
 export function classifyPath(path: string): DeviceRef | null {
   const backend = BACKEND_RE.exec(path);
   if (backend !== null) {
-    return { domid: Number(backend[1]), devid: Number(backend[2]), dir: 'backend', key: backend[3] ?? '' };
+    return {
+      domid: Number(backend[1]),
+      devid: Number(backend[2]),
+      dir: 'backend',
+      key: backend[3] ?? '',
+    };
   }
   const frontend = FRONTEND_RE.exec(path);
   if (frontend !== null) {
-    return { domid: Number(frontend[1]), devid: Number(frontend[2]), dir: 'frontend', key: frontend[3] ?? '' };
+    return {
+      domid: Number(frontend[1]),
+      devid: Number(frontend[2]),
+      dir: 'frontend',
+      key: frontend[3] ?? '',
+    };
   }
   return null;
 }
@@ -185,7 +195,12 @@ function transactionsOf(events: readonly XsTraceEvent[]): Map<string, TxInfo> {
     const key = txKey(event.connectionSerial, event.tx);
     if (event.op === 'TRANSACTION_START') {
       starts.set(key, event.line);
-      infos.set(key, { startLine: event.line, endLine: null, outcome: 'unfinished', commitLine: null });
+      infos.set(key, {
+        startLine: event.line,
+        endLine: null,
+        outcome: 'unfinished',
+        commitLine: null,
+      });
     } else if (event.op === 'TRANSACTION_END') {
       const commit = event.args[0] === 'T';
       const reply = event.reply;
@@ -193,7 +208,12 @@ function transactionsOf(events: readonly XsTraceEvent[]): Map<string, TxInfo> {
       if (reply.kind === 'ok') outcome = commit ? 'committed' : 'aborted';
       else if (reply.kind === 'error') outcome = commit ? 'conflict' : 'aborted';
       const commitLine = outcome === 'committed' && reply.kind === 'ok' ? reply.line : null;
-      infos.set(key, { startLine: starts.get(key) ?? event.line, endLine: event.line, outcome, commitLine });
+      infos.set(key, {
+        startLine: starts.get(key) ?? event.line,
+        endLine: event.line,
+        outcome,
+        commitLine,
+      });
     }
   }
   return infos;
@@ -242,7 +262,11 @@ export function extractDevices(events: readonly XsTraceEvent[]): DeviceSession[]
     }
   }
   for (const build of state.all) {
-    for (const sequence of [build.session.frontend, build.session.backend, build.session.toolstack]) {
+    for (const sequence of [
+      build.session.frontend,
+      build.session.backend,
+      build.session.toolstack,
+    ]) {
       sequence.sort((a, b) => positionOf(a) - positionOf(b));
     }
     build.session.other.sort((a, b) => positionOf(a) - positionOf(b));
@@ -259,7 +283,8 @@ function linkRestores(builds: readonly SessionBuild[]): void {
       const devid = build.session.devid;
       for (const later of builds) {
         const session: Mutable<DeviceSession> = later.session;
-        if (session.domid === domid && session.devid === devid) session.previousDomid = build.session.domid;
+        if (session.domid === domid && session.devid === devid)
+          session.previousDomid = build.session.domid;
       }
     }
   }
@@ -319,9 +344,12 @@ function removeAncestor(state: Extraction, event: XsTraceEvent, path: string): v
 }
 
 function add(state: Extraction, build: SessionBuild, op: DeviceOp): void {
-  if (op.kind === 'mutation' && op.op === 'RM' && op.key === '' && op.visibleLine !== null) {
-    if (op.dir === 'frontend') build.removedFrontend = true;
-    else build.removedBackend = true;
+  // libxl removes both directories before it creates them, and again on detach or destroy.
+  const visible = (op.kind === 'mutation' || op.kind === 'write') && op.visibleLine !== null;
+  if (visible) {
+    const removed = op.kind === 'mutation' && op.op === 'RM' && op.key === '';
+    if (op.dir === 'frontend') build.removedFrontend = removed;
+    else build.removedBackend = removed;
   }
   const session = build.session;
   const sequence = session[op.by];
@@ -374,7 +402,14 @@ function makeOp(state: Extraction, event: XsTraceEvent, path: string, ref: Devic
     case 'WRITE': {
       const value = event.args[1] ?? '';
       const state_ = ref.key === 'state' ? decodeState(value) : null;
-      return { ...base, kind: 'write', value, state: state_, visibleLine: visibleLineOf(state, event), result };
+      return {
+        ...base,
+        kind: 'write',
+        value,
+        state: state_,
+        visibleLine: visibleLineOf(state, event),
+        result,
+      };
     }
     case 'WATCH_EVENT':
       return { ...base, kind: 'watch-event', token: event.args[1] ?? '' };

@@ -10,7 +10,8 @@ function trace(lines: readonly string[]): string {
 
 function parsed(lines: readonly string[]): XsTraceEvent[] {
   const result = parseXsTrace(trace(lines));
-  if (!result.ok) throw new Error(`unexpected issue: line ${result.error.line}: ${result.error.message}`);
+  if (!result.ok)
+    throw new Error(`unexpected issue: line ${result.error.line}: ${result.error.message}`);
   return result.value;
 }
 
@@ -21,7 +22,11 @@ function issueOf(text: string) {
 }
 
 describe('parseXsTrace on small traces', () => {
-  const dom0 = ['CREATE connection 0xa', `IN 0xa ${T} WATCH (backend tok )`, `OUT 0xa ${T} WATCH (OK )`];
+  const dom0 = [
+    'CREATE connection 0xa',
+    `IN 0xa ${T} WATCH (backend tok )`,
+    `OUT 0xa ${T} WATCH (OK )`,
+  ];
 
   it('pairs replies in request order, keeps watch events apart and skips noise', () => {
     const events = parsed([
@@ -112,7 +117,11 @@ describe('parseXsTrace on small traces', () => {
   });
 
   it('keeps unknown operations as they are', () => {
-    const events = parsed([...dom0, `IN 0xa ${T} FROBNICATE (x y )`, `OUT 0xa ${T} FROBNICATE (OK )`]);
+    const events = parsed([
+      ...dom0,
+      `IN 0xa ${T} FROBNICATE (x y )`,
+      `OUT 0xa ${T} FROBNICATE (OK )`,
+    ]);
     expect(events[1]).toMatchObject({ op: 'FROBNICATE', args: ['x', 'y'], reply: { kind: 'ok' } });
   });
 
@@ -121,8 +130,18 @@ describe('parseXsTrace on small traces', () => {
     ['an unknown line', [...dom0, 'hello world'], 4, 'malformed-line'],
     ['a request before CREATE', [...dom0, `IN 0xf ${T} READ (x )`], 4, 'unknown-connection'],
     ['a reply with no request', [...dom0, `OUT 0xa ${T} READ (1)`], 4, 'unmatched-reply'],
-    ['a reply of the wrong op', [...dom0, `IN 0xa ${T} READ (x )`, `OUT 0xa ${T} WRITE (OK )`], 5, 'reply-mismatch'],
-    ['a trace ending with a request unanswered', [...dom0, `IN 0xa ${T} READ (x )`], 5, 'truncated'],
+    [
+      'a reply of the wrong op',
+      [...dom0, `IN 0xa ${T} READ (x )`, `OUT 0xa ${T} WRITE (OK )`],
+      5,
+      'reply-mismatch',
+    ],
+    [
+      'a trace ending with a request unanswered',
+      [...dom0, `IN 0xa ${T} READ (x )`],
+      5,
+      'truncated',
+    ],
   ] as const)('reports %s as a ParseIssue with its line', (_name, lines, line, code) => {
     const issue = issueOf(trace(lines));
     expect(issue).toMatchObject({ line, code });
@@ -150,7 +169,8 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`parseXsTrace on ${SCENARIO_1_SKIP_NOTE}`, 
     // Every frontend state write came from a guest kernel, every backend one from dom0.
     for (const event of result.value) {
       if (event.op !== 'WRITE') continue;
-      if (/^device\/vbd\/\d+\/state$/.test(event.args[0]!)) expect(event.connection.kind).toBe('guest');
+      if (/^device\/vbd\/\d+\/state$/.test(event.args[0]!))
+        expect(event.connection.kind).toBe('guest');
       if (/^backend\/vbd\/\d+\/\d+\/state$/.test(event.args[0]!)) {
         expect(event.connection.kind).toBe('dom0-kernel');
       }
@@ -160,7 +180,9 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`parseXsTrace on ${SCENARIO_1_SKIP_NOTE}`, 
   it('answers every request on a live connection', () => {
     const result = parseXsTrace(text);
     if (!result.ok) throw new Error(result.error.message);
-    const unanswered = result.value.filter((e) => e.op !== 'WATCH_EVENT' && e.reply.kind === 'none');
+    const unanswered = result.value.filter(
+      (e) => e.op !== 'WATCH_EVENT' && e.reply.kind === 'none',
+    );
     expect(unanswered).toEqual([]);
   });
 

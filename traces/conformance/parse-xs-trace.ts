@@ -153,8 +153,8 @@ export function parseXsTrace(text: string): Result<XsTraceEvent[], ParseIssue> {
       return issue(
         'truncated',
         lines.length,
-        `trace ends while ${describeLabel(connection.label)} (${connection.address}) still awaits ` +
-          `the reply to ${waiting.op} sent at line ${waiting.line}`,
+        `trace ends while ${describeLabel(connection.label)} (${connection.address}) ` +
+          `still awaits the reply to ${waiting.op} sent at line ${waiting.line}`,
       );
     }
   }
@@ -221,7 +221,11 @@ function create(state: ParserState, address: string, line: number): Result<null,
 function destroy(state: ParserState, address: string, line: number): Result<null, ParseIssue> {
   const connection = state.live.get(address);
   if (connection === undefined) {
-    return issue('unknown-connection', line, `DESTROY connection ${address} that was never created`);
+    return issue(
+      'unknown-connection',
+      line,
+      `DESTROY connection ${address} that was never created`,
+    );
   }
   // Requests cut off by the close keep reply 'none': the client went away before the answer.
   state.live.delete(address);
@@ -276,7 +280,11 @@ function response(state: ParserState, connection: Connection, raw: RawMessage) {
   }
   const asked = connection.pending[connection.head];
   if (asked === undefined) {
-    return issue('unmatched-reply', raw.line, `${raw.op} reply on ${connection.address} with no request pending`);
+    return issue(
+      'unmatched-reply',
+      raw.line,
+      `${raw.op} reply on ${connection.address} with no request pending`,
+    );
   }
   if (raw.op !== asked.op && raw.op !== 'ERROR') {
     return issue(
@@ -306,7 +314,11 @@ function answer(state: ParserState, connection: Connection, asked: MutableEvent,
   if (asked.op === 'TRANSACTION_START' && asked.reply.kind === 'ok') {
     const id = Number(asked.reply.args[0]);
     if (!Number.isSafeInteger(id)) {
-      return issue('malformed-line', raw.line, `TRANSACTION_START reply without an id: (${raw.payload})`);
+      return issue(
+        'malformed-line',
+        raw.line,
+        `TRANSACTION_START reply without an id: (${raw.payload})`,
+      );
     }
     asked.tx = id;
     connection.openTx.push(id);

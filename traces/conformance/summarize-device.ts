@@ -116,7 +116,13 @@ function summarizeSide(sequence: readonly SequenceItem[], own: DeviceDir): SideS
       reads.push({ key: op.key, result: op.result, line: op.line, tx: op.tx });
     }
     if (op.kind !== 'write' || op.dir !== own || op.visibleLine === null) continue;
-    writes.push({ key: op.key, value: op.value, line: op.line, visibleLine: op.visibleLine, tx: op.tx });
+    writes.push({
+      key: op.key,
+      value: op.value,
+      line: op.line,
+      visibleLine: op.visibleLine,
+      tx: op.tx,
+    });
     if (op.state !== null) states.push({ state: op.state, by: op.by, line: op.visibleLine });
   }
   return { states, reads, writes, rounds: roundsOf(sequence, own, reads) };
@@ -126,11 +132,18 @@ function roundsOf(sequence: readonly SequenceItem[], own: DeviceDir, reads: read
   const rounds: KeyRound[] = [];
   let readsFrom = 0;
   for (const item of sequence) {
-    if (item.kind !== 'transaction' || item.outcome !== 'committed' || item.endLine === null) continue;
+    if (item.kind !== 'transaction' || item.outcome !== 'committed' || item.endLine === null)
+      continue;
     const writes: KeyWrite[] = [];
     for (const op of item.ops) {
       if (op.kind !== 'write' || op.dir !== own || op.visibleLine === null) continue;
-      writes.push({ key: op.key, value: op.value, line: op.line, visibleLine: op.visibleLine, tx: op.tx });
+      writes.push({
+        key: op.key,
+        value: op.value,
+        line: op.line,
+        visibleLine: op.visibleLine,
+        tx: op.tx,
+      });
     }
     if (!writes.some((write) => write.key !== 'state')) continue;
     const endLine = item.endLine;
@@ -146,7 +159,8 @@ function statesOf(session: DeviceSession, dir: DeviceDir): StateStep[] {
   const steps: StateStep[] = [];
   for (const sequence of [session.frontend, session.backend, session.toolstack, session.other]) {
     for (const op of flatten(sequence)) {
-      if (op.kind !== 'write' || op.dir !== dir || op.state === null || op.visibleLine === null) continue;
+      if (op.kind !== 'write' || op.dir !== dir || op.state === null || op.visibleLine === null)
+        continue;
       steps.push({ state: op.state, by: op.by, line: op.visibleLine });
     }
   }
