@@ -114,7 +114,7 @@ interface ParserState {
   readonly live: Map<string, Connection>;
   serialNext: number;
   userIdNext: number;
-  /** Domid of each INTRODUCE request sent and not yet answered. */
+  /** INTRODUCE requests sent, not yet answered, and not yet matched to a new connection. */
   readonly introducing: MutableEvent[];
 }
 
