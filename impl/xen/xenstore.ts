@@ -89,6 +89,12 @@ interface View {
   fire(path: string, exact: boolean, node: XsNode, parent: XsNode | undefined,
     originalPerms: readonly XsPerm[] | undefined): void;
   wrote(): void;
+  /**
+   * The view disagrees with itself (a child list copied at one time, a child at another). Only a
+   * transaction's lazily copied view can: one of those nodes changed since its first access, so
+   * the commit must fail (xenstored calls fail_transaction). In the committed store it is our bug.
+   */
+  inconsistent(what: string): void;
 }
 
 const E_ENOENT = err('ENOENT' as const);
@@ -230,12 +236,17 @@ class CommittedView implements View {
   wrote(): void {
     this.store.writes++;
   }
+
+  inconsistent(what: string): void {
+    assert(false, `xenstore tree corrupt: ${what}`);
+  }
 }
 
 /** A transaction's view: private copies made at first access, events queued until commit. */
 class TransactionView implements View {
   readonly accessed = new Map<string, Access>();
   writeOps = 0;
+  private doomed = false;
 
   constructor(
     private readonly store: Store,
@@ -288,9 +299,14 @@ class TransactionView implements View {
     this.writeOps++;
   }
 
+  inconsistent(): void {
+    this.doomed = true;
+  }
+
   /** finalize_transaction(): check every generation, then publish, then fire. */
   commit(): Result<void, XsError> {
     const nodes = this.store.nodes;
+    if (this.doomed) return E_EAGAIN;
     for (const [path, access] of this.accessed) {
       const live = nodes.get(path);
       if ((live === undefined ? NO_GENERATION : live.generation) !== access.generation) return E_EAGAIN;
@@ -351,7 +367,9 @@ function createNode(view: View, dom: DomId, name: string, value: string): XsNode
   for (let i = missing.length - 1; i >= 0; i--) {
     const path = missing[i]!;
     node = { value: '', perms: inheritPerms(parent.perms, dom), children: [], generation: NO_GENERATION };
-    parent.children.push(path.slice(path.lastIndexOf('/') + 1));
+    const leaf = path.slice(path.lastIndexOf('/') + 1);
+    if (parent.children.includes(leaf)) view.inconsistent(`${path} absent but listed`);
+    else parent.children.push(leaf);
     view.put(parentName, parent);
     view.put(path, node);
     parent = node;
@@ -398,11 +416,14 @@ function doRm(view: View, dom: DomId, name: string, nodeCountMax: number): Resul
   if (name === '/') return E_EINVAL;
   const parentName = parentPath(name);
   const parent = view.get(parentName);
-  assert(parent !== undefined, `rm: parent of ${name} is missing`);
+  if (parent === undefined) {
+    view.inconsistent(`${name} present without its parent`);
+    return OK_VOID;
+  }
   removeSubtree(view, name, found, parent, nodeCountMax);
   const index = parent.children.indexOf(name.slice(name.lastIndexOf('/') + 1));
-  assert(index >= 0, `rm: ${name} is not in its parent's child list`);
-  parent.children.splice(index, 1);
+  if (index < 0) view.inconsistent(`${name} present but not listed`);
+  else parent.children.splice(index, 1);
   view.put(parentName, parent);
   view.wrote();
   return OK_VOID;
@@ -418,8 +439,8 @@ function removeSubtree(view: View, root: string, rootNode: XsNode, rootParent: X
     if (top.next < top.node.children.length) {
       const path = childPath(top.path, top.node.children[top.next++]!);
       const child = view.get(path);
-      assert(child !== undefined, `rm: child ${path} is listed but missing`);
-      stack.push({ path, node: child, parent: top.node, next: 0 });
+      if (child === undefined) view.inconsistent(`${path} listed but absent`);
+      else stack.push({ path, node: child, parent: top.node, next: 0 });
       continue;
     }
     stack.pop();
