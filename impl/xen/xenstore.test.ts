@@ -409,13 +409,17 @@ function isUnder(path: string, watched: string): boolean {
   return path === watched || path.startsWith(`${watched}/`);
 }
 
-function watchProperty(make: () => Xenstore) {
+/** `padded` registers unrelated watches first, so matching takes its ancestor-walk branch. */
+function watchProperty(make: () => Xenstore, padded = false) {
   const registration = fc.record({ dom: fc.constantFrom(...WATCHERS), path: fc.constantFrom(...WATCH_PATHS) });
   const writes = fc.array(fc.record({ path: fc.constantFrom(...WRITE_PATHS), tx: fc.boolean() }), { maxLength: 25 });
   return fc.property(fc.array(registration, { maxLength: 8 }), writes, (registrations, writeList) => {
     const xs = make();
     must(xs.mkdir(DOM0, '/w'));
     must(xs.setPerms(DOM0, '/w', [{ dom: DOM0, perm: 'r' }]));
+    const PADDER = 3;
+    for (let i = 0; padded && i < 10; i++) must(xs.watch(PADDER, `/pad/${i}`, 'pad'));
+    drain(xs, PADDER);
     const watches = registrations.map((r, i) => ({ ...r, token: `t${i}` }));
     for (const w of watches) must(xs.watch(w.dom, w.path, w.token));
     for (const dom of WATCHERS) {
@@ -455,6 +459,7 @@ class ExactPathWatches extends Xenstore {
 describe('Xenstore: watches', () => {
   it('every write under a watched path queues one event for the watching domain, none for others', () => {
     fc.assert(watchProperty(() => new Xenstore()), { numRuns: 200 });
+    fc.assert(watchProperty(() => new Xenstore(), true), { numRuns: 100 });
   });
 
   it('teeth: exact-path-only watch matching is caught', () => {

@@ -115,6 +115,16 @@ export function childPath(parent: string, leaf: string): string {
   return parent === '/' ? `/${leaf}` : `${parent}/${leaf}`;
 }
 
+/** Up to this many distinct watched paths, matching scans them instead of walking ancestors. */
+const WATCHED_PATHS_SCAN_MAX = 8;
+
+/** watch.c is_child(): `child` equals `parent` or lies below it; everything is below "/". */
+function isChild(child: string, parent: string): boolean {
+  if (parent === '/') return true;
+  if (!child.startsWith(parent)) return false;
+  return child.length === parent.length || child.charCodeAt(parent.length) === 47 /* / */;
+}
+
 function permFor(dom: DomId, perms: readonly XsPerm[]): number {
   const owner = perms[0];
   assert(owner !== undefined, 'node without permissions');
@@ -182,8 +192,13 @@ class Store {
     if (exact) {
       const here = this.watchesByPath.get(name);
       if (here !== undefined) for (const watch of here) matched.push(watch);
+    } else if (this.watchesByPath.size <= WATCHED_PATHS_SCAN_MAX) {
+      // is_child(name, watch->node) over the few watched paths: cheaper than slicing ancestors.
+      for (const [path, here] of this.watchesByPath) {
+        if (isChild(name, path)) for (const watch of here) matched.push(watch);
+      }
     } else {
-      // is_child(name, watch->node): the watches on `name` and on each of its ancestors.
+      // The watches on `name` and on each of its ancestors: depth lookups, whatever the count.
       for (let path = name; ; path = parentPath(path)) {
         const here = this.watchesByPath.get(path);
         if (here !== undefined) for (const watch of here) matched.push(watch);
