@@ -2,7 +2,12 @@
 // blkif ABI sustain, the hot path of every world step that moves I/O. Two figures:
 // indices only (push, consume, notify checks, final checks), and the same cycle with each
 // request written and privately copied, and each response written and copied, in x86_64-abi.
-import { BLKIF_OP_READ, BLKIF_RSP_OKAY, type BlkifRequest, X86_64_ABI } from '../impl/xen/blkif-abi.ts';
+import {
+  BLKIF_OP_READ,
+  BLKIF_RSP_OKAY,
+  type BlkifRequest,
+  X86_64_ABI,
+} from '../impl/xen/blkif-abi.ts';
 import { ringIdxAdd } from '../impl/xen/ring-index.ts';
 import {
   type BackRing,
@@ -46,7 +51,12 @@ function cycle(front: FrontRing, back: BackRing, withData: boolean, req: BlkifRe
     while (unconsumedRequests(back) > 0) {
       if (withData) {
         const copy = X86_64_ABI.copyRequest(view, entryOffset(back.sring, back.reqCons));
-        if (copy.ok) X86_64_ABI.writeResponse(view, entryOffset(back.sring, back.rspProdPvt), { id: copy.value.id, operation: copy.value.operation, status: BLKIF_RSP_OKAY });
+        if (copy.ok)
+          X86_64_ABI.writeResponse(view, entryOffset(back.sring, back.rspProdPvt), {
+            id: copy.value.id,
+            operation: copy.value.operation,
+            status: BLKIF_RSP_OKAY,
+          });
       }
       back.reqCons = ringIdxAdd(back.reqCons, 1);
       back.rspProdPvt = ringIdxAdd(back.rspProdPvt, 1);
@@ -64,7 +74,15 @@ function cycle(front: FrontRing, back: BackRing, withData: boolean, req: BlkifRe
 
 function measure(withData: boolean): number {
   const { front, back } = newPair();
-  const req: BlkifRequest = { kind: 'rw', operation: BLKIF_OP_READ, nrSegments: 1, handle: 0, id: 0, sectorNumber: 0, segments: [{ gref: 8, firstSect: 0, lastSect: 7 }] };
+  const req: BlkifRequest = {
+    kind: 'rw',
+    operation: BLKIF_OP_READ,
+    nrSegments: 1,
+    handle: 0,
+    id: 0,
+    sectorNumber: 0,
+    segments: [{ gref: 8, firstSect: 0, lastSect: 7 }],
+  };
   let cycles = 0;
   let notifies = 0;
   const start = performance.now();
@@ -81,7 +99,15 @@ function measure(withData: boolean): number {
 
 export function run(): BenchFigure[] {
   return [
-    { label: 'ring: request round trips, indices + notify checks', value: measure(false), unit: 'req/s' },
-    { label: 'ring: request round trips, x86_64 encode + private copy', value: measure(true), unit: 'req/s' },
+    {
+      label: 'ring: request round trips, indices + notify checks',
+      value: measure(false),
+      unit: 'req/s',
+    },
+    {
+      label: 'ring: request round trips, x86_64 encode + private copy',
+      value: measure(true),
+      unit: 'req/s',
+    },
   ];
 }

@@ -131,12 +131,24 @@ static int step(const char *cmd, const char *arg1, unsigned long n, unsigned lon
     if (!strcmp(cmd, "ring")) ring_new((unsigned)n, (RING_IDX)m);
     else if (!s) return 0;
     else if (!strcmp(cmd, "produce")) produce((unsigned)n);
-    else if (!strcmp(cmd, "pushreq")) { RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f, flag); printf("pushreq notify=%d", !!flag); }
+    else if (!strcmp(cmd, "pushreq")) {
+        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f, flag);
+        printf("pushreq notify=%d", !!flag);
+    }
     else if (!strcmp(cmd, "consume")) consume((unsigned)n);
     else if (!strcmp(cmd, "respond")) respond((unsigned)n);
-    else if (!strcmp(cmd, "pushrsp")) { RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b, flag); printf("pushrsp notify=%d", !!flag); }
-    else if (!strcmp(cmd, "finalreq")) { RING_FINAL_CHECK_FOR_REQUESTS(&b, flag); printf("finalreq work=%d", !!flag); }
-    else if (!strcmp(cmd, "finalrsp")) { RING_FINAL_CHECK_FOR_RESPONSES(&f, flag); printf("finalrsp work=%d", !!flag); }
+    else if (!strcmp(cmd, "pushrsp")) {
+        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b, flag);
+        printf("pushrsp notify=%d", !!flag);
+    }
+    else if (!strcmp(cmd, "finalreq")) {
+        RING_FINAL_CHECK_FOR_REQUESTS(&b, flag);
+        printf("finalreq work=%d", !!flag);
+    }
+    else if (!strcmp(cmd, "finalrsp")) {
+        RING_FINAL_CHECK_FOR_RESPONSES(&f, flag);
+        printf("finalrsp work=%d", !!flag);
+    }
     else if (!strcmp(cmd, "reap")) reap((unsigned)n);
     else if (!strcmp(cmd, "counts"))
         printf("counts free=%u full=%d rsps=%u reqs=%u", RING_FREE_REQUESTS(&f), RING_FULL(&f),

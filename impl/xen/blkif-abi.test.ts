@@ -28,7 +28,11 @@ const ABIS = [X86_64_ABI, X86_32_ABI] as const;
 
 function hex(view: DataView, offset: number, length: number): string {
   let out = '';
-  for (let i = 0; i < length; i++) out += view.getUint8(offset + i).toString(16).padStart(2, '0');
+  for (let i = 0; i < length; i++)
+    out += view
+      .getUint8(offset + i)
+      .toString(16)
+      .padStart(2, '0');
   return out;
 }
 
@@ -42,7 +46,11 @@ const SAMPLE_RW: BlkifRequest = {
   handle: 0xca01,
   id: 0x0012_3456_78ab_cdef,
   sectorNumber: 0x0001_0203_0405_0607,
-  segments: [0, 1, 2].map((i) => ({ gref: 0x1000 + i, firstSect: i, lastSect: 7 - i })),
+  segments: [0, 1, 2].map((i) => ({
+    gref: 0x1000 + i,
+    firstSect: i,
+    lastSect: 7 - i,
+  })),
 };
 const SAMPLE_DISCARD: BlkifRequest = {
   kind: 'discard',
@@ -86,8 +94,12 @@ const GOLDEN = {
 
 describe('blkif ABI layouts', () => {
   it('sizes: x86_64 112/112/16, x86_32 108/108/12', () => {
-    expect([X86_64_ABI.entrySize, X86_64_ABI.requestSize, X86_64_ABI.responseSize]).toEqual([112, 112, 16]);
-    expect([X86_32_ABI.entrySize, X86_32_ABI.requestSize, X86_32_ABI.responseSize]).toEqual([108, 108, 12]);
+    expect([X86_64_ABI.entrySize, X86_64_ABI.requestSize, X86_64_ABI.responseSize]).toEqual([
+      112, 112, 16,
+    ]);
+    expect([X86_32_ABI.entrySize, X86_32_ABI.requestSize, X86_32_ABI.responseSize]).toEqual([
+      108, 108, 12,
+    ]);
   });
 
   for (const abi of ABIS) {
@@ -178,16 +190,27 @@ describe('RING_COPY_REQUEST: decoding peer bytes', () => {
       abi.writeRequest(view, 0, { ...SAMPLE_RW, nrSegments: 12 });
       expect(abi.copyRequest(view, 0)).toMatchObject({
         ok: false,
-        error: { code: 'too-many-segments', id: SAMPLE_RW.id, operation: BLKIF_OP_WRITE },
+        error: {
+          code: 'too-many-segments',
+          id: SAMPLE_RW.id,
+          operation: BLKIF_OP_WRITE,
+        },
       });
     });
 
     it(`${abi.name}: > 8 x 512 indirect segments is reported with the inner op`, () => {
       const view = new DataView(new ArrayBuffer(abi.requestSize));
-      const max = { ...SAMPLE_INDIRECT, nrSegments: BLKIF_INDIRECT_SEGMENT_COUNT_MAX, indirectGrefs: [1, 2, 3, 4, 5, 6, 7, 8] };
+      const max = {
+        ...SAMPLE_INDIRECT,
+        nrSegments: BLKIF_INDIRECT_SEGMENT_COUNT_MAX,
+        indirectGrefs: [1, 2, 3, 4, 5, 6, 7, 8],
+      };
       abi.writeRequest(view, 0, max);
       expect(abi.copyRequest(view, 0)).toEqual({ ok: true, value: max });
-      abi.writeRequest(view, 0, { ...max, nrSegments: BLKIF_INDIRECT_SEGMENT_COUNT_MAX + 1 });
+      abi.writeRequest(view, 0, {
+        ...max,
+        nrSegments: BLKIF_INDIRECT_SEGMENT_COUNT_MAX + 1,
+      });
       expect(abi.copyRequest(view, 0)).toMatchObject({
         ok: false,
         error: { code: 'bad-indirect-count', id: 42, operation: BLKIF_OP_READ },
@@ -197,20 +220,34 @@ describe('RING_COPY_REQUEST: decoding peer bytes', () => {
     it(`${abi.name}: RESERVED_1 and unknown ops decode as 'unknown' with their id`, () => {
       const view = new DataView(new ArrayBuffer(abi.requestSize));
       for (const operation of [BLKIF_OP_RESERVED_1, 7, 255]) {
-        abi.writeRequest(view, 0, { kind: 'unknown', operation, id: 2 ** 40 + 3 });
-        expect(abi.copyRequest(view, 0)).toEqual({ ok: true, value: { kind: 'unknown', operation, id: 2 ** 40 + 3 } });
+        abi.writeRequest(view, 0, {
+          kind: 'unknown',
+          operation,
+          id: 2 ** 40 + 3,
+        });
+        expect(abi.copyRequest(view, 0)).toEqual({
+          ok: true,
+          value: { kind: 'unknown', operation, id: 2 ** 40 + 3 },
+        });
       }
     });
   }
 
   it('u64 fields read as lo + hi * 2^32 (exact below 2^53, rounded above)', () => {
     const view = new DataView(new ArrayBuffer(112));
-    X86_64_ABI.writeRequest(view, 0, { kind: 'unknown', operation: 9, id: Number.MAX_SAFE_INTEGER });
+    X86_64_ABI.writeRequest(view, 0, {
+      kind: 'unknown',
+      operation: 9,
+      id: Number.MAX_SAFE_INTEGER,
+    });
     expect(hex(view, 8, 8)).toBe('ffffffffffff1f00');
     view.setUint32(8, 0xffff_ffff, true);
     view.setUint32(12, 0xffff_ffff, true); // 2^64 - 1 from a hostile peer
     const copy = X86_64_ABI.copyRequest(view, 0);
-    expect(copy).toEqual({ ok: true, value: { kind: 'unknown', operation: 9, id: 2 ** 64 } });
+    expect(copy).toEqual({
+      ok: true,
+      value: { kind: 'unknown', operation: 9, id: 2 ** 64 },
+    });
   });
 
   it('the copy is private: rewriting the slot afterwards changes nothing', () => {
@@ -250,7 +287,11 @@ describe('RING_COPY_REQUEST: decoding peer bytes', () => {
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u64 = fc.maxSafeNat();
-const segmentArb: fc.Arbitrary<BlkifSegment> = fc.record({ gref: fc.nat(0xffff_ffff), firstSect: u8, lastSect: u8 });
+const segmentArb: fc.Arbitrary<BlkifSegment> = fc.record({
+  gref: fc.nat(0xffff_ffff),
+  firstSect: u8,
+  lastSect: u8,
+});
 
 const requestArb: fc.Arbitrary<BlkifRequest> = fc.oneof(
   fc
@@ -259,7 +300,9 @@ const requestArb: fc.Arbitrary<BlkifRequest> = fc.oneof(
       handle: u16,
       id: u64,
       sectorNumber: u64,
-      segments: fc.array(segmentArb, { maxLength: BLKIF_MAX_SEGMENTS_PER_REQUEST }),
+      segments: fc.array(segmentArb, {
+        maxLength: BLKIF_MAX_SEGMENTS_PER_REQUEST,
+      }),
     })
     .map((r) => ({ kind: 'rw' as const, ...r, nrSegments: r.segments.length })),
   fc.record({
@@ -301,14 +344,24 @@ const responseArb: fc.Arbitrary<BlkifResponse> = fc.record({
 
 /** Two slots of a ring pre-filled with junk; the request goes in the second. */
 function roundTrip(writer: BlkifAbi, copyRequest: CopyRequest) {
-  return fc.property(requestArb, fc.uint8Array({ minLength: 2 * 112, maxLength: 2 * 112 }), (req, junk) => {
-    const view = new DataView(junk.slice().buffer);
-    writer.writeRequest(view, writer.entrySize, req);
-    expect(copyRequest(view, writer.entrySize)).toEqual({ ok: true, value: req });
-  });
+  return fc.property(
+    requestArb,
+    fc.uint8Array({ minLength: 2 * 112, maxLength: 2 * 112 }),
+    (req, junk) => {
+      const view = new DataView(junk.slice().buffer);
+      writer.writeRequest(view, writer.entrySize, req);
+      expect(copyRequest(view, writer.entrySize)).toEqual({
+        ok: true,
+        value: req,
+      });
+    },
+  );
 }
 
-function responseRoundTrip(abi: BlkifAbi, copyResponse: (view: DataView, offset: number) => BlkifResponse) {
+function responseRoundTrip(
+  abi: BlkifAbi,
+  copyResponse: (view: DataView, offset: number) => BlkifResponse,
+) {
   return fc.property(responseArb, (rsp) => {
     const view = new DataView(new ArrayBuffer(2 * abi.entrySize));
     abi.writeResponse(view, abi.entrySize, rsp);
@@ -318,11 +371,13 @@ function responseRoundTrip(abi: BlkifAbi, copyResponse: (view: DataView, offset:
 
 /** Junk slots, with the op byte biased towards the known ops so every decoder path runs. */
 function junkSlot(size: number) {
-  return fc.tuple(fc.integer({ min: 0, max: 9 }), fc.uint8Array({ minLength: size, maxLength: size })).map(([op, bytes]) => {
-    const copy = bytes.slice();
-    if (op <= 7) copy[0] = op;
-    return copy;
-  });
+  return fc
+    .tuple(fc.integer({ min: 0, max: 9 }), fc.uint8Array({ minLength: size, maxLength: size }))
+    .map(([op, bytes]) => {
+      const copy = bytes.slice();
+      if (op <= 7) copy[0] = op;
+      return copy;
+    });
 }
 
 function decodesJunkSafely(size: number, copyRequest: CopyRequest) {
@@ -360,48 +415,90 @@ function trustingCopy(abi: BlkifAbi): CopyRequest {
     const segments: BlkifSegment[] = [];
     for (let i = 0; i < nrSegments; i++) {
       const at = offset + abi.layout.segOffset + 8 * i;
-      segments.push({ gref: view.getUint32(at, true), firstSect: view.getUint8(at + 4), lastSect: view.getUint8(at + 5) });
+      segments.push({
+        gref: view.getUint32(at, true),
+        firstSect: view.getUint8(at + 4),
+        lastSect: view.getUint8(at + 5),
+      });
     }
     const id = view.getUint32(offset + abi.layout.idOffset, true);
-    return { ok: true, value: { kind: 'rw', operation: operation as 0, nrSegments, handle: 0, id, sectorNumber: 0, segments } };
+    return {
+      ok: true,
+      value: {
+        kind: 'rw',
+        operation: operation as 0,
+        nrSegments,
+        handle: 0,
+        id,
+        sectorNumber: 0,
+        segments,
+      },
+    };
   };
 }
 
 describe('ABI properties', () => {
   for (const abi of ABIS) {
     it(`${abi.name}: request write -> copy round-trips`, () => {
-      fc.assert(roundTrip(abi, (v, o) => abi.copyRequest(v, o)), { numRuns: 200 });
+      fc.assert(
+        roundTrip(abi, (v, o) => abi.copyRequest(v, o)),
+        { numRuns: 200 },
+      );
     });
     it(`${abi.name}: response write -> copy round-trips`, () => {
-      fc.assert(responseRoundTrip(abi, (v, o) => abi.copyResponse(v, o)), { numRuns: 200 });
+      fc.assert(
+        responseRoundTrip(abi, (v, o) => abi.copyResponse(v, o)),
+        { numRuns: 200 },
+      );
     });
     it(`${abi.name}: arbitrary slot bytes decode without throwing, within bounds`, () => {
-      fc.assert(decodesJunkSafely(abi.requestSize, (v, o) => abi.copyRequest(v, o)), { numRuns: 300 });
+      fc.assert(
+        decodesJunkSafely(abi.requestSize, (v, o) => abi.copyRequest(v, o)),
+        { numRuns: 300 },
+      );
     });
     it(`${abi.name}: no slot byte is read twice`, () => {
-      fc.assert(readsEachByteOnce(abi.requestSize, (v, o) => abi.copyRequest(v, o)), { numRuns: 200 });
+      fc.assert(
+        readsEachByteOnce(abi.requestSize, (v, o) => abi.copyRequest(v, o)),
+        { numRuns: 200 },
+      );
     });
   }
 
   it('teeth: an x86_32 ring decoded with x86_64 offsets fails the round trip', () => {
-    expect(fc.check(roundTrip(X86_32_ABI, (v, o) => X86_64_ABI.copyRequest(v, o)), { numRuns: 200 }).failed).toBe(true);
+    expect(
+      fc.check(
+        roundTrip(X86_32_ABI, (v, o) => X86_64_ABI.copyRequest(v, o)),
+        { numRuns: 200 },
+      ).failed,
+    ).toBe(true);
   });
 
   it('teeth: a response decoder reading status unsigned fails the round trip', () => {
-    const unsignedStatus = (v: DataView, o: number): BlkifResponse => ({ ...X86_64_ABI.copyResponse(v, o), status: v.getUint16(o + 10, true) });
-    expect(fc.check(responseRoundTrip(X86_64_ABI, unsignedStatus), { numRuns: 200 }).failed).toBe(true);
+    const unsignedStatus = (v: DataView, o: number): BlkifResponse => ({
+      ...X86_64_ABI.copyResponse(v, o),
+      status: v.getUint16(o + 10, true),
+    });
+    expect(fc.check(responseRoundTrip(X86_64_ABI, unsignedStatus), { numRuns: 200 }).failed).toBe(
+      true,
+    );
   });
 
   it('teeth: a decoder that trusts nr_segments is caught on junk', () => {
     for (const abi of ABIS) {
-      expect(fc.check(decodesJunkSafely(abi.requestSize, trustingCopy(abi)), { numRuns: 300 }).failed).toBe(true);
+      expect(
+        fc.check(decodesJunkSafely(abi.requestSize, trustingCopy(abi)), {
+          numRuns: 300,
+        }).failed,
+      ).toBe(true);
     }
   });
 
   it('teeth: a decoder that re-reads nr_segments after validating it is caught', () => {
     const doubleFetch: CopyRequest = (view, offset) => {
       const result = X86_64_ABI.copyRequest(view, offset);
-      if (result.ok && result.value.kind === 'rw') result.value.nrSegments = view.getUint8(offset + 1);
+      if (result.ok && result.value.kind === 'rw')
+        result.value.nrSegments = view.getUint8(offset + 1);
       return result;
     };
     expect(fc.check(readsEachByteOnce(112, doubleFetch), { numRuns: 200 }).failed).toBe(true);

@@ -91,7 +91,9 @@ export interface DecodeError {
   operation: number;
 }
 
-export type CopyRequestResult = { ok: true; value: BlkifRequest } | { ok: false; error: DecodeError };
+export type CopyRequestResult =
+  | { ok: true; value: BlkifRequest }
+  | { ok: false; error: DecodeError };
 
 /** Byte offsets of one ABI, checked against gcc's offsetof by xen-headers.test.ts. */
 export interface BlkifLayout {
@@ -257,7 +259,14 @@ class LayoutAbi implements BlkifAbi {
         return this.copyIndirect(view, offset);
       default:
         // RESERVED_1 and anything unknown: only id is meaningful (blkif_request_other).
-        return { ok: true, value: { kind: 'unknown', operation, id: readU64(view, offset + this.layout.idOffset) } };
+        return {
+          ok: true,
+          value: {
+            kind: 'unknown',
+            operation,
+            id: readU64(view, offset + this.layout.idOffset),
+          },
+        };
     }
   }
 
@@ -275,7 +284,15 @@ class LayoutAbi implements BlkifAbi {
     }
     const handle = view.getUint16(offset + 2, true);
     const sectorNumber = readU64(view, offset + l.sectorNumberOffset);
-    const value = { kind: 'rw' as const, operation, nrSegments, handle, id, sectorNumber, segments };
+    const value = {
+      kind: 'rw' as const,
+      operation,
+      nrSegments,
+      handle,
+      id,
+      sectorNumber,
+      segments,
+    };
     assert(value.segments.length === value.nrSegments, 'rw copy: segment count');
     return { ok: true, value };
   }
@@ -315,7 +332,16 @@ class LayoutAbi implements BlkifAbi {
     const sectorNumber = readU64(view, offset + l.sectorNumberOffset);
     return {
       ok: true,
-      value: { kind: 'indirect', operation: BLKIF_OP_INDIRECT, indirectOp, nrSegments, handle, id, sectorNumber, indirectGrefs },
+      value: {
+        kind: 'indirect',
+        operation: BLKIF_OP_INDIRECT,
+        indirectOp,
+        nrSegments,
+        handle,
+        id,
+        sectorNumber,
+        indirectGrefs,
+      },
     };
   }
 
@@ -325,7 +351,10 @@ class LayoutAbi implements BlkifAbi {
     const l = this.layout;
     assert(offset >= 0 && offset + l.responseSize <= view.byteLength, 'response slot out of view');
     assertUint(rsp.operation, 8, 'response operation');
-    assert(Number.isInteger(rsp.status) && rsp.status >= -0x8000 && rsp.status < 0x8000, 'status must be an i16');
+    assert(
+      Number.isInteger(rsp.status) && rsp.status >= -0x8000 && rsp.status < 0x8000,
+      'status must be an i16',
+    );
     writeU64(view, offset + l.responseIdOffset, rsp.id);
     view.setUint8(offset + l.responseOperationOffset, rsp.operation);
     view.setInt16(offset + l.responseStatusOffset, rsp.status, true);
@@ -354,7 +383,11 @@ function writeSegment(view: DataView, offset: number, seg: BlkifSegment): void {
 }
 
 function readSegment(view: DataView, offset: number): BlkifSegment {
-  return { gref: view.getUint32(offset, true), firstSect: view.getUint8(offset + 4), lastSect: view.getUint8(offset + 5) };
+  return {
+    gref: view.getUint32(offset, true),
+    firstSect: view.getUint8(offset + 4),
+    lastSect: view.getUint8(offset + 5),
+  };
 }
 
 export const X86_64_ABI: BlkifAbi = new LayoutAbi('x86_64-abi', X86_64_LAYOUT);

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isRingSize, type RingIdx, RING_IDX_MODULUS, ringIdx, ringIdxAdd, ringIdxDistance, slotOf } from './ring-index.ts';
+import {
+  isRingSize,
+  type RingIdx,
+  RING_IDX_MODULUS,
+  ringIdx,
+  ringIdxAdd,
+  ringIdxDistance,
+  slotOf,
+} from './ring-index.ts';
 
 function distanceInvertsAdd(distance: (from: RingIdx, to: RingIdx) => number) {
   return fc.property(fc.nat(0xffff_ffff), fc.nat(0xffff_ffff), (start, step) => {

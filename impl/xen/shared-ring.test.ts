@@ -44,14 +44,22 @@ function newRing(order = 0, entrySize = 112): SharedRing {
 }
 
 /** A connected pair whose indices all start at `start` (FRONT_RING_ATTACH / BACK_RING_ATTACH). */
-function pairAt(start: number): { sring: SharedRing; front: FrontRing; back: BackRing } {
+function pairAt(start: number): {
+  sring: SharedRing;
+  front: FrontRing;
+  back: BackRing;
+} {
   const sring = newRing();
   const s = ringIdx(start);
   setReqProd(sring, s);
   setRspProd(sring, s);
   setReqEvent(sring, ringIdxAdd(s, 1));
   setRspEvent(sring, ringIdxAdd(s, 1));
-  return { sring, front: frontRingAttach(sring, s), back: backRingAttach(sring) };
+  return {
+    sring,
+    front: frontRingAttach(sring, s),
+    back: backRingAttach(sring),
+  };
 }
 
 describe('shared ring page layout', () => {
@@ -98,9 +106,17 @@ describe('shared ring page layout', () => {
 describe('front and back private indices', () => {
   it('FRONT_RING_INIT starts at 0; BACK_RING_ATTACH starts at the shared rsp_prod', () => {
     const sring = newRing();
-    expect(frontRingInit(sring)).toMatchObject({ reqProdPvt: 0, rspCons: 0, size: 32 });
+    expect(frontRingInit(sring)).toMatchObject({
+      reqProdPvt: 0,
+      rspCons: 0,
+      size: 32,
+    });
     setRspProd(sring, ringIdx(77));
-    expect(backRingAttach(sring)).toMatchObject({ rspProdPvt: 77, reqCons: 77, size: 32 });
+    expect(backRingAttach(sring)).toMatchObject({
+      rspProdPvt: 77,
+      reqCons: 77,
+      size: 32,
+    });
   });
 
   it('allows size outstanding requests (the macros, not the prose size-1)', () => {
@@ -226,13 +242,25 @@ type Cmd =
   | { t: 'finalRsp' };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  fc.record({ t: fc.constant('produce' as const), n: fc.integer({ min: 1, max: 40 }) }),
+  fc.record({
+    t: fc.constant('produce' as const),
+    n: fc.integer({ min: 1, max: 40 }),
+  }),
   fc.constant({ t: 'pushReq' as const }),
-  fc.record({ t: fc.constant('consume' as const), n: fc.integer({ min: 1, max: 40 }) }),
-  fc.record({ t: fc.constant('respond' as const), n: fc.integer({ min: 1, max: 40 }) }),
+  fc.record({
+    t: fc.constant('consume' as const),
+    n: fc.integer({ min: 1, max: 40 }),
+  }),
+  fc.record({
+    t: fc.constant('respond' as const),
+    n: fc.integer({ min: 1, max: 40 }),
+  }),
   fc.constant({ t: 'pushRsp' as const }),
   fc.constant({ t: 'finalReq' as const }),
-  fc.record({ t: fc.constant('reap' as const), n: fc.integer({ min: 1, max: 40 }) }),
+  fc.record({
+    t: fc.constant('reap' as const),
+    n: fc.integer({ min: 1, max: 40 }),
+  }),
   fc.constant({ t: 'finalRsp' as const }),
 );
 
@@ -258,18 +286,49 @@ function refWork(r: Reference, size: number): number {
   return Math.min(r.reqProd - r.reqCons, size - (r.reqCons - r.rspProdPvt));
 }
 
+/** Moves a private index by up to c.n in the ring and in the reference; returns the count. */
+function move(c: Cmd & { n: number }, r: Reference, front: FrontRing, back: BackRing): number {
+  const size = front.size;
+  let n = 0;
+  if (c.t === 'produce') {
+    n = Math.min(c.n, size - (r.reqProdPvt - r.rspCons));
+    r.reqProdPvt += n;
+    for (let i = 0; i < c.n && freeRequests(front) > 0; i++)
+      front.reqProdPvt = ringIdxAdd(front.reqProdPvt, 1);
+  } else if (c.t === 'consume') {
+    n = Math.min(c.n, refWork(r, size));
+    r.reqCons += n;
+    for (let i = 0; i < c.n && unconsumedRequests(back) > 0; i++)
+      back.reqCons = ringIdxAdd(back.reqCons, 1);
+  } else if (c.t === 'respond') {
+    n = Math.min(c.n, r.reqCons - r.rspProdPvt);
+    r.rspProdPvt += n;
+    for (let i = 0; i < c.n && back.rspProdPvt !== back.reqCons; i++)
+      back.rspProdPvt = ringIdxAdd(back.rspProdPvt, 1);
+  } else {
+    n = Math.min(c.n, r.rspProd - r.rspCons);
+    r.rspCons += n;
+    for (let i = 0; i < c.n && unconsumedResponses(front) > 0; i++)
+      front.rspCons = ringIdxAdd(front.rspCons, 1);
+  }
+  return n;
+}
+
 function runRingModel(ops: RingOps, start: number, cmds: readonly Cmd[]): string | undefined {
   const { sring, front, back } = pairAt(start);
   const size = sring.size;
-  const r: Reference = { reqProdPvt: 0, reqProd: 0, reqEvent: 1, reqCons: 0, rspProdPvt: 0, rspProd: 0, rspEvent: 1, rspCons: 0 };
+  const r: Reference = {
+    ...{ reqProdPvt: 0, reqProd: 0, reqEvent: 1, reqCons: 0 },
+    ...{ rspProdPvt: 0, rspProd: 0, rspEvent: 1, rspCons: 0 },
+  };
   let backIdle = false;
   let frontIdle = false;
   for (const [step, c] of cmds.entries()) {
     const where = `step ${step} (${c.t})`;
-    if (c.t === 'produce') {
-      const n = Math.min(c.n, size - (r.reqProdPvt - r.rspCons));
-      for (let i = 0; i < c.n && freeRequests(front) > 0; i++) front.reqProdPvt = ringIdxAdd(front.reqProdPvt, 1);
-      r.reqProdPvt += n;
+    if ('n' in c) {
+      const n = move(c, r, front, back);
+      if (n > 0 && c.t === 'consume') backIdle = false;
+      if (n > 0 && c.t === 'reap') frontIdle = false;
     } else if (c.t === 'pushReq') {
       const expected = r.reqProd < r.reqEvent && r.reqEvent <= r.reqProdPvt;
       const published = r.reqProdPvt > r.reqProd;
@@ -278,15 +337,6 @@ function runRingModel(ops: RingOps, start: number, cmds: readonly Cmd[]): string
       if (notify !== expected) return `${where}: notify ${notify}, reference says ${expected}`;
       if (backIdle && published && !notify) return `${where}: lost wakeup of the idle backend`;
       if (notify) backIdle = false;
-    } else if (c.t === 'consume') {
-      const n = Math.min(c.n, refWork(r, size));
-      for (let i = 0; i < c.n && unconsumedRequests(back) > 0; i++) back.reqCons = ringIdxAdd(back.reqCons, 1);
-      r.reqCons += n;
-      if (n > 0) backIdle = false;
-    } else if (c.t === 'respond') {
-      const n = Math.min(c.n, r.reqCons - r.rspProdPvt);
-      for (let i = 0; i < c.n && back.rspProdPvt !== back.reqCons; i++) back.rspProdPvt = ringIdxAdd(back.rspProdPvt, 1);
-      r.rspProdPvt += n;
     } else if (c.t === 'pushRsp') {
       const expected = r.rspProd < r.rspEvent && r.rspEvent <= r.rspProdPvt;
       const published = r.rspProdPvt > r.rspProd;
@@ -296,25 +346,14 @@ function runRingModel(ops: RingOps, start: number, cmds: readonly Cmd[]): string
       if (frontIdle && published && !notify) return `${where}: lost wakeup of the idle frontend`;
       if (notify) frontIdle = false;
     } else if (c.t === 'finalReq') {
-      let expected = refWork(r, size) > 0;
-      if (!expected) {
-        r.reqEvent = r.reqCons + 1;
-        expected = refWork(r, size) > 0;
-      }
+      if (refWork(r, size) === 0) r.reqEvent = r.reqCons + 1;
+      const expected = refWork(r, size) > 0;
       const work = ops.finalCheckForRequests(back);
       if (work !== expected) return `${where}: work ${work}, reference says ${expected}`;
       backIdle = !work;
-    } else if (c.t === 'reap') {
-      const n = Math.min(c.n, r.rspProd - r.rspCons);
-      for (let i = 0; i < c.n && unconsumedResponses(front) > 0; i++) front.rspCons = ringIdxAdd(front.rspCons, 1);
-      r.rspCons += n;
-      if (n > 0) frontIdle = false;
     } else {
-      let expected = r.rspProd - r.rspCons > 0;
-      if (!expected) {
-        r.rspEvent = r.rspCons + 1;
-        expected = r.rspProd - r.rspCons > 0;
-      }
+      if (r.rspProd === r.rspCons) r.rspEvent = r.rspCons + 1;
+      const expected = r.rspProd > r.rspCons;
       const work = ops.finalCheckForResponses(front);
       if (work !== expected) return `${where}: work ${work}, reference says ${expected}`;
       frontIdle = !work;
@@ -325,7 +364,13 @@ function runRingModel(ops: RingOps, start: number, cmds: readonly Cmd[]): string
   return undefined;
 }
 
-function compareIndices(r: Reference, start: number, sring: SharedRing, front: FrontRing, back: BackRing): string | undefined {
+function compareIndices(
+  r: Reference,
+  start: number,
+  sring: SharedRing,
+  front: FrontRing,
+  back: BackRing,
+): string | undefined {
   const actual: Record<keyof Reference, RingIdx> = {
     reqProdPvt: front.reqProdPvt,
     reqProd: reqProd(sring),

@@ -14,7 +14,14 @@
 // indices (ring.h's front/back structs), which no peer can touch.
 
 import { assert } from '../assert.ts';
-import { isRingSize, type RingIdx, ringIdx, ringIdxAdd, ringIdxDistance, slotOf } from './ring-index.ts';
+import {
+  isRingSize,
+  type RingIdx,
+  ringIdx,
+  ringIdxAdd,
+  ringIdxDistance,
+  slotOf,
+} from './ring-index.ts';
 
 export const SRING_HEADER_SIZE = 64;
 export const SRING_REQ_PROD_OFFSET = 0;

@@ -29,7 +29,13 @@ import {
   X86_32_ABI,
   X86_64_ABI,
 } from './blkif-abi.ts';
-import { RING_IDX_MODULUS, type RingIdx, ringIdx, ringIdxAdd, ringIdxDistance } from './ring-index.ts';
+import {
+  RING_IDX_MODULUS,
+  type RingIdx,
+  ringIdx,
+  ringIdxAdd,
+  ringIdxDistance,
+} from './ring-index.ts';
 import * as ring from './shared-ring.ts';
 import type { BackRing, FrontRing, SharedRing } from './shared-ring.ts';
 
@@ -42,14 +48,20 @@ function compile(source: string, m32: boolean): { binary: string } | { reason: s
   const binary = join(buildDir, `${source.replace('.c', '')}${m32 ? '-m32' : ''}`);
   const args = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', ...(m32 ? ['-m32'] : [])];
   try {
-    execFileSync('gcc', [...args, '-o', binary, join(FIDELITY, source)], { stdio: 'pipe' });
+    execFileSync('gcc', [...args, '-o', binary, join(FIDELITY, source)], {
+      stdio: 'pipe',
+    });
     return { binary };
   } catch (error) {
     const e = error as { code?: string; stderr?: Buffer };
     if (e.code === 'ENOENT') return { reason: 'gcc not found' };
     const text = e.stderr?.toString() ?? '';
-    if (/xen\/io\/.*No such file/.test(text)) return { reason: 'Xen headers missing (apt-get install libxen-dev)' };
-    if (m32) return { reason: `gcc -m32 failed (apt-get install gcc-multilib): ${text.split('\n')[0]}` };
+    if (/xen\/io\/.*No such file/.test(text))
+      return { reason: 'Xen headers missing (apt-get install libxen-dev)' };
+    if (m32)
+      return {
+        reason: `gcc -m32 failed (apt-get install gcc-multilib): ${text.split('\n')[0]}`,
+      };
     throw error; // the headers are there and our C does not build: that is our bug
   }
 }
@@ -99,7 +111,11 @@ const SAMPLES: Record<'rw' | 'discard' | 'indirect', BlkifRequest> = {
     handle: 0xca01,
     id: 0x0012_3456_78ab_cdef,
     sectorNumber: 0x0001_0203_0405_0607,
-    segments: [0, 1, 2].map((i) => ({ gref: 0x1000 + i, firstSect: i, lastSect: 7 - i })),
+    segments: [0, 1, 2].map((i) => ({
+      gref: 0x1000 + i,
+      firstSect: i,
+      lastSect: 7 - i,
+    })),
   },
   discard: {
     kind: 'discard',
@@ -131,7 +147,8 @@ function hexOf(view: DataView, length: number): string {
 
 function viewOfHex(hex: string): DataView {
   const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < bytes.length; i++)
+    bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return new DataView(bytes.buffer);
 }
 
@@ -145,21 +162,26 @@ for (const build of BUILDS) {
       expect(facts.get('protocol.native')).toBe(build.abi.name);
     });
 
-    it.skipIf(skip)('ring header offsets, entry size and RING_IDX width (DEFINE_RING_TYPES)', () => {
-      expect(num(facts, 'offsetof.sring.req_prod')).toBe(ring.SRING_REQ_PROD_OFFSET);
-      expect(num(facts, 'offsetof.sring.req_event')).toBe(ring.SRING_REQ_EVENT_OFFSET);
-      expect(num(facts, 'offsetof.sring.rsp_prod')).toBe(ring.SRING_RSP_PROD_OFFSET);
-      expect(num(facts, 'offsetof.sring.rsp_event')).toBe(ring.SRING_RSP_EVENT_OFFSET);
-      expect(num(facts, 'offsetof.sring.pvt')).toBe(ring.SRING_PVT_OFFSET);
-      expect(num(facts, 'offsetof.sring.__pad')).toBe(ring.SRING_PAD_OFFSET);
-      expect(num(facts, 'offsetof.sring.ring')).toBe(ring.SRING_HEADER_SIZE);
-      expect(num(facts, 'sizeof.sring_entry')).toBe(build.abi.entrySize);
-      expect(num(facts, 'sizeof.RING_IDX') * 8).toBe(Math.log2(RING_IDX_MODULUS));
-    });
+    it.skipIf(skip)(
+      'ring header offsets, entry size and RING_IDX width (DEFINE_RING_TYPES)',
+      () => {
+        expect(num(facts, 'offsetof.sring.req_prod')).toBe(ring.SRING_REQ_PROD_OFFSET);
+        expect(num(facts, 'offsetof.sring.req_event')).toBe(ring.SRING_REQ_EVENT_OFFSET);
+        expect(num(facts, 'offsetof.sring.rsp_prod')).toBe(ring.SRING_RSP_PROD_OFFSET);
+        expect(num(facts, 'offsetof.sring.rsp_event')).toBe(ring.SRING_RSP_EVENT_OFFSET);
+        expect(num(facts, 'offsetof.sring.pvt')).toBe(ring.SRING_PVT_OFFSET);
+        expect(num(facts, 'offsetof.sring.__pad')).toBe(ring.SRING_PAD_OFFSET);
+        expect(num(facts, 'offsetof.sring.ring')).toBe(ring.SRING_HEADER_SIZE);
+        expect(num(facts, 'sizeof.sring_entry')).toBe(build.abi.entrySize);
+        expect(num(facts, 'sizeof.RING_IDX') * 8).toBe(Math.log2(RING_IDX_MODULUS));
+      },
+    );
 
     it.skipIf(skip)('__CONST_RING_SIZE for ring-page-order 0..4 equals ringEntryCount', () => {
       for (let order = 0; order <= 4; order++) {
-        expect(num(facts, `ring_size.order${order}`)).toBe(ring.ringEntryCount(4096 << order, build.abi.entrySize));
+        expect(num(facts, `ring_size.order${order}`)).toBe(
+          ring.ringEntryCount(4096 << order, build.abi.entrySize),
+        );
       }
     });
 
@@ -200,9 +222,18 @@ for (const build of BUILDS) {
 
     it.skipIf(skip)('op, status and limit constants, and XenbusState values', () => {
       const constants = {
-        BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE,
-        BLKIF_OP_RESERVED_1, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT, BLKIF_RSP_OKAY, BLKIF_RSP_ERROR,
-        BLKIF_RSP_EOPNOTSUPP, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
+        BLKIF_OP_READ,
+        BLKIF_OP_WRITE,
+        BLKIF_OP_WRITE_BARRIER,
+        BLKIF_OP_FLUSH_DISKCACHE,
+        BLKIF_OP_RESERVED_1,
+        BLKIF_OP_DISCARD,
+        BLKIF_OP_INDIRECT,
+        BLKIF_RSP_OKAY,
+        BLKIF_RSP_ERROR,
+        BLKIF_RSP_EOPNOTSUPP,
+        BLKIF_MAX_SEGMENTS_PER_REQUEST,
+        BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
         BLKIF_DISCARD_SECURE,
       };
       for (const [name, value] of Object.entries(constants)) {
@@ -213,22 +244,28 @@ for (const build of BUILDS) {
       }
     });
 
-    it.skipIf(skip)("writeRequest/writeResponse produce gcc's bytes, copyRequest reads them back", () => {
-      for (const kind of ['rw', 'discard', 'indirect'] as const) {
-        const golden = facts.get(`bytes.${kind}`) ?? '';
-        const view = new DataView(new ArrayBuffer(build.abi.requestSize));
-        build.abi.writeRequest(view, 0, SAMPLES[kind]);
-        expect([kind, hexOf(view, golden.length / 2)]).toEqual([kind, golden]);
-        const padded = viewOfHex(golden.padEnd(2 * build.abi.requestSize, '0'));
-        expect(build.abi.copyRequest(padded, 0)).toEqual({ ok: true, value: SAMPLES[kind] });
-      }
-      const golden = facts.get('bytes.response') ?? '';
-      expect(golden.length / 2).toBe(build.abi.responseSize);
-      const view = new DataView(new ArrayBuffer(build.abi.responseSize));
-      build.abi.writeResponse(view, 0, SAMPLE_RESPONSE);
-      expect(hexOf(view, build.abi.responseSize)).toBe(golden);
-      expect(build.abi.copyResponse(viewOfHex(golden), 0)).toEqual(SAMPLE_RESPONSE);
-    });
+    it.skipIf(skip)(
+      "writeRequest/writeResponse produce gcc's bytes, copyRequest reads them back",
+      () => {
+        for (const kind of ['rw', 'discard', 'indirect'] as const) {
+          const golden = facts.get(`bytes.${kind}`) ?? '';
+          const view = new DataView(new ArrayBuffer(build.abi.requestSize));
+          build.abi.writeRequest(view, 0, SAMPLES[kind]);
+          expect([kind, hexOf(view, golden.length / 2)]).toEqual([kind, golden]);
+          const padded = viewOfHex(golden.padEnd(2 * build.abi.requestSize, '0'));
+          expect(build.abi.copyRequest(padded, 0)).toEqual({
+            ok: true,
+            value: SAMPLES[kind],
+          });
+        }
+        const golden = facts.get('bytes.response') ?? '';
+        expect(golden.length / 2).toBe(build.abi.responseSize);
+        const view = new DataView(new ArrayBuffer(build.abi.responseSize));
+        build.abi.writeResponse(view, 0, SAMPLE_RESPONSE);
+        expect(hexOf(view, build.abi.responseSize)).toBe(golden);
+        expect(build.abi.copyResponse(viewOfHex(golden), 0)).toEqual(SAMPLE_RESPONSE);
+      },
+    );
   });
 }
 
@@ -267,8 +304,19 @@ const countArb = fc.integer({ min: 1, max: 40 });
 function cmdArb(start: number): fc.Arbitrary<DriverCmd> {
   const near = fc.integer({ min: -40, max: 200 }).map((d) => ringIdx(start + d) as number);
   return fc.oneof(
-    { weight: 3, arbitrary: fc.record({ t: fc.constantFrom('produce', 'consume', 'respond', 'reap'), n: countArb }) },
-    { weight: 4, arbitrary: fc.record({ t: fc.constantFrom('pushreq', 'pushrsp', 'finalreq', 'finalrsp', 'counts') }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        t: fc.constantFrom('produce', 'consume', 'respond', 'reap'),
+        n: countArb,
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        t: fc.constantFrom('pushreq', 'pushrsp', 'finalreq', 'finalrsp', 'counts'),
+      }),
+    },
     {
       weight: 1,
       arbitrary: fc.record({
@@ -283,7 +331,11 @@ function cmdArb(start: number): fc.Arbitrary<DriverCmd> {
 const sequenceArb: fc.Arbitrary<Sequence> = fc
   .record({
     order: fc.integer({ min: 0, max: 2 }),
-    start: fc.oneof(fc.integer({ min: 1, max: 120 }).map((k) => RING_IDX_MODULUS - k), fc.constant(0), fc.nat(0xffff_ffff)),
+    start: fc.oneof(
+      fc.integer({ min: 1, max: 120 }).map((k) => RING_IDX_MODULUS - k),
+      fc.constant(0),
+      fc.nat(0xffff_ffff),
+    ),
   })
   .chain(({ order, start }) =>
     fc.array(cmdArb(start), { maxLength: 60, size: 'max' }).map((cmds) => ({ order, start, cmds })),
@@ -318,7 +370,11 @@ function ringsAt(order: number, start: number, abi: BlkifAbi): Rings {
   ring.setRspProd(sring, s);
   ring.setReqEvent(sring, ringIdxAdd(s, 1));
   ring.setRspEvent(sring, ringIdxAdd(s, 1));
-  return { sring, front: ring.frontRingAttach(sring, s), back: ring.backRingAttach(sring) };
+  return {
+    sring,
+    front: ring.frontRingAttach(sring, s),
+    back: ring.backRingAttach(sring),
+  };
 }
 
 function consume(r: Rings, n: number, abi: BlkifAbi, impl: RingImpl): string {
@@ -349,19 +405,37 @@ function reap(r: Rings, n: number, abi: BlkifAbi, impl: RingImpl): string {
   return `reap ids=${ids.join(',')}`;
 }
 
-function fill(r: Rings, cmd: 'produce' | 'respond', n: number, abi: BlkifAbi, impl: RingImpl): string {
+function fill(
+  r: Rings,
+  cmd: 'produce' | 'respond',
+  n: number,
+  abi: BlkifAbi,
+  impl: RingImpl,
+): string {
   let k = 0;
   if (cmd === 'produce') {
     for (; k < n && impl.freeRequests(r.front) > 0; k++) {
       const id = r.front.reqProdPvt;
-      const req: BlkifRequest = { kind: 'rw', operation: 0, nrSegments: 0, handle: 0, id, sectorNumber: 0, segments: [] };
+      const req: BlkifRequest = {
+        kind: 'rw',
+        operation: 0,
+        nrSegments: 0,
+        handle: 0,
+        id,
+        sectorNumber: 0,
+        segments: [],
+      };
       abi.writeRequest(r.sring.view, ring.entryOffset(r.sring, id), req);
       r.front.reqProdPvt = ringIdxAdd(id, 1);
     }
   } else {
     for (; k < n && r.back.rspProdPvt !== r.back.reqCons; k++) {
       const id = r.back.rspProdPvt;
-      abi.writeResponse(r.sring.view, ring.entryOffset(r.sring, id), { id, operation: 0, status: 0 });
+      abi.writeResponse(r.sring.view, ring.entryOffset(r.sring, id), {
+        id,
+        operation: 0,
+        status: 0,
+      });
       r.back.rspProdPvt = ringIdxAdd(id, 1);
     }
   }
@@ -396,7 +470,8 @@ function step(r: Rings, c: DriverCmd, abi: BlkifAbi, impl: RingImpl): string {
     case 'counts': {
       const free = impl.freeRequests(r.front);
       const rsps = impl.unconsumedResponses(r.front);
-      return `counts free=${free} full=${bit(free === 0)} rsps=${rsps} reqs=${impl.unconsumedRequests(r.back)}`;
+      const reqs = impl.unconsumedRequests(r.back);
+      return `counts free=${free} full=${bit(free === 0)} rsps=${rsps} reqs=${reqs}`;
     }
     case 'hostile':
       HOSTILE_SETTERS[c.field](r.sring, ringIdx(c.value));
@@ -407,7 +482,8 @@ function step(r: Rings, c: DriverCmd, abi: BlkifAbi, impl: RingImpl): string {
 function indicesOf(x: Rings): string {
   const s = x.sring;
   const shared = `${ring.reqProd(s)} ${ring.reqEvent(s)} ${ring.rspProd(s)} ${ring.rspEvent(s)}`;
-  return ` | ${shared} ${x.front.reqProdPvt} ${x.front.rspCons} ${x.back.rspProdPvt} ${x.back.reqCons}`;
+  const { front, back } = x;
+  return ` | ${shared} ${front.reqProdPvt} ${front.rspCons} ${back.rspProdPvt} ${back.reqCons}`;
 }
 
 /** What ring-driver.c prints for `seq`, computed with shared-ring.ts. */
@@ -420,10 +496,19 @@ function runModel(seq: Sequence, abi: BlkifAbi, impl: RingImpl): string[] {
 
 /** Runs a batch through ring-driver.c once and through the model; describes the first
  *  disagreement, or returns undefined. */
-function compareBatch(binary: string, batch: readonly Sequence[], abi: BlkifAbi, impl: RingImpl): string | undefined {
+function compareBatch(
+  binary: string,
+  batch: readonly Sequence[],
+  abi: BlkifAbi,
+  impl: RingImpl,
+): string | undefined {
   const scripts = batch.map(scriptOf);
   const input = `${scripts.map((lines) => lines.join('\n')).join('\n')}\n`;
-  const xen = execFileSync(binary, { input, encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n');
+  const xen = execFileSync(binary, {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  }).split('\n');
   let at = 0;
   for (const [i, seq] of batch.entries()) {
     const ours = runModel(seq, abi, impl);
@@ -431,7 +516,8 @@ function compareBatch(binary: string, batch: readonly Sequence[], abi: BlkifAbi,
       const theirs = xen[at + j];
       if (line !== theirs) {
         const script = scripts[i]!.slice(0, j + 1).join('; ');
-        return `sequence ${i}, command ${j} (${scripts[i]![j]}):\n  xen:   ${theirs}\n  model: ${line}\n  script: ${script}`;
+        const where = `sequence ${i}, command ${j} (${scripts[i]![j]})`;
+        return `${where}:\n  xen:   ${theirs}\n  model: ${line}\n  script: ${script}`;
       }
     }
     at += ours.length;
@@ -440,21 +526,33 @@ function compareBatch(binary: string, batch: readonly Sequence[], abi: BlkifAbi,
 }
 
 function agreesWithXen(binary: string, abi: BlkifAbi, impl: RingImpl) {
-  return fc.property(fc.array(sequenceArb, { minLength: 1, maxLength: 25, size: 'max' }), (batch) => {
-    const failure = compareBatch(binary, batch, abi, impl);
-    if (failure !== undefined) throw new Error(failure);
-  });
+  return fc.property(
+    fc.array(sequenceArb, { minLength: 1, maxLength: 25, size: 'max' }),
+    (batch) => {
+      const failure = compareBatch(binary, batch, abi, impl);
+      if (failure !== undefined) throw new Error(failure);
+    },
+  );
 }
 
 for (const build of BUILDS) {
   const skip = 'reason' in build.driver;
-  describe(`ring.h macros vs shared-ring.ts: ${build.abi.name}${build.m32 ? ' (gcc -m32)' : ''}`, () => {
+  const title = `${build.abi.name}${build.m32 ? ' (gcc -m32)' : ''}`;
+  describe(`ring.h macros vs shared-ring.ts: ${title}`, () => {
     it.skipIf(skip)('a hand-written sequence across the 2^32 wrap agrees line by line', () => {
       const start = RING_IDX_MODULUS - 2;
       const cmds: DriverCmd[] = [
-        { t: 'produce', n: 3 }, { t: 'pushreq' }, { t: 'finalreq' }, { t: 'consume', n: 5 },
-        { t: 'finalreq' }, { t: 'respond', n: 2 }, { t: 'pushrsp' }, { t: 'reap', n: 4 },
-        { t: 'finalrsp' }, { t: 'hostile', field: 'req_prod', value: 100 }, { t: 'consume', n: 1 },
+        { t: 'produce', n: 3 },
+        { t: 'pushreq' },
+        { t: 'finalreq' },
+        { t: 'consume', n: 5 },
+        { t: 'finalreq' },
+        { t: 'respond', n: 2 },
+        { t: 'pushrsp' },
+        { t: 'reap', n: 4 },
+        { t: 'finalrsp' },
+        { t: 'hostile', field: 'req_prod', value: 100 },
+        { t: 'consume', n: 1 },
         { t: 'counts' },
       ];
       const seq = { order: 0, start, cmds };
@@ -463,29 +561,43 @@ for (const build of BUILDS) {
     });
 
     it.skipIf(skip)('random sequences, hostile writes included, agree with Xen (property)', () => {
-      fc.assert(agreesWithXen(binaryOf(build.driver), build.abi, honestImpl), { numRuns: build.m32 ? 10 : 20 });
+      fc.assert(agreesWithXen(binaryOf(build.driver), build.abi, honestImpl), {
+        numRuns: build.m32 ? 10 : 20,
+      });
     });
 
-    it.skipIf(skip)('teeth: a final check that sets rsp_event = rsp_cons (off by one) disagrees', () => {
-      const offByOne: RingImpl = {
-        ...honestImpl,
-        finalCheckForResponses(f) {
-          if (ring.unconsumedResponses(f) > 0) return true;
-          ring.setRspEvent(f.sring, f.rspCons);
-          return ring.unconsumedResponses(f) > 0;
-        },
-      };
-      const result = fc.check(agreesWithXen(binaryOf(build.driver), build.abi, offByOne), { numRuns: 20, endOnFailure: true });
-      expect(result.failed).toBe(true);
-    });
+    it.skipIf(skip)(
+      'teeth: a final check that sets rsp_event = rsp_cons (off by one) disagrees',
+      () => {
+        const offByOne: RingImpl = {
+          ...honestImpl,
+          finalCheckForResponses(f) {
+            if (ring.unconsumedResponses(f) > 0) return true;
+            ring.setRspEvent(f.sring, f.rspCons);
+            return ring.unconsumedResponses(f) > 0;
+          },
+        };
+        const result = fc.check(agreesWithXen(binaryOf(build.driver), build.abi, offByOne), {
+          numRuns: 20,
+          endOnFailure: true,
+        });
+        expect(result.failed).toBe(true);
+      },
+    );
 
-    it.skipIf(skip)('teeth: a backend that counts unconsumed requests without the response cap disagrees', () => {
-      const uncapped: RingImpl = {
-        ...honestImpl,
-        unconsumedRequests: (b) => ringIdxDistance(b.reqCons, ring.reqProd(b.sring)),
-      };
-      const result = fc.check(agreesWithXen(binaryOf(build.driver), build.abi, uncapped), { numRuns: 20, endOnFailure: true });
-      expect(result.failed).toBe(true);
-    });
+    it.skipIf(skip)(
+      'teeth: a backend that counts unconsumed requests without the response cap disagrees',
+      () => {
+        const uncapped: RingImpl = {
+          ...honestImpl,
+          unconsumedRequests: (b) => ringIdxDistance(b.reqCons, ring.reqProd(b.sring)),
+        };
+        const result = fc.check(agreesWithXen(binaryOf(build.driver), build.abi, uncapped), {
+          numRuns: 20,
+          endOnFailure: true,
+        });
+        expect(result.failed).toBe(true);
+      },
+    );
   });
 }
