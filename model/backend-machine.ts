@@ -89,6 +89,7 @@ const guards = {
   frontendIllegal: onFrontend((s) => !HANDLED_FRONTEND_STATES.has(s)),
   vbdClosed: (({ context }) => context.bound && !context.vbdOpen) satisfies Guard,
   vbdOpen: (({ context }) => context.vbdOpen) satisfies Guard,
+  ringsBusy: (({ context }) => context.ringsBusy) satisfies Guard,
   ringsRead: (({ event }) => event.type === 'frontend.ringsRead' && event.ok) satisfies Guard,
   commitOk: (({ event }) => commitResult(event) === 'ok') satisfies Guard,
   commitEagain: (({ event }) => commitResult(event) === 'eagain') satisfies Guard,
@@ -134,7 +135,8 @@ const startRingWorkers = {
   }),
 } as const;
 
-/** xenbus_dev_fatal (error node, then Closing) followed by [cur]'s cleanup disconnect. */
+/** xenbus_dev_fatal (error node, then Closing) followed by [cur]'s cleanup disconnect, which
+ * releases every ring at once: no ring of a session that never connected has I/O in flight. */
 function fatalThenDisconnect() {
   return [
     {
@@ -208,9 +210,8 @@ export const backendMachine = setupBackend.createMachine({
       guard: 'vbdClosed',
       actions: [{ type: 'openVbd' }, assign({ vbdOpen: true })],
     },
-    // Rings left busy by an earlier disconnect drained (or a cleanup disconnect answered).
-    'rings.drained': { actions: assign({ ringsBusy: false, queueCount: 0 }) },
-    'rings.busy': { actions: assign({ ringsBusy: true }) },
+    // Rings left busy by an earlier disconnect drained, or a cleanup disconnect answered.
+    'rings.drained': { guard: 'ringsBusy', actions: assign({ ringsBusy: false, queueCount: 0 }) },
   },
   states: {
     Initialising: {
@@ -278,7 +279,10 @@ export const backendMachine = setupBackend.createMachine({
                   },
                 ],
               },
-              { target: '#backend.Closing.failed', actions: [...fatalThenDisconnect()] },
+              {
+                target: '#backend.Closing.failed',
+                actions: [...fatalThenDisconnect(), assign({ queueCount: 0 })],
+              },
             ],
           },
         },
@@ -289,7 +293,10 @@ export const backendMachine = setupBackend.createMachine({
               { guard: 'vbdOpen', target: 'writingConnectKeys', actions: writeConnectKeys },
               { target: 'waitingHotplug' },
             ],
-            'rings.mapFailed': { target: '#backend.Closing.failed', actions: [...fatalThenDisconnect()] },
+            'rings.mapFailed': {
+              target: '#backend.Closing.failed',
+              actions: [...fatalThenDisconnect(), assign({ queueCount: 0 })],
+            },
           },
         },
         waitingHotplug: {
@@ -370,7 +377,11 @@ export const backendMachine = setupBackend.createMachine({
           },
         },
         idle: {},
-        draining: { on: { 'rings.drained': { target: 'idle', actions: assign({ ringsBusy: false, queueCount: 0 }) } } },
+        draining: {
+          on: {
+            'rings.drained': { target: 'idle', actions: assign({ ringsBusy: false, queueCount: 0 }) },
+          },
+        },
         unregistered: {},
       },
     },

@@ -66,7 +66,8 @@ export type BackendEvent =
 export type FrontendEventType = FrontendEvent['type'];
 export type BackendEventType = BackendEvent['type'];
 
-/** Which events answer an effect. disconnectRings: drained now, or busy now and drained later. */
+/** Which events answer an effect. disconnectRings: drained now, or busy now and drained later;
+ * after a fatal error it is cleanup and its answer is ignored. */
 export const FRONTEND_ANSWERS: Partial<Record<FrontendEffectType, readonly FrontendEventType[]>> = {
   readBackendLimits: ['backend.limitsRead'],
   allocateRings: ['rings.allocated', 'rings.allocationFailed'],

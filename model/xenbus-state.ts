@@ -79,10 +79,10 @@ export const frontendTransitions: readonly LegalTransition[] = [
   ...TOOLSTACK_COMMON,
   ...edges([S.Initialising], S.Initialised, 'frontend', 'talk_to_blkback committed its keys'),
   ...edges(
-    [S.Closing],
+    [S.Closing, S.Closed],
     S.Initialised,
     'frontend',
-    'talk_to_blkback again: backend Connected while rings were freed by a failed talk',
+    'talk_to_blkback again: backend Connected after a close that left no rings',
   ),
   ...edges(
     [S.Connected],
@@ -92,7 +92,7 @@ export const frontendTransitions: readonly LegalTransition[] = [
   ),
   ...edges([S.Initialised], S.Connected, 'frontend', 'blkfront_connect or blkif_recover'),
   ...edges(
-    [S.Initialising, S.Initialised, S.Connected],
+    [S.Initialising, S.Initialised, S.Connected, S.Closed],
     S.Closing,
     'frontend',
     'xenbus_dev_fatal (talk or connect failed) or the shutdown hook',
