@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, EventObject } from 'xstate';
 import { backendMachine } from './backend-machine.ts';
 import {
   ALL_BACKEND_EVENTS,
@@ -10,7 +10,13 @@ import {
   frontendEventsAt,
 } from './explore-events.ts';
 import { frontendMachine } from './frontend-machine.ts';
-import { type Exploration, explore, shortestEventsTo, stateValuePath } from './graph.ts';
+import {
+  type Exploration,
+  type ExploreOptions,
+  explore,
+  shortestEventsTo,
+  stateValuePath,
+} from './graph.ts';
 import {
   checkAnswersHandled,
   checkBackendStep,
@@ -47,9 +53,16 @@ function unwalked(exploration: Exploration): string[] {
   return [...exploration.edgeCounts].filter(([, count]) => count === 0).map(([key]) => key);
 }
 
-const cases = [
-  { side: 'frontend' as const, machine: frontendMachine, options: frontendOptions, check: checkFrontendStep },
-  { side: 'backend' as const, machine: backendMachine, options: backendOptions, check: checkBackendStep },
+interface Case {
+  readonly side: Side;
+  readonly machine: AnyStateMachine;
+  readonly options: ExploreOptions<EventObject>;
+  readonly check: typeof checkFrontendStep;
+}
+
+const cases: Case[] = [
+  { side: 'frontend', machine: frontendMachine, options: frontendOptions, check: checkFrontendStep },
+  { side: 'backend', machine: backendMachine, options: backendOptions, check: checkBackendStep },
 ];
 
 describe.each(cases)('$side machine, every reachable state and transition', ({ side, machine, options, check }) => {
