@@ -123,16 +123,20 @@ export class StubWorld {
   }
 
   private deliver(item: Pending): void {
-    if (item.kind === 'hotplug') return this.sendBackend({ type: 'hotplug.physicalDeviceChanged' });
-    if (item.kind === 'watch') {
+    if (item.kind === 'hotplug') {
+      this.sendBackend({ type: 'hotplug.physicalDeviceChanged' });
+    } else if (item.kind === 'watch') {
       const otherPath = item.side === 'frontend' ? BE_PATH : FE_PATH;
       const state = readUnsigned(this.store.get(`${otherPath}/state`)) ?? XenbusState.Unknown;
       const event = { type: 'otherEnd.stateChanged', state } as const;
-      return item.side === 'frontend' ? this.sendFrontend(event) : this.sendBackend(event);
+      if (item.side === 'frontend') this.sendFrontend(event);
+      else this.sendBackend(event);
+    } else {
+      for (const [path, value] of item.writes) this.write(item.side, path, value);
+      const ended = { type: 'xenstore.transactionEnded', result: 'ok' } as const;
+      if (item.side === 'frontend') this.sendFrontend(ended);
+      else this.sendBackend(ended);
     }
-    for (const [path, value] of item.writes) this.write(item.side, path, value);
-    const ended = { type: 'xenstore.transactionEnded', result: 'ok' } as const;
-    return item.side === 'frontend' ? this.sendFrontend(ended) : this.sendBackend(ended);
   }
 
   private switchState(side: 'frontend' | 'backend', dir: string, state: number): void {
