@@ -7,7 +7,10 @@ export interface BenchFigure {
 }
 export type BenchModule = { readonly run: () => readonly BenchFigure[] | Promise<readonly BenchFigure[]> };
 
-const modules: readonly (() => Promise<BenchModule>)[] = [];
+const modules: readonly (() => Promise<BenchModule>)[] = [
+  () => import('./ring-ops.ts'),
+  () => import('./xenstore-writes.ts'),
+];
 
 async function main(): Promise<void> {
   const filter = process.argv[2];

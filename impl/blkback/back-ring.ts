@@ -57,7 +57,8 @@ export interface BackRingState {
 }
 
 export interface BackFeatures {
-  readonly persistent: boolean;
+  /** Negotiated at connect_ring: the module parameter AND the frontend's feature-persistent. */
+  persistent: boolean;
   readonly persistentGrantsMax: number;
   readonly indirectSegmentsMax: number;
   readonly flush: boolean;

@@ -33,7 +33,8 @@ export interface Shadow {
   readonly indirectGrants: GrantSlot[];
 }
 
-export type IrqState = 'idle' | 'finalCheck';
+/** Linux's blkif_interrupt holds ring_lock throughout; the model splits it at the final check. */
+export type IrqState = 'idle' | 'responses' | 'finalCheck';
 
 export interface RingInfo {
   readonly index: number;

@@ -1,0 +1,206 @@
+// The world side of blkback's control plane: runs the backend machine through transition() and
+// executes its effects, answering in the same step.
+import { transition } from 'xstate';
+import { backendMachine } from '../../model/backend-machine.ts';
+import { type BackendEffect, backendEffectsOf } from '../../model/effects.ts';
+import type { BackendEvent } from '../../model/events.ts';
+import { type FrontendKeys, validateFrontendKeys } from '../../model/negotiate.ts';
+import { XenbusState } from '../../model/xenbus-state.ts';
+import { BE, errorNodePath, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
+import { assert, unreachable } from '../assert.ts';
+import { connectRing, disconnectRing, ringBusy } from '../blkback/connect.ts';
+import { abiByName } from '../xen/blkif-abi.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from './toolstack.ts';
+import type { Host, World } from './world.ts';
+
+const CHAIN_MAX = 64;
+
+export function sendToBackend(world: World, host: Host, first: BackendEvent): void {
+  const pending: BackendEvent[] = [first];
+  for (let n = 0; pending.length > 0; n++) {
+    assert(n < CHAIN_MAX, 'backend effect chain does not settle');
+    const event = pending.shift()!;
+    host.back.cachedState = host.back.snapshot.context.xenbusState;
+    const [next, actions] = transition(backendMachine, host.back.snapshot, event);
+    host.back.snapshot = next;
+    for (const effect of backendEffectsOf(actions)) {
+      world.observe?.({ kind: 'effect', side: 'backend', effect: effect.type });
+      const answer = runBackendEffect(world, host, effect);
+      if (answer !== undefined) pending.push(answer);
+    }
+  }
+}
+
+function beKey(world: World, key: string): string {
+  return `${backendPath(world.guestDomid)}/${key}`;
+}
+
+function write(world: World, path: string, value: string, tx?: number): void {
+  world.xs.write(BACKEND_DOMID, path, value, tx);
+  world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value });
+}
+
+function runBackendEffect(world: World, host: Host, effect: BackendEffect): BackendEvent | undefined {
+  const back = host.back;
+  switch (effect.type) {
+    case 'switchState':
+      switchBackendState(world, host, effect.state);
+      return undefined;
+    case 'writeBackendFeatures': {
+      // A backend configured without a key does not advertise it (old or single-queue blkback).
+      const cfg = back.config;
+      if (cfg.indirectSegmentsMax !== undefined) write(world, beKey(world, BE.featureMaxIndirectSegments), String(cfg.indirectSegmentsMax));
+      if (cfg.queueCountMax !== undefined) write(world, beKey(world, BE.multiQueueMaxQueues), String(cfg.queueCountMax));
+      if (cfg.ringPageOrderMax !== undefined) write(world, beKey(world, BE.maxRingPageOrder), String(cfg.ringPageOrderMax));
+      return undefined;
+    }
+    case 'openVbd':
+      return undefined;
+    case 'readFrontendKeys':
+      return readFrontendKeys(world, host);
+    case 'mapRings':
+      return mapRings(world, host);
+    case 'writeConnectKeys':
+      writeConnectKeys(world, host, effect.persistent);
+      return undefined;
+    case 'startRingWorkers':
+      host.workersStarted = true;
+      for (const ring of back.rings) ring.worker = 'running';
+      return undefined;
+    case 'disconnectRings':
+      return disconnectRings(world, host);
+    case 'writeError': {
+      const path = `/local/domain/${BACKEND_DOMID}/${errorNodePath(`backend/vbd/${world.guestDomid}/51712`)}`;
+      write(world, path, formatErrorNode(effect.errorNumber, effect.message));
+      return undefined;
+    }
+    case 'unregister':
+      unregister(world, host);
+      return undefined;
+    case 'readOnline':
+      return { type: 'xenstore.onlineRead', online: readUnsigned(readOwn(world, BE.online)) === 1 };
+    default:
+      return unreachable(effect);
+  }
+}
+
+function readOwn(world: World, key: string): string | undefined {
+  const read = world.xs.read(BACKEND_DOMID, beKey(world, key));
+  return read.ok ? read.value : undefined;
+}
+
+function switchBackendState(world: World, host: Host, state: number): void {
+  const back = host.back;
+  if (state === back.cachedState) return;
+  const path = beKey(world, BE.state);
+  if (!world.xs.read(BACKEND_DOMID, path).ok) return;
+  write(world, path, String(state));
+  world.stateWrites.push({ side: 'backend', from: back.cachedState, to: state, step: world.stepCount });
+  world.observe?.({ kind: 'state', side: 'backend', state });
+  back.cachedState = state;
+}
+
+/** Held between reading the keys and mapping the rings (the machine splits connect_ring there). */
+const keysRead = new WeakMap<Host, Extract<FrontendKeys, { ok: true }>>();
+
+function readFrontendKeys(world: World, host: Host): BackendEvent {
+  const fe = frontendPath(world.guestDomid);
+  const cfg = host.back.config;
+  const read = (key: string): string | undefined => {
+    const r = world.xs.read(BACKEND_DOMID, `${fe}/${key}`);
+    return r.ok ? r.value : undefined;
+  };
+  const limits = { queueCountMax: cfg.queueCountMax ?? 1, ringPageOrderMax: cfg.ringPageOrderMax ?? 0, persistent: cfg.persistent };
+  const keys = validateFrontendKeys(read, limits, fe);
+  if (!keys.ok) return { type: 'frontend.ringsRead', ok: false, errorNumber: keys.errorNumber, error: keys.message };
+  keysRead.set(host, keys);
+  return { type: 'frontend.ringsRead', ok: true, queueCount: keys.queueCount, ringPageOrder: keys.ringPageOrder,
+    protocol: keys.protocol, persistent: keys.persistent };
+}
+
+function mapRings(_world: World, host: Host): BackendEvent {
+  const keys = keysRead.get(host);
+  assert(keys !== undefined, 'mapRings follows a successful readFrontendKeys');
+  const back = host.back;
+  assert(back.rings.length === 0, 'mapRings with rings still mapped');
+  const env = host.env;
+  const abi = abiByName(keys.protocol);
+  assert(abi !== undefined, 'validated protocol has an ABI');
+  (env as { abi: typeof abi }).abi = abi;
+  env.features.persistent = keys.persistent;
+  for (let i = 0; i < keys.rings.length; i++) {
+    const ringKeys = keys.rings[i]!;
+    const connected = connectRing(i, ringKeys.ringRefs, ringKeys.eventChannel, env);
+    if (!connected.ok) {
+      for (const ring of back.rings.splice(0)) disconnectRing(ring, env);
+      return { type: 'rings.mapFailed', errorNumber: 22, error: connected.message };
+    }
+    back.rings.push(connected.ring);
+  }
+  back.queueCount = keys.queueCount;
+  back.ringPageOrder = keys.ringPageOrder;
+  back.persistent = keys.persistent;
+  return { type: 'rings.mapped' };
+}
+
+/** connect(): device properties and features in one transaction; the commit is its own action. */
+function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
+  const back = host.back;
+  if (back.tx !== undefined) world.xs.transactionEnd(BACKEND_DOMID, back.tx, false);
+  const tx = world.xs.transactionStart(BACKEND_DOMID);
+  back.tx = tx;
+  const cfg = back.config;
+  const w = (key: string, value: string): void => write(world, beKey(world, key), value, tx);
+  w(BE.featureFlushCache, cfg.flush ? '1' : '0');
+  if (cfg.discard) {
+    w(BE.discardGranularity, '4096');
+    w(BE.discardAlignment, '0');
+    w(BE.discardSecure, '0');
+  }
+  w(BE.featureDiscard, cfg.discard ? '1' : '0');
+  w(BE.featureBarrier, cfg.barrier ? '1' : '0');
+  w(BE.featurePersistent, persistent ? '1' : '0');
+  w(BE.sectors, String(world.disk.sectorCount));
+  w(BE.info, world.disk.readOnly ? '4' : '0');
+  w(BE.sectorSize, '512');
+  w(BE.physicalSectorSize, '512');
+}
+
+/** xen_blkif_disconnect [cur]: release idle rings, keep busy ones; busy ones drain later. */
+function disconnectRings(_world: World, host: Host): BackendEvent {
+  const back = host.back;
+  const kept = back.rings.filter(ringBusy);
+  for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
+  back.rings.length = 0;
+  back.rings.push(...kept);
+  if (kept.length > 0) {
+    back.drainOwed = true;
+    return { type: 'rings.busy' };
+  }
+  return { type: 'rings.drained' };
+}
+
+/** Called after each completed I/O: the last one of a disconnecting backend releases its ring. */
+export function settleDrain(world: World, host: Host): void {
+  const back = host.back;
+  if (!back.drainOwed || back.rings.some(ringBusy)) return;
+  for (const ring of back.rings) disconnectRing(ring, host.env);
+  back.rings.length = 0;
+  back.drainOwed = false;
+  if (!back.removed) sendToBackend(world, host, { type: 'rings.drained' });
+}
+
+/** device_unregister: the backend device goes; xenbus writes Closed if the node reads Closing. */
+function unregister(world: World, host: Host): void {
+  const back = host.back;
+  back.removed = true;
+  const path = beKey(world, BE.state);
+  const state = world.xs.read(BACKEND_DOMID, path);
+  if (state.ok && state.value === String(XenbusState.Closing)) {
+    write(world, path, String(XenbusState.Closed));
+    world.stateWrites.push({ side: 'backend', from: back.cachedState, to: XenbusState.Closed, step: world.stepCount });
+    back.cachedState = XenbusState.Closed;
+  }
+  world.xs.unwatch(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.state}`, 'otherend');
+  world.xs.unwatch(BACKEND_DOMID, beKey(world, BE.physicalDevice), 'physical-device');
+}

@@ -1,0 +1,35 @@
+// The driver routines the world calls, as one table: the honest ones mirror Linux; a known-bad
+// variant (properties/mutants) replaces one entry. impl/ itself has no mutant flags.
+import { completeIo, consumeRequest, finalCheck as backFinalCheck, submitBarrier } from '../blkback/ring-worker.ts';
+import { finalCheck as frontFinalCheck, processResponses } from '../blkfront/interrupt.ts';
+import { queueRequest } from '../blkfront/queue-request.ts';
+import { captureInflight, freeRings, requeueCaptured } from '../blkfront/recover.ts';
+
+export interface BlkfrontDrivers {
+  readonly queueRequest: typeof queueRequest;
+  readonly processResponses: typeof processResponses;
+  readonly finalCheck: typeof frontFinalCheck;
+  readonly captureInflight: typeof captureInflight;
+  readonly freeRings: typeof freeRings;
+  readonly requeueCaptured: typeof requeueCaptured;
+}
+
+export interface BlkbackDrivers {
+  readonly consumeRequest: typeof consumeRequest;
+  readonly completeIo: typeof completeIo;
+  readonly finalCheck: typeof backFinalCheck;
+  readonly submitBarrier: typeof submitBarrier;
+}
+
+export interface Drivers {
+  /** 'honest', or the mutant's name (recorded in traces). */
+  readonly name: string;
+  readonly blkfront: BlkfrontDrivers;
+  readonly blkback: BlkbackDrivers;
+}
+
+export const HONEST_DRIVERS: Drivers = {
+  name: 'honest',
+  blkfront: { queueRequest, processResponses, finalCheck: frontFinalCheck, captureInflight, freeRings, requeueCaptured },
+  blkback: { consumeRequest, completeIo, finalCheck: backFinalCheck, submitBarrier },
+};

@@ -1,0 +1,173 @@
+// The world side of blkfront's control plane: runs the frontend machine through transition() and
+// executes the effects it returns, one exhaustive switch, answering in the same step.
+import { transition } from 'xstate';
+import { type FrontendEffect, frontendEffectsOf } from '../../model/effects.ts';
+import type { FrontendEvent } from '../../model/events.ts';
+import { frontendMachine } from '../../model/frontend-machine.ts';
+import { negotiateIndirectSegments } from '../../model/negotiate.ts';
+import { BE, errorNodePath, FE, fillKeyLayout, formatErrorNode, keyLayout, readUnsigned } from '../../model/xenstore-keys.ts';
+import { assert, unreachable } from '../assert.ts';
+import { setupRing, fillGrantBuffers } from '../blkfront/setup.ts';
+import { failOutstanding } from '../blkfront/recover.ts';
+import { segmentLimit } from '../blkfront/device.ts';
+import { backendPath, frontendPath } from './toolstack.ts';
+import { splitForLimit } from './guest.ts';
+import type { World } from './world.ts';
+
+/** Bound on effect/answer chains in one step: a machine loop would be our bug. */
+const CHAIN_MAX = 64;
+
+export function sendToFrontend(world: World, first: FrontendEvent): void {
+  const pending: FrontendEvent[] = [first];
+  for (let n = 0; pending.length > 0; n++) {
+    assert(n < CHAIN_MAX, 'frontend effect chain does not settle');
+    const event = pending.shift()!;
+    // xenbus_switch_state compares with dev->state as it was before this transition.
+    world.front.cachedState = world.front.snapshot.context.xenbusState;
+    const [next, actions] = transition(frontendMachine, world.front.snapshot, event);
+    world.front.snapshot = next;
+    for (const effect of frontendEffectsOf(actions)) {
+      world.observe?.({ kind: 'effect', side: 'frontend', effect: effect.type });
+      const answer = runFrontendEffect(world, effect);
+      if (answer !== undefined) pending.push(answer);
+    }
+  }
+}
+
+function readBackend(world: World, key: string): string | undefined {
+  const read = world.xs.read(world.guestDomid, `${backendPath(world.guestDomid)}/${key}`);
+  return read.ok ? read.value : undefined;
+}
+
+function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent | undefined {
+  const front = world.front;
+  const dev = front.device;
+  switch (effect.type) {
+    case 'switchState':
+      switchFrontendState(world, effect.state);
+      return undefined;
+    case 'readBackendLimits':
+      return { type: 'backend.limitsRead', queueCountMax: readUnsigned(readBackend(world, BE.multiQueueMaxQueues)),
+        ringPageOrderMax: readUnsigned(readBackend(world, BE.maxRingPageOrder)) };
+    case 'allocateRings':
+      return allocateRings(world, effect.queueCount, effect.ringPageOrder);
+    case 'writeRingKeys':
+      writeRingKeys(world, effect);
+      return undefined;
+    case 'initShadows':
+      for (const rinfo of dev.rings) assert(rinfo.inflightCount === 0, 'fresh rings have no requests');
+      return undefined;
+    case 'readBackendDeviceInfo':
+      for (const key of [BE.sectors, BE.info, BE.sectorSize]) {
+        if (readUnsigned(readBackend(world, key)) === undefined) return { type: 'backend.deviceInfoRead', ok: false, missing: key };
+      }
+      return { type: 'backend.deviceInfoRead', ok: true };
+    case 'connectQueues':
+      readFeatures(world);
+      for (const rinfo of dev.rings) fillGrantBuffers(dev, rinfo);
+      dev.connection = 'connected';
+      front.hasDisk = true;
+      return undefined;
+    case 'recover':
+      readFeatures(world);
+      dev.connection = 'connected';
+      world.drivers.blkfront.requeueCaptured(dev, (r) => splitForLimit(world.guest, r, segmentLimit(dev.features)));
+      return undefined;
+    case 'captureInflight':
+      world.drivers.blkfront.captureInflight(dev);
+      return undefined;
+    case 'freeRings': {
+      const suspended = front.snapshot.context.connection === 'SUSPENDED';
+      if (!suspended) failOutstanding(dev, front.env);
+      dev.connection = suspended ? 'suspended' : 'disconnected';
+      front.deferredGrants.push(...world.drivers.blkfront.freeRings(dev, front.env));
+      return undefined;
+    }
+    case 'markDeviceDead':
+      front.diskDead = true;
+      for (const rinfo of dev.rings) rinfo.stopped = true;
+      failQueued(world);
+      return undefined;
+    case 'capacityChanged':
+      return undefined;
+    case 'writeError': {
+      const path = `/local/domain/${world.guestDomid}/${errorNodePath(`device/vbd/${dev.handle}`)}`;
+      world.xs.write(world.guestDomid, path, formatErrorNode(effect.errorNumber, effect.message));
+      return undefined;
+    }
+    case 'guestBug':
+      front.env.report({ side: 'blkfront', code: 'guest-bug', ring: undefined, requestId: undefined, gref: undefined,
+        message: effect.message });
+      return undefined;
+    default:
+      return unreachable(effect);
+  }
+}
+
+/** xenbus_switch_state: skip an unchanged state, never recreate a deleted node. */
+function switchFrontendState(world: World, state: number): void {
+  const front = world.front;
+  if (state === front.cachedState) return;
+  const path = `${frontendPath(world.guestDomid)}/${FE.state}`;
+  if (!world.xs.read(world.guestDomid, path).ok) return;
+  const written = world.xs.write(world.guestDomid, path, String(state));
+  if (!written.ok) return;
+  world.stateWrites.push({ side: 'frontend', from: front.cachedState, to: state, step: world.stepCount });
+  world.observe?.({ kind: 'state', side: 'frontend', state });
+  front.cachedState = state;
+}
+
+function allocateRings(world: World, queueCount: number, ringPageOrder: number): FrontendEvent {
+  const dev = world.front.device;
+  assert(dev.rings.length === 0, 'negotiate_mq requires the ring array to be freed first');
+  dev.ringPageOrder = ringPageOrder;
+  for (let i = 0; i < queueCount; i++) {
+    const setup = setupRing(i, ringPageOrder, world.front.env);
+    if (!setup.ok) return { type: 'rings.allocationFailed', errorNumber: 12, error: setup.message };
+    dev.rings.push(setup.ring);
+  }
+  return { type: 'rings.allocated' };
+}
+
+function writeRingKeys(world: World, effect: Extract<FrontendEffect, { type: 'writeRingKeys' }>): void {
+  const front = world.front;
+  if (front.tx !== undefined) world.xs.transactionEnd(world.guestDomid, front.tx, false);
+  const tx = world.xs.transactionStart(world.guestDomid);
+  front.tx = tx;
+  const dir = frontendPath(world.guestDomid);
+  const rings = front.device.rings;
+  const writes = fillKeyLayout(keyLayout(effect.queueCount, effect.ringPageOrder), {
+    ringRefs: rings.map((r) => r.ringRefs), eventChannels: rings.map((r) => r.port),
+    protocol: effect.protocol, persistent: effect.persistent,
+  });
+  for (const [key, value] of writes) {
+    world.xs.write(world.guestDomid, `${dir}/${key}`, value, tx);
+    world.observe?.({ kind: 'xenstoreWrite', dom: world.guestDomid, path: `${dir}/${key}`, value });
+  }
+}
+
+/** blkfront_gather_backend_features. */
+function readFeatures(world: World): void {
+  const dev = world.front.device;
+  const cfg = world.config.frontend;
+  const flag = (key: string): boolean => (readUnsigned(readBackend(world, key)) ?? 0) !== 0;
+  const persistent = cfg.persistent && flag(BE.featurePersistent);
+  const flushCache = flag(BE.featureFlushCache);
+  dev.features = {
+    persistent,
+    indirectSegments: negotiateIndirectSegments(cfg.indirectSegmentsMax,
+      readUnsigned(readBackend(world, BE.featureMaxIndirectSegments))),
+    flush: flushCache ? 'flush' : flag(BE.featureBarrier) ? 'barrier' : 'none',
+    discard: flag(BE.featureDiscard),
+    discardSecure: flag(BE.discardSecure),
+  };
+  // Persistent grants force bouncing through the ring's own pages (info->bounce).
+  dev.bounce = persistent;
+}
+
+/** A dead disk fails what blk-mq still holds; requests on the rings wait for their responses. */
+function failQueued(world: World): void {
+  const dev = world.front.device;
+  for (const request of dev.captured.splice(0)) world.front.env.complete(request, 'error');
+  for (const rinfo of dev.rings) for (const request of rinfo.dispatch.splice(0)) world.front.env.complete(request, 'error');
+}

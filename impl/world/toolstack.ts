@@ -1,0 +1,108 @@
+// What libxl and the hotplug script write (libxl_disk.c, libxl_device.c, libxl_domain.c,
+// scripts/block): device creation in one transaction, physical-device after InitWait, the unplug
+// and destroy transactions, and the removal of both directories once the backend is Closed.
+import { BE, FE } from '../../model/xenstore-keys.ts';
+import { XenbusState } from '../../model/xenbus-state.ts';
+import { assert } from '../assert.ts';
+import type { DomId } from '../xen/memory.ts';
+import type { Xenstore } from '../xen/xenstore.ts';
+
+export const BACKEND_DOMID: DomId = 0;
+/** xvda: (202 << 8) | (0 << 4) | 0, the device id of the recorded scenario. */
+export const VBD_DEVID = 51712;
+/** Toolstack-only keys (libxl_disk.c); the drivers never read them. */
+const TOOLSTACK_BE_KEYS = { params: 'params', script: 'script', removable: 'removable', bootable: 'bootable',
+  dev: 'dev', type: 'type', deviceType: 'device-type', physicalDevicePath: 'physical-device-path' } as const;
+
+export function frontendPath(guest: DomId): string {
+  return `/local/domain/${guest}/device/vbd/${VBD_DEVID}`;
+}
+
+export function backendPath(guest: DomId): string {
+  return `/local/domain/${BACKEND_DOMID}/backend/vbd/${guest}/${VBD_DEVID}`;
+}
+
+function mustOk(result: { ok: boolean }, what: string): void {
+  assert(result.ok, `toolstack: ${what}`);
+}
+
+/** The domain builder's part: the guest's home, owned by the guest (libxl__domain_make). */
+export function introduceDomain(xs: Xenstore, guest: DomId): void {
+  const home = `/local/domain/${guest}`;
+  mustOk(xs.mkdir(BACKEND_DOMID, home), 'guest home');
+  mustOk(xs.setPerms(BACKEND_DOMID, home, [{ dom: guest, perm: 'n' }, { dom: BACKEND_DOMID, perm: 'r' }]), 'home perms');
+  mustOk(xs.mkdir(BACKEND_DOMID, `${home}/device`), 'device dir');
+}
+
+/**
+ * libxl__device_disk_add: both directories with their permissions first (children inherit a
+ * node's permissions when created), then their keys, state Initialising, one transaction.
+ */
+export function createDevice(xs: Xenstore, guest: DomId): void {
+  const fe = frontendPath(guest);
+  const be = backendPath(guest);
+  const tx = xs.transactionStart(BACKEND_DOMID);
+  const w = (path: string, value: string): void => mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
+  mustOk(xs.mkdir(BACKEND_DOMID, fe, tx), 'frontend dir');
+  mustOk(xs.mkdir(BACKEND_DOMID, be, tx), 'backend dir');
+  // The guest owns its directory and the backend domain may read it; and the mirror image.
+  mustOk(xs.setPerms(BACKEND_DOMID, fe, [{ dom: guest, perm: 'n' }, { dom: BACKEND_DOMID, perm: 'r' }], tx), 'fe perms');
+  mustOk(xs.setPerms(BACKEND_DOMID, be, [{ dom: BACKEND_DOMID, perm: 'n' }, { dom: guest, perm: 'r' }], tx), 'be perms');
+  w(`${be}/${BE.frontend}`, fe);
+  w(`${be}/${TOOLSTACK_BE_KEYS.params}`, '/dev/loop0');
+  w(`${be}/${TOOLSTACK_BE_KEYS.script}`, '/etc/xen/scripts/block');
+  w(`${be}/${BE.frontendId}`, String(guest));
+  w(`${be}/${BE.online}`, '1');
+  w(`${be}/${TOOLSTACK_BE_KEYS.removable}`, '0');
+  w(`${be}/${TOOLSTACK_BE_KEYS.bootable}`, '1');
+  w(`${be}/${BE.state}`, String(XenbusState.Initialising));
+  w(`${be}/${TOOLSTACK_BE_KEYS.dev}`, 'xvda');
+  w(`${be}/${TOOLSTACK_BE_KEYS.type}`, 'phy');
+  w(`${be}/${BE.mode}`, 'w');
+  w(`${be}/${TOOLSTACK_BE_KEYS.deviceType}`, 'disk');
+  w(`${be}/${BE.discardEnable}`, '1');
+  w(`${fe}/${FE.backend}`, be);
+  w(`${fe}/${FE.backendId}`, String(BACKEND_DOMID));
+  w(`${fe}/${FE.state}`, String(XenbusState.Initialising));
+  w(`${fe}/${FE.virtualDevice}`, String(VBD_DEVID));
+  w(`${fe}/${FE.deviceType}`, 'disk');
+  w(`${fe}/${FE.trusted}`, '1');
+  mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'device creation commits');
+}
+
+/** The block script, run once the backend reached InitWait. */
+export function writeHotplug(xs: Xenstore, guest: DomId): void {
+  const be = backendPath(guest);
+  mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.physicalDevice}`, '7:0'), 'physical-device');
+  mustOk(xs.write(BACKEND_DOMID, `${be}/${TOOLSTACK_BE_KEYS.physicalDevicePath}`, '/dev/loop0'), 'physical-device-path');
+  mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.hotplugStatus}`, 'connected'), 'hotplug-status');
+}
+
+/**
+ * libxl__initiate_device_generic_remove: online=0 and state=Closing in one transaction (skipped
+ * when the backend is already Closed); `forced` also deletes the frontend directory (destroy).
+ */
+export function initiateRemove(xs: Xenstore, guest: DomId, forced: boolean): void {
+  const be = backendPath(guest);
+  const tx = xs.transactionStart(BACKEND_DOMID);
+  const state = xs.read(BACKEND_DOMID, `${be}/${BE.state}`, tx);
+  mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.online}`, '0', tx), 'online=0');
+  if (state.ok && state.value !== String(XenbusState.Closed)) {
+    mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.state}`, String(XenbusState.Closing), tx), 'state=Closing');
+  }
+  if (forced) xs.rm(BACKEND_DOMID, frontendPath(guest), tx);
+  mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'remove transaction commits');
+}
+
+/** After the backend is Closed (or on destroy): hotplug remove, then both directories go. */
+export function removeDirectories(xs: Xenstore, guest: DomId): void {
+  xs.rm(BACKEND_DOMID, backendPath(guest));
+  xs.rm(BACKEND_DOMID, frontendPath(guest));
+}
+
+export function readState(xs: Xenstore, dom: DomId, dir: string): number {
+  const read = xs.read(dom, `${dir}/${FE.state}`);
+  if (!read.ok) return XenbusState.Unknown;
+  const value = Number(read.value);
+  return Number.isInteger(value) ? value : XenbusState.Unknown;
+}

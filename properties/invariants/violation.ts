@@ -1,0 +1,38 @@
+// A broken invariant, worded in protocol terms (zod's issue shape: a stable code plus the fields
+// a reviewer needs). The first line of every failure report is formatViolation() of the first one.
+
+export type ViolationCode =
+  | 'no-lost-request'
+  | 'no-duplicate-completion'
+  | 'grant-leak'
+  | 'ring-bounds'
+  | 'illegal-xenbus-transition'
+  | 'queue-layout'
+  | 'single-queue-fallback'
+  | 'lost-wakeup'
+  | 'data-integrity'
+  | 'driver-crash'
+  | 'canary';
+
+export interface Violation {
+  readonly code: ViolationCode;
+  readonly step: number;
+  readonly ring?: number;
+  readonly requestId?: number;
+  readonly gref?: number;
+  readonly key?: string;
+  readonly message: string;
+}
+
+/** Safety violations are found after a step; liveness ones only at quiescence. */
+export const LIVENESS_CODES: ReadonlySet<ViolationCode> = new Set(['no-lost-request', 'lost-wakeup']);
+
+export function formatViolation(v: Violation): string {
+  const where: string[] = [];
+  if (v.ring !== undefined) where.push(`ring ${v.ring}`);
+  if (v.requestId !== undefined) where.push(`request id ${v.requestId}`);
+  if (v.gref !== undefined) where.push(`gref ${v.gref}`);
+  if (v.key !== undefined) where.push(`key ${v.key}`);
+  const at = where.length > 0 ? `: ${where.join(', ')}` : '';
+  return `${v.code} at step ${v.step}${at} — ${v.message}`;
+}
