@@ -143,7 +143,10 @@ function fatalThenDisconnect() {
       type: 'writeError',
       params: ({ event }: { event: BackendEvent }): BackendEffectParams['writeError'] =>
         event.type === 'frontend.ringsRead' || event.type === 'rings.mapFailed'
-          ? { errorNumber: 'errorNumber' in event ? event.errorNumber : EIO, message: errorOf(event) }
+          ? {
+              errorNumber: 'errorNumber' in event ? event.errorNumber : EIO,
+              message: errorOf(event),
+            }
           : { errorNumber: EIO, message: 'unexpected event' },
     },
     ...switchTo(S.Closing),
@@ -268,7 +271,9 @@ export const backendMachine = setupBackend.createMachine({
                 target: 'mappingRings',
                 actions: [
                   assign(({ event }) =>
-                    event.ok ? { queueCount: event.queueCount, ringPageOrder: event.ringPageOrder } : {},
+                    event.ok
+                      ? { queueCount: event.queueCount, ringPageOrder: event.ringPageOrder }
+                      : {},
                   ),
                   {
                     type: 'mapRings',
@@ -317,7 +322,12 @@ export const backendMachine = setupBackend.createMachine({
                 target: '#backend.Connected.connected',
                 actions: [...switchTo(S.Connected), startRingWorkers],
               },
-              { guard: 'commitEagain', target: 'writingConnectKeys', reenter: true, actions: writeConnectKeys },
+              {
+                guard: 'commitEagain',
+                target: 'writingConnectKeys',
+                reenter: true,
+                actions: writeConnectKeys,
+              },
               {
                 // connect() reports the failed commit, then still switches to Connected.
                 target: '#backend.Connected.connected',
@@ -326,7 +336,9 @@ export const backendMachine = setupBackend.createMachine({
                     type: 'writeError',
                     params: ({ event }) => ({
                       errorNumber:
-                        event.type === 'xenstore.transactionEnded' ? (event.errorNumber ?? EIO) : EIO,
+                        event.type === 'xenstore.transactionEnded'
+                          ? (event.errorNumber ?? EIO)
+                          : EIO,
                       message: 'ending transaction',
                     }),
                   },
@@ -372,14 +384,20 @@ export const backendMachine = setupBackend.createMachine({
             'xenstore.onlineRead': [
               { guard: 'onlineWithBusyRings', target: 'draining' },
               { guard: 'online', target: 'idle' },
-              { target: 'unregistered', actions: [{ type: 'unregister' }, assign({ bound: false })] },
+              {
+                target: 'unregistered',
+                actions: [{ type: 'unregister' }, assign({ bound: false })],
+              },
             ],
           },
         },
         idle: {},
         draining: {
           on: {
-            'rings.drained': { target: 'idle', actions: assign({ ringsBusy: false, queueCount: 0 }) },
+            'rings.drained': {
+              target: 'idle',
+              actions: assign({ ringsBusy: false, queueCount: 0 }),
+            },
           },
         },
         unregistered: {},

@@ -50,7 +50,8 @@ export interface FrontendEffectParams {
 
 export interface BackendEffectParams {
   switchState: { readonly state: XenbusState };
-  /** xen_blkbk_probe: feature-max-indirect-segments, multi-queue-max-queues, max-ring-page-order. */
+  /** xen_blkbk_probe: feature-max-indirect-segments, multi-queue-max-queues and
+   * max-ring-page-order, in that order. */
   writeBackendFeatures: {
     readonly indirectSegmentsMax: number;
     readonly queueCountMax: number;

@@ -12,7 +12,10 @@ import type { BlkifProtocol } from './xenstore-keys.ts';
 
 export const IN_CALLBACK = 'inCallback';
 
-export type OtherEndStateChanged = { readonly type: 'otherEnd.stateChanged'; readonly state: number };
+export type OtherEndStateChanged = {
+  readonly type: 'otherEnd.stateChanged';
+  readonly state: number;
+};
 export type TransactionEnded = {
   readonly type: 'xenstore.transactionEnded';
   readonly result: 'ok' | 'eagain' | 'error';
@@ -31,7 +34,11 @@ export type FrontendEvent =
       readonly ringPageOrderMax: number | undefined;
     }
   | { readonly type: 'rings.allocated' }
-  | { readonly type: 'rings.allocationFailed'; readonly errorNumber: number; readonly error: string }
+  | {
+      readonly type: 'rings.allocationFailed';
+      readonly errorNumber: number;
+      readonly error: string;
+    }
   | { readonly type: 'backend.deviceInfoRead'; readonly ok: true }
   | { readonly type: 'backend.deviceInfoRead'; readonly ok: false; readonly missing: string }
   | { readonly type: 'toolstack.resume' }

@@ -94,4 +94,7 @@ export const ALL_FRONTEND_EVENTS: readonly FrontendEvent[] = [
   ...FRONTEND_ANSWER_EVENTS,
   ...FRONTEND_OUTSIDE_EVENTS,
 ];
-export const ALL_BACKEND_EVENTS: readonly BackendEvent[] = [...BACKEND_ANSWER_EVENTS, ...LATE_DRAIN];
+export const ALL_BACKEND_EVENTS: readonly BackendEvent[] = [
+  ...BACKEND_ANSWER_EVENTS,
+  ...LATE_DRAIN,
+];

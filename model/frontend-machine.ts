@@ -110,9 +110,7 @@ const guards = {
   /** Connected seen before the frontend talked: talk_to_blkback first, then connect. */
   talkBeforeConnect: onBackendConnected((c) => !connectedOrInitialised(c) && c.queueCount === 0),
   /** Same, but the rings of the closed session were never freed: negotiate_mq's BUG_ON. */
-  talkWithRingsAllocated: onBackendConnected(
-    (c) => !connectedOrInitialised(c) && c.queueCount > 0,
-  ),
+  talkWithRingsAllocated: onBackendConnected((c) => !connectedOrInitialised(c) && c.queueCount > 0),
   /** Closing, or Closed while not Closed: blkfront_closing (which returns if own is Closing). */
   backendClosing: (({ context, event }) => {
     const state = backendState(event);
@@ -131,9 +129,13 @@ const guards = {
   commitEagain: (({ event }) =>
     event.type === 'xenstore.transactionEnded' && event.result === 'eagain') satisfies Guard,
   commitOkThenConnect: (({ context, event }) =>
-    commitOk(event) && context.connectAfterTalk && context.connection === 'DISCONNECTED') satisfies Guard,
+    commitOk(event) &&
+    context.connectAfterTalk &&
+    context.connection === 'DISCONNECTED') satisfies Guard,
   commitOkThenRecover: (({ context, event }) =>
-    commitOk(event) && context.connectAfterTalk && context.connection === 'SUSPENDED') satisfies Guard,
+    commitOk(event) &&
+    context.connectAfterTalk &&
+    context.connection === 'SUSPENDED') satisfies Guard,
   deviceInfoComplete: (({ event }) =>
     event.type === 'backend.deviceInfoRead' && event.ok) satisfies Guard,
 };
@@ -198,7 +200,11 @@ export const frontendMachine = setupFrontend.createMachine({
       {
         guard: 'recoverAfterResume',
         target: '.Connected.connected',
-        actions: [{ type: 'recover' }, ...switchTo(S.Connected), assign({ connection: 'CONNECTED' })],
+        actions: [
+          { type: 'recover' },
+          ...switchTo(S.Connected),
+          assign({ connection: 'CONNECTED' }),
+        ],
       },
       {
         guard: 'fullConnect',
@@ -343,7 +349,12 @@ export const frontendMachine = setupFrontend.createMachine({
                 actions: [{ type: 'initShadows' }, ...switchTo(S.Initialised)],
               },
               // EAGAIN: a new transaction writes every key again; the rings are kept.
-              { guard: 'commitEagain', target: 'writingKeys', reenter: true, actions: writeRingKeys },
+              {
+                guard: 'commitEagain',
+                target: 'writingKeys',
+                reenter: true,
+                actions: writeRingKeys,
+              },
               {
                 target: '#frontend.Closing.failed',
                 actions: [
@@ -376,7 +387,10 @@ export const frontendMachine = setupFrontend.createMachine({
                 guard: 'deviceInfoComplete',
                 target: '#frontend.Connected.connected',
                 actions: [
-                  { type: 'connectQueues', params: ({ context }) => ({ queueCount: context.queueCount }) },
+                  {
+                    type: 'connectQueues',
+                    params: ({ context }) => ({ queueCount: context.queueCount }),
+                  },
                   ...switchTo(S.Connected),
                   assign({ connection: 'CONNECTED' }),
                 ],

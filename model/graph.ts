@@ -108,9 +108,31 @@ export function machineEdges(machine: AnyStateMachine): MachineEdge[] {
   return edges;
 }
 
-/** Every state node id (compound and leaf), root excluded. */
-export function machineStateIds(machine: AnyStateMachine): string[] {
-  return getStateNodes(machine.root).map((node) => node.id);
+export interface MachineState {
+  /** e.g. 'frontend.Initialising.probing'. */
+  readonly id: string;
+  /** The parent's id (the machine id for top-level states). */
+  readonly parentId: string;
+  /** The last path segment, e.g. 'probing'. */
+  readonly key: string;
+  readonly tags: readonly string[];
+  /** The initial child of its parent. */
+  readonly initial: boolean;
+}
+
+/** Every state node (compound and leaf), root excluded, in definition order. */
+export function machineStates(machine: AnyStateMachine): MachineState[] {
+  return getStateNodes(machine.root).map((node) => {
+    const parent = node.parent;
+    const initialTargets = parent?.initial?.target ?? [];
+    return {
+      id: node.id,
+      parentId: parent?.id ?? machine.id,
+      key: node.key,
+      tags: [...node.tags],
+      initial: initialTargets.some((target) => target === node),
+    };
+  });
 }
 
 /** The keys of the definition edges `event` takes from `snapshot` (empty: ignored). */

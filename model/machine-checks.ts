@@ -48,8 +48,7 @@ export function checkAnswersHandled(
     // The disconnect after a fatal error is cleanup whose result blkback ignores.
     if (expected === undefined || (fatal && effect.type === 'disconnectRings')) continue;
     const handled = answers.some(
-      (event) =>
-        expected.includes(event.type) && takenEdgeKeys(machine, step.to, event).length > 0,
+      (event) => expected.includes(event.type) && takenEdgeKeys(machine, step.to, event).length > 0,
     );
     if (!handled) problems.push(`${effect.type} emitted but no ${expected.join('/')} handled next`);
   }
@@ -103,7 +102,10 @@ export function checkBackendStep(step: ExploredStep): string[] {
   if (switchesTo(effects, S.Connected) && (!context.vbdOpen || context.queueCount === 0)) {
     problems.push('Connected written without an open vbd and mapped rings');
   }
-  if (effects.some((e) => e.type === 'mapRings') && !(event.type === 'frontend.ringsRead' && event.ok)) {
+  if (
+    effects.some((e) => e.type === 'mapRings') &&
+    !(event.type === 'frontend.ringsRead' && event.ok)
+  ) {
     problems.push(`mapRings on ${event.type}, not on validated frontend keys`);
   }
   effects.forEach((effect, index) => {

@@ -43,7 +43,9 @@ function violations(
       ...sideCheck(step),
     ];
     for (const problem of problems) {
-      found.push(`${stateValuePath(step.from.value)} --${JSON.stringify(step.event)}--> ${problem}`);
+      found.push(
+        `${stateValuePath(step.from.value)} --${JSON.stringify(step.event)}--> ${problem}`,
+      );
     }
   }
   return found;
@@ -61,35 +63,43 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { side: 'frontend', machine: frontendMachine, options: frontendOptions, check: checkFrontendStep },
+  {
+    side: 'frontend',
+    machine: frontendMachine,
+    options: frontendOptions,
+    check: checkFrontendStep,
+  },
   { side: 'backend', machine: backendMachine, options: backendOptions, check: checkBackendStep },
 ];
 
-describe.each(cases)('$side machine, every reachable state and transition', ({ side, machine, options, check }) => {
-  const exploration = explore(machine, options);
+describe.each(cases)(
+  '$side machine, every reachable state and transition',
+  ({ side, machine, options, check }) => {
+    const exploration = explore(machine, options);
 
-  it('explores a bounded state space', () => {
-    expect(exploration.snapshots.length).toBeGreaterThan(10);
-    expect(exploration.snapshots.length).toBeLessThan(5000);
-  });
+    it('explores a bounded state space', () => {
+      expect(exploration.snapshots.length).toBeGreaterThan(10);
+      expect(exploration.snapshots.length).toBeLessThan(5000);
+    });
 
-  it('emits legal, answered, protocol-respecting effects at every step', () => {
-    expect(violations(machine, side, exploration, check)).toEqual([]);
-  });
+    it('emits legal, answered, protocol-respecting effects at every step', () => {
+      expect(violations(machine, side, exploration, check)).toEqual([]);
+    });
 
-  it('walks every transition the machine declares', () => {
-    expect(unwalked(exploration)).toEqual([]);
-  });
+    it('walks every transition the machine declares', () => {
+      expect(unwalked(exploration)).toEqual([]);
+    });
 
-  it('reaches every state node', () => {
-    const reached = new Set(exploration.snapshots.map((s) => stateValuePath(s.value)));
-    const leaves = [...reached].sort();
-    expect(leaves.length).toBeGreaterThan(8);
-    for (const top of ['Initialising', 'Connected', 'Closing', 'Closed']) {
-      expect(leaves.some((leaf) => leaf.startsWith(`${top}.`))).toBe(true);
-    }
-  });
-});
+    it('reaches every state node', () => {
+      const reached = new Set(exploration.snapshots.map((s) => stateValuePath(s.value)));
+      const leaves = [...reached].sort();
+      expect(leaves.length).toBeGreaterThan(8);
+      for (const top of ['Initialising', 'Connected', 'Closing', 'Closed']) {
+        expect(leaves.some((leaf) => leaf.startsWith(`${top}.`))).toBe(true);
+      }
+    });
+  },
+);
 
 describe('coverage and checks have teeth', () => {
   it('an alphabet without commit failures leaves the failure edges unwalked', () => {
@@ -106,7 +116,12 @@ describe('coverage and checks have teeth', () => {
 
   it('a frontend that treats EAGAIN as a commit is caught writing Initialised early', () => {
     const broken = frontendMachine.provide({ guards: { commitOk: () => true } });
-    const found = violations(broken, 'frontend', explore(broken, frontendOptions), checkFrontendStep);
+    const found = violations(
+      broken,
+      'frontend',
+      explore(broken, frontendOptions),
+      checkFrontendStep,
+    );
     expect(found.some((v) => v.includes('without a committed key transaction'))).toBe(true);
   });
 
@@ -119,7 +134,9 @@ describe('coverage and checks have teeth', () => {
 
 describe('pinned shortest paths', () => {
   it('frontend: 6 events to Connected (backend already Connected: talk, then connect)', () => {
-    const events = shortestEventsTo(frontendMachine, frontendOptions, (s) => s.matches('Connected'));
+    const events = shortestEventsTo(frontendMachine, frontendOptions, (s) =>
+      s.matches('Connected'),
+    );
     expect(events?.map((e) => e.type)).toEqual([
       'device.probe',
       'otherEnd.stateChanged',
@@ -130,7 +147,7 @@ describe('pinned shortest paths', () => {
     ]);
   });
 
-  it('backend: 7 events to Connected (hotplug, frontend Initialised, connect_ring, connect)', () => {
+  it('backend: 7 events to Connected (hotplug, frontend ready, connect_ring, connect)', () => {
     const events = shortestEventsTo(backendMachine, backendOptions, (s) => s.matches('Connected'));
     expect(events?.length).toBe(7);
     expect(events?.at(-1)?.type).toBe('xenstore.transactionEnded');

@@ -40,7 +40,10 @@ export function negotiateQueues(frontendMax: number, backendMax: number | undefi
 }
 
 /** talk_to_blkback: min(frontend max order, backend max-ring-page-order (0 when absent)). */
-export function negotiateRingPageOrder(frontendMax: number, backendMax: number | undefined): number {
+export function negotiateRingPageOrder(
+  frontendMax: number,
+  backendMax: number | undefined,
+): number {
   return Math.min(frontendMax, backendMax ?? 0);
 }
 

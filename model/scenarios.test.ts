@@ -4,8 +4,19 @@
 import { describe, expect, it } from 'vitest';
 import { BE_PATH, FE_PATH, StubWorld } from './testing/stub-world.ts';
 
-const FRONTEND = { queueCountMax: 4, vcpuCount: 2, ringPageOrderMax: 0, persistent: true, backendPath: BE_PATH };
-const BACKEND = { queueCountMax: 2, ringPageOrderMax: 4, indirectSegmentsMax: 256, persistent: true };
+const FRONTEND = {
+  queueCountMax: 4,
+  vcpuCount: 2,
+  ringPageOrderMax: 0,
+  persistent: true,
+  backendPath: BE_PATH,
+};
+const BACKEND = {
+  queueCountMax: 2,
+  ringPageOrderMax: 4,
+  indirectSegmentsMax: 256,
+  persistent: true,
+};
 
 function connect(world: StubWorld): void {
   world.sendBackend({ type: 'device.probe' });
@@ -100,7 +111,7 @@ describe('stub world: a connection as the real drivers make it', () => {
     expect(world.be.value).toEqual({ Closed: 'idle' });
   });
 
-  it('detach: toolstack writes online=0 and state=5; frontend goes straight to 6, then backend', () => {
+  it('detach: online=0 and state=5; the frontend goes straight to 6, then the backend', () => {
     const world = new StubWorld(FRONTEND, BACKEND, BACKEND);
     connect(world);
     world.write('toolstack', `${BE_PATH}/online`, '0');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fillKeyLayout, keyLayout, queueDir, readUnsigned } from './xenstore-keys.ts';
 
-const paths = (queueCount: number, order: number) => keyLayout(queueCount, order).map((k) => k.path);
+const paths = (queueCount: number, order: number) =>
+  keyLayout(queueCount, order).map((k) => k.path);
 
 describe('keyLayout (talk_to_blkback write order)', () => {
   it('1 queue, 1 page: flat keys, no multi-queue-num-queues, no ring-page-order', () => {
@@ -50,7 +51,11 @@ describe('keyLayout (talk_to_blkback write order)', () => {
 
   it('n queues have exactly n queue directories', () => {
     for (const n of [2, 3, 8, 16]) {
-      const dirs = new Set(paths(n, 0).filter((p) => p.includes('/')).map((p) => p.split('/')[0]));
+      const dirs = new Set(
+        paths(n, 0)
+          .filter((p) => p.includes('/'))
+          .map((p) => p.split('/')[0]),
+      );
       expect([...dirs]).toEqual(Array.from({ length: n }, (_, i) => queueDir(i)));
     }
   });
@@ -76,8 +81,16 @@ describe('keyLayout (talk_to_blkback write order)', () => {
 
 describe('readUnsigned (xenbus_scanf "%u")', () => {
   const table: [string | undefined, number | undefined][] = [
-    [undefined, undefined], ['', undefined], ['abc', undefined], ['-1', undefined], ['+2', undefined],
-    ['0', 0], ['4', 4], [' 7', 7], ['12abc', 12], ['4294967297', 1],
+    [undefined, undefined],
+    ['', undefined],
+    ['abc', undefined],
+    ['-1', undefined],
+    ['+2', undefined],
+    ['0', 0],
+    ['4', 4],
+    [' 7', 7],
+    ['12abc', 12],
+    ['4294967297', 1],
   ];
   it.each(table)('%j → %j', (text, value) => {
     expect(readUnsigned(text)).toBe(value);

@@ -5,7 +5,12 @@
 
 import { initialTransition, transition } from 'xstate';
 import { type BackendInput, backendMachine } from '../backend-machine.ts';
-import { backendEffectsOf, type BackendEffect, type FrontendEffect, frontendEffectsOf } from '../effects.ts';
+import {
+  backendEffectsOf,
+  type BackendEffect,
+  type FrontendEffect,
+  frontendEffectsOf,
+} from '../effects.ts';
 import { type BackendEvent, type FrontendEvent, IN_CALLBACK } from '../events.ts';
 import { type FrontendInput, frontendMachine } from '../frontend-machine.ts';
 import { type BackendLimits, validateFrontendKeys } from '../negotiate.ts';
@@ -32,7 +37,11 @@ export interface Write {
 type Pending =
   | { readonly kind: 'watch'; readonly side: 'frontend' | 'backend' }
   | { readonly kind: 'hotplug' }
-  | { readonly kind: 'commit'; readonly side: 'frontend' | 'backend'; readonly writes: [string, string][] };
+  | {
+      readonly kind: 'commit';
+      readonly side: 'frontend' | 'backend';
+      readonly writes: [string, string][];
+    };
 
 const STEPS_MAX = 1000;
 
@@ -183,7 +192,11 @@ export class StubWorld {
         return;
       }
       case 'writeError':
-        this.write('frontend', errorNodePath(FE_PATH), formatErrorNode(effect.errorNumber, effect.message));
+        this.write(
+          'frontend',
+          errorNodePath(FE_PATH),
+          formatErrorNode(effect.errorNumber, effect.message),
+        );
         return;
       default:
         return; // data-plane effects: nothing to do in the stub
@@ -193,7 +206,11 @@ export class StubWorld {
   private runBackendEffect(effect: BackendEffect, answers: BackendEvent[]): void {
     switch (effect.type) {
       case 'writeBackendFeatures':
-        this.write('backend', `${BE_PATH}/${BE.featureMaxIndirectSegments}`, String(effect.indirectSegmentsMax));
+        this.write(
+          'backend',
+          `${BE_PATH}/${BE.featureMaxIndirectSegments}`,
+          String(effect.indirectSegmentsMax),
+        );
         this.write('backend', `${BE_PATH}/${BE.multiQueueMaxQueues}`, String(effect.queueCountMax));
         this.write('backend', `${BE_PATH}/${BE.maxRingPageOrder}`, String(effect.ringPageOrderMax));
         return;
@@ -203,7 +220,12 @@ export class StubWorld {
         answers.push(
           keys.ok
             ? { type: 'frontend.ringsRead', ...keys }
-            : { type: 'frontend.ringsRead', ok: false, errorNumber: keys.errorNumber, error: keys.message },
+            : {
+                type: 'frontend.ringsRead',
+                ok: false,
+                errorNumber: keys.errorNumber,
+                error: keys.message,
+              },
         );
         return;
       }
@@ -235,7 +257,11 @@ export class StubWorld {
         });
         return;
       case 'writeError':
-        this.write('backend', errorNodePath(BE_PATH), formatErrorNode(effect.errorNumber, effect.message));
+        this.write(
+          'backend',
+          errorNodePath(BE_PATH),
+          formatErrorNode(effect.errorNumber, effect.message),
+        );
         return;
       default:
         return;
