@@ -93,9 +93,10 @@ function switchBackendState(world: World, host: Host, state: number): void {
   const back = host.back;
   if (state === back.cachedState) return;
   const path = beKey(world, BE.state);
-  if (!world.xs.read(BACKEND_DOMID, path).ok) return;
+  const before = world.xs.read(BACKEND_DOMID, path);
+  if (!before.ok) return;
   write(world, path, String(state));
-  world.stateWrites.push({ side: 'backend', from: back.cachedState, to: state, step: world.stepCount });
+  world.stateWrites.push({ side: 'backend', writer: 'backend', from: Number(before.value), to: state, step: world.stepCount });
   world.observe?.({ kind: 'state', side: 'backend', state });
   back.cachedState = state;
 }
@@ -198,7 +199,7 @@ function unregister(world: World, host: Host): void {
   const state = world.xs.read(BACKEND_DOMID, path);
   if (state.ok && state.value === String(XenbusState.Closing)) {
     write(world, path, String(XenbusState.Closed));
-    world.stateWrites.push({ side: 'backend', from: back.cachedState, to: XenbusState.Closed, step: world.stepCount });
+    world.stateWrites.push({ side: 'backend', writer: 'xenbus', from: XenbusState.Closing, to: XenbusState.Closed, step: world.stepCount });
     back.cachedState = XenbusState.Closed;
   }
   world.xs.unwatch(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.state}`, 'otherend');

@@ -109,10 +109,11 @@ function switchFrontendState(world: World, state: number): void {
   const front = world.front;
   if (state === front.cachedState) return;
   const path = `${frontendPath(world.guestDomid)}/${FE.state}`;
-  if (!world.xs.read(world.guestDomid, path).ok) return;
+  const before = world.xs.read(world.guestDomid, path);
+  if (!before.ok) return;
   const written = world.xs.write(world.guestDomid, path, String(state));
   if (!written.ok) return;
-  world.stateWrites.push({ side: 'frontend', from: front.cachedState, to: state, step: world.stepCount });
+  world.stateWrites.push({ side: 'frontend', writer: 'frontend', from: Number(before.value), to: state, step: world.stepCount });
   world.observe?.({ kind: 'state', side: 'frontend', state });
   front.cachedState = state;
 }

@@ -89,9 +89,18 @@ export interface World {
   stepCount: number;
   readonly reports: DriverReport[];
   /** Every state value each side wrote to its own state node, in order (for the xenbus invariant). */
-  readonly stateWrites: { side: 'frontend' | 'backend'; from: number; to: number; step: number }[];
+  readonly stateWrites: StateWrite[];
   /** Filled when a step records observations (traces); undefined on the fast path. */
   observe: ((note: Observation) => void) | undefined;
+}
+
+/** One write of a side's own state node by its driver or by xenbus on its behalf. */
+export interface StateWrite {
+  readonly side: 'frontend' | 'backend';
+  readonly writer: 'frontend' | 'backend' | 'xenbus';
+  readonly from: number;
+  readonly to: number;
+  readonly step: number;
 }
 
 /** A note for traces: what a reviewer needs to see of one step. */

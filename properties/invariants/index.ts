@@ -1,0 +1,28 @@
+// The registry: every invariant the suite checks, by phase.
+import { grantAccounting, grantAccountingFull } from './grant-accounting.ts';
+import type { Invariant } from './invariant.ts';
+import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
+import { lostWakeup } from './lost-wakeup.ts';
+import { noLostRequest } from './no-lost-request.ts';
+import { queueLayout, singleQueueFallback } from './queue-layout.ts';
+import { ringBounds } from './ring-bounds.ts';
+import { legalXenbusTransitions } from './xenbus-transitions.ts';
+
+export const INVARIANTS: readonly Invariant[] = [
+  noDuplicateCompletion,
+  dataIntegrity,
+  ringBounds,
+  grantAccounting,
+  legalXenbusTransitions,
+  queueLayout,
+  singleQueueFallback,
+  noLostRequest,
+  lostWakeup,
+  grantAccountingFull,
+];
+
+export const STEP_INVARIANTS: readonly Invariant[] = INVARIANTS.filter((i) => i.phase === 'step');
+export const QUIESCENCE_INVARIANTS: readonly Invariant[] = INVARIANTS.filter((i) => i.phase === 'quiescence');
+
+export type { Invariant } from './invariant.ts';
+export { formatViolation, type Violation, type ViolationCode } from './violation.ts';

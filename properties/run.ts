@@ -1,0 +1,136 @@
+// runSchedule: the driver loop of every check. A safety phase where the chooser picks each
+// action and the step invariants run after each step; then a fair drain (no new faults) to
+// quiescence; then the liveness invariants — TigerBeetle's safety phase followed by its liveness
+// phase. Every loop is bounded; hitting a bound is a liveness violation with a reason.
+import { type Action, describeAction } from '../impl/world/action.ts';
+import type { WorldConfig } from '../impl/world/config.ts';
+import type { Drivers } from '../impl/world/drivers.ts';
+import { enabled, isFaultStart } from '../impl/world/enabled.ts';
+import { initWorld } from '../impl/world/init.ts';
+import { step } from '../impl/world/step.ts';
+import type { Observation, World } from '../impl/world/world.ts';
+import { AssertionError } from '../impl/assert.ts';
+import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from './invariants/index.ts';
+import type { Invariant } from './invariants/invariant.ts';
+import type { Violation } from './invariants/violation.ts';
+import { Ledger } from './ledger.ts';
+import type { Chooser } from './strategies/chooser.ts';
+
+export interface RunOptions {
+  readonly config: WorldConfig;
+  readonly drivers: Drivers;
+  readonly chooser: Chooser;
+  /** Bound on the scheduled (safety) phase. */
+  readonly stepsMax: number;
+  /** Bound on the fair drain; exceeding it is a liveness violation. */
+  readonly drainStepsMax: number;
+  /** Checked after every step; default: every step invariant. Pass [] to measure raw speed. */
+  readonly stepInvariants?: readonly Invariant[];
+  readonly quiescenceInvariants?: readonly Invariant[];
+  /** Keep the action list and per-step observations (traces). */
+  readonly record?: boolean;
+}
+
+export interface StepRecord {
+  readonly action: Action;
+  readonly observations: readonly Observation[];
+}
+
+export interface RunResult {
+  readonly world: World;
+  readonly ledger: Ledger;
+  readonly steps: number;
+  readonly drainSteps: number;
+  /** Every action taken, in order (recorded only with `record`). */
+  readonly records: readonly StepRecord[];
+  readonly violation: Violation | undefined;
+  /** Action kinds taken, for coverage reports. */
+  readonly actionCounts: ReadonlyMap<string, number>;
+}
+
+/** Actors in the order the fair drain visits them. */
+const DRAIN_ACTORS = ['xenstored', 'blkback', 'hypervisor', 'blkfront', 'guest', 'toolstack'] as const;
+
+export function runSchedule(options: RunOptions): RunResult {
+  const ledger = new Ledger();
+  const world = initWorld(options.config, options.drivers, ledger);
+  const stepInvariants = options.stepInvariants ?? STEP_INVARIANTS;
+  const records: StepRecord[] = [];
+  const actionCounts = new Map<string, number>();
+  let notes: Observation[] = [];
+  if (options.record === true) world.observe = (note) => notes.push(note);
+  let steps = 0;
+  let drainSteps = 0;
+  const result = (violation: Violation | undefined): RunResult =>
+    ({ world, ledger, steps, drainSteps, records, violation, actionCounts });
+
+  const perform = (action: Action): Violation | undefined => {
+    ledger.now = world.stepCount + 1;
+    try {
+      step(world, action);
+    } catch (error) {
+      if (!(error instanceof AssertionError)) throw error;
+      return { code: 'driver-crash', step: world.stepCount, message: `${describeAction(action)}: ${error.message}` };
+    }
+    actionCounts.set(`${action.actor}.${action.kind}`, (actionCounts.get(`${action.actor}.${action.kind}`) ?? 0) + 1);
+    if (options.record === true) {
+      records.push({ action, observations: notes });
+      notes = [];
+    }
+    for (const invariant of stepInvariants) {
+      const found = invariant.check(world, ledger);
+      if (found.length > 0) return found[0];
+    }
+    return undefined;
+  };
+
+  for (; steps < options.stepsMax; steps++) {
+    const actions = enabled(world);
+    if (actions.length === 0) break;
+    const choice = options.chooser.choose(actions.length);
+    if (choice === 'drain') break;
+    const violation = perform(actions[choice]!);
+    if (violation !== undefined) return result(violation);
+  }
+
+  const drained = drainWorld(world, options.drainStepsMax, perform);
+  drainSteps = drained.steps;
+  if (drained.violation !== undefined) return result(drained.violation);
+
+  for (const invariant of options.quiescenceInvariants ?? QUIESCENCE_INVARIANTS) {
+    const found = invariant.check(world, ledger);
+    if (found.length > 0) return result(found[0]);
+  }
+  return result(undefined);
+}
+
+/**
+ * The fair drain: no new faults, round-robin over actors, until nothing is enabled. A started
+ * fault (a migration under way, an unplug) runs to its end. Exceeding `stepsMax` is reported.
+ */
+export function drainWorld(
+  world: World,
+  stepsMax: number,
+  perform: (action: Action) => Violation | undefined,
+): { steps: number; violation: Violation | undefined } {
+  for (let steps = 0; ; steps++) {
+    const actions = enabled(world).filter((a) => !isFaultStart(a));
+    if (actions.length === 0) return { steps, violation: undefined };
+    if (steps >= stepsMax) {
+      return { steps, violation: { code: 'no-lost-request', step: world.stepCount,
+        message: `the fair drain did not reach quiescence in ${stepsMax} steps; still enabled: ${actions.slice(0, 3).map(describeAction).join('; ')}` } };
+    }
+    const violation = perform(pickFair(actions, steps));
+    if (violation !== undefined) return { steps: steps + 1, violation };
+  }
+}
+
+/** Round-robin over actors: the next actor in turn that has an enabled action takes its first. */
+function pickFair(actions: readonly Action[], turn: number): Action {
+  for (let k = 0; k < DRAIN_ACTORS.length; k++) {
+    const actor = DRAIN_ACTORS[(turn + k) % DRAIN_ACTORS.length];
+    const found = actions.find((a) => a.actor === actor);
+    if (found !== undefined) return found;
+  }
+  return actions[0]!;
+}
