@@ -14,6 +14,7 @@ import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from './invariants/index.ts';
 import type { Invariant } from './invariants/invariant.ts';
 import type { Violation } from './invariants/violation.ts';
 import { Ledger } from './ledger.ts';
+import { summarizeWorld, type WorldSummary } from './counterexample.ts';
 import type { Chooser } from './strategies/chooser.ts';
 
 export interface RunOptions {
@@ -34,6 +35,7 @@ export interface RunOptions {
 export interface StepRecord {
   readonly action: Action;
   readonly observations: readonly Observation[];
+  readonly state: WorldSummary;
 }
 
 export interface RunResult {
@@ -70,11 +72,12 @@ export function runSchedule(options: RunOptions): RunResult {
       step(world, action);
     } catch (error) {
       if (!(error instanceof AssertionError)) throw error;
+      if (options.record === true) records.push({ action, observations: notes, state: summarizeWorld(world) });
       return { code: 'driver-crash', step: world.stepCount, message: `${describeAction(action)}: ${error.message}` };
     }
     actionCounts.set(`${action.actor}.${action.kind}`, (actionCounts.get(`${action.actor}.${action.kind}`) ?? 0) + 1);
     if (options.record === true) {
-      records.push({ action, observations: notes });
+      records.push({ action, observations: notes, state: summarizeWorld(world) });
       notes = [];
     }
     for (const invariant of stepInvariants) {

@@ -2,6 +2,8 @@
 // (ring, request id, backend slot), never an index into a list, so traces read well and survive
 // refactoring. The comment on each kind says which real race its granularity preserves.
 
+import type { HostileAction } from './hostile.ts';
+
 export type Side = 'blkfront' | 'blkback';
 /** xenstore connections by role: the guest's domid changes across a migration, its role does not. */
 export type Connection = 'frontend' | 'backend';
@@ -47,7 +49,9 @@ export type Action =
   // xl block-detach: online=0 and state=Closing in one transaction.
   | { readonly actor: 'toolstack'; readonly kind: 'unplug' }
   // After the backend reached Closed: hotplug remove, both directories deleted.
-  | { readonly actor: 'toolstack'; readonly kind: 'removeDevice' };
+  | { readonly actor: 'toolstack'; readonly kind: 'removeDevice' }
+  // An adversarial peer's write into a shared page or its xenstore nodes (impl/world/hostile.ts).
+  | HostileAction;
 
 export type ActionKind = Action['kind'];
 
@@ -76,6 +80,8 @@ export function describeAction(a: Action): string {
       return `xenstored: a concurrent write conflicts with the ${a.connection}'s transaction`;
     case 'commitTransaction':
       return `${a.actor} commits its xenstore transaction`;
+    case 'attack':
+      return `hostile ${a.side} ring ${a.ring}: ${a.attack} (${a.value})`;
     default:
       return `${a.actor} ${a.kind}`;
   }

@@ -1,6 +1,7 @@
 // Everything a run depends on, complete after one validation (no defaults deep in impl/). A trace
 // stores this object; replay rebuilds the world from it.
 import type { Result } from '../xen/result.ts';
+import type { HostilePlan } from './hostile.ts';
 
 /** One host's blkback as the toolstack and module parameters set it up. */
 export interface BackendConfig {
@@ -58,6 +59,8 @@ export interface WorldConfig {
   readonly backend: BackendConfig;
   readonly workload: readonly WorkloadItem[];
   readonly faults: FaultPlan;
+  /** A hostile peer, when the run tests the honest side's defences. */
+  readonly hostile?: HostilePlan;
 }
 
 export interface ConfigIssue {

@@ -9,6 +9,7 @@ import type { Action } from './action.ts';
 import { hasWork } from './guest.ts';
 import { BACKEND_DOMID, backendPath, frontendPath, readState } from './toolstack.ts';
 import type { World } from './world.ts';
+import { type HostileAction, hostileActions } from './hostile.ts';
 
 const FIXED = {
   fireFront: { actor: 'xenstored', kind: 'fireWatch', connection: 'frontend' },
@@ -61,6 +62,7 @@ export function enabled(world: World): Action[] {
   guestActions(world, out);
   continuationActions(world, out);
   faultActions(world, out);
+  if (world.config.hostile !== undefined) hostileActions(world, out as HostileAction[]);
   return out;
 }
 
@@ -150,5 +152,6 @@ export function faultActions(world: World, out: Action[]): void {
 
 /** True for the actions a fair drain must not take: the start of a new fault. */
 export function isFaultStart(action: Action): boolean {
-  return action.kind === 'conflict' || action.kind === 'suspend' || action.kind === 'unplug' || action.kind === 'close';
+  return action.kind === 'conflict' || action.kind === 'suspend' || action.kind === 'unplug' || action.kind === 'close' ||
+    action.kind === 'attack';
 }

@@ -15,6 +15,7 @@ import {
   BACKEND_DOMID, backendPath, createDevice, frontendPath, initiateRemove, introduceDomain, removeDirectories, writeHotplug,
 } from './toolstack.ts';
 import type { World } from './world.ts';
+import { performAttack } from './hostile.ts';
 
 export function step(world: World, action: Action): void {
   world.stepCount += 1;
@@ -84,6 +85,9 @@ export function step(world: World, action: Action): void {
     case 'close':
       world.closed = true;
       sendToFrontend(world, { type: 'guest.shutdown' });
+      return;
+    case 'attack':
+      performAttack(world, action);
       return;
     default:
       unreachable(action);

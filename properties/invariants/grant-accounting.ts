@@ -32,7 +32,9 @@ function ownersOf(world: World): Map<number, string[]> {
     else list.push(where);
   };
   for (const rinfo of world.front.device.rings) {
-    rinfo.ringRefs.forEach((ref, page) => own(ref, `ring ${rinfo.index} page ${page}`));
+    rinfo.ringRefs.forEach((ref, page) => {
+      own(ref, `ring ${rinfo.index} page ${page}`);
+    });
     for (const slot of rinfo.persistentSlots) own(slot.ref, `ring ${rinfo.index} persistent list`);
     for (const slot of rinfo.unusedSlots) own(slot.ref, `ring ${rinfo.index} grant list`);
     rinfo.shadow.forEach((shadow, id) => {

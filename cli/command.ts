@@ -1,0 +1,33 @@
+// The shape of one `blkif` subcommand. run-cli.ts parses argv into the options a command's table
+// declares, calls run(), and maps a CliError to one line and an exit code.
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Whether stdout is an interactive terminal (progress display). */
+  readonly isTty: boolean;
+  readFile(path: string): string;
+  writeFile(path: string, text: string): void;
+  mkdir(path: string): void;
+  exists(path: string): boolean;
+  now(): number;
+}
+
+/** Exit codes (style rule 11): 0 pass, 1 safety violation, 2 bad input, 3 liveness, 4 internal. */
+export const EXIT = { pass: 0, safety: 1, badInput: 2, liveness: 3, internal: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export interface OptionSpec {
+  readonly name: string;
+  readonly kind: 'string' | 'number' | 'boolean';
+  readonly summary: string;
+}
+
+export interface CliCommand {
+  readonly name: string;
+  readonly summary: string;
+  /** Usage line after `blkif <name>`, e.g. `<trace.json> [--format mermaid|html|text|shiviz]`. */
+  readonly usage: string;
+  readonly options: readonly OptionSpec[];
+  run(args: { positionals: readonly string[]; options: Readonly<Record<string, string | number | boolean>> }, io: CliIo): Promise<ExitCode> | ExitCode;
+}
