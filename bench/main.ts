@@ -10,6 +10,7 @@ export type BenchModule = { readonly run: () => readonly BenchFigure[] | Promise
 const modules: readonly (() => Promise<BenchModule>)[] = [
   () => import('./ring-ops.ts'),
   () => import('./xenstore-writes.ts'),
+  () => import('./steps-per-second.ts'),
 ];
 
 async function main(): Promise<void> {
