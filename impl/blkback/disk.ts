@@ -1,14 +1,18 @@
-// The backing disk: an in-memory array of 512-byte sectors, as the vbd blkback opened. Flushes
-// have nothing to write back; discard leaves the range's content unspecified (zeroed here).
+// The backing disk: 512-byte sectors held sparsely in 4 KiB chunks, as the vbd blkback opened.
+// Sparse because a property run touches a few hundred sectors of a disk that must look large;
+// a chunk never written reads as zeros. Flushes have nothing to write back; discard leaves the
+// range unspecified (zeroed here).
+const CHUNK_SECTORS = 8;
+const CHUNK_BYTES = CHUNK_SECTORS * 512;
+
 export class Disk {
-  readonly bytes: Uint8Array;
   readonly sectorCount: number;
   readonly readOnly: boolean;
+  private readonly chunks = new Map<number, Uint8Array>();
 
   constructor(sectorCount: number, readOnly: boolean) {
     this.sectorCount = sectorCount;
     this.readOnly = readOnly;
-    this.bytes = new Uint8Array(sectorCount * 512);
   }
 
   /** True when [sector, sector + count) lies on the disk (vbd_translate's range check). */
@@ -17,14 +21,55 @@ export class Disk {
   }
 
   write(sector: number, from: Uint8Array): void {
-    this.bytes.set(from, sector * 512);
+    let done = 0;
+    while (done < from.length) {
+      const byte = sector * 512 + done;
+      const index = Math.floor(byte / CHUNK_BYTES);
+      const offset = byte - index * CHUNK_BYTES;
+      const n = Math.min(CHUNK_BYTES - offset, from.length - done);
+      let chunk = this.chunks.get(index);
+      if (chunk === undefined) {
+        chunk = new Uint8Array(CHUNK_BYTES);
+        this.chunks.set(index, chunk);
+      }
+      chunk.set(from.subarray(done, done + n), offset);
+      done += n;
+    }
   }
 
   read(sector: number, into: Uint8Array): void {
-    into.set(this.bytes.subarray(sector * 512, sector * 512 + into.length));
+    let done = 0;
+    while (done < into.length) {
+      const byte = sector * 512 + done;
+      const index = Math.floor(byte / CHUNK_BYTES);
+      const offset = byte - index * CHUNK_BYTES;
+      const n = Math.min(CHUNK_BYTES - offset, into.length - done);
+      const chunk = this.chunks.get(index);
+      if (chunk === undefined) into.fill(0, done, done + n);
+      else into.set(chunk.subarray(offset, offset + n), done);
+      done += n;
+    }
   }
 
+  /** Whole chunks are dropped (they read as zeros again), partial ones zeroed. */
   discard(sector: number, count: number): void {
-    this.bytes.fill(0, sector * 512, (sector + count) * 512);
+    const end = sector + count;
+    for (let s = sector; s < end; ) {
+      const index = Math.floor(s / CHUNK_SECTORS);
+      const chunkEnd = Math.min(end, (index + 1) * CHUNK_SECTORS);
+      const chunk = this.chunks.get(index);
+      if (chunk !== undefined) {
+        if (s === index * CHUNK_SECTORS && chunkEnd === (index + 1) * CHUNK_SECTORS) this.chunks.delete(index);
+        else chunk.fill(0, (s - index * CHUNK_SECTORS) * 512, (chunkEnd - index * CHUNK_SECTORS) * 512);
+      }
+      s = chunkEnd;
+    }
+  }
+
+  /** The bytes of `count` sectors at `sector` (a copy), for tests and traces. */
+  snapshot(sector: number, count: number): Uint8Array {
+    const out = new Uint8Array(count * 512);
+    this.read(sector, out);
+    return out;
   }
 }

@@ -31,15 +31,19 @@ const FIXED = {
 
 /** Per-ring actions are immutable: build each once and reuse it (enabled() is the hot path). */
 type RingKind = 'queueRequest' | 'processResponses' | 'finalCheck' | 'consumeRequest' | 'submitBarrier' | 'deliverEvent';
-const ringActionCache = new Map<string, Action>();
+const RING_KINDS: readonly RingKind[] = ['queueRequest', 'processResponses', 'finalCheck', 'consumeRequest', 'submitBarrier', 'deliverEvent'];
+const ringActionCache: Action[][] = [];
 function ringAction(actor: 'blkfront' | 'blkback', kind: RingKind, ring: number): Action {
-  const key = `${actor}.${kind}.${ring}`;
-  let action = ringActionCache.get(key);
+  const slot = (actor === 'blkfront' ? 0 : RING_KINDS.length) + RING_KINDS.indexOf(kind);
+  let row = ringActionCache[ring];
+  if (row === undefined) {
+    row = [];
+    ringActionCache[ring] = row;
+  }
+  let action = row[slot];
   if (action === undefined) {
-    action = kind === 'deliverEvent'
-      ? { actor: 'hypervisor', kind, side: actor, ring }
-      : ({ actor, kind, ring } as Action);
-    ringActionCache.set(key, action);
+    action = kind === 'deliverEvent' ? { actor: 'hypervisor', kind, side: actor, ring } : ({ actor, kind, ring } as Action);
+    row[slot] = action;
   }
   return action;
 }
