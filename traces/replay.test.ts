@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkProperty } from '../properties/catalog.ts';
+import { describeReplay, ReplayError, replayTrace } from './replay.ts';
+import { parseTrace, type Trace, traceJson } from './schema.ts';
+import { CORRUPTING_DRIVERS, DEAF_DRIVERS, FIXTURE_PROPERTY, fixtureDrivers } from './testing/fixtures.ts';
+
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'examples');
+
+function failingTrace(drivers = CORRUPTING_DRIVERS, seed = 7): Trace {
+  const outcome = checkProperty(FIXTURE_PROPERTY, { numRuns: 50, seed, drivers });
+  expect(outcome.failure).toBeDefined();
+  return outcome.failure!.trace;
+}
+
+describe('replay', () => {
+  it('same seed twice gives a byte-identical trace', () => {
+    expect(traceJson(failingTrace())).toBe(traceJson(failingTrace()));
+    expect(traceJson(failingTrace(DEAF_DRIVERS, 3))).toBe(traceJson(failingTrace(DEAF_DRIVERS, 3)));
+  });
+
+  it('reproduces a safety and a liveness violation at their steps, observations included', () => {
+    for (const [drivers, code] of [[CORRUPTING_DRIVERS, 'data-integrity'], [DEAF_DRIVERS, 'no-lost-request']] as const) {
+      const trace = failingTrace(drivers);
+      const result = replayTrace(trace, fixtureDrivers);
+      expect(result.reproduced).toBe(true);
+      expect(result.actual?.code).toBe(code);
+      expect(traceJson(result.trace)).toBe(traceJson(trace));
+      expect(describeReplay(result)).toMatch(/^reproduced: /);
+    }
+  });
+
+  it('teeth: the honest drivers do not reproduce a mutant trace', () => {
+    const trace = failingTrace();
+    const result = replayTrace({ ...trace, drivers: 'honest' }, fixtureDrivers);
+    expect(result.reproduced).toBe(false);
+    expect(describeReplay(result)).toMatch(/^NOT reproduced: the trace records data-integrity at step \d+/);
+  });
+
+  it('a recorded action that is not enabled fails clearly', () => {
+    const trace = failingTrace();
+    const steps = [...trace.steps];
+    steps.splice(1, 0, { ...steps[0]!, action: { actor: 'blkback', kind: 'consumeRequest', ring: 9 } });
+    expect(() => replayTrace({ ...trace, steps }, fixtureDrivers))
+      .toThrow(/step 2: recorded action "blkback ring 9: consume one request" is not enabled/);
+    expect(() => replayTrace({ ...trace, drivers: 'no-such' }, fixtureDrivers)).toThrow(ReplayError);
+  });
+
+  it('every trace committed under docs/examples replays to its violation', () => {
+    const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const trace = parseTrace(readFileSync(join(EXAMPLES, file), 'utf8'));
+      const result = replayTrace(trace);
+      expect(describeReplay(result), file).toMatch(/^reproduced: /);
+      expect(result.actual, file).toBeDefined();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+// Replay: fold step() over a trace's actions from initWorld(config, drivers) with every invariant
+// on, through runSchedule itself, so a replay checks exactly what the original run checked. The
+// chooser steps a shadow world in lockstep to find each recorded action's index in enabled():
+// actions name their targets, so an index is recomputed, never stored (design rule 4).
+import { type Action, describeAction, sameAction } from '../impl/world/action.ts';
+import type { Drivers } from '../impl/world/drivers.ts';
+import { enabled } from '../impl/world/enabled.ts';
+import { initWorld } from '../impl/world/init.ts';
+import { step } from '../impl/world/step.ts';
+import type { World } from '../impl/world/world.ts';
+import { AssertionError } from '../impl/assert.ts';
+import { type Trace, traceOf } from '../properties/counterexample.ts';
+import { formatViolation, type Violation } from '../properties/invariants/violation.ts';
+import { Ledger } from '../properties/ledger.ts';
+import { driversByName } from '../properties/mutants/index.ts';
+import { runSchedule } from '../properties/run.ts';
+import type { Chooser } from '../properties/strategies/chooser.ts';
+
+/** Why a replay could not run to its end: the trace does not fit this model. */
+export class ReplayError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayError';
+  }
+}
+
+export interface ReplayResult {
+  /** The violation the trace records (undefined for a passing trace). */
+  readonly expected: Violation | undefined;
+  /** The violation the replay found (undefined: none). */
+  readonly actual: Violation | undefined;
+  /** Same code at the same step (or both runs pass). */
+  readonly reproduced: boolean;
+  /** The replayed run as a trace, observations recomputed. */
+  readonly trace: Trace;
+}
+
+/** Picks the recorded action at each step, checking it is enabled in a lockstep shadow world. */
+class RecordedChooser implements Chooser {
+  private next = 0;
+  constructor(
+    private readonly shadow: World,
+    private readonly actions: readonly Action[],
+  ) {}
+
+  choose(enabledCount: number): number | 'drain' {
+    const action = this.actions[this.next];
+    if (action === undefined) return 'drain';
+    const actions = enabled(this.shadow);
+    if (actions.length !== enabledCount) {
+      throw new ReplayError(`step ${this.next + 1}: the shadow world diverged (our bug)`);
+    }
+    const index = actions.findIndex((a) => sameAction(a, action));
+    if (index < 0) {
+      const shown = actions.slice(0, 4).map(describeAction).join('; ');
+      throw new ReplayError(
+        `step ${this.next + 1}: recorded action "${describeAction(action)}" is not enabled ` +
+          `(enabled: ${shown}${actions.length > 4 ? '; …' : ''})`,
+      );
+    }
+    this.next += 1;
+    try {
+      step(this.shadow, action);
+    } catch (error) {
+      // The replayed run crashes here too and reports driver-crash; the shadow is done.
+      if (!(error instanceof AssertionError)) throw error;
+    }
+    return index;
+  }
+}
+
+export function resolveDrivers(
+  name: string,
+  resolve: (name: string) => Drivers | undefined = driversByName,
+): Drivers {
+  const drivers = resolve(name);
+  if (drivers === undefined) throw new ReplayError(`unknown driver variant "${name}"`);
+  return drivers;
+}
+
+/**
+ * Replays a validated trace. Every recorded action runs in the scheduled phase; the fair drain
+ * then gets no steps, so a drain that did not settle is reported at the same step as originally,
+ * and a quiescent end runs the liveness invariants as the original did.
+ */
+export function replayTrace(
+  trace: Trace,
+  resolve: (name: string) => Drivers | undefined = driversByName,
+): ReplayResult {
+  const drivers = resolveDrivers(trace.drivers, resolve);
+  const actions = trace.steps.map((s) => s.action);
+  const shadow = initWorld(trace.config, drivers, new Ledger());
+  const run = runSchedule({
+    config: trace.config, drivers, chooser: new RecordedChooser(shadow, actions),
+    stepsMax: actions.length, drainStepsMax: 0, record: true,
+  });
+  const replayed = traceOf(run, trace.config, trace.drivers, {
+    property: trace.property, seed: trace.seed, path: trace.path,
+  });
+  const expected = trace.violation;
+  const actual = run.violation;
+  const reproduced = expected === undefined
+    ? actual === undefined
+    : actual !== undefined && actual.code === expected.code && actual.step === expected.step;
+  return { expected, actual, reproduced, trace: replayed };
+}
+
+/** One line describing a replay's outcome. */
+export function describeReplay(result: ReplayResult): string {
+  const { expected, actual } = result;
+  if (result.reproduced) {
+    return actual === undefined ? 'replayed: no violation, as recorded' : `reproduced: ${formatViolation(actual)}`;
+  }
+  const want = expected === undefined ? 'no violation' : `${expected.code} at step ${expected.step}`;
+  const got = actual === undefined ? 'no violation' : formatViolation(actual);
+  return `NOT reproduced: the trace records ${want}, the replay found ${got}`;
+}
