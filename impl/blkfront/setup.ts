@@ -30,7 +30,7 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
     ring: {
       index, front, ringFrame, ringPageCount: pageCount, ringRefs, port,
       shadow: createShadows(front.size), shadowFree: 0, inflightCount: 0,
-      persistentSlots: [], unusedSlots: [], persistentGntsC: 0, grantSlotCount: 0,
+      persistentSlots: [], unusedSlots: [], freshSlots: 0, persistentGntsC: 0, grantSlotCount: 0,
       indirectPages: [], dispatch: [], stopped: false, irq: 'idle',
     },
   };
@@ -38,7 +38,7 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
 
 /**
  * blkfront_setup_indirect at connect/recover: (G + ceil(G/512)) x ring-size grant entries, all
- * unused (invalid reference); pages are attached lazily on first use.
+ * unused (invalid reference); entries and their pages come into being on first use.
  */
 export function fillGrantBuffers(dev: BlkfrontDevice, rinfo: RingInfo): void {
   assert(rinfo.inflightCount === 0, `ring ${rinfo.index}: grant buffers filled with requests in flight`);
@@ -46,7 +46,7 @@ export function fillGrantBuffers(dev: BlkfrontDevice, rinfo: RingInfo): void {
   rinfo.persistentSlots.length = 0;
   rinfo.unusedSlots.length = 0;
   rinfo.persistentGntsC = 0;
-  for (let i = 0; i < count; i++) rinfo.unusedSlots.push({ ref: INVALID_GRANT_REF, frame: undefined });
+  rinfo.freshSlots = count;
   (rinfo as { grantSlotCount: number }).grantSlotCount = count;
 }
 

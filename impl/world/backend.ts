@@ -1,7 +1,7 @@
 // The world side of blkback's control plane: runs the backend machine through transition() and
 // executes its effects, answering in the same step.
-import { transition } from 'xstate';
 import { backendMachine } from '../../model/backend-machine.ts';
+import { memoizedTransition } from './machine-memo.ts';
 import { type BackendEffect, backendEffectsOf } from '../../model/effects.ts';
 import type { BackendEvent } from '../../model/events.ts';
 import { type FrontendKeys, validateFrontendKeys } from '../../model/negotiate.ts';
@@ -14,6 +14,7 @@ import { BACKEND_DOMID, backendPath, frontendPath } from './toolstack.ts';
 import type { Host, World } from './world.ts';
 
 const CHAIN_MAX = 64;
+const stepBackend = memoizedTransition(backendMachine);
 
 export function sendToBackend(world: World, host: Host, first: BackendEvent): void {
   const pending: BackendEvent[] = [first];
@@ -21,7 +22,7 @@ export function sendToBackend(world: World, host: Host, first: BackendEvent): vo
     assert(n < CHAIN_MAX, 'backend effect chain does not settle');
     const event = pending.shift()!;
     host.back.cachedState = host.back.snapshot.context.xenbusState;
-    const [next, actions] = transition(backendMachine, host.back.snapshot, event);
+    const [next, actions] = stepBackend(host.back.snapshot, event);
     host.back.snapshot = next;
     for (const effect of backendEffectsOf(actions)) {
       world.observe?.({ kind: 'effect', side: 'backend', effect: effect.type });
@@ -172,6 +173,8 @@ function disconnectRings(_world: World, host: Host): BackendEvent {
   const back = host.back;
   const kept = back.rings.filter(ringBusy);
   for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
+  // kthread_stop: a busy ring's thread is gone too; only its in-flight I/O still completes.
+  for (const ring of kept) ring.halted = true;
   back.rings.length = 0;
   back.rings.push(...kept);
   if (kept.length > 0) {

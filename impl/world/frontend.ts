@@ -1,9 +1,9 @@
 // The world side of blkfront's control plane: runs the frontend machine through transition() and
 // executes the effects it returns, one exhaustive switch, answering in the same step.
-import { transition } from 'xstate';
 import { type FrontendEffect, frontendEffectsOf } from '../../model/effects.ts';
 import type { FrontendEvent } from '../../model/events.ts';
 import { frontendMachine } from '../../model/frontend-machine.ts';
+import { memoizedTransition } from './machine-memo.ts';
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
 import { BE, errorNodePath, FE, fillKeyLayout, formatErrorNode, keyLayout, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
@@ -13,6 +13,8 @@ import { segmentLimit } from '../blkfront/device.ts';
 import { backendPath, frontendPath } from './toolstack.ts';
 import { splitForLimit } from './guest.ts';
 import type { World } from './world.ts';
+
+const stepFrontend = memoizedTransition(frontendMachine);
 
 /** Bound on effect/answer chains in one step: a machine loop would be our bug. */
 const CHAIN_MAX = 64;
@@ -24,7 +26,7 @@ export function sendToFrontend(world: World, first: FrontendEvent): void {
     const event = pending.shift()!;
     // xenbus_switch_state compares with dev->state as it was before this transition.
     world.front.cachedState = world.front.snapshot.context.xenbusState;
-    const [next, actions] = transition(frontendMachine, world.front.snapshot, event);
+    const [next, actions] = stepFrontend(world.front.snapshot, event);
     world.front.snapshot = next;
     for (const effect of frontendEffectsOf(actions)) {
       world.observe?.({ kind: 'effect', side: 'frontend', effect: effect.type });

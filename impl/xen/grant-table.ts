@@ -85,21 +85,25 @@ export class GrantTable {
     this.frame = new Float64Array(refCountMax);
     this.readOnly = new Uint8Array(refCountMax);
     this.mapCounts = new Uint32Array(refCountMax);
-    this.pages = new Array<Uint8Array | undefined>(refCountMax).fill(undefined);
+    // Grown on demand: a run uses a few hundred references of a 16k-entry table.
+    this.pages = [];
     this.freeNext = new Int32Array(refCountMax);
-    for (let ref = GNTTAB_NR_RESERVED_ENTRIES; ref < refCountMax; ref++) {
-      this.freeNext[ref] = ref + 1 < refCountMax ? ref + 1 : FREE_LIST_END;
-    }
-    this.freeHead = GNTTAB_NR_RESERVED_ENTRIES;
+    // Freed references form a LIFO list; never-used ones come from the bump pointer refHighWater,
+    // which yields 8, 9, 10... exactly as Linux's initial free list does.
+    this.freeHead = FREE_LIST_END;
   }
 
   /** gnttab_grant_foreign_access: claim a free reference and fill its entry. */
   grantAccess(grantee: DomId, frame: Frame, readOnly: boolean): Result<GrantRef, GrantError> {
     assert(this.memory.isAllocated(frame), `grantAccess: frame ${frame} is not allocated`);
     assert(Number.isInteger(grantee) && grantee >= 0, 'grantAccess: bad grantee domid');
-    const ref = this.freeHead;
-    if (ref === FREE_LIST_END) return E_NO_FREE_REF;
-    this.freeHead = this.freeNext[ref]!;
+    let ref = this.freeHead;
+    if (ref !== FREE_LIST_END) {
+      this.freeHead = this.freeNext[ref]!;
+    } else {
+      if (this.refHighWater >= this.refCountMax) return E_NO_FREE_REF;
+      ref = this.refHighWater;
+    }
     this.grantee[ref] = grantee;
     this.frame[ref] = frame;
     this.readOnly[ref] = readOnly ? 1 : 0;

@@ -11,7 +11,7 @@ function ringConservation(world: World, rinfo: RingInfo, out: Violation[]): void
   if (rinfo.grantSlotCount === 0) return; // grant buffers not filled yet (before connect)
   let held = 0;
   for (const shadow of rinfo.shadow) held += shadow.grantsUsed.length + shadow.indirectGrants.length;
-  const free = rinfo.persistentSlots.length + rinfo.unusedSlots.length;
+  const free = rinfo.persistentSlots.length + rinfo.unusedSlots.length + rinfo.freshSlots;
   if (free + held !== rinfo.grantSlotCount) {
     out.push({ code: 'grant-leak', step: world.stepCount, ring: rinfo.index,
       message: `ring ${rinfo.index} owns ${rinfo.grantSlotCount} grant entries but ${free} are free and ${held} held by requests` });
