@@ -4,7 +4,9 @@
 // shrinks towards ordinary schedules.
 import { IN_CALLBACK } from '../../model/events.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
+import { ringBusy } from '../blkback/connect.ts';
 import { canConsume, needsFinalCheck } from '../blkback/ring-worker.ts';
+import { rspProd } from '../xen/shared-ring.ts';
 import type { Action } from './action.ts';
 import { hasWork } from './guest.ts';
 import { BACKEND_DOMID, backendPath, frontendPath, readState } from './toolstack.ts';
@@ -127,7 +129,8 @@ function frontendActions(world: World, out: Action[]): void {
 }
 
 function guestActions(world: World, out: Action[]): void {
-  if (world.phase !== 'running' || !world.front.hasDisk || world.front.device.rings.length === 0) return;
+  // After the guest's shutdown hook ran (close), nothing submits any more.
+  if (world.phase !== 'running' || world.closed || !world.front.hasDisk || world.front.device.rings.length === 0) return;
   for (let vcpu = 0; vcpu < world.guest.vcpuCount; vcpu++) if (hasWork(world.guest, vcpu)) out.push(submitAction(vcpu));
 }
 
@@ -135,10 +138,26 @@ function continuationActions(world: World, out: Action[]): void {
   if (world.phase === 'suspended') out.push(FIXED.migrate);
   const back = world.host.back;
   if (world.phase === 'migrated' && world.host.hotplugDone && back.cachedState === XenbusState.InitWait) out.push(FIXED.resume);
-  if (world.unplugged && !world.removed) {
+  if ((world.unplugged || world.closed) && !world.removed && !answersOutstanding(world)) {
     const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
     if (state === XenbusState.Closed) out.push(FIXED.removeDevice);
   }
+}
+
+/**
+ * blkfront_remove starts with del_gendisk, which waits for the requests still in flight: removal
+ * (folded into the toolstack's step) waits while a response can still arrive — the backend still
+ * has I/O in flight, or a frontend ring has responses or an event it has not handled yet.
+ */
+function answersOutstanding(world: World): boolean {
+  if (world.host.back.rings.some(ringBusy)) return true;
+  const dev = world.front.device;
+  if (dev.connection !== 'connected') return false;
+  for (const rinfo of dev.rings) {
+    if (rinfo.irq !== 'idle' || rspProd(rinfo.front.sring) !== rinfo.front.rspCons) return true;
+    if (world.evtchn.isPending(world.guestDomid, rinfo.port)) return true;
+  }
+  return false;
 }
 
 /** Faults: only the scheduler decides whether and when, within what the fault plan allows. */
@@ -149,9 +168,21 @@ export function faultActions(world: World, out: Action[]): void {
   }
   const connected = world.front.snapshot.context.connection === 'CONNECTED' && world.front.cachedState === XenbusState.Connected;
   const ordinary = world.phase === 'running' && !world.unplugged && !world.closed;
-  if (ordinary && connected && world.migrationCount < world.config.faults.migrations.length) out.push(FIXED.suspend);
+  if (ordinary && (connected || renegotiating(world)) && world.migrationCount < world.config.faults.migrations.length) {
+    out.push(FIXED.suspend);
+  }
   if (ordinary && connected && world.config.faults.unplug) out.push(FIXED.unplug);
   if (ordinary && connected && world.config.faults.frontendClose) out.push(FIXED.close);
+}
+
+/**
+ * Resumed and waiting for the new backend (FE Initialised, flag SUSPENDED): a save may come again
+ * before blkif_recover ran — the captured requests are still on the device-wide list.
+ */
+function renegotiating(world: World): boolean {
+  const front = world.front;
+  return front.snapshot.context.connection === 'SUSPENDED' && front.cachedState === XenbusState.Initialised &&
+    front.tx === undefined && !front.snapshot.hasTag(IN_CALLBACK);
 }
 
 /** True for the actions a fair drain must not take: the start of a new fault. */

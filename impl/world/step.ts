@@ -94,8 +94,9 @@ export function step(world: World, action: Action): void {
   }
 }
 
+/** By ring index, not position: a disconnect keeps only its busy rings in the array. */
 function backRing(world: World, index: number) {
-  const ring = world.host.back.rings[index];
+  const ring = world.host.back.rings.find((r) => r.index === index);
   assert(ring !== undefined, `backend ring ${index} exists`);
   return ring;
 }
