@@ -1,0 +1,267 @@
+// `blkif conform`'s library: parse a xenstored trace, check every device session structurally
+// (check.ts), then run the model configured like the run (replay-plan.ts, model-replay.ts) and
+// compare, per session and per connection, the model's visible writes with the real ones,
+// modulo grant references, event-channel ports and domids. The first divergence is reported.
+
+import { BE, FE } from '../../model/xenstore-keys.ts';
+import {
+  checkSession,
+  type Divergence,
+  deviceLabel,
+  divergence,
+  flatten,
+} from './check.ts';
+import { type DeviceDir, type DeviceSession, extractDevices } from './extract.ts';
+import {
+  type ConnectionRole,
+  type ConnectionWrites,
+  type ModelWrite,
+  replayLineage,
+} from './model-replay.ts';
+import { type ParseIssue, parseXsTrace, type Result } from './parse-xs-trace.ts';
+import { lineagesOf, planOf, teardownLine } from './replay-plan.ts';
+
+/**
+ * What the comparison leaves out, and why. The kernels' connections are compared in full; of
+ * dom0 userspace only the protocol's keys, because the rest is libxl's bookkeeping the drivers
+ * never read and the world writes only a subset of (params, script, removable, bootable, dev,
+ * type, mode, device-type, discard-enable, specification, frontend, frontend-id, backend,
+ * backend-id, virtual-device, trusted, protocol) or the hotplug script's output
+ * (physical-device, physical-device-path, hotplug-status), whose values name host devices.
+ */
+export const TOOLSTACK_COMPARED_KEYS: ReadonlySet<string> = new Set([BE.state, BE.online]);
+
+/** Values that are the guest's or the hypervisor's choice: grant references and ports. */
+function opaqueKey(key: string): boolean {
+  const leaf = key.slice(key.lastIndexOf('/') + 1);
+  return leaf === FE.eventChannel || /^ring-ref\d*$/.test(leaf);
+}
+
+export interface SessionVerdict {
+  readonly device: string;
+  readonly domid: number;
+  readonly devid: number;
+  readonly divergence: Divergence | undefined;
+  /** Writes compared with the model's, over all connections. */
+  readonly writesCompared: number;
+  /** The trace line where comparison with the model stopped (the toolstack's teardown). */
+  readonly comparedBefore: number | undefined;
+}
+
+export interface ConformOptions {
+  /** Only sessions of this device: a device id (51712) or domid/devid (1/51712). */
+  readonly device?: string;
+}
+
+export interface ConformIssue {
+  readonly line: number;
+  readonly message: string;
+}
+
+export function conformTrace(
+  text: string,
+  options: ConformOptions,
+): Result<SessionVerdict[], ConformIssue> {
+  const parsed = parseXsTrace(text);
+  if (!parsed.ok) return { ok: false, error: issueOf(parsed.error) };
+  const sessions = extractDevices(parsed.value);
+  const verdicts = new Map<DeviceSession, SessionVerdict>();
+  for (const lineage of lineagesOf(sessions)) {
+    if (!lineage.sessions.some((session) => selected(session, options.device))) continue;
+    // The replay runs even when a session breaks a structural rule: the lineage's other sessions
+    // still get their comparison, and the structural divergence is reported first.
+    const replay = replayLineage(planOf(lineage));
+    lineage.sessions.forEach((session, index) => {
+      const structural = checkSession(session);
+      const compared = compareWithModel(session, replay.sessions[index], replay.failure);
+      const found = structural ?? compared.divergence;
+      verdicts.set(session, verdictOf(session, found, compared.count));
+    });
+  }
+  const out: SessionVerdict[] = [];
+  for (const session of sessions) {
+    const verdict = verdicts.get(session);
+    if (verdict !== undefined && selected(session, options.device)) out.push(verdict);
+  }
+  return { ok: true, value: out };
+}
+
+function issueOf(issue: ParseIssue): ConformIssue {
+  return { line: issue.line, message: `${issue.code}: ${issue.message}` };
+}
+
+function selected(session: DeviceSession, device: string | undefined): boolean {
+  if (device === undefined) return true;
+  return device === String(session.devid) || device === `${session.domid}/${session.devid}`;
+}
+
+function verdictOf(
+  session: DeviceSession,
+  found: Divergence | undefined,
+  writesCompared: number,
+): SessionVerdict {
+  return {
+    device: deviceLabel(session),
+    domid: session.domid,
+    devid: session.devid,
+    divergence: found,
+    writesCompared,
+    comparedBefore: teardownLine(session),
+  };
+}
+
+interface RealWrite {
+  readonly dir: DeviceDir;
+  readonly key: string;
+  readonly value: string;
+  readonly line: number;
+  readonly visibleLine: number;
+}
+
+/** A connection's visible writes to the device, in its own order, before the teardown. */
+function realWrites(session: DeviceSession, role: ConnectionRole): RealWrite[] {
+  const before = teardownLine(session) ?? Number.MAX_SAFE_INTEGER;
+  const writes: RealWrite[] = [];
+  for (const op of flatten(session[role])) {
+    if (op.kind !== 'write' || op.visibleLine === null || op.visibleLine >= before) continue;
+    if (op.key === '') continue;
+    writes.push({ dir: op.dir, key: op.key, value: op.value, line: op.line, visibleLine: op.visibleLine });
+  }
+  if (role === 'toolstack') writes.sort((a, b) => a.visibleLine - b.visibleLine || a.line - b.line);
+  return writes;
+}
+
+function modelWrites(model: ConnectionWrites, role: ConnectionRole): ModelWrite[] {
+  const before = model.teardownGroup ?? Number.MAX_SAFE_INTEGER;
+  return model[role].filter((write) => write.group < before);
+}
+
+/** The model's writes for this session beside the real ones, connection by connection. */
+export function compareWithModel(
+  session: DeviceSession,
+  model: ConnectionWrites | undefined,
+  failure: string | undefined,
+): { divergence: Divergence | undefined; count: number } {
+  if (failure !== undefined || model === undefined) {
+    const found = divergence(session, {
+      rule: 'model-failed',
+      role: 'toolstack',
+      line: session.firstLine,
+      expected: 'the model to run this session to quiescence',
+      found: failure ?? 'no session in the model run',
+      why: 'the replay could not produce this session (see impl/world)',
+    });
+    return { divergence: found, count: 0 };
+  }
+  let count = 0;
+  for (const role of ['frontend', 'backend'] as const) {
+    const compared = compareKernel(session, role, realWrites(session, role), modelWrites(model, role));
+    count += compared.count;
+    if (compared.divergence !== undefined) return { divergence: compared.divergence, count };
+  }
+  const toolstack = compareToolstack(session, realWrites(session, 'toolstack'), modelWrites(model, 'toolstack'));
+  return { divergence: toolstack.divergence, count: count + toolstack.count };
+}
+
+function shownKey(role: ConnectionRole, dir: DeviceDir, key: string): string {
+  return role === dir ? key : `${dir}/${key}`;
+}
+
+function sameWrite(real: RealWrite, model: ModelWrite): boolean {
+  if (real.dir !== model.dir || real.key !== model.key) return false;
+  if (opaqueKey(real.key)) return /^\d+$/.test(real.value) && /^\d+$/.test(model.value);
+  return real.value === model.value;
+}
+
+/** A kernel's writes in order: the model's sequence and the driver's must be the same. */
+function compareKernel(
+  session: DeviceSession,
+  role: 'frontend' | 'backend',
+  real: readonly RealWrite[],
+  model: readonly ModelWrite[],
+): { divergence: Divergence | undefined; count: number } {
+  const length = Math.max(real.length, model.length);
+  for (let index = 0; index < length; index++) {
+    const found = real[index];
+    const expected = model[index];
+    if (found !== undefined && expected !== undefined && sameWrite(found, expected)) continue;
+    const show = (w: { dir: DeviceDir; key: string; value: string }): string =>
+      `${shownKey(role, w.dir, w.key)} = ${opaqueKey(w.key) ? '<any>' : w.value}`;
+    return {
+      count: index,
+      divergence: divergence(session, {
+        rule: 'model-writes',
+        role,
+        index,
+        line: found?.line,
+        expected: expected === undefined ? 'no further write' : `a write of ${show(expected)}`,
+        found: found === undefined ? 'no further write' : `${shownKey(role, found.dir, found.key)} = ${found.value}`,
+        why: 'the model configured like this run writes differently on this connection',
+      }),
+    };
+  }
+  return { divergence: undefined, count: length };
+}
+
+interface Group {
+  readonly writes: string[];
+  readonly line: number | undefined;
+}
+
+function groupsOf<T extends { dir: DeviceDir; key: string; value: string }>(
+  writes: readonly T[],
+  groupOf: (write: T) => number,
+  lineOf: (write: T) => number | undefined,
+): Group[] {
+  const groups: Group[] = [];
+  let current: number | undefined;
+  for (const write of writes) {
+    if (!TOOLSTACK_COMPARED_KEYS.has(write.key)) continue;
+    const text = `${write.dir}/${write.key} = ${write.value}`;
+    if (groupOf(write) !== current || groups.length === 0) {
+      current = groupOf(write);
+      groups.push({ writes: [], line: lineOf(write) });
+    }
+    groups[groups.length - 1]!.writes.push(text);
+  }
+  for (const group of groups) group.writes.sort();
+  return groups;
+}
+
+/**
+ * dom0 userspace is several connections (libxl, each hotplug script run), so only the order of
+ * what became visible together means anything: each transaction is compared as a set.
+ */
+function compareToolstack(
+  session: DeviceSession,
+  real: readonly RealWrite[],
+  model: readonly ModelWrite[],
+): { divergence: Divergence | undefined; count: number } {
+  const realGroups = groupsOf(real, (w) => w.visibleLine, (w) => w.line);
+  const modelGroups = groupsOf(model, (w) => w.group, () => undefined);
+  const length = Math.max(realGroups.length, modelGroups.length);
+  let count = 0;
+  for (let index = 0; index < length; index++) {
+    const found = realGroups[index];
+    const expected = modelGroups[index];
+    const same = found !== undefined && expected !== undefined &&
+      found.writes.join('\n') === expected.writes.join('\n');
+    if (same) {
+      count += found.writes.length;
+      continue;
+    }
+    return {
+      count,
+      divergence: divergence(session, {
+        rule: 'model-writes',
+        role: 'toolstack',
+        index,
+        line: found?.line,
+        expected: expected === undefined ? 'no further change' : `{${expected.writes.join(', ')}}`,
+        found: found === undefined ? 'no further change' : `{${found.writes.join(', ')}}`,
+        why: 'the model toolstack changes the protocol keys differently at this point',
+      }),
+    };
+  }
+  return { divergence: undefined, count };
+}
