@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['{model,impl,properties,traces,cli,bench,tools}/**/*.test.ts'],
+    setupFiles: ['tools/vitest-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 60_000,

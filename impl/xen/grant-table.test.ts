@@ -203,8 +203,11 @@ describe('GrantTable accounting (model-based)', () => {
   });
 
   it('teeth: a table that ends access while mapped is caught', () => {
+    // Seeded: the broken case needs grant, map by the grantee, then end; a fixed seed keeps the
+    // teeth from depending on luck.
     const result = fc.check(grantAccountingProperty((m) => new EndsWhileMapped(GUEST, m, REF_COUNT_MAX)), {
-      numRuns: 200,
+      numRuns: 1000,
+      seed: 396,
     });
     expect(result.failed).toBe(true);
   });
