@@ -2,6 +2,7 @@
 // mutant flags) and is caught by the invariant named in its entry. Traces store the name.
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import type { ViolationCode } from '../invariants/violation.ts';
+import { COLLECT_AFTER_FREE_NAME, collectAfterFree } from './collect-after-free.ts';
 
 export interface Mutant {
   readonly drivers: Drivers;
@@ -10,7 +11,9 @@ export interface Mutant {
   readonly summary: string;
 }
 
-export const MUTANTS: ReadonlyMap<string, Mutant> = new Map();
+export const MUTANTS: ReadonlyMap<string, Mutant> = new Map([
+  [COLLECT_AFTER_FREE_NAME, collectAfterFree],
+]);
 
 export function driversByName(name: string): Drivers | undefined {
   if (name === HONEST_DRIVERS.name) return HONEST_DRIVERS;
