@@ -1,0 +1,29 @@
+// The renderers by format name: pure functions Trace -> string (design rule 7). The CLI's
+// `render --format` and the docs examples read this table.
+import type { Trace } from '../schema.ts';
+import { renderHtml } from './html.ts';
+import { renderMermaid } from './mermaid-sequence.ts';
+import { renderShiviz } from './shiviz.ts';
+import { renderText } from './text.ts';
+
+export interface Renderer {
+  readonly render: (trace: Trace) => string;
+  /** The file extension of the output, without the dot. */
+  readonly extension: string;
+  readonly summary: string;
+}
+
+export const RENDERERS = {
+  mermaid: { render: renderMermaid, extension: 'mmd', summary: 'Mermaid sequenceDiagram, lanes boxed by domain' },
+  html: { render: renderHtml, extension: 'html', summary: 'self-contained page: SVG sequence diagram and step table' },
+  text: { render: renderText, extension: 'txt', summary: 'plain text for a terminal' },
+  shiviz: { render: renderShiviz, extension: 'shiviz.log', summary: 'ShiViz log with vector clocks per lane' },
+} as const satisfies Record<string, Renderer>;
+
+export type RenderFormat = keyof typeof RENDERERS;
+
+export const RENDER_FORMATS = Object.keys(RENDERERS) as RenderFormat[];
+
+export function isRenderFormat(name: string): name is RenderFormat {
+  return Object.hasOwn(RENDERERS, name);
+}

@@ -1,0 +1,44 @@
+// Mermaid sequenceDiagram of a trace: one participant per lane, grouped in boxes by domain, the
+// step number in front of every message, collapsed routine runs as one note across the diagram,
+// and the violation as the last note. Paste the output into any Mermaid viewer (GitHub renders
+// ```mermaid blocks).
+import type { Trace } from '../schema.ts';
+import { wrap } from './svg-sequence.ts';
+import { buildScene, type SceneItem, sceneLanes } from './scene.ts';
+
+/** Mermaid treats `;` and `#` specially in message text, and a newline ends the statement. */
+function text(s: string): string {
+  return s.replaceAll('#', '#35;').replaceAll(';', '#59;').replaceAll('\n', ' ').replaceAll('%%', '%');
+}
+
+function itemLines(item: SceneItem, first: string, last: string): string[] {
+  switch (item.kind) {
+    case 'message':
+      return [`  ${item.from}->>${item.to}: ${item.step}. ${text(item.label)}`];
+    case 'note':
+      return [`  Note over ${item.lanes.join(',')}: ${item.step}. ${text(item.text)}`];
+    case 'collapsed':
+      return [`  Note over ${first},${last}: … ${text(item.text)} …`];
+    case 'violation':
+      return [
+        `  rect rgb(255, 205, 205)`,
+        `  Note over ${item.lanes.join(',')}: VIOLATION ${wrap(text(item.text), 80).join('<br/>')}`,
+        '  end',
+      ];
+  }
+}
+
+export function renderMermaid(trace: Trace): string {
+  const scene = buildScene(trace);
+  const lanes = sceneLanes(scene);
+  const lines = ['sequenceDiagram'];
+  for (const box of scene.boxes) {
+    lines.push(`  box ${box.color} ${box.label}`);
+    for (const lane of box.lanes) lines.push(`    participant ${lane.id} as ${lane.label}`);
+    lines.push('  end');
+  }
+  const first = lanes[0]!.id;
+  const last = lanes[lanes.length - 1]!.id;
+  for (const item of scene.items) lines.push(...itemLines(item, first, last));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,79 @@
+// Plain text for a terminal: a header, one line per step with what it observed indented under it,
+// ring indices shown where they moved, collapsed routine runs, the violation marked, and the
+// world's key state after the last step. No colour codes: it is read in logs and CI output too.
+import { describeAction } from '../../impl/world/action.ts';
+import type { Observation } from '../../impl/world/world.ts';
+import { formatViolation } from '../../properties/invariants/violation.ts';
+import type { Trace, TraceStep, WorldSummary } from '../schema.ts';
+import { headerLines, segments, shortKey, stateText, collapsedText } from './scene.ts';
+
+const INDENT = '         ';
+
+function observationLine(o: Observation): string | undefined {
+  switch (o.kind) {
+    case 'xenstoreWrite':
+      return `xenstore dom${o.dom} writes ${shortKey(o.path)} = ${JSON.stringify(o.value)}`;
+    case 'state':
+      return `${o.side} state → ${stateText(o.state)}`;
+    case 'request':
+      return `ring ${o.ring}, request id ${o.id}: ${o.what}`;
+    case 'notify':
+      return `${o.side} ring ${o.ring} notifies its peer`;
+    case 'report':
+      return `${o.report.side} reports ${o.report.code}: ${o.report.message}`;
+    case 'effect':
+      return undefined;
+  }
+}
+
+/** "ring 0 req 3 rsp 2 inflight 1" for each ring whose indices moved since the previous step. */
+export function ringChanges(before: WorldSummary | undefined, after: WorldSummary): string[] {
+  const out: string[] = [];
+  for (const r of after.rings) {
+    const b = before?.rings.find((x) => x.ring === r.ring);
+    if (b !== undefined && b.reqProd === r.reqProd && b.rspProd === r.rspProd && b.inflight === r.inflight) continue;
+    out.push(`ring ${r.ring} reqProd ${r.reqProd} rspProd ${r.rspProd} inflight ${r.inflight}`);
+  }
+  return out;
+}
+
+function stepLines(step: TraceStep, n: number, before: WorldSummary | undefined): string[] {
+  const lines = [`${String(n).padStart(6)}  ${describeAction(step.action)}`];
+  const effects = step.observations.flatMap((o) => (o.kind === 'effect' ? [`${o.side}.${o.effect}`] : []));
+  if (effects.length > 0) lines.push(`${INDENT}effects: ${effects.join(', ')}`);
+  for (const o of step.observations) {
+    const line = observationLine(o);
+    if (line !== undefined) lines.push(`${INDENT}${line}`);
+  }
+  for (const change of ringChanges(before, step.state)) lines.push(`${INDENT}${change}`);
+  return lines;
+}
+
+export function summaryLine(s: WorldSummary): string {
+  const rings = s.rings.map((r) => `ring ${r.ring}: reqProd ${r.reqProd} reqEvent ${r.reqEvent} ` +
+    `rspProd ${r.rspProd} rspEvent ${r.rspEvent} inflight ${r.inflight}`);
+  return [
+    `frontend ${stateText(s.frontendState)}, backend ${stateText(s.backendState)}, guest domid ` +
+      `${s.guestDomid} ${s.phase}, grants: ${s.granted} granted, ${s.mapped} mapped`,
+    ...rings,
+  ].join('\n  ');
+}
+
+export function renderText(trace: Trace): string {
+  const v = trace.violation;
+  const title = v === undefined ? 'no violation' : formatViolation(v);
+  const lines = [`blkif trace v${trace.version}: ${title}`, ...headerLines(trace), ''];
+  for (const segment of segments(trace)) {
+    if (segment.kind === 'collapsed') {
+      lines.push(`     …  ${collapsedText(trace, segment.first, segment.last)}`);
+      continue;
+    }
+    const i = segment.index;
+    lines.push(...stepLines(trace.steps[i]!, i + 1, trace.steps[i - 1]?.state));
+    if (v !== undefined && v.step === i + 1) lines.push(`  >>>>  VIOLATION ${formatViolation(v)}`);
+  }
+  if (v !== undefined && v.step > trace.steps.length) lines.push(`  >>>>  VIOLATION ${formatViolation(v)}`);
+  const last = trace.steps[trace.steps.length - 1];
+  if (last !== undefined) lines.push('', `after step ${trace.steps.length}:`, `  ${summaryLine(last.state)}`);
+  return `${lines.join('\n')}\n`;
+}
