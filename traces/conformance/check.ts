@@ -11,11 +11,7 @@ import {
   validateFrontendKeys,
   XENBUS_MAX_RING_GRANT_ORDER,
 } from '../../model/negotiate.ts';
-import {
-  isLegalTransition,
-  type StateWriter,
-  xenbusStateName,
-} from '../../model/xenbus-state.ts';
+import { isLegalTransition, type StateWriter, xenbusStateName } from '../../model/xenbus-state.ts';
 import {
   BE,
   FE,
@@ -173,7 +169,12 @@ function stateChanges(session: DeviceSession, dir: DeviceDir): StateChange[] {
       if (op.dir !== dir) continue;
       if (op.kind === 'write' && op.state !== null && op.visibleLine !== null) {
         changes.push({ to: op.state, role: op.by, line: op.line, visibleLine: op.visibleLine });
-      } else if (op.kind === 'mutation' && op.op === 'RM' && op.key === '' && op.visibleLine !== null) {
+      } else if (
+        op.kind === 'mutation' &&
+        op.op === 'RM' &&
+        op.key === '' &&
+        op.visibleLine !== null
+      ) {
         // A missing node reads Unknown (xenbus_read_driver_state).
         changes.push({ to: 0, role: op.by, line: op.line, visibleLine: op.visibleLine });
       }
@@ -193,7 +194,9 @@ function checkStates(session: DeviceSession, dir: DeviceDir): Divergence | undef
     if (change.to === from) continue;
     const legal =
       change.to !== 'unparsable' &&
-      WRITERS[change.role].some((writer) => isLegalTransition(dir, from, change.to as number, writer));
+      WRITERS[change.role].some((writer) =>
+        isLegalTransition(dir, from, change.to as number, writer),
+      );
     if (!legal) {
       return divergence(session, {
         rule: 'illegal-transition',
@@ -232,7 +235,8 @@ function checkFrontendRound(session: DeviceSession, round: KeyRound): Divergence
       line: numQueues?.line,
       expected: queueMax === 1 ? 'one queue with flat keys' : `1..${queueMax} queues`,
       found: `multi-queue-num-queues ${numQueues?.value ?? 'absent'}`,
-      why: `negotiate_mq gives min(backend multi-queue-max-queues, frontend max) and the ` +
+      why:
+        `negotiate_mq gives min(backend multi-queue-max-queues, frontend max) and the ` +
         `frontend read multi-queue-max-queues ${shown(beQueues)}`,
     });
   }
@@ -246,7 +250,8 @@ function checkFrontendRound(session: DeviceSession, round: KeyRound): Divergence
       line: orderWrite?.line,
       expected: `ring-page-order 0..${orderMax}`,
       found: `ring-page-order ${orderWrite?.value ?? 'absent'}`,
-      why: `talk_to_blkback takes min(frontend max, backend max-ring-page-order) and the ` +
+      why:
+        `talk_to_blkback takes min(frontend max, backend max-ring-page-order) and the ` +
         `frontend read max-ring-page-order ${shown(beOrder)}`,
     });
   }
@@ -317,7 +322,7 @@ const PROBE_KEYS: readonly string[] = [
   BE.maxRingPageOrder,
 ];
 
-/** Before its first state change blkback writes only its probe keys, each at most once, in order. */
+/** Before its first state change blkback writes only its probe keys, once each, in order. */
 function checkBackendFeatures(
   session: DeviceSession,
   writes: readonly KeyWrite[],

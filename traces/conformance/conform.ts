@@ -4,13 +4,7 @@
 // modulo grant references, event-channel ports and domids. The first divergence is reported.
 
 import { BE, FE } from '../../model/xenstore-keys.ts';
-import {
-  checkSession,
-  type Divergence,
-  deviceLabel,
-  divergence,
-  flatten,
-} from './check.ts';
+import { checkSession, type Divergence, deviceLabel, divergence, flatten } from './check.ts';
 import { type DeviceDir, type DeviceSession, extractDevices } from './extract.ts';
 import {
   type ConnectionRole,
@@ -125,7 +119,13 @@ function realWrites(session: DeviceSession, role: ConnectionRole): RealWrite[] {
   for (const op of flatten(session[role])) {
     if (op.kind !== 'write' || op.visibleLine === null || op.visibleLine >= before) continue;
     if (op.key === '') continue;
-    writes.push({ dir: op.dir, key: op.key, value: op.value, line: op.line, visibleLine: op.visibleLine });
+    writes.push({
+      dir: op.dir,
+      key: op.key,
+      value: op.value,
+      line: op.line,
+      visibleLine: op.visibleLine,
+    });
   }
   if (role === 'toolstack') writes.sort((a, b) => a.visibleLine - b.visibleLine || a.line - b.line);
   return writes;
@@ -155,11 +155,20 @@ export function compareWithModel(
   }
   let count = 0;
   for (const role of ['frontend', 'backend'] as const) {
-    const compared = compareKernel(session, role, realWrites(session, role), modelWrites(model, role));
+    const compared = compareKernel(
+      session,
+      role,
+      realWrites(session, role),
+      modelWrites(model, role),
+    );
     count += compared.count;
     if (compared.divergence !== undefined) return { divergence: compared.divergence, count };
   }
-  const toolstack = compareToolstack(session, realWrites(session, 'toolstack'), modelWrites(model, 'toolstack'));
+  const toolstack = compareToolstack(
+    session,
+    realWrites(session, 'toolstack'),
+    modelWrites(model, 'toolstack'),
+  );
   return { divergence: toolstack.divergence, count: count + toolstack.count };
 }
 
@@ -195,7 +204,10 @@ function compareKernel(
         index,
         line: found?.line,
         expected: expected === undefined ? 'no further write' : `a write of ${show(expected)}`,
-        found: found === undefined ? 'no further write' : `${shownKey(role, found.dir, found.key)} = ${found.value}`,
+        found:
+          found === undefined
+            ? 'no further write'
+            : `${shownKey(role, found.dir, found.key)} = ${found.value}`,
         why: 'the model configured like this run writes differently on this connection',
       }),
     };
@@ -237,14 +249,24 @@ function compareToolstack(
   real: readonly RealWrite[],
   model: readonly ModelWrite[],
 ): { divergence: Divergence | undefined; count: number } {
-  const realGroups = groupsOf(real, (w) => w.visibleLine, (w) => w.line);
-  const modelGroups = groupsOf(model, (w) => w.group, () => undefined);
+  const realGroups = groupsOf(
+    real,
+    (w) => w.visibleLine,
+    (w) => w.line,
+  );
+  const modelGroups = groupsOf(
+    model,
+    (w) => w.group,
+    () => undefined,
+  );
   const length = Math.max(realGroups.length, modelGroups.length);
   let count = 0;
   for (let index = 0; index < length; index++) {
     const found = realGroups[index];
     const expected = modelGroups[index];
-    const same = found !== undefined && expected !== undefined &&
+    const same =
+      found !== undefined &&
+      expected !== undefined &&
       found.writes.join('\n') === expected.writes.join('\n');
     if (same) {
       count += found.writes.length;

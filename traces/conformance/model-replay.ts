@@ -68,7 +68,8 @@ export function replayLineage(plan: ReplayPlan): ReplayResult {
   const start = (fault: ReplayFault): string | undefined => {
     const kind = fault === 'save' ? 'suspend' : 'unplug';
     const action = enabled(world).find((a) => a.actor === 'toolstack' && a.kind === kind);
-    if (action === undefined) return `the model cannot start the ${fault}: toolstack ${kind} is not enabled`;
+    if (action === undefined)
+      return `the model cannot start the ${fault}: toolstack ${kind} is not enabled`;
     perform(action);
     return settle();
   };
@@ -189,4 +190,3 @@ class WriteRecorder {
     session.teardownGroup ??= this.group;
   }
 }
-

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import {
+  editFrontendStateJump,
+  editQueuesDespiteSingleQueueBackend,
+} from '../../traces/conformance/edit-trace.ts';
+import {
+  readScenario1,
+  SCENARIO_1_PRESENT,
+  SCENARIO_1_SKIP_NOTE,
+} from '../../traces/conformance/scenario-files.ts';
+import { type CliIo, EXIT } from '../command.ts';
+import { conformCommand } from './conform.ts';
+
+function fakeIo(files: Record<string, string>) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    isTty: false,
+    readFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: ${path}`);
+      return text;
+    },
+    writeFile: () => {},
+    mkdir: () => {},
+    exists: (path) => files[path] !== undefined,
+    now: () => 0,
+  };
+  return { io, out, err };
+}
+
+async function conform(files: Record<string, string>, args: string[], device?: string) {
+  const { io, out, err } = fakeIo(files);
+  const options = device === undefined ? {} : { device };
+  const code = await conformCommand.run({ positionals: args, options }, io);
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+describe('blkif conform: bad input exits 2 with one line', () => {
+  it('a missing file', async () => {
+    const run = await conform({}, ['nowhere.log']);
+    expect(run.code).toBe(EXIT.badInput);
+    expect(run.err).toBe('blkif conform: cannot read nowhere.log: no such file\n');
+  });
+
+  it('no argument', async () => {
+    const run = await conform({}, []);
+    expect(run.code).toBe(EXIT.badInput);
+    expect(run.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('an unparsable trace names its line', async () => {
+    const run = await conform(
+      { 't.log': 'CREATE connection 0xa\nIN 0xb 20261122 23:03:34 READ (x )\n' },
+      ['t.log'],
+    );
+    expect(run.code).toBe(EXIT.badInput);
+    expect(run.err).toMatch(/^blkif conform: t\.log:2: unknown-connection: .*\n$/);
+    expect(run.out).toBe('');
+  });
+
+  it('a trace with no vbd device', async () => {
+    const run = await conform({ 't.log': 'CREATE connection 0xa\n' }, ['t.log']);
+    expect(run.code).toBe(EXIT.badInput);
+    expect(run.err).toBe('blkif conform: t.log: no vbd device in the trace\n');
+  });
+});
+
+describe.skipIf(!SCENARIO_1_PRESENT)(`blkif conform on ${SCENARIO_1_SKIP_NOTE}`, () => {
+  const text = SCENARIO_1_PRESENT ? readScenario1() : '';
+
+  it('passes: one ok line per session, exit 0', async () => {
+    const run = await conform({ 's.log': text }, ['s.log']);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(EXIT.pass);
+    const lines = run.out.trim().split('\n');
+    expect(lines.map((line) => line.split(':')[0])).toEqual([
+      'ok   vbd 1/51712',
+      'ok   vbd 2/51712',
+      'ok   vbd 2/51728',
+    ]);
+  });
+
+  it('--device limits the output', async () => {
+    const run = await conform({ 's.log': text }, ['s.log'], '51728');
+    expect(run.code).toBe(EXIT.pass);
+    expect(run.out.trim().split('\n')).toHaveLength(1);
+    const none = await conform({ 's.log': text }, ['s.log'], '51999');
+    expect(none.code).toBe(EXIT.badInput);
+  });
+
+  it('fails each edited copy with a one-line reason naming the rule, exit 1', async () => {
+    for (const [edit, rule] of [
+      [editQueuesDespiteSingleQueueBackend, 'queue-count'],
+      [editFrontendStateJump, 'illegal-transition'],
+    ] as const) {
+      const edited = edit(text);
+      if (!edited.ok) throw new Error(edited.error);
+      const run = await conform({ 'e.log': edited.value.text }, ['e.log']);
+      expect(run.code).toBe(EXIT.safety);
+      const lines = run.out.trim().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^FAIL ${rule}: vbd 1/51712, `));
+      expect(lines.slice(1).every((line) => line.startsWith('ok   '))).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { conformTrace, compareWithModel } from './conform.ts';
+import { checkSession } from './check.ts';
+import { editFrontendStateJump, editQueuesDespiteSingleQueueBackend } from './edit-trace.ts';
+import { type DeviceSession, extractDevices } from './extract.ts';
+import { type ConnectionWrites, replayLineage } from './model-replay.ts';
+import { parseXsTrace } from './parse-xs-trace.ts';
+import { lineagesOf, planOf } from './replay-plan.ts';
+import { readScenario1, SCENARIO_1_PRESENT, SCENARIO_1_SKIP_NOTE } from './scenario-files.ts';
+
+function verdicts(text: string, device?: string) {
+  const result = conformTrace(text, device === undefined ? {} : { device });
+  if (!result.ok) throw new Error(`line ${result.error.line}: ${result.error.message}`);
+  return result.value;
+}
+
+function sessionsOf(text: string): DeviceSession[] {
+  const parsed = parseXsTrace(text);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return extractDevices(parsed.value);
+}
+
+/** Replaces `find` by `replace` in the one line (starting with `prefix`) that contains it. */
+function editLine(text: string, find: string, replace: string, prefix = ''): string {
+  const lines = text.split('\n');
+  const hits = lines.flatMap((line, index) =>
+    line.startsWith(prefix) && line.includes(find) ? [index] : [],
+  );
+  if (hits.length !== 1) throw new Error(`${hits.length} lines contain ${find}`);
+  lines[hits[0]!] = lines[hits[0]!]!.replace(find, replace);
+  return lines.join('\n');
+}
+
+describe('conform: bad input', () => {
+  it('an unparsable trace is an issue with its line number, not a verdict', () => {
+    const result = conformTrace('CREATE connection 0xa\nthis is not a trace line\n', {});
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.line).toBe(2);
+  });
+
+  it('a trace without a vbd has no sessions', () => {
+    expect(verdicts('CREATE connection 0xa\n')).toEqual([]);
+  });
+});
+
+describe.skipIf(!SCENARIO_1_PRESENT)(`conform on ${SCENARIO_1_SKIP_NOTE}`, () => {
+  const text = SCENARIO_1_PRESENT ? readScenario1() : '';
+
+  it('the real run conforms: first boot, restore with one queue, second disk', () => {
+    const found = verdicts(text);
+    expect(found.map((v) => v.device)).toEqual(['vbd 1/51712', 'vbd 2/51712', 'vbd 2/51728']);
+    expect(found.map((v) => v.divergence?.message)).toEqual([undefined, undefined, undefined]);
+    // Every connection was compared: 9 frontend + 16 backend + 3 toolstack changes, and so on.
+    expect(found.map((v) => v.writesCompared)).toEqual([28, 25, 32]);
+  });
+
+  it('the plan: backend limits as advertised, save as a migration, detach as unplug', () => {
+    const [first, second] = lineagesOf(sessionsOf(text));
+    expect(first!.sessions.map((s) => s.domid)).toEqual([1, 2]);
+    const plan = planOf(first!);
+    expect(plan.faults).toEqual(['save']);
+    expect(plan.config.backend.queueCountMax).toBe(2);
+    expect(plan.config.backend.ringPageOrderMax).toBe(4);
+    expect(plan.config.faults.migrations.map((b) => b.queueCountMax)).toEqual([1]);
+    expect(plan.config.frontend.queueCountMax).toBe(2);
+    expect(plan.config.frontend.ringPageOrderMax).toBe(0);
+    expect(plan.config.vcpuCount).toBe(2);
+    expect(planOf(second!).faults).toEqual(['detach']);
+    expect(planOf(second!).config.diskSectors).toBe(8192);
+  });
+
+  it('--device selects sessions by devid or domid/devid', () => {
+    expect(verdicts(text, '51728').map((v) => v.device)).toEqual(['vbd 2/51728']);
+    expect(verdicts(text, '2/51712').map((v) => v.device)).toEqual(['vbd 2/51712']);
+    expect(verdicts(text, '9')).toEqual([]);
+  });
+
+  it('rejects queue-N keys written after reading multi-queue-max-queues 1', () => {
+    const edited = editQueuesDespiteSingleQueueBackend(text);
+    if (!edited.ok) throw new Error(edited.error);
+    const found = verdicts(edited.value.text)[0]!.divergence!;
+    expect(found.rule).toBe('queue-count');
+    expect(found.device).toBe('vbd 1/51712');
+    expect(found.line).toBe(2715);
+    expect(found.message).not.toContain('\n');
+    expect(found.message).toMatch(
+      /^queue-count: .*multi-queue-num-queues 2 .*multi-queue-max-queues 1/,
+    );
+  });
+
+  it('rejects a frontend state jump Initialising -> Connected', () => {
+    const edited = editFrontendStateJump(text);
+    if (!edited.ok) throw new Error(edited.error);
+    const found = verdicts(edited.value.text)[0]!.divergence!;
+    expect(found.rule).toBe('illegal-transition');
+    expect(found.line).toBe(edited.value.lines[0]);
+    expect(found.message).toContain('Initialising (1) → Connected (4)');
+    expect(found.message).not.toContain('\n');
+  });
+
+  it('rejects a multi-page key name on a one-page ring (key layout)', () => {
+    const edited = editLine(text, 'queue-1/ring-ref 9)', 'queue-1/ring-ref0 9)');
+    const found = verdicts(edited)[0]!.divergence!;
+    expect(found.rule).toBe('key-layout');
+    expect(found.index).toBe(3);
+    expect(found.expected).toBe('queue-1/ring-ref = <grant ref>');
+  });
+
+  it("rejects blkback reading a ring's ring-ref before its event-channel", () => {
+    // blkback's connection in scenario-1: the first one created.
+    const blkback = 'IN 0x560ddcd95dc0 ';
+    const path = '/local/domain/1/device/vbd/51712/queue-0/';
+    let edited = editLine(text, `READ (${path}event-channel )`, `READ (${path}SWAP )`, blkback);
+    edited = editLine(edited, `READ (${path}ring-ref )`, `READ (${path}event-channel )`, blkback);
+    edited = editLine(edited, `READ (${path}SWAP )`, `READ (${path}ring-ref )`, blkback);
+    const found = verdicts(edited)[0]!.divergence!;
+    expect(found.rule).toBe('backend-reads');
+    expect(found.connection).toBe("dom0's kernel (blkback)");
+    expect(found.expected).toBe('a read of queue-0/event-channel');
+  });
+
+  it("rejects connect()'s keys in another order (backend writes)", () => {
+    let edited = editLine(
+      text,
+      'WRITE (backend/vbd/1/51712/info 0)',
+      'WRITE (backend/vbd/1/51712/SWAP 512)',
+    );
+    edited = editLine(
+      edited,
+      'WRITE (backend/vbd/1/51712/sector-size 512)',
+      'WRITE (backend/vbd/1/51712/info 0)',
+    );
+    edited = editLine(
+      edited,
+      'WRITE (backend/vbd/1/51712/SWAP 512)',
+      'WRITE (backend/vbd/1/51712/sector-size 512)',
+    );
+    const found = verdicts(edited)[0]!.divergence!;
+    expect(found.rule).toBe('backend-writes');
+    expect(found.index).toBe(8);
+  });
+});
+
+describe.skipIf(!SCENARIO_1_PRESENT)(`model comparison teeth on ${SCENARIO_1_SKIP_NOTE}`, () => {
+  const sessions = SCENARIO_1_PRESENT ? sessionsOf(readScenario1()) : [];
+  const lineage = SCENARIO_1_PRESENT ? lineagesOf(sessions)[0]! : { sessions: [] };
+  const first = sessions[0]!;
+
+  function tampered(edit: (model: ConnectionWrites) => void): ConnectionWrites {
+    const model = replayLineage(planOf(lineage)).sessions[0]!;
+    const copy: ConnectionWrites = {
+      frontend: [...model.frontend],
+      backend: [...model.backend],
+      toolstack: [...model.toolstack],
+      teardownGroup: model.teardownGroup,
+    };
+    edit(copy);
+    return copy;
+  }
+
+  it('the untouched replay matches, structurally clean', () => {
+    expect(checkSession(first)).toBeUndefined();
+    expect(
+      compareWithModel(
+        first,
+        tampered(() => {}),
+        undefined,
+      ).divergence,
+    ).toBeUndefined();
+  });
+
+  it('a model backend writing two connect keys in swapped order is the first divergence', () => {
+    const model = tampered((m) => {
+      const at = m.backend.findIndex((w) => w.key === 'sectors');
+      [m.backend[at], m.backend[at + 1]] = [m.backend[at + 1]!, m.backend[at]!];
+    });
+    const found = compareWithModel(first, model, undefined).divergence!;
+    expect(found.rule).toBe('model-writes');
+    expect(found.connection).toBe("dom0's kernel (blkback)");
+    expect(found.index).toBe(11);
+    expect(found.expected).toBe('a write of info = 0');
+    expect(found.found).toBe('sectors = 16384');
+  });
+
+  it('a model frontend that stops early, or a toolstack writing another value, diverges', () => {
+    const short = compareWithModel(
+      first,
+      tampered((m) => m.frontend.pop()),
+      undefined,
+    ).divergence!;
+    expect(short.expected).toBe('no further write');
+    expect(short.found).toBe('state = 4');
+    const toolstack = tampered((m) => {
+      m.toolstack = m.toolstack.map((w) => (w.key === 'online' ? { ...w, value: '0' } : w));
+    });
+    expect(compareWithModel(first, toolstack, undefined).divergence?.connection).toBe(
+      'dom0 userspace (libxl, hotplug script)',
+    );
+  });
+
+  it('a model configured unlike the run (single-queue backend) diverges at the first key', () => {
+    const plan = planOf(lineage);
+    const wrong = {
+      ...plan,
+      config: { ...plan.config, backend: { ...plan.config.backend, queueCountMax: 1 } },
+    };
+    const replay = replayLineage(wrong);
+    const found = compareWithModel(first, replay.sessions[0], replay.failure).divergence!;
+    expect(found.rule).toBe('model-writes');
+    expect(found.connection).toBe("guest 1's kernel (blkfront)");
+    expect(found.index).toBe(0);
+    expect(found.expected).toBe('a write of ring-ref = <any>');
+  });
+});
