@@ -106,6 +106,18 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`conform on ${SCENARIO_1_SKIP_NOTE}`, () =>
     expect(found.expected).toBe('queue-1/ring-ref = <grant ref>');
   });
 
+  it('rejects a ring-page-order above what the backend advertised', () => {
+    const edited = editLine(
+      text,
+      'WRITE (device/vbd/51712/multi-queue-num-queues 2)',
+      'WRITE (device/vbd/51712/ring-page-order 5)',
+    );
+    const found = verdicts(edited)[0]!.divergence!;
+    expect(found.rule).toBe('ring-page-order');
+    expect(found.expected).toBe('ring-page-order 0..4');
+    expect(found.message).toContain('max-ring-page-order 4');
+  });
+
   it("rejects blkback reading a ring's ring-ref before its event-channel", () => {
     // blkback's connection in scenario-1: the first one created.
     const blkback = 'IN 0x560ddcd95dc0 ';
