@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { WorldConfig } from '../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../impl/world/drivers.ts';
 import { type Trace, traceOf } from './counterexample.ts';
+import type { Invariant } from './invariants/invariant.ts';
 import { formatViolation, type Violation, type ViolationCode } from './invariants/violation.ts';
 import { type RunResult, runSchedule } from './run.ts';
 import { ChoiceListChooser } from './strategies/chooser.ts';
@@ -26,6 +27,8 @@ export interface PropertyDef {
   readonly defaultRuns: number;
   readonly stepsMax: number;
   readonly drainStepsMax: number;
+  /** Step invariants to check instead of the registry's (the canary adds one that always fires). */
+  readonly stepInvariants?: readonly Invariant[];
 }
 
 export interface CheckOptions {
@@ -63,6 +66,7 @@ export function runScenario(def: PropertyDef, scenario: Scenario, drivers: Drive
   return runSchedule({
     config: scenario.config, drivers, chooser: new ChoiceListChooser(scenario.choices),
     stepsMax: def.stepsMax, drainStepsMax: def.drainStepsMax, record,
+    ...(def.stepInvariants !== undefined ? { stepInvariants: def.stepInvariants } : {}),
   });
 }
 

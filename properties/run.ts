@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly quiescenceInvariants?: readonly Invariant[];
   /** Keep the action list and per-step observations (traces). */
   readonly record?: boolean;
+  /** Called after every step that did not crash (coverage probes); must not change the world. */
+  readonly onStep?: (world: World, action: Action) => void;
 }
 
 export interface StepRecord {
@@ -68,13 +70,19 @@ export function runSchedule(options: RunOptions): RunResult {
 
   const perform = (action: Action): Violation | undefined => {
     ledger.now = world.stepCount + 1;
+    const ledgerFindings = ledger.violations.length;
     try {
       step(world, action);
     } catch (error) {
       if (!(error instanceof AssertionError)) throw error;
       if (options.record === true) records.push({ action, observations: notes, state: summarizeWorld(world) });
+      // The guest edge saw the cause before the crash (a second completion frees the request's
+      // pages twice): report the protocol finding, not its consequence.
+      const cause = ledger.violations[ledgerFindings];
+      if (cause !== undefined) return cause;
       return { code: 'driver-crash', step: world.stepCount, message: `${describeAction(action)}: ${error.message}` };
     }
+    options.onStep?.(world, action);
     actionCounts.set(`${action.actor}.${action.kind}`, (actionCounts.get(`${action.actor}.${action.kind}`) ?? 0) + 1);
     if (options.record === true) {
       records.push({ action, observations: notes, state: summarizeWorld(world) });

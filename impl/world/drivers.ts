@@ -4,6 +4,8 @@ import { completeIo, consumeRequest, finalCheck as backFinalCheck, submitBarrier
 import { finalCheck as frontFinalCheck, processResponses } from '../blkfront/interrupt.ts';
 import { queueRequest } from '../blkfront/queue-request.ts';
 import { captureInflight, freeRings, requeueCaptured } from '../blkfront/recover.ts';
+import { readBackendLimits, xenbusSwitchState } from '../blkfront/xenbus.ts';
+import { keyLayout } from '../../model/xenstore-keys.ts';
 
 export interface BlkfrontDrivers {
   readonly queueRequest: typeof queueRequest;
@@ -12,6 +14,10 @@ export interface BlkfrontDrivers {
   readonly captureInflight: typeof captureInflight;
   readonly freeRings: typeof freeRings;
   readonly requeueCaptured: typeof requeueCaptured;
+  /** The xenstore keys talk_to_blkback writes for n queues (flat for one, queue-N/ for more). */
+  readonly keyLayout: typeof keyLayout;
+  readonly readBackendLimits: typeof readBackendLimits;
+  readonly switchState: typeof xenbusSwitchState;
 }
 
 export interface BlkbackDrivers {
@@ -30,6 +36,9 @@ export interface Drivers {
 
 export const HONEST_DRIVERS: Drivers = {
   name: 'honest',
-  blkfront: { queueRequest, processResponses, finalCheck: frontFinalCheck, captureInflight, freeRings, requeueCaptured },
+  blkfront: {
+    queueRequest, processResponses, finalCheck: frontFinalCheck, captureInflight, freeRings, requeueCaptured,
+    keyLayout, readBackendLimits, switchState: xenbusSwitchState,
+  },
   blkback: { consumeRequest, completeIo, finalCheck: backFinalCheck, submitBarrier },
 };

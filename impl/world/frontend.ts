@@ -5,7 +5,7 @@ import type { FrontendEvent } from '../../model/events.ts';
 import { frontendMachine } from '../../model/frontend-machine.ts';
 import { memoizedTransition } from './machine-memo.ts';
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
-import { BE, errorNodePath, FE, fillKeyLayout, formatErrorNode, keyLayout, readUnsigned } from '../../model/xenstore-keys.ts';
+import { BE, errorNodePath, FE, fillKeyLayout, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { setupRing, fillGrantBuffers } from '../blkfront/setup.ts';
 import { failOutstanding } from '../blkfront/recover.ts';
@@ -49,8 +49,7 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       switchFrontendState(world, effect.state);
       return undefined;
     case 'readBackendLimits':
-      return { type: 'backend.limitsRead', queueCountMax: readUnsigned(readBackend(world, BE.multiQueueMaxQueues)),
-        ringPageOrderMax: readUnsigned(readBackend(world, BE.maxRingPageOrder)) };
+      return { type: 'backend.limitsRead', ...world.drivers.blkfront.readBackendLimits((key) => readBackend(world, key)) };
     case 'allocateRings':
       return allocateRings(world, effect.queueCount, effect.ringPageOrder);
     case 'writeRingKeys':
@@ -109,15 +108,16 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
 /** xenbus_switch_state: skip an unchanged state, never recreate a deleted node. */
 function switchFrontendState(world: World, state: number): void {
   const front = world.front;
-  if (state === front.cachedState) return;
+  const value = world.drivers.blkfront.switchState(front.cachedState, state);
+  if (value === undefined) return;
   const path = `${frontendPath(world.guestDomid)}/${FE.state}`;
   const before = world.xs.read(world.guestDomid, path);
   if (!before.ok) return;
-  const written = world.xs.write(world.guestDomid, path, String(state));
+  const written = world.xs.write(world.guestDomid, path, String(value));
   if (!written.ok) return;
-  world.stateWrites.push({ side: 'frontend', writer: 'frontend', from: Number(before.value), to: state, step: world.stepCount });
-  world.observe?.({ kind: 'state', side: 'frontend', state });
-  front.cachedState = state;
+  world.stateWrites.push({ side: 'frontend', writer: 'frontend', from: Number(before.value), to: value, step: world.stepCount });
+  world.observe?.({ kind: 'state', side: 'frontend', state: value });
+  front.cachedState = value;
 }
 
 function allocateRings(world: World, queueCount: number, ringPageOrder: number): FrontendEvent {
@@ -139,7 +139,7 @@ function writeRingKeys(world: World, effect: Extract<FrontendEffect, { type: 'wr
   front.tx = tx;
   const dir = frontendPath(world.guestDomid);
   const rings = front.device.rings;
-  const writes = fillKeyLayout(keyLayout(effect.queueCount, effect.ringPageOrder), {
+  const writes = fillKeyLayout(world.drivers.blkfront.keyLayout(effect.queueCount, effect.ringPageOrder), {
     ringRefs: rings.map((r) => r.ringRefs), eventChannels: rings.map((r) => r.port),
     protocol: effect.protocol, persistent: effect.persistent,
   });

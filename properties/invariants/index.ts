@@ -8,16 +8,18 @@ import { queueLayout, singleQueueFallback } from './queue-layout.ts';
 import { ringBounds } from './ring-bounds.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
 
+// Within a phase the first finding is the one reported, so the more specific check comes first:
+// a lost wake-up also leaves requests incomplete, and names the ring and indices that explain it.
 export const INVARIANTS: readonly Invariant[] = [
   noDuplicateCompletion,
   dataIntegrity,
   ringBounds,
   grantAccounting,
   legalXenbusTransitions,
-  queueLayout,
   singleQueueFallback,
-  noLostRequest,
+  queueLayout,
   lostWakeup,
+  noLostRequest,
   grantAccountingFull,
 ];
 

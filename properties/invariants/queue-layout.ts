@@ -13,12 +13,16 @@ import type { Violation, ViolationCode } from './violation.ts';
 /** The layout only changes with xenstore writes: recheck when the store changed. */
 const lastChecked = new WeakMap<World, { writes: number; result: Violation[] }>();
 
+/**
+ * One check, reported under one code: single-queue-fallback when the backend does not advertise
+ * multi-queue-max-queues, queue-layout when it does (each finding belongs to exactly one code).
+ */
 function layoutViolations(world: World, code: ViolationCode, onlyWithoutMultiQueue: boolean): Violation[] {
   const front = world.front;
   const settled = front.cachedState === XenbusState.Initialised || front.cachedState === XenbusState.Connected;
   if (!settled || world.phase !== 'running' || front.device.rings.length === 0 || front.tx !== undefined) return [];
   const advertised = world.host.back.config.queueCountMax;
-  if (onlyWithoutMultiQueue && advertised !== undefined) return [];
+  if (onlyWithoutMultiQueue !== (advertised === undefined)) return [];
   const out: Violation[] = [];
   const step = world.stepCount;
   const expected = negotiateQueues(frontendQueueCountMax(world.config.frontend.queueCountMax, world.config.vcpuCount), advertised);
@@ -64,7 +68,7 @@ const fallbackChecked = new WeakMap<World, { writes: number; result: Violation[]
 export const queueLayout: Invariant = {
   code: 'queue-layout',
   phase: 'step',
-  summary: 'queue count = min(frontend max, backend max); flat keys iff one queue; backend maps that many rings',
+  summary: 'queue count = min(frontend max, backend max); flat keys iff one queue; backend maps that many rings (backend advertises multi-queue)',
   check: (world) => cached(world, 'queue-layout', false, lastChecked),
 };
 

@@ -1,0 +1,41 @@
+// Fault plans: which faults the scheduler may inject and with what (when is always the schedule's
+// choice). Migrations go to generated hosts whose blkback may differ in every limit, including
+// one without multi-queue: the frontend must renegotiate and fall back. The arbitrary for
+// migration targets lives here (migration scenario suites draw from it too).
+import fc from 'fast-check';
+import type { BackendConfig, FaultPlan } from '../../impl/world/config.ts';
+import { backendConfigArb, swarmBackend } from './config.ts';
+import type { Swarm } from './swarm.ts';
+
+export const MIGRATION_COUNT_MAX = 2;
+export const TRANSACTION_CONFLICTS_MAX = 3;
+
+interface RawFaults {
+  readonly migrations: readonly BackendConfig[];
+  readonly unplug: boolean;
+  readonly frontendClose: boolean;
+  readonly transactionConflicts: number;
+}
+
+/** A migration target: any backend, with the run's switched-off features removed. */
+export function migrationTargetsArb(countMax: number = MIGRATION_COUNT_MAX): fc.Arbitrary<readonly BackendConfig[]> {
+  return fc.array(backendConfigArb(), { minLength: 1, maxLength: countMax });
+}
+
+export const rawFaultsArb: fc.Arbitrary<RawFaults> = fc.record({
+  migrations: migrationTargetsArb(),
+  unplug: fc.boolean(),
+  frontendClose: fc.boolean(),
+  transactionConflicts: fc.integer({ min: 1, max: TRANSACTION_CONFLICTS_MAX }),
+});
+
+export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
+  return {
+    migrations: swarm.migrations ? raw.migrations.map((b) => swarmBackend(b, swarm)) : [],
+    unplug: swarm.unplug && raw.unplug,
+    frontendClose: swarm.frontendClose && raw.frontendClose,
+    transactionConflicts: swarm.transactionConflicts ? raw.transactionConflicts : 0,
+  };
+}
+
+export type { RawFaults };

@@ -1,0 +1,106 @@
+// Hostile-peer scenarios: a small honest configuration, a workload that writes and reads back the
+// same sectors (so a wrongly completed read shows in the data), a hostile plan for one side and a
+// schedule. Attack specs shrink towards the first attack of the side, ring 0 and value 0; the
+// budget towards 1, so a counterexample names the one attack that mattered.
+import fc from 'fast-check';
+import type { BackendConfig, FrontendConfig, WorkloadItem, WorldConfig } from '../../impl/world/config.ts';
+import {
+  type AttackSpec,
+  BACKEND_ATTACKS,
+  FRONTEND_ATTACKS,
+  type HostileAttack,
+  type HostilePlan,
+  type HostileSide,
+} from '../../impl/world/hostile.ts';
+import type { Scenario } from '../catalog.ts';
+
+export const HOSTILE_DISK_SECTORS = 2048;
+const ATTACK_COUNT_MAX = 5;
+const BUDGET_MAX = 4;
+
+export function attacksOf(side: HostileSide): readonly HostileAttack[] {
+  return side === 'blkback' ? BACKEND_ATTACKS : FRONTEND_ATTACKS;
+}
+
+/** Values: mostly small (variant selectors, short jumps), sometimes anywhere in uint32. */
+export const attackValueArb: fc.Arbitrary<number> = fc.oneof(
+  { arbitrary: fc.nat(64), weight: 4 },
+  { arbitrary: fc.nat(0xffff_ffff), weight: 1 },
+);
+
+export function attackSpecArb(side: HostileSide, attacks: readonly HostileAttack[] = attacksOf(side)): fc.Arbitrary<AttackSpec> {
+  return fc.record({ attack: fc.constantFrom(...attacks), ring: fc.nat(3), value: attackValueArb });
+}
+
+export function hostilePlanArb(side: HostileSide, attacks: readonly HostileAttack[] = attacksOf(side)): fc.Arbitrary<HostilePlan> {
+  return fc.record({
+    side: fc.constant(side),
+    attacks: fc.array(attackSpecArb(side, attacks), { minLength: 1, maxLength: ATTACK_COUNT_MAX }),
+    budget: fc.integer({ min: 1, max: BUDGET_MAX }),
+  });
+}
+
+const backendArb: fc.Arbitrary<BackendConfig> = fc.record({
+  queueCountMax: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined, freq: 3 }),
+  ringPageOrderMax: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined, freq: 3 }),
+  indirectSegmentsMax: fc.option(fc.constantFrom(32, 64), { nil: undefined, freq: 3 }),
+  persistent: fc.boolean(),
+  persistentGrantsMax: fc.constantFrom(1056, 8),
+  flush: fc.boolean(),
+  barrier: fc.boolean(),
+  discard: fc.boolean(),
+});
+
+const frontendArb: fc.Arbitrary<FrontendConfig> = fc.record({
+  queueCountMax: fc.integer({ min: 1, max: 4 }),
+  ringPageOrderMax: fc.integer({ min: 0, max: 2 }),
+  indirectSegmentsMax: fc.constantFrom(0, 32),
+  persistent: fc.boolean(),
+});
+
+/** Each vCPU writes a few extents and reads each back, with some flushes between. */
+function workloadArb(vcpuCount: number): fc.Arbitrary<WorkloadItem[]> {
+  const extent = fc.record({
+    vcpu: fc.nat(vcpuCount - 1),
+    sector: fc.nat(HOSTILE_DISK_SECTORS / 8 - 8).map((n) => n * 8),
+    sectorCount: fc.integer({ min: 1, max: 40 }),
+    offsetSectors: fc.nat(7),
+    flush: fc.boolean(),
+  });
+  return fc.array(extent, { minLength: 1, maxLength: 6 }).map((extents) =>
+    extents.flatMap((e): WorkloadItem[] => {
+      const base = { vcpu: e.vcpu, sector: e.sector, sectorCount: e.sectorCount, offsetSectors: e.offsetSectors };
+      const flush: WorkloadItem[] = e.flush ? [{ vcpu: e.vcpu, op: 'flush', sector: 0, sectorCount: 0, offsetSectors: 0 }] : [];
+      return [{ ...base, op: 'write' }, ...flush, { ...base, op: 'read' }];
+    }));
+}
+
+export interface HostileScenarioOptions {
+  readonly side: HostileSide;
+  /** Restrict the attacks drawn (coverage and teeth tests); default: every attack of the side. */
+  readonly attacks?: readonly HostileAttack[];
+  readonly choiceCountMax?: number;
+  /** Let the toolstack unplug the device (disconnect with a hostile peer). */
+  readonly unplug?: boolean;
+}
+
+export function hostileScenarioArb(options: HostileScenarioOptions): fc.Arbitrary<Scenario> {
+  const vcpuCount = fc.integer({ min: 1, max: 4 });
+  return vcpuCount.chain((vcpus) =>
+    fc.record({
+      backend: backendArb,
+      frontend: frontendArb,
+      workload: workloadArb(vcpus),
+      hostile: hostilePlanArb(options.side, options.attacks),
+      unplug: options.unplug === true ? fc.boolean() : fc.constant(false),
+      choices: fc.array(fc.nat(1 << 16), { maxLength: options.choiceCountMax ?? 300, size: 'max' }),
+    }).map(({ backend, frontend, workload, hostile, unplug, choices }): Scenario => {
+      const config: WorldConfig = {
+        // x86_64 only: the frontend machine advertises x86_64-abi whatever the guest's ABI is.
+        vcpuCount: vcpus, abi: 'x86_64-abi', diskSectors: HOSTILE_DISK_SECTORS, frontend, backend, workload,
+        faults: { migrations: [], unplug, frontendClose: false, transactionConflicts: 0 },
+        hostile,
+      };
+      return { config, choices };
+    }));
+}

@@ -1,0 +1,59 @@
+// A scenario: one configuration (with its workload and fault plan) and one schedule. Everything
+// is drawn in one fc.record and assembled by a map, so fast-check shrinks every part at once and
+// a switched-off swarm feature drops out of the counterexample.
+import fc from 'fast-check';
+import type { WorldConfig } from '../../impl/world/config.ts';
+import type { Scenario } from '../catalog.ts';
+import { abiOf, backendConfigArb, diskSectorsArb, frontendConfigArb, swarmBackend, swarmFrontend, vcpuCountArb } from './config.ts';
+import { faultsOf, rawFaultsArb } from './faults.ts';
+import { scheduleArb } from './schedule.ts';
+import { DEFAULT_WEIGHTS, type SwarmWeights, swarmArb } from './swarm.ts';
+import { rawWorkloadArb, workloadOf } from './workload.ts';
+
+export interface ScenarioShape {
+  readonly weights: SwarmWeights;
+  readonly itemCountMax: number;
+  readonly choiceCountMax: number;
+  readonly diskSectors: fc.Arbitrary<number>;
+  readonly vcpuCount: fc.Arbitrary<number>;
+}
+
+export const DEFAULT_SHAPE: ScenarioShape = {
+  weights: DEFAULT_WEIGHTS,
+  itemCountMax: 16,
+  choiceCountMax: 160,
+  diskSectors: diskSectorsArb,
+  vcpuCount: vcpuCountArb,
+};
+
+export function configArb(shape: ScenarioShape): fc.Arbitrary<WorldConfig> {
+  return fc
+    .record({
+      swarm: swarmArb(shape.weights),
+      vcpuCount: shape.vcpuCount,
+      diskSectors: shape.diskSectors,
+      frontend: frontendConfigArb(),
+      backend: backendConfigArb(),
+      workload: rawWorkloadArb({ itemCountMax: shape.itemCountMax }),
+      faults: rawFaultsArb,
+    })
+    .map(({ swarm, vcpuCount, diskSectors, frontend, backend, workload, faults }): WorldConfig => ({
+      vcpuCount,
+      abi: abiOf(swarm),
+      diskSectors,
+      frontend: swarmFrontend(frontend, swarm),
+      backend: swarmBackend(backend, swarm),
+      workload: workloadOf(workload, vcpuCount, diskSectors, swarm),
+      faults: faultsOf(faults, swarm),
+    }));
+}
+
+export function scenarioArb(shape: Partial<ScenarioShape> = {}): fc.Arbitrary<Scenario> {
+  const full: ScenarioShape = { ...DEFAULT_SHAPE, ...shape };
+  return fc.record({ config: configArb(full), choices: scheduleArb({ choiceCountMax: full.choiceCountMax }) });
+}
+
+/** Shapes with one feature forced on or off, for properties that aim at one family. */
+export function withWeights(overrides: Partial<SwarmWeights>, shape: Partial<ScenarioShape> = {}): Partial<ScenarioShape> {
+  return { ...shape, weights: { ...DEFAULT_WEIGHTS, ...shape.weights, ...overrides } };
+}

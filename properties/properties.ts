@@ -1,0 +1,129 @@
+// The property list: what `npm test` runs at its default budget and `blkif check` runs with more.
+// One property per invariant family. Every run checks every invariant (a property never hides a
+// finding outside its family); what differs is where each property's arbitrary spends its runs.
+import type { PropertyDef } from './catalog.ts';
+import type { Invariant } from './invariants/invariant.ts';
+import { scenarioArb, withWeights } from './arbitraries/scenario.ts';
+import fc from 'fast-check';
+
+/** Bounds per run: the schedule is at most `choiceCountMax` long; the drain finishes the rest. */
+const STEPS_MAX = 2_000;
+const DRAIN_STEPS_MAX = 20_000;
+
+const bounds = { stepsMax: STEPS_MAX, drainStepsMax: DRAIN_STEPS_MAX } as const;
+
+export const requestsCompleteOnce: PropertyDef = {
+  name: 'requests-complete-once',
+  summary: 'every request the guest submits completes exactly once, across faults and migrations',
+  codes: ['no-lost-request', 'no-duplicate-completion'],
+  scenario: scenarioArb(),
+  defaultRuns: 150,
+  ...bounds,
+};
+
+export const dataIntegrity: PropertyDef = {
+  name: 'data-integrity',
+  summary: 'reads return the last completed write (overlapping concurrent writes in any order)',
+  codes: ['data-integrity'],
+  // A small disk and many requests: reads and writes overlap.
+  scenario: scenarioArb({ ...withWeights({ discards: 20, unplug: 5, frontendClose: 5 }), diskSectors: fc.constantFrom(64, 128), itemCountMax: 24 }),
+  defaultRuns: 120,
+  ...bounds,
+};
+
+export const grantAccounting: PropertyDef = {
+  name: 'grant-accounting',
+  summary: 'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
+  codes: ['grant-leak'],
+  scenario: scenarioArb(withWeights({ persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 })),
+  defaultRuns: 120,
+  ...bounds,
+};
+
+export const queueLayout: PropertyDef = {
+  name: 'queue-layout',
+  summary: 'queue count and xenstore key layout follow the negotiation; one flat queue without multi-queue, also after migration',
+  codes: ['queue-layout', 'single-queue-fallback'],
+  scenario: scenarioArb({ ...withWeights({ multiQueue: 60, migrations: 70, transactionConflicts: 40 }), itemCountMax: 8 }),
+  defaultRuns: 120,
+  ...bounds,
+};
+
+export const xenbusTransitions: PropertyDef = {
+  name: 'xenbus-transitions',
+  summary: 'each side only takes the xenbus state edges the Linux drivers take, through every fault',
+  codes: ['illegal-xenbus-transition'],
+  scenario: scenarioArb({
+    ...withWeights({ migrations: 50, unplug: 45, frontendClose: 35, transactionConflicts: 60 }),
+    itemCountMax: 6,
+  }),
+  defaultRuns: 120,
+  ...bounds,
+};
+
+export const ringBounds: PropertyDef = {
+  name: 'ring-bounds',
+  summary: 'never more outstanding than the ring holds; consumers never pass producers',
+  codes: ['ring-bounds'],
+  // One-page rings, few vCPUs and large requests split by the block layer: rings fill up.
+  scenario: scenarioArb({
+    ...withWeights({ bigRings: 10, indirect: 20, largeRequests: 90, migrations: 20 }),
+    vcpuCount: fc.integer({ min: 1, max: 2 }),
+    choiceCountMax: 240,
+  }),
+  defaultRuns: 120,
+  ...bounds,
+};
+
+export const lostWakeup: PropertyDef = {
+  name: 'lost-wakeup',
+  summary: 'at quiescence no ring holds an unconsumed request or response',
+  codes: ['lost-wakeup'],
+  scenario: scenarioArb({ ...withWeights({ migrations: 20, unplug: 5, frontendClose: 5 }), choiceCountMax: 240 }),
+  defaultRuns: 120,
+  ...bounds,
+};
+
+/** Every property `npm test` and `blkif check` run, in report order. */
+export const PROPERTIES: readonly PropertyDef[] = [
+  requestsCompleteOnce,
+  dataIntegrity,
+  grantAccounting,
+  queueLayout,
+  xenbusTransitions,
+  ringBounds,
+  lostWakeup,
+];
+
+export function propertyByName(name: string): PropertyDef | undefined {
+  return PROPERTIES.find((p) => p.name === name);
+}
+
+/** Fires as soon as the guest sees its first completion: every scenario reaches one. */
+const canaryInvariant: Invariant = {
+  code: 'canary',
+  phase: 'step',
+  summary: 'always fails once a request completes (proves failures are found, shrunk and reported)',
+  check(world, ledger) {
+    for (const entry of ledger.entries.values()) {
+      if (entry.completedAt !== undefined) {
+        return [{ code: 'canary', step: world.stepCount, message: `guest request ${entry.request.tag} completed (the canary always fails)` }];
+      }
+    }
+    return [];
+  },
+};
+
+/**
+ * The canary: must fail on every run of the honest drivers, and shrink to one request and an
+ * empty schedule. Kept out of PROPERTIES (a `blkif check` must be able to pass).
+ */
+export const CANARY: PropertyDef = {
+  name: 'canary',
+  summary: 'a property that must always fail: proves the harness finds, shrinks and reports failures',
+  codes: ['canary'],
+  scenario: scenarioArb(),
+  defaultRuns: 20,
+  ...bounds,
+  stepInvariants: [canaryInvariant],
+};
