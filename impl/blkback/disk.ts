@@ -2,6 +2,8 @@
 // Sparse because a property run touches a few hundred sectors of a disk that must look large;
 // a chunk never written reads as zeros. Flushes have nothing to write back; discard leaves the
 // range unspecified (zeroed here).
+import { assert } from '../assert.ts';
+
 const CHUNK_SECTORS = 8;
 const CHUNK_BYTES = CHUNK_SECTORS * 512;
 
@@ -20,7 +22,10 @@ export class Disk {
     return Number.isInteger(sector) && sector >= 0 && count >= 0 && sector + count <= this.sectorCount;
   }
 
+  // vbd_translate checked the range on the backend's private copy of the request; reaching the
+  // disk outside it means the backend used something else (a double fetch): our bug, asserted.
   write(sector: number, from: Uint8Array): void {
+    assert(this.inRange(sector, from.length / 512), `disk write of ${from.length / 512} sectors at ${sector} beyond ${this.sectorCount}`);
     let done = 0;
     while (done < from.length) {
       const byte = sector * 512 + done;
@@ -38,6 +43,7 @@ export class Disk {
   }
 
   read(sector: number, into: Uint8Array): void {
+    assert(this.inRange(sector, into.length / 512), `disk read of ${into.length / 512} sectors at ${sector} beyond ${this.sectorCount}`);
     let done = 0;
     while (done < into.length) {
       const byte = sector * 512 + done;

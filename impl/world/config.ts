@@ -1,7 +1,7 @@
 // Everything a run depends on, complete after one validation (no defaults deep in impl/). A trace
 // stores this object; replay rebuilds the world from it.
 import type { Result } from '../xen/result.ts';
-import type { HostilePlan } from './hostile.ts';
+import { type HostilePlan, validateHostilePlan } from './hostile.ts';
 
 /** One host's blkback as the toolstack and module parameters set it up. */
 export interface BackendConfig {
@@ -125,5 +125,6 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
       issues.push({ path, message: `sectors ${w.sector}..${w.sector + w.sectorCount - 1} lie beyond the ${config.diskSectors}-sector disk` });
     }
   });
+  if (config.hostile !== undefined) issues.push(...validateHostilePlan(config.hostile));
   return issues.length === 0 ? { ok: true, value: config } : { ok: false, error: issues };
 }

@@ -12,6 +12,7 @@ export type ViolationCode =
   | 'lost-wakeup'
   | 'data-integrity'
   | 'driver-crash'
+  | 'honest-side'
   | 'canary';
 
 export interface Violation {
