@@ -21,6 +21,10 @@ export interface OptionSpec {
   readonly name: string;
   readonly kind: 'string' | 'number' | 'boolean';
   readonly summary: string;
+  /** Given more than once, the values are joined with commas (default: an error). */
+  readonly repeatable?: boolean;
+  /** The value's name in --help, e.g. `dir` for `--out <dir>` (default: the kind). */
+  readonly placeholder?: string;
 }
 
 export interface CliCommand {

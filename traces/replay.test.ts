@@ -24,7 +24,7 @@ describe('replay', () => {
   it('reproduces a safety and a liveness violation at their steps, observations included', () => {
     for (const [drivers, code] of [[CORRUPTING_DRIVERS, 'data-integrity'], [DEAF_DRIVERS, 'no-lost-request']] as const) {
       const trace = failingTrace(drivers);
-      const result = replayTrace(trace, fixtureDrivers);
+      const result = replayTrace(trace, { drivers: fixtureDrivers });
       expect(result.reproduced).toBe(true);
       expect(result.actual?.code).toBe(code);
       expect(traceJson(result.trace)).toBe(traceJson(trace));
@@ -34,7 +34,7 @@ describe('replay', () => {
 
   it('teeth: the honest drivers do not reproduce a mutant trace', () => {
     const trace = failingTrace();
-    const result = replayTrace({ ...trace, drivers: 'honest' }, fixtureDrivers);
+    const result = replayTrace({ ...trace, drivers: 'honest' }, { drivers: fixtureDrivers });
     expect(result.reproduced).toBe(false);
     expect(describeReplay(result)).toMatch(/^NOT reproduced: the trace records data-integrity at step \d+/);
   });
@@ -43,9 +43,9 @@ describe('replay', () => {
     const trace = failingTrace();
     const steps = [...trace.steps];
     steps.splice(1, 0, { ...steps[0]!, action: { actor: 'blkback', kind: 'consumeRequest', ring: 9 } });
-    expect(() => replayTrace({ ...trace, steps }, fixtureDrivers))
+    expect(() => replayTrace({ ...trace, steps }, { drivers: fixtureDrivers }))
       .toThrow(/step 2: recorded action "blkback ring 9: consume one request" is not enabled/);
-    expect(() => replayTrace({ ...trace, drivers: 'no-such' }, fixtureDrivers)).toThrow(ReplayError);
+    expect(() => replayTrace({ ...trace, drivers: 'no-such' }, { drivers: fixtureDrivers })).toThrow(ReplayError);
   });
 
   it('every trace committed under docs/examples replays to its violation', () => {

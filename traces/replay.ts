@@ -10,6 +10,7 @@ import { step } from '../impl/world/step.ts';
 import type { World } from '../impl/world/world.ts';
 import { AssertionError } from '../impl/assert.ts';
 import { type Trace, traceOf } from '../properties/counterexample.ts';
+import type { Invariant } from '../properties/invariants/invariant.ts';
 import { formatViolation, type Violation } from '../properties/invariants/violation.ts';
 import { Ledger } from '../properties/ledger.ts';
 import { driversByName } from '../properties/mutants/index.ts';
@@ -69,13 +70,11 @@ class RecordedChooser implements Chooser {
   }
 }
 
-export function resolveDrivers(
-  name: string,
-  resolve: (name: string) => Drivers | undefined = driversByName,
-): Drivers {
-  const drivers = resolve(name);
-  if (drivers === undefined) throw new ReplayError(`unknown driver variant "${name}"`);
-  return drivers;
+export interface ReplayOptions {
+  /** Driver variants by name; default: the mutant registry. */
+  readonly drivers?: (name: string) => Drivers | undefined;
+  /** The step invariants of the trace's property when it overrides the registry's (the canary). */
+  readonly stepInvariants?: readonly Invariant[];
 }
 
 /**
@@ -83,16 +82,15 @@ export function resolveDrivers(
  * then gets no steps, so a drain that did not settle is reported at the same step as originally,
  * and a quiescent end runs the liveness invariants as the original did.
  */
-export function replayTrace(
-  trace: Trace,
-  resolve: (name: string) => Drivers | undefined = driversByName,
-): ReplayResult {
-  const drivers = resolveDrivers(trace.drivers, resolve);
+export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayResult {
+  const drivers = (options.drivers ?? driversByName)(trace.drivers);
+  if (drivers === undefined) throw new ReplayError(`unknown driver variant "${trace.drivers}"`);
   const actions = trace.steps.map((s) => s.action);
   const shadow = initWorld(trace.config, drivers, new Ledger());
   const run = runSchedule({
     config: trace.config, drivers, chooser: new RecordedChooser(shadow, actions),
     stepsMax: actions.length, drainStepsMax: 0, record: true,
+    ...(options.stepInvariants === undefined ? {} : { stepInvariants: options.stepInvariants }),
   });
   const replayed = traceOf(run, trace.config, trace.drivers, {
     property: trace.property, seed: trace.seed, path: trace.path,

@@ -1,0 +1,31 @@
+// `blkif render <trace.json> --format mermaid|html|text|shiviz [--out file]`: one renderer of
+// traces/render, to stdout or a file.
+import { isRenderFormat, RENDER_FORMATS, RENDERERS } from '../../traces/render/index.ts';
+import { type CliCommand, EXIT, type ExitCode } from '../command.ts';
+import { badValue } from '../errors.ts';
+import { stringOption } from '../options.ts';
+import { loadTrace, onePositional } from './load-trace.ts';
+
+export const renderCommand: CliCommand = {
+  name: 'render',
+  summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
+  usage: `<trace.json> [--format ${RENDER_FORMATS.join('|')}] [--out <file>]`,
+  options: [
+    { name: 'format', kind: 'string', placeholder: RENDER_FORMATS.join('|'), summary: 'output format (default text)' },
+    { name: 'out', kind: 'string', placeholder: 'file', summary: 'write to this file instead of stdout' },
+  ],
+  run({ positionals, options }, io): ExitCode {
+    const file = onePositional(positionals, '<trace.json>');
+    const format = stringOption(options, 'format') ?? 'text';
+    if (!isRenderFormat(format)) throw badValue('format', `unknown format "${format}" (formats: ${RENDER_FORMATS.join(', ')})`);
+    const text = RENDERERS[format].render(loadTrace(io, file));
+    const out = stringOption(options, 'out');
+    if (out === undefined) {
+      io.stdout(text);
+    } else {
+      io.writeFile(out, text);
+      io.stderr(`wrote ${out}\n`);
+    }
+    return EXIT.pass;
+  },
+};

@@ -1,0 +1,26 @@
+// What the commands look names up in: the property list, the canary, and the driver variants.
+// Tests pass their own (a small property and test-only mutants) through runCli's third argument.
+import { type Drivers, HONEST_DRIVERS } from '../impl/world/drivers.ts';
+import type { PropertyDef } from '../properties/catalog.ts';
+import { driversByName, MUTANTS } from '../properties/mutants/index.ts';
+import { CANARY, PROPERTIES } from '../properties/properties.ts';
+
+export interface Registry {
+  /** What `blkif check` runs when no --property is given, in report order. */
+  readonly properties: readonly PropertyDef[];
+  /** Selectable by name only (the canary, which must always fail). */
+  readonly extraProperties: readonly PropertyDef[];
+  readonly drivers: (name: string) => Drivers | undefined;
+  readonly driverNames: readonly string[];
+}
+
+export const DEFAULT_REGISTRY: Registry = {
+  properties: PROPERTIES,
+  extraProperties: [CANARY],
+  drivers: driversByName,
+  driverNames: [HONEST_DRIVERS.name, ...MUTANTS.keys()],
+};
+
+export function propertyNamed(registry: Registry, name: string): PropertyDef | undefined {
+  return [...registry.properties, ...registry.extraProperties].find((p) => p.name === name);
+}
