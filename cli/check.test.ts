@@ -76,8 +76,10 @@ describe('check -> replay -> render, end to end', () => {
   it('progress: one rewritten line on a terminal, nothing extra in a short plain run', async () => {
     const tty = fakeIo({}, true, 40);
     await cli(['check', '--seed', '3', '--runs', '30'], tty);
-    expect(tty.stderrText()).toMatch(/^\r\x1b\[2K {2}fixture-io: \d+\/30 runs/);
-    expect(tty.stderrText().endsWith('\r\x1b[2K')).toBe(true);
+    const clearLine = '\r\u001b[2K';
+    expect(tty.stderrText().startsWith(`${clearLine}  fixture-io: `)).toBe(true);
+    expect(tty.stderrText()).toMatch(/fixture-io: \d+\/30 runs, [\d,]+ actions/);
+    expect(tty.stderrText().endsWith(clearLine)).toBe(true);
     const plain = fakeIo();
     await cli(['check', '--seed', '3', '--runs', '30'], plain);
     expect(plain.stderrText()).toBe('');
