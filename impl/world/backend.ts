@@ -198,6 +198,12 @@ export function settleDrain(world: World, host: Host): void {
 function unregister(world: World, host: Host): void {
   const back = host.back;
   back.removed = true;
+  // xen_blkbk_remove runs xen_blkif_disconnect: idle rings go now, busy ones when their I/O ends.
+  const busy = back.rings.filter(ringBusy);
+  for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
+  back.rings.length = 0;
+  back.rings.push(...busy);
+  if (busy.length > 0) back.drainOwed = true;
   const path = beKey(world, BE.state);
   const state = world.xs.read(BACKEND_DOMID, path);
   if (state.ok && state.value === String(XenbusState.Closing)) {

@@ -4,6 +4,7 @@ import { XenbusState } from '../../model/xenbus-state.ts';
 import { BE, FE } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { wake } from '../blkback/ring-worker.ts';
+import { disconnectRing } from '../blkback/connect.ts';
 import { segmentLimit } from '../blkfront/device.ts';
 import { ringFull } from '../xen/shared-ring.ts';
 import type { Action } from './action.ts';
@@ -249,19 +250,26 @@ function probe(world: World, actor: 'blkfront' | 'blkback'): void {
 function migrate(world: World): void {
   const oldDomid = world.guestDomid;
   const old = world.host;
+  // The source host's in-flight disk I/O is abandoned with the host: the destination re-issues
+  // every captured request (at-least-once execution, exactly-once completion).
   for (const ring of old.back.rings) {
-    for (const ref of ring.ringRefs) world.guestGnttab.unmap(ref, BACKEND_DOMID);
-    for (const gref of ring.persistent.keys()) world.guestGnttab.unmap(gref, BACKEND_DOMID);
     for (const pending of [...ring.inflight.values(), ...(ring.barrier ? [ring.barrier] : [])]) {
       for (const seg of pending.segments) if (!seg.persistent) world.guestGnttab.unmap(seg.gref, BACKEND_DOMID);
+      ring.pendingFree.push(pending.slot);
     }
-    world.evtchn.close(BACKEND_DOMID, ring.port);
+    ring.inflight.clear();
+    ring.barrier = undefined;
   }
+  // libxl's forced destroy (flow F): the frontend directory goes and the backend gets online=0,
+  // state=Closing in one transaction; blkback reads the frontend as Unknown and unregisters,
+  // releasing its rings, and xenbus writes Closed because its node reads Closing.
+  initiateRemove(world.xs, oldDomid, true);
+  if (old.back.snapshot.context.bound) sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
+  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
   for (const rinfo of world.front.device.rings) world.evtchn.close(oldDomid, rinfo.port);
   world.xs.unwatch(BACKEND_DOMID, `${frontendPath(oldDomid)}/${FE.state}`, 'otherend');
   world.xs.unwatch(BACKEND_DOMID, `${backendPath(oldDomid)}/${BE.physicalDevice}`, 'physical-device');
   world.xs.unwatch(oldDomid, `${backendPath(oldDomid)}/${BE.state}`, 'otherend');
-  initiateRemove(world.xs, oldDomid, true);
   removeDirectories(world.xs, oldDomid);
   const target = world.config.faults.migrations[world.migrationCount]!;
   world.migrationCount += 1;
