@@ -8,6 +8,7 @@
 import { frontendQueueCountMax, XENBUS_MAX_RING_GRANT_ORDER } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { errorNodePath } from '../../model/xenstore-keys.ts';
+import type { BackRingState } from '../../impl/blkback/back-ring.ts';
 import { type ForgedResponse, type GarbageRequest, type HostileSide, hostileStateOf } from '../../impl/world/hostile.ts';
 import { BACKEND_DOMID, frontendPath, readState } from '../../impl/world/toolstack.ts';
 import type { World } from '../../impl/world/world.ts';
@@ -25,13 +26,15 @@ const CODE = 'honest-side';
 interface Progress {
   readonly judged: WeakSet<ForgedResponse | GarbageRequest>;
   stateWritesSeen: number;
+  /** Per backend ring after the previous step: was req_prod beyond the ring, how many consumed. */
+  readonly rings: WeakMap<BackRingState, { overflow: boolean; consumed: number }>;
 }
 const progress = new WeakMap<World, Progress>();
 
 function progressOf(world: World): Progress {
   let p = progress.get(world);
   if (p === undefined) {
-    p = { judged: new WeakSet(), stateWritesSeen: 0 };
+    p = { judged: new WeakSet(), stateWritesSeen: 0, rings: new WeakMap() };
     progress.set(world, p);
   }
   return p;
@@ -123,11 +126,20 @@ function heldGrants(world: World, out: Violation[]): void {
 
 // ---- a hostile frontend: blkback must refuse -------------------------------------------------
 
-/** Per ring: every consumed request answered once or in flight; indices within one ring. */
-function backendRings(world: World, out: Violation[]): void {
+/**
+ * Per ring: every consumed request answered once or in flight; indices within one ring; nothing
+ * consumed while the frontend's req_prod lay more than a ring ahead (RING_REQUEST_PROD_OVERFLOW).
+ */
+function backendRings(world: World, p: Progress, out: Violation[]): void {
   let expectedMaps = 0;
   for (const ring of world.host.back.rings) {
     const b = ring.back;
+    const before = p.rings.get(ring);
+    if (before !== undefined && before.overflow && ring.consumedCount > before.consumed) {
+      out.push(violation(world, `blkback consumed request index ${ringIdxAdd(b.reqCons, -1)} although req_prod lay more than ${b.size} ` +
+        'past rsp_prod_pvt', { ring: ring.index }));
+    }
+    p.rings.set(ring, { overflow: backProducerOverflow(b), consumed: ring.consumedCount });
     const owed = ring.inflight.size + (ring.barrier !== undefined ? 1 : 0);
     if (ring.consumedCount !== ring.respondedCount + owed) {
       out.push(violation(world,
@@ -215,7 +227,7 @@ export const honestSide: Invariant = {
       frontendLimits(world, out);
       heldGrants(world, out);
     } else {
-      backendRings(world, out);
+      backendRings(world, p, out);
       backendConnect(world, p, out);
       garbageRequests(world, p, out);
     }
