@@ -135,7 +135,7 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
   for (const ring of world.host.back.rings) {
     const b = ring.back;
     const before = p.rings.get(ring);
-    if (before !== undefined && before.overflow && ring.consumedCount > before.consumed) {
+    if (before?.overflow === true && ring.consumedCount > before.consumed) {
       out.push(violation(world, `blkback consumed request index ${ringIdxAdd(b.reqCons, -1)} although req_prod lay more than ${b.size} ` +
         'past rsp_prod_pvt', { ring: ring.index }));
     }

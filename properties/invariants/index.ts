@@ -2,6 +2,7 @@
 import { grantAccounting, grantAccountingFull } from './grant-accounting.ts';
 import type { Invariant } from './invariant.ts';
 import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
+import { honestSide, honestSideAtQuiescence } from './honest-side.ts';
 import { lostWakeup } from './lost-wakeup.ts';
 import { noLostRequest } from './no-lost-request.ts';
 import { queueLayout, singleQueueFallback } from './queue-layout.ts';
@@ -16,11 +17,14 @@ export const INVARIANTS: readonly Invariant[] = [
   ringBounds,
   grantAccounting,
   legalXenbusTransitions,
+  // Only with a hostile peer in the configuration; such runs pass hostileInvariants(side) instead.
+  honestSide,
   singleQueueFallback,
   queueLayout,
   lostWakeup,
   noLostRequest,
   grantAccountingFull,
+  honestSideAtQuiescence,
 ];
 
 export const STEP_INVARIANTS: readonly Invariant[] = INVARIANTS.filter((i) => i.phase === 'step');
