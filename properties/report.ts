@@ -3,6 +3,7 @@
 // file written next to it (VOPR's "reproduce with seed=", fast-check's seed/path).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { Drivers } from '../impl/world/drivers.ts';
 import type { PropertyDef, PropertyOutcome } from './catalog.ts';
 import { checkProperty } from './catalog.ts';
 import { traceJson } from './counterexample.ts';
@@ -49,6 +50,7 @@ export interface SuiteOptions {
   readonly numRuns?: number;
   readonly seed?: number;
   readonly dir?: string;
+  readonly drivers?: Drivers;
 }
 
 /**
@@ -56,7 +58,10 @@ export interface SuiteOptions {
  * is the report (vitest prints it). Returns the outcome when the property held.
  */
 export function assertProperty(def: PropertyDef, options: SuiteOptions = {}): PropertyOutcome {
-  const outcome = checkProperty(def, { numRuns: options.numRuns ?? def.defaultRuns, seed: options.seed ?? testSeed() });
+  const outcome = checkProperty(def, {
+    numRuns: options.numRuns ?? def.defaultRuns, seed: options.seed ?? testSeed(),
+    ...(options.drivers !== undefined ? { drivers: options.drivers } : {}),
+  });
   const lines = reportFailure(outcome, options.dir);
   if (lines !== undefined) {
     for (const line of lines) console.error(line);

@@ -141,7 +141,10 @@ export function completeToGuest(guest: Guest, request: BlockRequest, outcome: Ou
     return;
   }
   guest.completedCount += 1;
-  guest.observer.completed(request, outcome, requestBytes(request, memory));
+  // The observer sees every completion, also a second one of a request whose pages the first
+  // already freed (a driver bug it must report, not a crash of the guest edge).
+  const live = request.buffer === undefined || memory.isAllocated(request.buffer.firstFrame);
+  guest.observer.completed(request, outcome, live ? requestBytes(request, memory) : undefined);
   if (request.buffer !== undefined) memory.freePages(request.buffer.firstFrame, request.buffer.pageCount);
 }
 

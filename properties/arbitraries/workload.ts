@@ -20,11 +20,12 @@ interface RawItem {
   readonly offsetSectors: number;
 }
 
-// Sizes shrink towards one sector; medium ones still fit one direct request (11 pages).
+// Mostly small, some up to one direct request (11 pages), some needing indirect descriptors;
+// every branch shrinks towards one sector.
 const sizeArb = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 1, max: 16 }) },
-  { weight: 3, arbitrary: fc.integer({ min: 17, max: 11 * SECTORS_PER_PAGE }) },
-  { weight: 1, arbitrary: fc.integer({ min: 11 * SECTORS_PER_PAGE + 1, max: SECTOR_COUNT_MAX }) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 11 * SECTORS_PER_PAGE }) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: SECTOR_COUNT_MAX }) },
 );
 
 const rawItemArb: fc.Arbitrary<RawItem> = fc.record({

@@ -2,7 +2,16 @@
 // mutant flags) and is caught by the invariant named in its entry. Traces store the name.
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import type { ViolationCode } from '../invariants/violation.ts';
-import { COLLECT_AFTER_FREE_NAME, collectAfterFree } from './collect-after-free.ts';
+import { assumeMultiQueue } from './assume-multi-queue.ts';
+import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
+import { collectAfterFree } from './collect-after-free.ts';
+import { completeTwice } from './complete-twice.ts';
+import { connectedBeforeBackend } from './connected-before-backend.ts';
+import { dropGrantOnCompletion } from './drop-grant-on-completion.ts';
+import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
+import { publishPastPrivate } from './publish-past-private.ts';
+import { queueDirsFromOne } from './queue-dirs-from-one.ts';
+import { writeBecomesRead } from './write-becomes-read.ts';
 
 export interface Mutant {
   readonly drivers: Drivers;
@@ -11,9 +20,29 @@ export interface Mutant {
   readonly summary: string;
 }
 
-export const MUTANTS: ReadonlyMap<string, Mutant> = new Map([
-  [COLLECT_AFTER_FREE_NAME, collectAfterFree],
-]);
+const LIST: readonly Mutant[] = [
+  collectAfterFree,
+  { drivers: completeTwice, caughtBy: 'no-duplicate-completion',
+    summary: 'blkif_completion ends every request twice' },
+  { drivers: dropGrantOnCompletion, caughtBy: 'grant-leak',
+    summary: 'blkif_completion forgets to return one grant entry to rinfo->grants' },
+  { drivers: publishPastPrivate, caughtBy: 'ring-bounds',
+    summary: 'flush_requests publishes req_prod one past req_prod_pvt' },
+  { drivers: queueDirsFromOne, caughtBy: 'queue-layout',
+    summary: 'talk_to_blkback numbers queue directories from queue-1' },
+  { drivers: assumeMultiQueue, caughtBy: 'single-queue-fallback',
+    summary: 'negotiate_mq treats a missing multi-queue-max-queues as no limit' },
+  { drivers: connectedBeforeBackend, caughtBy: 'illegal-xenbus-transition',
+    summary: 'the frontend writes Connected instead of Initialised after committing its keys' },
+  { drivers: backendSkipsFinalCheck, caughtBy: 'lost-wakeup',
+    summary: 'the blkback ring thread sleeps without RING_FINAL_CHECK_FOR_REQUESTS' },
+  { drivers: frontendSkipsFinalCheck, caughtBy: 'lost-wakeup',
+    summary: 'blkif_interrupt arms rsp_event and returns without the final re-check' },
+  { drivers: writeBecomesRead, caughtBy: 'data-integrity',
+    summary: 'blkback completes a WRITE by reading the disk into the guest pages' },
+];
+
+export const MUTANTS: ReadonlyMap<string, Mutant> = new Map(LIST.map((m) => [m.drivers.name, m]));
 
 export function driversByName(name: string): Drivers | undefined {
   if (name === HONEST_DRIVERS.name) return HONEST_DRIVERS;
