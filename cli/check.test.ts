@@ -146,6 +146,7 @@ describe('coverage and diagrams', () => {
     const svg = io.files.get('d/frontend.svg')!;
     expect(svg).toMatch(/<svg/);
     expect(svg).toMatch(/stroke="red"/);
-    expect(io.stdoutText()).toMatch(/wrote d\/frontend\.\{mmd,dot,svg\}: \d+\/\d+ edges taken\n {2}untaken: frontend/);
+    expect(io.files.get('d/frontend-coverage.txt')).toMatch(/^ {4}taken {2}edge\n +20 {2}frontend/);
+    expect(io.stdoutText()).toMatch(/wrote d\/frontend\.\{mmd,dot,svg\}, frontend-coverage\.txt: \d+\/\d+ edges taken\n {2}untaken: frontend/);
   });
 });

@@ -17,8 +17,9 @@ export class Progress {
     const interval = this.io.isTty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS;
     if (now - this.last < interval) return;
     this.last = now;
-    const text = `  ${property}: ${runs}/${runsTotal} runs, ${actions.toLocaleString('en-US')} actions, ` +
-      `${((now - startedMs) / 1000).toFixed(1)}s`;
+    // Past the budget, fast-check is shrinking a failure: every further run is a shrink attempt.
+    const count = runs <= runsTotal ? `${runs}/${runsTotal} runs` : `failed, shrinking (${runs - runsTotal} attempts)`;
+    const text = `  ${property}: ${count}, ${actions.toLocaleString('en-US')} actions, ${((now - startedMs) / 1000).toFixed(1)}s`;
     if (this.io.isTty) {
       this.io.stderr(`\r\x1b[2K${text}`);
       this.shown = true;

@@ -40,8 +40,13 @@ export const diagramsCommand: CliCommand = {
       io.writeFile(`${out}/${name}.dot`, dot);
       io.writeFile(`${out}/${name}.svg`, await dotToSvg(dot));
       const untaken = counts === undefined ? [] : [...counts].filter(([, n]) => n === 0).map(([key]) => key);
+      // The SVG shows counts as edge thickness; the exact numbers go in a table beside it.
+      if (counts !== undefined) {
+        const rows = [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => `${String(n).padStart(9)}  ${key}`);
+        io.writeFile(`${out}/${name}-coverage.txt`, `${['    taken  edge', ...rows].join('\n')}\n`);
+      }
       const note = counts === undefined ? '' : `: ${counts.size - untaken.length}/${counts.size} edges taken`;
-      io.stdout(`wrote ${out}/${name}.{mmd,dot,svg}${note}\n`);
+      io.stdout(`wrote ${out}/${name}.{mmd,dot,svg}${counts === undefined ? '' : `, ${name}-coverage.txt`}${note}\n`);
       for (const key of untaken) io.stdout(`  untaken: ${key}\n`);
     }
     return EXIT.pass;

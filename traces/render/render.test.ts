@@ -20,8 +20,8 @@ describe('mermaid', () => {
   it('declares boxed participants by domain and uses only declared ones', () => {
     expect(text.startsWith('sequenceDiagram\n')).toBe(true);
     const boxes = [...text.matchAll(/^ {2}box rgb\([^)]*\) (.*)$/gm)].map((m) => m[1]);
-    expect(boxes).toEqual(['Guest vCPUs', 'Guest blkfront and its rings', 'Dom0 xenstored and toolstack',
-      'Hypervisor', 'Backend domain blkback and its rings']);
+    expect(boxes).toEqual(['Guest vCPUs', 'Guest: blkfront, rings', 'Dom0: xenstore, toolstack',
+      'Hypervisor', 'Backend: rings, blkback']);
     const declared = new Set([...text.matchAll(/participant (\w+) as/g)].map((m) => m[1]));
     for (const m of text.matchAll(/^ {2}(\w+)->>(\w+): /gm)) {
       expect(declared.has(m[1])).toBe(true);

@@ -40,10 +40,10 @@ export interface Scene {
 
 const BOXES: readonly { id: BoxId; label: string; color: string }[] = [
   { id: 'guest', label: 'Guest vCPUs', color: 'rgb(232, 240, 254)' },
-  { id: 'frontend', label: 'Guest blkfront and its rings', color: 'rgb(230, 244, 234)' },
-  { id: 'xenstore', label: 'Dom0 xenstored and toolstack', color: 'rgb(254, 247, 224)' },
+  { id: 'frontend', label: 'Guest: blkfront, rings', color: 'rgb(230, 244, 234)' },
+  { id: 'xenstore', label: 'Dom0: xenstore, toolstack', color: 'rgb(254, 247, 224)' },
   { id: 'hypervisor', label: 'Hypervisor', color: 'rgb(243, 232, 253)' },
-  { id: 'backend', label: 'Backend domain blkback and its rings', color: 'rgb(252, 232, 230)' },
+  { id: 'backend', label: 'Backend: rings, blkback', color: 'rgb(252, 232, 230)' },
 ];
 
 export const LANE = {
