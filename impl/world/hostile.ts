@@ -13,6 +13,7 @@ import type { RingInfo } from '../blkfront/ring-info.ts';
 import {
   BLKIF_OP_DISCARD,
   BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
   BLKIF_OP_INDIRECT,
   BLKIF_OP_READ,
   BLKIF_OP_RESERVED_1,
@@ -26,7 +27,15 @@ import {
   indirectPageCount,
 } from '../xen/blkif-abi.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../xen/ring-index.ts';
-import { entryOffset, freeRequests, pushRequestsAndCheckNotify, reqProd, rspProd, setReqProd, setRspProd } from '../xen/shared-ring.ts';
+import {
+  entryOffset,
+  freeRequests,
+  pushRequestsAndCheckNotify,
+  reqProd,
+  rspProd,
+  setReqProd,
+  setRspProd,
+} from '../xen/shared-ring.ts';
 import type { ConfigIssue } from './config.ts';
 import { BACKEND_DOMID, backendPath, frontendPath } from './toolstack.ts';
 import type { World } from './world.ts';
@@ -35,13 +44,25 @@ export type HostileSide = 'blkfront' | 'blkback';
 
 /** What a hostile backend domain can do (section 10, "be ..." rows). */
 export const BACKEND_ATTACKS = [
-  'bogusResponseId', 'duplicateResponse', 'wrongOperation', 'rspProdBeyondRing', 'eventStorm',
-  'lyingQueueCountMax', 'lyingRingPageOrderMax', 'lyingIndirectSegmentsMax', 'keepGrantMapped',
+  'bogusResponseId',
+  'duplicateResponse',
+  'wrongOperation',
+  'rspProdBeyondRing',
+  'eventStorm',
+  'lyingQueueCountMax',
+  'lyingRingPageOrderMax',
+  'lyingIndirectSegmentsMax',
+  'keepGrantMapped',
 ] as const;
 /** What a hostile frontend (guest) can do (section 10, "fe ..." rows). */
 export const FRONTEND_ATTACKS = [
-  'numQueuesAboveMax', 'numQueuesZero', 'ringPageOrderAboveMax', 'badRingRef', 'rewriteRequest',
-  'reqProdBeyondRing', 'garbageRequest',
+  'numQueuesAboveMax',
+  'numQueuesZero',
+  'ringPageOrderAboveMax',
+  'badRingRef',
+  'rewriteRequest',
+  'reqProdBeyondRing',
+  'garbageRequest',
 ] as const;
 export type BackendAttack = (typeof BACKEND_ATTACKS)[number];
 export type FrontendAttack = (typeof FRONTEND_ATTACKS)[number];
@@ -114,7 +135,15 @@ const states = new WeakMap<World, HostileState>();
 export function hostileStateOf(world: World): HostileState {
   let state = states.get(world);
   if (state === undefined) {
-    state = { taken: 0, used: new Set(), effective: new Map(), forged: [], garbage: [], heldRefs: [], nextGarbageId: GARBAGE_ID_BASE };
+    state = {
+      taken: 0,
+      used: new Set(),
+      effective: new Map(),
+      forged: [],
+      garbage: [],
+      heldRefs: [],
+      nextGarbageId: GARBAGE_ID_BASE,
+    };
     states.set(world, state);
   }
   return state;
@@ -123,23 +152,38 @@ export function hostileStateOf(world: World): HostileState {
 export function validateHostilePlan(plan: HostilePlan): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (plan.side !== 'blkfront' && plan.side !== 'blkback') {
-    issues.push({ path: 'hostile.side', message: `must be blkfront or blkback, got ${JSON.stringify(plan.side)}` });
+    issues.push({
+      path: 'hostile.side',
+      message: `must be blkfront or blkback, got ${JSON.stringify(plan.side)}`,
+    });
     return issues;
   }
   if (!Number.isInteger(plan.budget) || plan.budget < 0 || plan.budget > 10_000) {
-    issues.push({ path: 'hostile.budget', message: `must be an integer in 0..10000, got ${JSON.stringify(plan.budget)}` });
+    issues.push({
+      path: 'hostile.budget',
+      message: `must be an integer in 0..10000, got ${JSON.stringify(plan.budget)}`,
+    });
   }
   const allowed: readonly string[] = plan.side === 'blkback' ? BACKEND_ATTACKS : FRONTEND_ATTACKS;
   plan.attacks.forEach((spec, i) => {
     const path = `hostile.attacks[${i}]`;
     if (!allowed.includes(spec.attack)) {
-      issues.push({ path, message: `${JSON.stringify(spec.attack)} is not an attack of a hostile ${plan.side}` });
+      issues.push({
+        path,
+        message: `${JSON.stringify(spec.attack)} is not an attack of a hostile ${plan.side}`,
+      });
     }
     if (!Number.isInteger(spec.ring) || spec.ring < 0 || spec.ring > 1023) {
-      issues.push({ path: `${path}.ring`, message: `must be an integer in 0..1023, got ${JSON.stringify(spec.ring)}` });
+      issues.push({
+        path: `${path}.ring`,
+        message: `must be an integer in 0..1023, got ${JSON.stringify(spec.ring)}`,
+      });
     }
     if (!Number.isInteger(spec.value) || spec.value < 0 || spec.value > 0xffff_ffff) {
-      issues.push({ path: `${path}.value`, message: `must be an integer in 0..2^32-1, got ${JSON.stringify(spec.value)}` });
+      issues.push({
+        path: `${path}.value`,
+        message: `must be an integer in 0..2^32-1, got ${JSON.stringify(spec.value)}`,
+      });
     }
   });
   return issues;
@@ -156,7 +200,14 @@ export function hostileActions(world: World, out: HostileAction[]): void {
     const spec = plan.attacks[i]!;
     const ring = targetRing(world, spec);
     if (ring === undefined) continue;
-    out.push({ actor: 'hostile', kind: 'attack', side: plan.side, attack: spec.attack, ring, value: spec.value });
+    out.push({
+      actor: 'hostile',
+      kind: 'attack',
+      side: plan.side,
+      attack: spec.attack,
+      ring,
+      value: spec.value,
+    });
   }
 }
 
@@ -172,7 +223,9 @@ function targetRing(world: World, spec: AttackSpec): number | undefined {
       return connected ? pick(frontRings.length) : undefined;
     case 'duplicateResponse': {
       const ring = connected && world.host.workersStarted ? pick(backRings.length) : undefined;
-      return ring !== undefined && replayable(world, ring, spec.value) !== undefined ? ring : undefined;
+      return ring !== undefined && replayable(world, ring, spec.value) !== undefined
+        ? ring
+        : undefined;
     }
     case 'wrongOperation':
     case 'keepGrantMapped':
@@ -219,9 +272,14 @@ export function performAttack(world: World, action: HostileAction): void {
   const state = hostileStateOf(world);
   state.taken += 1;
   const specs = world.config.hostile?.attacks ?? [];
-  const spec = specs.findIndex((s, i) => !state.used.has(i) && s.attack === action.attack && s.value === action.value);
+  const spec = specs.findIndex(
+    (s, i) => !state.used.has(i) && s.attack === action.attack && s.value === action.value,
+  );
   if (spec >= 0) state.used.add(spec);
-  const done = action.side === 'blkback' ? backendAttack(world, state, action) : frontendAttack(world, state, action);
+  const done =
+    action.side === 'blkback'
+      ? backendAttack(world, state, action)
+      : frontendAttack(world, state, action);
   if (done) state.effective.set(action.attack, (state.effective.get(action.attack) ?? 0) + 1);
 }
 
@@ -230,7 +288,11 @@ function backendAttack(world: World, state: HostileState, action: HostileAction)
   switch (action.attack) {
     case 'bogusResponseId': {
       const rinfo = world.front.device.rings[ring]!;
-      return forge(world, state, 'bogusResponseId', rinfo, { id: rinfo.front.size + value, operation: BLKIF_OP_READ, status: BLKIF_RSP_OKAY });
+      return forge(world, state, 'bogusResponseId', rinfo, {
+        id: rinfo.front.size + value,
+        operation: BLKIF_OP_READ,
+        status: BLKIF_RSP_OKAY,
+      });
     }
     case 'duplicateResponse':
       return duplicateResponse(world, state, ring, value);
@@ -245,15 +307,24 @@ function backendAttack(world: World, state: HostileState, action: HostileAction)
     }
     case 'eventStorm': {
       const port = world.host.back.rings[ring]!.port;
-      for (let n = 0; n <= value % STORM_NOTIFIES_MAX; n++) world.evtchn.notify(BACKEND_DOMID, port);
+      for (let n = 0; n <= value % STORM_NOTIFIES_MAX; n++)
+        world.evtchn.notify(BACKEND_DOMID, port);
       return true;
     }
     case 'lyingQueueCountMax':
-      return writeBackendKey(world, BE.multiQueueMaxQueues, ['0', '4294967295', 'many', '65536', '-1'][value % 5]!);
+      return writeBackendKey(
+        world,
+        BE.multiQueueMaxQueues,
+        ['0', '4294967295', 'many', '65536', '-1'][value % 5]!,
+      );
     case 'lyingRingPageOrderMax':
       return writeBackendKey(world, BE.maxRingPageOrder, ['9', '4294967295', 'x', '5'][value % 4]!);
     case 'lyingIndirectSegmentsMax':
-      return writeBackendKey(world, BE.featureMaxIndirectSegments, ['4294967295', '100000', 'lots', '0'][value % 4]!);
+      return writeBackendKey(
+        world,
+        BE.featureMaxIndirectSegments,
+        ['4294967295', '100000', 'lots', '0'][value % 4]!,
+      );
     case 'keepGrantMapped':
       return keepGrantMapped(world, state, ring, value);
     default:
@@ -262,7 +333,13 @@ function backendAttack(world: World, state: HostileState, action: HostileAction)
 }
 
 /** Write one response into the slot at the shared rsp_prod and publish it, as a backend would. */
-function forge(world: World, state: HostileState, attack: BackendAttack, rinfo: RingInfo, rsp: BlkifResponse): boolean {
+function forge(
+  world: World,
+  state: HostileState,
+  attack: BackendAttack,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+): boolean {
   const sring = rinfo.front.sring;
   const index = rspProd(sring);
   world.front.env.abi.writeResponse(sring.view, entryOffset(sring, index), rsp);
@@ -282,10 +359,17 @@ function notifyFrontend(world: World, ring: number): void {
  * among the published requests, not answered again later. Replaying a live id could complete a
  * reused id early, which no frontend can tell from a real answer; this attack is the detectable one.
  */
-function duplicateResponse(world: World, state: HostileState, ring: number, value: number): boolean {
+function duplicateResponse(
+  world: World,
+  state: HostileState,
+  ring: number,
+  value: number,
+): boolean {
   const rinfo = world.front.device.rings[ring];
   const rsp = replayable(world, ring, value);
-  return rinfo !== undefined && rsp !== undefined && forge(world, state, 'duplicateResponse', rinfo, rsp);
+  return (
+    rinfo !== undefined && rsp !== undefined && forge(world, state, 'duplicateResponse', rinfo, rsp)
+  );
 }
 
 function replayable(world: World, ring: number, value: number): BlkifResponse | undefined {
@@ -295,14 +379,21 @@ function replayable(world: World, ring: number, value: number): BlkifResponse | 
   const abi = world.host.env.abi;
   const prod = rspProd(sring);
   // Slots below rsp_prod still hold responses unless the frontend reused them for new requests.
-  const oldest = Math.min(ringIdxDistance(ringIdxAdd(reqProd(sring), -sring.size), prod), sring.size, prod);
+  const oldest = Math.min(
+    ringIdxDistance(ringIdxAdd(reqProd(sring), -sring.size), prod),
+    sring.size,
+    prod,
+  );
   if (oldest === 0) return undefined;
   const live = new Set<number>();
   for (const pending of back.inflight.values()) live.add(pending.id);
   if (back.barrier !== undefined) live.add(back.barrier.id);
   const published = Math.min(ringIdxDistance(back.back.reqCons, reqProd(sring)), sring.size);
   for (let n = 0; n < published; n++) {
-    const copied = abi.copyRequest(sring.view, entryOffset(sring, ringIdxAdd(back.back.reqCons, n)));
+    const copied = abi.copyRequest(
+      sring.view,
+      entryOffset(sring, ringIdxAdd(back.back.reqCons, n)),
+    );
     live.add(copied.ok ? copied.value.id : copied.error.id);
   }
   const skip = value % oldest;
@@ -322,17 +413,27 @@ function wrongOperation(world: World, state: HostileState, ring: number, value: 
   if (rinfo === undefined) return false;
   const pendings = [...back.inflight.values()];
   const pending = pendings[value % pendings.length]!;
-  const others = [BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD]
-    .filter((op) => op !== pending.operation);
+  const others = [
+    BLKIF_OP_READ,
+    BLKIF_OP_WRITE,
+    BLKIF_OP_WRITE_BARRIER,
+    BLKIF_OP_FLUSH_DISKCACHE,
+    BLKIF_OP_DISCARD,
+  ].filter((op) => op !== pending.operation);
   const operation = others[value % others.length]!;
-  return forge(world, state, 'wrongOperation', rinfo, { id: pending.id, operation, status: BLKIF_RSP_OKAY });
+  return forge(world, state, 'wrongOperation', rinfo, {
+    id: pending.id,
+    operation,
+    status: BLKIF_RSP_OKAY,
+  });
 }
 
 /** XSA-396: map a one-shot data grant of a request in flight a second time and never unmap it. */
 function keepGrantMapped(world: World, state: HostileState, ring: number, value: number): boolean {
   const back = world.host.back.rings[ring]!;
   const refs: number[] = [];
-  for (const pending of back.inflight.values()) for (const seg of pending.segments) if (!seg.persistent) refs.push(seg.gref);
+  for (const pending of back.inflight.values())
+    for (const seg of pending.segments) if (!seg.persistent) refs.push(seg.gref);
   if (refs.length === 0) return false;
   const gref = refs[value % refs.length]!;
   const mapped = world.guestGnttab.map(gref, BACKEND_DOMID, false);
@@ -364,7 +465,11 @@ function frontendAttack(world: World, state: HostileState, action: HostileAction
     case 'numQueuesZero':
       return writeFrontendKey(world, FE.multiQueueNumQueues, '0');
     case 'ringPageOrderAboveMax':
-      return writeFrontendKey(world, FE.ringPageOrder, String((world.host.back.config.ringPageOrderMax ?? 0) + 1 + (value % 8)));
+      return writeFrontendKey(
+        world,
+        FE.ringPageOrder,
+        String((world.host.back.config.ringPageOrderMax ?? 0) + 1 + (value % 8)),
+      );
     case 'badRingRef':
       return badRingRef(world, ring, value);
     case 'rewriteRequest':
@@ -391,7 +496,10 @@ function badRingRef(world: World, ring: number, value: number): boolean {
   };
   const queueCount = readUnsigned(read(FE.multiQueueNumQueues)) ?? 1;
   const order = readUnsigned(read(FE.ringPageOrder));
-  const key = joinKey(ringDir(queueCount, ring % queueCount), order === undefined ? FE.ringRef : ringRefKey(Math.max(order, 1), 0));
+  const key = joinKey(
+    ringDir(queueCount, ring % queueCount),
+    order === undefined ? FE.ringRef : ringRefKey(Math.max(order, 1), 0),
+  );
   const own = new Set(world.front.device.rings[ring]?.ringRefs ?? []);
   const others = world.guestGnttab.grantedRefs().filter((ref) => !own.has(ref));
   let ref: number;
@@ -434,44 +542,131 @@ function rewriteRequest(world: World, ring: number, value: number): boolean {
   }
 }
 
-/** Requests blkback must refuse (section 5.5), each with the status Linux answers it with. */
-function garbageOf(world: World, id: number, value: number): { req: BlkifRequest; status: number; what: string } {
-  const handle = world.front.device.handle;
-  const disk = world.disk.sectorCount;
-  const seg = (firstSect: number, lastSect: number, gref = 8) => ({ gref, firstSect, lastSect });
-  const rw = (operation: 0 | 1, nrSegments: number, sectorNumber: number, segments: { gref: number; firstSect: number; lastSect: number }[]) =>
-    ({ kind: 'rw' as const, operation, nrSegments, handle, id, sectorNumber, segments });
-  const indirect = (indirectOp: number, nrSegments: number) => ({
-    kind: 'indirect' as const, operation: BLKIF_OP_INDIRECT as 6, indirectOp, nrSegments, handle, id, sectorNumber: 0,
-    indirectGrefs: new Array<number>(indirectPageCount(nrSegments)).fill(8),
-  });
-  const ungranted = (): number => {
-    let ref = 8 + (value % 4096);
-    while (world.guestGnttab.isGranted(ref)) ref += 1;
-    return ref;
+interface Garbage {
+  readonly what: string;
+  readonly status: number;
+  build(g: GarbageContext): BlkifRequest;
+}
+
+interface GarbageContext {
+  readonly id: number;
+  readonly value: number;
+  readonly handle: number;
+  readonly diskSectors: number;
+  readonly indirectSegmentsMax: number;
+  /** A reference the guest has not granted. */
+  readonly ungranted: number;
+}
+
+type Segment = { gref: number; firstSect: number; lastSect: number };
+
+function rw(
+  g: GarbageContext,
+  operation: 0 | 1,
+  nrSegments: number,
+  sector: number,
+  segments: Segment[],
+): BlkifRequest {
+  return {
+    kind: 'rw',
+    operation,
+    nrSegments,
+    handle: g.handle,
+    id: g.id,
+    sectorNumber: sector,
+    segments,
   };
-  switch (value % 9) {
-    case 0:
-      return { req: { kind: 'unknown', operation: value % 2 === 0 ? BLKIF_OP_RESERVED_1 : 7 + (value % 200), id },
-        status: BLKIF_RSP_EOPNOTSUPP, what: 'unknown operation' };
-    case 1:
-      return { req: rw(BLKIF_OP_READ, 0, 0, []), status: BLKIF_RSP_ERROR, what: 'read with 0 segments' };
-    case 2:
-      return { req: rw(BLKIF_OP_WRITE, 1, 0, [seg(5, 2)]), status: BLKIF_RSP_ERROR, what: 'last_sect < first_sect' };
-    case 3:
-      return { req: rw(BLKIF_OP_READ, 1, 0, [seg(0, 8 + (value % 248))]), status: BLKIF_RSP_ERROR, what: 'last_sect beyond the page' };
-    case 4:
-      return { req: rw(BLKIF_OP_READ, 1, disk + (value % 100), [seg(0, 7)]), status: BLKIF_RSP_ERROR, what: 'sector beyond the disk' };
-    case 5:
-      return { req: indirect(BLKIF_OP_READ, Math.min(4096, world.host.env.features.indirectSegmentsMax + 1 + (value % 64))),
-        status: BLKIF_RSP_ERROR, what: 'indirect with too many segments' };
-    case 6:
-      return { req: rw(BLKIF_OP_READ, 12 + (value % 244), 0, []), status: BLKIF_RSP_ERROR, what: 'too many direct segments' };
-    case 7:
-      return { req: rw(BLKIF_OP_READ, 1, 0, [seg(0, 7, ungranted())]), status: BLKIF_RSP_ERROR, what: 'ungranted data page' };
-    default:
-      return { req: indirect(BLKIF_OP_FLUSH_DISKCACHE, 1), status: BLKIF_RSP_ERROR, what: 'indirect with inner op flush' };
-  }
+}
+
+function indirect(g: GarbageContext, indirectOp: number, nrSegments: number): BlkifRequest {
+  const pageCount = Math.min(indirectPageCount(nrSegments), BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
+  return {
+    kind: 'indirect',
+    operation: BLKIF_OP_INDIRECT,
+    indirectOp,
+    nrSegments,
+    handle: g.handle,
+    id: g.id,
+    sectorNumber: 0,
+    indirectGrefs: new Array<number>(pageCount).fill(8),
+  };
+}
+
+/** Requests blkback must refuse (section 5.5), each with the status Linux answers it with. */
+const GARBAGE: readonly Garbage[] = [
+  {
+    what: 'unknown operation',
+    status: BLKIF_RSP_EOPNOTSUPP,
+    build: (g) => ({
+      kind: 'unknown',
+      operation: g.value % 2 === 0 ? BLKIF_OP_RESERVED_1 : 7 + (g.value % 200),
+      id: g.id,
+    }),
+  },
+  {
+    what: 'read with 0 segments',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_READ, 0, 0, []),
+  },
+  {
+    what: 'last_sect < first_sect',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_WRITE, 1, 0, [{ gref: 8, firstSect: 5, lastSect: 2 }]),
+  },
+  {
+    what: 'last_sect beyond the page',
+    status: BLKIF_RSP_ERROR,
+    build: (g) =>
+      rw(g, BLKIF_OP_READ, 1, 0, [{ gref: 8, firstSect: 0, lastSect: 8 + (g.value % 248) }]),
+  },
+  {
+    what: 'sector beyond the disk',
+    status: BLKIF_RSP_ERROR,
+    build: (g) =>
+      rw(g, BLKIF_OP_READ, 1, g.diskSectors + (g.value % 100), [
+        { gref: 8, firstSect: 0, lastSect: 7 },
+      ]),
+  },
+  {
+    what: 'indirect with too many segments',
+    status: BLKIF_RSP_ERROR,
+    build: (g) =>
+      indirect(g, BLKIF_OP_READ, Math.min(0xffff, g.indirectSegmentsMax + 1 + (g.value % 64))),
+  },
+  {
+    what: 'too many direct segments',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_READ, 12 + (g.value % 244), 0, []),
+  },
+  {
+    what: 'ungranted data page',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]),
+  },
+  {
+    what: 'indirect with inner op flush',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => indirect(g, BLKIF_OP_FLUSH_DISKCACHE, 1),
+  },
+];
+
+function garbageOf(
+  world: World,
+  id: number,
+  value: number,
+): { req: BlkifRequest; status: number; what: string } {
+  let ungranted = 8 + (value % 4096);
+  while (world.guestGnttab.isGranted(ungranted)) ungranted += 1;
+  const context: GarbageContext = {
+    id,
+    value,
+    handle: world.front.device.handle,
+    diskSectors: world.disk.sectorCount,
+    indirectSegmentsMax: world.host.env.features.indirectSegmentsMax,
+    ungranted,
+  };
+  const garbage = GARBAGE[value % GARBAGE.length]!;
+  return { req: garbage.build(context), status: garbage.status, what: garbage.what };
 }
 
 /** Publish a malformed request through the frontend's own ring, as the guest domain can. */

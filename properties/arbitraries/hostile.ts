@@ -3,7 +3,12 @@
 // schedule. Attack specs shrink towards the first attack of the side, ring 0 and value 0; the
 // budget towards 1, so a counterexample names the one attack that mattered.
 import fc from 'fast-check';
-import type { BackendConfig, FrontendConfig, WorkloadItem, WorldConfig } from '../../impl/world/config.ts';
+import type {
+  BackendConfig,
+  FrontendConfig,
+  WorkloadItem,
+  WorldConfig,
+} from '../../impl/world/config.ts';
 import {
   type AttackSpec,
   BACKEND_ATTACKS,
@@ -28,11 +33,17 @@ export const attackValueArb: fc.Arbitrary<number> = fc.oneof(
   { arbitrary: fc.nat(0xffff_ffff), weight: 1 },
 );
 
-export function attackSpecArb(side: HostileSide, attacks: readonly HostileAttack[] = attacksOf(side)): fc.Arbitrary<AttackSpec> {
+export function attackSpecArb(
+  side: HostileSide,
+  attacks: readonly HostileAttack[] = attacksOf(side),
+): fc.Arbitrary<AttackSpec> {
   return fc.record({ attack: fc.constantFrom(...attacks), ring: fc.nat(3), value: attackValueArb });
 }
 
-export function hostilePlanArb(side: HostileSide, attacks: readonly HostileAttack[] = attacksOf(side)): fc.Arbitrary<HostilePlan> {
+export function hostilePlanArb(
+  side: HostileSide,
+  attacks: readonly HostileAttack[] = attacksOf(side),
+): fc.Arbitrary<HostilePlan> {
   return fc.record({
     side: fc.constant(side),
     attacks: fc.array(attackSpecArb(side, attacks), { minLength: 1, maxLength: ATTACK_COUNT_MAX }),
@@ -69,10 +80,18 @@ function workloadArb(vcpuCount: number): fc.Arbitrary<WorkloadItem[]> {
   });
   return fc.array(extent, { minLength: 1, maxLength: 6 }).map((extents) =>
     extents.flatMap((e): WorkloadItem[] => {
-      const base = { vcpu: e.vcpu, sector: e.sector, sectorCount: e.sectorCount, offsetSectors: e.offsetSectors };
-      const flush: WorkloadItem[] = e.flush ? [{ vcpu: e.vcpu, op: 'flush', sector: 0, sectorCount: 0, offsetSectors: 0 }] : [];
+      const base = {
+        vcpu: e.vcpu,
+        sector: e.sector,
+        sectorCount: e.sectorCount,
+        offsetSectors: e.offsetSectors,
+      };
+      const flush: WorkloadItem[] = e.flush
+        ? [{ vcpu: e.vcpu, op: 'flush', sector: 0, sectorCount: 0, offsetSectors: 0 }]
+        : [];
       return [{ ...base, op: 'write' }, ...flush, { ...base, op: 'read' }];
-    }));
+    }),
+  );
 }
 
 export interface HostileScenarioOptions {
@@ -87,20 +106,31 @@ export interface HostileScenarioOptions {
 export function hostileScenarioArb(options: HostileScenarioOptions): fc.Arbitrary<Scenario> {
   const vcpuCount = fc.integer({ min: 1, max: 4 });
   return vcpuCount.chain((vcpus) =>
-    fc.record({
-      backend: backendArb,
-      frontend: frontendArb,
-      workload: workloadArb(vcpus),
-      hostile: hostilePlanArb(options.side, options.attacks),
-      unplug: options.unplug === true ? fc.boolean() : fc.constant(false),
-      choices: fc.array(fc.nat(1 << 16), { maxLength: options.choiceCountMax ?? 300, size: 'max' }),
-    }).map(({ backend, frontend, workload, hostile, unplug, choices }): Scenario => {
-      const config: WorldConfig = {
-        // x86_64 only: the frontend machine advertises x86_64-abi whatever the guest's ABI is.
-        vcpuCount: vcpus, abi: 'x86_64-abi', diskSectors: HOSTILE_DISK_SECTORS, frontend, backend, workload,
-        faults: { migrations: [], unplug, frontendClose: false, transactionConflicts: 0 },
-        hostile,
-      };
-      return { config, choices };
-    }));
+    fc
+      .record({
+        backend: backendArb,
+        frontend: frontendArb,
+        workload: workloadArb(vcpus),
+        hostile: hostilePlanArb(options.side, options.attacks),
+        unplug: options.unplug === true ? fc.boolean() : fc.constant(false),
+        choices: fc.array(fc.nat(1 << 16), {
+          maxLength: options.choiceCountMax ?? 300,
+          size: 'max',
+        }),
+      })
+      .map(({ backend, frontend, workload, hostile, unplug, choices }): Scenario => {
+        const config: WorldConfig = {
+          // x86_64 only: the frontend machine advertises x86_64-abi whatever the guest's ABI is.
+          vcpuCount: vcpus,
+          abi: 'x86_64-abi',
+          diskSectors: HOSTILE_DISK_SECTORS,
+          frontend,
+          backend,
+          workload,
+          faults: { migrations: [], unplug, frontendClose: false, transactionConflicts: 0 },
+          hostile,
+        };
+        return { config, choices };
+      }),
+  );
 }

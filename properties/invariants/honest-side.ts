@@ -9,11 +9,20 @@ import { frontendQueueCountMax, XENBUS_MAX_RING_GRANT_ORDER } from '../../model/
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { errorNodePath } from '../../model/xenstore-keys.ts';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
-import { type ForgedResponse, type GarbageRequest, type HostileSide, hostileStateOf } from '../../impl/world/hostile.ts';
+import {
+  type ForgedResponse,
+  type GarbageRequest,
+  type HostileSide,
+  hostileStateOf,
+} from '../../impl/world/hostile.ts';
 import { BACKEND_DOMID, frontendPath, readState } from '../../impl/world/toolstack.ts';
 import type { World } from '../../impl/world/world.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
-import { backProducerOverflow, entryOffset, frontProducerOverflow } from '../../impl/xen/shared-ring.ts';
+import {
+  backProducerOverflow,
+  entryOffset,
+  frontProducerOverflow,
+} from '../../impl/xen/shared-ring.ts';
 import { grantAccounting } from './grant-accounting.ts';
 import type { Invariant } from './invariant.ts';
 import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
@@ -40,7 +49,11 @@ function progressOf(world: World): Progress {
   return p;
 }
 
-function violation(world: World, message: string, at: { ring?: number; requestId?: number; gref?: number; key?: string } = {}): Violation {
+function violation(
+  world: World,
+  message: string,
+  at: { ring?: number; requestId?: number; gref?: number; key?: string } = {},
+): Violation {
   return { code: CODE, step: world.stepCount, ...at, message };
 }
 
@@ -67,10 +80,14 @@ function forgedResponses(world: World, p: Progress, out: Violation[]): void {
     p.judged.add(forged);
     const reported = world.reports.some((r) => r.side === 'blkfront');
     if (dev.connection !== 'error' || !reported) {
-      out.push(violation(world,
-        `${forged.attack}: blkfront read a forged response (id ${rsp.id}, op ${rsp.operation}, index ${index}) and ` +
-        `the device is ${dev.connection}${reported ? '' : ' with no report'}, not marked broken`,
-        { ring: rinfo.index, requestId: rsp.id }));
+      out.push(
+        violation(
+          world,
+          `${forged.attack}: blkfront read a forged response (id ${rsp.id}, op ${rsp.operation}, index ${index}) and ` +
+            `the device is ${dev.connection}${reported ? '' : ' with no report'}, not marked broken`,
+          { ring: rinfo.index, requestId: rsp.id },
+        ),
+      );
     }
   }
 }
@@ -88,25 +105,49 @@ function frontendLimits(world: World, out: Violation[]): void {
   if (dev.connection === 'error' && !world.reports.some((r) => r.side === 'blkfront')) {
     out.push(violation(world, 'blkfront marked the device broken without a report'));
   }
-  const queueCountMax = Math.max(1, frontendQueueCountMax(cfg.queueCountMax, world.config.vcpuCount));
+  const queueCountMax = Math.max(
+    1,
+    frontendQueueCountMax(cfg.queueCountMax, world.config.vcpuCount),
+  );
   if (dev.rings.length > queueCountMax) {
-    out.push(violation(world, `blkfront set up ${dev.rings.length} rings; its own limit is ${queueCountMax}`,
-      { key: 'multi-queue-max-queues' }));
+    out.push(
+      violation(
+        world,
+        `blkfront set up ${dev.rings.length} rings; its own limit is ${queueCountMax}`,
+        { key: 'multi-queue-max-queues' },
+      ),
+    );
   }
   const orderMax = Math.min(cfg.ringPageOrderMax, XENBUS_MAX_RING_GRANT_ORDER);
   if (dev.rings.length > 0 && dev.ringPageOrder > orderMax) {
-    out.push(violation(world, `blkfront uses ring page order ${dev.ringPageOrder}; its own limit is ${orderMax}`,
-      { key: 'max-ring-page-order' }));
+    out.push(
+      violation(
+        world,
+        `blkfront uses ring page order ${dev.ringPageOrder}; its own limit is ${orderMax}`,
+        { key: 'max-ring-page-order' },
+      ),
+    );
   }
   if (dev.features.indirectSegments > cfg.indirectSegmentsMax) {
-    out.push(violation(world, `blkfront uses ${dev.features.indirectSegments} indirect segments; its own limit is ${cfg.indirectSegmentsMax}`,
-      { key: 'feature-max-indirect-segments' }));
+    out.push(
+      violation(
+        world,
+        `blkfront uses ${dev.features.indirectSegments} indirect segments; its own limit is ${cfg.indirectSegmentsMax}`,
+        { key: 'feature-max-indirect-segments' },
+      ),
+    );
   }
   if (dev.connection !== 'connected') return;
   for (const rinfo of dev.rings) {
     const outstanding = ringIdxDistance(rinfo.front.rspCons, rinfo.front.reqProdPvt);
     if (outstanding > rinfo.front.size) {
-      out.push(violation(world, `blkfront has ${outstanding} requests outstanding on a ${rinfo.front.size}-slot ring`, { ring: rinfo.index }));
+      out.push(
+        violation(
+          world,
+          `blkfront has ${outstanding} requests outstanding on a ${rinfo.front.size}-slot ring`,
+          { ring: rinfo.index },
+        ),
+      );
     }
   }
 }
@@ -117,9 +158,17 @@ function heldGrants(world: World, out: Violation[]): void {
   for (const gref of hostileStateOf(world).heldRefs) {
     const entry = gnttab.entry(gref);
     if (entry === undefined) {
-      out.push(violation(world, `grant ${gref} was ended while the backend still maps it`, { gref }));
+      out.push(
+        violation(world, `grant ${gref} was ended while the backend still maps it`, { gref }),
+      );
     } else if (!world.guestMemory.isAllocated(entry.frame)) {
-      out.push(violation(world, `blkfront freed guest frame ${entry.frame} while the backend still maps it through grant ${gref}`, { gref }));
+      out.push(
+        violation(
+          world,
+          `blkfront freed guest frame ${entry.frame} while the backend still maps it through grant ${gref}`,
+          { gref },
+        ),
+      );
     }
   }
 }
@@ -136,25 +185,49 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
     const b = ring.back;
     const before = p.rings.get(ring);
     if (before?.overflow === true && ring.consumedCount > before.consumed) {
-      out.push(violation(world, `blkback consumed request index ${ringIdxAdd(b.reqCons, -1)} although req_prod lay more than ${b.size} ` +
-        'past rsp_prod_pvt', { ring: ring.index }));
+      out.push(
+        violation(
+          world,
+          `blkback consumed request index ${ringIdxAdd(b.reqCons, -1)} although req_prod lay more than ${b.size} ` +
+            'past rsp_prod_pvt',
+          { ring: ring.index },
+        ),
+      );
     }
     p.rings.set(ring, { overflow: backProducerOverflow(b), consumed: ring.consumedCount });
     const owed = ring.inflight.size + (ring.barrier !== undefined ? 1 : 0);
     if (ring.consumedCount !== ring.respondedCount + owed) {
-      out.push(violation(world,
-        `blkback consumed ${ring.consumedCount} requests but answered ${ring.respondedCount} with ${owed} in flight`, { ring: ring.index }));
+      out.push(
+        violation(
+          world,
+          `blkback consumed ${ring.consumedCount} requests but answered ${ring.respondedCount} with ${owed} in flight`,
+          { ring: ring.index },
+        ),
+      );
     }
     if (ringIdxDistance(b.rspProdPvt, b.reqCons) > b.size) {
-      out.push(violation(world, `blkback req_cons ${b.reqCons} is more than ${b.size} past rsp_prod_pvt ${b.rspProdPvt}`, { ring: ring.index }));
+      out.push(
+        violation(
+          world,
+          `blkback req_cons ${b.reqCons} is more than ${b.size} past rsp_prod_pvt ${b.rspProdPvt}`,
+          { ring: ring.index },
+        ),
+      );
     }
     expectedMaps += ring.ringRefs.length + ring.persistent.size;
-    for (const pending of ring.inflight.values()) for (const seg of pending.segments) if (!seg.persistent) expectedMaps += 1;
-    if (ring.barrier !== undefined) for (const seg of ring.barrier.segments) if (!seg.persistent) expectedMaps += 1;
+    for (const pending of ring.inflight.values())
+      for (const seg of pending.segments) if (!seg.persistent) expectedMaps += 1;
+    if (ring.barrier !== undefined)
+      for (const seg of ring.barrier.segments) if (!seg.persistent) expectedMaps += 1;
   }
   const mapped = world.guestGnttab.mappedCount(BACKEND_DOMID);
   if (mapped !== expectedMaps) {
-    out.push(violation(world, `blkback maps ${mapped} guest grants; its rings, persistent trees and requests account for ${expectedMaps}`));
+    out.push(
+      violation(
+        world,
+        `blkback maps ${mapped} guest grants; its rings, persistent trees and requests account for ${expectedMaps}`,
+      ),
+    );
   }
 }
 
@@ -164,24 +237,43 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
   const cfg = back.config;
   if (back.cachedState === XenbusState.Connected && !back.drainOwed) {
     const queueCountMax = cfg.queueCountMax ?? 1;
-    if (back.queueCount < 1 || back.queueCount > queueCountMax || back.rings.length !== back.queueCount) {
-      out.push(violation(world, `blkback connected ${back.rings.length} rings for num-queues ${back.queueCount} (max ${queueCountMax})`,
-        { key: 'multi-queue-num-queues' }));
+    if (
+      back.queueCount < 1 ||
+      back.queueCount > queueCountMax ||
+      back.rings.length !== back.queueCount
+    ) {
+      out.push(
+        violation(
+          world,
+          `blkback connected ${back.rings.length} rings for num-queues ${back.queueCount} (max ${queueCountMax})`,
+          { key: 'multi-queue-num-queues' },
+        ),
+      );
     }
     if (back.ringPageOrder > (cfg.ringPageOrderMax ?? 0)) {
-      out.push(violation(world, `blkback connected with ring-page-order ${back.ringPageOrder} above its max ${cfg.ringPageOrderMax ?? 0}`,
-        { key: 'ring-page-order' }));
+      out.push(
+        violation(
+          world,
+          `blkback connected with ring-page-order ${back.ringPageOrder} above its max ${cfg.ringPageOrderMax ?? 0}`,
+          { key: 'ring-page-order' },
+        ),
+      );
     }
   }
   const writes = world.stateWrites;
   for (; p.stateWritesSeen < writes.length; p.stateWritesSeen++) {
     const w = writes[p.stateWritesSeen]!;
-    if (w.side !== 'backend' || w.to !== XenbusState.Closing || world.unplugged || world.closed) continue;
+    if (w.side !== 'backend' || w.to !== XenbusState.Closing || world.unplugged || world.closed)
+      continue;
     const frontState = readState(world.xs, BACKEND_DOMID, frontendPath(world.guestDomid));
     if (frontState === XenbusState.Closing || frontState === XenbusState.Closed) continue;
     const path = `/local/domain/${BACKEND_DOMID}/${errorNodePath(`backend/vbd/${world.guestDomid}/${world.front.device.handle}`)}`;
     if (!world.xs.read(BACKEND_DOMID, path).ok) {
-      out.push(violation(world, 'blkback went Closing on its own without writing the error node', { key: path }));
+      out.push(
+        violation(world, 'blkback went Closing on its own without writing the error node', {
+          key: path,
+        }),
+      );
     }
   }
 }
@@ -190,21 +282,37 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
 function garbageRequests(world: World, p: Progress, out: Violation[]): void {
   for (const garbage of hostileStateOf(world).garbage) {
     if (p.judged.has(garbage)) continue;
-    const ring = world.host.back.rings.find((r) =>
-      r.back.sring.view.buffer === garbage.view.buffer && r.back.sring.view.byteOffset === garbage.view.byteOffset);
+    const ring = world.host.back.rings.find(
+      (r) =>
+        r.back.sring.view.buffer === garbage.view.buffer &&
+        r.back.sring.view.byteOffset === garbage.view.byteOffset,
+    );
     if (ring === undefined) continue;
     if (!passed(garbage.index, ring.back.reqCons, ring.back.size)) continue;
     // One consume per step, answered in that step: its response is the last one produced.
     p.judged.add(garbage);
     const sring = ring.back.sring;
-    const rsp = world.host.env.abi.copyResponse(sring.view, entryOffset(sring, ringIdxAdd(ring.back.rspProdPvt, -1)));
+    const rsp = world.host.env.abi.copyResponse(
+      sring.view,
+      entryOffset(sring, ringIdxAdd(ring.back.rspProdPvt, -1)),
+    );
     if (rsp.id !== garbage.id || rsp.status !== garbage.status) {
-      out.push(violation(world,
-        `blkback consumed garbage request id ${garbage.id} (${garbage.what}) and answered id ${rsp.id} status ${rsp.status}, ` +
-        `not status ${garbage.status}`, { ring: ring.index, requestId: garbage.id }));
+      out.push(
+        violation(
+          world,
+          `blkback consumed garbage request id ${garbage.id} (${garbage.what}) and answered id ${rsp.id} status ${rsp.status}, ` +
+            `not status ${garbage.status}`,
+          { ring: ring.index, requestId: garbage.id },
+        ),
+      );
     } else if (!world.reports.some((r) => r.side === 'blkback' && r.requestId === garbage.id)) {
-      out.push(violation(world, `blkback refused garbage request id ${garbage.id} (${garbage.what}) without a report`,
-        { ring: ring.index, requestId: garbage.id }));
+      out.push(
+        violation(
+          world,
+          `blkback refused garbage request id ${garbage.id} (${garbage.what}) without a report`,
+          { ring: ring.index, requestId: garbage.id },
+        ),
+      );
     }
   }
 }
@@ -216,7 +324,8 @@ function hostileSideOf(world: World): HostileSide | undefined {
 export const honestSide: Invariant = {
   code: CODE,
   phase: 'step',
-  summary: 'with a hostile peer, the honest side refuses and reports, keeps its own limits and accounting',
+  summary:
+    'with a hostile peer, the honest side refuses and reports, keeps its own limits and accounting',
   check(world) {
     const side = hostileSideOf(world);
     if (side === undefined) return [];
@@ -245,14 +354,26 @@ export const honestSideAtQuiescence: Invariant = {
     if (side === 'blkback' && world.front.device.connection === 'connected') {
       for (const rinfo of world.front.device.rings) {
         if (frontProducerOverflow(rinfo.front)) {
-          out.push(violation(world, 'blkfront idles connected with rsp_prod more than a ring past rsp_cons', { ring: rinfo.index }));
+          out.push(
+            violation(
+              world,
+              'blkfront idles connected with rsp_prod more than a ring past rsp_cons',
+              { ring: rinfo.index },
+            ),
+          );
         }
       }
     }
     if (side === 'blkfront') {
       for (const ring of world.host.back.rings) {
         if (!ring.halted && backProducerOverflow(ring.back)) {
-          out.push(violation(world, 'blkback idles with req_prod more than a ring past rsp_prod_pvt and did not halt the ring', { ring: ring.index }));
+          out.push(
+            violation(
+              world,
+              'blkback idles with req_prod more than a ring past rsp_prod_pvt and did not halt the ring',
+              { ring: ring.index },
+            ),
+          );
         }
       }
     }
@@ -263,7 +384,8 @@ export const honestSideAtQuiescence: Invariant = {
 /** blkfront's per-ring grant conservation, until it has declared the device broken. */
 const frontendGrantsUntilBroken: Invariant = {
   ...grantAccounting,
-  check: (world, ledger) => (world.front.device.connection === 'error' ? [] : grantAccounting.check(world, ledger)),
+  check: (world, ledger) =>
+    world.front.device.connection === 'error' ? [] : grantAccounting.check(world, ledger),
 };
 
 /**
@@ -271,10 +393,19 @@ const frontendGrantsUntilBroken: Invariant = {
  * liveness), but the frontend must never complete one twice or with the wrong data. A hostile
  * frontend owns the guest's ledger, so only blkback's side is judged.
  */
-export function hostileInvariants(side: HostileSide): { step: readonly Invariant[]; quiescence: readonly Invariant[] } {
+export function hostileInvariants(side: HostileSide): {
+  step: readonly Invariant[];
+  quiescence: readonly Invariant[];
+} {
   if (side === 'blkback') {
     return {
-      step: [noDuplicateCompletion, dataIntegrity, frontendGrantsUntilBroken, legalXenbusTransitions, honestSide],
+      step: [
+        noDuplicateCompletion,
+        dataIntegrity,
+        frontendGrantsUntilBroken,
+        legalXenbusTransitions,
+        honestSide,
+      ],
       quiescence: [honestSideAtQuiescence],
     };
   }

@@ -15,7 +15,13 @@ import { BLKIF_RSP_OKAY } from '../../impl/xen/blkif-abi.ts';
 import type { GrantTable } from '../../impl/xen/grant-table.ts';
 import { OK_VOID } from '../../impl/xen/result.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
-import { backProducerOverflow, entryOffset, reqProd, rspProd, setReqProd } from '../../impl/xen/shared-ring.ts';
+import {
+  backProducerOverflow,
+  entryOffset,
+  reqProd,
+  rspProd,
+  setReqProd,
+} from '../../impl/xen/shared-ring.ts';
 import { attacksOf, hostileScenarioArb } from '../arbitraries/hostile.ts';
 import type { Scenario } from '../catalog.ts';
 import { hostileInvariants } from '../invariants/honest-side.ts';
@@ -36,15 +42,29 @@ function runHostile(scenario: Scenario, drivers: Drivers): HostileRun {
   const side = scenario.config.hostile!.side;
   const invariants = hostileInvariants(side);
   const run = runSchedule({
-    config: scenario.config, drivers, chooser: new ChoiceListChooser(scenario.choices), stepsMax: STEPS_MAX,
-    drainStepsMax: DRAIN_STEPS_MAX, stepInvariants: invariants.step, quiescenceInvariants: invariants.quiescence,
+    config: scenario.config,
+    drivers,
+    chooser: new ChoiceListChooser(scenario.choices),
+    stepsMax: STEPS_MAX,
+    drainStepsMax: DRAIN_STEPS_MAX,
+    stepInvariants: invariants.step,
+    quiescenceInvariants: invariants.quiescence,
   });
   return { violation: run.violation, effective: hostileStateOf(run.world).effective };
 }
 
 /** The property: the honest side survives every generated plan and schedule. */
-function honestSideHolds(side: HostileSide, drivers: Drivers, attacks?: readonly HostileAttack[], reached?: Map<HostileAttack, number>) {
-  const scenarios = hostileScenarioArb({ side, unplug: side === 'blkfront', ...(attacks !== undefined ? { attacks } : {}) });
+function honestSideHolds(
+  side: HostileSide,
+  drivers: Drivers,
+  attacks?: readonly HostileAttack[],
+  reached?: Map<HostileAttack, number>,
+) {
+  const scenarios = hostileScenarioArb({
+    side,
+    unplug: side === 'blkfront',
+    ...(attacks !== undefined ? { attacks } : {}),
+  });
   return fc.property(scenarios, (scenario) => {
     const run = runHostile(scenario, drivers);
     for (const [attack, n] of run.effective) reached?.set(attack, (reached.get(attack) ?? 0) + n);
@@ -53,9 +73,19 @@ function honestSideHolds(side: HostileSide, drivers: Drivers, attacks?: readonly
 }
 
 /** A known-bad variant is caught: fast-check finds a failure whose first line names `code`. */
-function expectCaught(side: HostileSide, drivers: Drivers, attacks: readonly HostileAttack[], code: string, words: string): void {
+function expectCaught(
+  side: HostileSide,
+  drivers: Drivers,
+  attacks: readonly HostileAttack[],
+  code: string,
+  words: string,
+): void {
   // endOnFailure: a teeth test needs a failure, not the shortest one (shrinking is the suites' job).
-  const details = fc.check(honestSideHolds(side, drivers, attacks), { numRuns: 400, seed: SEED, endOnFailure: true });
+  const details = fc.check(honestSideHolds(side, drivers, attacks), {
+    numRuns: 400,
+    seed: SEED,
+    endOnFailure: true,
+  });
   expect(details.failed).toBe(true);
   const scenario = details.counterexample![0];
   const violation = runHostile(scenario, drivers).violation;
@@ -69,17 +99,36 @@ describe(`hostile peers (seed ${SEED})`, () => {
   for (const side of ['blkback', 'blkfront'] as const) {
     it(`a hostile ${side}: the honest side refuses, reports, keeps its accounting; every attack is reached`, () => {
       const reached = new Map<HostileAttack, number>();
-      fc.assert(honestSideHolds(side, HONEST_DRIVERS, undefined, reached), { numRuns: 250, seed: SEED });
-      for (const attack of attacksOf(side)) expect([attack, reached.get(attack) ?? 0]).not.toEqual([attack, 0]);
+      fc.assert(honestSideHolds(side, HONEST_DRIVERS, undefined, reached), {
+        numRuns: 250,
+        seed: SEED,
+      });
+      for (const attack of attacksOf(side))
+        expect([attack, reached.get(attack) ?? 0]).not.toEqual([attack, 0]);
     });
   }
 
   it('generated hostile plans are valid configurations', () => {
-    fc.assert(fc.property(hostileScenarioArb({ side: 'blkfront', unplug: true }), hostileScenarioArb({ side: 'blkback' }),
-      (a, b) => validateConfig(a.config).ok && validateConfig(b.config).ok), { numRuns: 50, seed: SEED });
-    const bad = validateConfig({ ...fc.sample(hostileScenarioArb({ side: 'blkback' }), { numRuns: 1, seed: 1 })[0]!.config,
-      hostile: { side: 'blkback', attacks: [{ attack: 'garbageRequest', ring: 0, value: -1 }], budget: 1 } });
-    expect(bad.ok ? [] : bad.error.map((i) => i.path)).toEqual(['hostile.attacks[0]', 'hostile.attacks[0].value']);
+    fc.assert(
+      fc.property(
+        hostileScenarioArb({ side: 'blkfront', unplug: true }),
+        hostileScenarioArb({ side: 'blkback' }),
+        (a, b) => validateConfig(a.config).ok && validateConfig(b.config).ok,
+      ),
+      { numRuns: 50, seed: SEED },
+    );
+    const bad = validateConfig({
+      ...fc.sample(hostileScenarioArb({ side: 'blkback' }), { numRuns: 1, seed: 1 })[0]!.config,
+      hostile: {
+        side: 'blkback',
+        attacks: [{ attack: 'garbageRequest', ring: 0, value: -1 }],
+        budget: 1,
+      },
+    });
+    expect(bad.ok ? [] : bad.error.map((i) => i.path)).toEqual([
+      'hostile.attacks[0]',
+      'hostile.attacks[0].value',
+    ]);
   });
 });
 
@@ -98,7 +147,8 @@ const frontendMasksResponseId: Drivers = {
       for (let n = 0; n < count; n++) {
         const at = entryOffset(sring, ringIdxAdd(front.rspCons, n));
         const rsp = env.abi.copyResponse(sring.view, at);
-        if (rsp.id >= front.size) env.abi.writeResponse(sring.view, at, { ...rsp, id: rsp.id & (front.size - 1) });
+        if (rsp.id >= front.size)
+          env.abi.writeResponse(sring.view, at, { ...rsp, id: rsp.id & (front.size - 1) });
       }
       return processResponses(dev, rinfo, env);
     },
@@ -125,7 +175,8 @@ const frontendIgnoresStillMapped: Drivers = {
   blkback: HONEST_DRIVERS.blkback,
   blkfront: {
     ...HONEST_DRIVERS.blkfront,
-    processResponses: (dev, rinfo, env) => processResponses(dev, rinfo, { ...env, gnttab: ignoringStillMapped(env.gnttab) } as FrontEnv),
+    processResponses: (dev, rinfo, env) =>
+      processResponses(dev, rinfo, { ...env, gnttab: ignoringStillMapped(env.gnttab) } as FrontEnv),
   },
 };
 
@@ -190,7 +241,9 @@ const backendAnswersOkay: Drivers = {
       const result = consumeRequest(ring, env);
       if (result.kind === 'responded' && result.status !== BLKIF_RSP_OKAY) {
         const sring = ring.back.sring;
-        const at = entryOffset(sring, ringIdxAdd(ring.back.rspProdPvt, -1)) + env.abi.layout.responseStatusOffset;
+        const at =
+          entryOffset(sring, ringIdxAdd(ring.back.rspProdPvt, -1)) +
+          env.abi.layout.responseStatusOffset;
         sring.view.setInt16(at, BLKIF_RSP_OKAY, true);
       }
       return result;
@@ -200,11 +253,23 @@ const backendAnswersOkay: Drivers = {
 
 describe('hostile peers: teeth', () => {
   it('blkfront masking the response id completes the wrong request, and is caught', () => {
-    expectCaught('blkback', frontendMasksResponseId, ['bogusResponseId'], 'honest-side', 'bogusResponseId: blkfront read a forged response');
+    expectCaught(
+      'blkback',
+      frontendMasksResponseId,
+      ['bogusResponseId'],
+      'honest-side',
+      'bogusResponseId: blkfront read a forged response',
+    );
   });
 
   it('blkfront taking a still-mapped grant as ended (before XSA-396) frees a mapped page, and is caught', () => {
-    expectCaught('blkback', frontendIgnoresStillMapped, ['keepGrantMapped'], 'honest-side', 'while the backend still maps it');
+    expectCaught(
+      'blkback',
+      frontendIgnoresStillMapped,
+      ['keepGrantMapped'],
+      'honest-side',
+      'while the backend still maps it',
+    );
   });
 
   it('blkback re-reading sector_number from the shared slot (double fetch) reaches beyond the disk, and is caught', () => {
@@ -212,17 +277,32 @@ describe('hostile peers: teeth', () => {
   });
 
   it('blkback that trusts a req_prod beyond the ring consumes stale slots, and is caught', () => {
-    expectCaught('blkfront', backendTrustsReqProd, ['reqProdBeyondRing'], 'honest-side', 'although req_prod lay more than');
+    expectCaught(
+      'blkfront',
+      backendTrustsReqProd,
+      ['reqProdBeyondRing'],
+      'honest-side',
+      'although req_prod lay more than',
+    );
   });
 
   it('blkback answering garbage requests with OKAY is caught', () => {
-    expectCaught('blkfront', backendAnswersOkay, ['garbageRequest'], 'honest-side', 'garbage request');
+    expectCaught(
+      'blkfront',
+      backendAnswersOkay,
+      ['garbageRequest'],
+      'honest-side',
+      'garbage request',
+    );
   });
 
   it('the honest drivers pass the same focused plans', () => {
     const focused: [HostileSide, HostileAttack][] = [
-      ['blkback', 'bogusResponseId'], ['blkback', 'keepGrantMapped'], ['blkfront', 'rewriteRequest'],
-      ['blkfront', 'reqProdBeyondRing'], ['blkfront', 'garbageRequest'],
+      ['blkback', 'bogusResponseId'],
+      ['blkback', 'keepGrantMapped'],
+      ['blkfront', 'rewriteRequest'],
+      ['blkfront', 'reqProdBeyondRing'],
+      ['blkfront', 'garbageRequest'],
     ];
     for (const [side, attack] of focused) {
       fc.assert(honestSideHolds(side, HONEST_DRIVERS, [attack]), { numRuns: 60, seed: SEED });
