@@ -23,7 +23,7 @@ import {
   negotiateRingPageOrder,
 } from './negotiate.ts';
 import { XenbusState } from './xenbus-state.ts';
-import { XEN_IO_PROTO_ABI_X86_64 } from './xenstore-keys.ts';
+import { type BlkifProtocol, XEN_IO_PROTO_ABI_X86_64 } from './xenstore-keys.ts';
 
 /** Module parameters and guest facts, as blkfront reads them at load time. */
 export interface FrontendInput {
@@ -36,6 +36,8 @@ export interface FrontendInput {
   readonly persistent: boolean;
   /** The otherend path, for error messages. */
   readonly backendPath: string;
+  /** The guest's native ABI, written as `protocol` (XEN_IO_PROTO_ABI_NATIVE); x86_64 if omitted. */
+  readonly protocol?: BlkifProtocol;
 }
 
 /** blkfront_info.connected (BLKIF_STATE_*). */
@@ -46,6 +48,7 @@ export interface FrontendContext {
   readonly ringPageOrderMax: number;
   readonly persistent: boolean;
   readonly backendPath: string;
+  readonly protocol: BlkifProtocol;
   /** dev->state: the cached own state (xenbus_switch_state updates it). */
   readonly xenbusState: XenbusState;
   readonly connection: ConnectionFlag;
@@ -166,7 +169,7 @@ const writeRingKeys = {
   params: ({ context }: { context: FrontendContext }): FrontendEffectParams['writeRingKeys'] => ({
     queueCount: context.queueCount,
     ringPageOrder: context.ringPageOrder,
-    protocol: XEN_IO_PROTO_ABI_X86_64,
+    protocol: context.protocol,
     persistent: context.persistent,
   }),
 } as const;
@@ -176,6 +179,7 @@ const initialContext = ({ input }: { input: FrontendInput }): FrontendContext =>
   ringPageOrderMax: frontendRingPageOrderMax(input.ringPageOrderMax),
   persistent: input.persistent,
   backendPath: input.backendPath,
+  protocol: input.protocol ?? XEN_IO_PROTO_ABI_X86_64,
   xenbusState: S.Initialising,
   connection: 'DISCONNECTED',
   queueCount: 0,

@@ -42,7 +42,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   const [snapshot] = initialTransition(frontendMachine, {
     queueCountMax: config.frontend.queueCountMax, vcpuCount: config.vcpuCount,
     ringPageOrderMax: config.frontend.ringPageOrderMax, persistent: config.frontend.persistent,
-    backendPath: backendPath(FIRST_GUEST_DOMID),
+    backendPath: backendPath(FIRST_GUEST_DOMID), protocol: config.abi,
   });
   (world as { front: World['front'] }).front = {
     snapshot, device, tx: undefined, cachedState: XenbusState.Initialising, hasDisk: false, diskDead: false,

@@ -6,6 +6,7 @@ import { honestSide, honestSideAtQuiescence } from './honest-side.ts';
 import { lostWakeup } from './lost-wakeup.ts';
 import { noLostRequest } from './no-lost-request.ts';
 import { queueLayout, singleQueueFallback } from './queue-layout.ts';
+import { protocolError } from './protocol-error.ts';
 import { ringBounds } from './ring-bounds.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
 
@@ -15,6 +16,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noDuplicateCompletion,
   dataIntegrity,
   ringBounds,
+  protocolError,
   grantAccounting,
   legalXenbusTransitions,
   // Only with a hostile peer in the configuration; such runs pass hostileInvariants(side) instead.

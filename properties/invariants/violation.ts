@@ -11,6 +11,7 @@ export type ViolationCode =
   | 'single-queue-fallback'
   | 'lost-wakeup'
   | 'data-integrity'
+  | 'protocol-error'
   | 'driver-crash'
   | 'honest-side'
   | 'canary';

@@ -12,6 +12,7 @@ import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
 import { publishPastPrivate } from './publish-past-private.ts';
 import { queueDirsFromOne } from './queue-dirs-from-one.ts';
 import { writeBecomesRead } from './write-becomes-read.ts';
+import { wrongResponseOperation } from './wrong-response-operation.ts';
 
 export interface Mutant {
   readonly drivers: Drivers;
@@ -40,6 +41,8 @@ const LIST: readonly Mutant[] = [
     summary: 'blkif_interrupt arms rsp_event and returns without the final re-check' },
   { drivers: writeBecomesRead, caughtBy: 'data-integrity',
     summary: 'blkback completes a WRITE by reading the disk into the guest pages' },
+  { drivers: wrongResponseOperation, caughtBy: 'protocol-error',
+    summary: 'make_response echoes BLKIF_OP_INDIRECT instead of the inner operation' },
 ];
 
 export const MUTANTS: ReadonlyMap<string, Mutant> = new Map(LIST.map((m) => [m.drivers.name, m]));

@@ -67,6 +67,15 @@ describe('drivers end to end', () => {
     }), { numRuns: 12, seed: 4242 });
   });
 
+  it('a 32-bit guest (x86_32-abi) writes its protocol and both drivers agree on the layout', () => {
+    const cfg = { ...config({ queueCountMax: 2 }, 2, mixedWorkload(120, 2)), abi: 'x86_32-abi' as const };
+    fc.assert(fc.property(fc.array(fc.nat(50), { maxLength: 2000 }), (choices) => {
+      const { rings, keys } = runAndUnplug(cfg, choices);
+      expect(rings).toBe(2);
+      expect(keys.get(`${frontendPath(1)}/protocol`)).toBe('x86_32-abi');
+    }), { numRuns: 8, seed: 32 });
+  });
+
   it('backend without multi-queue: one ring with flat keys', () => {
     const cfg = config({ queueCountMax: undefined, persistent: false, indirectSegmentsMax: undefined }, 4, mixedWorkload(200, 4));
     fc.assert(fc.property(fc.array(fc.nat(50), { maxLength: 3000 }), (choices) => {

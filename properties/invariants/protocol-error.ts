@@ -1,0 +1,28 @@
+// With both peers honest, neither driver ever has a protocol violation of the other to report.
+// A report here means the two honest sides disagree about the protocol (an ABI mismatch, an id
+// or operation mix-up, a grant kept mapped): exactly the bugs that otherwise hide behind a
+// frontend that marked its device broken and stopped completing requests.
+import type { World } from '../../impl/world/world.ts';
+import type { Invariant } from './invariant.ts';
+
+const seen = new WeakMap<World, number>();
+
+export const protocolError: Invariant = {
+  code: 'protocol-error',
+  phase: 'step',
+  summary: 'with honest peers, no driver reports a protocol violation of the other side',
+  check(world) {
+    if (world.config.hostile !== undefined) return [];
+    const from = seen.get(world) ?? 0;
+    if (world.reports.length === from) return [];
+    seen.set(world, world.reports.length);
+    const r = world.reports[from]!;
+    return [{
+      code: 'protocol-error', step: world.stepCount,
+      ...(r.ring !== undefined ? { ring: r.ring } : {}),
+      ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+      ...(r.gref !== undefined ? { gref: r.gref } : {}),
+      message: `${r.side} reported ${r.code} against an honest peer: ${r.message}`,
+    }];
+  },
+};
