@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CANARY } from '../properties/properties.ts';
 import { parseTrace } from '../traces/schema.ts';
-import { CORRUPTING_DRIVERS, DEAF_DRIVERS, FIXTURE_PROPERTY, fixtureDrivers } from '../traces/testing/fixtures.ts';
+import {
+  CORRUPTING_DRIVERS,
+  DEAF_DRIVERS,
+  FIXTURE_PROPERTY,
+  fixtureDrivers,
+} from '../traces/testing/fixtures.ts';
 import { CHUNK_RUNS, type Chunk, type Shard, shardChunks } from './check/shard.ts';
 import type { Registry } from './registry.ts';
 import { runCli } from './run-cli.ts';
@@ -22,44 +27,96 @@ async function cli(argv: string[], io: FakeIo): Promise<number> {
 describe('check -> replay -> render, end to end', () => {
   it('a known-bad variant fails check (exit 1), its trace replays (exit 1) and renders in every format', async () => {
     const io = fakeIo();
-    const code = await cli(['check', '--drivers', CORRUPTING_DRIVERS.name, '--seed', '7', '--runs', '50', '--out', 'out/'], io);
+    const code = await cli(
+      [
+        'check',
+        '--drivers',
+        CORRUPTING_DRIVERS.name,
+        '--seed',
+        '7',
+        '--runs',
+        '50',
+        '--out',
+        'out/',
+      ],
+      io,
+    );
     expect(code).toBe(1);
     const out = io.stdoutText();
     const file = 'out/fixture-io-test-corrupt-writes-7.json';
     expect(out).toMatch(/^blkif check: seed 7, drivers test-corrupt-writes, 1 property\n/);
-    expect(out).toMatch(/FAIL fixture-io\n {2}data-integrity at step \d+.*\n {2}seed 7, path [\d:]+: npx blkif replay out\/fixture-io-test-corrupt-writes-7\.json\n/);
-    expect(out).toMatch(/\nproperty +runs +actions +time +result\nfixture-io +\d+ +[\d,]+ +[\d.]+s +FAIL \(safety\)\n/);
+    expect(out).toMatch(
+      /FAIL fixture-io\n {2}data-integrity at step \d+.*\n {2}seed 7, path [\d:]+: npx blkif replay out\/fixture-io-test-corrupt-writes-7\.json\n/,
+    );
+    expect(out).toMatch(
+      /\nproperty +runs +actions +time +result\nfixture-io +\d+ +[\d,]+ +[\d.]+s +FAIL \(safety\)\n/,
+    );
     expect(parseTrace(io.files.get(file)!).violation?.code).toBe('data-integrity');
 
     const replay = fakeIo(Object.fromEntries(io.files));
     expect(await cli(['replay', file], replay)).toBe(1);
     expect(replay.stdoutText()).toMatch(/^reproduced: data-integrity at step \d+/);
 
-    for (const [format, marker] of [['mermaid', /^sequenceDiagram\n/], ['html', /^<!doctype html>/], ['text', /^blkif trace v1: data-integrity/], ['shiviz', /^\(\?<host>/]] as const) {
+    for (const [format, marker] of [
+      ['mermaid', /^sequenceDiagram\n/],
+      ['html', /^<!doctype html>/],
+      ['text', /^blkif trace v1: data-integrity/],
+      ['shiviz', /^\(\?<host>/],
+    ] as const) {
       const render = fakeIo(Object.fromEntries(io.files));
       expect(await cli(['render', file, '--format', format], render)).toBe(0);
       expect(render.stdoutText()).toMatch(marker);
-      expect(await cli(['render', file, `--format=${format}`, '--out', `x.${format}`], render)).toBe(0);
+      expect(
+        await cli(['render', file, `--format=${format}`, '--out', `x.${format}`], render),
+      ).toBe(0);
       expect(render.files.get(`x.${format}`)).toMatch(marker);
     }
   });
 
   it('rerunning the printed seed and path reproduces the same trace bytes', async () => {
     const first = fakeIo();
-    await cli(['check', '--drivers', CORRUPTING_DRIVERS.name, '--seed', '7', '--runs', '50', '--out', 'a'], first);
+    await cli(
+      ['check', '--drivers', CORRUPTING_DRIVERS.name, '--seed', '7', '--runs', '50', '--out', 'a'],
+      first,
+    );
     const path = /path ([\d:]+):/.exec(first.stdoutText())![1]!;
     const again = fakeIo();
-    expect(await cli(['check', '--drivers', CORRUPTING_DRIVERS.name, '--seed', '7', '--path', path, '--property', 'fixture-io', '--out', 'a'], again)).toBe(1);
-    expect(again.files.get('a/fixture-io-test-corrupt-writes-7.json')).toBe(first.files.get('a/fixture-io-test-corrupt-writes-7.json'));
+    expect(
+      await cli(
+        [
+          'check',
+          '--drivers',
+          CORRUPTING_DRIVERS.name,
+          '--seed',
+          '7',
+          '--path',
+          path,
+          '--property',
+          'fixture-io',
+          '--out',
+          'a',
+        ],
+        again,
+      ),
+    ).toBe(1);
+    expect(again.files.get('a/fixture-io-test-corrupt-writes-7.json')).toBe(
+      first.files.get('a/fixture-io-test-corrupt-writes-7.json'),
+    );
   });
 
   it('a liveness violation exits 3, the honest drivers pass with 0', async () => {
     const deaf = fakeIo();
-    expect(await cli(['check', '--drivers', DEAF_DRIVERS.name, '--seed', '3', '--runs', '20'], deaf)).toBe(3);
+    expect(
+      await cli(['check', '--drivers', DEAF_DRIVERS.name, '--seed', '3', '--runs', '20'], deaf),
+    ).toBe(3);
     expect(deaf.stdoutText()).toMatch(/\n {2}(no-lost-request|lost-wakeup) at step \d+/);
-    expect([...deaf.files.keys()]).toEqual(['.blkif/failures/fixture-io-test-deaf-frontend-3.json']);
+    expect([...deaf.files.keys()]).toEqual([
+      '.blkif/failures/fixture-io-test-deaf-frontend-3.json',
+    ]);
     const replay = fakeIo(Object.fromEntries(deaf.files));
-    expect(await cli(['replay', '.blkif/failures/fixture-io-test-deaf-frontend-3.json'], replay)).toBe(3);
+    expect(
+      await cli(['replay', '.blkif/failures/fixture-io-test-deaf-frontend-3.json'], replay),
+    ).toBe(3);
     const honest = fakeIo();
     expect(await cli(['check', '--seed', '3', '--runs', '30'], honest)).toBe(0);
     expect(honest.stdoutText()).toMatch(/fixture-io +\d+ +[\d,]+ +[\d.]+s +pass\n$/);
@@ -89,15 +146,22 @@ describe('check -> replay -> render, end to end', () => {
 describe('shards', () => {
   // The shards of a campaign run exactly its chunks, each once.
   const partition = (chunksOf: (seed: number, runs: number, shard: Shard) => Chunk[]) =>
-    fc.property(fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 12 }), (seed, runs, count) => {
-      const whole = chunksOf(seed, runs, { index: 1, count: 1 });
-      const parts = Array.from({ length: count }, (_, i) => chunksOf(seed, runs, { index: i + 1, count })).flat();
-      expect(parts).toEqual(whole);
-      expect(whole.reduce((n, c) => n + c.runs, 0)).toBe(runs);
-      expect(new Set(whole.map((c) => c.seed)).size).toBe(whole.length);
-    });
+    fc.property(
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.integer({ min: 1, max: 2000 }),
+      fc.integer({ min: 1, max: 12 }),
+      (seed, runs, count) => {
+        const whole = chunksOf(seed, runs, { index: 1, count: 1 });
+        const parts = Array.from({ length: count }, (_, i) =>
+          chunksOf(seed, runs, { index: i + 1, count }),
+        ).flat();
+        expect(parts).toEqual(whole);
+        expect(whole.reduce((n, c) => n + c.runs, 0)).toBe(runs);
+        expect(new Set(whole.map((c) => c.seed)).size).toBe(whole.length);
+      },
+    );
 
-  it('shards partition the campaign\'s seeds', () => {
+  it("shards partition the campaign's seeds", () => {
     fc.assert(partition(shardChunks), { numRuns: 200, seed: 3 });
   });
 
@@ -107,16 +171,37 @@ describe('shards', () => {
     expect(fc.check(partition(overlapping), { numRuns: 200, seed: 3 }).failed).toBe(true);
   });
 
-  it('two shards with --summary-out merge into the campaign\'s table and exit code', async () => {
+  it("two shards with --summary-out merge into the campaign's table and exit code", async () => {
     const io = fakeIo();
     const runs = String(3 * CHUNK_RUNS);
     for (const shard of ['1/2', '2/2']) {
-      expect(await cli(['check', '--seed', '5', '--runs', runs, '--shard', shard, '--summary-out', `s${shard[0]}.json`], io)).toBe(0);
+      expect(
+        await cli(
+          [
+            'check',
+            '--seed',
+            '5',
+            '--runs',
+            runs,
+            '--shard',
+            shard,
+            '--summary-out',
+            `s${shard[0]}.json`,
+          ],
+          io,
+        ),
+      ).toBe(0);
     }
-    expect(io.stdoutText()).toContain('blkif check: seed 5, drivers honest, 1 property, shard 2/2\n');
+    expect(io.stdoutText()).toContain(
+      'blkif check: seed 5, drivers honest, 1 property, shard 2/2\n',
+    );
     const merged = fakeIo(Object.fromEntries(io.files));
-    expect(await cli(['check', '--merge', 's1.json', 's2.json', '--summary-out', 'all.json'], merged)).toBe(0);
-    expect(merged.stdoutText()).toMatch(/^merged 2 summaries: seed 5, drivers honest, shards 1,2 of 2\n/);
+    expect(
+      await cli(['check', '--merge', 's1.json', 's2.json', '--summary-out', 'all.json'], merged),
+    ).toBe(0);
+    expect(merged.stdoutText()).toMatch(
+      /^merged 2 summaries: seed 5, drivers honest, shards 1,2 of 2\n/,
+    );
     const all = JSON.parse(merged.files.get('all.json')!) as { properties: { runs: number }[] };
     expect(all.properties[0]!.runs).toBe(3 * CHUNK_RUNS);
     const again = fakeIo(Object.fromEntries(io.files));
@@ -126,8 +211,26 @@ describe('shards', () => {
 
   it('a failing shard makes the merge fail with its exit code', async () => {
     const io = fakeIo();
-    await cli(['check', '--seed', '7', '--runs', '200', '--shard', '1/2', '--summary-out', 'a.json'], io);
-    await cli(['check', '--drivers', DEAF_DRIVERS.name, '--seed', '7', '--runs', '200', '--shard', '2/2', '--summary-out', 'b.json'], io);
+    await cli(
+      ['check', '--seed', '7', '--runs', '200', '--shard', '1/2', '--summary-out', 'a.json'],
+      io,
+    );
+    await cli(
+      [
+        'check',
+        '--drivers',
+        DEAF_DRIVERS.name,
+        '--seed',
+        '7',
+        '--runs',
+        '200',
+        '--shard',
+        '2/2',
+        '--summary-out',
+        'b.json',
+      ],
+      io,
+    );
     const merged = fakeIo(Object.fromEntries(io.files));
     expect(await cli(['check', '--merge', 'a.json', 'b.json'], merged)).toBe(2);
     expect(merged.stderrText()).toMatch(/drivers test-deaf-frontend differs from honest/);
@@ -137,9 +240,16 @@ describe('shards', () => {
 describe('coverage and diagrams', () => {
   it('check --coverage-out feeds diagrams --coverage: SVGs with untaken edges marked', async () => {
     const io = fakeIo();
-    expect(await cli(['check', '--seed', '3', '--runs', '20', '--coverage-out', 'cov.json'], io)).toBe(0);
-    expect(io.stdoutText()).toMatch(/coverage: 20 runs, frontend \d+\/\d+ edges taken, backend \d+\/\d+/);
-    const cov = JSON.parse(io.files.get('cov.json')!) as { unattributed: number; machines: { frontend: Record<string, number> } };
+    expect(
+      await cli(['check', '--seed', '3', '--runs', '20', '--coverage-out', 'cov.json'], io),
+    ).toBe(0);
+    expect(io.stdoutText()).toMatch(
+      /coverage: 20 runs, frontend \d+\/\d+ edges taken, backend \d+\/\d+/,
+    );
+    const cov = JSON.parse(io.files.get('cov.json')!) as {
+      unattributed: number;
+      machines: { frontend: Record<string, number> };
+    };
     expect(cov.unattributed).toBe(0);
     expect(cov.machines.frontend['frontend.Initialising.probing:device.probe:0']).toBe(20);
     expect(await cli(['diagrams', '--coverage', 'cov.json', '--out', 'd'], io)).toBe(0);
@@ -147,6 +257,8 @@ describe('coverage and diagrams', () => {
     expect(svg).toMatch(/<svg/);
     expect(svg).toMatch(/stroke="red"/);
     expect(io.files.get('d/frontend-coverage.txt')).toMatch(/^ {4}taken {2}edge\n +20 {2}frontend/);
-    expect(io.stdoutText()).toMatch(/wrote d\/frontend\.\{mmd,dot,svg\}, frontend-coverage\.txt: \d+\/\d+ edges taken\n {2}untaken: frontend/);
+    expect(io.stdoutText()).toMatch(
+      /wrote d\/frontend\.\{mmd,dot,svg\}, frontend-coverage\.txt: \d+\/\d+ edges taken\n {2}untaken: frontend/,
+    );
   });
 });

@@ -14,7 +14,8 @@ export const nodeIo: CliIo = {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new CliError('file-not-found', `${path}: no such file`);
-      if (code === 'EISDIR') throw new CliError('file-not-found', `${path}: is a directory, not a file`);
+      if (code === 'EISDIR')
+        throw new CliError('file-not-found', `${path}: is a directory, not a file`);
       throw error;
     }
   },

@@ -15,7 +15,8 @@ export interface ParsedArgs {
 function toValue(spec: OptionSpec, raw: string): string | number {
   if (spec.kind === 'string') return raw;
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw badValue(spec.name, `expected a number, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isFinite(value))
+    throw badValue(spec.name, `expected a number, got "${raw}"`);
   return value;
 }
 
@@ -41,7 +42,10 @@ export function parseArgs(command: CliCommand, argv: readonly string[]): ParsedA
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const spec = arg.startsWith('--') ? command.options.find((o) => o.name === name) : undefined;
     if (spec === undefined) {
-      throw new CliError('unknown-option', `unknown option ${eq < 0 ? arg : arg.slice(0, eq)} (see blkif ${command.name} --help)`);
+      throw new CliError(
+        'unknown-option',
+        `unknown option ${eq < 0 ? arg : arg.slice(0, eq)} (see blkif ${command.name} --help)`,
+      );
     }
     if (spec.kind === 'boolean') {
       if (eq >= 0) throw badValue(name, 'takes no value');
@@ -50,7 +54,8 @@ export function parseArgs(command: CliCommand, argv: readonly string[]): ParsedA
     }
     let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[i + 1];
     if (eq < 0) i++;
-    if (raw === undefined || (eq < 0 && raw.startsWith('--'))) throw badValue(name, `missing ${spec.kind} value`);
+    if (raw === undefined || (eq < 0 && raw.startsWith('--')))
+      throw badValue(name, `missing ${spec.kind} value`);
     const previous = options[name];
     if (previous !== undefined) {
       if (spec.repeatable !== true) throw badValue(name, 'given twice');
@@ -79,7 +84,13 @@ export function stringOption(options: OptionValues, name: string): string | unde
 }
 
 /** An integer option in min..max, or `fallback` when absent. */
-export function intOption(options: OptionValues, name: string, min: number, max: number, fallback: number): number {
+export function intOption(
+  options: OptionValues,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const v = options[name];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

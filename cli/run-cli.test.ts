@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BACKEND } from '../impl/world/config.ts';
 import { traceJson } from '../properties/counterexample.ts';
-import { CORRUPTING_DRIVERS, DEAF_DRIVERS, FIXTURE_PROPERTY, fixtureDrivers } from '../traces/testing/fixtures.ts';
+import {
+  CORRUPTING_DRIVERS,
+  DEAF_DRIVERS,
+  FIXTURE_PROPERTY,
+  fixtureDrivers,
+} from '../traces/testing/fixtures.ts';
 import { CANARY } from '../properties/properties.ts';
 import { checkProperty } from '../properties/catalog.ts';
 import type { Registry } from './registry.ts';
@@ -15,7 +20,8 @@ const REGISTRY: Registry = {
   driverNames: ['honest', CORRUPTING_DRIVERS.name, DEAF_DRIVERS.name],
 };
 
-const TRACE = checkProperty(FIXTURE_PROPERTY, { numRuns: 50, seed: 7, drivers: CORRUPTING_DRIVERS }).failure!.trace;
+const TRACE = checkProperty(FIXTURE_PROPERTY, { numRuns: 50, seed: 7, drivers: CORRUPTING_DRIVERS })
+  .failure!.trace;
 const GOOD = traceJson(TRACE);
 
 function edited(edit: (t: Record<string, unknown>) => void): string {
@@ -31,14 +37,31 @@ async function cli(argv: string[], io: FakeIo = fakeIo()): Promise<{ code: numbe
 const FILES = {
   'good.json': GOOD,
   'malformed.json': '{"version": 1, "steps": [',
-  'newer.json': edited((t) => { t.version = 2; }),
-  'no-steps.json': edited((t) => { delete t.steps; }),
-  'no-vcpus.json': edited((t) => { (t.config as Record<string, unknown>).vcpuCount = 0; }),
-  'bad-queues.json': edited((t) => { (t.config as Record<string, unknown>).backend = { ...DEFAULT_BACKEND, queueCountMax: 0 }; }),
-  'bad-drivers.json': edited((t) => { t.drivers = 'no-such-variant'; }),
-  'not-enabled.json': edited((t) => { (t.steps as { action: unknown }[])[0]!.action = { actor: 'blkback', kind: 'consumeRequest', ring: 7 }; }),
+  'newer.json': edited((t) => {
+    t.version = 2;
+  }),
+  'no-steps.json': edited((t) => {
+    delete t.steps;
+  }),
+  'no-vcpus.json': edited((t) => {
+    (t.config as Record<string, unknown>).vcpuCount = 0;
+  }),
+  'bad-queues.json': edited((t) => {
+    (t.config as Record<string, unknown>).backend = { ...DEFAULT_BACKEND, queueCountMax: 0 };
+  }),
+  'bad-drivers.json': edited((t) => {
+    t.drivers = 'no-such-variant';
+  }),
+  'not-enabled.json': edited((t) => {
+    (t.steps as { action: unknown }[])[0]!.action = {
+      actor: 'blkback',
+      kind: 'consumeRequest',
+      ring: 7,
+    };
+  }),
   'summary.json': '{"kind": "something-else"}',
-  'coverage.json': '{"kind": "blkif-coverage", "version": 1, "machines": {"frontend": {"x": -1}, "backend": {}}}',
+  'coverage.json':
+    '{"kind": "blkif-coverage", "version": 1, "machines": {"frontend": {"x": -1}, "backend": {}}}',
 };
 
 const BAD_INPUTS: [string, string[], RegExp][] = [
@@ -51,15 +74,31 @@ const BAD_INPUTS: [string, string[], RegExp][] = [
   ['check: bad shard', ['check', '--shard', '3/2'], /--shard: the shard index must be in 1\.\.2/],
   ['check: shard syntax', ['check', '--shard', 'half'], /--shard: expected i\/n/],
   ['check: shard 0 count', ['check', '--shard', '1/0'], /--shard: the shard count/],
-  ['check: unknown property', ['check', '--property', 'fixture-io,nope'], /unknown property "nope"/],
+  [
+    'check: unknown property',
+    ['check', '--property', 'fixture-io,nope'],
+    /unknown property "nope"/,
+  ],
   ['check: unknown drivers', ['check', '--drivers', 'nope'], /unknown driver variant "nope"/],
-  ['check: path with two properties', ['check', '--property', 'fixture-io,canary', '--path', '0:1'], /exactly one --property/],
-  ['check: bad path', ['check', '--property', 'fixture-io', '--path', 'x'], /--path: expected fast-check's path/],
+  [
+    'check: path with two properties',
+    ['check', '--property', 'fixture-io,canary', '--path', '0:1'],
+    /exactly one --property/,
+  ],
+  [
+    'check: bad path',
+    ['check', '--property', 'fixture-io', '--path', 'x'],
+    /--path: expected fast-check's path/,
+  ],
   ['check: given twice', ['check', '--seed', '1', '--seed', '2'], /--seed: given twice/],
   ['check: positional', ['check', 'extra'], /unexpected argument "extra"/],
   ['check: zero steps', ['check', '--steps-max', '0'], /--steps-max: must be an integer in 1\.\./],
   ['check --merge: missing file', ['check', '--merge', 'gone.json'], /gone\.json: no such file/],
-  ['check --merge: not a summary', ['check', '--merge', 'summary.json'], /not a blkif check summary/],
+  [
+    'check --merge: not a summary',
+    ['check', '--merge', 'summary.json'],
+    /not a blkif check summary/,
+  ],
   ['check --merge: malformed', ['check', '--merge', 'malformed.json'], /malformed\.json: not JSON/],
   ['check --merge: nothing', ['check', '--merge'], /--merge needs the summary files/],
   ['replay: missing argument', ['replay'], /missing <trace\.json> argument/],
@@ -67,20 +106,44 @@ const BAD_INPUTS: [string, string[], RegExp][] = [
   ['replay: malformed JSON', ['replay', 'malformed.json'], /invalid trace: not JSON/],
   ['replay: newer version', ['replay', 'newer.json'], /version 2 is newer than this blkif/],
   ['replay: missing field', ['replay', 'no-steps.json'], /steps: expected an array, got nothing/],
-  ['replay: impossible configuration', ['replay', 'no-vcpus.json'], /config\.vcpuCount: must be an integer in 1\.\.64, got 0/],
+  [
+    'replay: impossible configuration',
+    ['replay', 'no-vcpus.json'],
+    /config\.vcpuCount: must be an integer in 1\.\.64, got 0/,
+  ],
   ['replay: impossible backend', ['replay', 'bad-queues.json'], /config\.backend\.queueCountMax/],
-  ['replay: unknown drivers', ['replay', 'bad-drivers.json'], /unknown driver variant "no-such-variant"/],
-  ['replay: action not enabled', ['replay', 'not-enabled.json'], /step 1: recorded action "blkback ring 7: consume one request" is not enabled/],
+  [
+    'replay: unknown drivers',
+    ['replay', 'bad-drivers.json'],
+    /unknown driver variant "no-such-variant"/,
+  ],
+  [
+    'replay: action not enabled',
+    ['replay', 'not-enabled.json'],
+    /step 1: recorded action "blkback ring 7: consume one request" is not enabled/,
+  ],
   ['replay: unknown option', ['replay', 'good.json', '--fast'], /unknown option --fast/],
   ['replay: two files', ['replay', 'good.json', 'good.json'], /unexpected argument/],
   ['render: bad format', ['render', 'good.json', '--format', 'pdf'], /unknown format "pdf"/],
-  ['render: format without value', ['render', 'good.json', '--format'], /--format: missing string value/],
+  [
+    'render: format without value',
+    ['render', 'good.json', '--format'],
+    /--format: missing string value/,
+  ],
   ['render: missing file', ['render', 'gone.json', '--format', 'html'], /no such file/],
   ['render: malformed', ['render', 'malformed.json'], /invalid trace: not JSON/],
   ['render: newer', ['render', 'newer.json', '--format', 'mermaid'], /newer than this blkif/],
   ['render: impossible configuration', ['render', 'no-vcpus.json'], /config\.vcpuCount/],
-  ['diagrams: missing coverage file', ['diagrams', '--coverage', 'gone.json'], /gone\.json: no such file/],
-  ['diagrams: bad coverage', ['diagrams', '--coverage', 'coverage.json'], /must map edge keys to counts/],
+  [
+    'diagrams: missing coverage file',
+    ['diagrams', '--coverage', 'gone.json'],
+    /gone\.json: no such file/,
+  ],
+  [
+    'diagrams: bad coverage',
+    ['diagrams', '--coverage', 'coverage.json'],
+    /must map edge keys to counts/,
+  ],
   ['diagrams: not coverage', ['diagrams', '--coverage', 'good.json'], /not a coverage file/],
   ['diagrams: positional', ['diagrams', 'x'], /unexpected argument "x"/],
   ['diagrams: unknown option', ['diagrams', '--color'], /unknown option --color/],
@@ -120,7 +183,12 @@ describe('help', () => {
 
 describe('internal errors', () => {
   it('a bug is reported with its stack and exit 4', async () => {
-    const broken: Registry = { ...REGISTRY, drivers: () => { throw new TypeError('boom'); } };
+    const broken: Registry = {
+      ...REGISTRY,
+      drivers: () => {
+        throw new TypeError('boom');
+      },
+    };
     const io = fakeIo(FILES);
     expect(await runCli(['replay', 'good.json'], io, broken)).toBe(4);
     expect(io.stderrText()).toMatch(/^blkif replay: internal error .*\nTypeError: boom\n {4}at /);

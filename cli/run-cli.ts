@@ -14,7 +14,13 @@ import { commandHelp, parseArgs } from './options.ts';
 import { DEFAULT_REGISTRY, type Registry } from './registry.ts';
 
 export function createCommands(registry: Registry): readonly CliCommand[] {
-  return [createCheckCommand(registry), createReplayCommand(registry), renderCommand, diagramsCommand, conformCommand];
+  return [
+    createCheckCommand(registry),
+    createReplayCommand(registry),
+    renderCommand,
+    diagramsCommand,
+    conformCommand,
+  ];
 }
 
 function globalHelp(commands: readonly CliCommand[]): string {
@@ -35,12 +41,21 @@ function globalHelp(commands: readonly CliCommand[]): string {
 /** One line for a user error; undefined for our own bugs. */
 function userError(error: unknown): { message: string; exit: ExitCode } | undefined {
   if (error instanceof CliError) return { message: error.message, exit: error.exitCode };
-  if (error instanceof TraceError) return { message: `invalid trace: ${error.message}`, exit: EXIT.badInput };
-  if (error instanceof ReplayError) return { message: `the trace does not replay on this model: ${error.message}`, exit: EXIT.badInput };
+  if (error instanceof TraceError)
+    return { message: `invalid trace: ${error.message}`, exit: EXIT.badInput };
+  if (error instanceof ReplayError)
+    return {
+      message: `the trace does not replay on this model: ${error.message}`,
+      exit: EXIT.badInput,
+    };
   return undefined;
 }
 
-export async function runCli(argv: readonly string[], io: CliIo, registry: Registry = DEFAULT_REGISTRY): Promise<ExitCode> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  registry: Registry = DEFAULT_REGISTRY,
+): Promise<ExitCode> {
   const commands = createCommands(registry);
   const [name, ...rest] = argv;
   if (name === undefined) {
@@ -53,7 +68,9 @@ export async function runCli(argv: readonly string[], io: CliIo, registry: Regis
   }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    io.stderr(`blkif: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')})\n`);
+    io.stderr(
+      `blkif: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')})\n`,
+    );
     return EXIT.badInput;
   }
   try {
@@ -70,7 +87,9 @@ export async function runCli(argv: readonly string[], io: CliIo, registry: Regis
       return user.exit;
     }
     const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    io.stderr(`blkif ${command.name}: internal error (a bug in blkif-model, please report it)\n${stack}\n`);
+    io.stderr(
+      `blkif ${command.name}: internal error (a bug in blkif-model, please report it)\n${stack}\n`,
+    );
     return EXIT.internal;
   }
 }

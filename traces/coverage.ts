@@ -42,7 +42,8 @@ class MachineCoverage {
     const initialChild = (id: string) => states.find((s) => s.parentId === id && s.initial)?.id;
     for (const id of [machine.id, ...states.map((s) => s.id)]) {
       let leaf = id;
-      for (let child = initialChild(leaf); child !== undefined; child = initialChild(leaf)) leaf = child;
+      for (let child = initialChild(leaf); child !== undefined; child = initialChild(leaf))
+        leaf = child;
       this.leafOf.set(id, leaf);
     }
     this.initialLeaf = this.leafOf.get(machine.id)!;
@@ -57,7 +58,13 @@ class MachineCoverage {
     return true;
   }
 
-  private search(state: string, to: string, effects: readonly string[], at: number, depth: number): string[] | undefined {
+  private search(
+    state: string,
+    to: string,
+    effects: readonly string[],
+    at: number,
+    depth: number,
+  ): string[] | undefined {
     if (at === effects.length && state === to) return [];
     if (depth === 0) return undefined;
     for (const edge of this.edges) {
@@ -99,11 +106,20 @@ export class EdgeCounter {
     for (const scenario of fc.sample(def.scenario, { seed, numRuns: runs })) {
       const probes: Probe[] = [];
       const run = runSchedule({
-        config: scenario.config, drivers, chooser: new ChoiceListChooser(scenario.choices),
-        stepsMax: def.stepsMax, drainStepsMax: def.drainStepsMax, record: true,
-        stepInvariants: [], quiescenceInvariants: [],
+        config: scenario.config,
+        drivers,
+        chooser: new ChoiceListChooser(scenario.choices),
+        stepsMax: def.stepsMax,
+        drainStepsMax: def.drainStepsMax,
+        record: true,
+        stepInvariants: [],
+        quiescenceInvariants: [],
         onStep: (world: World) => {
-          probes.push({ front: leafId('frontend', world.front.snapshot.value), back: leafId('backend', world.host.back.snapshot.value), host: world.host });
+          probes.push({
+            front: leafId('frontend', world.front.snapshot.value),
+            back: leafId('backend', world.host.back.snapshot.value),
+            host: world.host,
+          });
         },
       });
       this.addRun(run, probes);
@@ -117,21 +133,32 @@ export class EdgeCounter {
     let host: Host | undefined;
     probes.forEach((probe, i) => {
       const observations = run.records[i]?.observations ?? [];
-      const effects = (side: MachineName) => observations.flatMap((o) => (o.kind === 'effect' && o.side === side ? [o.effect] : []));
+      const effects = (side: MachineName) =>
+        observations.flatMap((o) => (o.kind === 'effect' && o.side === side ? [o.effect] : []));
       // A migration brings a new host whose backend starts from its initial state.
       if (host !== undefined && probe.host !== host) back = this.machines.backend.initialLeaf;
       host = probe.host;
       this.steps += 1;
-      if (!this.machines.frontend.attribute(front, probe.front, effects('frontend'))) this.unattributed += 1;
-      if (!this.machines.backend.attribute(back, probe.back, effects('backend'))) this.unattributed += 1;
+      if (!this.machines.frontend.attribute(front, probe.front, effects('frontend')))
+        this.unattributed += 1;
+      if (!this.machines.backend.attribute(back, probe.back, effects('backend')))
+        this.unattributed += 1;
       front = probe.front;
       back = probe.back;
     });
   }
 
-  summary(): { runs: number; frontend: { taken: number; total: number }; backend: { taken: number; total: number } } {
+  summary(): {
+    runs: number;
+    frontend: { taken: number; total: number };
+    backend: { taken: number; total: number };
+  } {
     const of = (m: MachineCoverage) => ({ taken: m.taken(), total: m.counts.size });
-    return { runs: this.runs, frontend: of(this.machines.frontend), backend: of(this.machines.backend) };
+    return {
+      runs: this.runs,
+      frontend: of(this.machines.frontend),
+      backend: of(this.machines.backend),
+    };
   }
 }
 
@@ -147,7 +174,11 @@ export interface CoverageFile {
 
 export function coverageJson(counter: EdgeCounter): string {
   const file: CoverageFile = {
-    kind: 'blkif-coverage', version: 1, runs: counter.runs, steps: counter.steps, unattributed: counter.unattributed,
+    kind: 'blkif-coverage',
+    version: 1,
+    runs: counter.runs,
+    steps: counter.steps,
+    unattributed: counter.unattributed,
     machines: {
       frontend: Object.fromEntries(counter.machines.frontend.counts),
       backend: Object.fromEntries(counter.machines.backend.counts),
@@ -157,21 +188,33 @@ export function coverageJson(counter: EdgeCounter): string {
 }
 
 /** Validates a coverage file; a one-line reason when it is not one. */
-export function parseCoverage(text: string): { ok: true; coverage: CoverageFile } | { ok: false; reason: string } {
+export function parseCoverage(
+  text: string,
+): { ok: true; coverage: CoverageFile } | { ok: false; reason: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      reason: `not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   const v = value as Partial<CoverageFile> | null;
   if (typeof v !== 'object' || v === null || v.kind !== 'blkif-coverage') {
     return { ok: false, reason: 'not a coverage file (written by blkif check --coverage-out)' };
   }
-  if (v.version !== 1) return { ok: false, reason: `coverage version ${String(v.version)} is not 1` };
-  const counts = (m: unknown) => typeof m === 'object' && m !== null && Object.values(m).every((n) => Number.isInteger(n) && (n as number) >= 0);
+  if (v.version !== 1)
+    return { ok: false, reason: `coverage version ${String(v.version)} is not 1` };
+  const counts = (m: unknown) =>
+    typeof m === 'object' &&
+    m !== null &&
+    Object.values(m).every((n) => Number.isInteger(n) && (n as number) >= 0);
   if (!counts(v.machines?.frontend) || !counts(v.machines?.backend)) {
-    return { ok: false, reason: 'machines.frontend and machines.backend must map edge keys to counts' };
+    return {
+      ok: false,
+      reason: 'machines.frontend and machines.backend must map edge keys to counts',
+    };
   }
   return { ok: true, coverage: v as CoverageFile };
 }

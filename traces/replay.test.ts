@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { checkProperty } from '../properties/catalog.ts';
 import { describeReplay, ReplayError, replayTrace } from './replay.ts';
 import { parseTrace, type Trace, traceJson } from './schema.ts';
-import { CORRUPTING_DRIVERS, DEAF_DRIVERS, FIXTURE_PROPERTY, fixtureDrivers } from './testing/fixtures.ts';
+import {
+  CORRUPTING_DRIVERS,
+  DEAF_DRIVERS,
+  FIXTURE_PROPERTY,
+  fixtureDrivers,
+} from './testing/fixtures.ts';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'examples');
 
@@ -22,7 +27,10 @@ describe('replay', () => {
   });
 
   it('reproduces a safety and a liveness violation at their steps, observations included', () => {
-    const cases = [[CORRUPTING_DRIVERS, /^data-integrity$/], [DEAF_DRIVERS, /^(no-lost-request|lost-wakeup)$/]] as const;
+    const cases = [
+      [CORRUPTING_DRIVERS, /^data-integrity$/],
+      [DEAF_DRIVERS, /^(no-lost-request|lost-wakeup)$/],
+    ] as const;
     for (const [drivers, code] of cases) {
       const trace = failingTrace(drivers);
       const result = replayTrace(trace, { drivers: fixtureDrivers });
@@ -37,16 +45,24 @@ describe('replay', () => {
     const trace = failingTrace();
     const result = replayTrace({ ...trace, drivers: 'honest' }, { drivers: fixtureDrivers });
     expect(result.reproduced).toBe(false);
-    expect(describeReplay(result)).toMatch(/^NOT reproduced: the trace records data-integrity at step \d+/);
+    expect(describeReplay(result)).toMatch(
+      /^NOT reproduced: the trace records data-integrity at step \d+/,
+    );
   });
 
   it('a recorded action that is not enabled fails clearly', () => {
     const trace = failingTrace();
     const steps = [...trace.steps];
-    steps.splice(1, 0, { ...steps[0]!, action: { actor: 'blkback', kind: 'consumeRequest', ring: 9 } });
-    expect(() => replayTrace({ ...trace, steps }, { drivers: fixtureDrivers }))
-      .toThrow(/step 2: recorded action "blkback ring 9: consume one request" is not enabled/);
-    expect(() => replayTrace({ ...trace, drivers: 'no-such' }, { drivers: fixtureDrivers })).toThrow(ReplayError);
+    steps.splice(1, 0, {
+      ...steps[0]!,
+      action: { actor: 'blkback', kind: 'consumeRequest', ring: 9 },
+    });
+    expect(() => replayTrace({ ...trace, steps }, { drivers: fixtureDrivers })).toThrow(
+      /step 2: recorded action "blkback ring 9: consume one request" is not enabled/,
+    );
+    expect(() =>
+      replayTrace({ ...trace, drivers: 'no-such' }, { drivers: fixtureDrivers }),
+    ).toThrow(ReplayError);
   });
 
   it('every trace committed under docs/examples replays to its violation', () => {

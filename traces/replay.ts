@@ -88,18 +88,25 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
   const actions = trace.steps.map((s) => s.action);
   const shadow = initWorld(trace.config, drivers, new Ledger());
   const run = runSchedule({
-    config: trace.config, drivers, chooser: new RecordedChooser(shadow, actions),
-    stepsMax: actions.length, drainStepsMax: 0, record: true,
+    config: trace.config,
+    drivers,
+    chooser: new RecordedChooser(shadow, actions),
+    stepsMax: actions.length,
+    drainStepsMax: 0,
+    record: true,
     ...(options.stepInvariants === undefined ? {} : { stepInvariants: options.stepInvariants }),
   });
   const replayed = traceOf(run, trace.config, trace.drivers, {
-    property: trace.property, seed: trace.seed, path: trace.path,
+    property: trace.property,
+    seed: trace.seed,
+    path: trace.path,
   });
   const expected = trace.violation;
   const actual = run.violation;
-  const reproduced = expected === undefined
-    ? actual === undefined
-    : actual !== undefined && actual.code === expected.code && actual.step === expected.step;
+  const reproduced =
+    expected === undefined
+      ? actual === undefined
+      : actual !== undefined && actual.code === expected.code && actual.step === expected.step;
   return { expected, actual, reproduced, trace: replayed };
 }
 
@@ -107,9 +114,12 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
 export function describeReplay(result: ReplayResult): string {
   const { expected, actual } = result;
   if (result.reproduced) {
-    return actual === undefined ? 'replayed: no violation, as recorded' : `reproduced: ${formatViolation(actual)}`;
+    return actual === undefined
+      ? 'replayed: no violation, as recorded'
+      : `reproduced: ${formatViolation(actual)}`;
   }
-  const want = expected === undefined ? 'no violation' : `${expected.code} at step ${expected.step}`;
+  const want =
+    expected === undefined ? 'no violation' : `${expected.code} at step ${expected.step}`;
   const got = actual === undefined ? 'no violation' : formatViolation(actual);
   return `NOT reproduced: the trace records ${want}, the replay found ${got}`;
 }

@@ -1,10 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProperty } from '../properties/catalog.ts';
-import { parseTrace, safeParseTrace, safeParseTraceValue, TraceError, traceJson } from './schema.ts';
+import {
+  parseTrace,
+  safeParseTrace,
+  safeParseTraceValue,
+  TraceError,
+  traceJson,
+} from './schema.ts';
 import { CORRUPTING_DRIVERS, FIXTURE_PROPERTY } from './testing/fixtures.ts';
 
-const outcome = checkProperty(FIXTURE_PROPERTY, { numRuns: 50, seed: 7, drivers: CORRUPTING_DRIVERS });
+const outcome = checkProperty(FIXTURE_PROPERTY, {
+  numRuns: 50,
+  seed: 7,
+  drivers: CORRUPTING_DRIVERS,
+});
 const TRACE = outcome.failure!.trace;
 const TEXT = traceJson(TRACE);
 
@@ -27,19 +37,61 @@ describe('trace schema v1', () => {
 
   it('refuses malformed, newer and incomplete files with one line each', () => {
     expect(firstIssue('{"version": 1,')).toMatch(/^: not JSON/);
-    expect(firstIssue(edited((t) => { t.version = 2; }))).toMatch(/version: .*newer than this blkif/);
-    expect(firstIssue(edited((t) => { delete t.version; }))).toMatch(/missing trace format version/);
-    expect(firstIssue(edited((t) => { delete t.steps; }))).toBe('steps: expected an array, got nothing');
-    expect(firstIssue(edited((t) => { (t.config as Record<string, unknown>).vcpuCount = 0; })))
-      .toMatch(/^config\.vcpuCount: must be an integer in 1\.\.64/);
-    expect(firstIssue(edited((t) => { delete (t.config as Record<string, unknown>).faults; })))
-      .toBe('config.faults: expected an object, got nothing');
-    expect(firstIssue(edited((t) => { (t.steps as { action: unknown }[])[0]!.action = 3; })))
-      .toBe('steps[0].action: expected an object, got 3');
+    expect(
+      firstIssue(
+        edited((t) => {
+          t.version = 2;
+        }),
+      ),
+    ).toMatch(/version: .*newer than this blkif/);
+    expect(
+      firstIssue(
+        edited((t) => {
+          delete t.version;
+        }),
+      ),
+    ).toMatch(/missing trace format version/);
+    expect(
+      firstIssue(
+        edited((t) => {
+          delete t.steps;
+        }),
+      ),
+    ).toBe('steps: expected an array, got nothing');
+    expect(
+      firstIssue(
+        edited((t) => {
+          (t.config as Record<string, unknown>).vcpuCount = 0;
+        }),
+      ),
+    ).toMatch(/^config\.vcpuCount: must be an integer in 1\.\.64/);
+    expect(
+      firstIssue(
+        edited((t) => {
+          delete (t.config as Record<string, unknown>).faults;
+        }),
+      ),
+    ).toBe('config.faults: expected an object, got nothing');
+    expect(
+      firstIssue(
+        edited((t) => {
+          (t.steps as { action: unknown }[])[0]!.action = 3;
+        }),
+      ),
+    ).toBe('steps[0].action: expected an object, got 3');
     expect(firstIssue('[]')).toBe(': expected an object, got an array');
-    for (const text of ['nope', edited((t) => { t.version = 9; })]) {
+    for (const text of [
+      'nope',
+      edited((t) => {
+        t.version = 9;
+      }),
+    ]) {
       expect(() => parseTrace(text)).toThrow(TraceError);
-      try { parseTrace(text); } catch (error) { expect(String((error as Error).message)).not.toContain('\n'); }
+      try {
+        parseTrace(text);
+      } catch (error) {
+        expect(String((error as Error).message)).not.toContain('\n');
+      }
     }
   });
 

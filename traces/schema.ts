@@ -34,7 +34,8 @@ function oneLine(issues: readonly TraceIssue[]): string {
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Checker {
   readonly issues: TraceIssue[] = [];
@@ -51,11 +52,20 @@ class Checker {
     this.fail(path, `expected an array, got ${describe(v)}`);
     return undefined;
   }
-  type(o: Json, key: string, path: string, type: 'string' | 'number' | 'boolean', optional = false): void {
+  type(
+    o: Json,
+    key: string,
+    path: string,
+    type: 'string' | 'number' | 'boolean',
+    optional = false,
+  ): void {
     const v = o[key];
     if (v === undefined && optional) return;
     if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) {
-      this.fail(`${path}${key}`, v === undefined ? `missing ${type}` : `expected a ${type}, got ${describe(v)}`);
+      this.fail(
+        `${path}${key}`,
+        v === undefined ? `missing ${type}` : `expected a ${type}, got ${describe(v)}`,
+      );
     }
   }
 }
@@ -87,7 +97,8 @@ function checkConfigShape(c: Checker, v: unknown): WorldConfig | undefined {
   };
   checkBackend(config.backend, 'config.backend');
   const faults = c.object(config.faults, 'config.faults');
-  const migrations = faults === undefined ? undefined : c.array(faults.migrations, 'config.faults.migrations');
+  const migrations =
+    faults === undefined ? undefined : c.array(faults.migrations, 'config.faults.migrations');
   migrations?.forEach((m, i) => {
     checkBackend(m, `config.faults.migrations[${i}]`);
   });
@@ -129,15 +140,26 @@ function checkStep(c: Checker, v: unknown, path: string): void {
 function checkHeader(c: Checker, root: Json): boolean {
   const version = root.version;
   if (typeof version !== 'number') {
-    c.fail('version', version === undefined ? 'missing trace format version' : `expected a number, got ${describe(version)}`);
+    c.fail(
+      'version',
+      version === undefined
+        ? 'missing trace format version'
+        : `expected a number, got ${describe(version)}`,
+    );
     return false;
   }
   if (version > TRACE_VERSION) {
-    c.fail('version', `trace format version ${version} is newer than this blkif (reads version ${TRACE_VERSION}); update blkif-model`);
+    c.fail(
+      'version',
+      `trace format version ${version} is newer than this blkif (reads version ${TRACE_VERSION}); update blkif-model`,
+    );
     return false;
   }
   if (version !== TRACE_VERSION) {
-    c.fail('version', `unknown trace format version ${version} (this blkif reads version ${TRACE_VERSION})`);
+    c.fail(
+      'version',
+      `unknown trace format version ${version} (this blkif reads version ${TRACE_VERSION})`,
+    );
     return false;
   }
   c.type(root, 'drivers', '', 'string');

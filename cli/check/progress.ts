@@ -12,13 +12,22 @@ export class Progress {
     this.last = io.now();
   }
 
-  update(property: string, runs: number, runsTotal: number, actions: number, startedMs: number): void {
+  update(
+    property: string,
+    runs: number,
+    runsTotal: number,
+    actions: number,
+    startedMs: number,
+  ): void {
     const now = this.io.now();
     const interval = this.io.isTty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS;
     if (now - this.last < interval) return;
     this.last = now;
     // Past the budget, fast-check is shrinking a failure: every further run is a shrink attempt.
-    const count = runs <= runsTotal ? `${runs}/${runsTotal} runs` : `failed, shrinking (${runs - runsTotal} attempts)`;
+    const count =
+      runs <= runsTotal
+        ? `${runs}/${runsTotal} runs`
+        : `failed, shrinking (${runs - runsTotal} attempts)`;
     const text = `  ${property}: ${count}, ${actions.toLocaleString('en-US')} actions, ${((now - startedMs) / 1000).toFixed(1)}s`;
     if (this.io.isTty) {
       this.io.stderr(`\r\x1b[2K${text}`);

@@ -2,7 +2,12 @@
 // line, the failure report (style rule 10: the violation line, then seed, path and the replay
 // command), the trace file, the table, and the coverage pass when asked for.
 import type { Drivers } from '../../impl/world/drivers.ts';
-import { checkProperty, type Failure, type PropertyDef, type PropertyOutcome } from '../../properties/catalog.ts';
+import {
+  checkProperty,
+  type Failure,
+  type PropertyDef,
+  type PropertyOutcome,
+} from '../../properties/catalog.ts';
 import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
 import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
@@ -35,11 +40,19 @@ function reportFailure(plan: CheckPlan, def: PropertyDef, failure: Failure, io: 
   const drivers = plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`;
   io.stdout(`FAIL ${def.name}\n  ${failure.firstLine}\n`);
   io.stdout(`  seed ${failure.seed}, path ${failure.path}: npx blkif replay ${file}\n`);
-  io.stdout(`  rerun: npx blkif check --property ${def.name} --seed ${failure.seed} --path ${failure.path}${drivers}\n`);
+  io.stdout(
+    `  rerun: npx blkif check --property ${def.name} --seed ${failure.seed} --path ${failure.path}${drivers}\n`,
+  );
   return file;
 }
 
-function runProperty(plan: CheckPlan, def: PropertyDef, chunks: readonly Chunk[], io: CliIo, progress: Progress): PropertySummary {
+function runProperty(
+  plan: CheckPlan,
+  def: PropertyDef,
+  chunks: readonly Chunk[],
+  io: CliIo,
+  progress: Progress,
+): PropertySummary {
   const started = io.now();
   const total = chunks.reduce((n, c) => n + c.runs, 0);
   let runs = 0;
@@ -48,9 +61,12 @@ function runProperty(plan: CheckPlan, def: PropertyDef, chunks: readonly Chunk[]
   for (const chunk of chunks) {
     const before = { runs, actions };
     outcome = checkProperty(def, {
-      numRuns: chunk.runs, seed: chunk.seed, drivers: plan.drivers,
+      numRuns: chunk.runs,
+      seed: chunk.seed,
+      drivers: plan.drivers,
       ...(plan.path === undefined ? {} : { path: plan.path }),
-      onRun: (r, a) => progress.update(def.name, before.runs + r, total, before.actions + a, started),
+      onRun: (r, a) =>
+        progress.update(def.name, before.runs + r, total, before.actions + a, started),
     });
     runs += outcome.runs;
     actions += outcome.actions;
@@ -66,7 +82,14 @@ function runProperty(plan: CheckPlan, def: PropertyDef, chunks: readonly Chunk[]
   if (failure === undefined) return { ...base, result: 'pass' };
   const trace = reportFailure(plan, def, failure, io);
   const result = LIVENESS_CODES.has(failure.violation.code) ? 'liveness' : 'safety';
-  return { ...base, result, firstLine: failure.firstLine, seed: failure.seed, path: failure.path, trace };
+  return {
+    ...base,
+    result,
+    firstLine: failure.firstLine,
+    seed: failure.seed,
+    path: failure.path,
+    trace,
+  };
 }
 
 function measureCoverage(plan: CheckPlan, io: CliIo, file: string): void {
@@ -76,20 +99,30 @@ function measureCoverage(plan: CheckPlan, io: CliIo, file: string): void {
   }
   io.writeFile(file, coverageJson(counter));
   const c = counter.summary();
-  io.stdout(`coverage: ${c.runs} runs, frontend ${c.frontend.taken}/${c.frontend.total} edges taken, ` +
-    `backend ${c.backend.taken}/${c.backend.total}; written to ${file} (npx blkif diagrams --coverage ${file})\n`);
+  io.stdout(
+    `coverage: ${c.runs} runs, frontend ${c.frontend.taken}/${c.frontend.total} edges taken, ` +
+      `backend ${c.backend.taken}/${c.backend.total}; written to ${file} (npx blkif diagrams --coverage ${file})\n`,
+  );
 }
 
 export function runPlan(plan: CheckPlan, io: CliIo): CheckSummary {
   const shard = plan.shard.count > 1 ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
-  io.stdout(`blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}, ` +
-    `${plan.properties.length} ${plan.properties.length === 1 ? 'property' : 'properties'}${shard}\n`);
+  io.stdout(
+    `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}, ` +
+      `${plan.properties.length} ${plan.properties.length === 1 ? 'property' : 'properties'}${shard}\n`,
+  );
   const progress = new Progress(io);
   const properties: PropertySummary[] = [];
-  for (const { def, chunks } of plan.properties) properties.push(runProperty(plan, def, chunks, io, progress));
+  for (const { def, chunks } of plan.properties)
+    properties.push(runProperty(plan, def, chunks, io, progress));
   const summary: CheckSummary = {
-    kind: 'blkif-check-summary', version: 1, seed: plan.seed, runs: plan.runs ?? 'default',
-    drivers: plan.drivers.name, shards: [plan.shard], properties,
+    kind: 'blkif-check-summary',
+    version: 1,
+    seed: plan.seed,
+    runs: plan.runs ?? 'default',
+    drivers: plan.drivers.name,
+    shards: [plan.shard],
+    properties,
   };
   io.stdout(`\n${summaryTable(summary)}`);
   if (plan.coverageOut !== undefined) measureCoverage(plan, io, plan.coverageOut);

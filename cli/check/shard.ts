@@ -19,8 +19,10 @@ export function parseShard(text: string): Shard {
   if (match === null) throw badValue('shard', `expected i/n (e.g. 2/4), got "${text}"`);
   const index = Number(match[1]);
   const count = Number(match[2]);
-  if (count < 1 || count > 10_000) throw badValue('shard', `the shard count must be in 1..10000, got ${count}`);
-  if (index < 1 || index > count) throw badValue('shard', `the shard index must be in 1..${count}, got ${index}`);
+  if (count < 1 || count > 10_000)
+    throw badValue('shard', `the shard count must be in 1..10000, got ${count}`);
+  if (index < 1 || index > count)
+    throw badValue('shard', `the shard index must be in 1..${count}, got ${index}`);
   return { index, count };
 }
 

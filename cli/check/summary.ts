@@ -48,17 +48,29 @@ function seconds(ms: number): string {
 }
 
 const RESULT_TEXT: Record<PropertyResult, string> = {
-  pass: 'pass', safety: 'FAIL (safety)', liveness: 'FAIL (liveness)', error: 'ERROR',
+  pass: 'pass',
+  safety: 'FAIL (safety)',
+  liveness: 'FAIL (liveness)',
+  error: 'ERROR',
 };
 
 export function summaryTable(summary: CheckSummary): string {
   const rows = [['property', 'runs', 'actions', 'time', 'result']];
   for (const p of summary.properties) {
-    rows.push([p.name, String(p.runs), p.actions.toLocaleString('en-US'), seconds(p.timeMs), RESULT_TEXT[p.result]]);
+    rows.push([
+      p.name,
+      String(p.runs),
+      p.actions.toLocaleString('en-US'),
+      seconds(p.timeMs),
+      RESULT_TEXT[p.result],
+    ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: readonly string[]) =>
-    r.map((cell, c) => (c === 0 || c === 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+    r
+      .map((cell, c) => (c === 0 || c === 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return `${rows.map(line).join('\n')}\n`;
 }
 
@@ -70,25 +82,35 @@ function mergeProperty(a: PropertySummary, b: PropertySummary): PropertySummary 
   const failed = RANK[b.result] > RANK[a.result] ? b : a;
   return {
     ...failed,
-    runs: a.runs + b.runs, actions: a.actions + b.actions, timeMs: a.timeMs + b.timeMs,
+    runs: a.runs + b.runs,
+    actions: a.actions + b.actions,
+    timeMs: a.timeMs + b.timeMs,
     result: worse(a.result, b.result),
   };
 }
 
 /** Merges the shards of one campaign: same seed, runs, drivers; each shard at most once. */
-export function mergeSummaries(parts: readonly { file: string; summary: CheckSummary }[]): CheckSummary {
+export function mergeSummaries(
+  parts: readonly { file: string; summary: CheckSummary }[],
+): CheckSummary {
   const first = parts[0]!.summary;
   const shards: Shard[] = [];
   const byName = new Map<string, PropertySummary>();
   for (const { file, summary } of parts) {
     for (const key of ['seed', 'runs', 'drivers'] as const) {
       if (summary[key] !== first[key]) {
-        throw new CliError('bad-summary', `${file}: ${key} ${String(summary[key])} differs from ${String(first[key])} of ${parts[0]!.file}: not the same campaign`);
+        throw new CliError(
+          'bad-summary',
+          `${file}: ${key} ${String(summary[key])} differs from ${String(first[key])} of ${parts[0]!.file}: not the same campaign`,
+        );
       }
     }
     for (const shard of summary.shards) {
       if (shard.count !== first.shards[0]!.count || shards.some((s) => s.index === shard.index)) {
-        throw new CliError('bad-summary', `${file}: shard ${shard.index}/${shard.count} is already merged or from another split`);
+        throw new CliError(
+          'bad-summary',
+          `${file}: shard ${shard.index}/${shard.count} is already merged or from another split`,
+        );
       }
       shards.push(shard);
     }
@@ -101,7 +123,8 @@ export function mergeSummaries(parts: readonly { file: string; summary: CheckSum
   return { ...first, shards, properties: [...byName.values()] };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates a summary file written by --summary-out. */
 export function parseSummary(file: string, text: string): CheckSummary {
@@ -109,19 +132,47 @@ export function parseSummary(file: string, text: string): CheckSummary {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new CliError('bad-summary', `${file}: not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CliError(
+      'bad-summary',
+      `${file}: not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (!isObject(value) || value.kind !== 'blkif-check-summary') {
-    throw new CliError('bad-summary', `${file}: not a blkif check summary (written by --summary-out)`);
+    throw new CliError(
+      'bad-summary',
+      `${file}: not a blkif check summary (written by --summary-out)`,
+    );
   }
-  if (value.version !== 1) throw new CliError('bad-summary', `${file}: summary version ${String(value.version)} is not 1`);
-  const shardsOk = Array.isArray(value.shards) && value.shards.length > 0 && value.shards.every((s) =>
-    isObject(s) && Number.isInteger(s.index) && Number.isInteger(s.count));
-  const propsOk = Array.isArray(value.properties) && value.properties.every((p) =>
-    isObject(p) && typeof p.name === 'string' && typeof p.runs === 'number' && typeof p.actions === 'number' &&
-    typeof p.timeMs === 'number' && typeof p.result === 'string' && p.result in RANK);
-  if (!shardsOk || !propsOk || typeof value.seed !== 'number' || typeof value.drivers !== 'string') {
-    throw new CliError('bad-summary', `${file}: malformed summary (shards, properties, seed or drivers)`);
+  if (value.version !== 1)
+    throw new CliError('bad-summary', `${file}: summary version ${String(value.version)} is not 1`);
+  const shardsOk =
+    Array.isArray(value.shards) &&
+    value.shards.length > 0 &&
+    value.shards.every(
+      (s) => isObject(s) && Number.isInteger(s.index) && Number.isInteger(s.count),
+    );
+  const propsOk =
+    Array.isArray(value.properties) &&
+    value.properties.every(
+      (p) =>
+        isObject(p) &&
+        typeof p.name === 'string' &&
+        typeof p.runs === 'number' &&
+        typeof p.actions === 'number' &&
+        typeof p.timeMs === 'number' &&
+        typeof p.result === 'string' &&
+        p.result in RANK,
+    );
+  if (
+    !shardsOk ||
+    !propsOk ||
+    typeof value.seed !== 'number' ||
+    typeof value.drivers !== 'string'
+  ) {
+    throw new CliError(
+      'bad-summary',
+      `${file}: malformed summary (shards, properties, seed or drivers)`,
+    );
   }
   return value as unknown as CheckSummary;
 }

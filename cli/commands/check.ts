@@ -6,7 +6,13 @@ import type { Drivers } from '../../impl/world/drivers.ts';
 import type { PropertyDef } from '../../properties/catalog.ts';
 import type { CliCommand, CliIo, ExitCode } from '../command.ts';
 import { type Chunk, parseShard, shardChunks, WHOLE } from '../check/shard.ts';
-import { type CheckSummary, exitCodeOf, mergeSummaries, parseSummary, summaryTable } from '../check/summary.ts';
+import {
+  type CheckSummary,
+  exitCodeOf,
+  mergeSummaries,
+  parseSummary,
+  summaryTable,
+} from '../check/summary.ts';
 import { badValue, CliError } from '../errors.ts';
 import { intOption, type OptionValues, stringOption } from '../options.ts';
 import { propertyNamed, type Registry } from '../registry.ts';
@@ -23,7 +29,9 @@ function selectProperties(registry: Registry, options: OptionValues): readonly P
     const name = raw.trim();
     const def = propertyNamed(registry, name);
     if (def === undefined) {
-      const known = [...registry.properties, ...registry.extraProperties].map((p) => p.name).join(', ');
+      const known = [...registry.properties, ...registry.extraProperties]
+        .map((p) => p.name)
+        .join(', ');
       throw badValue('property', `unknown property "${name}" (properties: ${known})`);
     }
     return def;
@@ -33,7 +41,11 @@ function selectProperties(registry: Registry, options: OptionValues): readonly P
 function selectDrivers(registry: Registry, options: OptionValues): Drivers {
   const name = stringOption(options, 'drivers') ?? 'honest';
   const drivers = registry.drivers(name);
-  if (drivers === undefined) throw badValue('drivers', `unknown driver variant "${name}" (variants: ${registry.driverNames.join(', ')})`);
+  if (drivers === undefined)
+    throw badValue(
+      'drivers',
+      `unknown driver variant "${name}" (variants: ${registry.driverNames.join(', ')})`,
+    );
   return drivers;
 }
 
@@ -42,38 +54,71 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
   const defs = selectProperties(registry, options);
   const drivers = selectDrivers(registry, options);
   const runs = options.runs === undefined ? undefined : intOption(options, 'runs', 1, LIMIT_MAX, 1);
-  const seed = intOption(options, 'seed', -INT32_MAX - 1, INT32_MAX, Math.floor(io.now()) % INT32_MAX);
+  const seed = intOption(
+    options,
+    'seed',
+    -INT32_MAX - 1,
+    INT32_MAX,
+    Math.floor(io.now()) % INT32_MAX,
+  );
   const path = stringOption(options, 'path');
-  if (path !== undefined && !/^\d+(:\d+)*$/.test(path)) throw badValue('path', `expected fast-check's path like 12:0:3, got "${path}"`);
-  if (path !== undefined && defs.length !== 1) throw badValue('path', 'replays one failure: give exactly one --property');
+  if (path !== undefined && !/^\d+(:\d+)*$/.test(path))
+    throw badValue('path', `expected fast-check's path like 12:0:3, got "${path}"`);
+  if (path !== undefined && defs.length !== 1)
+    throw badValue('path', 'replays one failure: give exactly one --property');
   const shardText = stringOption(options, 'shard');
   const shard = shardText === undefined ? WHOLE : parseShard(shardText);
-  if (path !== undefined && shard !== WHOLE) throw badValue('shard', 'cannot be combined with --path');
-  const stepsMax = options['steps-max'] === undefined ? undefined : intOption(options, 'steps-max', 1, LIMIT_MAX, 1);
-  const drainStepsMax = options['drain-steps-max'] === undefined ? undefined : intOption(options, 'drain-steps-max', 1, LIMIT_MAX, 1);
+  if (path !== undefined && shard !== WHOLE)
+    throw badValue('shard', 'cannot be combined with --path');
+  const stepsMax =
+    options['steps-max'] === undefined
+      ? undefined
+      : intOption(options, 'steps-max', 1, LIMIT_MAX, 1);
+  const drainStepsMax =
+    options['drain-steps-max'] === undefined
+      ? undefined
+      : intOption(options, 'drain-steps-max', 1, LIMIT_MAX, 1);
   const properties = defs.map((def) => {
-    const limited: PropertyDef = { ...def, ...(stepsMax === undefined ? {} : { stepsMax }),
-      ...(drainStepsMax === undefined ? {} : { drainStepsMax }) };
-    const chunks: Chunk[] = path !== undefined ? [{ seed, runs: runs ?? 1 }] : shardChunks(seed, runs ?? def.defaultRuns, shard);
+    const limited: PropertyDef = {
+      ...def,
+      ...(stepsMax === undefined ? {} : { stepsMax }),
+      ...(drainStepsMax === undefined ? {} : { drainStepsMax }),
+    };
+    const chunks: Chunk[] =
+      path !== undefined
+        ? [{ seed, runs: runs ?? 1 }]
+        : shardChunks(seed, runs ?? def.defaultRuns, shard);
     return { def: limited, chunks };
   });
   return {
-    properties, drivers, seed, runs, shard, path,
+    properties,
+    drivers,
+    seed,
+    runs,
+    shard,
+    path,
     out: stringOption(options, 'out') ?? '.blkif/failures',
     coverageOut: stringOption(options, 'coverage-out'),
   };
 }
 
 function merge(positionals: readonly string[], options: OptionValues, io: CliIo): ExitCode {
-  if (positionals.length === 0) throw new CliError('missing-argument', '--merge needs the summary files to merge');
-  const parts = positionals.map((file) => ({ file, summary: parseSummary(file, readTextFile(io, file)) }));
+  if (positionals.length === 0)
+    throw new CliError('missing-argument', '--merge needs the summary files to merge');
+  const parts = positionals.map((file) => ({
+    file,
+    summary: parseSummary(file, readTextFile(io, file)),
+  }));
   const merged = mergeSummaries(parts);
   const count = merged.shards[0]!.count;
   const missing = count - merged.shards.length;
-  io.stdout(`merged ${parts.length} summaries: seed ${merged.seed}, drivers ${merged.drivers}, ` +
-    `shards ${merged.shards.map((s) => s.index).join(',')} of ${count}${missing > 0 ? ` (${missing} missing)` : ''}\n`);
+  io.stdout(
+    `merged ${parts.length} summaries: seed ${merged.seed}, drivers ${merged.drivers}, ` +
+      `shards ${merged.shards.map((s) => s.index).join(',')} of ${count}${missing > 0 ? ` (${missing} missing)` : ''}\n`,
+  );
   for (const p of merged.properties) {
-    if (p.result !== 'pass') io.stdout(`FAIL ${p.name}: ${p.firstLine ?? ''}\n  trace: ${p.trace ?? '(none)'}\n`);
+    if (p.result !== 'pass')
+      io.stdout(`FAIL ${p.name}: ${p.firstLine ?? ''}\n  trace: ${p.trace ?? '(none)'}\n`);
   }
   io.stdout(summaryTable(merged));
   const out = stringOption(options, 'summary-out');
@@ -85,11 +130,13 @@ export function createCheckCommand(registry: Registry): CliCommand {
   return {
     name: 'check',
     summary: 'run properties; print a summary table and write a trace for each failure',
-    usage: '[--property <name>] [--runs N] [--seed N] [--drivers <variant>] [--shard i/n] ... | --merge <summary.json>...',
+    usage:
+      '[--property <name>] [--runs N] [--seed N] [--drivers <variant>] [--shard i/n] ... | --merge <summary.json>...',
     options: CHECK_OPTIONS,
     run({ positionals, options }, io) {
       if (options.merge === true) return merge(positionals, options, io);
-      if (positionals.length > 0) throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
+      if (positionals.length > 0)
+        throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
       const plan = planOf(registry, options, io);
       const summary: CheckSummary = runPlan(plan, io);
       const out = stringOption(options, 'summary-out');
@@ -100,16 +147,76 @@ export function createCheckCommand(registry: Registry): CliCommand {
 }
 
 const CHECK_OPTIONS: CliCommand['options'] = [
-  { name: 'property', kind: 'string', repeatable: true, placeholder: 'name[,name]', summary: 'properties to run (repeatable; default all)' },
-  { name: 'runs', kind: 'number', placeholder: 'N', summary: 'runs per property (default: each property\'s npm test budget)' },
-  { name: 'seed', kind: 'number', placeholder: 'N', summary: 'campaign seed (default: from the clock, printed first)' },
-  { name: 'path', kind: 'string', placeholder: 'path', summary: 'fast-check path of a failure to replay (with --seed, one --property)' },
-  { name: 'drivers', kind: 'string', placeholder: 'variant', summary: 'honest (default) or a known-bad variant of properties/mutants' },
-  { name: 'out', kind: 'string', placeholder: 'dir', summary: 'where failure traces go (default .blkif/failures)' },
-  { name: 'steps-max', kind: 'number', placeholder: 'N', summary: 'bound on the scheduled phase of each run' },
-  { name: 'drain-steps-max', kind: 'number', placeholder: 'N', summary: 'bound on the fair drain (exceeding it is a liveness violation)' },
-  { name: 'shard', kind: 'string', placeholder: 'i/n', summary: 'run the i-th of n disjoint seed ranges of the campaign' },
-  { name: 'summary-out', kind: 'string', placeholder: 'file', summary: 'write the summary as JSON (for --merge)' },
-  { name: 'merge', kind: 'boolean', summary: 'merge the summary files given as arguments and print the table' },
-  { name: 'coverage-out', kind: 'string', placeholder: 'file', summary: 'also measure state-machine edge coverage (for blkif diagrams)' },
+  {
+    name: 'property',
+    kind: 'string',
+    repeatable: true,
+    placeholder: 'name[,name]',
+    summary: 'properties to run (repeatable; default all)',
+  },
+  {
+    name: 'runs',
+    kind: 'number',
+    placeholder: 'N',
+    summary: "runs per property (default: each property's npm test budget)",
+  },
+  {
+    name: 'seed',
+    kind: 'number',
+    placeholder: 'N',
+    summary: 'campaign seed (default: from the clock, printed first)',
+  },
+  {
+    name: 'path',
+    kind: 'string',
+    placeholder: 'path',
+    summary: 'fast-check path of a failure to replay (with --seed, one --property)',
+  },
+  {
+    name: 'drivers',
+    kind: 'string',
+    placeholder: 'variant',
+    summary: 'honest (default) or a known-bad variant of properties/mutants',
+  },
+  {
+    name: 'out',
+    kind: 'string',
+    placeholder: 'dir',
+    summary: 'where failure traces go (default .blkif/failures)',
+  },
+  {
+    name: 'steps-max',
+    kind: 'number',
+    placeholder: 'N',
+    summary: 'bound on the scheduled phase of each run',
+  },
+  {
+    name: 'drain-steps-max',
+    kind: 'number',
+    placeholder: 'N',
+    summary: 'bound on the fair drain (exceeding it is a liveness violation)',
+  },
+  {
+    name: 'shard',
+    kind: 'string',
+    placeholder: 'i/n',
+    summary: 'run the i-th of n disjoint seed ranges of the campaign',
+  },
+  {
+    name: 'summary-out',
+    kind: 'string',
+    placeholder: 'file',
+    summary: 'write the summary as JSON (for --merge)',
+  },
+  {
+    name: 'merge',
+    kind: 'boolean',
+    summary: 'merge the summary files given as arguments and print the table',
+  },
+  {
+    name: 'coverage-out',
+    kind: 'string',
+    placeholder: 'file',
+    summary: 'also measure state-machine edge coverage (for blkif diagrams)',
+  },
 ];

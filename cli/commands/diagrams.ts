@@ -4,7 +4,12 @@
 import { backendMachine } from '../../model/backend-machine.ts';
 import { frontendMachine } from '../../model/frontend-machine.ts';
 import { type MachineName, parseCoverage } from '../../traces/coverage.ts';
-import { dotToSvg, type EdgeCoverage, toDot, toMermaid } from '../../traces/diagrams/state-diagram.ts';
+import {
+  dotToSvg,
+  type EdgeCoverage,
+  toDot,
+  toMermaid,
+} from '../../traces/diagrams/state-diagram.ts';
 import { type CliCommand, EXIT, type ExitCode } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { stringOption } from '../options.ts';
@@ -24,13 +29,27 @@ export const diagramsCommand: CliCommand = {
   summary: 'write the state diagrams of both machines (Mermaid, DOT, SVG), with edge coverage',
   usage: '[--coverage <coverage.json>] [--out <dir>]',
   options: [
-    { name: 'coverage', kind: 'string', placeholder: 'file', summary: 'edge counts from blkif check --coverage-out' },
-    { name: 'out', kind: 'string', placeholder: 'dir', summary: 'output folder (default .blkif/diagrams)' },
+    {
+      name: 'coverage',
+      kind: 'string',
+      placeholder: 'file',
+      summary: 'edge counts from blkif check --coverage-out',
+    },
+    {
+      name: 'out',
+      kind: 'string',
+      placeholder: 'dir',
+      summary: 'output folder (default .blkif/diagrams)',
+    },
   ],
   async run({ positionals, options }, io): Promise<ExitCode> {
-    if (positionals.length > 0) throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
+    if (positionals.length > 0)
+      throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
     const coverageFile = stringOption(options, 'coverage');
-    const coverage = coverageFile === undefined ? undefined : loadCoverage(coverageFile, readTextFile(io, coverageFile));
+    const coverage =
+      coverageFile === undefined
+        ? undefined
+        : loadCoverage(coverageFile, readTextFile(io, coverageFile));
     const out = (stringOption(options, 'out') ?? '.blkif/diagrams').replace(/\/+$/, '');
     io.mkdir(out);
     for (const name of ['frontend', 'backend'] as const) {
@@ -39,14 +58,20 @@ export const diagramsCommand: CliCommand = {
       io.writeFile(`${out}/${name}.mmd`, toMermaid(MACHINES[name], counts));
       io.writeFile(`${out}/${name}.dot`, dot);
       io.writeFile(`${out}/${name}.svg`, await dotToSvg(dot));
-      const untaken = counts === undefined ? [] : [...counts].filter(([, n]) => n === 0).map(([key]) => key);
+      const untaken =
+        counts === undefined ? [] : [...counts].filter(([, n]) => n === 0).map(([key]) => key);
       // The SVG shows counts as edge thickness; the exact numbers go in a table beside it.
       if (counts !== undefined) {
-        const rows = [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => `${String(n).padStart(9)}  ${key}`);
+        const rows = [...counts]
+          .sort((a, b) => b[1] - a[1])
+          .map(([key, n]) => `${String(n).padStart(9)}  ${key}`);
         io.writeFile(`${out}/${name}-coverage.txt`, `${['    taken  edge', ...rows].join('\n')}\n`);
       }
-      const note = counts === undefined ? '' : `: ${counts.size - untaken.length}/${counts.size} edges taken`;
-      io.stdout(`wrote ${out}/${name}.{mmd,dot,svg}${counts === undefined ? '' : `, ${name}-coverage.txt`}${note}\n`);
+      const note =
+        counts === undefined ? '' : `: ${counts.size - untaken.length}/${counts.size} edges taken`;
+      io.stdout(
+        `wrote ${out}/${name}.{mmd,dot,svg}${counts === undefined ? '' : `, ${name}-coverage.txt`}${note}\n`,
+      );
       for (const key of untaken) io.stdout(`  untaken: ${key}\n`);
     }
     return EXIT.pass;

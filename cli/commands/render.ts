@@ -11,13 +11,27 @@ export const renderCommand: CliCommand = {
   summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
   usage: `<trace.json> [--format ${RENDER_FORMATS.join('|')}] [--out <file>]`,
   options: [
-    { name: 'format', kind: 'string', placeholder: RENDER_FORMATS.join('|'), summary: 'output format (default text)' },
-    { name: 'out', kind: 'string', placeholder: 'file', summary: 'write to this file instead of stdout' },
+    {
+      name: 'format',
+      kind: 'string',
+      placeholder: RENDER_FORMATS.join('|'),
+      summary: 'output format (default text)',
+    },
+    {
+      name: 'out',
+      kind: 'string',
+      placeholder: 'file',
+      summary: 'write to this file instead of stdout',
+    },
   ],
   run({ positionals, options }, io): ExitCode {
     const file = onePositional(positionals, '<trace.json>');
     const format = stringOption(options, 'format') ?? 'text';
-    if (!isRenderFormat(format)) throw badValue('format', `unknown format "${format}" (formats: ${RENDER_FORMATS.join(', ')})`);
+    if (!isRenderFormat(format))
+      throw badValue(
+        'format',
+        `unknown format "${format}" (formats: ${RENDER_FORMATS.join(', ')})`,
+      );
     const text = RENDERERS[format].render(loadTrace(io, file));
     const out = stringOption(options, 'out');
     if (out === undefined) {

@@ -17,13 +17,18 @@ export function createReplayCommand(registry: Registry): CliCommand {
     run({ positionals }, io): ExitCode {
       const file = onePositional(positionals, '<trace.json>');
       const trace = loadTrace(io, file);
-      const property = trace.property === undefined ? undefined : propertyNamed(registry, trace.property);
+      const property =
+        trace.property === undefined ? undefined : propertyNamed(registry, trace.property);
       const result = replayTrace(trace, {
         drivers: registry.drivers,
-        ...(property?.stepInvariants === undefined ? {} : { stepInvariants: property.stepInvariants }),
+        ...(property?.stepInvariants === undefined
+          ? {}
+          : { stepInvariants: property.stepInvariants }),
       });
       io.stdout(`${describeReplay(result)}\n`);
-      io.stdout(`  ${trace.steps.length} steps, drivers ${trace.drivers}, property ${trace.property ?? '(none)'}\n`);
+      io.stdout(
+        `  ${trace.steps.length} steps, drivers ${trace.drivers}, property ${trace.property ?? '(none)'}\n`,
+      );
       if (result.actual === undefined) return EXIT.pass;
       return LIVENESS_CODES.has(result.actual.code) ? EXIT.liveness : EXIT.safety;
     },

@@ -17,7 +17,10 @@ export function fakeIo(files: Record<string, string> = {}, isTty = false, clockS
   const err: string[] = [];
   let clock = 1_000;
   return {
-    files: map, out, err, isTty,
+    files: map,
+    out,
+    err,
+    isTty,
     stdout: (text) => out.push(text),
     stderr: (text) => err.push(text),
     readFile(path) {

@@ -51,16 +51,27 @@ function observationHtml(o: Observation): string {
 }
 
 function ringsHtml(s: WorldSummary, before: WorldSummary | undefined): string {
-  return s.rings.map((r) => {
-    const b = before?.rings.find((x) => x.ring === r.ring);
-    const cell = (name: string, value: number, old: number | undefined) =>
-      old !== undefined && old !== value ? `<span class="changed">${name} ${value}</span>` : `${name} ${value}`;
-    return `r${r.ring}: ${cell('req', r.reqProd, b?.reqProd)}/ev ${r.reqEvent} ` +
-      `${cell('rsp', r.rspProd, b?.rspProd)}/ev ${r.rspEvent} ${cell('infl', r.inflight, b?.inflight)}`;
-  }).join('<br>');
+  return s.rings
+    .map((r) => {
+      const b = before?.rings.find((x) => x.ring === r.ring);
+      const cell = (name: string, value: number, old: number | undefined) =>
+        old !== undefined && old !== value
+          ? `<span class="changed">${name} ${value}</span>`
+          : `${name} ${value}`;
+      return (
+        `r${r.ring}: ${cell('req', r.reqProd, b?.reqProd)}/ev ${r.reqEvent} ` +
+        `${cell('rsp', r.rspProd, b?.rspProd)}/ev ${r.rspEvent} ${cell('infl', r.inflight, b?.inflight)}`
+      );
+    })
+    .join('<br>');
 }
 
-function stepRow(step: TraceStep, n: number, before: WorldSummary | undefined, violating: boolean): string {
+function stepRow(
+  step: TraceStep,
+  n: number,
+  before: WorldSummary | undefined,
+  violating: boolean,
+): string {
   const s = step.state;
   const cells = [
     `<td class="num">${n}</td>`,
@@ -76,26 +87,42 @@ function stepRow(step: TraceStep, n: number, before: WorldSummary | undefined, v
 }
 
 function stepTable(trace: Trace): string {
-  const head = ['step', 'action', 'observed', 'frontend', 'backend', 'guest', 'rings after the step', 'granted / mapped'];
+  const head = [
+    'step',
+    'action',
+    'observed',
+    'frontend',
+    'backend',
+    'guest',
+    'rings after the step',
+    'granted / mapped',
+  ];
   const rows: string[] = [];
   const v = trace.violation;
   trace.steps.forEach((step, i) => {
     rows.push(stepRow(step, i + 1, trace.steps[i - 1]?.state, v?.step === i + 1));
-    if (v?.step === i + 1) rows.push(`<tr class="violation-detail"><td></td><td colspan="7">${esc(formatViolation(v))}</td></tr>`);
+    if (v?.step === i + 1)
+      rows.push(
+        `<tr class="violation-detail"><td></td><td colspan="7">${esc(formatViolation(v))}</td></tr>`,
+      );
   });
   if (v !== undefined && v.step > trace.steps.length) {
-    rows.push(`<tr class="violation-detail" id="step-${v.step}"><td class="num">${v.step}</td><td colspan="7">${esc(formatViolation(v))}</td></tr>`);
+    rows.push(
+      `<tr class="violation-detail" id="step-${v.step}"><td class="num">${v.step}</td><td colspan="7">${esc(formatViolation(v))}</td></tr>`,
+    );
   }
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
 export function renderHtml(trace: Trace): string {
   const v = trace.violation;
-  const title = v === undefined ? 'blkif trace: no violation' : `blkif trace: ${v.code} at step ${v.step}`;
+  const title =
+    v === undefined ? 'blkif trace: no violation' : `blkif trace: ${v.code} at step ${v.step}`;
   const seq = renderSequenceSvg(trace);
-  const verdict = v === undefined
-    ? '<div class="ok-box">No violation recorded.</div>'
-    : `<div class="violation-box"><a href="#step-${v.step}">${esc(formatViolation(v))}</a></div>`;
+  const verdict =
+    v === undefined
+      ? '<div class="ok-box">No violation recorded.</div>'
+      : `<div class="violation-box"><a href="#step-${v.step}">${esc(formatViolation(v))}</a></div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>${PAGE_CSS}${SEQUENCE_CSS}</style></head>

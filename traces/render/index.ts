@@ -14,10 +14,22 @@ export interface Renderer {
 }
 
 export const RENDERERS = {
-  mermaid: { render: renderMermaid, extension: 'mmd', summary: 'Mermaid sequenceDiagram, lanes boxed by domain' },
-  html: { render: renderHtml, extension: 'html', summary: 'self-contained page: SVG sequence diagram and step table' },
+  mermaid: {
+    render: renderMermaid,
+    extension: 'mmd',
+    summary: 'Mermaid sequenceDiagram, lanes boxed by domain',
+  },
+  html: {
+    render: renderHtml,
+    extension: 'html',
+    summary: 'self-contained page: SVG sequence diagram and step table',
+  },
   text: { render: renderText, extension: 'txt', summary: 'plain text for a terminal' },
-  shiviz: { render: renderShiviz, extension: 'shiviz.log', summary: 'ShiViz log with vector clocks per lane' },
+  shiviz: {
+    render: renderShiviz,
+    extension: 'shiviz.log',
+    summary: 'ShiViz log with vector clocks per lane',
+  },
 } as const satisfies Record<string, Renderer>;
 
 export type RenderFormat = keyof typeof RENDERERS;

@@ -8,7 +8,11 @@ import { buildScene, type SceneItem, sceneLanes } from './scene.ts';
 
 /** Mermaid treats `;` and `#` specially in message text, and a newline ends the statement. */
 function text(s: string): string {
-  return s.replaceAll('#', '#35;').replaceAll(';', '#59;').replaceAll('\n', ' ').replaceAll('%%', '%');
+  return s
+    .replaceAll('#', '#35;')
+    .replaceAll(';', '#59;')
+    .replaceAll('\n', ' ')
+    .replaceAll('%%', '%');
 }
 
 function itemLines(item: SceneItem, first: string, last: string): string[] {

@@ -20,19 +20,26 @@ describe('mermaid', () => {
   it('declares boxed participants by domain and uses only declared ones', () => {
     expect(text.startsWith('sequenceDiagram\n')).toBe(true);
     const boxes = [...text.matchAll(/^ {2}box rgb\([^)]*\) (.*)$/gm)].map((m) => m[1]);
-    expect(boxes).toEqual(['Guest vCPUs', 'Guest: blkfront, rings', 'Dom0: xenstore, toolstack',
-      'Hypervisor', 'Backend: rings, blkback']);
+    expect(boxes).toEqual([
+      'Guest vCPUs',
+      'Guest: blkfront, rings',
+      'Dom0: xenstore, toolstack',
+      'Hypervisor',
+      'Backend: rings, blkback',
+    ]);
     const declared = new Set([...text.matchAll(/participant (\w+) as/g)].map((m) => m[1]));
     for (const m of text.matchAll(/^ {2}(\w+)->>(\w+): /gm)) {
       expect(declared.has(m[1])).toBe(true);
       expect(declared.has(m[2])).toBe(true);
     }
-    for (const m of text.matchAll(/Note over ([\w,]+):/g)) for (const id of m[1]!.split(',')) expect(declared.has(id)).toBe(true);
+    for (const m of text.matchAll(/Note over ([\w,]+):/g))
+      for (const id of m[1]!.split(',')) expect(declared.has(id)).toBe(true);
   });
 
   it('ends with the violation as a note, and message text has no statement separators', () => {
     expect(text).toMatch(/Note over [\w,]+: VIOLATION data-integrity at step \d+/);
-    for (const line of text.split('\n').filter((l) => l.includes('->>'))) expect(line.slice(line.indexOf(':'))).not.toMatch(/[;]/);
+    for (const line of text.split('\n').filter((l) => l.includes('->>')))
+      expect(line.slice(line.indexOf(':'))).not.toMatch(/[;]/);
   });
 });
 
@@ -47,22 +54,27 @@ describe('collapsing', () => {
   };
   // Any prefix of a real trace: every step drawn or collapsed exactly once, in order; a collapsed
   // range holds only routine steps; nothing near the violation is collapsed.
-  const sound = (segmentsOf: (t: Trace) => Segment[]) => fc.property(fc.nat(LONG.steps.length), (cut) => {
-    const trace: Trace = { ...LONG, steps: LONG.steps.slice(0, cut), violation: undefined };
-    const segs = segmentsOf(trace);
-    if (!covers(segs, cut)) return false;
-    return segs.every((s) => s.kind === 'step' || LONG.steps.slice(s.first, s.last + 1).every(isRoutine));
-  });
+  const sound = (segmentsOf: (t: Trace) => Segment[]) =>
+    fc.property(fc.nat(LONG.steps.length), (cut) => {
+      const trace: Trace = { ...LONG, steps: LONG.steps.slice(0, cut), violation: undefined };
+      const segs = segmentsOf(trace);
+      if (!covers(segs, cut)) return false;
+      return segs.every(
+        (s) => s.kind === 'step' || LONG.steps.slice(s.first, s.last + 1).every(isRoutine),
+      );
+    });
 
   it('covers every step once and collapses only routine steps', () => {
     fc.assert(sound(segments), { numRuns: 100, seed: 5 });
     expect(segments(LONG).some((s) => s.kind === 'collapsed')).toBe(true);
     const v = LONG.violation!;
-    for (const s of segments(LONG)) if (s.kind === 'collapsed') expect(s.last + 1).toBeLessThan(v.step - 1);
+    for (const s of segments(LONG))
+      if (s.kind === 'collapsed') expect(s.last + 1).toBeLessThan(v.step - 1);
   });
 
   it('teeth: a collapser that drops the edges of a run is caught', () => {
-    const lossy = (t: Trace): Segment[] => segments(t).filter((s, i, all) => !(s.kind === 'step' && all[i + 1]?.kind === 'collapsed'));
+    const lossy = (t: Trace): Segment[] =>
+      segments(t).filter((s, i, all) => !(s.kind === 'step' && all[i + 1]?.kind === 'collapsed'));
     expect(fc.check(sound(lossy), { numRuns: 100, seed: 5 }).failed).toBe(true);
     expect(COLLAPSE_RUN_MIN).toBeGreaterThan(2);
   });
@@ -77,7 +89,10 @@ describe('shiviz', () => {
     return lines.map((line) => {
       const m = re.exec(line);
       expect(m, line).not.toBeNull();
-      return { host: m!.groups!.host!, clock: JSON.parse(m!.groups!.clock!) as Record<string, number> };
+      return {
+        host: m!.groups!.host!,
+        clock: JSON.parse(m!.groups!.clock!) as Record<string, number>,
+      };
     });
   };
   // ShiViz's own rule: each host's entry for itself counts its events 1, 2, 3...; clocks never go back.
@@ -86,17 +101,24 @@ describe('shiviz', () => {
     return events.every(({ host, clock }) => {
       const before = last.get(host) ?? {};
       last.set(host, clock);
-      return clock[host] === (before[host] ?? 0) + 1 && Object.entries(before).every(([h, t]) => (clock[h] ?? 0) >= t);
+      return (
+        clock[host] === (before[host] ?? 0) + 1 &&
+        Object.entries(before).every(([h, t]) => (clock[h] ?? 0) >= t)
+      );
     });
   };
 
   it('every line parses with the header regex and clocks are consistent', () => {
-    for (const trace of [TRACE, LONG]) expect(consistent(parse(RENDERERS.shiviz.render(trace)))).toBe(true);
+    for (const trace of [TRACE, LONG])
+      expect(consistent(parse(RENDERERS.shiviz.render(trace)))).toBe(true);
   });
 
   it('teeth: a log whose receives forget the sender is not consistent', () => {
     const events = parse(RENDERERS.shiviz.render(TRACE));
-    const broken = events.map((e) => ({ host: e.host, clock: { [e.host]: e.clock[e.host]! + (e.host === 'xenstored' ? 1 : 0) } }));
+    const broken = events.map((e) => ({
+      host: e.host,
+      clock: { [e.host]: e.clock[e.host]! + (e.host === 'xenstored' ? 1 : 0) },
+    }));
     expect(consistent(broken)).toBe(false);
   });
 });

@@ -28,10 +28,32 @@ export interface Box {
 }
 
 export type SceneItem =
-  | { readonly kind: 'message'; readonly step: number; readonly from: string; readonly to: string; readonly label: string }
-  | { readonly kind: 'note'; readonly step: number; readonly lanes: readonly string[]; readonly text: string; readonly tone: 'state' | 'report' }
-  | { readonly kind: 'collapsed'; readonly first: number; readonly last: number; readonly text: string }
-  | { readonly kind: 'violation'; readonly step: number; readonly lanes: readonly string[]; readonly text: string };
+  | {
+      readonly kind: 'message';
+      readonly step: number;
+      readonly from: string;
+      readonly to: string;
+      readonly label: string;
+    }
+  | {
+      readonly kind: 'note';
+      readonly step: number;
+      readonly lanes: readonly string[];
+      readonly text: string;
+      readonly tone: 'state' | 'report';
+    }
+  | {
+      readonly kind: 'collapsed';
+      readonly first: number;
+      readonly last: number;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'violation';
+      readonly step: number;
+      readonly lanes: readonly string[];
+      readonly text: string;
+    };
 
 export interface Scene {
   readonly boxes: readonly Box[];
@@ -47,7 +69,11 @@ const BOXES: readonly { id: BoxId; label: string; color: string }[] = [
 ];
 
 export const LANE = {
-  blkfront: 'blkfront', xenstored: 'xenstored', toolstack: 'toolstack', hypervisor: 'hypervisor', blkback: 'blkback',
+  blkfront: 'blkfront',
+  xenstored: 'xenstored',
+  toolstack: 'toolstack',
+  hypervisor: 'hypervisor',
+  blkback: 'blkback',
 } as const;
 export const vcpuLane = (v: number): string => `vcpu${v}`;
 export const frontRingLane = (r: number): string => `fring${r}`;
@@ -58,8 +84,14 @@ function laneOf(id: string): Lane {
   if (match?.[1] === 'vcpu') return { id, label: `vCPU ${match[2]}`, box: 'guest' };
   if (match?.[1] === 'fring') return { id, label: `front ring ${match[2]}`, box: 'frontend' };
   if (match?.[1] === 'bring') return { id, label: `back ring ${match[2]}`, box: 'backend' };
-  const box: BoxId = id === LANE.blkfront ? 'frontend' : id === LANE.blkback ? 'backend'
-    : id === LANE.hypervisor ? 'hypervisor' : 'xenstore';
+  const box: BoxId =
+    id === LANE.blkfront
+      ? 'frontend'
+      : id === LANE.blkback
+        ? 'backend'
+        : id === LANE.hypervisor
+          ? 'hypervisor'
+          : 'xenstore';
   return { id, label: id, box };
 }
 
@@ -72,48 +104,78 @@ function laneRank(id: string): number {
   return n;
 }
 
-/** The arrow of one action: from its actor's lane to the lane it acts on. */
-export function actionArrow(a: Action): { from: string; to: string; label: string } {
-  const self = (lane: string, label: string) => ({ from: lane, to: lane, label });
+export interface Arrow {
+  readonly from: string;
+  readonly to: string;
+  readonly label: string;
+}
+
+const self = (lane: string, label: string): Arrow => ({ from: lane, to: lane, label });
+const arrow = (from: string, to: string, label: string): Arrow => ({ from, to, label });
+const sideLaneOf = (actor: string): string => (actor === 'blkfront' ? LANE.blkfront : LANE.blkback);
+
+/** Ring traffic: between a ring's two ends, or the hypervisor delivering its event. */
+function dataArrow(a: Action): Arrow | undefined {
   switch (a.kind) {
-    case 'submit':
-      return { from: vcpuLane(a.vcpu), to: LANE.blkfront, label: 'submit a request' };
-    case 'resume':
-    case 'close':
-      return { from: vcpuLane(0), to: LANE.blkfront, label: a.kind };
-    case 'probe':
-      return { from: a.actor === 'blkfront' ? LANE.blkfront : LANE.blkback, to: LANE.xenstored, label: 'probe' };
     case 'queueRequest':
-      return { from: frontRingLane(a.ring), to: backRingLane(a.ring), label: 'blkif_queue_rq' };
+      return arrow(frontRingLane(a.ring), backRingLane(a.ring), 'blkif_queue_rq');
     case 'processResponses':
       return self(frontRingLane(a.ring), 'blkif_interrupt');
     case 'finalCheck':
-      return self(a.actor === 'blkfront' ? frontRingLane(a.ring) : backRingLane(a.ring), 'final check');
-    case 'commitTransaction':
-      return { from: a.actor === 'blkfront' ? LANE.blkfront : LANE.blkback, to: LANE.xenstored, label: 'commit transaction' };
+      return self(
+        a.actor === 'blkfront' ? frontRingLane(a.ring) : backRingLane(a.ring),
+        'final check',
+      );
     case 'consumeRequest':
       return self(backRingLane(a.ring), 'consume a request');
     case 'submitBarrier':
       return self(backRingLane(a.ring), 'submit the barrier');
     case 'completeIo':
-      return { from: backRingLane(a.ring), to: frontRingLane(a.ring), label: `response id ${a.id}` };
-    case 'deliverEvent':
-      return { from: LANE.hypervisor, to: a.side === 'blkfront' ? frontRingLane(a.ring) : backRingLane(a.ring), label: 'deliver event' };
+      return arrow(backRingLane(a.ring), frontRingLane(a.ring), `response id ${a.id}`);
+    case 'deliverEvent': {
+      const lane = a.side === 'blkfront' ? frontRingLane(a.ring) : backRingLane(a.ring);
+      return arrow(LANE.hypervisor, lane, 'deliver event');
+    }
+    case 'attack': {
+      const label = `hostile: ${a.attack} (${a.value})`;
+      return a.side === 'blkback'
+        ? arrow(backRingLane(a.ring), frontRingLane(a.ring), label)
+        : arrow(frontRingLane(a.ring), backRingLane(a.ring), label);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The arrow of one action: from its actor's lane to the lane it acts on. */
+export function actionArrow(a: Action): Arrow {
+  const data = dataArrow(a);
+  if (data !== undefined) return data;
+  switch (a.kind) {
+    case 'submit':
+      return arrow(vcpuLane(a.vcpu), LANE.blkfront, 'submit a request');
+    case 'resume':
+    case 'close':
+      return arrow(vcpuLane(0), LANE.blkfront, a.kind);
+    case 'probe':
+      return arrow(sideLaneOf(a.actor), LANE.xenstored, 'probe');
+    case 'commitTransaction':
+      return arrow(sideLaneOf(a.actor), LANE.xenstored, 'commit transaction');
     case 'fireWatch':
-      return { from: LANE.xenstored, to: a.connection === 'frontend' ? LANE.blkfront : LANE.blkback, label: 'watch fires' };
+      return arrow(
+        LANE.xenstored,
+        a.connection === 'frontend' ? LANE.blkfront : LANE.blkback,
+        'watch fires',
+      );
     case 'conflict':
       return self(LANE.xenstored, `conflicting write (${a.connection})`);
     case 'hotplug':
     case 'unplug':
     case 'removeDevice':
-      return { from: LANE.toolstack, to: LANE.xenstored, label: a.kind };
+      return arrow(LANE.toolstack, LANE.xenstored, a.kind);
     case 'suspend':
     case 'migrate':
-      return { from: LANE.toolstack, to: LANE.hypervisor, label: a.kind };
-    case 'attack':
-      return a.side === 'blkback'
-        ? { from: backRingLane(a.ring), to: frontRingLane(a.ring), label: `hostile: ${a.attack} (${a.value})` }
-        : { from: frontRingLane(a.ring), to: backRingLane(a.ring), label: `hostile: ${a.attack} (${a.value})` };
+      return arrow(LANE.toolstack, LANE.hypervisor, a.kind);
     default:
       return self(LANE.toolstack, describeAction(a));
   }
@@ -134,7 +196,13 @@ export function stateText(state: number): string {
 export function isRoutine(step: TraceStep): boolean {
   const a = step.action;
   if (a.actor === 'toolstack' || a.actor === 'xenstored' || a.actor === 'hostile') return false;
-  if (a.kind === 'probe' || a.kind === 'commitTransaction' || a.kind === 'resume' || a.kind === 'close') return false;
+  if (
+    a.kind === 'probe' ||
+    a.kind === 'commitTransaction' ||
+    a.kind === 'resume' ||
+    a.kind === 'close'
+  )
+    return false;
   return step.observations.every((o) => o.kind === 'request' || o.kind === 'notify');
 }
 
@@ -144,12 +212,17 @@ const RUN_EDGE = 2;
 /** Steps just before the violation are always drawn. */
 const VIOLATION_CONTEXT = 8;
 
-export type Segment = { readonly kind: 'step'; readonly index: number } | { readonly kind: 'collapsed'; readonly first: number; readonly last: number };
+export type Segment =
+  | { readonly kind: 'step'; readonly index: number }
+  | { readonly kind: 'collapsed'; readonly first: number; readonly last: number };
 
 /** The steps to draw (0-based indices) and the ranges to collapse. */
 export function segments(trace: Trace): Segment[] {
   const out: Segment[] = [];
-  const keepFrom = trace.violation === undefined ? trace.steps.length : trace.violation.step - 1 - VIOLATION_CONTEXT;
+  const keepFrom =
+    trace.violation === undefined
+      ? trace.steps.length
+      : trace.violation.step - 1 - VIOLATION_CONTEXT;
   let i = 0;
   while (i < trace.steps.length) {
     let end = i;
@@ -168,9 +241,15 @@ export function segments(trace: Trace): Segment[] {
 }
 
 const SHORT_KIND: Readonly<Record<string, string>> = {
-  'guest.submit': 'submit', 'blkfront.queueRequest': 'queue_rq', 'blkfront.processResponses': 'interrupt',
-  'blkfront.finalCheck': 'front final check', 'blkback.consumeRequest': 'consume', 'blkback.completeIo': 'I/O done',
-  'blkback.finalCheck': 'back final check', 'hypervisor.deliverEvent': 'event', 'blkback.submitBarrier': 'barrier',
+  'guest.submit': 'submit',
+  'blkfront.queueRequest': 'queue_rq',
+  'blkfront.processResponses': 'interrupt',
+  'blkfront.finalCheck': 'front final check',
+  'blkback.consumeRequest': 'consume',
+  'blkback.completeIo': 'I/O done',
+  'blkback.finalCheck': 'back final check',
+  'hypervisor.deliverEvent': 'event',
+  'blkback.submitBarrier': 'barrier',
 };
 
 /** "26 routine data-path steps: submit ×8, queue_rq ×8, consume ×6, I/O done ×4". */
@@ -212,7 +291,14 @@ function stepItems(step: TraceStep, n: number, out: SceneItem[]): void {
     const lane = writerLane(step, o.dom);
     writes.set(lane, [...(writes.get(lane) ?? []), o]);
   }
-  for (const [lane, list] of writes) out.push({ kind: 'message', step: n, from: lane, to: LANE.xenstored, label: xenstoreText(list) });
+  for (const [lane, list] of writes)
+    out.push({
+      kind: 'message',
+      step: n,
+      from: lane,
+      to: LANE.xenstored,
+      label: xenstoreText(list),
+    });
   for (const o of step.observations) noteOf(o, n, out);
 }
 
@@ -221,11 +307,28 @@ function noteOf(o: Observation, n: number, out: SceneItem[]): void {
     const lane = o.side === 'frontend' ? frontRingLane(o.ring) : backRingLane(o.ring);
     out.push({ kind: 'message', step: n, from: lane, to: LANE.hypervisor, label: 'notify' });
   } else if (o.kind === 'state') {
-    out.push({ kind: 'note', step: n, lanes: [sideLane(o.side)], text: `${o.side} → ${stateText(o.state)}`, tone: 'state' });
+    out.push({
+      kind: 'note',
+      step: n,
+      lanes: [sideLane(o.side)],
+      text: `${o.side} → ${stateText(o.state)}`,
+      tone: 'state',
+    });
   } else if (o.kind === 'report') {
     const r = o.report;
-    const lane = r.ring === undefined ? sideLane(r.side) : r.side === 'blkfront' ? frontRingLane(r.ring) : backRingLane(r.ring);
-    out.push({ kind: 'note', step: n, lanes: [lane], text: `${r.side} reports ${r.code}: ${r.message}`, tone: 'report' });
+    const lane =
+      r.ring === undefined
+        ? sideLane(r.side)
+        : r.side === 'blkfront'
+          ? frontRingLane(r.ring)
+          : backRingLane(r.ring);
+    out.push({
+      kind: 'note',
+      step: n,
+      lanes: [lane],
+      text: `${r.side} reports ${r.code}: ${r.message}`,
+      tone: 'report',
+    });
   }
 }
 
@@ -247,7 +350,12 @@ export function buildScene(trace: Trace, options: SceneOptions = {}): Scene {
   const all: Segment[] = trace.steps.map((_, index) => ({ kind: 'step', index }));
   for (const segment of options.collapse === false ? all : segments(trace)) {
     if (segment.kind === 'collapsed') {
-      items.push({ kind: 'collapsed', first: segment.first + 1, last: segment.last + 1, text: collapsedText(trace, segment.first, segment.last) });
+      items.push({
+        kind: 'collapsed',
+        first: segment.first + 1,
+        last: segment.last + 1,
+        text: collapsedText(trace, segment.first, segment.last),
+      });
     } else {
       stepItems(trace.steps[segment.index]!, segment.index + 1, items);
     }
@@ -263,11 +371,19 @@ export function buildScene(trace: Trace, options: SceneOptions = {}): Scene {
     for (const r of step.state.rings) used.add(frontRingLane(r.ring)).add(backRingLane(r.ring));
   }
   if (trace.violation !== undefined) {
-    items.push({ kind: 'violation', step: trace.violation.step, lanes: violationLanes(trace, used), text: formatViolation(trace.violation) });
+    items.push({
+      kind: 'violation',
+      step: trace.violation.step,
+      lanes: violationLanes(trace, used),
+      text: formatViolation(trace.violation),
+    });
   }
   const boxes = BOXES.map((b) => ({
     ...b,
-    lanes: [...used].map(laneOf).filter((l) => l.box === b.id).sort((x, y) => laneRank(x.id) - laneRank(y.id)),
+    lanes: [...used]
+      .map(laneOf)
+      .filter((l) => l.box === b.id)
+      .sort((x, y) => laneRank(x.id) - laneRank(y.id)),
   })).filter((b) => b.lanes.length > 0);
   return { boxes, items };
 }
@@ -280,7 +396,8 @@ export function sceneLanes(scene: Scene): Lane[] {
 /** One line per trace header field, shared by the text and HTML views. */
 export function headerLines(trace: Trace): string[] {
   const c = trace.config;
-  const backQueues = c.backend.queueCountMax === undefined ? 'absent' : String(c.backend.queueCountMax);
+  const backQueues =
+    c.backend.queueCountMax === undefined ? 'absent' : String(c.backend.queueCountMax);
   return [
     `property: ${trace.property ?? '(none)'}   drivers: ${trace.drivers}`,
     `seed: ${trace.seed ?? '(none)'}   path: ${trace.path === undefined || trace.path === '' ? '(none)' : trace.path}`,

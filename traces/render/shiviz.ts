@@ -35,7 +35,13 @@ function itemEvents(item: SceneItem, clocks: Map<string, Clock>, out: string[]):
       return;
     }
     out.push(line(item.from, sent, `step ${item.step}: ${item.label} → ${item.to}`));
-    out.push(line(item.to, tick(clocks, item.to, sent), `step ${item.step}: receives ${item.label} from ${item.from}`));
+    out.push(
+      line(
+        item.to,
+        tick(clocks, item.to, sent),
+        `step ${item.step}: receives ${item.label} from ${item.from}`,
+      ),
+    );
   } else if (item.kind === 'note' || item.kind === 'violation') {
     const host = item.lanes[0]!;
     const prefix = item.kind === 'violation' ? 'VIOLATION ' : `step ${item.step}: `;

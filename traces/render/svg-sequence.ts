@@ -14,7 +14,11 @@ const CHAR_W = 6.1;
 const HEADER_H = 86;
 
 export function esc(s: string): string {
-  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  return s
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
 }
 
 /** Greedy word wrap to `width` characters (long words are cut). */
@@ -47,7 +51,9 @@ function layout(scene: Scene): Layout {
 }
 
 function textLines(lines: readonly string[], x: number, y: number, attrs: string): string {
-  return lines.map((l, i) => `<text x="${x}" y="${y + i * LINE_H}" ${attrs}>${esc(l)}</text>`).join('');
+  return lines
+    .map((l, i) => `<text x="${x}" y="${y + i * LINE_H}" ${attrs}>${esc(l)}</text>`)
+    .join('');
 }
 
 function headerSvg(scene: Scene, lay: Layout): string {
@@ -56,7 +62,9 @@ function headerSvg(scene: Scene, lay: Layout): string {
     const xs = box.lanes.map((l) => lay.x.get(l.id)!);
     const left = Math.min(...xs) - LANE_W / 2 + 4;
     const right = Math.max(...xs) + LANE_W / 2 - 4;
-    parts.push(`<rect x="${left}" y="4" width="${right - left}" height="${HEADER_H - 8}" rx="6" fill="${box.color}" stroke="#9aa0a6"/>`);
+    parts.push(
+      `<rect x="${left}" y="4" width="${right - left}" height="${HEADER_H - 8}" rx="6" fill="${box.color}" stroke="#9aa0a6"/>`,
+    );
     const label = wrap(box.label, Math.floor((right - left) / CHAR_W))[0] ?? '';
     parts.push(`<text x="${(left + right) / 2}" y="22" class="box">${esc(label)}</text>`);
   }
@@ -80,30 +88,48 @@ function messageRow(item: Extract<SceneItem, { kind: 'message' }>, lay: Layout):
   if (x1 === x2) {
     const lines = wrap(item.label, 34);
     const height = Math.max(ROW_H, 10 + lines.length * LINE_H);
-    return { height, step: item.step, svg: (y) =>
-      `<path d="M${x1} ${y + 6} h18 v10 h-14" class="msg" marker-end="url(#arrow)"/>` +
-      textLines(lines, x1 + 24, y + 15, 'class="label self"') };
+    return {
+      height,
+      step: item.step,
+      svg: (y) =>
+        `<path d="M${x1} ${y + 6} h18 v10 h-14" class="msg" marker-end="url(#arrow)"/>` +
+        textLines(lines, x1 + 24, y + 15, 'class="label self"'),
+    };
   }
   const span = Math.abs(x2 - x1);
   const lines = wrap(item.label, Math.max(16, Math.floor(span / CHAR_W) - 2));
   const height = ROW_H + (lines.length - 1) * LINE_H;
   const mid = (x1 + x2) / 2;
   const dir = x2 > x1 ? -1 : 1;
-  return { height, step: item.step, svg: (y) =>
-    textLines(lines, mid, y + 11, 'class="label"') +
-    `<line x1="${x1}" y1="${y + height - 6}" x2="${x2 + dir * 2}" y2="${y + height - 6}" class="msg" marker-end="url(#arrow)"/>` };
+  return {
+    height,
+    step: item.step,
+    svg: (y) =>
+      textLines(lines, mid, y + 11, 'class="label"') +
+      `<line x1="${x1}" y1="${y + height - 6}" x2="${x2 + dir * 2}" y2="${y + height - 6}" class="msg" marker-end="url(#arrow)"/>`,
+  };
 }
 
-function bandRow(lay: Layout, lanes: readonly string[] | undefined, text: string, cls: string, step: number | undefined): Row {
+function bandRow(
+  lay: Layout,
+  lanes: readonly string[] | undefined,
+  text: string,
+  cls: string,
+  step: number | undefined,
+): Row {
   const xs = (lanes ?? lay.lanes.map((l) => l.id)).map((id) => lay.x.get(id)!);
   const pad = lanes === undefined ? LANE_W / 2 - 6 : 64;
   const left = Math.max(MARGIN_L - 6, Math.min(...xs) - pad);
   const right = Math.min(lay.width - 4, Math.max(...xs) + pad);
   const lines = wrap(text, Math.floor((right - left - 12) / CHAR_W));
   const height = 10 + lines.length * LINE_H;
-  return { height: height + 6, step, svg: (y) =>
-    `<rect x="${left}" y="${y + 3}" width="${right - left}" height="${height}" rx="3" class="${cls}"/>` +
-    textLines(lines, (left + right) / 2, y + 16, `class="note-text ${cls}-text"`) };
+  return {
+    height: height + 6,
+    step,
+    svg: (y) =>
+      `<rect x="${left}" y="${y + 3}" width="${right - left}" height="${height}" rx="3" class="${cls}"/>` +
+      textLines(lines, (left + right) / 2, y + 16, `class="note-text ${cls}-text"`),
+  };
 }
 
 function rowOf(item: SceneItem, lay: Layout): Row {
@@ -111,7 +137,13 @@ function rowOf(item: SceneItem, lay: Layout): Row {
     case 'message':
       return messageRow(item, lay);
     case 'note':
-      return bandRow(lay, item.lanes, `${item.step}. ${item.text}`, item.tone === 'state' ? 'state' : 'report', item.step);
+      return bandRow(
+        lay,
+        item.lanes,
+        `${item.step}. ${item.text}`,
+        item.tone === 'state' ? 'state' : 'report',
+        item.step,
+      );
     case 'collapsed':
       return bandRow(lay, undefined, `… ${item.text} …`, 'collapsed', item.first);
     case 'violation':
@@ -133,8 +165,10 @@ function bodySvg(scene: Scene, lay: Layout): string {
   let y = 6;
   let previous: number | undefined;
   for (const row of rows) {
-    const stepLabel = row.step !== undefined && row.step !== previous
-      ? `<text x="${MARGIN_L - 12}" y="${y + 15}" class="stepno">${row.step}</text>` : '';
+    const stepLabel =
+      row.step !== undefined && row.step !== previous
+        ? `<text x="${MARGIN_L - 12}" y="${y + 15}" class="stepno">${row.step}</text>`
+        : '';
     const body = `${stepLabel}${row.svg(y)}`;
     parts.push(row.step === undefined ? body : `<a href="#step-${row.step}">${body}</a>`);
     previous = row.step;

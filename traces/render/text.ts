@@ -31,7 +31,13 @@ export function ringChanges(before: WorldSummary | undefined, after: WorldSummar
   const out: string[] = [];
   for (const r of after.rings) {
     const b = before?.rings.find((x) => x.ring === r.ring);
-    if (b !== undefined && b.reqProd === r.reqProd && b.rspProd === r.rspProd && b.inflight === r.inflight) continue;
+    if (
+      b !== undefined &&
+      b.reqProd === r.reqProd &&
+      b.rspProd === r.rspProd &&
+      b.inflight === r.inflight
+    )
+      continue;
     out.push(`ring ${r.ring} reqProd ${r.reqProd} rspProd ${r.rspProd} inflight ${r.inflight}`);
   }
   return out;
@@ -39,7 +45,9 @@ export function ringChanges(before: WorldSummary | undefined, after: WorldSummar
 
 function stepLines(step: TraceStep, n: number, before: WorldSummary | undefined): string[] {
   const lines = [`${String(n).padStart(6)}  ${describeAction(step.action)}`];
-  const effects = step.observations.flatMap((o) => (o.kind === 'effect' ? [`${o.side}.${o.effect}`] : []));
+  const effects = step.observations.flatMap((o) =>
+    o.kind === 'effect' ? [`${o.side}.${o.effect}`] : [],
+  );
   if (effects.length > 0) lines.push(`${INDENT}effects: ${effects.join(', ')}`);
   for (const o of step.observations) {
     const line = observationLine(o);
@@ -50,8 +58,11 @@ function stepLines(step: TraceStep, n: number, before: WorldSummary | undefined)
 }
 
 export function summaryLine(s: WorldSummary): string {
-  const rings = s.rings.map((r) => `ring ${r.ring}: reqProd ${r.reqProd} reqEvent ${r.reqEvent} ` +
-    `rspProd ${r.rspProd} rspEvent ${r.rspEvent} inflight ${r.inflight}`);
+  const rings = s.rings.map(
+    (r) =>
+      `ring ${r.ring}: reqProd ${r.reqProd} reqEvent ${r.reqEvent} ` +
+      `rspProd ${r.rspProd} rspEvent ${r.rspEvent} inflight ${r.inflight}`,
+  );
   return [
     `frontend ${stateText(s.frontendState)}, backend ${stateText(s.backendState)}, guest domid ` +
       `${s.guestDomid} ${s.phase}, grants: ${s.granted} granted, ${s.mapped} mapped`,
@@ -72,8 +83,10 @@ export function renderText(trace: Trace): string {
     lines.push(...stepLines(trace.steps[i]!, i + 1, trace.steps[i - 1]?.state));
     if (v !== undefined && v.step === i + 1) lines.push(`  >>>>  VIOLATION ${formatViolation(v)}`);
   }
-  if (v !== undefined && v.step > trace.steps.length) lines.push(`  >>>>  VIOLATION ${formatViolation(v)}`);
+  if (v !== undefined && v.step > trace.steps.length)
+    lines.push(`  >>>>  VIOLATION ${formatViolation(v)}`);
   const last = trace.steps[trace.steps.length - 1];
-  if (last !== undefined) lines.push('', `after step ${trace.steps.length}:`, `  ${summaryLine(last.state)}`);
+  if (last !== undefined)
+    lines.push('', `after step ${trace.steps.length}:`, `  ${summaryLine(last.state)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -6,15 +6,27 @@ import { fileURLToPath } from 'node:url';
 import { parseTrace } from '../schema.ts';
 import { RENDERERS } from './index.ts';
 
-export const EXAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'examples');
+export const EXAMPLES_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'docs',
+  'examples',
+);
 
 /** Every (json file, output file, rendered text) of the committed examples. */
 export function exampleRenders(): { json: string; file: string; text: string }[] {
   const out: { json: string; file: string; text: string }[] = [];
-  for (const json of readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort()) {
+  for (const json of readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const trace = parseTrace(readFileSync(join(EXAMPLES_DIR, json), 'utf8'));
     for (const renderer of Object.values(RENDERERS)) {
-      out.push({ json, file: json.replace(/\.json$/, `.${renderer.extension}`), text: renderer.render(trace) });
+      out.push({
+        json,
+        file: json.replace(/\.json$/, `.${renderer.extension}`),
+        text: renderer.render(trace),
+      });
     }
   }
   return out;

@@ -21,9 +21,13 @@ const WORKLOAD: WorkloadItem[] = [
 ];
 
 export const FIXTURE_CONFIG: WorldConfig = {
-  vcpuCount: 2, abi: 'x86_64-abi', diskSectors: 1024,
+  vcpuCount: 2,
+  abi: 'x86_64-abi',
+  diskSectors: 1024,
   frontend: { ...DEFAULT_FRONTEND, queueCountMax: 2 },
-  backend: { ...DEFAULT_BACKEND }, workload: WORKLOAD, faults: NO_FAULTS,
+  backend: { ...DEFAULT_BACKEND },
+  workload: WORKLOAD,
+  faults: NO_FAULTS,
 };
 
 /** blkback writes the disk with the first byte of every write flipped: data-integrity (safety). */
