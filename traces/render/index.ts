@@ -27,7 +27,7 @@ export const RENDERERS = {
   text: { render: renderText, extension: 'txt', summary: 'plain text for a terminal' },
   shiviz: {
     render: renderShiviz,
-    extension: 'shiviz.log',
+    extension: 'shiviz.txt',
     summary: 'ShiViz log with vector clocks per lane',
   },
 } as const satisfies Record<string, Renderer>;
