@@ -7,7 +7,7 @@ import { memoizedTransition } from './machine-memo.ts';
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
 import { BE, errorNodePath, FE, fillKeyLayout, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
-import { setupRing, fillGrantBuffers } from '../blkfront/setup.ts';
+import { setupRing } from '../blkfront/setup.ts';
 import { failOutstanding } from '../blkfront/recover.ts';
 import { segmentLimit } from '../blkfront/device.ts';
 import { backendPath, frontendPath } from './toolstack.ts';
@@ -65,9 +65,12 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       return { type: 'backend.deviceInfoRead', ok: true };
     case 'connectQueues':
       readFeatures(world);
-      for (const rinfo of dev.rings) fillGrantBuffers(dev, rinfo);
       dev.connection = 'connected';
       front.hasDisk = true;
+      // blkif_set_queue_limits: requests the guest queued under the previous limits (a save
+      // during renegotiation leaves some) go through the block layer again, as after recovery;
+      // dispatching one above the new limit is blkif_queue_rw_req's BUG_ON.
+      world.drivers.blkfront.requeueCaptured(dev, (r) => splitForLimit(world.guest, r, segmentLimit(dev.features)));
       return undefined;
     case 'recover':
       readFeatures(world);
