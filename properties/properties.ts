@@ -15,7 +15,7 @@ const bounds = { stepsMax: STEPS_MAX, drainStepsMax: DRAIN_STEPS_MAX } as const;
 export const requestsCompleteOnce: PropertyDef = {
   name: 'requests-complete-once',
   summary: 'every request the guest submits completes exactly once, across faults and migrations',
-  codes: ['no-lost-request', 'no-duplicate-completion'],
+  codes: ['no-lost-request', 'no-duplicate-completion', 'protocol-error'],
   scenario: scenarioArb(),
   defaultRuns: 150,
   ...bounds,
@@ -65,11 +65,15 @@ export const ringBounds: PropertyDef = {
   name: 'ring-bounds',
   summary: 'never more outstanding than the ring holds; consumers never pass producers',
   codes: ['ring-bounds'],
-  // One-page rings, few vCPUs and large requests split by the block layer: rings fill up.
+  // One-page rings, few vCPUs, many large requests split by the block layer, and schedules that
+  // often pick from the end of the enabled list (the guest and blkfront): rings fill up.
   scenario: scenarioArb({
-    ...withWeights({ bigRings: 10, indirect: 20, largeRequests: 90, migrations: 20 }),
+    ...withWeights({ bigRings: 10, indirect: 20, largeRequests: 90, migrations: 15, unplug: 5, frontendClose: 5 }),
     vcpuCount: fc.integer({ min: 1, max: 2 }),
+    itemCountMin: 16,
+    itemCountMax: 40,
     choiceCountMax: 240,
+    fromEndPercent: 80,
   }),
   defaultRuns: 120,
   ...bounds,

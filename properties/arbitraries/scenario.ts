@@ -12,16 +12,22 @@ import { rawWorkloadArb, workloadOf } from './workload.ts';
 
 export interface ScenarioShape {
   readonly weights: SwarmWeights;
+  /** Workload items per run (at least one: every run submits something). */
+  readonly itemCountMin: number;
   readonly itemCountMax: number;
   readonly choiceCountMax: number;
+  /** Percent of schedule choices that pick from the end of the enabled list (see schedule.ts). */
+  readonly fromEndPercent: number;
   readonly diskSectors: fc.Arbitrary<number>;
   readonly vcpuCount: fc.Arbitrary<number>;
 }
 
 export const DEFAULT_SHAPE: ScenarioShape = {
   weights: DEFAULT_WEIGHTS,
+  itemCountMin: 1,
   itemCountMax: 16,
   choiceCountMax: 160,
+  fromEndPercent: 0,
   diskSectors: diskSectorsArb,
   vcpuCount: vcpuCountArb,
 };
@@ -34,7 +40,7 @@ export function configArb(shape: ScenarioShape): fc.Arbitrary<WorldConfig> {
       diskSectors: shape.diskSectors,
       frontend: frontendConfigArb(),
       backend: backendConfigArb(),
-      workload: rawWorkloadArb({ itemCountMax: shape.itemCountMax }),
+      workload: rawWorkloadArb({ itemCountMin: shape.itemCountMin, itemCountMax: shape.itemCountMax }),
       faults: rawFaultsArb,
     })
     .map(({ swarm, vcpuCount, diskSectors, frontend, backend, workload, faults }): WorldConfig => ({
@@ -50,7 +56,7 @@ export function configArb(shape: ScenarioShape): fc.Arbitrary<WorldConfig> {
 
 export function scenarioArb(shape: Partial<ScenarioShape> = {}): fc.Arbitrary<Scenario> {
   const full: ScenarioShape = { ...DEFAULT_SHAPE, ...shape };
-  return fc.record({ config: configArb(full), choices: scheduleArb({ choiceCountMax: full.choiceCountMax }) });
+  return fc.record({ config: configArb(full), choices: scheduleArb({ choiceCountMax: full.choiceCountMax, fromEndPercent: full.fromEndPercent }) });
 }
 
 /** Shapes with one feature forced on or off, for properties that aim at one family. */

@@ -55,11 +55,12 @@ export function itemOf(raw: RawItem, vcpuCount: number, diskSectors: number, swa
 }
 
 export interface WorkloadShape {
+  readonly itemCountMin: number;
   readonly itemCountMax: number;
 }
 
 export function rawWorkloadArb(shape: WorkloadShape): fc.Arbitrary<readonly RawItem[]> {
-  return fc.array(rawItemArb, { minLength: 1, maxLength: shape.itemCountMax, size: 'max' });
+  return fc.array(rawItemArb, { minLength: Math.max(1, shape.itemCountMin), maxLength: shape.itemCountMax, size: 'max' });
 }
 
 export function workloadOf(raw: readonly RawItem[], vcpuCount: number, diskSectors: number, swarm: Swarm): WorkloadItem[] {
