@@ -17,7 +17,7 @@ export const requestsCompleteOnce: PropertyDef = {
   summary: 'every request the guest submits completes exactly once, across faults and migrations',
   codes: ['no-lost-request', 'no-duplicate-completion', 'protocol-error'],
   scenario: scenarioArb(),
-  defaultRuns: 150,
+  defaultRuns: 300,
   ...bounds,
 };
 
@@ -27,7 +27,7 @@ export const dataIntegrity: PropertyDef = {
   codes: ['data-integrity'],
   // A small disk and many requests: reads and writes overlap.
   scenario: scenarioArb({ ...withWeights({ discards: 20, unplug: 5, frontendClose: 5 }), diskSectors: fc.constantFrom(64, 128), itemCountMax: 24 }),
-  defaultRuns: 120,
+  defaultRuns: 250,
   ...bounds,
 };
 
@@ -36,7 +36,7 @@ export const grantAccounting: PropertyDef = {
   summary: 'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
   codes: ['grant-leak'],
   scenario: scenarioArb(withWeights({ persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 })),
-  defaultRuns: 120,
+  defaultRuns: 250,
   ...bounds,
 };
 
@@ -45,7 +45,7 @@ export const queueLayout: PropertyDef = {
   summary: 'queue count and xenstore key layout follow the negotiation; one flat queue without multi-queue, also after migration',
   codes: ['queue-layout', 'single-queue-fallback'],
   scenario: scenarioArb({ ...withWeights({ multiQueue: 60, migrations: 70, transactionConflicts: 40 }), itemCountMax: 8 }),
-  defaultRuns: 120,
+  defaultRuns: 250,
   ...bounds,
 };
 
@@ -57,7 +57,7 @@ export const xenbusTransitions: PropertyDef = {
     ...withWeights({ migrations: 50, unplug: 45, frontendClose: 35, transactionConflicts: 60 }),
     itemCountMax: 6,
   }),
-  defaultRuns: 120,
+  defaultRuns: 250,
   ...bounds,
 };
 
@@ -75,7 +75,7 @@ export const ringBounds: PropertyDef = {
     choiceCountMax: 240,
     fromEndPercent: 80,
   }),
-  defaultRuns: 120,
+  defaultRuns: 250,
   ...bounds,
 };
 
@@ -84,7 +84,7 @@ export const lostWakeup: PropertyDef = {
   summary: 'at quiescence no ring holds an unconsumed request or response',
   codes: ['lost-wakeup'],
   scenario: scenarioArb({ ...withWeights({ migrations: 20, unplug: 5, frontendClose: 5 }), choiceCountMax: 240 }),
-  defaultRuns: 120,
+  defaultRuns: 250,
   ...bounds,
 };
 
