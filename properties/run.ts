@@ -60,13 +60,14 @@ export function runSchedule(options: RunOptions): RunResult {
   const world = initWorld(options.config, options.drivers, ledger);
   const stepInvariants = options.stepInvariants ?? STEP_INVARIANTS;
   const records: StepRecord[] = [];
-  const actionCounts = new Map<string, number>();
+  // Counted per actor and kind without building a key string on every step (the hot path).
+  const counts = new Map<string, Map<string, number>>();
   let notes: Observation[] = [];
   if (options.record === true) world.observe = (note) => notes.push(note);
   let steps = 0;
   let drainSteps = 0;
   const result = (violation: Violation | undefined): RunResult =>
-    ({ world, ledger, steps, drainSteps, records, violation, actionCounts });
+    ({ world, ledger, steps, drainSteps, records, violation, actionCounts: flattenCounts(counts) });
 
   const perform = (action: Action): Violation | undefined => {
     ledger.now = world.stepCount + 1;
@@ -83,7 +84,12 @@ export function runSchedule(options: RunOptions): RunResult {
       return { code: 'driver-crash', step: world.stepCount, message: `${describeAction(action)}: ${error.message}` };
     }
     options.onStep?.(world, action);
-    actionCounts.set(`${action.actor}.${action.kind}`, (actionCounts.get(`${action.actor}.${action.kind}`) ?? 0) + 1);
+    let byKind = counts.get(action.actor);
+    if (byKind === undefined) {
+      byKind = new Map();
+      counts.set(action.actor, byKind);
+    }
+    byKind.set(action.kind, (byKind.get(action.kind) ?? 0) + 1);
     if (options.record === true) {
       records.push({ action, observations: notes, state: summarizeWorld(world) });
       notes = [];
@@ -113,6 +119,12 @@ export function runSchedule(options: RunOptions): RunResult {
     if (found.length > 0) return result(found[0]);
   }
   return result(undefined);
+}
+
+function flattenCounts(counts: ReadonlyMap<string, ReadonlyMap<string, number>>): Map<string, number> {
+  const flat = new Map<string, number>();
+  for (const [actor, byKind] of counts) for (const [kind, n] of byKind) flat.set(`${actor}.${kind}`, n);
+  return flat;
 }
 
 /**

@@ -101,9 +101,12 @@ interface Checked {
   readonly why: string;
 }
 
+function rejected(operation: number, status: number, why: string): Checked {
+  return { status, operation, kind: 'flush', sectorCount: 0, why };
+}
+
 function validate(req: BlkifRequest, env: BackEnv): Checked {
-  const bad = (operation: number, status: number, why: string): Checked =>
-    ({ status, operation, kind: 'flush', sectorCount: 0, why });
+  const bad = rejected;
   switch (req.kind) {
     case 'unknown':
       return bad(req.operation, BLKIF_RSP_EOPNOTSUPP, `unknown operation ${req.operation}`);
@@ -132,7 +135,7 @@ function validate(req: BlkifRequest, env: BackEnv): Checked {
 function validateRw(req: BlkifRequest & { kind: 'rw' }, env: BackEnv): Checked {
   const op = req.operation;
   const isFlush = op === BLKIF_OP_FLUSH_DISKCACHE || op === BLKIF_OP_WRITE_BARRIER;
-  const bad = (status: number, why: string): Checked => ({ status, operation: op, kind: 'flush', sectorCount: 0, why });
+  const bad = (status: number, why: string): Checked => rejected(op, status, why);
   if (op === BLKIF_OP_FLUSH_DISKCACHE && !env.features.flush) return bad(BLKIF_RSP_EOPNOTSUPP, 'flush not supported');
   if (op === BLKIF_OP_WRITE_BARRIER && !env.features.barrier) return bad(BLKIF_RSP_EOPNOTSUPP, 'barrier not supported');
   if (req.nrSegments === 0 && !isFlush) return bad(BLKIF_RSP_ERROR, 'read/write with 0 segments');

@@ -24,6 +24,7 @@ export class DomainMemory {
   private frameNext: Frame = FRAME_FIRST;
   private allocated = 0;
   // Indexed by frame - FRAME_FIRST; undefined once freed. Frames are never reused, so dense.
+  // Page views are made on first use: most pages of a request buffer are only copied as a run.
   private readonly pages: (Uint8Array | undefined)[] = [];
   private readonly runs: (Run | undefined)[] = [];
 
@@ -42,10 +43,7 @@ export class DomainMemory {
     const first = this.frameNext;
     const buffer = new ArrayBuffer(count * PAGE_SIZE);
     const run: Run = { first, count, buffer };
-    for (let i = 0; i < count; i++) {
-      this.pages[first - FRAME_FIRST + i] = new Uint8Array(buffer, i * PAGE_SIZE, PAGE_SIZE);
-      this.runs[first - FRAME_FIRST + i] = run;
-    }
+    for (let i = 0; i < count; i++) this.runs[first - FRAME_FIRST + i] = run;
     this.frameNext = first + count;
     this.allocated += count;
     assert(this.isAllocated(first) && this.isAllocated(first + count - 1), 'allocPages: run');
@@ -67,8 +65,12 @@ export class DomainMemory {
 
   /** The 4096-byte page; asking for a frame we never allocated (or freed) is our bug. */
   page(frame: Frame): Uint8Array {
-    const page = this.pages[frame - FRAME_FIRST];
-    assert(page !== undefined, `page: frame ${frame} of domain ${this.domid} is not allocated`);
+    const cached = this.pages[frame - FRAME_FIRST];
+    if (cached !== undefined) return cached;
+    const run = this.runs[frame - FRAME_FIRST];
+    assert(run !== undefined, `page: frame ${frame} of domain ${this.domid} is not allocated`);
+    const page = new Uint8Array(run.buffer, (frame - run.first) * PAGE_SIZE, PAGE_SIZE);
+    this.pages[frame - FRAME_FIRST] = page;
     return page;
   }
 
@@ -85,6 +87,6 @@ export class DomainMemory {
   }
 
   isAllocated(frame: Frame): boolean {
-    return Number.isInteger(frame) && this.pages[frame - FRAME_FIRST] !== undefined;
+    return Number.isInteger(frame) && this.runs[frame - FRAME_FIRST] !== undefined;
   }
 }
