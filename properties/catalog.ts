@@ -29,6 +29,8 @@ export interface PropertyDef {
   readonly drainStepsMax: number;
   /** Step invariants to check instead of the registry's (the canary adds one that always fires). */
   readonly stepInvariants?: readonly Invariant[];
+  /** Liveness checks when they differ from the registry's (hostile peers: the honest side's). */
+  readonly quiescenceInvariants?: readonly Invariant[];
 }
 
 export interface CheckOptions {
@@ -67,6 +69,7 @@ export function runScenario(def: PropertyDef, scenario: Scenario, drivers: Drive
     config: scenario.config, drivers, chooser: new ChoiceListChooser(scenario.choices),
     stepsMax: def.stepsMax, drainStepsMax: def.drainStepsMax, record,
     ...(def.stepInvariants !== undefined ? { stepInvariants: def.stepInvariants } : {}),
+    ...(def.quiescenceInvariants !== undefined ? { quiescenceInvariants: def.quiescenceInvariants } : {}),
   });
 }
 

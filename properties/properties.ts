@@ -5,6 +5,8 @@ import type { PropertyDef } from './catalog.ts';
 import type { Invariant } from './invariants/invariant.ts';
 import { scenarioArb, withWeights } from './arbitraries/scenario.ts';
 import fc from 'fast-check';
+import { hostileScenarioArb } from './arbitraries/hostile.ts';
+import { hostileInvariants } from './invariants/honest-side.ts';
 
 /** Bounds per run: the schedule is at most `choiceCountMax` long; the drain finishes the rest. */
 const STEPS_MAX = 2_000;
@@ -88,6 +90,32 @@ export const lostWakeup: PropertyDef = {
   ...bounds,
 };
 
+/**
+ * A hostile peer: the honest side reports, refuses and keeps its own accounting; it never
+ * crashes or completes the wrong request. Checked with the honest side's invariants only
+ * (properties/invariants/honest-side.ts); properties/suites/hostile.prop.test.ts runs them in
+ * `npm test`, with every attack reached and teeth of their own.
+ */
+function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
+  const invariants = hostileInvariants(side);
+  return {
+    name: side === 'blkback' ? 'hostile-backend' : 'hostile-frontend',
+    summary: side === 'blkback'
+      ? 'against a hostile backend, blkfront reports and disables the device, never completes a wrong request'
+      : 'against a hostile frontend, blkback answers, refuses or halts, and keeps its mappings accounted',
+    codes: ['honest-side', 'driver-crash'],
+    scenario: hostileScenarioArb({ side, unplug: side === 'blkfront' }),
+    defaultRuns: 250,
+    stepsMax: 400,
+    drainStepsMax: DRAIN_STEPS_MAX,
+    stepInvariants: invariants.step,
+    quiescenceInvariants: invariants.quiescence,
+  };
+}
+
+export const hostileBackend: PropertyDef = hostileProperty('blkback');
+export const hostileFrontend: PropertyDef = hostileProperty('blkfront');
+
 /** Every property `npm test` and `blkif check` run, in report order. */
 export const PROPERTIES: readonly PropertyDef[] = [
   requestsCompleteOnce,
@@ -97,6 +125,8 @@ export const PROPERTIES: readonly PropertyDef[] = [
   xenbusTransitions,
   ringBounds,
   lostWakeup,
+  hostileBackend,
+  hostileFrontend,
 ];
 
 export function propertyByName(name: string): PropertyDef | undefined {

@@ -75,6 +75,7 @@ export interface ReplayOptions {
   readonly drivers?: (name: string) => Drivers | undefined;
   /** The step invariants of the trace's property when it overrides the registry's (the canary). */
   readonly stepInvariants?: readonly Invariant[];
+  readonly quiescenceInvariants?: readonly Invariant[];
 }
 
 /**
@@ -95,6 +96,7 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
     drainStepsMax: 0,
     record: true,
     ...(options.stepInvariants === undefined ? {} : { stepInvariants: options.stepInvariants }),
+    ...(options.quiescenceInvariants === undefined ? {} : { quiescenceInvariants: options.quiescenceInvariants }),
   });
   const replayed = traceOf(run, trace.config, trace.drivers, {
     property: trace.property,

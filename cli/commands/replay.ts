@@ -24,6 +24,9 @@ export function createReplayCommand(registry: Registry): CliCommand {
         ...(property?.stepInvariants === undefined
           ? {}
           : { stepInvariants: property.stepInvariants }),
+        ...(property?.quiescenceInvariants === undefined
+          ? {}
+          : { quiescenceInvariants: property.quiescenceInvariants }),
       });
       io.stdout(`${describeReplay(result)}\n`);
       io.stdout(

@@ -306,7 +306,9 @@ function backendAttack(world: World, state: HostileState, action: HostileAction)
       return true;
     }
     case 'eventStorm': {
-      const port = world.host.back.rings[ring]!.port;
+      const stormRing = backRingNumbered(world, ring);
+      if (stormRing === undefined) return false;
+      const port = stormRing.port;
       for (let n = 0; n <= value % STORM_NOTIFIES_MAX; n++)
         world.evtchn.notify(BACKEND_DOMID, port);
       return true;
@@ -349,8 +351,13 @@ function forge(
   return true;
 }
 
+/** A backend ring by its number: a disconnect keeps only busy rings, so positions shift. */
+function backRingNumbered(world: World, ring: number): BackRingState | undefined {
+  return world.host.back.rings.find((r) => r.index === ring);
+}
+
 function notifyFrontend(world: World, ring: number): void {
-  const back = world.host.back.rings[ring];
+  const back = backRingNumbered(world, ring);
   if (back !== undefined) world.evtchn.notify(BACKEND_DOMID, back.port);
 }
 
@@ -373,7 +380,7 @@ function duplicateResponse(
 }
 
 function replayable(world: World, ring: number, value: number): BlkifResponse | undefined {
-  const back = world.host.back.rings[ring];
+  const back = backRingNumbered(world, ring);
   if (back === undefined || world.front.device.rings[ring] === undefined) return undefined;
   const sring = back.back.sring;
   const abi = world.host.env.abi;
@@ -408,9 +415,9 @@ function replayable(world: World, ring: number, value: number): BlkifResponse | 
 
 /** A response for a request in flight, with an operation other than the request's. */
 function wrongOperation(world: World, state: HostileState, ring: number, value: number): boolean {
-  const back = world.host.back.rings[ring]!;
+  const back = backRingNumbered(world, ring);
   const rinfo = world.front.device.rings[ring];
-  if (rinfo === undefined) return false;
+  if (back === undefined || rinfo === undefined) return false;
   const pendings = [...back.inflight.values()];
   const pending = pendings[value % pendings.length]!;
   const others = [
@@ -430,7 +437,8 @@ function wrongOperation(world: World, state: HostileState, ring: number, value: 
 
 /** XSA-396: map a one-shot data grant of a request in flight a second time and never unmap it. */
 function keepGrantMapped(world: World, state: HostileState, ring: number, value: number): boolean {
-  const back = world.host.back.rings[ring]!;
+  const back = backRingNumbered(world, ring);
+  if (back === undefined) return false;
   const refs: number[] = [];
   for (const pending of back.inflight.values())
     for (const seg of pending.segments) if (!seg.persistent) refs.push(seg.gref);
@@ -506,8 +514,8 @@ function badRingRef(world: World, ring: number, value: number): boolean {
   if (value % 2 === 1 && others.length > 0) {
     ref = others[(value >> 1) % others.length]!;
   } else {
-    ref = 8 + (value % 4096);
-    while (world.guestGnttab.isGranted(ref)) ref += 1;
+    // Past the end of the grant table: it stays ungranted until blkback reads it.
+    ref = world.guestGnttab.refCountMax + (value % 4096);
   }
   return writeFrontendKey(world, key, String(ref));
 }
@@ -518,7 +526,9 @@ function badRingRef(world: World, ring: number, value: number): boolean {
  * private copy never looks at the slot again, so nothing it does may change.
  */
 function rewriteRequest(world: World, ring: number, value: number): boolean {
-  const back = world.host.back.rings[ring]!.back;
+  const backRing = backRingNumbered(world, ring);
+  if (backRing === undefined) return false;
+  const back = backRing.back;
   const consumed = ringIdxDistance(back.rspProdPvt, back.reqCons);
   if (consumed === 0) return false;
   const index = ringIdxAdd(back.rspProdPvt, value % consumed);
@@ -655,8 +665,9 @@ function garbageOf(
   id: number,
   value: number,
 ): { req: BlkifRequest; status: number; what: string } {
-  let ungranted = 8 + (value % 4096);
-  while (world.guestGnttab.isGranted(ungranted)) ungranted += 1;
+  // Past the end of the guest's grant table: never granted, whatever the honest frontend grants
+  // between this write and blkback's consume (a free reference could be granted meanwhile).
+  const ungranted = world.guestGnttab.refCountMax + (value % 4096);
   const context: GarbageContext = {
     id,
     value,
