@@ -26,33 +26,34 @@ export class Disk {
   // disk outside it means the backend used something else (a double fetch): our bug, asserted.
   write(sector: number, from: Uint8Array): void {
     assert(this.inRange(sector, from.length / 512), `disk write of ${from.length / 512} sectors at ${sector} beyond ${this.sectorCount}`);
-    let done = 0;
-    while (done < from.length) {
-      const byte = sector * 512 + done;
-      const index = Math.floor(byte / CHUNK_BYTES);
-      const offset = byte - index * CHUNK_BYTES;
-      const n = Math.min(CHUNK_BYTES - offset, from.length - done);
+    this.eachChunk(sector, from.length, (index, offset, done, n) => {
       let chunk = this.chunks.get(index);
       if (chunk === undefined) {
         chunk = new Uint8Array(CHUNK_BYTES);
         this.chunks.set(index, chunk);
       }
       chunk.set(from.subarray(done, done + n), offset);
-      done += n;
-    }
+    });
   }
 
   read(sector: number, into: Uint8Array): void {
     assert(this.inRange(sector, into.length / 512), `disk read of ${into.length / 512} sectors at ${sector} beyond ${this.sectorCount}`);
-    let done = 0;
-    while (done < into.length) {
-      const byte = sector * 512 + done;
-      const index = Math.floor(byte / CHUNK_BYTES);
-      const offset = byte - index * CHUNK_BYTES;
-      const n = Math.min(CHUNK_BYTES - offset, into.length - done);
+    this.eachChunk(sector, into.length, (index, offset, done, n) => {
       const chunk = this.chunks.get(index);
       if (chunk === undefined) into.fill(0, done, done + n);
       else into.set(chunk.subarray(offset, offset + n), done);
+    });
+  }
+
+  /** Walks `length` bytes from `sector` chunk by chunk: (chunk index, offset in it, bytes done, bytes here). */
+  private eachChunk(sector: number, length: number, visit: (index: number, offset: number, done: number, n: number) => void): void {
+    let done = 0;
+    while (done < length) {
+      const byte = sector * 512 + done;
+      const index = Math.floor(byte / CHUNK_BYTES);
+      const offset = byte - index * CHUNK_BYTES;
+      const n = Math.min(CHUNK_BYTES - offset, length - done);
+      visit(index, offset, done, n);
       done += n;
     }
   }
