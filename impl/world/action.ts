@@ -50,6 +50,8 @@ export type Action =
   | { readonly actor: 'toolstack'; readonly kind: 'unplug' }
   // After the backend reached Closed: hotplug remove, both directories deleted.
   | { readonly actor: 'toolstack'; readonly kind: 'removeDevice' }
+  // The backend's blkback comes back as a new instance (fresh directory) under a connected frontend.
+  | { readonly actor: 'toolstack'; readonly kind: 'restartBackend' }
   // An adversarial peer's write into a shared page or its xenstore nodes (impl/world/hostile.ts).
   | HostileAction;
 

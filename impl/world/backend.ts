@@ -8,7 +8,7 @@ import { type FrontendKeys, validateFrontendKeys } from '../../model/negotiate.t
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { BE, errorNodePath, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
-import { connectRing, disconnectRing, ringBusy } from '../blkback/connect.ts';
+import { disconnectRing, ringBusy } from '../blkback/connect.ts';
 import { abiByName } from '../xen/blkif-abi.ts';
 import { BACKEND_DOMID, backendPath, frontendPath } from './toolstack.ts';
 import type { Host, World } from './world.ts';
@@ -120,7 +120,7 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
     protocol: keys.protocol, persistent: keys.persistent };
 }
 
-function mapRings(_world: World, host: Host): BackendEvent {
+function mapRings(world: World, host: Host): BackendEvent {
   const keys = keysRead.get(host);
   assert(keys !== undefined, 'mapRings follows a successful readFrontendKeys');
   const back = host.back;
@@ -132,7 +132,7 @@ function mapRings(_world: World, host: Host): BackendEvent {
   env.features.persistent = keys.persistent;
   for (let i = 0; i < keys.rings.length; i++) {
     const ringKeys = keys.rings[i]!;
-    const connected = connectRing(i, ringKeys.ringRefs, ringKeys.eventChannel, env);
+    const connected = world.drivers.blkback.connectRing(i, ringKeys.ringRefs, ringKeys.eventChannel, env);
     if (!connected.ok) {
       for (const ring of back.rings.splice(0)) disconnectRing(ring, env);
       return { type: 'rings.mapFailed', errorNumber: 22, error: connected.message };

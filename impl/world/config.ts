@@ -47,6 +47,12 @@ export interface FaultPlan {
   readonly frontendClose: boolean;
   /** Spurious xenstore transaction conflicts the scheduler may inject. */
   readonly transactionConflicts: number;
+  /**
+   * The backend's blkback restarts (its domain or driver comes back as a new instance with a
+   * fresh directory) while the frontend is connected. Linux blkfront never reconnects on its
+   * own, so requests in flight are lost: the model reports it; default properties leave it off.
+   */
+  readonly backendRestart?: boolean;
 }
 
 export type AbiName = 'x86_64-abi' | 'x86_32-abi';

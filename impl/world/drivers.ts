@@ -1,5 +1,6 @@
 // The driver routines the world calls, as one table: the honest ones mirror Linux; a known-bad
 // variant (properties/mutants) replaces one entry. impl/ itself has no mutant flags.
+import { connectRing } from '../blkback/connect.ts';
 import { completeIo, consumeRequest, finalCheck as backFinalCheck, submitBarrier } from '../blkback/ring-worker.ts';
 import { finalCheck as frontFinalCheck, processResponses } from '../blkfront/interrupt.ts';
 import { queueRequest } from '../blkfront/queue-request.ts';
@@ -21,6 +22,8 @@ export interface BlkfrontDrivers {
 }
 
 export interface BlkbackDrivers {
+  /** read_per_ring_refs' mapping and BACK_RING_ATTACH (at rsp_prod: a new instance re-attaches). */
+  readonly connectRing: typeof connectRing;
   readonly consumeRequest: typeof consumeRequest;
   readonly completeIo: typeof completeIo;
   readonly finalCheck: typeof backFinalCheck;
@@ -40,5 +43,5 @@ export const HONEST_DRIVERS: Drivers = {
     queueRequest, processResponses, finalCheck: frontFinalCheck, captureInflight, freeRings, requeueCaptured,
     keyLayout, readBackendLimits, switchState: xenbusSwitchState,
   },
-  blkback: { consumeRequest, completeIo, finalCheck: backFinalCheck, submitBarrier },
+  blkback: { connectRing, consumeRequest, completeIo, finalCheck: backFinalCheck, submitBarrier },
 };

@@ -29,6 +29,7 @@ const FIXED = {
   suspend: { actor: 'toolstack', kind: 'suspend' },
   unplug: { actor: 'toolstack', kind: 'unplug' },
   close: { actor: 'guest', kind: 'close' },
+  restartBackend: { actor: 'toolstack', kind: 'restartBackend' },
 } as const satisfies Record<string, Action>;
 
 /** Per-ring actions are immutable: build each once and reuse it (enabled() is the hot path). */
@@ -173,6 +174,9 @@ export function faultActions(world: World, out: Action[]): void {
   }
   if (ordinary && connected && world.config.faults.unplug) out.push(FIXED.unplug);
   if (ordinary && connected && world.config.faults.frontendClose) out.push(FIXED.close);
+  if (ordinary && connected && world.config.faults.backendRestart === true && !world.backendRestarted) {
+    out.push(FIXED.restartBackend);
+  }
 }
 
 /**
@@ -188,5 +192,5 @@ function renegotiating(world: World): boolean {
 /** True for the actions a fair drain must not take: the start of a new fault. */
 export function isFaultStart(action: Action): boolean {
   return action.kind === 'conflict' || action.kind === 'suspend' || action.kind === 'unplug' || action.kind === 'close' ||
-    action.kind === 'attack';
+    action.kind === 'attack' || action.kind === 'restartBackend';
 }

@@ -35,7 +35,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   };
   const world = {
     config, drivers, xs, evtchn, disk, guestMemory, guestGnttab, guest,
-    guestDomid: FIRST_GUEST_DOMID, phase: 'running', migrationCount: 0,
+    guestDomid: FIRST_GUEST_DOMID, phase: 'running', migrationCount: 0, backendRestarted: false,
     conflictsLeft: config.faults.transactionConflicts, unplugged: false, removed: false, closed: false, stepCount: 0,
     reports: [], stateWrites: [], observe: undefined,
   } as unknown as World;

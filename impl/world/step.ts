@@ -13,9 +13,10 @@ import { sendToFrontend } from './frontend.ts';
 import { issueItem } from './guest.ts';
 import { createHost, frontEnvOf } from './init.ts';
 import {
-  BACKEND_DOMID, backendPath, createDevice, frontendPath, initiateRemove, introduceDomain, removeDirectories, writeHotplug,
+  BACKEND_DOMID, backendPath, createDevice, frontendPath, initiateRemove, introduceDomain, recreateBackendDir, removeDirectories,
+  writeHotplug,
 } from './toolstack.ts';
-import type { World } from './world.ts';
+import type { Host, World } from './world.ts';
 import { performAttack } from './hostile.ts';
 
 export function step(world: World, action: Action): void {
@@ -76,6 +77,9 @@ export function step(world: World, action: Action): void {
     case 'unplug':
       initiateRemove(world.xs, world.guestDomid, false);
       world.unplugged = true;
+      return;
+    case 'restartBackend':
+      restartBackend(world);
       return;
     case 'removeDevice':
       removeDirectories(world.xs, world.guestDomid);
@@ -252,14 +256,7 @@ function migrate(world: World): void {
   const old = world.host;
   // The source host's in-flight disk I/O is abandoned with the host: the destination re-issues
   // every captured request (at-least-once execution, exactly-once completion).
-  for (const ring of old.back.rings) {
-    for (const pending of [...ring.inflight.values(), ...(ring.barrier ? [ring.barrier] : [])]) {
-      for (const seg of pending.segments) if (!seg.persistent) world.guestGnttab.unmap(seg.gref, BACKEND_DOMID);
-      ring.pendingFree.push(pending.slot);
-    }
-    ring.inflight.clear();
-    ring.barrier = undefined;
-  }
+  abandonInflight(world, old);
   // libxl's forced destroy (flow F): the frontend directory goes and the backend gets online=0,
   // state=Closing in one transaction; blkback reads the frontend as Unknown and unregisters,
   // releasing its rings, and xenbus writes Closed because its node reads Closing.
@@ -279,6 +276,36 @@ function migrate(world: World): void {
   createDevice(world.xs, world.guestDomid);
   world.host = createHost(world, world.migrationCount, target);
   world.phase = 'migrated';
+}
+
+/** A backend host that goes away takes its disk I/O in flight with it, and those mappings. */
+function abandonInflight(world: World, host: Host): void {
+  for (const ring of host.back.rings) {
+    for (const pending of [...ring.inflight.values(), ...(ring.barrier ? [ring.barrier] : [])]) {
+      for (const seg of pending.segments) if (!seg.persistent) world.guestGnttab.unmap(seg.gref, BACKEND_DOMID);
+      ring.pendingFree.push(pending.slot);
+    }
+    ring.inflight.clear();
+    ring.barrier = undefined;
+  }
+}
+
+/**
+ * The backend domain's blkback dies and comes back as a new instance: everything it held goes
+ * (I/O in flight, mappings, channels, watches) and the toolstack writes a fresh backend
+ * directory. The new instance probes and waits in InitWait; Linux blkfront, Connected, ignores
+ * that (blkback_changed acts on InitWait only while Initialising), so its requests on the old
+ * rings never complete — the model reports what the real drivers do.
+ */
+function restartBackend(world: World): void {
+  world.backendRestarted = true;
+  const old = world.host;
+  abandonInflight(world, old);
+  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
+  world.xs.unwatch(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.state}`, 'otherend');
+  world.xs.unwatch(BACKEND_DOMID, `${backendPath(world.guestDomid)}/${BE.physicalDevice}`, 'physical-device');
+  recreateBackendDir(world.xs, world.guestDomid);
+  world.host = createHost(world, old.index, old.back.config);
 }
 
 /** xenbus resume: blkfront_resume runs, then the otherend watch is registered again. */

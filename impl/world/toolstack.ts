@@ -39,16 +39,41 @@ export function introduceDomain(xs: Xenstore, guest: DomId): void {
  * node's permissions when created), then their keys, state Initialising, one transaction.
  */
 export function createDevice(xs: Xenstore, guest: DomId): void {
-  const fe = frontendPath(guest);
-  const be = backendPath(guest);
   const tx = xs.transactionStart(BACKEND_DOMID);
+  writeFrontendDir(xs, guest, tx);
+  writeBackendDir(xs, guest, tx);
+  mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'device creation commits');
+}
+
+/** A new backend instance for an existing frontend: only the backend directory is written anew. */
+export function recreateBackendDir(xs: Xenstore, guest: DomId): void {
+  xs.rm(BACKEND_DOMID, backendPath(guest));
+  const tx = xs.transactionStart(BACKEND_DOMID);
+  writeBackendDir(xs, guest, tx);
+  mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'backend re-creation commits');
+}
+
+function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
+  const fe = frontendPath(guest);
   const w = (path: string, value: string): void => mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
   mustOk(xs.mkdir(BACKEND_DOMID, fe, tx), 'frontend dir');
-  mustOk(xs.mkdir(BACKEND_DOMID, be, tx), 'backend dir');
-  // The guest owns its directory and the backend domain may read it; and the mirror image.
+  // The guest owns its directory and the backend domain may read it.
   mustOk(xs.setPerms(BACKEND_DOMID, fe, [{ dom: guest, perm: 'n' }, { dom: BACKEND_DOMID, perm: 'r' }], tx), 'fe perms');
+  w(`${fe}/${FE.backend}`, backendPath(guest));
+  w(`${fe}/${FE.backendId}`, String(BACKEND_DOMID));
+  w(`${fe}/${FE.state}`, String(XenbusState.Initialising));
+  w(`${fe}/${FE.virtualDevice}`, String(VBD_DEVID));
+  w(`${fe}/${FE.deviceType}`, 'disk');
+  w(`${fe}/${FE.trusted}`, '1');
+}
+
+function writeBackendDir(xs: Xenstore, guest: DomId, tx: number): void {
+  const be = backendPath(guest);
+  const w = (path: string, value: string): void => mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
+  mustOk(xs.mkdir(BACKEND_DOMID, be, tx), 'backend dir');
+  // The backend domain owns its directory and the guest may read it.
   mustOk(xs.setPerms(BACKEND_DOMID, be, [{ dom: BACKEND_DOMID, perm: 'n' }, { dom: guest, perm: 'r' }], tx), 'be perms');
-  w(`${be}/${BE.frontend}`, fe);
+  w(`${be}/${BE.frontend}`, frontendPath(guest));
   w(`${be}/${TOOLSTACK_BE_KEYS.params}`, '/dev/loop0');
   w(`${be}/${TOOLSTACK_BE_KEYS.script}`, '/etc/xen/scripts/block');
   w(`${be}/${BE.frontendId}`, String(guest));
@@ -61,13 +86,6 @@ export function createDevice(xs: Xenstore, guest: DomId): void {
   w(`${be}/${BE.mode}`, 'w');
   w(`${be}/${TOOLSTACK_BE_KEYS.deviceType}`, 'disk');
   w(`${be}/${BE.discardEnable}`, '1');
-  w(`${fe}/${FE.backend}`, be);
-  w(`${fe}/${FE.backendId}`, String(BACKEND_DOMID));
-  w(`${fe}/${FE.state}`, String(XenbusState.Initialising));
-  w(`${fe}/${FE.virtualDevice}`, String(VBD_DEVID));
-  w(`${fe}/${FE.deviceType}`, 'disk');
-  w(`${fe}/${FE.trusted}`, '1');
-  mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'device creation commits');
 }
 
 /** The block script, run once the backend reached InitWait. */

@@ -79,6 +79,8 @@ export interface World {
   phase: GuestPhase;
   readonly front: FrontSide;
   host: Host;
+  /** The backend restarted (at most once a run). */
+  backendRestarted: boolean;
   /** Migrations performed so far (index into config.faults.migrations). */
   migrationCount: number;
   conflictsLeft: number;

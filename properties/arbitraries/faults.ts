@@ -35,6 +35,7 @@ export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
     unplug: swarm.unplug && raw.unplug,
     frontendClose: swarm.frontendClose && raw.frontendClose,
     transactionConflicts: swarm.transactionConflicts ? raw.transactionConflicts : 0,
+    backendRestart: swarm.backendRestart,
   };
 }
 
