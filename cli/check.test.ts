@@ -262,3 +262,16 @@ describe('coverage and diagrams', () => {
     );
   });
 });
+
+describe('check --coverage', () => {
+  it('prints the named scenarios, action kinds and what the runs never reached', async () => {
+    const io = fakeIo();
+    const code = await cli(['check', '--seed', '3', '--runs', '20', '--coverage'], io);
+    expect(code).toBe(0);
+    const out = io.stdoutText();
+    expect(out).toMatch(/\ncoverage over 20 runs\n/);
+    expect(out).toMatch(/named scenarios \(runs\): \d+\/\d+ reached/);
+    expect(out).toMatch(/action kinds \(steps\): \d+\/\d+ reached/);
+    expect(out).toMatch(/ {2}NOT REACHED {2}\S/);
+  });
+});

@@ -12,6 +12,7 @@ import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
 import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
 import type { CliIo } from '../command.ts';
+import { formatCoverage, measureCoverage as measureScenarioCoverage } from '../../properties/coverage.ts';
 import { Progress } from './progress.ts';
 import type { Chunk, Shard } from './shard.ts';
 import type { CheckSummary, PropertySummary } from './summary.ts';
@@ -26,6 +27,8 @@ export interface CheckPlan {
   readonly path: string | undefined;
   readonly out: string;
   readonly coverageOut: string | undefined;
+  /** Print the coverage report: named scenarios, action kinds, xenbus edges, machine states. */
+  readonly coverageReport: boolean;
 }
 
 function traceFile(plan: CheckPlan, name: string, failure: Failure): string {
@@ -126,5 +129,14 @@ export function runPlan(plan: CheckPlan, io: CliIo): CheckSummary {
   };
   io.stdout(`\n${summaryTable(summary)}`);
   if (plan.coverageOut !== undefined) measureCoverage(plan, io, plan.coverageOut);
+  if (plan.coverageReport) {
+    // Re-draws the same scenarios with probes on, so a green run that never reached the
+    // interesting states shows it.
+    const defs = plan.properties.map((p) => p.def);
+    const report = measureScenarioCoverage(defs, {
+      seed: plan.seed, drivers: plan.drivers, ...(plan.runs !== undefined ? { runs: plan.runs } : {}),
+    });
+    io.stdout(`\n${formatCoverage(report)}\n`);
+  }
   return summary;
 }

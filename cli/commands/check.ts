@@ -99,6 +99,7 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     path,
     out: stringOption(options, 'out') ?? '.blkif/failures',
     coverageOut: stringOption(options, 'coverage-out'),
+    coverageReport: options.coverage === true,
   };
 }
 
@@ -212,6 +213,11 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     name: 'merge',
     kind: 'boolean',
     summary: 'merge the summary files given as arguments and print the table',
+  },
+  {
+    name: 'coverage',
+    kind: 'boolean',
+    summary: 'print which named scenarios, action kinds, xenbus edges and states the runs reached',
   },
   {
     name: 'coverage-out',
