@@ -17,7 +17,9 @@ export function formatVerdict(verdict: SessionVerdict): string {
   const window =
     verdict.comparedBefore === undefined
       ? ''
-      : ` before line ${verdict.comparedBefore} (frontend directory removed)`;
+      : verdict.backendThroughTeardown
+        ? ` before line ${verdict.comparedBefore} (frontend directory removed; blkback's through its Closed after the save)`
+        : ` before line ${verdict.comparedBefore} (frontend directory removed)`;
   return (
     `ok   ${verdict.device}: legal state changes, negotiation and key layout as the model's, ` +
     `${verdict.writesCompared} writes equal to the model's${window}`

@@ -36,9 +36,10 @@ function beKey(world: World, key: string): string {
   return `${backendPath(world.guestDomid)}/${key}`;
 }
 
+/** blkback's own writes: announced first, so an observer can tell them from the toolstack's. */
 function write(world: World, path: string, value: string, tx?: number): void {
-  world.xs.write(BACKEND_DOMID, path, value, tx);
   world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value });
+  world.xs.write(BACKEND_DOMID, path, value, tx);
 }
 
 function runBackendEffect(world: World, host: Host, effect: BackendEffect): BackendEvent | undefined {

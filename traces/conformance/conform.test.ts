@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conformTrace, compareWithModel } from './conform.ts';
 import { checkSession } from './check.ts';
-import { editFrontendStateJump, editQueuesDespiteSingleQueueBackend } from './edit-trace.ts';
+import { editFrontendStateJump, editQueuesDespiteSingleQueueBackend, replaceLines } from './edit-trace.ts';
 import { type DeviceSession, extractDevices } from './extract.ts';
 import { type ConnectionWrites, replayLineage } from './model-replay.ts';
 import { parseXsTrace } from './parse-xs-trace.ts';
@@ -50,8 +50,10 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`conform on ${SCENARIO_1_SKIP_NOTE}`, () =>
     const found = verdicts(text);
     expect(found.map((v) => v.device)).toEqual(['vbd 1/51712', 'vbd 2/51712', 'vbd 2/51728']);
     expect(found.map((v) => v.divergence?.message)).toEqual([undefined, undefined, undefined]);
-    // Every connection was compared: 9 frontend + 16 backend + 3 toolstack changes, and so on.
-    expect(found.map((v) => v.writesCompared)).toEqual([28, 25, 32]);
+    // Every connection was compared: 9 frontend + 17 backend (its Closed after the save
+    // included) + 3 toolstack changes, and so on.
+    expect(found.map((v) => v.writesCompared)).toEqual([29, 25, 32]);
+    expect(found.map((v) => v.backendThroughTeardown)).toEqual([true, false, false]);
   });
 
   it('the plan: backend limits as advertised, save as a migration, detach as unplug', () => {
@@ -222,5 +224,18 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`model comparison teeth on ${SCENARIO_1_SKI
     expect(found.connection).toBe("guest 1's kernel (blkfront)");
     expect(found.index).toBe(0);
     expect(found.expected).toBe('a write of ring-ref = <any>');
+  });
+});
+
+describe.skipIf(!SCENARIO_1_PRESENT)('conform compares blkback past a save (teeth)', () => {
+  it('a blkback that answers libxl\'s destroy with Connected instead of Closed diverges from the model', () => {
+    const real = readScenario1();
+    // Line 4827 is blkback's `state 6` after the save's teardown; 5 -> 4 is a legal backend edge,
+    // so only the comparison with the model's own writes can catch it.
+    const edited = replaceLines(real, new Map([[4827, (line: string) => line.replace('51712/state 6)', '51712/state 4)')]]));
+    expect(edited).not.toBe(real);
+    const first = verdicts(edited)[0]!;
+    expect(first.divergence?.rule).toBe('model-writes');
+    expect(first.divergence?.message).toMatch(/state = 6.*state = 4|expected state = 6/);
   });
 });

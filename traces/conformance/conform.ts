@@ -40,6 +40,8 @@ export interface SessionVerdict {
   readonly writesCompared: number;
   /** The trace line where comparison with the model stopped (the toolstack's teardown). */
   readonly comparedBefore: number | undefined;
+  /** blkback's writes were compared past that line too (a save the lineage restores). */
+  readonly backendThroughTeardown: boolean;
 }
 
 export interface ConformOptions {
@@ -67,9 +69,10 @@ export function conformTrace(
     const replay = replayLineage(planOf(lineage));
     lineage.sessions.forEach((session, index) => {
       const structural = checkSession(session);
-      const compared = compareWithModel(session, replay.sessions[index], replay.failure);
+      const saved = index < lineage.sessions.length - 1;
+      const compared = compareWithModel(session, replay.sessions[index], replay.failure, saved);
       const found = structural ?? compared.divergence;
-      verdicts.set(session, verdictOf(session, found, compared.count));
+      verdicts.set(session, verdictOf(session, found, compared.count, saved));
     });
   }
   const out: SessionVerdict[] = [];
@@ -93,6 +96,7 @@ function verdictOf(
   session: DeviceSession,
   found: Divergence | undefined,
   writesCompared: number,
+  backendThroughTeardown: boolean,
 ): SessionVerdict {
   return {
     device: deviceLabel(session),
@@ -101,6 +105,7 @@ function verdictOf(
     divergence: found,
     writesCompared,
     comparedBefore: teardownLine(session),
+    backendThroughTeardown,
   };
 }
 
@@ -113,8 +118,8 @@ interface RealWrite {
 }
 
 /** A connection's visible writes to the device, in its own order, before the teardown. */
-function realWrites(session: DeviceSession, role: ConnectionRole): RealWrite[] {
-  const before = teardownLine(session) ?? Number.MAX_SAFE_INTEGER;
+function realWrites(session: DeviceSession, role: ConnectionRole, throughTeardown = false): RealWrite[] {
+  const before = throughTeardown ? Number.MAX_SAFE_INTEGER : (teardownLine(session) ?? Number.MAX_SAFE_INTEGER);
   const writes: RealWrite[] = [];
   for (const op of flatten(session[role])) {
     if (op.kind !== 'write' || op.visibleLine === null || op.visibleLine >= before) continue;
@@ -131,8 +136,8 @@ function realWrites(session: DeviceSession, role: ConnectionRole): RealWrite[] {
   return writes;
 }
 
-function modelWrites(model: ConnectionWrites, role: ConnectionRole): ModelWrite[] {
-  const before = model.teardownGroup ?? Number.MAX_SAFE_INTEGER;
+function modelWrites(model: ConnectionWrites, role: ConnectionRole, throughTeardown = false): ModelWrite[] {
+  const before = throughTeardown ? Number.MAX_SAFE_INTEGER : (model.teardownGroup ?? Number.MAX_SAFE_INTEGER);
   return model[role].filter((write) => write.group < before);
 }
 
@@ -141,6 +146,12 @@ export function compareWithModel(
   session: DeviceSession,
   model: ConnectionWrites | undefined,
   failure: string | undefined,
+  /**
+   * The session ended in a save the lineage restores: the model replays libxl's destroy of the
+   * source, so blkback's writes after it (its Closed) are compared too. An `xl destroy` at the
+   * end of a lineage is not replayed, so the comparison stops at the frontend directory's removal.
+   */
+  savedBackend = false,
 ): { divergence: Divergence | undefined; count: number } {
   if (failure !== undefined || model === undefined) {
     const found = divergence(session, {
@@ -158,8 +169,8 @@ export function compareWithModel(
     const compared = compareKernel(
       session,
       role,
-      realWrites(session, role),
-      modelWrites(model, role),
+      realWrites(session, role, savedBackend && role === 'backend'),
+      modelWrites(model, role, savedBackend && role === 'backend'),
     );
     count += compared.count;
     if (compared.divergence !== undefined) return { divergence: compared.divergence, count };

@@ -104,6 +104,8 @@ class WriteRecorder {
   readonly sessions: ConnectionWrites[] = [];
   actor: Action['actor'] = 'toolstack';
   private group = 0;
+  /** The path blkback announced it is about to write (world.observe), told apart from libxl's. */
+  private kernelPath: string | undefined;
   private readonly open = new Map<TxId, PendingTx>();
 
   /** initWorld already ran createDevice: its one transaction, read back from the store. */
@@ -117,6 +119,10 @@ class WriteRecorder {
   }
 
   install(world: World): void {
+    // blkback writes inside a toolstack step (the Closed after libxl's destroy) are the kernel's.
+    world.observe = (note) => {
+      if (note.kind === 'xenstoreWrite' && note.dom === BACKEND_DOMID) this.kernelPath = note.path;
+    };
     const xs = world.xs;
     const write = xs.write.bind(xs);
     const start = xs.transactionStart.bind(xs);
@@ -142,7 +148,9 @@ class WriteRecorder {
         pending.writes.push([path, value]);
       } else {
         this.group += 1;
-        this.record(this.roleOf(dom), path, value);
+        const kernel = dom === BACKEND_DOMID && this.kernelPath === path;
+        this.kernelPath = undefined;
+        this.record(kernel ? 'backend' : this.roleOf(dom), path, value);
       }
       return result;
     };
