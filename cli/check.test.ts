@@ -275,3 +275,17 @@ describe('check --coverage', () => {
     expect(out).toMatch(/ {2}NOT REACHED {2}\S/);
   });
 });
+
+describe('check --strategy', () => {
+  it('refuses an unknown strategy with one line and exit 2', async () => {
+    const io = fakeIo();
+    expect(await cli(['check', '--strategy', 'bogus'], io)).toBe(2);
+    expect(io.stderrText()).toBe('blkif check: --strategy: expected choices or pct, got "bogus"\n');
+  });
+
+  it('runs the properties under PCT priorities', async () => {
+    const io = fakeIo();
+    expect(await cli(['check', '--strategy', 'pct', '--seed', '3', '--runs', '20'], io)).toBe(0);
+    expect(io.stdoutText()).toMatch(/fixture-io +20 /);
+  });
+});

@@ -10,6 +10,7 @@ import type { Invariant } from './invariants/invariant.ts';
 import { formatViolation, type Violation, type ViolationCode } from './invariants/violation.ts';
 import { type RunResult, runSchedule } from './run.ts';
 import { ChoiceListChooser } from './strategies/chooser.ts';
+import { PctChooser } from './strategies/pct.ts';
 
 export interface Scenario {
   readonly config: WorldConfig;
@@ -39,6 +40,8 @@ export interface CheckOptions {
   /** fast-check's replay path of a previous failure. */
   readonly path?: string;
   readonly drivers?: Drivers;
+  /** How a scenario's choices pick actions: taken modulo the enabled count, or PCT priorities. */
+  readonly strategy?: Strategy;
   /** Called after each run (progress displays). */
   readonly onRun?: (runs: number, actions: number) => void;
 }
@@ -64,9 +67,18 @@ export interface PropertyOutcome {
   readonly error: string | undefined;
 }
 
-export function runScenario(def: PropertyDef, scenario: Scenario, drivers: Drivers, record: boolean): RunResult {
+export type Strategy = 'choices' | 'pct';
+
+export function runScenario(
+  def: PropertyDef,
+  scenario: Scenario,
+  drivers: Drivers,
+  record: boolean,
+  strategy: Strategy = 'choices',
+): RunResult {
+  const chooser = strategy === 'pct' ? new PctChooser(scenario.choices, def.stepsMax) : new ChoiceListChooser(scenario.choices);
   return runSchedule({
-    config: scenario.config, drivers, chooser: new ChoiceListChooser(scenario.choices),
+    config: scenario.config, drivers, chooser,
     stepsMax: def.stepsMax, drainStepsMax: def.drainStepsMax, record,
     ...(def.stepInvariants !== undefined ? { stepInvariants: def.stepInvariants } : {}),
     ...(def.quiescenceInvariants !== undefined ? { quiescenceInvariants: def.quiescenceInvariants } : {}),
@@ -79,7 +91,7 @@ export function checkProperty(def: PropertyDef, options: CheckOptions): Property
   let actions = 0;
   let runs = 0;
   const property = fc.property(def.scenario, (scenario) => {
-    const run = runScenario(def, scenario, drivers, false);
+    const run = runScenario(def, scenario, drivers, false, options.strategy);
     actions += run.steps + run.drainSteps;
     runs += 1;
     options.onRun?.(runs, actions);
@@ -94,7 +106,7 @@ export function checkProperty(def: PropertyDef, options: CheckOptions): Property
   if (scenario === undefined) {
     return { name: def.name, runs, actions, timeMs, failure: undefined, error: String(details.errorInstance ?? 'fast-check failed') };
   }
-  const replay = runScenario(def, scenario, drivers, true);
+  const replay = runScenario(def, scenario, drivers, true, options.strategy);
   const violation = replay.violation;
   if (violation === undefined) {
     return { name: def.name, runs, actions, timeMs, failure: undefined,

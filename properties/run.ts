@@ -104,7 +104,7 @@ export function runSchedule(options: RunOptions): RunResult {
   for (; steps < options.stepsMax; steps++) {
     const actions = enabled(world);
     if (actions.length === 0) break;
-    const choice = options.chooser.choose(actions.length);
+    const choice = options.chooser.choose(actions.length, actions);
     if (choice === 'drain') break;
     const violation = perform(actions[choice]!);
     if (violation !== undefined) return result(violation);

@@ -7,6 +7,7 @@ import {
   type Failure,
   type PropertyDef,
   type PropertyOutcome,
+  type Strategy,
 } from '../../properties/catalog.ts';
 import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
@@ -29,6 +30,7 @@ export interface CheckPlan {
   readonly coverageOut: string | undefined;
   /** Print the coverage report: named scenarios, action kinds, xenbus edges, machine states. */
   readonly coverageReport: boolean;
+  readonly strategy: Strategy;
 }
 
 function traceFile(plan: CheckPlan, name: string, failure: Failure): string {
@@ -40,7 +42,9 @@ function reportFailure(plan: CheckPlan, def: PropertyDef, failure: Failure, io: 
   const file = traceFile(plan, def.name, failure);
   io.mkdir(plan.out);
   io.writeFile(file, traceJson(failure.trace));
-  const drivers = plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`;
+  const drivers =
+    (plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`) +
+    (plan.strategy === 'choices' ? '' : ` --strategy ${plan.strategy}`);
   io.stdout(`FAIL ${def.name}\n  ${failure.firstLine}\n`);
   io.stdout(`  seed ${failure.seed}, path ${failure.path}: npx blkif replay ${file}\n`);
   io.stdout(
@@ -67,6 +71,7 @@ function runProperty(
       numRuns: chunk.runs,
       seed: chunk.seed,
       drivers: plan.drivers,
+      strategy: plan.strategy,
       ...(plan.path === undefined ? {} : { path: plan.path }),
       onRun: (r, a) =>
         progress.update(def.name, before.runs + r, total, before.actions + a, started),

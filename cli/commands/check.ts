@@ -61,6 +61,9 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     INT32_MAX,
     Math.floor(io.now()) % INT32_MAX,
   );
+  const strategy = stringOption(options, 'strategy') ?? 'choices';
+  if (strategy !== 'choices' && strategy !== 'pct')
+    throw badValue('strategy', `expected choices or pct, got "${strategy}"`);
   const path = stringOption(options, 'path');
   if (path !== undefined && !/^\d+(:\d+)*$/.test(path))
     throw badValue('path', `expected fast-check's path like 12:0:3, got "${path}"`);
@@ -100,6 +103,7 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     out: stringOption(options, 'out') ?? '.blkif/failures',
     coverageOut: stringOption(options, 'coverage-out'),
     coverageReport: options.coverage === true,
+    strategy,
   };
 }
 
@@ -172,6 +176,12 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     kind: 'string',
     placeholder: 'path',
     summary: 'fast-check path of a failure to replay (with --seed, one --property)',
+  },
+  {
+    name: 'strategy',
+    kind: 'string',
+    placeholder: 'choices|pct',
+    summary: 'how a schedule picks actions: its choices modulo the enabled count (default), or PCT priorities with change points',
   },
   {
     name: 'drivers',

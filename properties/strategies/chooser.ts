@@ -1,7 +1,10 @@
 // A chooser decides which enabled action runs next; the world never decides. `drain` ends the
 // scheduled phase and hands over to the fair drain.
+import type { Action } from '../../impl/world/action.ts';
+
 export interface Chooser {
-  choose(enabledCount: number): number | 'drain';
+  /** `actions` is the enabled list itself, for strategies that pick by thread (PCT). */
+  choose(enabledCount: number, actions?: readonly Action[]): number | 'drain';
 }
 
 /** fast-check's schedules: a list of naturals, each taken modulo the enabled count. */
