@@ -5,7 +5,9 @@ export interface BenchFigure {
   readonly value: number;
   readonly unit: string;
 }
-export type BenchModule = { readonly run: () => readonly BenchFigure[] | Promise<readonly BenchFigure[]> };
+export type BenchModule = {
+  readonly run: () => readonly BenchFigure[] | Promise<readonly BenchFigure[]>;
+};
 
 const modules: readonly (() => Promise<BenchModule>)[] = [
   () => import('./ring-ops.ts'),

@@ -10,15 +10,26 @@ const SECONDS_PER_FIGURE = 1;
 const DOM0: DomId = 0;
 const GUEST: DomId = 1;
 const FE = '/local/domain/1/device/vbd/51712';
-const KEYS = ['state', 'ring-ref', 'event-channel', 'protocol', 'feature-persistent', 'queue-0/ring-ref',
-  'queue-0/event-channel', 'multi-queue-num-queues'];
+const KEYS = [
+  'state',
+  'ring-ref',
+  'event-channel',
+  'protocol',
+  'feature-persistent',
+  'queue-0/ring-ref',
+  'queue-0/event-channel',
+  'multi-queue-num-queues',
+];
 const WRITES_PER_TRANSACTION = 8;
 const EVENTS_DRAIN_EVERY = 1024;
 
 function setUp(): Xenstore {
   const xs = new Xenstore();
   xs.mkdir(DOM0, FE);
-  xs.setPerms(DOM0, FE, [{ dom: GUEST, perm: 'n' }, { dom: DOM0, perm: 'r' }]);
+  xs.setPerms(DOM0, FE, [
+    { dom: GUEST, perm: 'n' },
+    { dom: DOM0, perm: 'r' },
+  ]);
   xs.watch(DOM0, FE, 'backend-watch');
   return xs;
 }
@@ -42,7 +53,8 @@ function measure(label: string, batch: (xs: Xenstore, round: number) => number):
     events += drainEvents(xs);
     now = performance.now();
   }
-  if (events < writes) throw new Error(`bench ${label}: ${writes} writes queued only ${events} events`);
+  if (events < writes)
+    throw new Error(`bench ${label}: ${writes} writes queued only ${events} events`);
   return { label, value: writes / ((now - start) / 1000), unit: 'writes/s' };
 }
 
@@ -58,7 +70,8 @@ function transactionalWrites(xs: Xenstore, round: number): number {
   const transactions = EVENTS_DRAIN_EVERY / WRITES_PER_TRANSACTION;
   for (let t = 0; t < transactions; t++) {
     const tx = xs.transactionStart(GUEST);
-    for (let i = 0; i < WRITES_PER_TRANSACTION; i++) xs.write(GUEST, `${FE}/${KEYS[i]}`, `${round + t}`, tx);
+    for (let i = 0; i < WRITES_PER_TRANSACTION; i++)
+      xs.write(GUEST, `${FE}/${KEYS[i]}`, `${round + t}`, tx);
     const result = xs.transactionEnd(GUEST, tx, true);
     if (!result.ok) throw new Error(`bench transaction: ${result.error}`);
   }
@@ -68,6 +81,9 @@ function transactionalWrites(xs: Xenstore, round: number): number {
 export function run(): BenchFigure[] {
   return [
     measure('xenstore: plain writes, 1 watch', plainWrites),
-    measure(`xenstore: transactional writes (${WRITES_PER_TRANSACTION}/commit), 1 watch`, transactionalWrites),
+    measure(
+      `xenstore: transactional writes (${WRITES_PER_TRANSACTION}/commit), 1 watch`,
+      transactionalWrites,
+    ),
   ];
 }

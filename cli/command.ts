@@ -33,5 +33,11 @@ export interface CliCommand {
   /** Usage line after `blkif <name>`, e.g. `<trace.json> [--format mermaid|html|text|shiviz]`. */
   readonly usage: string;
   readonly options: readonly OptionSpec[];
-  run(args: { positionals: readonly string[]; options: Readonly<Record<string, string | number | boolean>> }, io: CliIo): Promise<ExitCode> | ExitCode;
+  run(
+    args: {
+      positionals: readonly string[];
+      options: Readonly<Record<string, string | number | boolean>>;
+    },
+    io: CliIo,
+  ): Promise<ExitCode> | ExitCode;
 }

@@ -74,7 +74,9 @@ export function commandHelp(command: CliCommand): string {
     const value = o.kind === 'boolean' ? '' : ` <${o.placeholder ?? o.kind}>`;
     // A long option column pushes its text to the next line rather than running into it.
     const head = `  --${o.name}${value}`;
-    lines.push(head.length < 30 ? head.padEnd(30) + o.summary : `${head}\n${' '.repeat(30)}${o.summary}`);
+    lines.push(
+      head.length < 30 ? head.padEnd(30) + o.summary : `${head}\n${' '.repeat(30)}${o.summary}`,
+    );
   }
   lines.push(`${'  --help'.padEnd(30)}this help`);
   return `${lines.join('\n')}\n`;

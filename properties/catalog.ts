@@ -76,12 +76,21 @@ export function runScenario(
   record: boolean,
   strategy: Strategy = 'choices',
 ): RunResult {
-  const chooser = strategy === 'pct' ? new PctChooser(scenario.choices, def.stepsMax) : new ChoiceListChooser(scenario.choices);
+  const chooser =
+    strategy === 'pct'
+      ? new PctChooser(scenario.choices, def.stepsMax)
+      : new ChoiceListChooser(scenario.choices);
   return runSchedule({
-    config: scenario.config, drivers, chooser,
-    stepsMax: def.stepsMax, drainStepsMax: def.drainStepsMax, record,
+    config: scenario.config,
+    drivers,
+    chooser,
+    stepsMax: def.stepsMax,
+    drainStepsMax: def.drainStepsMax,
+    record,
     ...(def.stepInvariants !== undefined ? { stepInvariants: def.stepInvariants } : {}),
-    ...(def.quiescenceInvariants !== undefined ? { quiescenceInvariants: def.quiescenceInvariants } : {}),
+    ...(def.quiescenceInvariants !== undefined
+      ? { quiescenceInvariants: def.quiescenceInvariants }
+      : {}),
   });
 }
 
@@ -98,24 +107,55 @@ export function checkProperty(def: PropertyDef, options: CheckOptions): Property
     return run.violation === undefined;
   });
   const details = fc.check(property, {
-    numRuns: options.numRuns, seed: options.seed, ...(options.path !== undefined ? { path: options.path } : {}),
+    numRuns: options.numRuns,
+    seed: options.seed,
+    ...(options.path !== undefined ? { path: options.path } : {}),
   });
   const timeMs = performance.now() - started;
-  if (!details.failed) return { name: def.name, runs, actions, timeMs, failure: undefined, error: undefined };
+  if (!details.failed)
+    return { name: def.name, runs, actions, timeMs, failure: undefined, error: undefined };
   const scenario = details.counterexample?.[0];
   if (scenario === undefined) {
-    return { name: def.name, runs, actions, timeMs, failure: undefined, error: String(details.errorInstance ?? 'fast-check failed') };
+    return {
+      name: def.name,
+      runs,
+      actions,
+      timeMs,
+      failure: undefined,
+      error: String(details.errorInstance ?? 'fast-check failed'),
+    };
   }
   const replay = runScenario(def, scenario, drivers, true, options.strategy);
   const violation = replay.violation;
   if (violation === undefined) {
-    return { name: def.name, runs, actions, timeMs, failure: undefined,
-      error: `the shrunk counterexample of ${def.name} did not fail again: the run is not deterministic` };
+    return {
+      name: def.name,
+      runs,
+      actions,
+      timeMs,
+      failure: undefined,
+      error: `the shrunk counterexample of ${def.name} did not fail again: the run is not deterministic`,
+    };
   }
   const path = details.counterexamplePath ?? '';
-  const trace = traceOf(replay, scenario.config, drivers.name, { property: def.name, seed: details.seed, path });
+  const trace = traceOf(replay, scenario.config, drivers.name, {
+    property: def.name,
+    seed: details.seed,
+    path,
+  });
   return {
-    name: def.name, runs, actions, timeMs, error: undefined,
-    failure: { seed: details.seed, path, violation, trace, firstLine: formatViolation(violation), scenario },
+    name: def.name,
+    runs,
+    actions,
+    timeMs,
+    error: undefined,
+    failure: {
+      seed: details.seed,
+      path,
+      violation,
+      trace,
+      firstLine: formatViolation(violation),
+      scenario,
+    },
   };
 }

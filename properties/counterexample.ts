@@ -74,7 +74,12 @@ export interface TraceMeta {
 }
 
 /** A trace of a recorded run (run with `record: true`). */
-export function traceOf(run: RunResult, config: WorldConfig, drivers: string, meta: TraceMeta): Trace {
+export function traceOf(
+  run: RunResult,
+  config: WorldConfig,
+  drivers: string,
+  meta: TraceMeta,
+): Trace {
   return {
     version: TRACE_VERSION,
     property: meta.property,
@@ -82,7 +87,11 @@ export function traceOf(run: RunResult, config: WorldConfig, drivers: string, me
     drivers,
     seed: meta.seed,
     path: meta.path,
-    steps: run.records.map((r) => ({ action: r.action, observations: r.observations, state: r.state })),
+    steps: run.records.map((r) => ({
+      action: r.action,
+      observations: r.observations,
+      state: r.state,
+    })),
     violation: run.violation,
   };
 }

@@ -15,7 +15,12 @@ import { IN_CALLBACK } from '../model/events.ts';
 import { frontendMachine } from '../model/frontend-machine.ts';
 import { machineStates, stateValuePath } from '../model/graph.ts';
 import { frontendQueueCountMax } from '../model/negotiate.ts';
-import { backendTransitions, frontendTransitions, XenbusState, xenbusStateName } from '../model/xenbus-state.ts';
+import {
+  backendTransitions,
+  frontendTransitions,
+  XenbusState,
+  xenbusStateName,
+} from '../model/xenbus-state.ts';
 import type { PropertyDef } from './catalog.ts';
 import { runSchedule } from './run.ts';
 import { ChoiceListChooser } from './strategies/chooser.ts';
@@ -37,10 +42,27 @@ export type ScenarioName = (typeof NAMED_SCENARIOS)[number];
 
 /** Every action kind an honest run can take (hostile attacks are the hostile suites' business). */
 export const ACTION_KEYS: readonly string[] = [
-  'guest.submit', 'guest.resume', 'guest.close', 'blkfront.probe', 'blkfront.queueRequest', 'blkfront.processResponses',
-  'blkfront.finalCheck', 'blkfront.commitTransaction', 'blkback.probe', 'blkback.consumeRequest', 'blkback.submitBarrier',
-  'blkback.completeIo', 'blkback.finalCheck', 'blkback.commitTransaction', 'hypervisor.deliverEvent', 'xenstored.fireWatch',
-  'xenstored.conflict', 'toolstack.hotplug', 'toolstack.suspend', 'toolstack.migrate', 'toolstack.unplug',
+  'guest.submit',
+  'guest.resume',
+  'guest.close',
+  'blkfront.probe',
+  'blkfront.queueRequest',
+  'blkfront.processResponses',
+  'blkfront.finalCheck',
+  'blkfront.commitTransaction',
+  'blkback.probe',
+  'blkback.consumeRequest',
+  'blkback.submitBarrier',
+  'blkback.completeIo',
+  'blkback.finalCheck',
+  'blkback.commitTransaction',
+  'hypervisor.deliverEvent',
+  'xenstored.fireWatch',
+  'xenstored.conflict',
+  'toolstack.hotplug',
+  'toolstack.suspend',
+  'toolstack.migrate',
+  'toolstack.unplug',
   'toolstack.removeDevice',
 ];
 
@@ -63,21 +85,27 @@ class Probes {
 
   after(world: World, action: Action): void {
     if (action.kind === 'queueRequest') this.queued(world, action.ring);
-    if (action.kind === 'migrate' && world.front.device.rings.filter((r) => r.inflightCount > 0).length >= 2) {
+    if (
+      action.kind === 'migrate' &&
+      world.front.device.rings.filter((r) => r.inflightCount > 0).length >= 2
+    ) {
       this.hits.add('migration with requests in flight on >= 2 rings');
     }
-    if (action.kind === 'unplug' && world.front.device.rings.some((r) => r.inflightCount > 0)) this.hits.add('unplug with requests in flight');
+    if (action.kind === 'unplug' && world.front.device.rings.some((r) => r.inflightCount > 0))
+      this.hits.add('unplug with requests in flight');
     if (action.kind === 'commitTransaction') {
       const tx = action.actor === 'blkfront' ? world.front.tx : world.host.back.tx;
       if (tx !== undefined) this.hits.add('transaction EAGAIN retried');
     }
     if (action.kind === 'submitBarrier') this.hits.add('write barrier drained');
     // One workload item became several requests (blk_queue_max_segments).
-    if (action.kind === 'submit' && world.guest.nextTag - this.tagBefore > 1) this.hits.add('request split by the block layer');
+    if (action.kind === 'submit' && world.guest.nextTag - this.tagBefore > 1)
+      this.hits.add('request split by the block layer');
     this.fallback(world);
     this.grantedBefore = world.guestGnttab.grantedCount();
     this.tagBefore = world.guest.nextTag;
-    for (const rinfo of world.front.device.rings) this.shadowFreeBefore.set(rinfo, rinfo.shadowFree);
+    for (const rinfo of world.front.device.rings)
+      this.shadowFreeBefore.set(rinfo, rinfo.shadowFree);
   }
 
   private queued(world: World, ring: number): void {
@@ -87,14 +115,22 @@ class Probes {
     if (rinfo === undefined || id === undefined || rinfo.shadowFree === id) return; // busy: nothing queued
     const f = rinfo.front;
     const prod = reqProd(f.sring);
-    if (!rinfo.stopped && ringFull(f) && !mustNotify(ringIdxAdd(prod, -1), prod, reqEvent(f.sring))) {
+    if (
+      !rinfo.stopped &&
+      ringFull(f) &&
+      !mustNotify(ringIdxAdd(prod, -1), prod, reqEvent(f.sring))
+    ) {
       this.hits.add('ring full with notify suppressed');
     }
     const shadow = rinfo.shadow[id];
     if (shadow === undefined) return;
     if (shadow.indirectGrants.length > 0) this.hits.add('indirect request');
     const used = shadow.grantsUsed.length + shadow.indirectGrants.length;
-    if (dev.features.persistent && used > 0 && world.guestGnttab.grantedCount() - this.grantedBefore < used) {
+    if (
+      dev.features.persistent &&
+      used > 0 &&
+      world.guestGnttab.grantedCount() - this.grantedBefore < used
+    ) {
       this.hits.add('persistent grants reused');
     }
   }
@@ -103,7 +139,8 @@ class Probes {
     const front = world.front;
     if (front.cachedState !== XenbusState.Connected || front.device.rings.length !== 1) return;
     if (world.host.back.config.queueCountMax !== undefined) return;
-    if (frontendQueueCountMax(world.config.frontend.queueCountMax, world.config.vcpuCount) < 2) return;
+    if (frontendQueueCountMax(world.config.frontend.queueCountMax, world.config.vcpuCount) < 2)
+      return;
     this.hits.add('fallback to one queue');
     if (world.migrationCount > 0) this.hits.add('fallback to one queue after migration');
   }
@@ -116,8 +153,12 @@ function edgeName(side: string, from: number, to: number, writer: string): strin
 
 function emptyCounts(): { xenbusEdges: Map<string, number>; machineStates: Map<string, number> } {
   const xenbusEdges = new Map<string, number>();
-  for (const [side, table] of [['frontend', frontendTransitions], ['backend', backendTransitions]] as const) {
-    for (const t of table) if (t.writer !== 'toolstack') xenbusEdges.set(edgeName(side, t.from, t.to, t.writer), 0);
+  for (const [side, table] of [
+    ['frontend', frontendTransitions],
+    ['backend', backendTransitions],
+  ] as const) {
+    for (const t of table)
+      if (t.writer !== 'toolstack') xenbusEdges.set(edgeName(side, t.from, t.to, t.writer), 0);
   }
   const states = new Map<string, number>();
   // A state tagged IN_CALLBACK is left within the step that entered it: no step ends there.
@@ -151,17 +192,26 @@ function creditState(states: Map<string, number>, machine: string, path: string)
  * Runs the scenarios each property draws (fc.sample of its arbitrary with the seed: the same
  * kind and number of runs as its check) with the probes on, and tallies what they reached.
  */
-export function measureCoverage(properties: readonly PropertyDef[], options: CoverageOptions): CoverageReport {
+export function measureCoverage(
+  properties: readonly PropertyDef[],
+  options: CoverageOptions,
+): CoverageReport {
   const actions = new Map<string, number>(ACTION_KEYS.map((k) => [k, 0]));
   const scenarios = new Map<ScenarioName, number>(NAMED_SCENARIOS.map((s) => [s, 0]));
   const { xenbusEdges, machineStates: states } = emptyCounts();
   let runs = 0;
   for (const def of properties) {
-    for (const scenario of fc.sample(def.scenario, { seed: options.seed, numRuns: options.runs ?? def.defaultRuns })) {
+    for (const scenario of fc.sample(def.scenario, {
+      seed: options.seed,
+      numRuns: options.runs ?? def.defaultRuns,
+    })) {
       const probes = new Probes();
       const run = runSchedule({
-        config: scenario.config, drivers: options.drivers ?? HONEST_DRIVERS, chooser: new ChoiceListChooser(scenario.choices),
-        stepsMax: def.stepsMax, drainStepsMax: def.drainStepsMax,
+        config: scenario.config,
+        drivers: options.drivers ?? HONEST_DRIVERS,
+        chooser: new ChoiceListChooser(scenario.choices),
+        stepsMax: def.stepsMax,
+        drainStepsMax: def.drainStepsMax,
         onStep: (world, action) => {
           probes.after(world, action);
           creditState(states, 'frontend', stateValuePath(world.front.snapshot.value));
@@ -171,7 +221,8 @@ export function measureCoverage(properties: readonly PropertyDef[], options: Cov
       runs += 1;
       for (const [key, n] of run.actionCounts) bump(actions, key, n);
       for (const hit of probes.hits) bump(scenarios, hit);
-      for (const w of run.world.stateWrites) bump(xenbusEdges, edgeName(w.side, w.from, w.to, w.writer));
+      for (const w of run.world.stateWrites)
+        bump(xenbusEdges, edgeName(w.side, w.from, w.to, w.writer));
     }
   }
   return { runs, actions, scenarios, xenbusEdges, machineStates: states };
@@ -180,7 +231,9 @@ export function measureCoverage(properties: readonly PropertyDef[], options: Cov
 function section(title: string, counts: ReadonlyMap<string, number>, showAll: boolean): string[] {
   const reached = [...counts.values()].filter((n) => n > 0).length;
   const lines = [`${title}: ${reached}/${counts.size} reached`];
-  for (const [key, n] of counts) if (showAll || n === 0) lines.push(`  ${n === 0 ? 'NOT REACHED' : String(n).padStart(11)}  ${key}`);
+  for (const [key, n] of counts)
+    if (showAll || n === 0)
+      lines.push(`  ${n === 0 ? 'NOT REACHED' : String(n).padStart(11)}  ${key}`);
   return lines;
 }
 
@@ -190,7 +243,15 @@ export function formatCoverage(report: CoverageReport): string {
     `coverage over ${report.runs} runs`,
     ...section('named scenarios (runs)', report.scenarios, true),
     ...section('action kinds (steps)', report.actions, true),
-    ...section('xenbus state edges of the drivers (times taken; unreached listed)', report.xenbusEdges, false),
-    ...section('machine states (steps ending in or under them; unreached listed)', report.machineStates, false),
+    ...section(
+      'xenbus state edges of the drivers (times taken; unreached listed)',
+      report.xenbusEdges,
+      false,
+    ),
+    ...section(
+      'machine states (steps ending in or under them; unreached listed)',
+      report.machineStates,
+      false,
+    ),
   ].join('\n');
 }

@@ -33,9 +33,19 @@ export class Ledger implements GuestObserver {
 
   submitted(request: BlockRequest): void {
     this.seq += 1;
-    this.entries.set(request.tag, { request, submittedAt: this.seq, completedAt: undefined, outcome: undefined });
+    this.entries.set(request.tag, {
+      request,
+      submittedAt: this.seq,
+      completedAt: undefined,
+      outcome: undefined,
+    });
     if (request.op === 'write' || request.op === 'discard') {
-      const write: SectorWrite = { tag: request.tag, submittedAt: this.seq, completedAt: undefined, unknown: request.op === 'discard' };
+      const write: SectorWrite = {
+        tag: request.tag,
+        submittedAt: this.seq,
+        completedAt: undefined,
+        unknown: request.op === 'discard',
+      };
       this.writesByTag.set(request.tag, write);
       for (let s = 0; s < request.sectorCount; s++) {
         const list = this.sectorWrites.get(request.sector + s);
@@ -49,13 +59,19 @@ export class Ledger implements GuestObserver {
     this.seq += 1;
     const entry = this.entries.get(request.tag);
     if (entry === undefined) {
-      this.violations.push({ code: 'no-duplicate-completion', step: this.now,
-        message: `guest request ${request.tag} completed but was never submitted` });
+      this.violations.push({
+        code: 'no-duplicate-completion',
+        step: this.now,
+        message: `guest request ${request.tag} completed but was never submitted`,
+      });
       return;
     }
     if (entry.completedAt !== undefined) {
-      this.violations.push({ code: 'no-duplicate-completion', step: this.now,
-        message: `guest request ${request.tag} (${request.op} of ${request.sectorCount} sectors at ${request.sector}) completed twice` });
+      this.violations.push({
+        code: 'no-duplicate-completion',
+        step: this.now,
+        message: `guest request ${request.tag} (${request.op} of ${request.sectorCount} sectors at ${request.sector}) completed twice`,
+      });
       return;
     }
     entry.completedAt = this.seq;
@@ -65,13 +81,15 @@ export class Ledger implements GuestObserver {
       write.completedAt = this.seq;
       if (outcome !== 'ok') write.unknown = true;
     }
-    if (request.op === 'read' && outcome === 'ok' && data !== undefined) this.checkRead(entry, data);
+    if (request.op === 'read' && outcome === 'ok' && data !== undefined)
+      this.checkRead(entry, data);
   }
 
   /** Requests submitted and not completed, oldest first. */
   pending(): BlockRequest[] {
     const out: BlockRequest[] = [];
-    for (const entry of this.entries.values()) if (entry.completedAt === undefined) out.push(entry.request);
+    for (const entry of this.entries.values())
+      if (entry.completedAt === undefined) out.push(entry.request);
     return out;
   }
 
@@ -93,11 +111,19 @@ export class Ledger implements GuestObserver {
       if (allowed === 'any') continue;
       const sectorWord = view.getUint32(s * 512 + 4, true);
       const tail = view.getUint32(s * 512 + 508, true);
-      const intact = tag === 0 ? sectorWord === 0 && tail === 0 : sectorWord === sector && tail === ((tag ^ sector) >>> 0);
+      const intact =
+        tag === 0
+          ? sectorWord === 0 && tail === 0
+          : sectorWord === sector && tail === (tag ^ sector) >>> 0;
       if (!intact || !allowed.has(tag)) {
-        const expected = [...allowed].map((t) => (t === 0 ? 'never written' : `request ${t}`)).join(' or ');
-        this.violations.push({ code: 'data-integrity', step: this.now,
-          message: `read request ${request.tag}, sector ${sector}: found ${describeStamp(tag, sectorWord, intact)}, expected ${expected}` });
+        const expected = [...allowed]
+          .map((t) => (t === 0 ? 'never written' : `request ${t}`))
+          .join(' or ');
+        this.violations.push({
+          code: 'data-integrity',
+          step: this.now,
+          message: `read request ${request.tag}, sector ${sector}: found ${describeStamp(tag, sectorWord, intact)}, expected ${expected}`,
+        });
         return;
       }
     }
@@ -113,7 +139,8 @@ export class Ledger implements GuestObserver {
     const allowed = new Set<number>();
     let frontier = 0;
     for (const w of writes) {
-      if (w.completedAt !== undefined && w.completedAt < read.submittedAt) frontier = Math.max(frontier, w.submittedAt);
+      if (w.completedAt !== undefined && w.completedAt < read.submittedAt)
+        frontier = Math.max(frontier, w.submittedAt);
     }
     for (const w of writes) {
       if (w.submittedAt > read.completedAt!) break;

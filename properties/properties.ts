@@ -28,32 +28,44 @@ export const dataIntegrity: PropertyDef = {
   summary: 'reads return the last completed write (overlapping concurrent writes in any order)',
   codes: ['data-integrity'],
   // A small disk and many requests: reads and writes overlap.
-  scenario: scenarioArb({ ...withWeights({ discards: 20, unplug: 5, frontendClose: 5 }), diskSectors: fc.constantFrom(64, 128), itemCountMax: 24 }),
+  scenario: scenarioArb({
+    ...withWeights({ discards: 20, unplug: 5, frontendClose: 5 }),
+    diskSectors: fc.constantFrom(64, 128),
+    itemCountMax: 24,
+  }),
   defaultRuns: 250,
   ...bounds,
 };
 
 export const grantAccounting: PropertyDef = {
   name: 'grant-accounting',
-  summary: 'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
+  summary:
+    'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
   codes: ['grant-leak'],
-  scenario: scenarioArb(withWeights({ persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 })),
+  scenario: scenarioArb(
+    withWeights({ persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 }),
+  ),
   defaultRuns: 250,
   ...bounds,
 };
 
 export const queueLayout: PropertyDef = {
   name: 'queue-layout',
-  summary: 'queue count and xenstore key layout follow the negotiation; one flat queue without multi-queue, also after migration',
+  summary:
+    'queue count and xenstore key layout follow the negotiation; one flat queue without multi-queue, also after migration',
   codes: ['queue-layout', 'single-queue-fallback'],
-  scenario: scenarioArb({ ...withWeights({ multiQueue: 60, migrations: 70, transactionConflicts: 40 }), itemCountMax: 8 }),
+  scenario: scenarioArb({
+    ...withWeights({ multiQueue: 60, migrations: 70, transactionConflicts: 40 }),
+    itemCountMax: 8,
+  }),
   defaultRuns: 250,
   ...bounds,
 };
 
 export const xenbusTransitions: PropertyDef = {
   name: 'xenbus-transitions',
-  summary: 'each side only takes the xenbus state edges the Linux drivers take, through every fault',
+  summary:
+    'each side only takes the xenbus state edges the Linux drivers take, through every fault',
   codes: ['illegal-xenbus-transition'],
   scenario: scenarioArb({
     ...withWeights({ migrations: 50, unplug: 45, frontendClose: 35, transactionConflicts: 60 }),
@@ -70,7 +82,14 @@ export const ringBounds: PropertyDef = {
   // One-page rings, few vCPUs, many large requests split by the block layer, and schedules that
   // often pick from the end of the enabled list (the guest and blkfront): rings fill up.
   scenario: scenarioArb({
-    ...withWeights({ bigRings: 10, indirect: 20, largeRequests: 90, migrations: 15, unplug: 5, frontendClose: 5 }),
+    ...withWeights({
+      bigRings: 10,
+      indirect: 20,
+      largeRequests: 90,
+      migrations: 15,
+      unplug: 5,
+      frontendClose: 5,
+    }),
     vcpuCount: fc.integer({ min: 1, max: 2 }),
     itemCountMin: 16,
     itemCountMax: 40,
@@ -85,7 +104,10 @@ export const lostWakeup: PropertyDef = {
   name: 'lost-wakeup',
   summary: 'at quiescence no ring holds an unconsumed request or response',
   codes: ['lost-wakeup'],
-  scenario: scenarioArb({ ...withWeights({ migrations: 20, unplug: 5, frontendClose: 5 }), choiceCountMax: 240 }),
+  scenario: scenarioArb({
+    ...withWeights({ migrations: 20, unplug: 5, frontendClose: 5 }),
+    choiceCountMax: 240,
+  }),
   defaultRuns: 250,
   ...bounds,
 };
@@ -100,9 +122,10 @@ function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
   const invariants = hostileInvariants(side);
   return {
     name: side === 'blkback' ? 'hostile-backend' : 'hostile-frontend',
-    summary: side === 'blkback'
-      ? 'against a hostile backend, blkfront reports and disables the device, never completes a wrong request'
-      : 'against a hostile frontend, blkback answers, refuses or halts, and keeps its mappings accounted',
+    summary:
+      side === 'blkback'
+        ? 'against a hostile backend, blkfront reports and disables the device, never completes a wrong request'
+        : 'against a hostile frontend, blkback answers, refuses or halts, and keeps its mappings accounted',
     codes: ['honest-side', 'driver-crash'],
     scenario: hostileScenarioArb({ side, unplug: side === 'blkfront' }),
     defaultRuns: 250,
@@ -141,7 +164,13 @@ const canaryInvariant: Invariant = {
   check(world, ledger) {
     for (const entry of ledger.entries.values()) {
       if (entry.completedAt !== undefined) {
-        return [{ code: 'canary', step: world.stepCount, message: `guest request ${entry.request.tag} completed (the canary always fails)` }];
+        return [
+          {
+            code: 'canary',
+            step: world.stepCount,
+            message: `guest request ${entry.request.tag} completed (the canary always fails)`,
+          },
+        ];
       }
     }
     return [];
@@ -154,7 +183,8 @@ const canaryInvariant: Invariant = {
  */
 export const CANARY: PropertyDef = {
   name: 'canary',
-  summary: 'a property that must always fail: proves the harness finds, shrinks and reports failures',
+  summary:
+    'a property that must always fail: proves the harness finds, shrinks and reports failures',
   codes: ['canary'],
   scenario: scenarioArb(),
   defaultRuns: 20,

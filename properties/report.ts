@@ -27,9 +27,15 @@ export function failureFile(property: string, seed: number, dir: string = FAILUR
  * undefined when the property held. An internal error (an exception, a non-deterministic run)
  * is reported too, without a trace.
  */
-export function reportFailure(outcome: PropertyOutcome, dir: string = FAILURES_DIR): string[] | undefined {
+export function reportFailure(
+  outcome: PropertyOutcome,
+  dir: string = FAILURES_DIR,
+): string[] | undefined {
   if (outcome.error !== undefined) {
-    return [`internal error in ${outcome.name}: ${outcome.error}`, 'this is a bug of the harness or the model, not a protocol finding'];
+    return [
+      `internal error in ${outcome.name}: ${outcome.error}`,
+      'this is a bug of the harness or the model, not a protocol finding',
+    ];
   }
   const failure = outcome.failure;
   if (failure === undefined) return undefined;
@@ -59,7 +65,8 @@ export interface SuiteOptions {
  */
 export function assertProperty(def: PropertyDef, options: SuiteOptions = {}): PropertyOutcome {
   const outcome = checkProperty(def, {
-    numRuns: options.numRuns ?? def.defaultRuns, seed: options.seed ?? testSeed(),
+    numRuns: options.numRuns ?? def.defaultRuns,
+    seed: options.seed ?? testSeed(),
     ...(options.drivers !== undefined ? { drivers: options.drivers } : {}),
   });
   const lines = reportFailure(outcome, options.dir);

@@ -53,7 +53,14 @@ export interface RunResult {
 }
 
 /** Actors in the order the fair drain visits them. */
-const DRAIN_ACTORS = ['xenstored', 'blkback', 'hypervisor', 'blkfront', 'guest', 'toolstack'] as const;
+const DRAIN_ACTORS = [
+  'xenstored',
+  'blkback',
+  'hypervisor',
+  'blkfront',
+  'guest',
+  'toolstack',
+] as const;
 
 export function runSchedule(options: RunOptions): RunResult {
   const ledger = new Ledger();
@@ -66,8 +73,15 @@ export function runSchedule(options: RunOptions): RunResult {
   if (options.record === true) world.observe = (note) => notes.push(note);
   let steps = 0;
   let drainSteps = 0;
-  const result = (violation: Violation | undefined): RunResult =>
-    ({ world, ledger, steps, drainSteps, records, violation, actionCounts: flattenCounts(counts) });
+  const result = (violation: Violation | undefined): RunResult => ({
+    world,
+    ledger,
+    steps,
+    drainSteps,
+    records,
+    violation,
+    actionCounts: flattenCounts(counts),
+  });
 
   const perform = (action: Action): Violation | undefined => {
     ledger.now = world.stepCount + 1;
@@ -76,12 +90,17 @@ export function runSchedule(options: RunOptions): RunResult {
       step(world, action);
     } catch (error) {
       if (!(error instanceof AssertionError)) throw error;
-      if (options.record === true) records.push({ action, observations: notes, state: summarizeWorld(world) });
+      if (options.record === true)
+        records.push({ action, observations: notes, state: summarizeWorld(world) });
       // The guest edge saw the cause before the crash (a second completion frees the request's
       // pages twice): report the protocol finding, not its consequence.
       const cause = ledger.violations[ledgerFindings];
       if (cause !== undefined) return cause;
-      return { code: 'driver-crash', step: world.stepCount, message: `${describeAction(action)}: ${error.message}` };
+      return {
+        code: 'driver-crash',
+        step: world.stepCount,
+        message: `${describeAction(action)}: ${error.message}`,
+      };
     }
     options.onStep?.(world, action);
     let byKind = counts.get(action.actor);
@@ -121,9 +140,12 @@ export function runSchedule(options: RunOptions): RunResult {
   return result(undefined);
 }
 
-function flattenCounts(counts: ReadonlyMap<string, ReadonlyMap<string, number>>): Map<string, number> {
+function flattenCounts(
+  counts: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): Map<string, number> {
   const flat = new Map<string, number>();
-  for (const [actor, byKind] of counts) for (const [kind, n] of byKind) flat.set(`${actor}.${kind}`, n);
+  for (const [actor, byKind] of counts)
+    for (const [kind, n] of byKind) flat.set(`${actor}.${kind}`, n);
   return flat;
 }
 
@@ -140,8 +162,14 @@ export function drainWorld(
     const actions = enabled(world).filter((a) => !isFaultStart(a));
     if (actions.length === 0) return { steps, violation: undefined };
     if (steps >= stepsMax) {
-      return { steps, violation: { code: 'no-lost-request', step: world.stepCount,
-        message: `the fair drain did not reach quiescence in ${stepsMax} steps; still enabled: ${actions.slice(0, 3).map(describeAction).join('; ')}` } };
+      return {
+        steps,
+        violation: {
+          code: 'no-lost-request',
+          step: world.stepCount,
+          message: `the fair drain did not reach quiescence in ${stepsMax} steps; still enabled: ${actions.slice(0, 3).map(describeAction).join('; ')}`,
+        },
+      };
     }
     const violation = perform(pickFair(actions, steps));
     if (violation !== undefined) return { steps: steps + 1, violation };

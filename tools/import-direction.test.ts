@@ -22,7 +22,8 @@ function layerOf(path: string): number {
   return LAYERS.indexOf(top as (typeof LAYERS)[number]);
 }
 
-const importRe = /(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]/g;
+const importRe =
+  /(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]/g;
 
 function backwardImportsOf(file: string, text: string): string[] {
   const problems: string[] = [];
@@ -52,7 +53,8 @@ describe('import direction cli -> traces -> properties -> impl -> model', () => 
 
   it('catches a backward arrow (teeth)', () => {
     const file = join(root, 'impl', 'xen', 'fake.ts');
-    const text = "import { x } from '../../properties/run.ts';\nimport { y } from '../../model/negotiate.ts';";
+    const text =
+      "import { x } from '../../properties/run.ts';\nimport { y } from '../../model/negotiate.ts';";
     expect(backwardImportsOf(file, text)).toEqual([
       'impl/xen/fake.ts imports ../../properties/run.ts (impl -> properties)',
     ]);

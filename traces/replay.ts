@@ -96,7 +96,9 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
     drainStepsMax: 0,
     record: true,
     ...(options.stepInvariants === undefined ? {} : { stepInvariants: options.stepInvariants }),
-    ...(options.quiescenceInvariants === undefined ? {} : { quiescenceInvariants: options.quiescenceInvariants }),
+    ...(options.quiescenceInvariants === undefined
+      ? {}
+      : { quiescenceInvariants: options.quiescenceInvariants }),
   });
   const replayed = traceOf(run, trace.config, trace.drivers, {
     property: trace.property,

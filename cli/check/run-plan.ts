@@ -13,7 +13,10 @@ import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
 import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
 import type { CliIo } from '../command.ts';
-import { formatCoverage, measureCoverage as measureScenarioCoverage } from '../../properties/coverage.ts';
+import {
+  formatCoverage,
+  measureCoverage as measureScenarioCoverage,
+} from '../../properties/coverage.ts';
 import { Progress } from './progress.ts';
 import type { Chunk, Shard } from './shard.ts';
 import type { CheckSummary, PropertySummary } from './summary.ts';
@@ -139,7 +142,9 @@ export function runPlan(plan: CheckPlan, io: CliIo): CheckSummary {
     // interesting states shows it.
     const defs = plan.properties.map((p) => p.def);
     const report = measureScenarioCoverage(defs, {
-      seed: plan.seed, drivers: plan.drivers, ...(plan.runs !== undefined ? { runs: plan.runs } : {}),
+      seed: plan.seed,
+      drivers: plan.drivers,
+      ...(plan.runs !== undefined ? { runs: plan.runs } : {}),
     });
     io.stdout(`\n${formatCoverage(report)}\n`);
   }

@@ -181,7 +181,8 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     name: 'strategy',
     kind: 'string',
     placeholder: 'choices|pct',
-    summary: 'how a schedule picks actions: its choices modulo the enabled count (default), or PCT priorities with change points',
+    summary:
+      'how a schedule picks actions: its choices modulo the enabled count (default), or PCT priorities with change points',
   },
   {
     name: 'drivers',

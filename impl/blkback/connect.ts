@@ -1,6 +1,12 @@
 // The per-ring half of connect_ring/read_per_ring_refs (map the ring pages as one area, check the
 // frontend's indices, bind the event channel) and the per-ring half of xen_blkif_disconnect.
-import { type BackRing, backRingAttach, reqProd, rspProd, sharedRingAttach } from '../xen/shared-ring.ts';
+import {
+  type BackRing,
+  backRingAttach,
+  reqProd,
+  rspProd,
+  sharedRingAttach,
+} from '../xen/shared-ring.ts';
 import { ringIdxDistance } from '../xen/ring-index.ts';
 import type { Port } from '../xen/event-channel.ts';
 import type { BackEnv, BackRingState } from './back-ring.ts';
@@ -8,7 +14,12 @@ import { freePersistentGrants } from './persistent-cache.ts';
 
 export type ConnectResult = { ok: true; ring: BackRingState } | { ok: false; message: string };
 
-export function connectRing(index: number, ringRefs: readonly number[], remotePort: number, env: BackEnv): ConnectResult {
+export function connectRing(
+  index: number,
+  ringRefs: readonly number[],
+  remotePort: number,
+  env: BackEnv,
+): ConnectResult {
   const frames: number[] = [];
   const unmapAll = (): void => {
     for (let i = 0; i < frames.length; i++) env.gnttab.unmap(ringRefs[i]!, env.domid);
@@ -26,27 +37,45 @@ export function connectRing(index: number, ringRefs: readonly number[], remotePo
   const contiguous = frames.every((f, i) => f === frames[0]! + i);
   if (view === undefined || !contiguous) {
     unmapAll();
-    return { ok: false, message: `ring ${index}: ring pages ${ringRefs.join(',')} are not one contiguous area` };
+    return {
+      ok: false,
+      message: `ring ${index}: ring pages ${ringRefs.join(',')} are not one contiguous area`,
+    };
   }
   const sring = sharedRingAttach(view, env.abi.entrySize);
   // BACK_RING_ATTACH after checking the frontend has not published more than the ring holds.
   if (ringIdxDistance(rspProd(sring), reqProd(sring)) > sring.size) {
     unmapAll();
-    return { ok: false, message: `mapping ring-ref port ${remotePort}: req_prod ${reqProd(sring)} beyond the ring` };
+    return {
+      ok: false,
+      message: `mapping ring-ref port ${remotePort}: req_prod ${reqProd(sring)} beyond the ring`,
+    };
   }
   const back: BackRing = backRingAttach(sring);
   const bound = env.evtchn.bindInterdomain(env.domid, env.frontendDomid, remotePort);
   if (!bound.ok) {
     unmapAll();
-    return { ok: false, message: `binding event-channel ${remotePort} of ring ${index}: ${bound.error}` };
+    return {
+      ok: false,
+      message: `binding event-channel ${remotePort} of ring ${index}: ${bound.error}`,
+    };
   }
   const pendingCount = 32 * ringRefs.length;
   return {
     ok: true,
     ring: {
-      index, back, port: bound.value as Port, ringRefs, persistent: new Map(),
+      index,
+      back,
+      port: bound.value as Port,
+      ringRefs,
+      persistent: new Map(),
       pendingFree: Array.from({ length: pendingCount }, (_, i) => pendingCount - 1 - i),
-      inflight: new Map(), barrier: undefined, worker: 'sleeping', halted: false, consumedCount: 0, respondedCount: 0,
+      inflight: new Map(),
+      barrier: undefined,
+      worker: 'sleeping',
+      halted: false,
+      consumedCount: 0,
+      respondedCount: 0,
     },
   };
 }

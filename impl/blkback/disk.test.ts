@@ -5,7 +5,9 @@ import { Disk } from './disk.ts';
 type Op = { kind: 'write' | 'discard' | 'read'; sector: number; count: number; fill: number };
 const op = fc.record({
   kind: fc.constantFrom('write' as const, 'discard' as const, 'read' as const),
-  sector: fc.nat(60), count: fc.integer({ min: 1, max: 20 }), fill: fc.integer({ min: 1, max: 255 }),
+  sector: fc.nat(60),
+  count: fc.integer({ min: 1, max: 20 }),
+  fill: fc.integer({ min: 1, max: 255 }),
 });
 
 /** The sparse disk must behave like one flat byte array. */
@@ -47,15 +49,23 @@ describe('Disk', () => {
   });
 
   it('behaves like a flat array (property)', () => {
-    fc.assert(agreesWithFlat((n) => new Disk(n, false)), { numRuns: 200 });
+    fc.assert(
+      agreesWithFlat((n) => new Disk(n, false)),
+      { numRuns: 200 },
+    );
   });
 
   it('the property catches a discard that drops partially covered chunks (teeth)', () => {
     class DropsPartialChunks extends Disk {
       override discard(sector: number, count: number): void {
-        super.discard(sector - (sector % 8), Math.ceil((sector % 8 + count) / 8) * 8);
+        super.discard(sector - (sector % 8), Math.ceil(((sector % 8) + count) / 8) * 8);
       }
     }
-    expect(fc.check(agreesWithFlat((n) => new DropsPartialChunks(n, false)), { numRuns: 200 }).failed).toBe(true);
+    expect(
+      fc.check(
+        agreesWithFlat((n) => new DropsPartialChunks(n, false)),
+        { numRuns: 200 },
+      ).failed,
+    ).toBe(true);
   });
 });

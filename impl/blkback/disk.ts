@@ -19,13 +19,18 @@ export class Disk {
 
   /** True when [sector, sector + count) lies on the disk (vbd_translate's range check). */
   inRange(sector: number, count: number): boolean {
-    return Number.isInteger(sector) && sector >= 0 && count >= 0 && sector + count <= this.sectorCount;
+    return (
+      Number.isInteger(sector) && sector >= 0 && count >= 0 && sector + count <= this.sectorCount
+    );
   }
 
   // vbd_translate checked the range on the backend's private copy of the request; reaching the
   // disk outside it means the backend used something else (a double fetch): our bug, asserted.
   write(sector: number, from: Uint8Array): void {
-    assert(this.inRange(sector, from.length / 512), `disk write of ${from.length / 512} sectors at ${sector} beyond ${this.sectorCount}`);
+    assert(
+      this.inRange(sector, from.length / 512),
+      `disk write of ${from.length / 512} sectors at ${sector} beyond ${this.sectorCount}`,
+    );
     this.eachChunk(sector, from.length, (index, offset, done, n) => {
       let chunk = this.chunks.get(index);
       if (chunk === undefined) {
@@ -37,7 +42,10 @@ export class Disk {
   }
 
   read(sector: number, into: Uint8Array): void {
-    assert(this.inRange(sector, into.length / 512), `disk read of ${into.length / 512} sectors at ${sector} beyond ${this.sectorCount}`);
+    assert(
+      this.inRange(sector, into.length / 512),
+      `disk read of ${into.length / 512} sectors at ${sector} beyond ${this.sectorCount}`,
+    );
     this.eachChunk(sector, into.length, (index, offset, done, n) => {
       const chunk = this.chunks.get(index);
       if (chunk === undefined) into.fill(0, done, done + n);
@@ -46,7 +54,11 @@ export class Disk {
   }
 
   /** Walks `length` bytes from `sector` chunk by chunk: (chunk index, offset in it, bytes done, bytes here). */
-  private eachChunk(sector: number, length: number, visit: (index: number, offset: number, done: number, n: number) => void): void {
+  private eachChunk(
+    sector: number,
+    length: number,
+    visit: (index: number, offset: number, done: number, n: number) => void,
+  ): void {
     let done = 0;
     while (done < length) {
       const byte = sector * 512 + done;
@@ -66,8 +78,14 @@ export class Disk {
       const chunkEnd = Math.min(end, (index + 1) * CHUNK_SECTORS);
       const chunk = this.chunks.get(index);
       if (chunk !== undefined) {
-        if (s === index * CHUNK_SECTORS && chunkEnd === (index + 1) * CHUNK_SECTORS) this.chunks.delete(index);
-        else chunk.fill(0, (s - index * CHUNK_SECTORS) * 512, (chunkEnd - index * CHUNK_SECTORS) * 512);
+        if (s === index * CHUNK_SECTORS && chunkEnd === (index + 1) * CHUNK_SECTORS)
+          this.chunks.delete(index);
+        else
+          chunk.fill(
+            0,
+            (s - index * CHUNK_SECTORS) * 512,
+            (chunkEnd - index * CHUNK_SECTORS) * 512,
+          );
       }
       s = chunkEnd;
     }

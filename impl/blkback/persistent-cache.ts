@@ -1,7 +1,12 @@
 // xen_blkbk_map / xen_blkbk_unmap and the per-ring persistent-grant tree (get_persistent_gnt,
 // add_persistent_gnt, put_persistent_gnt). With persistent grants a mapping outlives its request
 // and is reused by reference; without them every mapping is unmapped before the response.
-import { type BlkifRequest, type BlkifSegment, readIndirectSegment, SEGS_PER_INDIRECT_FRAME } from '../xen/blkif-abi.ts';
+import {
+  type BlkifRequest,
+  type BlkifSegment,
+  readIndirectSegment,
+  SEGS_PER_INDIRECT_FRAME,
+} from '../xen/blkif-abi.ts';
 import { PAGE_SIZE } from '../xen/memory.ts';
 import type { BackEnv, BackRingState, MappedSegment } from './back-ring.ts';
 
@@ -20,11 +25,23 @@ export function mapSegments(
     const page = mapOne(ring, seg.gref, writable, env);
     if (page === undefined) {
       releaseSegments(ring, mapped, env);
-      env.report({ side: 'blkback', code: 'grant-map-failed', ring: ring.index, requestId, gref: seg.gref,
-        message: `cannot map grant ${seg.gref} of request id ${requestId}` });
+      env.report({
+        side: 'blkback',
+        code: 'grant-map-failed',
+        ring: ring.index,
+        requestId,
+        gref: seg.gref,
+        message: `cannot map grant ${seg.gref} of request id ${requestId}`,
+      });
       return undefined;
     }
-    mapped.push({ gref: seg.gref, page: page.page, firstSect: seg.firstSect, lastSect: seg.lastSect, persistent: page.persistent });
+    mapped.push({
+      gref: seg.gref,
+      page: page.page,
+      firstSect: seg.firstSect,
+      lastSect: seg.lastSect,
+      persistent: page.persistent,
+    });
   }
   return mapped;
 }
@@ -45,14 +62,20 @@ function mapOne(
   }
   const mapping = env.gnttab.map(gref, env.domid, writable);
   if (!mapping.ok) return undefined;
-  const keep = env.features.persistent && !ring.persistent.has(gref) &&
+  const keep =
+    env.features.persistent &&
+    !ring.persistent.has(gref) &&
     ring.persistent.size < env.features.persistentGrantsMax;
   if (keep) ring.persistent.set(gref, { mapping: mapping.value, active: true });
   return { page: mapping.value.page, persistent: keep };
 }
 
 /** Persistent mappings go idle; one-shot mappings are unmapped. */
-export function releaseSegments(ring: BackRingState, segments: readonly MappedSegment[], env: BackEnv): void {
+export function releaseSegments(
+  ring: BackRingState,
+  segments: readonly MappedSegment[],
+  env: BackEnv,
+): void {
   for (const seg of segments) {
     if (seg.persistent) {
       const entry = ring.persistent.get(seg.gref);
@@ -79,8 +102,14 @@ export function readIndirectSegments(
     const gref = req.indirectGrefs[p]!;
     const mapping = env.gnttab.map(gref, env.domid, false);
     if (!mapping.ok) {
-      env.report({ side: 'blkback', code: 'grant-map-failed', ring: ring.index, requestId: req.id, gref,
-        message: `cannot map indirect page grant ${gref} of request id ${req.id}` });
+      env.report({
+        side: 'blkback',
+        code: 'grant-map-failed',
+        ring: ring.index,
+        requestId: req.id,
+        gref,
+        message: `cannot map indirect page grant ${gref} of request id ${req.id}`,
+      });
       return undefined;
     }
     const page = mapping.value.page;

@@ -31,19 +31,31 @@ import { mapSegments, readIndirectSegments, releaseSegments } from './persistent
 
 export type ConsumeResult =
   | { readonly kind: 'halted' }
-  | { readonly kind: 'responded'; readonly id: number; readonly status: number; readonly notify: boolean }
+  | {
+      readonly kind: 'responded';
+      readonly id: number;
+      readonly status: number;
+      readonly notify: boolean;
+    }
   | { readonly kind: 'submitted'; readonly slot: number; readonly id: number }
   | { readonly kind: 'barrierWaits'; readonly id: number };
 
 /** True when the worker may consume: awake, requests waiting, a pending slot free, no barrier draining. */
 export function canConsume(ring: BackRingState): boolean {
-  return ring.worker === 'running' && !ring.halted && ring.barrier === undefined &&
-    ring.pendingFree.length > 0 && unconsumedRequests(ring.back) > 0;
+  return (
+    ring.worker === 'running' &&
+    !ring.halted &&
+    ring.barrier === undefined &&
+    ring.pendingFree.length > 0 &&
+    unconsumedRequests(ring.back) > 0
+  );
 }
 
 /** True when the worker has nothing it can consume and must run the final check before sleeping. */
 export function needsFinalCheck(ring: BackRingState): boolean {
-  return ring.worker === 'running' && !ring.halted && ring.barrier === undefined && !canConsume(ring);
+  return (
+    ring.worker === 'running' && !ring.halted && ring.barrier === undefined && !canConsume(ring)
+  );
 }
 
 export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult {
@@ -51,8 +63,14 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
   if (backProducerOverflow(back)) {
     // Linux: "Frontend provided bogus ring requests ... Halting ring processing".
     ring.halted = true;
-    env.report({ side: 'blkback', code: 'ring-overflow', ring: ring.index, requestId: undefined, gref: undefined,
-      message: `frontend published req_prod more than ${back.size} past rsp_prod_pvt ${back.rspProdPvt}` });
+    env.report({
+      side: 'blkback',
+      code: 'ring-overflow',
+      ring: ring.index,
+      requestId: undefined,
+      gref: undefined,
+      message: `frontend published req_prod more than ${back.size} past rsp_prod_pvt ${back.rspProdPvt}`,
+    });
     return { kind: 'halted' };
   }
   const copied = env.abi.copyRequest(back.sring.view, entryOffset(back.sring, back.reqCons));
@@ -70,11 +88,17 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
     return respondNow(ring, env, req.id, checked.operation, checked.status);
   }
   const segments = mapRequest(ring, req, env);
-  if (segments === undefined) return respondNow(ring, env, req.id, checked.operation, BLKIF_RSP_ERROR);
+  if (segments === undefined)
+    return respondNow(ring, env, req.id, checked.operation, BLKIF_RSP_ERROR);
   const slot = ring.pendingFree.pop()!;
   const pending: PendingRequest = {
-    slot, id: req.id, operation: checked.operation, kind: checked.kind,
-    sector: req.kind === 'unknown' ? 0 : req.sectorNumber, sectorCount: checked.sectorCount, segments,
+    slot,
+    id: req.id,
+    operation: checked.operation,
+    kind: checked.kind,
+    sector: req.kind === 'unknown' ? 0 : req.sectorNumber,
+    sectorCount: checked.sectorCount,
+    segments,
   };
   if (req.operation === BLKIF_OP_WRITE_BARRIER && ring.inflight.size > 0) {
     ring.barrier = pending; // drain_io: the thread waits for in-flight I/O before submitting
@@ -111,21 +135,45 @@ function validate(req: BlkifRequest, env: BackEnv): Checked {
     case 'unknown':
       return bad(req.operation, BLKIF_RSP_EOPNOTSUPP, `unknown operation ${req.operation}`);
     case 'discard': {
-      if (!env.features.discard) return bad(BLKIF_OP_DISCARD, BLKIF_RSP_EOPNOTSUPP, 'discard not supported');
+      if (!env.features.discard)
+        return bad(BLKIF_OP_DISCARD, BLKIF_RSP_EOPNOTSUPP, 'discard not supported');
       if (env.disk.readOnly || !env.disk.inRange(req.sectorNumber, req.nrSectors)) {
-        return bad(BLKIF_OP_DISCARD, BLKIF_RSP_ERROR, `discard of ${req.nrSectors} sectors at ${req.sectorNumber} out of range`);
+        return bad(
+          BLKIF_OP_DISCARD,
+          BLKIF_RSP_ERROR,
+          `discard of ${req.nrSectors} sectors at ${req.sectorNumber} out of range`,
+        );
       }
-      return { status: BLKIF_RSP_OKAY, operation: BLKIF_OP_DISCARD, kind: 'discard', sectorCount: req.nrSectors, why: '' };
+      return {
+        status: BLKIF_RSP_OKAY,
+        operation: BLKIF_OP_DISCARD,
+        kind: 'discard',
+        sectorCount: req.nrSectors,
+        why: '',
+      };
     }
     case 'indirect': {
       if (req.indirectOp !== BLKIF_OP_READ && req.indirectOp !== BLKIF_OP_WRITE) {
-        return bad(req.indirectOp, BLKIF_RSP_ERROR, `indirect request with inner op ${req.indirectOp}`);
+        return bad(
+          req.indirectOp,
+          BLKIF_RSP_ERROR,
+          `indirect request with inner op ${req.indirectOp}`,
+        );
       }
       if (req.nrSegments === 0 || req.nrSegments > env.features.indirectSegmentsMax) {
-        return bad(req.indirectOp, BLKIF_RSP_ERROR, `indirect request with ${req.nrSegments} segments`);
+        return bad(
+          req.indirectOp,
+          BLKIF_RSP_ERROR,
+          `indirect request with ${req.nrSegments} segments`,
+        );
       }
-      return { status: BLKIF_RSP_OKAY, operation: req.indirectOp, kind: req.indirectOp === BLKIF_OP_READ ? 'read' : 'write',
-        sectorCount: 0, why: '' };
+      return {
+        status: BLKIF_RSP_OKAY,
+        operation: req.indirectOp,
+        kind: req.indirectOp === BLKIF_OP_READ ? 'read' : 'write',
+        sectorCount: 0,
+        why: '',
+      };
     }
     case 'rw':
       return validateRw(req, env);
@@ -136,16 +184,30 @@ function validateRw(req: BlkifRequest & { kind: 'rw' }, env: BackEnv): Checked {
   const op = req.operation;
   const isFlush = op === BLKIF_OP_FLUSH_DISKCACHE || op === BLKIF_OP_WRITE_BARRIER;
   const bad = (status: number, why: string): Checked => rejected(op, status, why);
-  if (op === BLKIF_OP_FLUSH_DISKCACHE && !env.features.flush) return bad(BLKIF_RSP_EOPNOTSUPP, 'flush not supported');
-  if (op === BLKIF_OP_WRITE_BARRIER && !env.features.barrier) return bad(BLKIF_RSP_EOPNOTSUPP, 'barrier not supported');
+  if (op === BLKIF_OP_FLUSH_DISKCACHE && !env.features.flush)
+    return bad(BLKIF_RSP_EOPNOTSUPP, 'flush not supported');
+  if (op === BLKIF_OP_WRITE_BARRIER && !env.features.barrier)
+    return bad(BLKIF_RSP_EOPNOTSUPP, 'barrier not supported');
   if (req.nrSegments === 0 && !isFlush) return bad(BLKIF_RSP_ERROR, 'read/write with 0 segments');
-  if (req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return bad(BLKIF_RSP_ERROR, `${req.nrSegments} direct segments`);
-  const kind: IoKind = op === BLKIF_OP_READ ? 'read' : op === BLKIF_OP_WRITE ? 'write' : req.nrSegments > 0 ? 'write' : 'flush';
+  if (req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+    return bad(BLKIF_RSP_ERROR, `${req.nrSegments} direct segments`);
+  const kind: IoKind =
+    op === BLKIF_OP_READ
+      ? 'read'
+      : op === BLKIF_OP_WRITE
+        ? 'write'
+        : req.nrSegments > 0
+          ? 'write'
+          : 'flush';
   return { status: BLKIF_RSP_OKAY, operation: op, kind, sectorCount: 0, why: '' };
 }
 
 /** Map the request's data (indirect pages first), then check segments and range on the private copy. */
-function mapRequest(ring: BackRingState, req: BlkifRequest, env: BackEnv): MappedSegment[] | undefined {
+function mapRequest(
+  ring: BackRingState,
+  req: BlkifRequest,
+  env: BackEnv,
+): MappedSegment[] | undefined {
   let descriptors: readonly BlkifSegment[];
   if (req.kind === 'indirect') {
     const read = readIndirectSegments(ring, req, env);
@@ -159,7 +221,13 @@ function mapRequest(ring: BackRingState, req: BlkifRequest, env: BackEnv): Mappe
   let sectors = 0;
   for (const seg of descriptors) {
     if (seg.lastSect >= 8 || seg.lastSect < seg.firstSect) {
-      report(ring, env, 'bad-segment', req.id, `segment gref ${seg.gref} sectors ${seg.firstSect}..${seg.lastSect}`);
+      report(
+        ring,
+        env,
+        'bad-segment',
+        req.id,
+        `segment gref ${seg.gref} sectors ${seg.firstSect}..${seg.lastSect}`,
+      );
       return undefined;
     }
     sectors += seg.lastSect - seg.firstSect + 1;
@@ -171,13 +239,23 @@ function mapRequest(ring: BackRingState, req: BlkifRequest, env: BackEnv): Mappe
     return undefined;
   }
   if (descriptors.length > 0 && !env.disk.inRange(req.sectorNumber, sectors)) {
-    report(ring, env, 'out-of-range', req.id, `${sectors} sectors at ${req.sectorNumber} beyond the disk`);
+    report(
+      ring,
+      env,
+      'out-of-range',
+      req.id,
+      `${sectors} sectors at ${req.sectorNumber} beyond the disk`,
+    );
     return undefined;
   }
   return mapSegments(ring, req.id, descriptors, op === BLKIF_OP_READ, env);
 }
 
-export type CompleteResult = { readonly id: number; readonly status: number; readonly notify: boolean };
+export type CompleteResult = {
+  readonly id: number;
+  readonly status: number;
+  readonly notify: boolean;
+};
 
 /** The disk finished pending request `slot`: move the data, unmap, then respond (in that order). */
 export function completeIo(ring: BackRingState, slot: number, env: BackEnv): CompleteResult {
@@ -207,15 +285,31 @@ function doIo(pending: PendingRequest, env: BackEnv): void {
   }
 }
 
-function respondNow(ring: BackRingState, env: BackEnv, id: number, operation: number, status: number): ConsumeResult {
+function respondNow(
+  ring: BackRingState,
+  env: BackEnv,
+  id: number,
+  operation: number,
+  status: number,
+): ConsumeResult {
   const notify = respond(ring, env, id, operation, status);
   return { kind: 'responded', id, status, notify };
 }
 
 /** make_response: write the three fields into the slot, push, notify if the ring says so. */
-function respond(ring: BackRingState, env: BackEnv, id: number, operation: number, status: number): boolean {
+function respond(
+  ring: BackRingState,
+  env: BackEnv,
+  id: number,
+  operation: number,
+  status: number,
+): boolean {
   const back = ring.back;
-  env.abi.writeResponse(back.sring.view, entryOffset(back.sring, back.rspProdPvt), { id, operation, status });
+  env.abi.writeResponse(back.sring.view, entryOffset(back.sring, back.rspProdPvt), {
+    id,
+    operation,
+    status,
+  });
   back.rspProdPvt = ringIdxAdd(back.rspProdPvt, 1);
   ring.respondedCount += 1;
   const notify = pushResponsesAndCheckNotify(back);
@@ -235,6 +329,12 @@ export function wake(ring: BackRingState): void {
   ring.worker = 'running';
 }
 
-function report(ring: BackRingState, env: BackEnv, code: string, requestId: number, message: string): void {
+function report(
+  ring: BackRingState,
+  env: BackEnv,
+  code: string,
+  requestId: number,
+  message: string,
+): void {
   env.report({ side: 'blkback', code, ring: ring.index, requestId, gref: undefined, message });
 }

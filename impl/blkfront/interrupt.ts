@@ -26,14 +26,24 @@ import { type GrantSlot, INVALID_GRANT_REF, type RingInfo, releaseShadowId } fro
 export type ResponsesResult = 'ignored' | 'error' | 'finalCheck' | 'idle';
 
 /** First half of blkif_interrupt: process rsp_cons .. rsp_prod (as read once). */
-export function processResponses(dev: BlkfrontDevice, rinfo: RingInfo, env: FrontEnv): ResponsesResult {
+export function processResponses(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  env: FrontEnv,
+): ResponsesResult {
   // Events on a device that is not CONNECTED are ignored (and, after an error, never EOI'd).
   if (dev.connection !== 'connected') return 'ignored';
   const front = rinfo.front;
   const rp = rspProd(front.sring);
   if (frontProducerOverflow(front)) {
-    return fail(dev, rinfo, env, 'illegal-response-count', undefined,
-      `illegal number of responses: rsp_prod ${rp} is ${ringIdxDistance(front.rspCons, rp)} past rsp_cons ${front.rspCons}`);
+    return fail(
+      dev,
+      rinfo,
+      env,
+      'illegal-response-count',
+      undefined,
+      `illegal number of responses: rsp_prod ${rp} is ${ringIdxDistance(front.rspCons, rp)} past rsp_cons ${front.rspCons}`,
+    );
   }
   const count = ringIdxDistance(front.rspCons, rp);
   for (let n = 0; n < count; n++) {
@@ -53,28 +63,70 @@ export function finalCheck(_dev: BlkfrontDevice, rinfo: RingInfo, _env: FrontEnv
   return finalCheckForResponses(rinfo.front);
 }
 
-function completeOne(dev: BlkfrontDevice, rinfo: RingInfo, rsp: BlkifResponse, env: FrontEnv): 'ok' | 'error' {
+function completeOne(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+  env: FrontEnv,
+): 'ok' | 'error' {
   const id = rsp.id;
   if (!(id >= 0 && id < rinfo.shadow.length) || !Number.isInteger(id)) {
-    return fail(dev, rinfo, env, 'response-id-out-of-range', id, `response id ${id} is not below ring size ${rinfo.shadow.length}`);
+    return fail(
+      dev,
+      rinfo,
+      env,
+      'response-id-out-of-range',
+      id,
+      `response id ${id} is not below ring size ${rinfo.shadow.length}`,
+    );
   }
   const shadow = rinfo.shadow[id]!;
   if (shadow.status !== 'waiting') {
-    return fail(dev, rinfo, env, 'response-not-waiting', id, `response for request id ${id}, which is ${shadow.status}, not waiting`);
+    return fail(
+      dev,
+      rinfo,
+      env,
+      'response-not-waiting',
+      id,
+      `response for request id ${id}, which is ${shadow.status}, not waiting`,
+    );
   }
   shadow.status = 'processing';
   if (rsp.operation !== shadow.operation) {
-    return fail(dev, rinfo, env, 'response-wrong-operation', id,
-      `response op ${rsp.operation} for request id ${id} of op ${shadow.operation}`);
+    return fail(
+      dev,
+      rinfo,
+      env,
+      'response-wrong-operation',
+      id,
+      `response op ${rsp.operation} for request id ${id} of op ${shadow.operation}`,
+    );
   }
   const request = shadow.request!;
-  if (dev.bounce && rsp.operation === BLKIF_OP_READ && rsp.status === BLKIF_RSP_OKAY) copyReadData(rinfo, id, env);
-  if (!releaseGrants(dev, rinfo, shadow.grantsUsed, env) || !releaseGrants(dev, rinfo, shadow.indirectGrants, env)) {
-    return fail(dev, rinfo, env, 'grant-still-mapped', id, `backend still maps a non-persistent grant of request id ${id}`);
+  if (dev.bounce && rsp.operation === BLKIF_OP_READ && rsp.status === BLKIF_RSP_OKAY)
+    copyReadData(rinfo, id, env);
+  if (
+    !releaseGrants(dev, rinfo, shadow.grantsUsed, env) ||
+    !releaseGrants(dev, rinfo, shadow.indirectGrants, env)
+  ) {
+    return fail(
+      dev,
+      rinfo,
+      env,
+      'grant-still-mapped',
+      id,
+      `backend still maps a non-persistent grant of request id ${id}`,
+    );
   }
   if (!releaseShadowId(rinfo, id)) {
-    env.report({ side: 'blkfront', code: 'bad-free-id', ring: rinfo.index, requestId: id, gref: undefined,
-      message: `cannot free request id ${id}` });
+    env.report({
+      side: 'blkfront',
+      code: 'bad-free-id',
+      ring: rinfo.index,
+      requestId: id,
+      gref: undefined,
+      message: `cannot free request id ${id}`,
+    });
     return 'ok';
   }
   env.complete(request, outcomeOf(dev, rsp, request.op));
@@ -83,13 +135,17 @@ function completeOne(dev: BlkfrontDevice, rinfo: RingInfo, rsp: BlkifResponse, e
 
 /** blkif_interrupt's status switch, including the "not supported" downgrades. */
 function outcomeOf(dev: BlkfrontDevice, rsp: BlkifResponse, op: string): Outcome {
-  const isFlush = rsp.operation === BLKIF_OP_FLUSH_DISKCACHE || rsp.operation === BLKIF_OP_WRITE_BARRIER;
+  const isFlush =
+    rsp.operation === BLKIF_OP_FLUSH_DISKCACHE || rsp.operation === BLKIF_OP_WRITE_BARRIER;
   if (rsp.status === BLKIF_RSP_EOPNOTSUPP && rsp.operation === BLKIF_OP_DISCARD) {
     dev.features.discard = false;
     dev.features.discardSecure = false;
     return 'notsupp';
   }
-  if (isFlush && (rsp.status === BLKIF_RSP_EOPNOTSUPP || (rsp.status !== BLKIF_RSP_OKAY && op === 'flush'))) {
+  if (
+    isFlush &&
+    (rsp.status === BLKIF_RSP_EOPNOTSUPP || (rsp.status !== BLKIF_RSP_OKAY && op === 'flush'))
+  ) {
     // A flush the backend cannot do completes successfully and flush/FUA are turned off.
     dev.features.flush = 'none';
     return 'ok';
@@ -109,7 +165,12 @@ function copyReadData(rinfo: RingInfo, id: number, env: FrontEnv): void {
 }
 
 /** gnttab_try_end_foreign_access per grant; a grant still mapped stays only if persistent. */
-function releaseGrants(dev: BlkfrontDevice, rinfo: RingInfo, slots: GrantSlot[], env: FrontEnv): boolean {
+function releaseGrants(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  slots: GrantSlot[],
+  env: FrontEnv,
+): boolean {
   for (const slot of slots) {
     const ended = env.gnttab.endAccess(slot.ref);
     if (ended.ok) {

@@ -21,7 +21,14 @@ import { entryOffset, pushRequestsAndCheckNotify, ringFull } from '../xen/shared
 import { ringIdxAdd } from '../xen/ring-index.ts';
 import { type BlockRequest, segmentCountOf, segmentSectors } from './block-request.ts';
 import { type BlkfrontDevice, type FrontEnv, segmentLimit } from './device.ts';
-import { type GrantSlot, INVALID_GRANT_REF, type RingInfo, type Shadow, takeGrantSlot, takeShadowId } from './ring-info.ts';
+import {
+  type GrantSlot,
+  INVALID_GRANT_REF,
+  type RingInfo,
+  type Shadow,
+  takeGrantSlot,
+  takeShadowId,
+} from './ring-info.ts';
 import { returnGrantSlot } from './grants.ts';
 
 export type QueueResult =
@@ -29,7 +36,12 @@ export type QueueResult =
   | { readonly kind: 'busy'; readonly why: 'ring-full' | 'no-grants' }
   | { readonly kind: 'failed' };
 
-export function queueRequest(dev: BlkfrontDevice, rinfo: RingInfo, request: BlockRequest, env: FrontEnv): QueueResult {
+export function queueRequest(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  request: BlockRequest,
+  env: FrontEnv,
+): QueueResult {
   assert(dev.connection === 'connected', 'dispatch only while connected');
   if (ringFull(rinfo.front)) return { kind: 'busy', why: 'ring-full' };
   // blkif_request_flush_invalid: a flush the backend cannot do fails at once, as in Linux.
@@ -65,36 +77,77 @@ function buildRequest(
   if (request.op === 'discard') {
     shadow.ringOperation = shadow.operation = BLKIF_OP_DISCARD;
     const flag = request.secure && dev.features.discardSecure ? 1 : 0;
-    return { kind: 'discard', operation: BLKIF_OP_DISCARD, flag, handle, id, sectorNumber: request.sector, nrSectors: request.sectorCount };
+    return {
+      kind: 'discard',
+      operation: BLKIF_OP_DISCARD,
+      flag,
+      handle,
+      id,
+      sectorNumber: request.sector,
+      nrSectors: request.sectorCount,
+    };
   }
   if (request.op === 'flush') {
     const op = dev.features.flush === 'barrier' ? BLKIF_OP_WRITE_BARRIER : BLKIF_OP_FLUSH_DISKCACHE;
     shadow.ringOperation = shadow.operation = op;
-    return { kind: 'rw', operation: op, nrSegments: 0, handle, id, sectorNumber: request.sector, segments: [] };
+    return {
+      kind: 'rw',
+      operation: op,
+      nrSegments: 0,
+      handle,
+      id,
+      sectorNumber: request.sector,
+      segments: [],
+    };
   }
   const op = request.op === 'read' ? BLKIF_OP_READ : BLKIF_OP_WRITE;
   const segmentCount = segmentCountOf(request);
   assert(segmentCount >= 1, 'read/write with data');
-  assert(segmentCount <= segmentLimit(dev.features), `request ${request.tag} exceeds the segment limit`);
+  assert(
+    segmentCount <= segmentLimit(dev.features),
+    `request ${request.tag} exceeds the segment limit`,
+  );
   const segments = grantSegments(dev, rinfo, shadow, request, env);
   if (segments === undefined) return undefined;
   shadow.operation = op;
   if (segmentCount <= BLKIF_MAX_SEGMENTS_PER_REQUEST && dev.features.indirectSegments === 0) {
     shadow.ringOperation = op;
-    return { kind: 'rw', operation: op, nrSegments: segmentCount, handle, id, sectorNumber: request.sector, segments };
+    return {
+      kind: 'rw',
+      operation: op,
+      nrSegments: segmentCount,
+      handle,
+      id,
+      sectorNumber: request.sector,
+      segments,
+    };
   }
   // Linux uses indirect whenever the request has more than 11 segments; with indirect negotiated
   // and a small request it still sends a direct one.
   if (segmentCount <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
     shadow.ringOperation = op;
-    return { kind: 'rw', operation: op, nrSegments: segmentCount, handle, id, sectorNumber: request.sector, segments };
+    return {
+      kind: 'rw',
+      operation: op,
+      nrSegments: segmentCount,
+      handle,
+      id,
+      sectorNumber: request.sector,
+      segments,
+    };
   }
   const indirectGrefs = grantIndirectPages(dev, rinfo, shadow, segments, env);
   if (indirectGrefs === undefined) return undefined;
   shadow.ringOperation = BLKIF_OP_INDIRECT;
   return {
-    kind: 'indirect', operation: BLKIF_OP_INDIRECT, indirectOp: op, nrSegments: segmentCount, handle, id,
-    sectorNumber: request.sector, indirectGrefs,
+    kind: 'indirect',
+    operation: BLKIF_OP_INDIRECT,
+    indirectOp: op,
+    nrSegments: segmentCount,
+    handle,
+    id,
+    sectorNumber: request.sector,
+    indirectGrefs,
   };
 }
 
@@ -102,7 +155,11 @@ function buildRequest(
  * Take the head of rinfo->grants and make sure it carries a reference: a persistent entry is
  * reused as it is, an unused one claims a new reference for the frame `frameOf` picks.
  */
-function grantSlot(rinfo: RingInfo, frameOf: (slot: GrantSlot) => number, env: FrontEnv): GrantSlot | undefined {
+function grantSlot(
+  rinfo: RingInfo,
+  frameOf: (slot: GrantSlot) => number,
+  env: FrontEnv,
+): GrantSlot | undefined {
   const slot = takeGrantSlot(rinfo);
   if (slot.ref !== INVALID_GRANT_REF) return slot;
   // Writable even for writes: blkif.h note 8 requires it for a grant the backend may keep.
@@ -139,7 +196,9 @@ function grantSegments(
     const { first, last } = segmentSectors(request, i);
     if (dev.bounce && request.op === 'write') {
       const from = env.memory.page(dataFrame);
-      env.memory.page(ownPage(slot, env)).set(from.subarray(first * 512, (last + 1) * 512), first * 512);
+      env.memory
+        .page(ownPage(slot, env))
+        .set(from.subarray(first * 512, (last + 1) * 512), first * 512);
     }
     segments.push({ gref: slot.ref, firstSect: first, lastSect: last });
   }
@@ -157,10 +216,14 @@ function grantIndirectPages(
   const grefs: number[] = [];
   for (let p = 0; p < pageCount; p++) {
     // Bouncing: the entry's own page. Otherwise a page from rinfo->indirect_pages.
-    const slot = grantSlot(rinfo, (s) => {
-      if (s.frame === undefined && !dev.bounce) s.frame = rinfo.indirectPages.pop();
-      return ownPage(s, env);
-    }, env);
+    const slot = grantSlot(
+      rinfo,
+      (s) => {
+        if (s.frame === undefined && !dev.bounce) s.frame = rinfo.indirectPages.pop();
+        return ownPage(s, env);
+      },
+      env,
+    );
     if (slot === undefined) return undefined;
     shadow.indirectGrants.push(slot);
     const page = env.memory.page(slot.frame!);
@@ -177,7 +240,8 @@ function grantIndirectPages(
 /** Undo a half-built request when the grant table ran out (Linux reserves first, then builds). */
 function releaseUnbuilt(rinfo: RingInfo, shadow: Shadow, id: number, env: FrontEnv): void {
   for (const slot of shadow.grantsUsed.concat(shadow.indirectGrants)) {
-    if (slot.ref !== INVALID_GRANT_REF && env.gnttab.endAccess(slot.ref).ok) slot.ref = INVALID_GRANT_REF;
+    if (slot.ref !== INVALID_GRANT_REF && env.gnttab.endAccess(slot.ref).ok)
+      slot.ref = INVALID_GRANT_REF;
     returnGrantSlot(rinfo, slot);
   }
   shadow.grantsUsed.length = 0;

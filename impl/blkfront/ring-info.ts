@@ -87,7 +87,10 @@ export function takeShadowId(rinfo: RingInfo): number {
   const id = rinfo.shadowFree;
   assert(id < rinfo.shadow.length, `ring ${rinfo.index}: shadow free list empty`);
   const slot = rinfo.shadow[id]!;
-  assert(slot.status === 'free', `ring ${rinfo.index}: shadow ${id} on free list but ${slot.status}`);
+  assert(
+    slot.status === 'free',
+    `ring ${rinfo.index}: shadow ${id} on free list but ${slot.status}`,
+  );
   rinfo.shadowFree = slot.link;
   slot.link = id;
   slot.status = 'processing';

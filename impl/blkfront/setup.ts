@@ -20,7 +20,8 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
   const ringRefs: number[] = [];
   for (let p = 0; p < pageCount; p++) {
     const granted = env.gnttab.grantAccess(env.backendDomid, ringFrame + p, false);
-    if (!granted.ok) return { ok: false, message: `granting ring page ${p} of ring ${index}: ${granted.error}` };
+    if (!granted.ok)
+      return { ok: false, message: `granting ring page ${p} of ring ${index}: ${granted.error}` };
     ringRefs.push(granted.value);
   }
   const port = env.evtchn.allocUnbound(env.domid, env.backendDomid);
@@ -28,10 +29,24 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
   return {
     ok: true,
     ring: {
-      index, front, ringFrame, ringPageCount: pageCount, ringRefs, port,
-      shadow: createShadows(front.size), shadowFree: 0, inflightCount: 0,
-      persistentSlots: [], unusedSlots: [], freshSlots: 0, persistentGntsC: 0, grantSlotCount: 0,
-      indirectPages: [], dispatch: [], stopped: false, irq: 'idle',
+      index,
+      front,
+      ringFrame,
+      ringPageCount: pageCount,
+      ringRefs,
+      port,
+      shadow: createShadows(front.size),
+      shadowFree: 0,
+      inflightCount: 0,
+      persistentSlots: [],
+      unusedSlots: [],
+      freshSlots: 0,
+      persistentGntsC: 0,
+      grantSlotCount: 0,
+      indirectPages: [],
+      dispatch: [],
+      stopped: false,
+      irq: 'idle',
     },
   };
 }
@@ -41,7 +56,10 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
  * unused (invalid reference); entries and their pages come into being on first use.
  */
 export function fillGrantBuffers(dev: BlkfrontDevice, rinfo: RingInfo): void {
-  assert(rinfo.inflightCount === 0, `ring ${rinfo.index}: grant buffers filled with requests in flight`);
+  assert(
+    rinfo.inflightCount === 0,
+    `ring ${rinfo.index}: grant buffers filled with requests in flight`,
+  );
   const count = grantSlotCountFor(segmentLimit(dev.features), rinfo.front.size);
   rinfo.persistentSlots.length = 0;
   rinfo.unusedSlots.length = 0;
@@ -76,7 +94,7 @@ export function freeRing(rinfo: RingInfo, env: FrontEnv): number[] {
   for (const ref of rinfo.ringRefs) if (!env.gnttab.endAccess(ref).ok) deferred.push(ref);
   env.evtchn.close(env.domid, rinfo.port);
   // A ring page the backend still maps stays allocated (the deferred list keeps it alive).
-  if (!rinfo.ringRefs.some((ref) => deferred.includes(ref))) env.memory.freePages(rinfo.ringFrame, rinfo.ringPageCount);
+  if (!rinfo.ringRefs.some((ref) => deferred.includes(ref)))
+    env.memory.freePages(rinfo.ringFrame, rinfo.ringPageCount);
   return deferred;
 }
-

@@ -31,12 +31,23 @@ export type Action =
   // drain_io finished: the held WRITE_BARRIER goes to the disk.
   | { readonly actor: 'blkback'; readonly kind: 'submitBarrier'; readonly ring: number }
   // One disk completion (any order): unmap, respond, push, notify.
-  | { readonly actor: 'blkback'; readonly kind: 'completeIo'; readonly ring: number; readonly slot: number; readonly id: number }
+  | {
+      readonly actor: 'blkback';
+      readonly kind: 'completeIo';
+      readonly ring: number;
+      readonly slot: number;
+      readonly id: number;
+    }
   // RING_FINAL_CHECK_FOR_REQUESTS before the ring thread sleeps: races with the frontend's push.
   | { readonly actor: 'blkback'; readonly kind: 'finalCheck'; readonly ring: number }
   | { readonly actor: 'blkback'; readonly kind: 'commitTransaction' }
   // A pending event reaches its handler; sends before delivery coalesce.
-  | { readonly actor: 'hypervisor'; readonly kind: 'deliverEvent'; readonly side: Side; readonly ring: number }
+  | {
+      readonly actor: 'hypervisor';
+      readonly kind: 'deliverEvent';
+      readonly side: Side;
+      readonly ring: number;
+    }
   // The next queued watch event of one connection reaches its xenbus watch thread.
   | { readonly actor: 'xenstored'; readonly kind: 'fireWatch'; readonly connection: Connection }
   // Another writer touches a node an open transaction depends on: its commit will see EAGAIN.

@@ -42,7 +42,11 @@ function write(world: World, path: string, value: string, tx?: number): void {
   world.xs.write(BACKEND_DOMID, path, value, tx);
 }
 
-function runBackendEffect(world: World, host: Host, effect: BackendEffect): BackendEvent | undefined {
+function runBackendEffect(
+  world: World,
+  host: Host,
+  effect: BackendEffect,
+): BackendEvent | undefined {
   const back = host.back;
   switch (effect.type) {
     case 'switchState':
@@ -51,9 +55,12 @@ function runBackendEffect(world: World, host: Host, effect: BackendEffect): Back
     case 'writeBackendFeatures': {
       // A backend configured without a key does not advertise it (old or single-queue blkback).
       const cfg = back.config;
-      if (cfg.indirectSegmentsMax !== undefined) write(world, beKey(world, BE.featureMaxIndirectSegments), String(cfg.indirectSegmentsMax));
-      if (cfg.queueCountMax !== undefined) write(world, beKey(world, BE.multiQueueMaxQueues), String(cfg.queueCountMax));
-      if (cfg.ringPageOrderMax !== undefined) write(world, beKey(world, BE.maxRingPageOrder), String(cfg.ringPageOrderMax));
+      if (cfg.indirectSegmentsMax !== undefined)
+        write(world, beKey(world, BE.featureMaxIndirectSegments), String(cfg.indirectSegmentsMax));
+      if (cfg.queueCountMax !== undefined)
+        write(world, beKey(world, BE.multiQueueMaxQueues), String(cfg.queueCountMax));
+      if (cfg.ringPageOrderMax !== undefined)
+        write(world, beKey(world, BE.maxRingPageOrder), String(cfg.ringPageOrderMax));
       return undefined;
     }
     case 'openVbd':
@@ -98,7 +105,13 @@ function switchBackendState(world: World, host: Host, state: number): void {
   const before = world.xs.read(BACKEND_DOMID, path);
   if (!before.ok) return;
   write(world, path, String(state));
-  world.stateWrites.push({ side: 'backend', writer: 'backend', from: Number(before.value), to: state, step: world.stepCount });
+  world.stateWrites.push({
+    side: 'backend',
+    writer: 'backend',
+    from: Number(before.value),
+    to: state,
+    step: world.stepCount,
+  });
   world.observe?.({ kind: 'state', side: 'backend', state });
   back.cachedState = state;
 }
@@ -113,12 +126,28 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
     const r = world.xs.read(BACKEND_DOMID, `${fe}/${key}`);
     return r.ok ? r.value : undefined;
   };
-  const limits = { queueCountMax: cfg.queueCountMax ?? 1, ringPageOrderMax: cfg.ringPageOrderMax ?? 0, persistent: cfg.persistent };
+  const limits = {
+    queueCountMax: cfg.queueCountMax ?? 1,
+    ringPageOrderMax: cfg.ringPageOrderMax ?? 0,
+    persistent: cfg.persistent,
+  };
   const keys = validateFrontendKeys(read, limits, fe);
-  if (!keys.ok) return { type: 'frontend.ringsRead', ok: false, errorNumber: keys.errorNumber, error: keys.message };
+  if (!keys.ok)
+    return {
+      type: 'frontend.ringsRead',
+      ok: false,
+      errorNumber: keys.errorNumber,
+      error: keys.message,
+    };
   keysRead.set(host, keys);
-  return { type: 'frontend.ringsRead', ok: true, queueCount: keys.queueCount, ringPageOrder: keys.ringPageOrder,
-    protocol: keys.protocol, persistent: keys.persistent };
+  return {
+    type: 'frontend.ringsRead',
+    ok: true,
+    queueCount: keys.queueCount,
+    ringPageOrder: keys.ringPageOrder,
+    protocol: keys.protocol,
+    persistent: keys.persistent,
+  };
 }
 
 function mapRings(world: World, host: Host): BackendEvent {
@@ -133,7 +162,12 @@ function mapRings(world: World, host: Host): BackendEvent {
   env.features.persistent = keys.persistent;
   for (let i = 0; i < keys.rings.length; i++) {
     const ringKeys = keys.rings[i]!;
-    const connected = world.drivers.blkback.connectRing(i, ringKeys.ringRefs, ringKeys.eventChannel, env);
+    const connected = world.drivers.blkback.connectRing(
+      i,
+      ringKeys.ringRefs,
+      ringKeys.eventChannel,
+      env,
+    );
     if (!connected.ok) {
       for (const ring of back.rings.splice(0)) disconnectRing(ring, env);
       return { type: 'rings.mapFailed', errorNumber: 22, error: connected.message };
@@ -209,7 +243,13 @@ function unregister(world: World, host: Host): void {
   const state = world.xs.read(BACKEND_DOMID, path);
   if (state.ok && state.value === String(XenbusState.Closing)) {
     write(world, path, String(XenbusState.Closed));
-    world.stateWrites.push({ side: 'backend', writer: 'xenbus', from: XenbusState.Closing, to: XenbusState.Closed, step: world.stepCount });
+    world.stateWrites.push({
+      side: 'backend',
+      writer: 'xenbus',
+      from: XenbusState.Closing,
+      to: XenbusState.Closed,
+      step: world.stepCount,
+    });
     back.cachedState = XenbusState.Closed;
   }
   world.xs.unwatch(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.state}`, 'otherend');

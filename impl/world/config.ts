@@ -92,18 +92,35 @@ export const DEFAULT_FRONTEND: FrontendConfig = {
   persistent: true,
 };
 
-export const NO_FAULTS: FaultPlan = { migrations: [], unplug: false, frontendClose: false, transactionConflicts: 0 };
+export const NO_FAULTS: FaultPlan = {
+  migrations: [],
+  unplug: false,
+  frontendClose: false,
+  transactionConflicts: 0,
+};
 
-function checkInt(issues: ConfigIssue[], path: string, value: unknown, min: number, max: number): void {
+function checkInt(
+  issues: ConfigIssue[],
+  path: string,
+  value: unknown,
+  min: number,
+  max: number,
+): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    issues.push({ path, message: `must be an integer in ${min}..${max}, got ${JSON.stringify(value)}` });
+    issues.push({
+      path,
+      message: `must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`,
+    });
   }
 }
 
 function checkBackend(issues: ConfigIssue[], path: string, b: BackendConfig): void {
-  if (b.queueCountMax !== undefined) checkInt(issues, `${path}.queueCountMax`, b.queueCountMax, 1, 1024);
-  if (b.ringPageOrderMax !== undefined) checkInt(issues, `${path}.ringPageOrderMax`, b.ringPageOrderMax, 0, 4);
-  if (b.indirectSegmentsMax !== undefined) checkInt(issues, `${path}.indirectSegmentsMax`, b.indirectSegmentsMax, 0, 4096);
+  if (b.queueCountMax !== undefined)
+    checkInt(issues, `${path}.queueCountMax`, b.queueCountMax, 1, 1024);
+  if (b.ringPageOrderMax !== undefined)
+    checkInt(issues, `${path}.ringPageOrderMax`, b.ringPageOrderMax, 0, 4);
+  if (b.indirectSegmentsMax !== undefined)
+    checkInt(issues, `${path}.indirectSegmentsMax`, b.indirectSegmentsMax, 0, 4096);
   checkInt(issues, `${path}.persistentGrantsMax`, b.persistentGrantsMax, 0, 1 << 20);
 }
 
@@ -111,7 +128,10 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
   const issues: ConfigIssue[] = [];
   checkInt(issues, 'vcpuCount', config.vcpuCount, 1, 64);
   if (config.abi !== 'x86_64-abi' && config.abi !== 'x86_32-abi') {
-    issues.push({ path: 'abi', message: `must be x86_64-abi or x86_32-abi, got ${JSON.stringify(config.abi)}` });
+    issues.push({
+      path: 'abi',
+      message: `must be x86_64-abi or x86_32-abi, got ${JSON.stringify(config.abi)}`,
+    });
   }
   checkInt(issues, 'diskSectors', config.diskSectors, 8, 1 << 24);
   checkInt(issues, 'frontend.queueCountMax', config.frontend.queueCountMax, 0, 1024);
@@ -128,7 +148,10 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
     const dataless = w.op === 'flush';
     checkInt(issues, `${path}.sectorCount`, w.sectorCount, dataless ? 0 : 1, 8 * 4096);
     if (w.sector + w.sectorCount > config.diskSectors) {
-      issues.push({ path, message: `sectors ${w.sector}..${w.sector + w.sectorCount - 1} lie beyond the ${config.diskSectors}-sector disk` });
+      issues.push({
+        path,
+        message: `sectors ${w.sector}..${w.sector + w.sectorCount - 1} lie beyond the ${config.diskSectors}-sector disk`,
+      });
     }
   });
   if (config.hostile !== undefined) issues.push(...validateHostilePlan(config.hostile));

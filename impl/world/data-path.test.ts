@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { BackEnv, BackRingState } from '../blkback/back-ring.ts';
 import { connectRing, disconnectRing, ringBusy } from '../blkback/connect.ts';
 import { Disk } from '../blkback/disk.ts';
-import { canConsume, completeIo, consumeRequest, finalCheck as backFinalCheck, needsFinalCheck, wake } from '../blkback/ring-worker.ts';
+import {
+  canConsume,
+  completeIo,
+  consumeRequest,
+  finalCheck as backFinalCheck,
+  needsFinalCheck,
+  wake,
+} from '../blkback/ring-worker.ts';
 import type { BlockRequest } from '../blkfront/block-request.ts';
 import type { BlkfrontDevice, DriverReport, FrontEnv, Outcome } from '../blkfront/device.ts';
 import { finalCheck, processResponses } from '../blkfront/interrupt.ts';
@@ -31,12 +38,22 @@ function harness(persistent: boolean, indirectSegments: number) {
   const evtchn = new EventChannels();
   const guest = createGuest(1, [], observer);
   const fenv: FrontEnv = {
-    domid: 1, backendDomid: 0, memory: guestMemory, gnttab, evtchn, abi: X86_64_ABI,
+    domid: 1,
+    backendDomid: 0,
+    memory: guestMemory,
+    gnttab,
+    evtchn,
+    abi: X86_64_ABI,
     complete: (r: BlockRequest, o: Outcome) => completeToGuest(guest, r, o, guestMemory),
     report: (r) => reports.push(r),
   };
   const dev: BlkfrontDevice = {
-    handle: 51712, rings: [], ringPageOrder: 0, connection: 'connected', bounce: persistent, captured: [],
+    handle: 51712,
+    rings: [],
+    ringPageOrder: 0,
+    connection: 'connected',
+    bounce: persistent,
+    captured: [],
     features: { persistent, indirectSegments, flush: 'flush', discard: true, discardSecure: false },
   };
   const setup = setupRing(0, 0, fenv);
@@ -45,13 +62,38 @@ function harness(persistent: boolean, indirectSegments: number) {
   dev.rings.push(rinfo);
   fillGrantBuffers(dev, rinfo);
   const benv: BackEnv = {
-    domid: 0, frontendDomid: 1, gnttab, frontendMemory: guestMemory, evtchn, abi: X86_64_ABI,
-    disk: new Disk(4096, false), report: (r) => reports.push(r),
-    features: { persistent, persistentGrantsMax: 1056, indirectSegmentsMax: 256, flush: true, barrier: true, discard: true },
+    domid: 0,
+    frontendDomid: 1,
+    gnttab,
+    frontendMemory: guestMemory,
+    evtchn,
+    abi: X86_64_ABI,
+    disk: new Disk(4096, false),
+    report: (r) => reports.push(r),
+    features: {
+      persistent,
+      persistentGrantsMax: 1056,
+      indirectSegmentsMax: 256,
+      flush: true,
+      barrier: true,
+      discard: true,
+    },
   };
   const connected = connectRing(0, rinfo.ringRefs, rinfo.port, benv);
   if (!connected.ok) throw new Error(connected.message);
-  return { dev, rinfo, back: connected.ring, fenv, benv, guest, guestMemory, gnttab, evtchn, reports, completed };
+  return {
+    dev,
+    rinfo,
+    back: connected.ring,
+    fenv,
+    benv,
+    guest,
+    guestMemory,
+    gnttab,
+    evtchn,
+    reports,
+    completed,
+  };
 }
 
 function run(h: ReturnType<typeof harness>, requests: BlockRequest[]): void {
@@ -64,14 +106,26 @@ function run(h: ReturnType<typeof harness>, requests: BlockRequest[]): void {
       progressed = true;
     }
     const back: BackRingState = h.back;
-    if (h.evtchn.deliver(0, back.port)) { wake(back); progressed = true; }
-    if (canConsume(back)) { consumeRequest(back, h.benv); progressed = true; }
-    else if (needsFinalCheck(back)) { backFinalCheck(back); progressed = true; }
+    if (h.evtchn.deliver(0, back.port)) {
+      wake(back);
+      progressed = true;
+    }
+    if (canConsume(back)) {
+      consumeRequest(back, h.benv);
+      progressed = true;
+    } else if (needsFinalCheck(back)) {
+      backFinalCheck(back);
+      progressed = true;
+    }
     const slot = back.inflight.keys().next();
-    if (!slot.done) { completeIo(back, slot.value, h.benv); progressed = true; }
+    if (!slot.done) {
+      completeIo(back, slot.value, h.benv);
+      progressed = true;
+    }
     if (h.evtchn.deliver(1, h.rinfo.port)) {
       let r = processResponses(h.dev, h.rinfo, h.fenv);
-      while (r === 'finalCheck' && finalCheck(h.dev, h.rinfo, h.fenv)) r = processResponses(h.dev, h.rinfo, h.fenv);
+      while (r === 'finalCheck' && finalCheck(h.dev, h.rinfo, h.fenv))
+        r = processResponses(h.dev, h.rinfo, h.fenv);
       progressed = true;
     }
     if (!progressed && queue.length === 0 && back.worker === 'sleeping') return;
@@ -84,41 +138,44 @@ describe.each([
   { persistent: true, indirect: 0 },
   { persistent: true, indirect: 32 },
   { persistent: false, indirect: 32 },
-])('data path over one ring (persistent $persistent, indirect $indirect)', ({ persistent, indirect }) => {
-  it('writes then reads back stamped data, completing each request once', () => {
-    const h = harness(persistent, indirect);
-    const limit = indirect > 0 ? indirect : 11;
-    const items = [
-      { vcpu: 0, op: 'write' as const, sector: 0, sectorCount: 8 * limit, offsetSectors: 0 },
-      { vcpu: 0, op: 'write' as const, sector: 300, sectorCount: 5, offsetSectors: 3 },
-      { vcpu: 0, op: 'flush' as const, sector: 0, sectorCount: 0, offsetSectors: 0 },
-      { vcpu: 0, op: 'read' as const, sector: 0, sectorCount: 8 * limit, offsetSectors: 0 },
-      { vcpu: 0, op: 'read' as const, sector: 300, sectorCount: 5, offsetSectors: 6 },
-    ];
-    const guest = createGuest(1, items, h.guest.observer);
-    const requests = items.flatMap(() => issueItem(guest, 0, limit, h.guestMemory));
-    // issueItem used a second guest for tags; complete through the harness guest's edge.
-    h.guest.nextTag = guest.nextTag;
-    run(h, requests.slice(0, 3));
-    run(h, requests.slice(3));
-    expect(h.reports).toEqual([]);
-    expect(h.completed.size).toBe(requests.length);
-    for (const r of requests) expect(h.completed.get(r.tag)?.outcome).toBe('ok');
-    const bigRead = h.completed.get(requests[3]!.tag)!.data!;
-    const view = new DataView(bigRead.buffer);
-    for (let s = 0; s < 8 * limit; s++) {
-      expect(view.getUint32(s * 512, true)).toBe(requests[0]!.tag);
-      expect(view.getUint32(s * 512 + 4, true)).toBe(s);
-    }
-    const smallRead = new DataView(h.completed.get(requests[4]!.tag)!.data!.buffer);
-    expect(smallRead.getUint32(2 * 512 + 4, true)).toBe(302);
-    expect(h.rinfo.inflightCount).toBe(0);
-    // Without persistent grants every data grant has been ended; with them the backend keeps maps.
-    if (!persistent) expect(h.gnttab.mappedCount(0)).toBe(1); // only the ring page
-    expect(ringBusy(h.back)).toBe(false);
-    disconnectRing(h.back, h.benv);
-    expect(h.gnttab.mappedCount(0)).toBe(0);
-    expect(freeRing(h.rinfo, h.fenv)).toEqual([]);
-    expect(h.gnttab.grantedCount()).toBe(0);
-  });
-});
+])(
+  'data path over one ring (persistent $persistent, indirect $indirect)',
+  ({ persistent, indirect }) => {
+    it('writes then reads back stamped data, completing each request once', () => {
+      const h = harness(persistent, indirect);
+      const limit = indirect > 0 ? indirect : 11;
+      const items = [
+        { vcpu: 0, op: 'write' as const, sector: 0, sectorCount: 8 * limit, offsetSectors: 0 },
+        { vcpu: 0, op: 'write' as const, sector: 300, sectorCount: 5, offsetSectors: 3 },
+        { vcpu: 0, op: 'flush' as const, sector: 0, sectorCount: 0, offsetSectors: 0 },
+        { vcpu: 0, op: 'read' as const, sector: 0, sectorCount: 8 * limit, offsetSectors: 0 },
+        { vcpu: 0, op: 'read' as const, sector: 300, sectorCount: 5, offsetSectors: 6 },
+      ];
+      const guest = createGuest(1, items, h.guest.observer);
+      const requests = items.flatMap(() => issueItem(guest, 0, limit, h.guestMemory));
+      // issueItem used a second guest for tags; complete through the harness guest's edge.
+      h.guest.nextTag = guest.nextTag;
+      run(h, requests.slice(0, 3));
+      run(h, requests.slice(3));
+      expect(h.reports).toEqual([]);
+      expect(h.completed.size).toBe(requests.length);
+      for (const r of requests) expect(h.completed.get(r.tag)?.outcome).toBe('ok');
+      const bigRead = h.completed.get(requests[3]!.tag)!.data!;
+      const view = new DataView(bigRead.buffer);
+      for (let s = 0; s < 8 * limit; s++) {
+        expect(view.getUint32(s * 512, true)).toBe(requests[0]!.tag);
+        expect(view.getUint32(s * 512 + 4, true)).toBe(s);
+      }
+      const smallRead = new DataView(h.completed.get(requests[4]!.tag)!.data!.buffer);
+      expect(smallRead.getUint32(2 * 512 + 4, true)).toBe(302);
+      expect(h.rinfo.inflightCount).toBe(0);
+      // Without persistent grants every data grant has been ended; with them the backend keeps maps.
+      if (!persistent) expect(h.gnttab.mappedCount(0)).toBe(1); // only the ring page
+      expect(ringBusy(h.back)).toBe(false);
+      disconnectRing(h.back, h.benv);
+      expect(h.gnttab.mappedCount(0)).toBe(0);
+      expect(freeRing(h.rinfo, h.fenv)).toEqual([]);
+      expect(h.gnttab.grantedCount()).toBe(0);
+    });
+  },
+);

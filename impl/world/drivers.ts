@@ -1,7 +1,12 @@
 // The driver routines the world calls, as one table: the honest ones mirror Linux; a known-bad
 // variant (properties/mutants) replaces one entry. impl/ itself has no mutant flags.
 import { connectRing } from '../blkback/connect.ts';
-import { completeIo, consumeRequest, finalCheck as backFinalCheck, submitBarrier } from '../blkback/ring-worker.ts';
+import {
+  completeIo,
+  consumeRequest,
+  finalCheck as backFinalCheck,
+  submitBarrier,
+} from '../blkback/ring-worker.ts';
 import { finalCheck as frontFinalCheck, processResponses } from '../blkfront/interrupt.ts';
 import { queueRequest } from '../blkfront/queue-request.ts';
 import { captureInflight, freeRings, requeueCaptured } from '../blkfront/recover.ts';
@@ -40,8 +45,15 @@ export interface Drivers {
 export const HONEST_DRIVERS: Drivers = {
   name: 'honest',
   blkfront: {
-    queueRequest, processResponses, finalCheck: frontFinalCheck, captureInflight, freeRings, requeueCaptured,
-    keyLayout, readBackendLimits, switchState: xenbusSwitchState,
+    queueRequest,
+    processResponses,
+    finalCheck: frontFinalCheck,
+    captureInflight,
+    freeRings,
+    requeueCaptured,
+    keyLayout,
+    readBackendLimits,
+    switchState: xenbusSwitchState,
   },
   blkback: { connectRing, consumeRequest, completeIo, finalCheck: backFinalCheck, submitBarrier },
 };

@@ -33,8 +33,21 @@ const FIXED = {
 } as const satisfies Record<string, Action>;
 
 /** Per-ring actions are immutable: build each once and reuse it (enabled() is the hot path). */
-type RingKind = 'queueRequest' | 'processResponses' | 'finalCheck' | 'consumeRequest' | 'submitBarrier' | 'deliverEvent';
-const RING_KINDS: readonly RingKind[] = ['queueRequest', 'processResponses', 'finalCheck', 'consumeRequest', 'submitBarrier', 'deliverEvent'];
+type RingKind =
+  | 'queueRequest'
+  | 'processResponses'
+  | 'finalCheck'
+  | 'consumeRequest'
+  | 'submitBarrier'
+  | 'deliverEvent';
+const RING_KINDS: readonly RingKind[] = [
+  'queueRequest',
+  'processResponses',
+  'finalCheck',
+  'consumeRequest',
+  'submitBarrier',
+  'deliverEvent',
+];
 const ringActionCache: Action[][] = [];
 function ringAction(actor: 'blkfront' | 'blkback', kind: RingKind, ring: number): Action {
   const slot = (actor === 'blkfront' ? 0 : RING_KINDS.length) + RING_KINDS.indexOf(kind);
@@ -45,7 +58,10 @@ function ringAction(actor: 'blkfront' | 'blkback', kind: RingKind, ring: number)
   }
   let action = row[slot];
   if (action === undefined) {
-    action = kind === 'deliverEvent' ? { actor: 'hypervisor', kind, side: actor, ring } : ({ actor, kind, ring } as Action);
+    action =
+      kind === 'deliverEvent'
+        ? { actor: 'hypervisor', kind, side: actor, ring }
+        : ({ actor, kind, ring } as Action);
     row[slot] = action;
   }
   return action;
@@ -77,14 +93,29 @@ function controlActions(world: World, out: Action[]): void {
   const front = world.front;
   const back = world.host.back;
   const frontAlive = world.phase === 'running';
-  if (frontAlive && !front.snapshot.hasTag(IN_CALLBACK) && world.xs.pendingWatchCount(world.guestDomid) > 0) out.push(FIXED.fireFront);
-  if (!back.snapshot.hasTag(IN_CALLBACK) && world.xs.pendingWatchCount(BACKEND_DOMID) > 0) out.push(FIXED.fireBack);
+  if (
+    frontAlive &&
+    !front.snapshot.hasTag(IN_CALLBACK) &&
+    world.xs.pendingWatchCount(world.guestDomid) > 0
+  )
+    out.push(FIXED.fireFront);
+  if (!back.snapshot.hasTag(IN_CALLBACK) && world.xs.pendingWatchCount(BACKEND_DOMID) > 0)
+    out.push(FIXED.fireBack);
   if (frontAlive && front.tx !== undefined) out.push(FIXED.commitFront);
   if (back.tx !== undefined) out.push(FIXED.commitBack);
-  if (!back.snapshot.context.bound && !back.removed && readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid)) === XenbusState.Initialising) {
+  if (
+    !back.snapshot.context.bound &&
+    !back.removed &&
+    readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid)) === XenbusState.Initialising
+  ) {
     out.push(FIXED.probeBack);
   }
-  if (frontAlive && !front.probed && readState(world.xs, world.guestDomid, frontendPath(world.guestDomid)) === XenbusState.Initialising) {
+  if (
+    frontAlive &&
+    !front.probed &&
+    readState(world.xs, world.guestDomid, frontendPath(world.guestDomid)) ===
+      XenbusState.Initialising
+  ) {
     out.push(FIXED.probeFront);
   }
   if (!world.host.hotplugDone && back.cachedState === XenbusState.InitWait) out.push(FIXED.hotplug);
@@ -99,7 +130,10 @@ function eventActions(world: World, out: Action[]): void {
   }
   if (world.phase !== 'running') return;
   for (const rinfo of world.front.device.rings) {
-    if (evtchn.isPending(world.guestDomid, rinfo.port) && !evtchn.isMasked(world.guestDomid, rinfo.port)) {
+    if (
+      evtchn.isPending(world.guestDomid, rinfo.port) &&
+      !evtchn.isMasked(world.guestDomid, rinfo.port)
+    ) {
       out.push(ringAction('blkfront', 'deliverEvent', rinfo.index));
     }
   }
@@ -109,10 +143,17 @@ function backendActions(world: World, out: Action[]): void {
   if (!world.host.workersStarted) return;
   for (const ring of world.host.back.rings) {
     if (canConsume(ring)) out.push(ringAction('blkback', 'consumeRequest', ring.index));
-    else if (ring.barrier !== undefined && ring.inflight.size === 0) out.push(ringAction('blkback', 'submitBarrier', ring.index));
+    else if (ring.barrier !== undefined && ring.inflight.size === 0)
+      out.push(ringAction('blkback', 'submitBarrier', ring.index));
     else if (needsFinalCheck(ring)) out.push(ringAction('blkback', 'finalCheck', ring.index));
     for (const pending of ring.inflight.values()) {
-      out.push({ actor: 'blkback', kind: 'completeIo', ring: ring.index, slot: pending.slot, id: pending.id });
+      out.push({
+        actor: 'blkback',
+        kind: 'completeIo',
+        ring: ring.index,
+        slot: pending.slot,
+        id: pending.id,
+      });
     }
   }
 }
@@ -121,8 +162,10 @@ function frontendActions(world: World, out: Action[]): void {
   if (world.phase !== 'running') return;
   const dev = world.front.device;
   for (const rinfo of dev.rings) {
-    if (rinfo.irq === 'responses') out.push(ringAction('blkfront', 'processResponses', rinfo.index));
-    else if (rinfo.irq === 'finalCheck') out.push(ringAction('blkfront', 'finalCheck', rinfo.index));
+    if (rinfo.irq === 'responses')
+      out.push(ringAction('blkfront', 'processResponses', rinfo.index));
+    else if (rinfo.irq === 'finalCheck')
+      out.push(ringAction('blkfront', 'finalCheck', rinfo.index));
     else if (dev.connection === 'connected' && !rinfo.stopped && rinfo.dispatch.length > 0) {
       out.push(ringAction('blkfront', 'queueRequest', rinfo.index));
     }
@@ -131,14 +174,26 @@ function frontendActions(world: World, out: Action[]): void {
 
 function guestActions(world: World, out: Action[]): void {
   // After the guest's shutdown hook ran (close), nothing submits any more.
-  if (world.phase !== 'running' || world.closed || !world.front.hasDisk || world.front.device.rings.length === 0) return;
-  for (let vcpu = 0; vcpu < world.guest.vcpuCount; vcpu++) if (hasWork(world.guest, vcpu)) out.push(submitAction(vcpu));
+  if (
+    world.phase !== 'running' ||
+    world.closed ||
+    !world.front.hasDisk ||
+    world.front.device.rings.length === 0
+  )
+    return;
+  for (let vcpu = 0; vcpu < world.guest.vcpuCount; vcpu++)
+    if (hasWork(world.guest, vcpu)) out.push(submitAction(vcpu));
 }
 
 function continuationActions(world: World, out: Action[]): void {
   if (world.phase === 'suspended') out.push(FIXED.migrate);
   const back = world.host.back;
-  if (world.phase === 'migrated' && world.host.hotplugDone && back.cachedState === XenbusState.InitWait) out.push(FIXED.resume);
+  if (
+    world.phase === 'migrated' &&
+    world.host.hotplugDone &&
+    back.cachedState === XenbusState.InitWait
+  )
+    out.push(FIXED.resume);
   if ((world.unplugged || world.closed) && !world.removed && !answersOutstanding(world)) {
     const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
     if (state === XenbusState.Closed) out.push(FIXED.removeDevice);
@@ -167,14 +222,25 @@ export function faultActions(world: World, out: Action[]): void {
     if (world.front.tx !== undefined && world.phase === 'running') out.push(FIXED.conflictFront);
     if (world.host.back.tx !== undefined) out.push(FIXED.conflictBack);
   }
-  const connected = world.front.snapshot.context.connection === 'CONNECTED' && world.front.cachedState === XenbusState.Connected;
+  const connected =
+    world.front.snapshot.context.connection === 'CONNECTED' &&
+    world.front.cachedState === XenbusState.Connected;
   const ordinary = world.phase === 'running' && !world.unplugged && !world.closed;
-  if (ordinary && (connected || renegotiating(world)) && world.migrationCount < world.config.faults.migrations.length) {
+  if (
+    ordinary &&
+    (connected || renegotiating(world)) &&
+    world.migrationCount < world.config.faults.migrations.length
+  ) {
     out.push(FIXED.suspend);
   }
   if (ordinary && connected && world.config.faults.unplug) out.push(FIXED.unplug);
   if (ordinary && connected && world.config.faults.frontendClose) out.push(FIXED.close);
-  if (ordinary && connected && world.config.faults.backendRestart === true && !world.backendRestarted) {
+  if (
+    ordinary &&
+    connected &&
+    world.config.faults.backendRestart === true &&
+    !world.backendRestarted
+  ) {
     out.push(FIXED.restartBackend);
   }
 }
@@ -185,12 +251,22 @@ export function faultActions(world: World, out: Action[]): void {
  */
 function renegotiating(world: World): boolean {
   const front = world.front;
-  return front.snapshot.context.connection === 'SUSPENDED' && front.cachedState === XenbusState.Initialised &&
-    front.tx === undefined && !front.snapshot.hasTag(IN_CALLBACK);
+  return (
+    front.snapshot.context.connection === 'SUSPENDED' &&
+    front.cachedState === XenbusState.Initialised &&
+    front.tx === undefined &&
+    !front.snapshot.hasTag(IN_CALLBACK)
+  );
 }
 
 /** True for the actions a fair drain must not take: the start of a new fault. */
 export function isFaultStart(action: Action): boolean {
-  return action.kind === 'conflict' || action.kind === 'suspend' || action.kind === 'unplug' || action.kind === 'close' ||
-    action.kind === 'attack' || action.kind === 'restartBackend';
+  return (
+    action.kind === 'conflict' ||
+    action.kind === 'suspend' ||
+    action.kind === 'unplug' ||
+    action.kind === 'close' ||
+    action.kind === 'attack' ||
+    action.kind === 'restartBackend'
+  );
 }

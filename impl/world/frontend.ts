@@ -5,7 +5,14 @@ import type { FrontendEvent } from '../../model/events.ts';
 import { frontendMachine } from '../../model/frontend-machine.ts';
 import { memoizedTransition } from './machine-memo.ts';
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
-import { BE, errorNodePath, FE, fillKeyLayout, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
+import {
+  BE,
+  errorNodePath,
+  FE,
+  fillKeyLayout,
+  formatErrorNode,
+  readUnsigned,
+} from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { setupRing } from '../blkfront/setup.ts';
 import { failOutstanding } from '../blkfront/recover.ts';
@@ -49,18 +56,23 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       switchFrontendState(world, effect.state);
       return undefined;
     case 'readBackendLimits':
-      return { type: 'backend.limitsRead', ...world.drivers.blkfront.readBackendLimits((key) => readBackend(world, key)) };
+      return {
+        type: 'backend.limitsRead',
+        ...world.drivers.blkfront.readBackendLimits((key) => readBackend(world, key)),
+      };
     case 'allocateRings':
       return allocateRings(world, effect.queueCount, effect.ringPageOrder);
     case 'writeRingKeys':
       writeRingKeys(world, effect);
       return undefined;
     case 'initShadows':
-      for (const rinfo of dev.rings) assert(rinfo.inflightCount === 0, 'fresh rings have no requests');
+      for (const rinfo of dev.rings)
+        assert(rinfo.inflightCount === 0, 'fresh rings have no requests');
       return undefined;
     case 'readBackendDeviceInfo':
       for (const key of [BE.sectors, BE.info, BE.sectorSize]) {
-        if (readUnsigned(readBackend(world, key)) === undefined) return { type: 'backend.deviceInfoRead', ok: false, missing: key };
+        if (readUnsigned(readBackend(world, key)) === undefined)
+          return { type: 'backend.deviceInfoRead', ok: false, missing: key };
       }
       return { type: 'backend.deviceInfoRead', ok: true };
     case 'connectQueues':
@@ -70,12 +82,16 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       // blkif_set_queue_limits: requests the guest queued under the previous limits (a save
       // during renegotiation leaves some) go through the block layer again, as after recovery;
       // dispatching one above the new limit is blkif_queue_rw_req's BUG_ON.
-      world.drivers.blkfront.requeueCaptured(dev, (r) => splitForLimit(world.guest, r, segmentLimit(dev.features)));
+      world.drivers.blkfront.requeueCaptured(dev, (r) =>
+        splitForLimit(world.guest, r, segmentLimit(dev.features)),
+      );
       return undefined;
     case 'recover':
       readFeatures(world);
       dev.connection = 'connected';
-      world.drivers.blkfront.requeueCaptured(dev, (r) => splitForLimit(world.guest, r, segmentLimit(dev.features)));
+      world.drivers.blkfront.requeueCaptured(dev, (r) =>
+        splitForLimit(world.guest, r, segmentLimit(dev.features)),
+      );
       return undefined;
     case 'captureInflight':
       world.drivers.blkfront.captureInflight(dev);
@@ -100,8 +116,14 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       return undefined;
     }
     case 'guestBug':
-      front.env.report({ side: 'blkfront', code: 'guest-bug', ring: undefined, requestId: undefined, gref: undefined,
-        message: effect.message });
+      front.env.report({
+        side: 'blkfront',
+        code: 'guest-bug',
+        ring: undefined,
+        requestId: undefined,
+        gref: undefined,
+        message: effect.message,
+      });
       return undefined;
     default:
       return unreachable(effect);
@@ -118,7 +140,13 @@ function switchFrontendState(world: World, state: number): void {
   if (!before.ok) return;
   const written = world.xs.write(world.guestDomid, path, String(value));
   if (!written.ok) return;
-  world.stateWrites.push({ side: 'frontend', writer: 'frontend', from: Number(before.value), to: value, step: world.stepCount });
+  world.stateWrites.push({
+    side: 'frontend',
+    writer: 'frontend',
+    from: Number(before.value),
+    to: value,
+    step: world.stepCount,
+  });
   world.observe?.({ kind: 'state', side: 'frontend', state: value });
   front.cachedState = value;
 }
@@ -135,17 +163,25 @@ function allocateRings(world: World, queueCount: number, ringPageOrder: number):
   return { type: 'rings.allocated' };
 }
 
-function writeRingKeys(world: World, effect: Extract<FrontendEffect, { type: 'writeRingKeys' }>): void {
+function writeRingKeys(
+  world: World,
+  effect: Extract<FrontendEffect, { type: 'writeRingKeys' }>,
+): void {
   const front = world.front;
   if (front.tx !== undefined) world.xs.transactionEnd(world.guestDomid, front.tx, false);
   const tx = world.xs.transactionStart(world.guestDomid);
   front.tx = tx;
   const dir = frontendPath(world.guestDomid);
   const rings = front.device.rings;
-  const writes = fillKeyLayout(world.drivers.blkfront.keyLayout(effect.queueCount, effect.ringPageOrder), {
-    ringRefs: rings.map((r) => r.ringRefs), eventChannels: rings.map((r) => r.port),
-    protocol: effect.protocol, persistent: effect.persistent,
-  });
+  const writes = fillKeyLayout(
+    world.drivers.blkfront.keyLayout(effect.queueCount, effect.ringPageOrder),
+    {
+      ringRefs: rings.map((r) => r.ringRefs),
+      eventChannels: rings.map((r) => r.port),
+      protocol: effect.protocol,
+      persistent: effect.persistent,
+    },
+  );
   for (const [key, value] of writes) {
     world.xs.write(world.guestDomid, `${dir}/${key}`, value, tx);
     world.observe?.({ kind: 'xenstoreWrite', dom: world.guestDomid, path: `${dir}/${key}`, value });
@@ -161,8 +197,10 @@ function readFeatures(world: World): void {
   const flushCache = flag(BE.featureFlushCache);
   dev.features = {
     persistent,
-    indirectSegments: negotiateIndirectSegments(cfg.indirectSegmentsMax,
-      readUnsigned(readBackend(world, BE.featureMaxIndirectSegments))),
+    indirectSegments: negotiateIndirectSegments(
+      cfg.indirectSegmentsMax,
+      readUnsigned(readBackend(world, BE.featureMaxIndirectSegments)),
+    ),
     flush: flushCache ? 'flush' : flag(BE.featureBarrier) ? 'barrier' : 'none',
     discard: flag(BE.featureDiscard),
     discardSecure: flag(BE.discardSecure),
@@ -175,5 +213,6 @@ function readFeatures(world: World): void {
 function failQueued(world: World): void {
   const dev = world.front.device;
   for (const request of dev.captured.splice(0)) world.front.env.complete(request, 'error');
-  for (const rinfo of dev.rings) for (const request of rinfo.dispatch.splice(0)) world.front.env.complete(request, 'error');
+  for (const rinfo of dev.rings)
+    for (const request of rinfo.dispatch.splice(0)) world.front.env.complete(request, 'error');
 }

@@ -32,12 +32,23 @@ export interface Guest {
   completedCount: number;
 }
 
-export function createGuest(vcpuCount: number, workload: readonly WorkloadItem[], observer: GuestObserver): Guest {
+export function createGuest(
+  vcpuCount: number,
+  workload: readonly WorkloadItem[],
+  observer: GuestObserver,
+): Guest {
   const itemsByVcpu: WorkloadItem[][] = Array.from({ length: vcpuCount }, () => []);
   for (const item of workload) itemsByVcpu[item.vcpu]!.push(item);
   return {
-    vcpuCount, cursors: new Array<number>(vcpuCount).fill(0), itemsByVcpu, nextTag: 1, running: true,
-    splitParents: new Map(), observer, submittedCount: 0, completedCount: 0,
+    vcpuCount,
+    cursors: new Array<number>(vcpuCount).fill(0),
+    itemsByVcpu,
+    nextTag: 1,
+    running: true,
+    splitParents: new Map(),
+    observer,
+    submittedCount: 0,
+    completedCount: 0,
   };
 }
 
@@ -49,13 +60,26 @@ export function hasWork(guest: Guest, vcpu: number): boolean {
  * The block layer turns one workload item into requests that fit the device's segment limit
  * (blk_queue_max_segments), each with its own data buffer; writes carry stamped data.
  */
-export function issueItem(guest: Guest, vcpu: number, segmentLimit: number, memory: DomainMemory): BlockRequest[] {
+export function issueItem(
+  guest: Guest,
+  vcpu: number,
+  segmentLimit: number,
+  memory: DomainMemory,
+): BlockRequest[] {
   const item = guest.itemsByVcpu[vcpu]![guest.cursors[vcpu]!]!;
   guest.cursors[vcpu]! += 1;
   const out: BlockRequest[] = [];
   if (item.op === 'flush' || item.op === 'discard') {
-    out.push({ tag: guest.nextTag++, op: item.op, sector: item.sector, sectorCount: item.op === 'flush' ? 0 : item.sectorCount,
-      vcpu, buffer: undefined, secure: false, parentTag: undefined });
+    out.push({
+      tag: guest.nextTag++,
+      op: item.op,
+      sector: item.sector,
+      sectorCount: item.op === 'flush' ? 0 : item.sectorCount,
+      vcpu,
+      buffer: undefined,
+      secure: false,
+      parentTag: undefined,
+    });
   } else {
     let sector = item.sector;
     let left = item.sectorCount;
@@ -63,9 +87,21 @@ export function issueItem(guest: Guest, vcpu: number, segmentLimit: number, memo
     while (left > 0) {
       const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
       const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
-      const buffer = { firstFrame: memory.allocPages(pageCount), pageCount, offsetBytes: offset * SECTOR_SIZE };
-      const request: BlockRequest = { tag: guest.nextTag++, op: item.op, sector, sectorCount: count, vcpu, buffer,
-        secure: false, parentTag: undefined };
+      const buffer = {
+        firstFrame: memory.allocPages(pageCount),
+        pageCount,
+        offsetBytes: offset * SECTOR_SIZE,
+      };
+      const request: BlockRequest = {
+        tag: guest.nextTag++,
+        op: item.op,
+        sector,
+        sectorCount: count,
+        vcpu,
+        buffer,
+        secure: false,
+        parentTag: undefined,
+      };
       if (item.op === 'write') stampWrite(request, memory);
       out.push(request);
       sector += count;
@@ -98,14 +134,22 @@ export function requestBytes(request: BlockRequest, memory: DomainMemory): Uint8
   if (buffer === undefined) return undefined;
   const view = memory.view(buffer.firstFrame, buffer.pageCount);
   assert(view !== undefined, `request ${request.tag}: buffer pages are one allocation`);
-  return new Uint8Array(view.buffer, view.byteOffset + buffer.offsetBytes, request.sectorCount * SECTOR_SIZE);
+  return new Uint8Array(
+    view.buffer,
+    view.byteOffset + buffer.offsetBytes,
+    request.sectorCount * SECTOR_SIZE,
+  );
 }
 
 /**
  * Re-submission after resume: the block layer splits a captured request whose data no longer fits
  * the new segment limit into children sharing its pages; the parent completes when they all have.
  */
-export function splitForLimit(guest: Guest, request: BlockRequest, segmentLimit: number): BlockRequest[] {
+export function splitForLimit(
+  guest: Guest,
+  request: BlockRequest,
+  segmentLimit: number,
+): BlockRequest[] {
   const buffer = request.buffer;
   if (buffer === undefined || buffer.pageCount <= segmentLimit) return [request];
   const children: BlockRequest[] = [];
@@ -116,9 +160,20 @@ export function splitForLimit(guest: Guest, request: BlockRequest, segmentLimit:
   while (left > 0) {
     const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
     const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
-    children.push({ tag: guest.nextTag++, op: request.op, sector, sectorCount: count, vcpu: request.vcpu,
-      buffer: { firstFrame: buffer.firstFrame + page, pageCount, offsetBytes: offset * SECTOR_SIZE },
-      secure: request.secure, parentTag: request.tag });
+    children.push({
+      tag: guest.nextTag++,
+      op: request.op,
+      sector,
+      sectorCount: count,
+      vcpu: request.vcpu,
+      buffer: {
+        firstFrame: buffer.firstFrame + page,
+        pageCount,
+        offsetBytes: offset * SECTOR_SIZE,
+      },
+      secure: request.secure,
+      parentTag: request.tag,
+    });
     page += pageCount - (offset + count === pageCount * SECTORS_PER_PAGE ? 0 : 1);
     sector += count;
     left -= count;
@@ -129,7 +184,12 @@ export function splitForLimit(guest: Guest, request: BlockRequest, segmentLimit:
 }
 
 /** blk_mq_end_request: the one place a request completes to the guest. */
-export function completeToGuest(guest: Guest, request: BlockRequest, outcome: Outcome, memory: DomainMemory): void {
+export function completeToGuest(
+  guest: Guest,
+  request: BlockRequest,
+  outcome: Outcome,
+  memory: DomainMemory,
+): void {
   if (request.parentTag !== undefined) {
     const parent = guest.splitParents.get(request.parentTag);
     assert(parent !== undefined, `split child ${request.tag} has a parent`);
@@ -145,6 +205,6 @@ export function completeToGuest(guest: Guest, request: BlockRequest, outcome: Ou
   // already freed (a driver bug it must report, not a crash of the guest edge).
   const live = request.buffer === undefined || memory.isAllocated(request.buffer.firstFrame);
   guest.observer.completed(request, outcome, live ? requestBytes(request, memory) : undefined);
-  if (request.buffer !== undefined) memory.freePages(request.buffer.firstFrame, request.buffer.pageCount);
+  if (request.buffer !== undefined)
+    memory.freePages(request.buffer.firstFrame, request.buffer.pageCount);
 }
-

@@ -15,7 +15,13 @@ import { Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
 import type { Drivers } from './drivers.ts';
 import { completeToGuest, createGuest, type GuestObserver } from './guest.ts';
-import { BACKEND_DOMID, backendPath, createDevice, frontendPath, introduceDomain } from './toolstack.ts';
+import {
+  BACKEND_DOMID,
+  backendPath,
+  createDevice,
+  frontendPath,
+  introduceDomain,
+} from './toolstack.ts';
 import type { Host, World } from './world.ts';
 
 export const FIRST_GUEST_DOMID = 1;
@@ -30,23 +36,60 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   const disk = new Disk(config.diskSectors, false);
   const guest = createGuest(config.vcpuCount, config.workload, observer);
   const device: BlkfrontDevice = {
-    handle: 51712, rings: [], ringPageOrder: 0, connection: 'disconnected', bounce: false, captured: [],
-    features: { persistent: false, indirectSegments: 0, flush: 'none', discard: false, discardSecure: false },
+    handle: 51712,
+    rings: [],
+    ringPageOrder: 0,
+    connection: 'disconnected',
+    bounce: false,
+    captured: [],
+    features: {
+      persistent: false,
+      indirectSegments: 0,
+      flush: 'none',
+      discard: false,
+      discardSecure: false,
+    },
   };
   const world = {
-    config, drivers, xs, evtchn, disk, guestMemory, guestGnttab, guest,
-    guestDomid: FIRST_GUEST_DOMID, phase: 'running', migrationCount: 0, backendRestarted: false,
-    conflictsLeft: config.faults.transactionConflicts, unplugged: false, removed: false, closed: false, stepCount: 0,
-    reports: [], stateWrites: [], observe: undefined,
+    config,
+    drivers,
+    xs,
+    evtchn,
+    disk,
+    guestMemory,
+    guestGnttab,
+    guest,
+    guestDomid: FIRST_GUEST_DOMID,
+    phase: 'running',
+    migrationCount: 0,
+    backendRestarted: false,
+    conflictsLeft: config.faults.transactionConflicts,
+    unplugged: false,
+    removed: false,
+    closed: false,
+    stepCount: 0,
+    reports: [],
+    stateWrites: [],
+    observe: undefined,
   } as unknown as World;
   const [snapshot] = initialTransition(frontendMachine, {
-    queueCountMax: config.frontend.queueCountMax, vcpuCount: config.vcpuCount,
-    ringPageOrderMax: config.frontend.ringPageOrderMax, persistent: config.frontend.persistent,
-    backendPath: backendPath(FIRST_GUEST_DOMID), protocol: config.abi,
+    queueCountMax: config.frontend.queueCountMax,
+    vcpuCount: config.vcpuCount,
+    ringPageOrderMax: config.frontend.ringPageOrderMax,
+    persistent: config.frontend.persistent,
+    backendPath: backendPath(FIRST_GUEST_DOMID),
+    protocol: config.abi,
   });
   (world as { front: World['front'] }).front = {
-    snapshot, device, tx: undefined, cachedState: XenbusState.Initialising, hasDisk: false, diskDead: false,
-    deferredGrants: [], env: frontEnvOf(world), probed: false,
+    snapshot,
+    device,
+    tx: undefined,
+    cachedState: XenbusState.Initialising,
+    hasDisk: false,
+    diskDead: false,
+    deferredGrants: [],
+    env: frontEnvOf(world),
+    probed: false,
   };
   introduceDomain(xs, FIRST_GUEST_DOMID);
   createDevice(xs, FIRST_GUEST_DOMID);
@@ -58,9 +101,14 @@ export function frontEnvOf(world: World): FrontEnv {
   const abi = abiByName(world.config.abi);
   assert(abi !== undefined, 'validated ABI');
   return {
-    domid: world.guestDomid, backendDomid: BACKEND_DOMID, memory: world.guestMemory, gnttab: world.guestGnttab,
-    evtchn: world.evtchn, abi,
-    complete: (request, outcome) => completeToGuest(world.guest, request, outcome, world.guestMemory),
+    domid: world.guestDomid,
+    backendDomid: BACKEND_DOMID,
+    memory: world.guestMemory,
+    gnttab: world.guestGnttab,
+    evtchn: world.evtchn,
+    abi,
+    complete: (request, outcome) =>
+      completeToGuest(world.guest, request, outcome, world.guestMemory),
     report: (report) => {
       world.reports.push(report);
       world.observe?.({ kind: 'report', report });
@@ -71,15 +119,26 @@ export function frontEnvOf(world: World): FrontEnv {
 /** A host's blkback, before probe: its machine, its environment, no rings. */
 export function createHost(world: World, index: number, config: BackendConfig): Host {
   const [snapshot] = initialTransition(backendMachine, {
-    queueCountMax: config.queueCountMax ?? 1, ringPageOrderMax: config.ringPageOrderMax ?? 0,
-    indirectSegmentsMax: config.indirectSegmentsMax ?? 0, persistent: config.persistent,
+    queueCountMax: config.queueCountMax ?? 1,
+    ringPageOrderMax: config.ringPageOrderMax ?? 0,
+    indirectSegmentsMax: config.indirectSegmentsMax ?? 0,
+    persistent: config.persistent,
   });
   const env: BackEnv = {
-    domid: BACKEND_DOMID, frontendDomid: world.guestDomid, gnttab: world.guestGnttab, frontendMemory: world.guestMemory,
-    evtchn: world.evtchn, abi: X86_64_ABI, disk: world.disk,
+    domid: BACKEND_DOMID,
+    frontendDomid: world.guestDomid,
+    gnttab: world.guestGnttab,
+    frontendMemory: world.guestMemory,
+    evtchn: world.evtchn,
+    abi: X86_64_ABI,
+    disk: world.disk,
     features: {
-      persistent: false, persistentGrantsMax: config.persistentGrantsMax,
-      indirectSegmentsMax: config.indirectSegmentsMax ?? 0, flush: config.flush, barrier: config.barrier, discard: config.discard,
+      persistent: false,
+      persistentGrantsMax: config.persistentGrantsMax,
+      indirectSegmentsMax: config.indirectSegmentsMax ?? 0,
+      flush: config.flush,
+      barrier: config.barrier,
+      discard: config.discard,
     },
     report: (report) => {
       world.reports.push(report);
@@ -87,10 +146,21 @@ export function createHost(world: World, index: number, config: BackendConfig): 
     },
   };
   return {
-    index, env, hotplugDone: false, workersStarted: false,
+    index,
+    env,
+    hotplugDone: false,
+    workersStarted: false,
     back: {
-      snapshot, config, rings: [], tx: undefined, cachedState: XenbusState.Initialising, queueCount: 0, ringPageOrder: 0,
-      persistent: false, removed: false, drainOwed: false,
+      snapshot,
+      config,
+      rings: [],
+      tx: undefined,
+      cachedState: XenbusState.Initialising,
+      queueCount: 0,
+      ringPageOrder: 0,
+      persistent: false,
+      removed: false,
+      drainOwed: false,
     },
   };
 }

@@ -13,7 +13,14 @@ import { sendToFrontend } from './frontend.ts';
 import { issueItem } from './guest.ts';
 import { createHost, frontEnvOf } from './init.ts';
 import {
-  BACKEND_DOMID, backendPath, createDevice, frontendPath, initiateRemove, introduceDomain, recreateBackendDir, removeDirectories,
+  BACKEND_DOMID,
+  backendPath,
+  createDevice,
+  frontendPath,
+  initiateRemove,
+  introduceDomain,
+  recreateBackendDir,
+  removeDirectories,
   writeHotplug,
 } from './toolstack.ts';
 import type { Host, World } from './world.ts';
@@ -135,12 +142,22 @@ function queueRequest(world: World, index: number): void {
   }
   rinfo.dispatch.shift();
   if (result.kind === 'failed') world.front.env.complete(request, 'error');
-  else world.observe?.({ kind: 'request', ring: index, id: result.id, what: `queued request ${request.tag}` });
+  else
+    world.observe?.({
+      kind: 'request',
+      ring: index,
+      id: result.id,
+      what: `queued request ${request.tag}`,
+    });
 }
 
 function processResponses(world: World, index: number): void {
   const rinfo = frontRing(world, index);
-  const result = world.drivers.blkfront.processResponses(world.front.device, rinfo, world.front.env);
+  const result = world.drivers.blkfront.processResponses(
+    world.front.device,
+    rinfo,
+    world.front.env,
+  );
   switch (result) {
     case 'finalCheck':
       rinfo.irq = 'finalCheck';
@@ -158,7 +175,8 @@ function processResponses(world: World, index: number): void {
 
 function frontFinalCheck(world: World, index: number): void {
   const rinfo = frontRing(world, index);
-  if (world.drivers.blkfront.finalCheck(world.front.device, rinfo, world.front.env)) rinfo.irq = 'responses';
+  if (world.drivers.blkfront.finalCheck(world.front.device, rinfo, world.front.env))
+    rinfo.irq = 'responses';
   else endInterrupt(world, index);
 }
 
@@ -189,8 +207,15 @@ function fireWatch(world: World, connection: 'frontend' | 'backend'): void {
   if (connection === 'frontend') {
     const event = world.xs.takeWatchEvent(world.guestDomid);
     assert(event !== undefined, 'a queued frontend watch event');
-    if (event.path !== `${backendPath(world.guestDomid)}/${BE.state}` || !world.front.snapshot.context.bound) return;
-    sendToFrontend(world, { type: 'otherEnd.stateChanged', state: readStateValue(world, world.guestDomid, event.path) });
+    if (
+      event.path !== `${backendPath(world.guestDomid)}/${BE.state}` ||
+      !world.front.snapshot.context.bound
+    )
+      return;
+    sendToFrontend(world, {
+      type: 'otherEnd.stateChanged',
+      state: readStateValue(world, world.guestDomid, event.path),
+    });
     return;
   }
   const event = world.xs.takeWatchEvent(BACKEND_DOMID);
@@ -198,9 +223,13 @@ function fireWatch(world: World, connection: 'frontend' | 'backend'): void {
   const host = world.host;
   if (host.back.removed) return;
   if (event.path === `${frontendPath(world.guestDomid)}/${FE.state}`) {
-    sendToBackend(world, host, { type: 'otherEnd.stateChanged', state: readStateValue(world, BACKEND_DOMID, event.path) });
+    sendToBackend(world, host, {
+      type: 'otherEnd.stateChanged',
+      state: readStateValue(world, BACKEND_DOMID, event.path),
+    });
   } else if (event.path === `${backendPath(world.guestDomid)}/${BE.physicalDevice}`) {
-    if (world.xs.read(BACKEND_DOMID, event.path).ok) sendToBackend(world, host, { type: 'hotplug.physicalDeviceChanged' });
+    if (world.xs.read(BACKEND_DOMID, event.path).ok)
+      sendToBackend(world, host, { type: 'hotplug.physicalDeviceChanged' });
   }
 }
 
@@ -215,8 +244,18 @@ function readStateValue(world: World, dom: number, path: string): number {
 function conflict(world: World, connection: 'frontend' | 'backend'): void {
   world.conflictsLeft -= 1;
   // The toolstack pre-writes protocol for PV guests; a resize rewrites sectors.
-  if (connection === 'frontend') world.xs.write(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.protocol}`, world.config.abi);
-  else world.xs.write(BACKEND_DOMID, `${backendPath(world.guestDomid)}/${BE.sectors}`, String(world.disk.sectorCount));
+  if (connection === 'frontend')
+    world.xs.write(
+      BACKEND_DOMID,
+      `${frontendPath(world.guestDomid)}/${FE.protocol}`,
+      world.config.abi,
+    );
+  else
+    world.xs.write(
+      BACKEND_DOMID,
+      `${backendPath(world.guestDomid)}/${BE.sectors}`,
+      String(world.disk.sectorCount),
+    );
 }
 
 function commit(world: World, actor: 'blkfront' | 'blkback'): void {
@@ -224,14 +263,20 @@ function commit(world: World, actor: 'blkfront' | 'blkback'): void {
     const tx = world.front.tx!;
     world.front.tx = undefined;
     const ended = world.xs.transactionEnd(world.guestDomid, tx, true);
-    sendToFrontend(world, { type: 'xenstore.transactionEnded', result: ended.ok ? 'ok' : ended.error === 'EAGAIN' ? 'eagain' : 'error' });
+    sendToFrontend(world, {
+      type: 'xenstore.transactionEnded',
+      result: ended.ok ? 'ok' : ended.error === 'EAGAIN' ? 'eagain' : 'error',
+    });
     return;
   }
   const host = world.host;
   const tx = host.back.tx!;
   host.back.tx = undefined;
   const ended = world.xs.transactionEnd(BACKEND_DOMID, tx, true);
-  sendToBackend(world, host, { type: 'xenstore.transactionEnded', result: ended.ok ? 'ok' : ended.error === 'EAGAIN' ? 'eagain' : 'error' });
+  sendToBackend(world, host, {
+    type: 'xenstore.transactionEnded',
+    result: ended.ok ? 'ok' : ended.error === 'EAGAIN' ? 'eagain' : 'error',
+  });
 }
 
 function probe(world: World, actor: 'blkfront' | 'blkback'): void {
@@ -243,7 +288,11 @@ function probe(world: World, actor: 'blkfront' | 'blkback'): void {
     return;
   }
   sendToBackend(world, world.host, { type: 'device.probe' });
-  world.xs.watch(BACKEND_DOMID, `${backendPath(world.guestDomid)}/${BE.physicalDevice}`, 'physical-device');
+  world.xs.watch(
+    BACKEND_DOMID,
+    `${backendPath(world.guestDomid)}/${BE.physicalDevice}`,
+    'physical-device',
+  );
   world.xs.watch(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.state}`, 'otherend');
 }
 
@@ -261,11 +310,16 @@ function migrate(world: World): void {
   // state=Closing in one transaction; blkback reads the frontend as Unknown and unregisters,
   // releasing its rings, and xenbus writes Closed because its node reads Closing.
   initiateRemove(world.xs, oldDomid, true);
-  if (old.back.snapshot.context.bound) sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
+  if (old.back.snapshot.context.bound)
+    sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
   for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
   for (const rinfo of world.front.device.rings) world.evtchn.close(oldDomid, rinfo.port);
   world.xs.unwatch(BACKEND_DOMID, `${frontendPath(oldDomid)}/${FE.state}`, 'otherend');
-  world.xs.unwatch(BACKEND_DOMID, `${backendPath(oldDomid)}/${BE.physicalDevice}`, 'physical-device');
+  world.xs.unwatch(
+    BACKEND_DOMID,
+    `${backendPath(oldDomid)}/${BE.physicalDevice}`,
+    'physical-device',
+  );
   world.xs.unwatch(oldDomid, `${backendPath(oldDomid)}/${BE.state}`, 'otherend');
   removeDirectories(world.xs, oldDomid);
   const target = world.config.faults.migrations[world.migrationCount]!;
@@ -282,7 +336,8 @@ function migrate(world: World): void {
 function abandonInflight(world: World, host: Host): void {
   for (const ring of host.back.rings) {
     for (const pending of [...ring.inflight.values(), ...(ring.barrier ? [ring.barrier] : [])]) {
-      for (const seg of pending.segments) if (!seg.persistent) world.guestGnttab.unmap(seg.gref, BACKEND_DOMID);
+      for (const seg of pending.segments)
+        if (!seg.persistent) world.guestGnttab.unmap(seg.gref, BACKEND_DOMID);
       ring.pendingFree.push(pending.slot);
     }
     ring.inflight.clear();
@@ -303,7 +358,11 @@ function restartBackend(world: World): void {
   abandonInflight(world, old);
   for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
   world.xs.unwatch(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${FE.state}`, 'otherend');
-  world.xs.unwatch(BACKEND_DOMID, `${backendPath(world.guestDomid)}/${BE.physicalDevice}`, 'physical-device');
+  world.xs.unwatch(
+    BACKEND_DOMID,
+    `${backendPath(world.guestDomid)}/${BE.physicalDevice}`,
+    'physical-device',
+  );
   recreateBackendDir(world.xs, world.guestDomid);
   world.host = createHost(world, old.index, old.back.config);
 }

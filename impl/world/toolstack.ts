@@ -11,8 +11,16 @@ export const BACKEND_DOMID: DomId = 0;
 /** xvda: (202 << 8) | (0 << 4) | 0, the device id of the recorded scenario. */
 export const VBD_DEVID = 51712;
 /** Toolstack-only keys (libxl_disk.c); the drivers never read them. */
-const TOOLSTACK_BE_KEYS = { params: 'params', script: 'script', removable: 'removable', bootable: 'bootable',
-  dev: 'dev', type: 'type', deviceType: 'device-type', physicalDevicePath: 'physical-device-path' } as const;
+const TOOLSTACK_BE_KEYS = {
+  params: 'params',
+  script: 'script',
+  removable: 'removable',
+  bootable: 'bootable',
+  dev: 'dev',
+  type: 'type',
+  deviceType: 'device-type',
+  physicalDevicePath: 'physical-device-path',
+} as const;
 
 export function frontendPath(guest: DomId): string {
   return `/local/domain/${guest}/device/vbd/${VBD_DEVID}`;
@@ -30,7 +38,13 @@ function mustOk(result: { ok: boolean }, what: string): void {
 export function introduceDomain(xs: Xenstore, guest: DomId): void {
   const home = `/local/domain/${guest}`;
   mustOk(xs.mkdir(BACKEND_DOMID, home), 'guest home');
-  mustOk(xs.setPerms(BACKEND_DOMID, home, [{ dom: guest, perm: 'n' }, { dom: BACKEND_DOMID, perm: 'r' }]), 'home perms');
+  mustOk(
+    xs.setPerms(BACKEND_DOMID, home, [
+      { dom: guest, perm: 'n' },
+      { dom: BACKEND_DOMID, perm: 'r' },
+    ]),
+    'home perms',
+  );
   mustOk(xs.mkdir(BACKEND_DOMID, `${home}/device`), 'device dir');
 }
 
@@ -55,10 +69,22 @@ export function recreateBackendDir(xs: Xenstore, guest: DomId): void {
 
 function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
   const fe = frontendPath(guest);
-  const w = (path: string, value: string): void => mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
+  const w = (path: string, value: string): void =>
+    mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
   mustOk(xs.mkdir(BACKEND_DOMID, fe, tx), 'frontend dir');
   // The guest owns its directory and the backend domain may read it.
-  mustOk(xs.setPerms(BACKEND_DOMID, fe, [{ dom: guest, perm: 'n' }, { dom: BACKEND_DOMID, perm: 'r' }], tx), 'fe perms');
+  mustOk(
+    xs.setPerms(
+      BACKEND_DOMID,
+      fe,
+      [
+        { dom: guest, perm: 'n' },
+        { dom: BACKEND_DOMID, perm: 'r' },
+      ],
+      tx,
+    ),
+    'fe perms',
+  );
   w(`${fe}/${FE.backend}`, backendPath(guest));
   w(`${fe}/${FE.backendId}`, String(BACKEND_DOMID));
   w(`${fe}/${FE.state}`, String(XenbusState.Initialising));
@@ -69,10 +95,22 @@ function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
 
 function writeBackendDir(xs: Xenstore, guest: DomId, tx: number): void {
   const be = backendPath(guest);
-  const w = (path: string, value: string): void => mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
+  const w = (path: string, value: string): void =>
+    mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
   mustOk(xs.mkdir(BACKEND_DOMID, be, tx), 'backend dir');
   // The backend domain owns its directory and the guest may read it.
-  mustOk(xs.setPerms(BACKEND_DOMID, be, [{ dom: BACKEND_DOMID, perm: 'n' }, { dom: guest, perm: 'r' }], tx), 'be perms');
+  mustOk(
+    xs.setPerms(
+      BACKEND_DOMID,
+      be,
+      [
+        { dom: BACKEND_DOMID, perm: 'n' },
+        { dom: guest, perm: 'r' },
+      ],
+      tx,
+    ),
+    'be perms',
+  );
   w(`${be}/${BE.frontend}`, frontendPath(guest));
   w(`${be}/${TOOLSTACK_BE_KEYS.params}`, '/dev/loop0');
   w(`${be}/${TOOLSTACK_BE_KEYS.script}`, '/etc/xen/scripts/block');
@@ -92,7 +130,10 @@ function writeBackendDir(xs: Xenstore, guest: DomId, tx: number): void {
 export function writeHotplug(xs: Xenstore, guest: DomId): void {
   const be = backendPath(guest);
   mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.physicalDevice}`, '7:0'), 'physical-device');
-  mustOk(xs.write(BACKEND_DOMID, `${be}/${TOOLSTACK_BE_KEYS.physicalDevicePath}`, '/dev/loop0'), 'physical-device-path');
+  mustOk(
+    xs.write(BACKEND_DOMID, `${be}/${TOOLSTACK_BE_KEYS.physicalDevicePath}`, '/dev/loop0'),
+    'physical-device-path',
+  );
   mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.hotplugStatus}`, 'connected'), 'hotplug-status');
 }
 
@@ -106,7 +147,10 @@ export function initiateRemove(xs: Xenstore, guest: DomId, forced: boolean): voi
   const state = xs.read(BACKEND_DOMID, `${be}/${BE.state}`, tx);
   mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.online}`, '0', tx), 'online=0');
   if (state.ok && state.value !== String(XenbusState.Closed)) {
-    mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.state}`, String(XenbusState.Closing), tx), 'state=Closing');
+    mustOk(
+      xs.write(BACKEND_DOMID, `${be}/${BE.state}`, String(XenbusState.Closing), tx),
+      'state=Closing',
+    );
   }
   if (forced) xs.rm(BACKEND_DOMID, frontendPath(guest), tx);
   mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'remove transaction commits');

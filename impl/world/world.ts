@@ -107,7 +107,12 @@ export interface StateWrite {
 
 /** A note for traces: what a reviewer needs to see of one step. */
 export type Observation =
-  | { readonly kind: 'xenstoreWrite'; readonly dom: DomId; readonly path: string; readonly value: string }
+  | {
+      readonly kind: 'xenstoreWrite';
+      readonly dom: DomId;
+      readonly path: string;
+      readonly value: string;
+    }
   | { readonly kind: 'state'; readonly side: 'frontend' | 'backend'; readonly state: number }
   | { readonly kind: 'effect'; readonly side: 'frontend' | 'backend'; readonly effect: string }
   | { readonly kind: 'request'; readonly ring: number; readonly id: number; readonly what: string }

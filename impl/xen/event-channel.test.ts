@@ -30,11 +30,17 @@ describe('EventChannels', () => {
     const channels = new EventChannels();
     const fe = channels.allocUnbound(GUEST, BACKEND);
     expect(channels.bindInterdomain(2, GUEST, fe)).toEqual({ ok: false, error: 'wrong-domain' });
-    expect(channels.bindInterdomain(BACKEND, GUEST, 9)).toEqual({ ok: false, error: 'no-such-port' });
+    expect(channels.bindInterdomain(BACKEND, GUEST, 9)).toEqual({
+      ok: false,
+      error: 'no-such-port',
+    });
     expect(channels.bindInterdomain(BACKEND, 7, 1)).toEqual({ ok: false, error: 'no-such-port' });
     const be = channels.bindInterdomain(BACKEND, GUEST, fe);
     expect(be).toEqual({ ok: true, value: 1 });
-    expect(channels.bindInterdomain(BACKEND, GUEST, fe)).toEqual({ ok: false, error: 'not-unbound' });
+    expect(channels.bindInterdomain(BACKEND, GUEST, fe)).toEqual({
+      ok: false,
+      error: 'not-unbound',
+    });
     expect(channels.peerOf(GUEST, fe)).toEqual({ dom: BACKEND, port: 1 });
     expect(channels.peerOf(BACKEND, 1)).toEqual({ dom: GUEST, port: fe });
     // evtchn_bind_interdomain sets the new local port pending, in case a send was lost.
@@ -123,8 +129,10 @@ function noLostNotificationProperty(make: () => EventChannels) {
     for (const op of ops) {
       const self = end(op.side, op.channel);
       const peer = end(op.side === 0 ? 1 : 0, op.channel);
-      if (op.kind === 'notify' && channels.notify(self.dom, self.port).ok) owed.add(`${peer.dom}:${peer.port}`);
-      if (op.kind === 'deliver' && channels.deliver(self.dom, self.port)) owed.delete(`${self.dom}:${self.port}`);
+      if (op.kind === 'notify' && channels.notify(self.dom, self.port).ok)
+        owed.add(`${peer.dom}:${peer.port}`);
+      if (op.kind === 'deliver' && channels.deliver(self.dom, self.port))
+        owed.delete(`${self.dom}:${self.port}`);
       if (op.kind === 'mask') channels.mask(self.dom, self.port);
       if (op.kind === 'unmask') channels.unmask(self.dom, self.port);
       for (const key of owed) {
@@ -153,10 +161,18 @@ class MaskDropsPending extends EventChannels {
 
 describe('EventChannels: no notification lost', () => {
   it('every notify since the last delivery leaves the port pending, then delivered', () => {
-    fc.assert(noLostNotificationProperty(() => new EventChannels()), { numRuns: 200 });
+    fc.assert(
+      noLostNotificationProperty(() => new EventChannels()),
+      { numRuns: 200 },
+    );
   });
 
   it('teeth: masking that drops a pending event is caught', () => {
-    expect(fc.check(noLostNotificationProperty(() => new MaskDropsPending()), { numRuns: 200 }).failed).toBe(true);
+    expect(
+      fc.check(
+        noLostNotificationProperty(() => new MaskDropsPending()),
+        { numRuns: 200 },
+      ).failed,
+    ).toBe(true);
   });
 });

@@ -203,7 +203,9 @@ export class EventChannels {
   /** True if `port` of `dom` is allocated and still waiting for its peer to bind. */
   isUnbound(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
-    return ports !== undefined && this.validPort(ports, port) && ports.state[port] === State.Unbound;
+    return (
+      ports !== undefined && this.validPort(ports, port) && ports.state[port] === State.Unbound
+    );
   }
 
   private setPending(ports: DomainPorts, port: Port): void {

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
-import { GNTTAB_NR_RESERVED_ENTRIES, type GrantError, type GrantRef, GrantTable } from './grant-table.ts';
+import {
+  GNTTAB_NR_RESERVED_ENTRIES,
+  type GrantError,
+  type GrantRef,
+  GrantTable,
+} from './grant-table.ts';
 import { DomainMemory, type DomId } from './memory.ts';
 
 const GUEST = 1;
@@ -13,7 +18,12 @@ function fresh(refCountMax = 64): { memory: DomainMemory; table: GrantTable } {
   return { memory, table: new GrantTable(GUEST, memory, refCountMax) };
 }
 
-function grant(table: GrantTable, frame: number, readOnly = false, grantee: DomId = BACKEND): GrantRef {
+function grant(
+  table: GrantTable,
+  frame: number,
+  readOnly = false,
+  grantee: DomId = BACKEND,
+): GrantRef {
   const result = table.grantAccess(grantee, frame, readOnly);
   if (!result.ok) throw new Error(`grant failed: ${result.error}`);
   return result.value;
@@ -119,7 +129,12 @@ const domArb = fc.constantFrom(BACKEND, OTHER);
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('grant' as const), grantee: domArb, readOnly: fc.boolean() }),
   fc.record({ kind: fc.constant('end' as const), pick: fc.nat(40) }),
-  fc.record({ kind: fc.constant('map' as const), pick: fc.nat(40), mapper: domArb, writable: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('map' as const),
+    pick: fc.nat(40),
+    mapper: domArb,
+    writable: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('unmap' as const), pick: fc.nat(40), mapper: domArb }),
 );
 
@@ -131,9 +146,14 @@ interface ModelEntry {
 
 const REF_COUNT_MAX = GNTTAB_NR_RESERVED_ENTRIES + 6;
 
-function expected(model: Map<GrantRef, ModelEntry>, command: Command, ref: GrantRef): GrantError | 'ok' {
+function expected(
+  model: Map<GrantRef, ModelEntry>,
+  command: Command,
+  ref: GrantRef,
+): GrantError | 'ok' {
   const entry = model.get(ref);
-  if (command.kind === 'grant') return model.size === REF_COUNT_MAX - GNTTAB_NR_RESERVED_ENTRIES ? 'no-free-ref' : 'ok';
+  if (command.kind === 'grant')
+    return model.size === REF_COUNT_MAX - GNTTAB_NR_RESERVED_ENTRIES ? 'no-free-ref' : 'ok';
   if (entry === undefined) return 'not-granted';
   if (command.kind === 'end') return entry.maps > 0 ? 'still-mapped' : 'ok';
   if (command.mapper !== entry.grantee) return 'wrong-domain';
@@ -150,7 +170,10 @@ function grantAccountingProperty(make: (memory: DomainMemory) => GrantTable) {
     for (const command of commands) {
       // Targets by position modulo what exists, plus never-granted refs in range.
       const known = [...model.keys()].sort((a, b) => a - b);
-      const ref = command.kind === 'grant' ? -1 : (known[command.pick % (known.length + 2)] ?? 2 + (command.pick % 2));
+      const ref =
+        command.kind === 'grant'
+          ? -1
+          : (known[command.pick % (known.length + 2)] ?? 2 + (command.pick % 2));
       const want = expected(model, command, ref);
       const mappedBefore = table.isMapped(ref);
       let got: { ok: boolean; error?: GrantError };
@@ -159,7 +182,11 @@ function grantAccountingProperty(make: (memory: DomainMemory) => GrantTable) {
         got = result;
         if (result.ok) {
           if (model.has(result.value) || result.value < GNTTAB_NR_RESERVED_ENTRIES) return false;
-          model.set(result.value, { grantee: command.grantee, readOnly: command.readOnly, maps: 0 });
+          model.set(result.value, {
+            grantee: command.grantee,
+            readOnly: command.readOnly,
+            maps: 0,
+          });
         }
       } else if (command.kind === 'end') {
         got = table.endAccess(ref);
@@ -174,7 +201,8 @@ function grantAccountingProperty(make: (memory: DomainMemory) => GrantTable) {
       }
       if ((got.ok ? 'ok' : got.error) !== want) return false;
       const entries = [...model.entries()];
-      const sum = (pick: (e: ModelEntry) => number) => entries.reduce((acc, [, e]) => acc + pick(e), 0);
+      const sum = (pick: (e: ModelEntry) => number) =>
+        entries.reduce((acc, [, e]) => acc + pick(e), 0);
       for (const dom of [BACKEND, OTHER]) {
         if (table.grantedCount(dom) !== sum((e) => (e.grantee === dom ? 1 : 0))) return false;
         if (table.mappedCount(dom) !== sum((e) => (e.grantee === dom ? e.maps : 0))) return false;
@@ -199,16 +227,22 @@ class EndsWhileMapped extends GrantTable {
 
 describe('GrantTable accounting (model-based)', () => {
   it('agrees with the model; ending never succeeds while mapped', () => {
-    fc.assert(grantAccountingProperty((m) => new GrantTable(GUEST, m, REF_COUNT_MAX)), { numRuns: 200 });
+    fc.assert(
+      grantAccountingProperty((m) => new GrantTable(GUEST, m, REF_COUNT_MAX)),
+      { numRuns: 200 },
+    );
   });
 
   it('teeth: a table that ends access while mapped is caught', () => {
     // Seeded: the broken case needs grant, map by the grantee, then end; a fixed seed keeps the
     // teeth from depending on luck.
-    const result = fc.check(grantAccountingProperty((m) => new EndsWhileMapped(GUEST, m, REF_COUNT_MAX)), {
-      numRuns: 1000,
-      seed: 396,
-    });
+    const result = fc.check(
+      grantAccountingProperty((m) => new EndsWhileMapped(GUEST, m, REF_COUNT_MAX)),
+      {
+        numRuns: 1000,
+        seed: 396,
+      },
+    );
     expect(result.failed).toBe(true);
   });
 });

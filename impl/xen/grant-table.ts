@@ -177,7 +177,11 @@ export class GrantTable {
   /** The entry as the granter wrote it, or undefined if `ref` is not granted. */
   entry(ref: GrantRef): GrantEntry | undefined {
     if (!this.isGranted(ref)) return undefined;
-    return { grantee: this.grantee[ref]!, frame: this.frame[ref]!, readOnly: this.readOnly[ref] === 1 };
+    return {
+      grantee: this.grantee[ref]!,
+      frame: this.frame[ref]!,
+      readOnly: this.readOnly[ref] === 1,
+    };
   }
 
   /** Granted references, to `grantee` if given. */

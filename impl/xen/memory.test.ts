@@ -24,9 +24,12 @@ describe('DomainMemory', () => {
     const view = memory.view(first, 2);
     expect(view?.byteLength).toBe(2 * PAGE_SIZE);
     view?.setUint32(PAGE_SIZE + 8, 0xdeadbeef, true);
-    expect(new DataView(memory.page(first + 1).buffer, memory.page(first + 1).byteOffset).getUint32(8, true)).toBe(
-      0xdeadbeef,
-    );
+    expect(
+      new DataView(memory.page(first + 1).buffer, memory.page(first + 1).byteOffset).getUint32(
+        8,
+        true,
+      ),
+    ).toBe(0xdeadbeef);
     expect(memory.view(first + 1, 1)?.getUint32(8, true)).toBe(0xdeadbeef);
   });
 

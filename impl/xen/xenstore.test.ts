@@ -17,7 +17,8 @@ function must<T>(result: Result<T, XsError>): T {
 
 function drain(xs: Xenstore, dom: DomId): WatchEvent[] {
   const events: WatchEvent[] = [];
-  for (let event = xs.takeWatchEvent(dom); event !== undefined; event = xs.takeWatchEvent(dom)) events.push(event);
+  for (let event = xs.takeWatchEvent(dom); event !== undefined; event = xs.takeWatchEvent(dom))
+    events.push(event);
   return events;
 }
 
@@ -25,13 +26,33 @@ function drain(xs: Xenstore, dom: DomId): WatchEvent[] {
 function toolstack(): Xenstore {
   const xs = new Xenstore();
   must(xs.mkdir(DOM0, '/local/domain/1'));
-  must(xs.setPerms(DOM0, '/local/domain/1', [{ dom: DOM0, perm: 'n' }, { dom: GUEST, perm: 'r' }]));
+  must(
+    xs.setPerms(DOM0, '/local/domain/1', [
+      { dom: DOM0, perm: 'n' },
+      { dom: GUEST, perm: 'r' },
+    ]),
+  );
   must(xs.mkdir(DOM0, FE));
-  must(xs.setPerms(DOM0, FE, [{ dom: GUEST, perm: 'n' }, { dom: DOM0, perm: 'r' }]));
+  must(
+    xs.setPerms(DOM0, FE, [
+      { dom: GUEST, perm: 'n' },
+      { dom: DOM0, perm: 'r' },
+    ]),
+  );
   must(xs.write(DOM0, `${FE}/state`, '1'));
-  must(xs.setPerms(DOM0, `${FE}/state`, [{ dom: GUEST, perm: 'n' }, { dom: DOM0, perm: 'r' }]));
+  must(
+    xs.setPerms(DOM0, `${FE}/state`, [
+      { dom: GUEST, perm: 'n' },
+      { dom: DOM0, perm: 'r' },
+    ]),
+  );
   must(xs.mkdir(DOM0, BE));
-  must(xs.setPerms(DOM0, BE, [{ dom: DOM0, perm: 'n' }, { dom: GUEST, perm: 'r' }]));
+  must(
+    xs.setPerms(DOM0, BE, [
+      { dom: DOM0, perm: 'n' },
+      { dom: GUEST, perm: 'r' },
+    ]),
+  );
   must(xs.write(DOM0, `${BE}/state`, '1'));
   return xs;
 }
@@ -105,10 +126,16 @@ describe('Xenstore permissions', () => {
 
   it('only the owner or dom0 sets permissions, and a guest cannot give a node away', () => {
     const xs = toolstack();
-    const mine = [{ dom: GUEST, perm: 'n' as const }, { dom: DOM0, perm: 'b' as const }];
+    const mine = [
+      { dom: GUEST, perm: 'n' as const },
+      { dom: DOM0, perm: 'b' as const },
+    ];
     expect(xs.setPerms(GUEST, `${FE}/state`, mine).ok).toBe(true);
     expect(xs.setPerms(GUEST, `${BE}/state`, mine)).toEqual({ ok: false, error: 'EACCES' });
-    expect(xs.setPerms(GUEST, `${FE}/state`, [{ dom: OTHER, perm: 'n' }])).toEqual({ ok: false, error: 'EACCES' });
+    expect(xs.setPerms(GUEST, `${FE}/state`, [{ dom: OTHER, perm: 'n' }])).toEqual({
+      ok: false,
+      error: 'EACCES',
+    });
     expect(xs.setPerms(DOM0, `${FE}/state`, [])).toEqual({ ok: false, error: 'EINVAL' });
   });
 });
@@ -119,7 +146,11 @@ describe('Xenstore watches', () => {
     must(xs.watch(GUEST, `${BE}/state`, 'be-state'));
     must(xs.watch(DOM0, FE, 'fe'));
     expect(xs.pendingWatchDomains()).toEqual([DOM0, GUEST]);
-    expect(xs.peekWatchEvent(GUEST)).toEqual({ dom: GUEST, path: `${BE}/state`, token: 'be-state' });
+    expect(xs.peekWatchEvent(GUEST)).toEqual({
+      dom: GUEST,
+      path: `${BE}/state`,
+      token: 'be-state',
+    });
     expect(drain(xs, GUEST)).toEqual([{ dom: GUEST, path: `${BE}/state`, token: 'be-state' }]);
     drain(xs, DOM0);
     must(xs.write(DOM0, `${BE}/state`, '2'));
@@ -272,7 +303,13 @@ const ACTOR_DOMS: readonly DomId[] = [DOM0, GUEST, OTHER, GUEST];
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
   actor: fc.nat(PLAIN_ACTOR),
-  kind: fc.constantFrom('read' as const, 'write' as const, 'write' as const, 'rm' as const, 'end' as const),
+  kind: fc.constantFrom(
+    'read' as const,
+    'write' as const,
+    'write' as const,
+    'rm' as const,
+    'end' as const,
+  ),
   key: fc.constantFrom(...KEYS),
   value: fc.nat(9),
 });
@@ -287,7 +324,8 @@ function applyOp(store: TxStore, dom: DomId, op: TxOp, tx: TxId | undefined): st
     const result = store.read(dom, path, tx);
     return result.ok ? result.value : result.error;
   }
-  const result = op.kind === 'write' ? store.write(dom, path, `${op.value}`, tx) : store.rm(dom, path, tx);
+  const result =
+    op.kind === 'write' ? store.write(dom, path, `${op.value}`, tx) : store.rm(dom, path, tx);
   return result.ok ? 'ok' : result.error;
 }
 
@@ -302,7 +340,8 @@ function serialApply(serial: Map<string, string>, op: TxOp): string {
     return 'ok';
   }
   if (!serial.has(path) && parent !== '/t' && !serial.has(parent)) return 'ENOENT';
-  for (const key of [...serial.keys()]) if (key === path || key.startsWith(`${path}/`)) serial.delete(key);
+  for (const key of [...serial.keys()])
+    if (key === path || key.startsWith(`${path}/`)) serial.delete(key);
   return 'ok';
 }
 
@@ -321,14 +360,16 @@ function serializableProperty(make: () => TxStore) {
     for (const step of steps) {
       const dom = ACTOR_DOMS[step.actor]!;
       if (step.actor === PLAIN_ACTOR) {
-        if (step.kind !== 'end') committed.push({ ops: [{ op: step, seen: applyOp(store, dom, step, undefined) }] });
+        if (step.kind !== 'end')
+          committed.push({ ops: [{ op: step, seen: applyOp(store, dom, step, undefined) }] });
         continue;
       }
       if (step.kind === 'end') {
         if (open.has(step.actor)) end(step.actor, step.value !== 0);
         continue;
       }
-      if (!open.has(step.actor)) open.set(step.actor, { tx: store.transactionStart(dom), unit: { ops: [] } });
+      if (!open.has(step.actor))
+        open.set(step.actor, { tx: store.transactionStart(dom), unit: { ops: [] } });
       const current = open.get(step.actor)!;
       current.unit.ops.push({ op: step, seen: applyOp(store, dom, step, current.tx) });
     }
@@ -381,7 +422,9 @@ class NoConflictCheck implements TxStore {
   transactionEnd(dom: DomId, tx: TxId, commit: boolean): Result<void, XsError> {
     const buffer = this.buffers.get(tx)!;
     this.buffers.delete(tx);
-    if (commit) for (const [path, value] of buffer) value === null ? this.live.rm(dom, path) : this.live.write(dom, path, value);
+    if (commit)
+      for (const [path, value] of buffer)
+        value === null ? this.live.rm(dom, path) : this.live.write(dom, path, value);
     return { ok: true, value: undefined };
   }
   snapshot(prefix?: string): ReadonlyMap<string, string> {
@@ -395,7 +438,12 @@ describe('Xenstore: committed transactions are serializable', () => {
   });
 
   it('teeth: transactions without the generation check are caught', () => {
-    expect(fc.check(serializableProperty(() => new NoConflictCheck()), { numRuns: 300 }).failed).toBe(true);
+    expect(
+      fc.check(
+        serializableProperty(() => new NoConflictCheck()),
+        { numRuns: 300 },
+      ).failed,
+    ).toBe(true);
   });
 });
 
@@ -411,34 +459,45 @@ function isUnder(path: string, watched: string): boolean {
 
 /** `padded` registers unrelated watches first, so matching takes its ancestor-walk branch. */
 function watchProperty(make: () => Xenstore, padded = false) {
-  const registration = fc.record({ dom: fc.constantFrom(...WATCHERS), path: fc.constantFrom(...WATCH_PATHS) });
-  const writes = fc.array(fc.record({ path: fc.constantFrom(...WRITE_PATHS), tx: fc.boolean() }), { maxLength: 25 });
-  return fc.property(fc.array(registration, { maxLength: 8 }), writes, (registrations, writeList) => {
-    const xs = make();
-    must(xs.mkdir(DOM0, '/w'));
-    must(xs.setPerms(DOM0, '/w', [{ dom: DOM0, perm: 'r' }]));
-    const PADDER = 3;
-    for (let i = 0; padded && i < 10; i++) must(xs.watch(PADDER, `/pad/${i}`, 'pad'));
-    drain(xs, PADDER);
-    const watches = registrations.map((r, i) => ({ ...r, token: `t${i}` }));
-    for (const w of watches) must(xs.watch(w.dom, w.path, w.token));
-    for (const dom of WATCHERS) {
-      const initial = watches.filter((w) => w.dom === dom).map((w) => ({ dom, path: w.path, token: w.token }));
-      if (JSON.stringify(drain(xs, dom)) !== JSON.stringify(initial)) return false;
-    }
-    for (const [i, write] of writeList.entries()) {
-      const tx = write.tx ? xs.transactionStart(DOM0) : undefined;
-      must(xs.write(DOM0, write.path, `${i}`, tx));
-      if (tx !== undefined) must(xs.transactionEnd(DOM0, tx, true));
-      for (const dom of WATCHERS) {
-        const want = watches
-          .filter((w) => w.dom === dom && isUnder(write.path, w.path))
-          .map((w) => ({ dom, path: write.path, token: w.token }));
-        if (JSON.stringify(drain(xs, dom)) !== JSON.stringify(want)) return false;
-      }
-    }
-    return xs.pendingWatchDomains().length === 0;
+  const registration = fc.record({
+    dom: fc.constantFrom(...WATCHERS),
+    path: fc.constantFrom(...WATCH_PATHS),
   });
+  const writes = fc.array(fc.record({ path: fc.constantFrom(...WRITE_PATHS), tx: fc.boolean() }), {
+    maxLength: 25,
+  });
+  return fc.property(
+    fc.array(registration, { maxLength: 8 }),
+    writes,
+    (registrations, writeList) => {
+      const xs = make();
+      must(xs.mkdir(DOM0, '/w'));
+      must(xs.setPerms(DOM0, '/w', [{ dom: DOM0, perm: 'r' }]));
+      const PADDER = 3;
+      for (let i = 0; padded && i < 10; i++) must(xs.watch(PADDER, `/pad/${i}`, 'pad'));
+      drain(xs, PADDER);
+      const watches = registrations.map((r, i) => ({ ...r, token: `t${i}` }));
+      for (const w of watches) must(xs.watch(w.dom, w.path, w.token));
+      for (const dom of WATCHERS) {
+        const initial = watches
+          .filter((w) => w.dom === dom)
+          .map((w) => ({ dom, path: w.path, token: w.token }));
+        if (JSON.stringify(drain(xs, dom)) !== JSON.stringify(initial)) return false;
+      }
+      for (const [i, write] of writeList.entries()) {
+        const tx = write.tx ? xs.transactionStart(DOM0) : undefined;
+        must(xs.write(DOM0, write.path, `${i}`, tx));
+        if (tx !== undefined) must(xs.transactionEnd(DOM0, tx, true));
+        for (const dom of WATCHERS) {
+          const want = watches
+            .filter((w) => w.dom === dom && isUnder(write.path, w.path))
+            .map((w) => ({ dom, path: write.path, token: w.token }));
+          if (JSON.stringify(drain(xs, dom)) !== JSON.stringify(want)) return false;
+        }
+      }
+      return xs.pendingWatchDomains().length === 0;
+    },
+  );
 }
 
 /** A watch matcher that only fires for the watched path itself, never for descendants. */
@@ -449,7 +508,11 @@ class ExactPathWatches extends Xenstore {
     return super.watch(dom, path, token);
   }
   override takeWatchEvent(dom: DomId): WatchEvent | undefined {
-    for (let event = super.takeWatchEvent(dom); event !== undefined; event = super.takeWatchEvent(dom)) {
+    for (
+      let event = super.takeWatchEvent(dom);
+      event !== undefined;
+      event = super.takeWatchEvent(dom)
+    ) {
       if (this.watched.has(`${dom}:${event.path}`)) return event;
     }
     return undefined;
@@ -458,11 +521,22 @@ class ExactPathWatches extends Xenstore {
 
 describe('Xenstore: watches', () => {
   it('every write under a watched path queues one event for the watching domain, none for others', () => {
-    fc.assert(watchProperty(() => new Xenstore()), { numRuns: 200 });
-    fc.assert(watchProperty(() => new Xenstore(), true), { numRuns: 100 });
+    fc.assert(
+      watchProperty(() => new Xenstore()),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      watchProperty(() => new Xenstore(), true),
+      { numRuns: 100 },
+    );
   });
 
   it('teeth: exact-path-only watch matching is caught', () => {
-    expect(fc.check(watchProperty(() => new ExactPathWatches()), { numRuns: 200 }).failed).toBe(true);
+    expect(
+      fc.check(
+        watchProperty(() => new ExactPathWatches()),
+        { numRuns: 200 },
+      ).failed,
+    ).toBe(true);
   });
 });

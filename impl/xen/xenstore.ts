@@ -86,8 +86,13 @@ interface View {
   /** `node` (from get, or newly built) changed; record it. */
   put(path: string, node: XsNode): void;
   remove(path: string): void;
-  fire(path: string, exact: boolean, node: XsNode, parent: XsNode | undefined,
-    originalPerms: readonly XsPerm[] | undefined): void;
+  fire(
+    path: string,
+    exact: boolean,
+    node: XsNode,
+    parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined,
+  ): void;
   wrote(): void;
   /**
    * The view disagrees with itself (a child list copied at one time, a child at another). Only a
@@ -104,7 +109,9 @@ const E_EINVAL = err('EINVAL' as const);
 const E_EEXIST = err('EEXIST' as const);
 
 const PATH_CHARS = /^[A-Za-z0-9\-/_@]+$/;
-const ROOT_PERMS: readonly XsPerm[] = Object.freeze([Object.freeze({ dom: 0, perm: 'n' as const })]);
+const ROOT_PERMS: readonly XsPerm[] = Object.freeze([
+  Object.freeze({ dom: 0, perm: 'n' as const }),
+]);
 
 export function parentPath(path: string): string {
   const i = path.lastIndexOf('/');
@@ -184,8 +191,13 @@ class Store {
   }
 
   /** fire_watches(): `exact` only for descendants removed by a recursive rm. */
-  fireWatches(name: string, exact: boolean, node: XsNode | undefined, parent: XsNode | undefined,
-    originalPerms: readonly XsPerm[] | undefined): void {
+  fireWatches(
+    name: string,
+    exact: boolean,
+    node: XsNode | undefined,
+    parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined,
+  ): void {
     if (this.watchesByPath.size === 0) return;
     const matched = this.matched;
     matched.length = 0;
@@ -216,8 +228,13 @@ class Store {
   }
 
   /** watch_permitted(): the old permissions, the node, or its parent must be readable. */
-  private watchPermitted(dom: DomId, name: string, node: XsNode | undefined,
-    parent: XsNode | undefined, originalPerms: readonly XsPerm[] | undefined): boolean {
+  private watchPermitted(
+    dom: DomId,
+    name: string,
+    node: XsNode | undefined,
+    parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined,
+  ): boolean {
     if (originalPerms !== undefined && (permFor(dom, originalPerms) & PERM_READ) !== 0) return true;
     if (node === undefined) return false;
     if ((permFor(dom, node.perms) & PERM_READ) !== 0) return true;
@@ -243,8 +260,13 @@ class CommittedView implements View {
     this.store.nodes.delete(path);
   }
 
-  fire(path: string, exact: boolean, node: XsNode, parent: XsNode | undefined,
-    originalPerms: readonly XsPerm[] | undefined): void {
+  fire(
+    path: string,
+    exact: boolean,
+    node: XsNode,
+    parent: XsNode | undefined,
+    originalPerms: readonly XsPerm[] | undefined,
+  ): void {
     this.store.fireWatches(path, exact, node, parent, originalPerms);
   }
 
@@ -275,7 +297,12 @@ class TransactionView implements View {
     const copy: XsNode | null =
       live === undefined
         ? null
-        : { value: live.value, perms: live.perms, children: live.children.slice(), generation: live.generation };
+        : {
+            value: live.value,
+            perms: live.perms,
+            children: live.children.slice(),
+            generation: live.generation,
+          };
     this.accessed.set(path, {
       generation: live === undefined ? NO_GENERATION : live.generation,
       node: copy,
@@ -324,7 +351,8 @@ class TransactionView implements View {
     if (this.doomed) return E_EAGAIN;
     for (const [path, access] of this.accessed) {
       const live = nodes.get(path);
-      if ((live === undefined ? NO_GENERATION : live.generation) !== access.generation) return E_EAGAIN;
+      if ((live === undefined ? NO_GENERATION : live.generation) !== access.generation)
+        return E_EAGAIN;
     }
     for (const [path, access] of this.accessed) {
       if (!access.modified) continue;
@@ -358,7 +386,13 @@ function getNode(view: View, dom: DomId, name: string, perm: number): XsNode | X
 }
 
 /** errno_from_parents(): hide a node's existence from a domain its nearest ancestor refuses. */
-function errnoFromParents(view: View, dom: DomId, name: string, errnum: XsError, perm: number): XsError {
+function errnoFromParents(
+  view: View,
+  dom: DomId,
+  name: string,
+  errnum: XsError,
+  perm: number,
+): XsError {
   for (let path = name; path !== '/'; ) {
     path = parentPath(path);
     const node = view.get(path);
@@ -381,7 +415,12 @@ function createNode(view: View, dom: DomId, name: string, value: string): XsNode
   let node = parent;
   for (let i = missing.length - 1; i >= 0; i--) {
     const path = missing[i]!;
-    node = { value: '', perms: inheritPerms(parent.perms, dom), children: [], generation: NO_GENERATION };
+    node = {
+      value: '',
+      perms: inheritPerms(parent.perms, dom),
+      children: [],
+      generation: NO_GENERATION,
+    };
     const leaf = path.slice(path.lastIndexOf('/') + 1);
     if (parent.children.includes(leaf)) view.inconsistent(`${path} absent but listed`);
     else parent.children.push(leaf);
@@ -445,8 +484,13 @@ function doRm(view: View, dom: DomId, name: string, nodeCountMax: number): Resul
 }
 
 /** delnode_sub() over walk_node_tree(): post-order, exact events below the root of the rm. */
-function removeSubtree(view: View, root: string, rootNode: XsNode, rootParent: XsNode,
-  nodeCountMax: number): void {
+function removeSubtree(
+  view: View,
+  root: string,
+  rootNode: XsNode,
+  rootParent: XsNode,
+  nodeCountMax: number,
+): void {
   const stack = [{ path: root, node: rootNode, parent: rootParent, next: 0 }];
   for (let visits = 0; stack.length > 0; visits++) {
     assert(visits <= 2 * nodeCountMax, 'rm: walk exceeded the node count');
@@ -473,14 +517,21 @@ function validPerms(perms: readonly XsPerm[]): boolean {
   return true;
 }
 
-function doSetPerms(view: View, dom: DomId, name: string, perms: readonly XsPerm[]): Result<void, XsError> {
+function doSetPerms(
+  view: View,
+  dom: DomId,
+  name: string,
+  perms: readonly XsPerm[],
+): Result<void, XsError> {
   if (!validPerms(perms)) return E_EINVAL;
   const found = getNode(view, dom, name, PERM_WRITE | PERM_OWNER);
   if (typeof found === 'string') return ERRORS[found];
   // "Unprivileged domains may not change the owner" (EPERM in xenstored).
   if (dom !== XS_PRIVILEGED_DOMID && perms[0]!.dom !== found.perms[0]!.dom) return E_EACCES;
   const originalPerms = found.perms;
-  found.perms = Object.freeze(perms.map((entry) => Object.freeze({ dom: entry.dom, perm: entry.perm })));
+  found.perms = Object.freeze(
+    perms.map((entry) => Object.freeze({ dom: entry.dom, perm: entry.perm })),
+  );
   view.put(name, found);
   view.fire(name, false, found, undefined, originalPerms);
   view.wrote();
@@ -494,7 +545,12 @@ export class Xenstore {
   private txNext: TxId = 1;
 
   constructor() {
-    this.store.nodes.set('/', { value: '', perms: ROOT_PERMS, children: [], generation: ++this.store.generation });
+    this.store.nodes.set('/', {
+      value: '',
+      perms: ROOT_PERMS,
+      children: [],
+      generation: ++this.store.generation,
+    });
     this.committed = new CommittedView(this.store);
   }
 
@@ -608,7 +664,8 @@ export class Xenstore {
   /** Domains with queued watch events, ascending. */
   pendingWatchDomains(): readonly DomId[] {
     const doms: DomId[] = [];
-    for (const [dom, queue] of this.store.queues) if (queue.head < queue.events.length) doms.push(dom);
+    for (const [dom, queue] of this.store.queues)
+      if (queue.head < queue.events.length) doms.push(dom);
     return doms.sort((a, b) => a - b);
   }
 
@@ -660,7 +717,8 @@ export class Xenstore {
       const path = stack.pop()!;
       const node = this.store.nodes.get(path)!;
       out.set(path, node.value);
-      for (let i = node.children.length - 1; i >= 0; i--) stack.push(childPath(path, node.children[i]!));
+      for (let i = node.children.length - 1; i >= 0; i--)
+        stack.push(childPath(path, node.children[i]!));
     }
     assert(out.size <= this.store.nodes.size, 'snapshot visited a node twice');
     return out;

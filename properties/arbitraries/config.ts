@@ -13,9 +13,13 @@ export function backendConfigArb(): fc.Arbitrary<BackendConfig> {
   return fc.record({
     queueCountMax: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined, freq: 4 }),
     ringPageOrderMax: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined, freq: 4 }),
-    indirectSegmentsMax: fc.option(fc.oneof(fc.constantFrom(32, 256), fc.integer({ min: 0, max: 256 })), {
-      nil: undefined, freq: 4,
-    }),
+    indirectSegmentsMax: fc.option(
+      fc.oneof(fc.constantFrom(32, 256), fc.integer({ min: 0, max: 256 })),
+      {
+        nil: undefined,
+        freq: 4,
+      },
+    ),
     persistent: fc.boolean(),
     persistentGrantsMax: fc.constantFrom(...PERSISTENT_GRANTS_MAX),
     flush: fc.boolean(),

@@ -18,7 +18,9 @@ interface RawFaults {
 }
 
 /** A migration target: any backend, with the run's switched-off features removed. */
-export function migrationTargetsArb(countMax: number = MIGRATION_COUNT_MAX): fc.Arbitrary<readonly BackendConfig[]> {
+export function migrationTargetsArb(
+  countMax: number = MIGRATION_COUNT_MAX,
+): fc.Arbitrary<readonly BackendConfig[]> {
   return fc.array(backendConfigArb(), { minLength: 1, maxLength: countMax });
 }
 

@@ -4,7 +4,15 @@
 import fc from 'fast-check';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Scenario } from '../catalog.ts';
-import { abiOf, backendConfigArb, diskSectorsArb, frontendConfigArb, swarmBackend, swarmFrontend, vcpuCountArb } from './config.ts';
+import {
+  abiOf,
+  backendConfigArb,
+  diskSectorsArb,
+  frontendConfigArb,
+  swarmBackend,
+  swarmFrontend,
+  vcpuCountArb,
+} from './config.ts';
 import { faultsOf, rawFaultsArb } from './faults.ts';
 import { scheduleArb } from './schedule.ts';
 import { DEFAULT_WEIGHTS, type SwarmWeights, swarmArb } from './swarm.ts';
@@ -40,26 +48,40 @@ export function configArb(shape: ScenarioShape): fc.Arbitrary<WorldConfig> {
       diskSectors: shape.diskSectors,
       frontend: frontendConfigArb(),
       backend: backendConfigArb(),
-      workload: rawWorkloadArb({ itemCountMin: shape.itemCountMin, itemCountMax: shape.itemCountMax }),
+      workload: rawWorkloadArb({
+        itemCountMin: shape.itemCountMin,
+        itemCountMax: shape.itemCountMax,
+      }),
       faults: rawFaultsArb,
     })
-    .map(({ swarm, vcpuCount, diskSectors, frontend, backend, workload, faults }): WorldConfig => ({
-      vcpuCount,
-      abi: abiOf(swarm),
-      diskSectors,
-      frontend: swarmFrontend(frontend, swarm),
-      backend: swarmBackend(backend, swarm),
-      workload: workloadOf(workload, vcpuCount, diskSectors, swarm),
-      faults: faultsOf(faults, swarm),
-    }));
+    .map(
+      ({ swarm, vcpuCount, diskSectors, frontend, backend, workload, faults }): WorldConfig => ({
+        vcpuCount,
+        abi: abiOf(swarm),
+        diskSectors,
+        frontend: swarmFrontend(frontend, swarm),
+        backend: swarmBackend(backend, swarm),
+        workload: workloadOf(workload, vcpuCount, diskSectors, swarm),
+        faults: faultsOf(faults, swarm),
+      }),
+    );
 }
 
 export function scenarioArb(shape: Partial<ScenarioShape> = {}): fc.Arbitrary<Scenario> {
   const full: ScenarioShape = { ...DEFAULT_SHAPE, ...shape };
-  return fc.record({ config: configArb(full), choices: scheduleArb({ choiceCountMax: full.choiceCountMax, fromEndPercent: full.fromEndPercent }) });
+  return fc.record({
+    config: configArb(full),
+    choices: scheduleArb({
+      choiceCountMax: full.choiceCountMax,
+      fromEndPercent: full.fromEndPercent,
+    }),
+  });
 }
 
 /** Shapes with one feature forced on or off, for properties that aim at one family. */
-export function withWeights(overrides: Partial<SwarmWeights>, shape: Partial<ScenarioShape> = {}): Partial<ScenarioShape> {
+export function withWeights(
+  overrides: Partial<SwarmWeights>,
+  shape: Partial<ScenarioShape> = {},
+): Partial<ScenarioShape> {
   return { ...shape, weights: { ...DEFAULT_WEIGHTS, ...shape.weights, ...overrides } };
 }

@@ -20,9 +20,15 @@ export interface ScheduleShape {
 
 export function scheduleArb(shape: ScheduleShape): fc.Arbitrary<number[]> {
   const uniform = fc.nat();
-  const choice = shape.fromEndPercent <= 0 ? uniform : fc.oneof(
-    { weight: 100 - shape.fromEndPercent, arbitrary: uniform },
-    { weight: shape.fromEndPercent, arbitrary: fc.integer({ min: 1, max: 2 }).map((k) => FROM_END - k) },
-  );
+  const choice =
+    shape.fromEndPercent <= 0
+      ? uniform
+      : fc.oneof(
+          { weight: 100 - shape.fromEndPercent, arbitrary: uniform },
+          {
+            weight: shape.fromEndPercent,
+            arbitrary: fc.integer({ min: 1, max: 2 }).map((k) => FROM_END - k),
+          },
+        );
   return fc.array(choice, { maxLength: shape.choiceCountMax, size: 'max' });
 }

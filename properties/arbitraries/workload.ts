@@ -43,7 +43,12 @@ function opOf(raw: number, swarm: Swarm): WorkloadOp {
   return raw % 2 === 0 ? 'read' : 'write';
 }
 
-export function itemOf(raw: RawItem, vcpuCount: number, diskSectors: number, swarm: Swarm): WorkloadItem {
+export function itemOf(
+  raw: RawItem,
+  vcpuCount: number,
+  diskSectors: number,
+  swarm: Swarm,
+): WorkloadItem {
   const vcpu = raw.vcpu % vcpuCount;
   const op = opOf(raw.op, swarm);
   if (op === 'flush') return { vcpu, op, sector: 0, sectorCount: 0, offsetSectors: 0 };
@@ -60,10 +65,19 @@ export interface WorkloadShape {
 }
 
 export function rawWorkloadArb(shape: WorkloadShape): fc.Arbitrary<readonly RawItem[]> {
-  return fc.array(rawItemArb, { minLength: Math.max(1, shape.itemCountMin), maxLength: shape.itemCountMax, size: 'max' });
+  return fc.array(rawItemArb, {
+    minLength: Math.max(1, shape.itemCountMin),
+    maxLength: shape.itemCountMax,
+    size: 'max',
+  });
 }
 
-export function workloadOf(raw: readonly RawItem[], vcpuCount: number, diskSectors: number, swarm: Swarm): WorkloadItem[] {
+export function workloadOf(
+  raw: readonly RawItem[],
+  vcpuCount: number,
+  diskSectors: number,
+  swarm: Swarm,
+): WorkloadItem[] {
   return raw.map((r) => itemOf(r, vcpuCount, diskSectors, swarm));
 }
 

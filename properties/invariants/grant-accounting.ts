@@ -10,15 +10,24 @@ import type { Violation } from './violation.ts';
 function ringConservation(world: World, rinfo: RingInfo, out: Violation[]): void {
   if (rinfo.grantSlotCount === 0) return; // grant buffers not filled yet (before connect)
   let held = 0;
-  for (const shadow of rinfo.shadow) held += shadow.grantsUsed.length + shadow.indirectGrants.length;
+  for (const shadow of rinfo.shadow)
+    held += shadow.grantsUsed.length + shadow.indirectGrants.length;
   const free = rinfo.persistentSlots.length + rinfo.unusedSlots.length + rinfo.freshSlots;
   if (free + held !== rinfo.grantSlotCount) {
-    out.push({ code: 'grant-leak', step: world.stepCount, ring: rinfo.index,
-      message: `ring ${rinfo.index} owns ${rinfo.grantSlotCount} grant entries but ${free} are free and ${held} held by requests` });
+    out.push({
+      code: 'grant-leak',
+      step: world.stepCount,
+      ring: rinfo.index,
+      message: `ring ${rinfo.index} owns ${rinfo.grantSlotCount} grant entries but ${free} are free and ${held} held by requests`,
+    });
   }
   if (rinfo.persistentGntsC !== rinfo.persistentSlots.length) {
-    out.push({ code: 'grant-leak', step: world.stepCount, ring: rinfo.index,
-      message: `persistent_gnts_c is ${rinfo.persistentGntsC} but ${rinfo.persistentSlots.length} entries hold a persistent reference` });
+    out.push({
+      code: 'grant-leak',
+      step: world.stepCount,
+      ring: rinfo.index,
+      message: `persistent_gnts_c is ${rinfo.persistentGntsC} but ${rinfo.persistentSlots.length} entries hold a persistent reference`,
+    });
   }
 }
 
@@ -39,7 +48,8 @@ function ownersOf(world: World): Map<number, string[]> {
     for (const slot of rinfo.unusedSlots) own(slot.ref, `ring ${rinfo.index} grant list`);
     rinfo.shadow.forEach((shadow, id) => {
       for (const slot of shadow.grantsUsed) own(slot.ref, `ring ${rinfo.index} request id ${id}`);
-      for (const slot of shadow.indirectGrants) own(slot.ref, `ring ${rinfo.index} request id ${id} indirect page`);
+      for (const slot of shadow.indirectGrants)
+        own(slot.ref, `ring ${rinfo.index} request id ${id} indirect page`);
     });
   }
   for (const ref of world.front.deferredGrants) own(ref, 'deferred-end list');
@@ -53,38 +63,64 @@ function globalAccounting(world: World, out: Violation[]): void {
     const where = owners.get(ref);
     const entry = gnttab.entry(ref)!;
     if (where === undefined) {
-      out.push({ code: 'grant-leak', step: world.stepCount, gref: ref,
-        message: `grant ${ref} is still granted to domain ${entry.grantee} but no ring, request or list owns it` });
+      out.push({
+        code: 'grant-leak',
+        step: world.stepCount,
+        gref: ref,
+        message: `grant ${ref} is still granted to domain ${entry.grantee} but no ring, request or list owns it`,
+      });
     } else if (where.length > 1) {
-      out.push({ code: 'grant-leak', step: world.stepCount, gref: ref, message: `grant ${ref} is owned twice: ${where.join(' and ')}` });
+      out.push({
+        code: 'grant-leak',
+        step: world.stepCount,
+        gref: ref,
+        message: `grant ${ref} is owned twice: ${where.join(' and ')}`,
+      });
     }
     if (!world.guestMemory.isAllocated(entry.frame)) {
-      out.push({ code: 'grant-leak', step: world.stepCount, gref: ref,
-        message: `grant ${ref} still gives domain ${entry.grantee} access to freed guest frame ${entry.frame}` });
+      out.push({
+        code: 'grant-leak',
+        step: world.stepCount,
+        gref: ref,
+        message: `grant ${ref} still gives domain ${entry.grantee} access to freed guest frame ${entry.frame}`,
+      });
     }
   }
   for (const [ref, where] of owners) {
-    if (!gnttab.isGranted(ref) && !where.every((w) => w.includes('persistent') || w.includes('grant list'))) {
-      out.push({ code: 'grant-leak', step: world.stepCount, gref: ref, message: `grant ${ref} used by ${where[0]} was never granted or already ended` });
+    if (
+      !gnttab.isGranted(ref) &&
+      !where.every((w) => w.includes('persistent') || w.includes('grant list'))
+    ) {
+      out.push({
+        code: 'grant-leak',
+        step: world.stepCount,
+        gref: ref,
+        message: `grant ${ref} used by ${where[0]} was never granted or already ended`,
+      });
     }
   }
   let expectedMaps = 0;
   for (const ring of world.host.back.rings) {
     expectedMaps += ring.ringRefs.length + ring.persistent.size;
-    for (const pending of ring.inflight.values()) expectedMaps += pending.segments.filter((s) => !s.persistent).length;
+    for (const pending of ring.inflight.values())
+      expectedMaps += pending.segments.filter((s) => !s.persistent).length;
     if (ring.barrier) expectedMaps += ring.barrier.segments.filter((s) => !s.persistent).length;
   }
   const mapped = gnttab.mappedCount(BACKEND_DOMID);
   if (mapped !== expectedMaps) {
-    out.push({ code: 'grant-leak', step: world.stepCount,
-      message: `the backend maps ${mapped} guest grants but its rings, persistent trees and in-flight requests account for ${expectedMaps}` });
+    out.push({
+      code: 'grant-leak',
+      step: world.stepCount,
+      message: `the backend maps ${mapped} guest grants but its rings, persistent trees and in-flight requests account for ${expectedMaps}`,
+    });
   }
 }
 
 export const grantAccounting: Invariant = {
   code: 'grant-leak',
   phase: 'step',
-  summary: 'per-ring grant conservation; every granted reference owned once; backend maps accounted for',
+  summary:
+    'per-ring grant conservation; every granted reference owned once; backend maps accounted for',
   check(world) {
     const out: Violation[] = [];
     for (const rinfo of world.front.device.rings) ringConservation(world, rinfo, out);
@@ -95,7 +131,8 @@ export const grantAccounting: Invariant = {
 export const grantAccountingFull: Invariant = {
   code: 'grant-leak',
   phase: 'quiescence',
-  summary: 'at quiescence every granted reference is owned exactly once and every backend mapping accounted for',
+  summary:
+    'at quiescence every granted reference is owned exactly once and every backend mapping accounted for',
   check(world) {
     const out: Violation[] = [];
     globalAccounting(world, out);

@@ -30,7 +30,9 @@ export const INVARIANTS: readonly Invariant[] = [
 ];
 
 export const STEP_INVARIANTS: readonly Invariant[] = INVARIANTS.filter((i) => i.phase === 'step');
-export const QUIESCENCE_INVARIANTS: readonly Invariant[] = INVARIANTS.filter((i) => i.phase === 'quiescence');
+export const QUIESCENCE_INVARIANTS: readonly Invariant[] = INVARIANTS.filter(
+  (i) => i.phase === 'quiescence',
+);
 
 export type { Invariant } from './invariant.ts';
 export { formatViolation, type Violation, type ViolationCode } from './violation.ts';

@@ -15,8 +15,12 @@ export const lostWakeup: Invariant = {
     for (const ring of world.host.back.rings) {
       const left = ringIdxDistance(ring.back.reqCons, reqProd(ring.back.sring));
       if (!ring.halted && left > 0) {
-        out.push({ code: 'lost-wakeup', step: world.stepCount, ring: ring.index,
-          message: `backend ring thread sleeps with ${left} unconsumed requests (req_prod ${reqProd(ring.back.sring)}, req_cons ${ring.back.reqCons}, req_event ${ring.back.sring.view.getUint32(4, true)})` });
+        out.push({
+          code: 'lost-wakeup',
+          step: world.stepCount,
+          ring: ring.index,
+          message: `backend ring thread sleeps with ${left} unconsumed requests (req_prod ${reqProd(ring.back.sring)}, req_cons ${ring.back.reqCons}, req_event ${ring.back.sring.view.getUint32(4, true)})`,
+        });
       }
     }
     const dev = world.front.device;
@@ -24,8 +28,12 @@ export const lostWakeup: Invariant = {
     for (const rinfo of dev.rings) {
       const left = ringIdxDistance(rinfo.front.rspCons, rspProd(rinfo.front.sring));
       if (left > 0) {
-        out.push({ code: 'lost-wakeup', step: world.stepCount, ring: rinfo.index,
-          message: `frontend ring idles with ${left} unprocessed responses (rsp_prod ${rspProd(rinfo.front.sring)}, rsp_cons ${rinfo.front.rspCons})` });
+        out.push({
+          code: 'lost-wakeup',
+          step: world.stepCount,
+          ring: rinfo.index,
+          message: `frontend ring idles with ${left} unprocessed responses (rsp_prod ${rspProd(rinfo.front.sring)}, rsp_cons ${rinfo.front.rspCons})`,
+        });
       }
     }
     return out;

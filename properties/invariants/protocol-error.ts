@@ -17,12 +17,15 @@ export const protocolError: Invariant = {
     if (world.reports.length === from) return [];
     seen.set(world, world.reports.length);
     const r = world.reports[from]!;
-    return [{
-      code: 'protocol-error', step: world.stepCount,
-      ...(r.ring !== undefined ? { ring: r.ring } : {}),
-      ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
-      ...(r.gref !== undefined ? { gref: r.gref } : {}),
-      message: `${r.side} reported ${r.code} against an honest peer: ${r.message}`,
-    }];
+    return [
+      {
+        code: 'protocol-error',
+        step: world.stepCount,
+        ...(r.ring !== undefined ? { ring: r.ring } : {}),
+        ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+        ...(r.gref !== undefined ? { gref: r.gref } : {}),
+        message: `${r.side} reported ${r.code} against an honest peer: ${r.message}`,
+      },
+    ];
   },
 };

@@ -17,44 +17,107 @@ const lastChecked = new WeakMap<World, { writes: number; result: Violation[] }>(
  * One check, reported under one code: single-queue-fallback when the backend does not advertise
  * multi-queue-max-queues, queue-layout when it does (each finding belongs to exactly one code).
  */
-function layoutViolations(world: World, code: ViolationCode, onlyWithoutMultiQueue: boolean): Violation[] {
+function layoutViolations(
+  world: World,
+  code: ViolationCode,
+  onlyWithoutMultiQueue: boolean,
+): Violation[] {
   const front = world.front;
-  const settled = front.cachedState === XenbusState.Initialised || front.cachedState === XenbusState.Connected;
-  if (!settled || world.phase !== 'running' || front.device.rings.length === 0 || front.tx !== undefined) return [];
+  const settled =
+    front.cachedState === XenbusState.Initialised || front.cachedState === XenbusState.Connected;
+  if (
+    !settled ||
+    world.phase !== 'running' ||
+    front.device.rings.length === 0 ||
+    front.tx !== undefined
+  )
+    return [];
   const advertised = world.host.back.config.queueCountMax;
   if (onlyWithoutMultiQueue !== (advertised === undefined)) return [];
   const out: Violation[] = [];
   const step = world.stepCount;
-  const expected = negotiateQueues(frontendQueueCountMax(world.config.frontend.queueCountMax, world.config.vcpuCount), advertised);
+  const expected = negotiateQueues(
+    frontendQueueCountMax(world.config.frontend.queueCountMax, world.config.vcpuCount),
+    advertised,
+  );
   const n = front.device.rings.length;
   if (n !== expected) {
-    out.push({ code, step, key: FE.multiQueueNumQueues,
-      message: `frontend uses ${n} rings; min(its max, backend multi-queue-max-queues ${advertised ?? 'absent'}) gives ${expected}` });
+    out.push({
+      code,
+      step,
+      key: FE.multiQueueNumQueues,
+      message: `frontend uses ${n} rings; min(its max, backend multi-queue-max-queues ${advertised ?? 'absent'}) gives ${expected}`,
+    });
   }
   const dir = frontendPath(world.guestDomid);
   const has = (key: string): boolean => world.xs.read(BACKEND_DOMID, `${dir}/${key}`).ok;
   if (n === 1) {
-    if (has(FE.multiQueueNumQueues)) out.push({ code, step, key: FE.multiQueueNumQueues, message: 'one queue, yet multi-queue-num-queues was written' });
-    if (has(queueDir(0))) out.push({ code, step, key: queueDir(0), message: 'one queue, yet a queue-0/ directory was written' });
-    if (!has(FE.eventChannel)) out.push({ code, step, key: FE.eventChannel, message: 'one queue without the flat event-channel key' });
+    if (has(FE.multiQueueNumQueues))
+      out.push({
+        code,
+        step,
+        key: FE.multiQueueNumQueues,
+        message: 'one queue, yet multi-queue-num-queues was written',
+      });
+    if (has(queueDir(0)))
+      out.push({
+        code,
+        step,
+        key: queueDir(0),
+        message: 'one queue, yet a queue-0/ directory was written',
+      });
+    if (!has(FE.eventChannel))
+      out.push({
+        code,
+        step,
+        key: FE.eventChannel,
+        message: 'one queue without the flat event-channel key',
+      });
   } else {
     const num = world.xs.read(BACKEND_DOMID, `${dir}/${FE.multiQueueNumQueues}`);
     if (!num.ok || num.value !== String(n)) {
-      out.push({ code, step, key: FE.multiQueueNumQueues, message: `${n} queues but multi-queue-num-queues is ${num.ok ? num.value : 'absent'}` });
+      out.push({
+        code,
+        step,
+        key: FE.multiQueueNumQueues,
+        message: `${n} queues but multi-queue-num-queues is ${num.ok ? num.value : 'absent'}`,
+      });
     }
-    if (has(FE.eventChannel)) out.push({ code, step, key: FE.eventChannel, message: `${n} queues, yet a flat event-channel was written` });
+    if (has(FE.eventChannel))
+      out.push({
+        code,
+        step,
+        key: FE.eventChannel,
+        message: `${n} queues, yet a flat event-channel was written`,
+      });
     for (let i = 0; i < n; i++) {
-      if (!has(`${queueDir(i)}/${FE.eventChannel}`)) out.push({ code, step, ring: i, key: `${queueDir(i)}/${FE.eventChannel}`, message: `queue ${i} has no event-channel` });
+      if (!has(`${queueDir(i)}/${FE.eventChannel}`))
+        out.push({
+          code,
+          step,
+          ring: i,
+          key: `${queueDir(i)}/${FE.eventChannel}`,
+          message: `queue ${i} has no event-channel`,
+        });
     }
   }
   const back = world.host.back;
   if (back.cachedState === XenbusState.Connected && !back.removed && back.rings.length !== n) {
-    out.push({ code, step, message: `the backend maps ${back.rings.length} rings for a frontend using ${n}` });
+    out.push({
+      code,
+      step,
+      message: `the backend maps ${back.rings.length} rings for a frontend using ${n}`,
+    });
   }
   return out;
 }
 
-function cached(world: World, code: ViolationCode, onlyWithoutMultiQueue: boolean, key: WeakMap<World, { writes: number; result: Violation[] }>): Violation[] {
+function cached(
+  world: World,
+  code: ViolationCode,
+  onlyWithoutMultiQueue: boolean,
+  key: WeakMap<World, { writes: number; result: Violation[] }>,
+): Violation[] {
   const writes = world.xs.writeCount;
   const last = key.get(world);
   if (last !== undefined && last.writes === writes) return last.result;
@@ -68,13 +131,15 @@ const fallbackChecked = new WeakMap<World, { writes: number; result: Violation[]
 export const queueLayout: Invariant = {
   code: 'queue-layout',
   phase: 'step',
-  summary: 'queue count = min(frontend max, backend max); flat keys iff one queue; backend maps that many rings (backend advertises multi-queue)',
+  summary:
+    'queue count = min(frontend max, backend max); flat keys iff one queue; backend maps that many rings (backend advertises multi-queue)',
   check: (world) => cached(world, 'queue-layout', false, lastChecked),
 };
 
 export const singleQueueFallback: Invariant = {
   code: 'single-queue-fallback',
   phase: 'step',
-  summary: 'against a backend without multi-queue-max-queues: one ring with flat keys, also after migration',
+  summary:
+    'against a backend without multi-queue-max-queues: one ring with flat keys, also after migration',
   check: (world) => cached(world, 'single-queue-fallback', true, fallbackChecked),
 };

@@ -19,12 +19,20 @@ export const ringBounds: Invariant = {
         const f = rinfo.front;
         const outstanding = ringIdxDistance(f.rspCons, f.reqProdPvt);
         if (outstanding > f.size) {
-          out.push({ code: 'ring-bounds', step, ring: rinfo.index,
-            message: `frontend has ${outstanding} requests outstanding (req_prod_pvt ${f.reqProdPvt}, rsp_cons ${f.rspCons}) on a ${f.size}-slot ring` });
+          out.push({
+            code: 'ring-bounds',
+            step,
+            ring: rinfo.index,
+            message: `frontend has ${outstanding} requests outstanding (req_prod_pvt ${f.reqProdPvt}, rsp_cons ${f.rspCons}) on a ${f.size}-slot ring`,
+          });
         }
         if (reqProd(f.sring) !== f.reqProdPvt && rinfo.irq === 'idle') {
-          out.push({ code: 'ring-bounds', step, ring: rinfo.index,
-            message: `frontend left req_prod ${reqProd(f.sring)} behind req_prod_pvt ${f.reqProdPvt}: requests built but never published` });
+          out.push({
+            code: 'ring-bounds',
+            step,
+            ring: rinfo.index,
+            message: `frontend left req_prod ${reqProd(f.sring)} behind req_prod_pvt ${f.reqProdPvt}: requests built but never published`,
+          });
         }
       }
     }
@@ -33,16 +41,28 @@ export const ringBounds: Invariant = {
       if (ring.halted) continue;
       const prod = reqProd(b.sring);
       if (ringIdxDistance(b.rspProdPvt, b.reqCons) > b.size) {
-        out.push({ code: 'ring-bounds', step, ring: ring.index,
-          message: `backend consumed ${ringIdxDistance(b.rspProdPvt, b.reqCons)} requests it has no response slot for (req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt})` });
+        out.push({
+          code: 'ring-bounds',
+          step,
+          ring: ring.index,
+          message: `backend consumed ${ringIdxDistance(b.rspProdPvt, b.reqCons)} requests it has no response slot for (req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt})`,
+        });
       }
       if (ringIdxDistance(b.reqCons, prod) > b.size) {
-        out.push({ code: 'ring-bounds', step, ring: ring.index,
-          message: `backend req_cons ${b.reqCons} passed the frontend's req_prod ${prod}` });
+        out.push({
+          code: 'ring-bounds',
+          step,
+          ring: ring.index,
+          message: `backend req_cons ${b.reqCons} passed the frontend's req_prod ${prod}`,
+        });
       }
       if (ringIdxDistance(b.rspProdPvt, rspProd(b.sring)) !== 0) {
-        out.push({ code: 'ring-bounds', step, ring: ring.index,
-          message: `backend rsp_prod ${rspProd(b.sring)} differs from rsp_prod_pvt ${b.rspProdPvt} after a step` });
+        out.push({
+          code: 'ring-bounds',
+          step,
+          ring: ring.index,
+          message: `backend rsp_prod ${rspProd(b.sring)} differs from rsp_prod_pvt ${b.rspProdPvt} after a step`,
+        });
       }
     }
     return out;

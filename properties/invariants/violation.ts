@@ -27,7 +27,10 @@ export interface Violation {
 }
 
 /** Safety violations are found after a step; liveness ones only at quiescence. */
-export const LIVENESS_CODES: ReadonlySet<ViolationCode> = new Set(['no-lost-request', 'lost-wakeup']);
+export const LIVENESS_CODES: ReadonlySet<ViolationCode> = new Set([
+  'no-lost-request',
+  'lost-wakeup',
+]);
 
 export function formatViolation(v: Violation): string {
   const where: string[] = [];

@@ -18,11 +18,19 @@ export const legalXenbusTransitions: Invariant = {
     for (; next < world.stateWrites.length; next++) {
       const w = world.stateWrites[next]!;
       if (w.from === w.to) {
-        out.push({ code: 'illegal-xenbus-transition', step: w.step, key: `${w.side}/state`,
-          message: `${w.writer} rewrote ${w.side} state ${name(w.to)} with the same value (xenbus_switch_state skips that)` });
+        out.push({
+          code: 'illegal-xenbus-transition',
+          step: w.step,
+          key: `${w.side}/state`,
+          message: `${w.writer} rewrote ${w.side} state ${name(w.to)} with the same value (xenbus_switch_state skips that)`,
+        });
       } else if (!isLegalTransition(w.side, w.from, w.to, w.writer)) {
-        out.push({ code: 'illegal-xenbus-transition', step: w.step, key: `${w.side}/state`,
-          message: `${w.writer} moved ${w.side} state ${name(w.from)} -> ${name(w.to)}, an edge the Linux drivers never take` });
+        out.push({
+          code: 'illegal-xenbus-transition',
+          step: w.step,
+          key: `${w.side}/state`,
+          message: `${w.writer} moved ${w.side} state ${name(w.from)} -> ${name(w.to)}, an edge the Linux drivers never take`,
+        });
       }
     }
     checked.set(world, next);

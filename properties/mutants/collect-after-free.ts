@@ -8,7 +8,8 @@ import type { Mutant } from './index.ts';
 export const COLLECT_AFTER_FREE_NAME = 'collect-after-free';
 
 export const collectAfterFree: Mutant = {
-  summary: 'blkfront_resume collects in-flight requests after the rings were freed: nothing is captured',
+  summary:
+    'blkfront_resume collects in-flight requests after the rings were freed: nothing is captured',
   caughtBy: 'no-lost-request',
   drivers: {
     name: COLLECT_AFTER_FREE_NAME,

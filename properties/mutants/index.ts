@@ -23,26 +23,56 @@ export interface Mutant {
 
 const LIST: readonly Mutant[] = [
   collectAfterFree,
-  { drivers: completeTwice, caughtBy: 'no-duplicate-completion',
-    summary: 'blkif_completion ends every request twice' },
-  { drivers: dropGrantOnCompletion, caughtBy: 'grant-leak',
-    summary: 'blkif_completion forgets to return one grant entry to rinfo->grants' },
-  { drivers: publishPastPrivate, caughtBy: 'ring-bounds',
-    summary: 'flush_requests publishes req_prod one past req_prod_pvt' },
-  { drivers: queueDirsFromOne, caughtBy: 'queue-layout',
-    summary: 'talk_to_blkback numbers queue directories from queue-1' },
-  { drivers: assumeMultiQueue, caughtBy: 'single-queue-fallback',
-    summary: 'negotiate_mq treats a missing multi-queue-max-queues as no limit' },
-  { drivers: connectedBeforeBackend, caughtBy: 'illegal-xenbus-transition',
-    summary: 'the frontend writes Connected instead of Initialised after committing its keys' },
-  { drivers: backendSkipsFinalCheck, caughtBy: 'lost-wakeup',
-    summary: 'the blkback ring thread sleeps without RING_FINAL_CHECK_FOR_REQUESTS' },
-  { drivers: frontendSkipsFinalCheck, caughtBy: 'lost-wakeup',
-    summary: 'blkif_interrupt arms rsp_event and returns without the final re-check' },
-  { drivers: writeBecomesRead, caughtBy: 'data-integrity',
-    summary: 'blkback completes a WRITE by reading the disk into the guest pages' },
-  { drivers: wrongResponseOperation, caughtBy: 'protocol-error',
-    summary: 'make_response echoes BLKIF_OP_INDIRECT instead of the inner operation' },
+  {
+    drivers: completeTwice,
+    caughtBy: 'no-duplicate-completion',
+    summary: 'blkif_completion ends every request twice',
+  },
+  {
+    drivers: dropGrantOnCompletion,
+    caughtBy: 'grant-leak',
+    summary: 'blkif_completion forgets to return one grant entry to rinfo->grants',
+  },
+  {
+    drivers: publishPastPrivate,
+    caughtBy: 'ring-bounds',
+    summary: 'flush_requests publishes req_prod one past req_prod_pvt',
+  },
+  {
+    drivers: queueDirsFromOne,
+    caughtBy: 'queue-layout',
+    summary: 'talk_to_blkback numbers queue directories from queue-1',
+  },
+  {
+    drivers: assumeMultiQueue,
+    caughtBy: 'single-queue-fallback',
+    summary: 'negotiate_mq treats a missing multi-queue-max-queues as no limit',
+  },
+  {
+    drivers: connectedBeforeBackend,
+    caughtBy: 'illegal-xenbus-transition',
+    summary: 'the frontend writes Connected instead of Initialised after committing its keys',
+  },
+  {
+    drivers: backendSkipsFinalCheck,
+    caughtBy: 'lost-wakeup',
+    summary: 'the blkback ring thread sleeps without RING_FINAL_CHECK_FOR_REQUESTS',
+  },
+  {
+    drivers: frontendSkipsFinalCheck,
+    caughtBy: 'lost-wakeup',
+    summary: 'blkif_interrupt arms rsp_event and returns without the final re-check',
+  },
+  {
+    drivers: writeBecomesRead,
+    caughtBy: 'data-integrity',
+    summary: 'blkback completes a WRITE by reading the disk into the guest pages',
+  },
+  {
+    drivers: wrongResponseOperation,
+    caughtBy: 'protocol-error',
+    summary: 'make_response echoes BLKIF_OP_INDIRECT instead of the inner operation',
+  },
 ];
 
 export const MUTANTS: ReadonlyMap<string, Mutant> = new Map(LIST.map((m) => [m.drivers.name, m]));

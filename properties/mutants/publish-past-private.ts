@@ -12,7 +12,8 @@ export const publishPastPrivate = variantOf('publish-past-private', {
   blkfront: {
     queueRequest(dev: BlkfrontDevice, rinfo: RingInfo, request: BlockRequest, env: FrontEnv) {
       const result = queueRequest(dev, rinfo, request, env);
-      if (result.kind === 'queued') setReqProd(rinfo.front.sring, ringIdxAdd(rinfo.front.reqProdPvt, 1));
+      if (result.kind === 'queued')
+        setReqProd(rinfo.front.sring, ringIdxAdd(rinfo.front.reqProdPvt, 1));
       return result;
     },
   },

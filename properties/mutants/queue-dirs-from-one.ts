@@ -12,6 +12,7 @@ function shifted(template: KeyTemplate): KeyTemplate {
 
 export const queueDirsFromOne = variantOf('queue-dirs-from-one', {
   blkfront: {
-    keyLayout: (queueCount: number, ringPageOrder: number) => keyLayout(queueCount, ringPageOrder).map(shifted),
+    keyLayout: (queueCount: number, ringPageOrder: number) =>
+      keyLayout(queueCount, ringPageOrder).map(shifted),
   },
 });

@@ -9,7 +9,8 @@ export const wrongResponseOperation = variantOf('wrong-response-operation', {
   blkback: {
     completeIo(ring: BackRingState, slot: number, env: BackEnv) {
       const pending = ring.inflight.get(slot);
-      if (pending !== undefined && pending.segments.length > 11) ring.inflight.set(slot, { ...pending, operation: BLKIF_OP_INDIRECT });
+      if (pending !== undefined && pending.segments.length > 11)
+        ring.inflight.set(slot, { ...pending, operation: BLKIF_OP_INDIRECT });
       return completeIo(ring, slot, env);
     },
   },

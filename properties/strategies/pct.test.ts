@@ -36,7 +36,12 @@ describe('PctChooser', () => {
 
   it('finds a known-bad variant through checkProperty (teeth)', () => {
     const mutant = MUTANTS.get('frontend-skips-final-check')!;
-    const outcome = checkProperty(lostWakeup, { numRuns: 300, seed: 9, drivers: mutant.drivers, strategy: 'pct' });
+    const outcome = checkProperty(lostWakeup, {
+      numRuns: 300,
+      seed: 9,
+      drivers: mutant.drivers,
+      strategy: 'pct',
+    });
     expect(outcome.failure?.firstLine).toMatch(/^lost-wakeup at step \d+/);
   });
 });

@@ -25,7 +25,10 @@ export class PctChooser implements Chooser {
   private lowest = 0;
 
   /** `choices` supplies every random number; `steps` bounds the scheduled phase. */
-  constructor(private readonly choices: readonly number[], steps: number) {
+  constructor(
+    private readonly choices: readonly number[],
+    steps: number,
+  ) {
     this.changeAt = choices.slice(0, PCT_DEPTH).map((c) => c % Math.max(1, steps));
     this.next = PCT_DEPTH;
   }
@@ -53,7 +56,8 @@ export class PctChooser implements Chooser {
         bestPriority = priority;
       }
     }
-    if (this.changeAt.includes(this.step)) this.priorities.set(threadOf(actions[best]!), --this.lowest);
+    if (this.changeAt.includes(this.step))
+      this.priorities.set(threadOf(actions[best]!), --this.lowest);
     this.step += 1;
     this.next += 1;
     return best;

@@ -13,7 +13,13 @@ import { describe, expect, it } from 'vitest';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import type { BackEnv } from '../../impl/blkback/back-ring.ts';
 import { connectRing } from '../../impl/blkback/connect.ts';
-import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS, type WorkloadItem, type WorldConfig } from '../../impl/world/config.ts';
+import {
+  DEFAULT_BACKEND,
+  DEFAULT_FRONTEND,
+  NO_FAULTS,
+  type WorkloadItem,
+  type WorldConfig,
+} from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import type { World } from '../../impl/world/world.ts';
 import { reqProd } from '../../impl/xen/shared-ring.ts';
@@ -26,15 +32,23 @@ function workload(vcpus: number): WorkloadItem[] {
   const ops = ['write', 'read', 'write', 'flush', 'read', 'discard'] as const;
   return Array.from({ length: 36 }, (_, i) => {
     const op = ops[i % ops.length]!;
-    return { vcpu: i % vcpus, op, sector: ((i * 29) % 40) * 64, sectorCount: op === 'flush' ? 0 : [1, 8, 24, 96][i % 4]!,
-      offsetSectors: op === 'flush' ? 0 : i % 8 };
+    return {
+      vcpu: i % vcpus,
+      op,
+      sector: ((i * 29) % 40) * 64,
+      sectorCount: op === 'flush' ? 0 : [1, 8, 24, 96][i % 4]!,
+      offsetSectors: op === 'flush' ? 0 : i % 8,
+    };
   });
 }
 
 const config = (persistent: boolean): WorldConfig => ({
-  vcpuCount: 2, abi: 'x86_64-abi', diskSectors: 4096,
+  vcpuCount: 2,
+  abi: 'x86_64-abi',
+  diskSectors: 4096,
   frontend: { ...DEFAULT_FRONTEND, queueCountMax: 2, persistent },
-  backend: { ...DEFAULT_BACKEND, persistent }, workload: workload(2),
+  backend: { ...DEFAULT_BACKEND, persistent },
+  workload: workload(2),
   faults: { ...NO_FAULTS, backendRestart: true },
 });
 
@@ -49,33 +63,47 @@ const attachAtReqProd: Drivers = variantOf('attach-at-req-prod', {
   },
 });
 
-interface Seen { restarts: number; withIo: number; clean: number; detected: number }
+interface Seen {
+  restarts: number;
+  withIo: number;
+  clean: number;
+  detected: number;
+}
 
 /** Restart with outstanding requests; the outcome must be clean or a detected protocol error. */
 function restartRuns(drivers: Drivers, seen: Seen) {
-  return fc.property(fc.boolean(), fc.array(fc.nat(60), { minLength: 80, maxLength: 400 }), (persistent, choices) => {
-    let ioBefore = 0;
-    let ioAtRestart = 0;
-    const run = runSchedule({
-      config: config(persistent), drivers, chooser: new ChoiceListChooser(choices), stepsMax: 2000, drainStepsMax: 50_000,
-      onStep: (world: World, action) => {
-        if (action.kind === 'restartBackend') ioAtRestart = ioBefore;
-        ioBefore = world.host.back.rings.reduce((n, r) => n + r.inflight.size, 0);
-      },
-    });
-    if (!run.world.backendRestarted) return;
-    seen.restarts += 1;
-    if (ioAtRestart > 0) seen.withIo += 1;
-    const v = run.violation;
-    if (v === undefined) {
-      seen.clean += 1;
-      expect(run.world.host.back.cachedState).toBe(XenbusState.Connected);
-      return;
-    }
-    // The only acceptable finding: blkfront caught the successor's replay and disabled the device.
-    if (v.code !== 'protocol-error' || run.world.front.device.connection !== 'error') throw new Error(formatViolation(v));
-    seen.detected += 1;
-  });
+  return fc.property(
+    fc.boolean(),
+    fc.array(fc.nat(60), { minLength: 80, maxLength: 400 }),
+    (persistent, choices) => {
+      let ioBefore = 0;
+      let ioAtRestart = 0;
+      const run = runSchedule({
+        config: config(persistent),
+        drivers,
+        chooser: new ChoiceListChooser(choices),
+        stepsMax: 2000,
+        drainStepsMax: 50_000,
+        onStep: (world: World, action) => {
+          if (action.kind === 'restartBackend') ioAtRestart = ioBefore;
+          ioBefore = world.host.back.rings.reduce((n, r) => n + r.inflight.size, 0);
+        },
+      });
+      if (!run.world.backendRestarted) return;
+      seen.restarts += 1;
+      if (ioAtRestart > 0) seen.withIo += 1;
+      const v = run.violation;
+      if (v === undefined) {
+        seen.clean += 1;
+        expect(run.world.host.back.cachedState).toBe(XenbusState.Connected);
+        return;
+      }
+      // The only acceptable finding: blkfront caught the successor's replay and disabled the device.
+      if (v.code !== 'protocol-error' || run.world.front.device.connection !== 'error')
+        throw new Error(formatViolation(v));
+      seen.detected += 1;
+    },
+  );
 }
 
 describe('backend restart under a connected frontend (seed 4242)', () => {
@@ -90,7 +118,10 @@ describe('backend restart under a connected frontend (seed 4242)', () => {
   });
 
   it('teeth: a blkback that attaches at req_prod loses the requests its predecessor took', () => {
-    const result = fc.check(restartRuns(attachAtReqProd, { restarts: 0, withIo: 0, clean: 0, detected: 0 }), { numRuns: 300, seed: 4242 });
+    const result = fc.check(
+      restartRuns(attachAtReqProd, { restarts: 0, withIo: 0, clean: 0, detected: 0 }),
+      { numRuns: 300, seed: 4242 },
+    );
     expect(result.failed).toBe(true);
     expect(String(result.errorInstance)).toMatch(/no-lost-request at step|lost-wakeup at step/);
   });

@@ -30,7 +30,11 @@ describe(`canary (seed ${seed})`, () => {
     const file = join(dir, `canary-${outcome.failure!.seed}.json`);
     expect(lines[1]).toContain(`seed ${outcome.failure!.seed}, path "${outcome.failure!.path}"`);
     expect(lines[1]).toMatch(/replay: npx blkif replay .*canary-\d+\.json$/);
-    const trace = JSON.parse(readFileSync(file, 'utf8')) as { version: number; property: string; violation: { code: string } };
+    const trace = JSON.parse(readFileSync(file, 'utf8')) as {
+      version: number;
+      property: string;
+      violation: { code: string };
+    };
     expect(trace.version).toBe(1);
     expect(trace.property).toBe('canary');
     expect(trace.violation.code).toBe('canary');
@@ -41,7 +45,14 @@ describe(`canary (seed ${seed})`, () => {
   });
 
   it('a property that holds reports nothing', () => {
-    const outcome = { name: 'x', runs: 1, actions: 1, timeMs: 1, failure: undefined, error: undefined };
+    const outcome = {
+      name: 'x',
+      runs: 1,
+      actions: 1,
+      timeMs: 1,
+      failure: undefined,
+      error: undefined,
+    };
     expect(reportFailure(outcome, dir)).toBeUndefined();
   });
 });

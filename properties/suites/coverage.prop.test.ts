@@ -23,16 +23,23 @@ describe(`coverage of the default budget (seed ${seed})`, () => {
   it('prints the report with what was and was not reached', () => {
     const text = formatCoverage(report);
     expect(text).toMatch(/^coverage over \d+ runs/);
-    expect(text).toContain(`named scenarios (runs): ${NAMED_SCENARIOS.length}/${NAMED_SCENARIOS.length} reached`);
+    expect(text).toContain(
+      `named scenarios (runs): ${NAMED_SCENARIOS.length}/${NAMED_SCENARIOS.length} reached`,
+    );
     expect(text).toMatch(/xenbus state edges of the drivers .*: \d+\/\d+ reached/);
     expect(report.runs).toBe(PROPERTIES.reduce((n, p) => n + p.defaultRuns, 0));
   });
 
   it('shows a scenario as NOT REACHED when the runs cannot get there (teeth)', () => {
-    const noFaults = { ...requestsCompleteOnce, scenario: scenarioArb(withWeights({ migrations: 0, multiQueue: 100 })) };
+    const noFaults = {
+      ...requestsCompleteOnce,
+      scenario: scenarioArb(withWeights({ migrations: 0, multiQueue: 100 })),
+    };
     const narrow = measureCoverage([noFaults], { seed, runs: 30 });
     expect(narrow.scenarios.get('migration with requests in flight on >= 2 rings')).toBe(0);
     expect(narrow.scenarios.get('fallback to one queue after migration')).toBe(0);
-    expect(formatCoverage(narrow)).toContain('NOT REACHED  migration with requests in flight on >= 2 rings');
+    expect(formatCoverage(narrow)).toContain(
+      'NOT REACHED  migration with requests in flight on >= 2 rings',
+    );
   });
 });

@@ -8,7 +8,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { completeIo } from '../../impl/blkback/ring-worker.ts';
-import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS, type WorkloadItem, type WorldConfig } from '../../impl/world/config.ts';
+import {
+  DEFAULT_BACKEND,
+  DEFAULT_FRONTEND,
+  NO_FAULTS,
+  type WorkloadItem,
+  type WorldConfig,
+} from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
 import { initWorld } from '../../impl/world/init.ts';
@@ -30,14 +36,22 @@ function workload(perVcpu: number, vcpus: number): WorkloadItem[] {
   for (let i = 0; i < perVcpu * vcpus; i++) {
     const op = ops[i % ops.length]!;
     const sectorCount = op === 'flush' ? 0 : [8, 1, 40, 13][(i >> 1) % 4]!;
-    items.push({ vcpu: i % vcpus, op, sector: ((i * 29) % 40) * 64, sectorCount, offsetSectors: op === 'flush' ? 0 : i % 8 });
+    items.push({
+      vcpu: i % vcpus,
+      op,
+      sector: ((i * 29) % 40) * 64,
+      sectorCount,
+      offsetSectors: op === 'flush' ? 0 : i % 8,
+    });
   }
   return items;
 }
 
 function configOf(fault: Fault, persistent: boolean): WorldConfig {
   return {
-    vcpuCount: 4, abi: 'x86_64-abi', diskSectors: 4096,
+    vcpuCount: 4,
+    abi: 'x86_64-abi',
+    diskSectors: 4096,
     frontend: { ...DEFAULT_FRONTEND, queueCountMax: 4, ringPageOrderMax: 0, persistent },
     backend: { ...DEFAULT_BACKEND, queueCountMax: 4, persistent },
     workload: workload(8, 4),
@@ -49,11 +63,19 @@ function configOf(fault: Fault, persistent: boolean): WorldConfig {
 function ringsBusy(world: World): boolean {
   const dev = world.front.device;
   if (dev.connection !== 'connected' || dev.rings.length === 0) return false;
-  return dev.rings.every((r) => r.inflightCount >= 2) && world.host.back.rings.every((r) => r.inflight.size > 0);
+  return (
+    dev.rings.every((r) => r.inflightCount >= 2) &&
+    world.host.back.rings.every((r) => r.inflight.size > 0)
+  );
 }
 
 /** Generated picks among non-fault actions other than I/O completions until every ring is busy, then the fault. */
-function fillThenFault(config: WorldConfig, drivers: Drivers, picks: readonly number[], fault: Fault): number[] | undefined {
+function fillThenFault(
+  config: WorldConfig,
+  drivers: Drivers,
+  picks: readonly number[],
+  fault: Fault,
+): number[] | undefined {
   const world = initWorld(config, drivers, new Ledger());
   const choices: number[] = [];
   for (let i = 0; i < 2_000; i++) {
@@ -82,19 +104,33 @@ interface Observed {
   readonly mappedBeforeRemove: number;
 }
 
-function runTeardown(fault: Fault, persistent: boolean, drivers: Drivers, picks: readonly number[], tail: readonly number[]) {
+function runTeardown(
+  fault: Fault,
+  persistent: boolean,
+  drivers: Drivers,
+  picks: readonly number[],
+  tail: readonly number[],
+) {
   const config = configOf(fault, persistent);
   const prefix = fillThenFault(config, drivers, picks, fault);
   if (prefix === undefined) return undefined;
   const run = runSchedule({
-    config, drivers, chooser: new ChoiceListChooser([...prefix, ...tail]), stepsMax: 5_000, drainStepsMax: 50_000, record: true,
+    config,
+    drivers,
+    chooser: new ChoiceListChooser([...prefix, ...tail]),
+    stepsMax: 5_000,
+    drainStepsMax: 50_000,
+    record: true,
   });
   let mappedAtBackendClosed = -1;
   let mappedBeforeRemove = -1;
   run.records.forEach((record, i) => {
-    const closed = record.observations.some((o) => o.kind === 'state' && o.side === 'backend' && o.state === XenbusState.Closed);
+    const closed = record.observations.some(
+      (o) => o.kind === 'state' && o.side === 'backend' && o.state === XenbusState.Closed,
+    );
     if (closed && mappedAtBackendClosed < 0) mappedAtBackendClosed = record.state.mapped;
-    if (record.action.kind === 'removeDevice' && i > 0) mappedBeforeRemove = run.records[i - 1]!.state.mapped;
+    if (record.action.kind === 'removeDevice' && i > 0)
+      mappedBeforeRemove = run.records[i - 1]!.state.mapped;
   });
   return { run, mappedAtBackendClosed, mappedBeforeRemove } satisfies Observed;
 }
@@ -164,7 +200,9 @@ describe(`teardown with requests in flight (seed ${SEED})`, () => {
       // Not vacuous: the backend often reached Closed with busy rings still mapped, and some
       // requests in flight at the fault completed successfully afterwards.
       expect(tally.filter((o) => o.mappedAtBackendClosed > 0).length).toBeGreaterThanOrEqual(5);
-      expect(tally.every((o) => [...o.run.ledger.entries.values()].some((e) => e.outcome === 'ok'))).toBe(true);
+      expect(
+        tally.every((o) => [...o.run.ledger.entries.values()].some((e) => e.outcome === 'ok')),
+      ).toBe(true);
     });
 
     it(`${fault}: a disconnect that abandons busy rings is caught`, () => {

@@ -34,7 +34,9 @@ describe(`teeth (seed ${seed})`, () => {
       expect(outcome.error).toBeUndefined();
       const failure = outcome.failure;
       expect(failure, `${def.name} did not find ${name} in ${TEETH_RUNS} runs`).toBeDefined();
-      expect(failure!.firstLine.startsWith(`${mutant.caughtBy} at step `), failure!.firstLine).toBe(true);
+      expect(failure!.firstLine.startsWith(`${mutant.caughtBy} at step `), failure!.firstLine).toBe(
+        true,
+      );
       // The trace replays to the same finding: its last step is where the violation was seen.
       expect(failure!.trace.drivers).toBe(name);
       expect(failure!.trace.violation?.code).toBe(mutant.caughtBy);

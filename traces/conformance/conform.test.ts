@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { conformTrace, compareWithModel } from './conform.ts';
 import { checkSession } from './check.ts';
-import { editFrontendStateJump, editQueuesDespiteSingleQueueBackend, replaceLines } from './edit-trace.ts';
+import {
+  editFrontendStateJump,
+  editQueuesDespiteSingleQueueBackend,
+  replaceLines,
+} from './edit-trace.ts';
 import { type DeviceSession, extractDevices } from './extract.ts';
 import { type ConnectionWrites, replayLineage } from './model-replay.ts';
 import { parseXsTrace } from './parse-xs-trace.ts';
@@ -228,11 +232,14 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`model comparison teeth on ${SCENARIO_1_SKI
 });
 
 describe.skipIf(!SCENARIO_1_PRESENT)('conform compares blkback past a save (teeth)', () => {
-  it('a blkback that answers libxl\'s destroy with Connected instead of Closed diverges from the model', () => {
+  it("a blkback that answers libxl's destroy with Connected instead of Closed diverges from the model", () => {
     const real = readScenario1();
     // Line 4827 is blkback's `state 6` after the save's teardown; 5 -> 4 is a legal backend edge,
     // so only the comparison with the model's own writes can catch it.
-    const edited = replaceLines(real, new Map([[4827, (line: string) => line.replace('51712/state 6)', '51712/state 4)')]]));
+    const edited = replaceLines(
+      real,
+      new Map([[4827, (line: string) => line.replace('51712/state 6)', '51712/state 4)')]]),
+    );
     expect(edited).not.toBe(real);
     const first = verdicts(edited)[0]!;
     expect(first.divergence?.rule).toBe('model-writes');

@@ -118,8 +118,14 @@ interface RealWrite {
 }
 
 /** A connection's visible writes to the device, in its own order, before the teardown. */
-function realWrites(session: DeviceSession, role: ConnectionRole, throughTeardown = false): RealWrite[] {
-  const before = throughTeardown ? Number.MAX_SAFE_INTEGER : (teardownLine(session) ?? Number.MAX_SAFE_INTEGER);
+function realWrites(
+  session: DeviceSession,
+  role: ConnectionRole,
+  throughTeardown = false,
+): RealWrite[] {
+  const before = throughTeardown
+    ? Number.MAX_SAFE_INTEGER
+    : (teardownLine(session) ?? Number.MAX_SAFE_INTEGER);
   const writes: RealWrite[] = [];
   for (const op of flatten(session[role])) {
     if (op.kind !== 'write' || op.visibleLine === null || op.visibleLine >= before) continue;
@@ -136,8 +142,14 @@ function realWrites(session: DeviceSession, role: ConnectionRole, throughTeardow
   return writes;
 }
 
-function modelWrites(model: ConnectionWrites, role: ConnectionRole, throughTeardown = false): ModelWrite[] {
-  const before = throughTeardown ? Number.MAX_SAFE_INTEGER : (model.teardownGroup ?? Number.MAX_SAFE_INTEGER);
+function modelWrites(
+  model: ConnectionWrites,
+  role: ConnectionRole,
+  throughTeardown = false,
+): ModelWrite[] {
+  const before = throughTeardown
+    ? Number.MAX_SAFE_INTEGER
+    : (model.teardownGroup ?? Number.MAX_SAFE_INTEGER);
   return model[role].filter((write) => write.group < before);
 }
 
