@@ -2,11 +2,10 @@
 // One property per invariant family. Every run checks every invariant (a property never hides a
 // finding outside its family); what differs is where each property's arbitrary spends its runs.
 import type { PropertyDef } from './catalog.ts';
-import type { Invariant } from './invariants/invariant.ts';
+import { stateless } from './invariants/invariant.ts';
 import { scenarioArb, withWeights } from './arbitraries/scenario.ts';
 import fc from 'fast-check';
 import { hostileScenarioArb } from './arbitraries/hostile.ts';
-import { hostileInvariants } from './invariants/honest-side.ts';
 
 /** Bounds per run: the schedule is at most `choiceCountMax` long; the drain finishes the rest. */
 const STEPS_MAX = 2_000;
@@ -114,12 +113,11 @@ export const lostWakeup: PropertyDef = {
 
 /**
  * A hostile peer: the honest side reports, refuses and keeps its own accounting; it never
- * crashes or completes the wrong request. Checked with the honest side's invariants only
- * (properties/invariants/honest-side.ts); properties/suites/hostile.prop.test.ts runs them in
+ * crashes or completes the wrong request. Checked with the invariants whose `when` admits a
+ * hostile run (properties/invariants/runs.ts, honest-side.ts); properties/suites/hostile.prop.test.ts runs them in
  * `npm test`, with every attack reached and teeth of their own.
  */
 function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
-  const invariants = hostileInvariants(side);
   return {
     name: side === 'blkback' ? 'hostile-backend' : 'hostile-frontend',
     summary:
@@ -131,8 +129,6 @@ function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
     defaultRuns: 250,
     stepsMax: 400,
     drainStepsMax: DRAIN_STEPS_MAX,
-    stepInvariants: invariants.step,
-    quiescenceInvariants: invariants.quiescence,
   };
 }
 
@@ -157,7 +153,7 @@ export function propertyByName(name: string): PropertyDef | undefined {
 }
 
 /** Fires as soon as the guest sees its first completion: every scenario reaches one. */
-const canaryInvariant: Invariant = {
+const canaryInvariant = stateless({
   code: 'canary',
   phase: 'step',
   summary: 'always fails once a request completes (proves failures are found, shrunk and reported)',
@@ -175,7 +171,7 @@ const canaryInvariant: Invariant = {
     }
     return [];
   },
-};
+});
 
 /**
  * The canary: must fail on every run of the honest drivers, and shrink to one request and an

@@ -11,7 +11,7 @@ import { step } from '../impl/world/step.ts';
 import type { Observation, World } from '../impl/world/world.ts';
 import { AssertionError } from '../impl/assert.ts';
 import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from './invariants/index.ts';
-import type { Invariant } from './invariants/invariant.ts';
+import { type Invariant, startCheckers } from './invariants/invariant.ts';
 import type { Violation } from './invariants/violation.ts';
 import { Ledger } from './ledger.ts';
 import { summarizeWorld, type WorldSummary } from './counterexample.ts';
@@ -65,7 +65,8 @@ const DRAIN_ACTORS = [
 export function runSchedule(options: RunOptions): RunResult {
   const ledger = new Ledger();
   const world = initWorld(options.config, options.drivers, ledger);
-  const stepInvariants = options.stepInvariants ?? STEP_INVARIANTS;
+  // One checker per invariant for this run: their cursors are theirs, not module state.
+  const stepCheckers = startCheckers(options.stepInvariants ?? STEP_INVARIANTS, options.config);
   const records: StepRecord[] = [];
   // Counted per actor and kind without building a key string on every step (the hot path).
   const counts = new Map<string, Map<string, number>>();
@@ -113,8 +114,8 @@ export function runSchedule(options: RunOptions): RunResult {
       records.push({ action, observations: notes, state: summarizeWorld(world) });
       notes = [];
     }
-    for (const invariant of stepInvariants) {
-      const found = invariant.check(world, ledger);
+    for (const checker of stepCheckers) {
+      const found = checker.check(world, ledger);
       if (found.length > 0) return found[0];
     }
     return undefined;
@@ -133,8 +134,9 @@ export function runSchedule(options: RunOptions): RunResult {
   drainSteps = drained.steps;
   if (drained.violation !== undefined) return result(drained.violation);
 
-  for (const invariant of options.quiescenceInvariants ?? QUIESCENCE_INVARIANTS) {
-    const found = invariant.check(world, ledger);
+  const quiescence = options.quiescenceInvariants ?? QUIESCENCE_INVARIANTS;
+  for (const checker of startCheckers(quiescence, options.config)) {
+    const found = checker.check(world, ledger);
     if (found.length > 0) return result(found[0]);
   }
   return result(undefined);

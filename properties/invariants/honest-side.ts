@@ -1,7 +1,7 @@
 // What must still hold when one peer is hostile (reference sections 9.3, 10 and invariant 5): the
 // honest side refuses and reports, keeps its own accounting, and never completes the wrong request.
 // Invariants written for two honest peers (the hostile side's ring indices, its grants, liveness)
-// do not apply; hostileInvariants() gives the set that does, per hostile side.
+// do not apply: each invariant's `when` (runs.ts) says which runs it judges.
 //
 // Expectations are judged from what the adversary did (its own record, hostileStateOf) and from
 // the shared page and xenstore, never from the honest driver's verdict about itself.
@@ -23,11 +23,9 @@ import {
   entryOffset,
   frontProducerOverflow,
 } from '../../impl/xen/shared-ring.ts';
-import { grantAccounting } from './grant-accounting.ts';
-import type { Invariant } from './invariant.ts';
-import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
+import { type Invariant, type InvariantChecker, stateless } from './invariant.ts';
+import { hostileRun } from './runs.ts';
 import type { Violation } from './violation.ts';
-import { legalXenbusTransitions } from './xenbus-transitions.ts';
 
 const CODE = 'honest-side';
 
@@ -37,16 +35,6 @@ interface Progress {
   stateWritesSeen: number;
   /** Per backend ring after the previous step: was req_prod beyond the ring, how many consumed. */
   readonly rings: WeakMap<BackRingState, { overflow: boolean; consumed: number }>;
-}
-const progress = new WeakMap<World, Progress>();
-
-function progressOf(world: World): Progress {
-  let p = progress.get(world);
-  if (p === undefined) {
-    p = { judged: new WeakSet(), stateWritesSeen: 0, rings: new WeakMap() };
-    progress.set(world, p);
-  }
-  return p;
 }
 
 function violation(
@@ -321,16 +309,19 @@ function hostileSideOf(world: World): HostileSide | undefined {
   return world.config.hostile?.side;
 }
 
-export const honestSide: Invariant = {
-  code: CODE,
-  phase: 'step',
-  summary:
-    'with a hostile peer, the honest side refuses and reports, keeps its own limits and accounting',
-  check(world) {
+/** What one run has judged so far: its checker's own state. */
+class HonestSideChecker implements InvariantChecker {
+  private readonly p: Progress = {
+    judged: new WeakSet(),
+    stateWritesSeen: 0,
+    rings: new WeakMap(),
+  };
+
+  check(world: World): readonly Violation[] {
     const side = hostileSideOf(world);
     if (side === undefined) return [];
     const out: Violation[] = [];
-    const p = progressOf(world);
+    const p = this.p;
     if (side === 'blkback') {
       forgedResponses(world, p, out);
       frontendLimits(world, out);
@@ -341,13 +332,23 @@ export const honestSide: Invariant = {
       garbageRequests(world, p, out);
     }
     return out;
-  },
+  }
+}
+
+export const honestSide: Invariant = {
+  code: CODE,
+  phase: 'step',
+  summary:
+    'with a hostile peer, the honest side refuses and reports, keeps its own limits and accounting',
+  when: hostileRun,
+  start: () => new HonestSideChecker(),
 };
 
-export const honestSideAtQuiescence: Invariant = {
+export const honestSideAtQuiescence = stateless({
   code: CODE,
   phase: 'quiescence',
   summary: 'with a hostile peer, no producer index beyond the ring is left unrefused at quiescence',
+  when: hostileRun,
   check(world) {
     const side = hostileSideOf(world);
     const out: Violation[] = [];
@@ -379,35 +380,4 @@ export const honestSideAtQuiescence: Invariant = {
     }
     return out;
   },
-};
-
-/** blkfront's per-ring grant conservation, until it has declared the device broken. */
-const frontendGrantsUntilBroken: Invariant = {
-  ...grantAccounting,
-  check: (world, ledger) =>
-    world.front.device.connection === 'error' ? [] : grantAccounting.check(world, ledger),
-};
-
-/**
- * The invariants of a run with a hostile `side`. A hostile backend can stall any request (no
- * liveness), but the frontend must never complete one twice or with the wrong data. A hostile
- * frontend owns the guest's ledger, so only blkback's side is judged.
- */
-export function hostileInvariants(side: HostileSide): {
-  step: readonly Invariant[];
-  quiescence: readonly Invariant[];
-} {
-  if (side === 'blkback') {
-    return {
-      step: [
-        noDuplicateCompletion,
-        dataIntegrity,
-        frontendGrantsUntilBroken,
-        legalXenbusTransitions,
-        honestSide,
-      ],
-      quiescence: [honestSideAtQuiescence],
-    };
-  }
-  return { step: [legalXenbusTransitions, honestSide], quiescence: [honestSideAtQuiescence] };
-}
+});

@@ -19,7 +19,7 @@ export const INVARIANTS: readonly Invariant[] = [
   protocolError,
   grantAccounting,
   legalXenbusTransitions,
-  // Only with a hostile peer in the configuration; such runs pass hostileInvariants(side) instead.
+  // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.
   honestSide,
   singleQueueFallback,
   queueLayout,
@@ -34,5 +34,5 @@ export const QUIESCENCE_INVARIANTS: readonly Invariant[] = INVARIANTS.filter(
   (i) => i.phase === 'quiescence',
 );
 
-export type { Invariant } from './invariant.ts';
+export { type Invariant, type InvariantChecker, startCheckers } from './invariant.ts';
 export { formatViolation, type Violation, type ViolationCode } from './violation.ts';

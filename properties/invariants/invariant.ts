@@ -1,3 +1,4 @@
+import type { WorldConfig } from '../../impl/world/config.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Violation, ViolationCode } from './violation.ts';
@@ -5,10 +6,50 @@ import type { Violation, ViolationCode } from './violation.ts';
 /** Checked after every step (safety) or once the fair drain reached quiescence (liveness). */
 export type InvariantPhase = 'step' | 'quiescence';
 
+/**
+ * One run's checker: whatever it remembers between steps (cursors into the world's logs, what it
+ * already judged) is its own plain data, so a run's whole state is the world, the ledger and its
+ * checkers — nothing hides in module scope, and a fork of the run can copy all three.
+ */
+export interface InvariantChecker {
+  check(world: World, ledger: Ledger): readonly Violation[];
+}
+
 export interface Invariant {
   readonly code: ViolationCode;
   readonly phase: InvariantPhase;
   /** One line for reports and docs. */
   readonly summary: string;
-  check(world: World, ledger: Ledger): readonly Violation[];
+  /**
+   * Which runs it judges (absent: every run). Hostile-only and honest-only invariants are this
+   * filter over the one registry: with a hostile peer, checks that trust that peer do not apply.
+   */
+  readonly when?: (config: WorldConfig) => boolean;
+  /** A fresh checker for one run, created by the runner before the first step. */
+  start(config: WorldConfig): InvariantChecker;
+}
+
+type CheckFn = (world: World, ledger: Ledger) => readonly Violation[];
+
+/** An invariant with nothing to remember between steps: every run shares one checker. */
+export function stateless(def: {
+  readonly code: ViolationCode;
+  readonly phase: InvariantPhase;
+  readonly summary: string;
+  readonly when?: (config: WorldConfig) => boolean;
+  readonly check: CheckFn;
+}): Invariant & { readonly check: CheckFn } {
+  const checker: InvariantChecker = { check: def.check };
+  return { ...def, start: () => checker };
+}
+
+/** The invariants of `list` that judge runs of `config`, each with a fresh checker. */
+export function startCheckers(
+  list: readonly Invariant[],
+  config: WorldConfig,
+): readonly InvariantChecker[] {
+  const out: InvariantChecker[] = [];
+  for (const invariant of list)
+    if (invariant.when === undefined || invariant.when(config)) out.push(invariant.start(config));
+  return out;
 }

@@ -3,12 +3,14 @@
 // sleep without seeing the other side's push.
 import { reqProd, rspProd } from '../../impl/xen/shared-ring.ts';
 import { ringIdxDistance } from '../../impl/xen/ring-index.ts';
-import type { Invariant } from './invariant.ts';
+import { stateless } from './invariant.ts';
+import { honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
-export const lostWakeup: Invariant = {
+export const lostWakeup = stateless({
   code: 'lost-wakeup',
   phase: 'quiescence',
+  when: honestRun,
   summary: 'at quiescence no ring holds an unconsumed request or response',
   check(world) {
     const out: Violation[] = [];
@@ -38,4 +40,4 @@ export const lostWakeup: Invariant = {
     }
     return out;
   },
-};
+});

@@ -2,7 +2,8 @@
 // (successfully or with an error), unless the frontend legitimately disabled a broken device.
 import type { World } from '../../impl/world/world.ts';
 import type { BlockRequest } from '../../impl/blkfront/block-request.ts';
-import type { Invariant } from './invariant.ts';
+import { stateless } from './invariant.ts';
+import { honestRun } from './runs.ts';
 
 /** Where a pending request sits, in protocol terms (for the message only, never the verdict). */
 function whereIs(
@@ -25,9 +26,10 @@ function whereIs(
   return { where: 'known to no ring: the driver dropped it' };
 }
 
-export const noLostRequest: Invariant = {
+export const noLostRequest = stateless({
   code: 'no-lost-request',
   phase: 'quiescence',
+  when: honestRun,
   summary: 'every submitted request completes (exactly once, see no-duplicate-completion)',
   check(world, ledger) {
     // Only a hostile backend may legitimately leave the device broken with requests pending.
@@ -46,4 +48,4 @@ export const noLostRequest: Invariant = {
       },
     ];
   },
-};
+});

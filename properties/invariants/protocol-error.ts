@@ -3,19 +3,18 @@
 // or operation mix-up, a grant kept mapped): exactly the bugs that otherwise hide behind a
 // frontend that marked its device broken and stopped completing requests.
 import type { World } from '../../impl/world/world.ts';
-import type { Invariant } from './invariant.ts';
+import type { Invariant, InvariantChecker } from './invariant.ts';
+import { honestRun } from './runs.ts';
+import type { Violation } from './violation.ts';
 
-const seen = new WeakMap<World, number>();
+/** Reports are a log: a run's checker remembers how many it has judged. */
+class ReportChecker implements InvariantChecker {
+  private seen = 0;
 
-export const protocolError: Invariant = {
-  code: 'protocol-error',
-  phase: 'step',
-  summary: 'with honest peers, no driver reports a protocol violation of the other side',
-  check(world) {
-    if (world.config.hostile !== undefined) return [];
-    const from = seen.get(world) ?? 0;
+  check(world: World): readonly Violation[] {
+    const from = this.seen;
     if (world.reports.length === from) return [];
-    seen.set(world, world.reports.length);
+    this.seen = world.reports.length;
     const r = world.reports[from]!;
     return [
       {
@@ -27,5 +26,13 @@ export const protocolError: Invariant = {
         message: `${r.side} reported ${r.code} against an honest peer: ${r.message}`,
       },
     ];
-  },
+  }
+}
+
+export const protocolError: Invariant = {
+  code: 'protocol-error',
+  phase: 'step',
+  summary: 'with honest peers, no driver reports a protocol violation of the other side',
+  when: honestRun,
+  start: () => new ReportChecker(),
 };

@@ -7,11 +7,9 @@ import { XenbusState } from '../../model/xenbus-state.ts';
 import { FE, queueDir } from '../../model/xenstore-keys.ts';
 import { BACKEND_DOMID, frontendPath } from '../../impl/world/toolstack.ts';
 import type { World } from '../../impl/world/world.ts';
-import type { Invariant } from './invariant.ts';
+import type { Invariant, InvariantChecker } from './invariant.ts';
+import { honestRun } from './runs.ts';
 import type { Violation, ViolationCode } from './violation.ts';
-
-/** The layout only changes with xenstore writes: recheck when the store changed. */
-const lastChecked = new WeakMap<World, { writes: number; result: Violation[] }>();
 
 /**
  * One check, reported under one code: single-queue-fallback when the backend does not advertise
@@ -112,28 +110,31 @@ function layoutViolations(
   return out;
 }
 
-function cached(
-  world: World,
-  code: ViolationCode,
-  onlyWithoutMultiQueue: boolean,
-  key: WeakMap<World, { writes: number; result: Violation[] }>,
-): Violation[] {
-  const writes = world.xs.writeCount;
-  const last = key.get(world);
-  if (last !== undefined && last.writes === writes) return last.result;
-  const result = layoutViolations(world, code, onlyWithoutMultiQueue);
-  key.set(world, { writes, result });
-  return result;
-}
+/** The layout only changes with xenstore writes: a run's checker rechecks when the store changed. */
+class LayoutChecker implements InvariantChecker {
+  private writes = -1;
+  private result: Violation[] = [];
+  constructor(
+    private readonly code: ViolationCode,
+    private readonly onlyWithoutMultiQueue: boolean,
+  ) {}
 
-const fallbackChecked = new WeakMap<World, { writes: number; result: Violation[] }>();
+  check(world: World): readonly Violation[] {
+    const writes = world.xs.writeCount;
+    if (this.writes === writes) return this.result;
+    this.result = layoutViolations(world, this.code, this.onlyWithoutMultiQueue);
+    this.writes = writes;
+    return this.result;
+  }
+}
 
 export const queueLayout: Invariant = {
   code: 'queue-layout',
   phase: 'step',
   summary:
     'queue count = min(frontend max, backend max); flat keys iff one queue; backend maps that many rings (backend advertises multi-queue)',
-  check: (world) => cached(world, 'queue-layout', false, lastChecked),
+  when: honestRun,
+  start: () => new LayoutChecker('queue-layout', false),
 };
 
 export const singleQueueFallback: Invariant = {
@@ -141,5 +142,6 @@ export const singleQueueFallback: Invariant = {
   phase: 'step',
   summary:
     'against a backend without multi-queue-max-queues: one ring with flat keys, also after migration',
-  check: (world) => cached(world, 'single-queue-fallback', true, fallbackChecked),
+  when: honestRun,
+  start: () => new LayoutChecker('single-queue-fallback', true),
 };

@@ -1,39 +1,44 @@
 // Invariant 9 and the reaction tables: every state a driver (or xenbus for it) writes to its own
 // state node is a legal edge of that side as the Linux drivers take them.
 import { isLegalTransition, xenbusStateName } from '../../model/xenbus-state.ts';
-import type { World } from '../../impl/world/world.ts';
-import type { Invariant } from './invariant.ts';
+import type { StateWrite, World } from '../../impl/world/world.ts';
+import type { Invariant, InvariantChecker } from './invariant.ts';
 import type { Violation } from './violation.ts';
-
-const checked = new WeakMap<World, number>();
 const name = (s: number): string => `${s} (${xenbusStateName(s) ?? 'not a XenbusState'})`;
+
+function judgeWrite(w: StateWrite, out: Violation[]): void {
+  if (w.from === w.to) {
+    out.push({
+      code: 'illegal-xenbus-transition',
+      step: w.step,
+      key: `${w.side}/state`,
+      message: `${w.writer} rewrote ${w.side} state ${name(w.to)} with the same value (xenbus_switch_state skips that)`,
+    });
+  } else if (!isLegalTransition(w.side, w.from, w.to, w.writer)) {
+    out.push({
+      code: 'illegal-xenbus-transition',
+      step: w.step,
+      key: `${w.side}/state`,
+      message: `${w.writer} moved ${w.side} state ${name(w.from)} -> ${name(w.to)}, an edge the Linux drivers never take`,
+    });
+  }
+}
+
+/** State writes are a log: a run's checker remembers how far it has judged it. */
+class TransitionChecker implements InvariantChecker {
+  private next = 0;
+
+  check(world: World): readonly Violation[] {
+    const out: Violation[] = [];
+    for (; this.next < world.stateWrites.length; this.next++)
+      judgeWrite(world.stateWrites[this.next]!, out);
+    return out;
+  }
+}
 
 export const legalXenbusTransitions: Invariant = {
   code: 'illegal-xenbus-transition',
   phase: 'step',
   summary: 'each side only takes the xenbus state edges the Linux drivers take',
-  check(world) {
-    const out: Violation[] = [];
-    let next = checked.get(world) ?? 0;
-    for (; next < world.stateWrites.length; next++) {
-      const w = world.stateWrites[next]!;
-      if (w.from === w.to) {
-        out.push({
-          code: 'illegal-xenbus-transition',
-          step: w.step,
-          key: `${w.side}/state`,
-          message: `${w.writer} rewrote ${w.side} state ${name(w.to)} with the same value (xenbus_switch_state skips that)`,
-        });
-      } else if (!isLegalTransition(w.side, w.from, w.to, w.writer)) {
-        out.push({
-          code: 'illegal-xenbus-transition',
-          step: w.step,
-          key: `${w.side}/state`,
-          message: `${w.writer} moved ${w.side} state ${name(w.from)} -> ${name(w.to)}, an edge the Linux drivers never take`,
-        });
-      }
-    }
-    checked.set(world, next);
-    return out;
-  },
+  start: () => new TransitionChecker(),
 };

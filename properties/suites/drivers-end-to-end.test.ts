@@ -75,7 +75,7 @@ function runAndUnplug(cfg: WorldConfig, choices: number[]) {
   });
   expect(drained.violation).toBeUndefined();
   for (const inv of QUIESCENCE_INVARIANTS)
-    expect(inv.check(world, run.ledger).map(formatViolation)).toEqual([]);
+    expect(inv.start(world.config).check(world, run.ledger).map(formatViolation)).toEqual([]);
   expect(world.front.cachedState).toBe(XenbusState.Closed);
   expect(world.guestGnttab.grantedCount()).toBe(0);
   expect(world.guestGnttab.mappedCount(BACKEND_DOMID)).toBe(0);

@@ -24,7 +24,6 @@ import {
 } from '../../impl/xen/shared-ring.ts';
 import { attacksOf, hostileScenarioArb } from '../arbitraries/hostile.ts';
 import type { Scenario } from '../catalog.ts';
-import { hostileInvariants } from '../invariants/honest-side.ts';
 import { formatViolation, type Violation } from '../invariants/violation.ts';
 import { runSchedule } from '../run.ts';
 import { ChoiceListChooser } from '../strategies/chooser.ts';
@@ -39,16 +38,12 @@ interface HostileRun {
 }
 
 function runHostile(scenario: Scenario, drivers: Drivers): HostileRun {
-  const side = scenario.config.hostile!.side;
-  const invariants = hostileInvariants(side);
   const run = runSchedule({
     config: scenario.config,
     drivers,
     chooser: new ChoiceListChooser(scenario.choices),
     stepsMax: STEPS_MAX,
     drainStepsMax: DRAIN_STEPS_MAX,
-    stepInvariants: invariants.step,
-    quiescenceInvariants: invariants.quiescence,
   });
   return { violation: run.violation, effective: hostileStateOf(run.world).effective };
 }
