@@ -1,5 +1,5 @@
 // Whole connections run by the stub world, compared with what the real Linux 6.1 drivers wrote
-// in shared/conformance/xen-4.17-linux-6.1/scenario-1/xs-trace.log.
+// in fixtures/conformance/xen-4.17-linux-6.1/scenario-1/xs-trace.log.
 
 import { describe, expect, it } from 'vitest';
 import { BE_PATH, FE_PATH, StubWorld } from './testing/stub-world.ts';

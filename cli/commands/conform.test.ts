@@ -1,13 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   editFrontendStateJump,
   editQueuesDespiteSingleQueueBackend,
 } from '../../traces/conformance/edit-trace.ts';
-import {
-  readScenario1,
-  SCENARIO_1_PRESENT,
-  SCENARIO_1_SKIP_NOTE,
-} from '../../traces/conformance/scenario-files.ts';
+import { readScenario1, recordedScenarios } from '../../traces/conformance/scenario-files.ts';
 import { type CliIo, EXIT } from '../command.ts';
 import { conformCommand } from './conform.ts';
 
@@ -68,8 +66,8 @@ describe('blkif conform: bad input exits 2 with one line', () => {
   });
 });
 
-describe.skipIf(!SCENARIO_1_PRESENT)(`blkif conform on ${SCENARIO_1_SKIP_NOTE}`, () => {
-  const text = SCENARIO_1_PRESENT ? readScenario1() : '';
+describe(`blkif conform on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
+  const text = readScenario1();
 
   it('passes: one ok line per session, exit 0', async () => {
     const run = await conform({ 's.log': text }, ['s.log']);
@@ -103,6 +101,42 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`blkif conform on ${SCENARIO_1_SKIP_NOTE}`,
       const lines = run.out.trim().split('\n');
       expect(lines[0]).toMatch(new RegExp(`^FAIL ${rule}: vbd 1/51712, `));
       expect(lines.slice(1).every((line) => line.startsWith('ok   '))).toBe(true);
+    }
+  });
+});
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** `<!-- conform-example: <trace> -->` then a fenced block: `$ npx blkif conform <trace>`, output. */
+function docExamples(doc: string): { trace: string; command: string; output: string }[] {
+  const text = readFileSync(resolve(ROOT, doc), 'utf8');
+  const re = /<!-- conform-example: (\S+) -->\n```\n\$ ([^\n]+)\n([\s\S]*?)```/g;
+  return [...text.matchAll(re)].map((m) => ({ trace: m[1]!, command: m[2]!, output: m[3]! }));
+}
+
+describe('every committed recording and every quoted output', () => {
+  it('blkif conform passes on every session of every trace in fixtures/conformance', async () => {
+    const scenarios = recordedScenarios();
+    expect(scenarios.map((s) => s.name)).toContain('xen-4.17-linux-6.1/scenario-1');
+    for (const scenario of scenarios) {
+      const run = await conform({ t: readFileSync(scenario.trace, 'utf8') }, ['t']);
+      expect({ scenario: scenario.name, code: run.code, err: run.err }).toEqual({
+        scenario: scenario.name,
+        code: EXIT.pass,
+        err: '',
+      });
+    }
+  });
+
+  it("docs/conformance.md quotes the command's real output", async () => {
+    const examples = docExamples('docs/conformance.md');
+    expect(examples.length).toBeGreaterThan(0);
+    for (const example of examples) {
+      expect(example.command).toBe(`npx blkif conform ${example.trace}`);
+      const path = resolve(ROOT, example.trace);
+      const run = await conform({ [example.trace]: readFileSync(path, 'utf8') }, [example.trace]);
+      expect(relative(ROOT, path)).toBe(example.trace);
+      expect(run.out).toBe(example.output);
     }
   });
 });

@@ -10,7 +10,7 @@ import { type DeviceSession, extractDevices } from './extract.ts';
 import { type ConnectionWrites, replayLineage } from './model-replay.ts';
 import { parseXsTrace } from './parse-xs-trace.ts';
 import { lineagesOf, planOf } from './replay-plan.ts';
-import { readScenario1, SCENARIO_1_PRESENT, SCENARIO_1_SKIP_NOTE } from './scenario-files.ts';
+import { readScenario1 } from './scenario-files.ts';
 
 function verdicts(text: string, device?: string) {
   const result = conformTrace(text, device === undefined ? {} : { device });
@@ -47,8 +47,8 @@ describe('conform: bad input', () => {
   });
 });
 
-describe.skipIf(!SCENARIO_1_PRESENT)(`conform on ${SCENARIO_1_SKIP_NOTE}`, () => {
-  const text = SCENARIO_1_PRESENT ? readScenario1() : '';
+describe(`conform on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
+  const text = readScenario1();
 
   it('the real run conforms: first boot, restore with one queue, second disk', () => {
     const found = verdicts(text);
@@ -159,9 +159,9 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`conform on ${SCENARIO_1_SKIP_NOTE}`, () =>
   });
 });
 
-describe.skipIf(!SCENARIO_1_PRESENT)(`model comparison teeth on ${SCENARIO_1_SKIP_NOTE}`, () => {
-  const sessions = SCENARIO_1_PRESENT ? sessionsOf(readScenario1()) : [];
-  const lineage = SCENARIO_1_PRESENT ? lineagesOf(sessions)[0]! : { sessions: [] };
+describe(`model comparison teeth on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
+  const sessions = sessionsOf(readScenario1());
+  const lineage = lineagesOf(sessions)[0]!;
   const first = sessions[0]!;
 
   function tampered(edit: (model: ConnectionWrites) => void): ConnectionWrites {
@@ -231,7 +231,7 @@ describe.skipIf(!SCENARIO_1_PRESENT)(`model comparison teeth on ${SCENARIO_1_SKI
   });
 });
 
-describe.skipIf(!SCENARIO_1_PRESENT)('conform compares blkback past a save (teeth)', () => {
+describe('conform compares blkback past a save (teeth)', () => {
   it("a blkback that answers libxl's destroy with Connected instead of Closed diverges from the model", () => {
     const real = readScenario1();
     // Line 4827 is blkback's `state 6` after the save's teardown; 5 -> 4 is a legal backend edge,

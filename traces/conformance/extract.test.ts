@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { absolutePath, type DeviceSession, extractDevices, type SequenceItem } from './extract.ts';
 import { parseXsTrace } from './parse-xs-trace.ts';
-import { readScenario1, SCENARIO_1_PRESENT, SCENARIO_1_SKIP_NOTE } from './scenario-files.ts';
+import { readScenario1 } from './scenario-files.ts';
 import { type DeviceSummary, type KeyRead, lastRead, summarizeDevice } from './summarize-device.ts';
 
 const T = '20261122 23:03:19';
@@ -125,8 +125,8 @@ describe('extractDevices on small traces', () => {
   });
 });
 
-describe.skipIf(!SCENARIO_1_PRESENT)(`extractDevices on ${SCENARIO_1_SKIP_NOTE}`, () => {
-  const sessions = SCENARIO_1_PRESENT ? sessionsOf(readScenario1()) : [];
+describe(`extractDevices on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
+  const sessions = sessionsOf(readScenario1());
 
   it('finds the boot disk before and after restore, and the attached second disk', () => {
     expect(sessions.map((s) => [s.domid, s.devid, s.generation, s.previousDomid])).toEqual([

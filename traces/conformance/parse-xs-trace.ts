@@ -2,7 +2,7 @@
 // trace_io() in tools/xenstore/xenstored_core.c: one line per message, the payload's NUL
 // separators shown as spaces, and no transaction id, domid or request id on the line. What the
 // line leaves out is recovered here from the rules that held in the recorded runs (see
-// shared/conformance/xen-4.17-linux-6.1/README.md):
+// fixtures/conformance/xen-4.17-linux-6.1/README.md):
 // - connections: the first one created is dom0's kernel; the one created while an
 //   `INTRODUCE (N ...)` request is in flight is guest N's kernel; every other is a dom0
 //   userspace client. Heap addresses are reused after DESTROY, so a label belongs to one

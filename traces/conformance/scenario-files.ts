@@ -1,20 +1,39 @@
-// Where the recorded traces live: /work/shared beside the repository, which a checkout elsewhere
-// may not have. Tests that need them skip with this message instead of failing.
+// Where the recorded real traffic lives: fixtures/conformance/<set>/<scenario>/ inside the
+// repository (fixtures/conformance/README.md says where each came from). The tests read them from
+// here, so every clone runs them; none is optional.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 
-export const SCENARIO_1_TRACE = resolve(
-  import.meta.dirname,
-  '../../../shared/conformance/xen-4.17-linux-6.1/scenario-1/xs-trace.log',
-);
+export const FIXTURES_ROOT = resolve(import.meta.dirname, '../../fixtures/conformance');
 
-export const SCENARIO_1_PRESENT = existsSync(SCENARIO_1_TRACE);
+/** One recorded run: its folder holds xs-trace.log (xenstored -T) and the logs beside it. */
+export interface RecordedScenario {
+  /** `<set>/<scenario>`, e.g. `xen-4.17-linux-6.1/scenario-1`. */
+  readonly name: string;
+  readonly dir: string;
+  readonly trace: string;
+}
 
-export const SCENARIO_1_SKIP_NOTE = SCENARIO_1_PRESENT
-  ? 'scenario-1 (Xen 4.17 + Linux 6.1)'
-  : `scenario-1 SKIPPED: ${SCENARIO_1_TRACE} is absent (shared/ is not beside this checkout)`;
+/** Every committed recording, in name order. */
+export function recordedScenarios(root: string = FIXTURES_ROOT): RecordedScenario[] {
+  const found: RecordedScenario[] = [];
+  for (const set of readdirSync(root, { withFileTypes: true })) {
+    if (!set.isDirectory()) continue;
+    for (const scenario of readdirSync(join(root, set.name), { withFileTypes: true })) {
+      const dir = join(root, set.name, scenario.name);
+      const trace = join(dir, 'xs-trace.log');
+      if (scenario.isDirectory() && existsSync(trace)) {
+        found.push({ name: relative(root, dir), dir, trace });
+      }
+    }
+  }
+  return found.sort((a, b) => a.name.localeCompare(b.name));
+}
 
+export const SCENARIO_1_TRACE = join(FIXTURES_ROOT, 'xen-4.17-linux-6.1/scenario-1/xs-trace.log');
+
+/** The first recording (create, save onto fewer queues, restore, attach, detach, destroy). */
 export function readScenario1(): string {
   return readFileSync(SCENARIO_1_TRACE, 'utf8');
 }
