@@ -5,6 +5,7 @@ import type { BlockRequest } from '../impl/blkfront/block-request.ts';
 import type { Outcome } from '../impl/blkfront/device.ts';
 import type { GuestObserver } from '../impl/world/guest.ts';
 import type { Violation } from './invariants/violation.ts';
+import { assert } from '../impl/assert.ts';
 
 interface Entry {
   readonly request: BlockRequest;
@@ -13,12 +14,18 @@ interface Entry {
   outcome: Outcome | undefined;
 }
 
-/** One write (or discard) to a sector, in submission order. */
-interface SectorWrite {
+/**
+ * One write (or discard) and the sector range it covers, in submission order. Ranges, not per-sector
+ * lists: a 256-sector write is one record, and a read looks only at the writes overlapping it.
+ */
+interface RangeWrite {
   readonly tag: number;
+  readonly first: number;
+  /** One past the last sector. */
+  readonly end: number;
   readonly submittedAt: number;
   completedAt: number | undefined;
-  /** A discard or failed write: the sector's content is unspecified afterwards. */
+  /** A discard or failed write: the range's content is unspecified afterwards. */
   unknown: boolean;
 }
 
@@ -27,8 +34,9 @@ export class Ledger implements GuestObserver {
   now = 0;
   readonly entries = new Map<number, Entry>();
   readonly violations: Violation[] = [];
-  private readonly sectorWrites = new Map<number, SectorWrite[]>();
-  private readonly writesByTag = new Map<number, SectorWrite>();
+  /** Every write and discard, in submission order. */
+  private readonly writes: RangeWrite[] = [];
+  private readonly writesByTag = new Map<number, RangeWrite>();
   private seq = 0;
 
   submitted(request: BlockRequest): void {
@@ -40,18 +48,16 @@ export class Ledger implements GuestObserver {
       outcome: undefined,
     });
     if (request.op === 'write' || request.op === 'discard') {
-      const write: SectorWrite = {
+      const write: RangeWrite = {
         tag: request.tag,
+        first: request.sector,
+        end: request.sector + request.sectorCount,
         submittedAt: this.seq,
         completedAt: undefined,
         unknown: request.op === 'discard',
       };
       this.writesByTag.set(request.tag, write);
-      for (let s = 0; s < request.sectorCount; s++) {
-        const list = this.sectorWrites.get(request.sector + s);
-        if (list === undefined) this.sectorWrites.set(request.sector + s, [write]);
-        else list.push(write);
-      }
+      this.writes.push(write);
     }
   }
 
@@ -100,57 +106,83 @@ export class Ledger implements GuestObserver {
   /**
    * Each sector must hold the stamp of a write the read may legally see: the last write completed
    * before the read was submitted, or any write still in flight at some point of the read's life.
+   * The read's range is cut where an overlapping write starts or ends; within a piece the same
+   * writes cover every sector, so the legal tags are worked out once per piece.
    */
   private checkRead(entry: Entry, data: Uint8Array): void {
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const request = entry.request;
-    for (let s = 0; s < request.sectorCount; s++) {
-      const sector = request.sector + s;
-      const tag = view.getUint32(s * 512, true);
-      const allowed = this.allowedTags(sector, entry);
-      if (allowed === 'any') continue;
-      const sectorWord = view.getUint32(s * 512 + 4, true);
-      const tail = view.getUint32(s * 512 + 508, true);
-      const intact =
-        tag === 0
-          ? sectorWord === 0 && tail === 0
-          : sectorWord === sector && tail === (tag ^ sector) >>> 0;
-      if (!intact || !allowed.has(tag)) {
-        const expected = [...allowed]
-          .map((t) => (t === 0 ? 'never written' : `request ${t}`))
-          .join(' or ');
-        this.violations.push({
-          code: 'data-integrity',
-          step: this.now,
-          message: `read request ${request.tag}, sector ${sector}: found ${describeStamp(tag, sectorWord, intact)}, expected ${expected}`,
-        });
-        return;
-      }
+    const first = request.sector;
+    const end = first + request.sectorCount;
+    assert(data.byteLength >= request.sectorCount * 512, 'ledger: read data shorter than request');
+    const overlapping: RangeWrite[] = [];
+    const cuts = [first, end];
+    for (const w of this.writes) {
+      if (w.end <= first || w.first >= end || w.submittedAt > entry.completedAt!) continue;
+      overlapping.push(w);
+      if (w.first > first) cuts.push(w.first);
+      if (w.end < end) cuts.push(w.end);
+    }
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (overlapping.length === 0) {
+      this.checkPiece(entry, view, first, end, overlapping);
+      return;
+    }
+    cuts.sort((a, b) => a - b);
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      if (cuts[i] === cuts[i + 1]) continue;
+      if (!this.checkPiece(entry, view, cuts[i]!, cuts[i + 1]!, overlapping)) return;
     }
   }
 
   /**
    * A write completed before the read was submitted is only ruled out when another such write was
    * submitted after it completed: overlapping writes may reach the disk in either order, whatever
-   * order they complete in (different rings complete independently).
+   * order they complete in (different rings complete independently). Returns false on a finding.
    */
-  private allowedTags(sector: number, read: Entry): Set<number> | 'any' {
-    const writes = this.sectorWrites.get(sector) ?? [];
-    const allowed = new Set<number>();
+  private checkPiece(
+    read: Entry,
+    view: DataView,
+    first: number,
+    end: number,
+    overlapping: readonly RangeWrite[],
+  ): boolean {
     let frontier = 0;
-    for (const w of writes) {
+    for (const w of overlapping) {
+      if (w.first > first || w.end <= first) continue;
       if (w.completedAt !== undefined && w.completedAt < read.submittedAt)
         frontier = Math.max(frontier, w.submittedAt);
     }
-    for (const w of writes) {
-      if (w.submittedAt > read.completedAt!) break;
+    const allowed: number[] = [];
+    for (const w of overlapping) {
+      if (w.first > first || w.end <= first) continue;
       const doneBefore = w.completedAt !== undefined && w.completedAt < read.submittedAt;
       if (doneBefore && w.completedAt! < frontier) continue;
-      if (w.unknown) return 'any';
-      allowed.add(w.tag);
+      if (w.unknown) return true; // any content is legal here
+      allowed.push(w.tag);
     }
-    if (frontier === 0) allowed.add(0);
-    return allowed;
+    if (frontier === 0) allowed.push(0);
+    const offset = read.request.sector;
+    for (let sector = first; sector < end; sector++) {
+      const at = (sector - offset) * 512;
+      const tag = view.getUint32(at, true);
+      const sectorWord = view.getUint32(at + 4, true);
+      const tail = view.getUint32(at + 508, true);
+      const intact =
+        tag === 0
+          ? sectorWord === 0 && tail === 0
+          : sectorWord === sector && tail === (tag ^ sector) >>> 0;
+      if (intact && allowed.includes(tag)) continue;
+      const expected = allowed
+        .map((t) => (t === 0 ? 'never written' : `request ${t}`))
+        .join(' or ');
+      this.violations.push({
+        code: 'data-integrity',
+        step: this.now,
+        message: `read request ${read.request.tag}, sector ${sector}: found ${describeStamp(tag, sectorWord, intact)}, expected ${expected}`,
+      });
+      return false;
+    }
+    return true;
   }
 }
 
