@@ -1,7 +1,6 @@
 // The world side of blkback's control plane: runs the backend machine through transition() and
 // executes its effects, answering in the same step.
-import { backendMachine } from '../../model/backend-machine.ts';
-import { memoizedTransition } from './machine-memo.ts';
+import { backendMemo } from './machine-memo.ts';
 import { type BackendEffect, backendEffectsOf } from '../../model/effects.ts';
 import type { BackendEvent } from '../../model/events.ts';
 import { type FrontendKeys, validateFrontendKeys } from '../../model/negotiate.ts';
@@ -14,7 +13,6 @@ import { BACKEND_DOMID, backendPath, frontendPath } from './toolstack.ts';
 import type { Host, World } from './world.ts';
 
 const CHAIN_MAX = 64;
-const stepBackend = memoizedTransition(backendMachine);
 
 export function sendToBackend(world: World, host: Host, first: BackendEvent): void {
   const pending: BackendEvent[] = [first];
@@ -22,7 +20,7 @@ export function sendToBackend(world: World, host: Host, first: BackendEvent): vo
     assert(n < CHAIN_MAX, 'backend effect chain does not settle');
     const event = pending.shift()!;
     host.back.cachedState = host.back.snapshot.context.xenbusState;
-    const [next, actions] = stepBackend(host.back.snapshot, event);
+    const [next, actions] = backendMemo.transition(host.back.snapshot, event);
     host.back.snapshot = next;
     for (const effect of backendEffectsOf(actions)) {
       world.observe?.({ kind: 'effect', side: 'backend', effect: effect.type });

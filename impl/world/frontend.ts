@@ -2,8 +2,7 @@
 // executes the effects it returns, one exhaustive switch, answering in the same step.
 import { type FrontendEffect, frontendEffectsOf } from '../../model/effects.ts';
 import type { FrontendEvent } from '../../model/events.ts';
-import { frontendMachine } from '../../model/frontend-machine.ts';
-import { memoizedTransition } from './machine-memo.ts';
+import { frontendMemo } from './machine-memo.ts';
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
 import {
   BE,
@@ -21,8 +20,6 @@ import { backendPath, frontendPath } from './toolstack.ts';
 import { splitForLimit } from './guest.ts';
 import type { World } from './world.ts';
 
-const stepFrontend = memoizedTransition(frontendMachine);
-
 /** Bound on effect/answer chains in one step: a machine loop would be our bug. */
 const CHAIN_MAX = 64;
 
@@ -33,7 +30,7 @@ export function sendToFrontend(world: World, first: FrontendEvent): void {
     const event = pending.shift()!;
     // xenbus_switch_state compares with dev->state as it was before this transition.
     world.front.cachedState = world.front.snapshot.context.xenbusState;
-    const [next, actions] = stepFrontend(world.front.snapshot, event);
+    const [next, actions] = frontendMemo.transition(world.front.snapshot, event);
     world.front.snapshot = next;
     for (const effect of frontendEffectsOf(actions)) {
       world.observe?.({ kind: 'effect', side: 'frontend', effect: effect.type });

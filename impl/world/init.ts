@@ -1,7 +1,4 @@
 // initWorld: the state of a fresh run, everything built from the configuration and the drivers.
-import { initialTransition } from 'xstate';
-import { backendMachine } from '../../model/backend-machine.ts';
-import { frontendMachine } from '../../model/frontend-machine.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { assert } from '../assert.ts';
 import type { BackEnv } from '../blkback/back-ring.ts';
@@ -22,6 +19,7 @@ import {
   frontendPath,
   introduceDomain,
 } from './toolstack.ts';
+import { backendMemo, frontendMemo } from './machine-memo.ts';
 import type { Host, World } from './world.ts';
 
 export const FIRST_GUEST_DOMID = 1;
@@ -72,7 +70,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     stateWrites: [],
     observe: undefined,
   } as unknown as World;
-  const [snapshot] = initialTransition(frontendMachine, {
+  const snapshot = frontendMemo.initial({
     queueCountMax: config.frontend.queueCountMax,
     vcpuCount: config.vcpuCount,
     ringPageOrderMax: config.frontend.ringPageOrderMax,
@@ -118,7 +116,7 @@ export function frontEnvOf(world: World): FrontEnv {
 
 /** A host's blkback, before probe: its machine, its environment, no rings. */
 export function createHost(world: World, index: number, config: BackendConfig): Host {
-  const [snapshot] = initialTransition(backendMachine, {
+  const snapshot = backendMemo.initial({
     queueCountMax: config.queueCountMax ?? 1,
     ringPageOrderMax: config.ringPageOrderMax ?? 0,
     indirectSegmentsMax: config.indirectSegmentsMax ?? 0,

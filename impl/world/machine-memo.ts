@@ -1,23 +1,164 @@
 // XState's transition() is pure: the same snapshot (state value and context) and event always give
 // the same next snapshot and actions. It is also the costliest call of a control-plane step, and
-// property runs repeat the same connect sequence thousands of times, so results are memoised by
-// their inputs. Snapshots are never mutated (the world only replaces them), so sharing is safe.
-import { type AnyStateMachine, type EventFromLogic, type SnapshotFrom, transition } from 'xstate';
+// property runs repeat the same connect sequence thousands of times, so results are memoised.
+//
+// Three costs of xstate's own transition() are avoided: it builds a throw-away actor per call (an
+// Actor constructor computes an initial snapshot), its resolved actions hold that actor, and a
+// string key per call is needed to find a result. Here one inert scope per machine serves every
+// call (the machines invoke and spawn nothing, so the scope is only an action collector), entries
+// keep the actions' type and params alone, and snapshots are interned: a result's next snapshot
+// is the canonical object of its state, so the next lookup goes by identity without a key.
+// Snapshots are never mutated (the world only replaces them), so sharing them between worlds,
+// and forks of a world, is safe. The memo is a cache of a pure function: run state never lives
+// here, and clearing it changes no result, only the time to get it.
+import {
+  type AnyActorScope,
+  type AnyStateMachine,
+  createActor,
+  type EventFromLogic,
+  type InputFrom,
+  type SnapshotFrom,
+} from 'xstate';
+import { backendMachine } from '../../model/backend-machine.ts';
+import { frontendMachine } from '../../model/frontend-machine.ts';
+import { assert } from '../assert.ts';
 
-type Result<M extends AnyStateMachine> = ReturnType<typeof transition<M>>;
-
-/** Bounded: a machine has few distinct (state, context, event) triples; past this, stop caching. */
-const ENTRIES_MAX = 50_000;
-
-export function memoizedTransition<M extends AnyStateMachine>(machine: M) {
-  const cache = new Map<string, Result<M>>();
-  return (snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): Result<M> => {
-    const s = snapshot as unknown as { value: unknown; context: unknown; status: string };
-    const key = JSON.stringify([s.value, s.context, s.status, event]);
-    const hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    const result = transition(machine, snapshot, event);
-    if (cache.size < ENTRIES_MAX) cache.set(key, result);
-    return result;
-  };
+/** What the world needs of a resolved action: its effect name and parameters. */
+export interface MemoAction {
+  readonly type: string;
+  readonly params: unknown;
 }
+
+export type MemoResult<M extends AnyStateMachine> = readonly [
+  SnapshotFrom<M>,
+  readonly MemoAction[],
+];
+
+/** Bound on memoised transitions (and, separately, interned states) per machine; then it starts over. */
+export const MEMO_ENTRIES_MAX = 4096;
+
+interface StateNode<M extends AnyStateMachine> {
+  readonly snapshot: SnapshotFrom<M>;
+  /** Keyed by the event's JSON (events are small, flat records). */
+  readonly next: Map<string, MemoResult<M>>;
+}
+
+export class MachineMemo<M extends AnyStateMachine> {
+  readonly machine: M;
+  private readonly scope: AnyActorScope;
+  private collected: MemoAction[] = [];
+  private readonly byIdentity = new Map<SnapshotFrom<M>, StateNode<M>>();
+  private readonly byState = new Map<string, StateNode<M>>();
+  private readonly initials = new Map<string, SnapshotFrom<M>>();
+  private entries = 0;
+
+  private readonly entriesMax: number;
+
+  constructor(machine: M, entriesMax = MEMO_ENTRIES_MAX) {
+    assert(Number.isInteger(entriesMax) && entriesMax >= 1, 'machine memo: bound must be >= 1');
+    this.machine = machine;
+    this.entriesMax = entriesMax;
+    this.scope = inertScope(machine, (action) => {
+      this.collected.push(action);
+    });
+  }
+
+  /** The machine's initial snapshot for `input`, computed once per distinct input. */
+  initial(input: InputFrom<M>): SnapshotFrom<M> {
+    const key = JSON.stringify(input);
+    const known = this.initials.get(key);
+    if (known !== undefined) return known;
+    this.collected = [];
+    const snapshot = this.canonical(
+      this.machine.getInitialSnapshot(this.scope, input) as SnapshotFrom<M>,
+    );
+    assert(
+      (snapshot as { status?: string }).status === 'active',
+      'machine memo: initial snapshot is not active',
+    );
+    if (this.initials.size >= this.entriesMax) this.initials.clear();
+    this.initials.set(key, snapshot);
+    return snapshot;
+  }
+
+  /** transition(machine, snapshot, event): the next snapshot and the actions to run, in order. */
+  transition(snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): MemoResult<M> {
+    const node = this.byIdentity.get(snapshot) ?? this.adopt(snapshot);
+    const eventKey = JSON.stringify(event);
+    const hit = node.next.get(eventKey);
+    if (hit !== undefined) return hit;
+    this.collected = [];
+    const raw = this.machine.transition(snapshot, event, this.scope) as SnapshotFrom<M>;
+    const actions = this.collected;
+    this.collected = [];
+    if (this.entries >= this.entriesMax) this.clear();
+    const result: MemoResult<M> = [this.canonical(raw), actions];
+    (this.byIdentity.get(snapshot) ?? this.adopt(snapshot)).next.set(eventKey, result);
+    this.entries++;
+    return result;
+  }
+
+  /** Memoised transitions held now (for the bench's memory figures and tests). */
+  get size(): number {
+    return this.entries;
+  }
+
+  private clear(): void {
+    this.byIdentity.clear();
+    this.byState.clear();
+    this.entries = 0;
+  }
+
+  /** The canonical object of `snapshot`'s state: an earlier equal one, or itself if new. */
+  private canonical(snapshot: SnapshotFrom<M>): SnapshotFrom<M> {
+    const known = this.byIdentity.get(snapshot) ?? this.byState.get(stateKey(snapshot));
+    if (known !== undefined) return known.snapshot;
+    if (this.byState.size >= this.entriesMax) this.clear();
+    const node: StateNode<M> = { snapshot, next: new Map() };
+    this.byState.set(stateKey(snapshot), node);
+    this.byIdentity.set(snapshot, node);
+    return snapshot;
+  }
+
+  /** The node of a snapshot the memo did not hand out (or has forgotten since a clear). */
+  private adopt(snapshot: SnapshotFrom<M>): StateNode<M> {
+    const canonical = this.canonical(snapshot);
+    const node = this.byIdentity.get(canonical);
+    assert(node !== undefined, 'machine memo: a canonical snapshot has a node');
+    // Other objects of a known state are remembered too, within the same bound.
+    if (this.byIdentity.size >= 2 * this.entriesMax) this.clear();
+    else this.byIdentity.set(snapshot, node);
+    return node;
+  }
+}
+
+function stateKey(snapshot: unknown): string {
+  const s = snapshot as { value: unknown; context: unknown; status: string };
+  return JSON.stringify([s.value, s.context, s.status]);
+}
+
+/**
+ * xstate's createInertActorScope, built once: an actor that is never started, whose action
+ * executor only records what the transition resolved (type and params; the rest of a resolved
+ * action refers to the scope, which must not outlive the call in a memo entry).
+ */
+function inertScope(machine: AnyStateMachine, record: (action: MemoAction) => void): AnyActorScope {
+  const self = createActor(machine);
+  return {
+    self,
+    defer: () => {},
+    id: '',
+    logger: () => {},
+    sessionId: '',
+    stopChild: () => {},
+    system: self.system,
+    emit: () => {},
+    actionExecutor: (action: { type: string; params?: unknown }) => {
+      record({ type: action.type, params: action.params });
+    },
+  } as unknown as AnyActorScope;
+}
+
+/** The two machines' memos, shared by every world (they hold no run state). */
+export const frontendMemo = new MachineMemo(frontendMachine);
+export const backendMemo = new MachineMemo(backendMachine);
