@@ -9,11 +9,6 @@ const STILL_TO_MOVE: readonly string[] = [
   'impl/world/enabled.ts:ringActionCache', // memo of immutable Action objects, grows per ring
   'impl/world/enabled.ts:submitCache', // memo of immutable Action objects, grows per vCPU
   'impl/world/hostile.ts:states', // the adversary's record, per world
-  'properties/invariants/honest-side.ts:progress',
-  'properties/invariants/protocol-error.ts:seen',
-  'properties/invariants/queue-layout.ts:fallbackChecked',
-  'properties/invariants/queue-layout.ts:lastChecked',
-  'properties/invariants/xenbus-transitions.ts:checked',
 ];
 
 const keysOf = (text: string) =>
