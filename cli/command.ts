@@ -1,15 +1,29 @@
 // The shape of one `blkif` subcommand. run-cli.ts parses argv into the options a command's table
 // declares, calls run(), and maps a CliError to one line and an exit code.
 
+/** What a path is, for the checks of cli/paths.ts (a path under a file or missing: `missing`). */
+export type PathKind = 'missing' | 'file' | 'dir' | 'special';
+
+export interface PathStat {
+  readonly kind: PathKind;
+  /** Bytes, for files. */
+  readonly size: number;
+}
+
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** Whether stdout is an interactive terminal (progress display). */
   readonly isTty: boolean;
   readFile(path: string): string;
+  /** Whole or not at all (a temporary file renamed into place); a failure is a CliError. */
   writeFile(path: string, text: string): void;
+  /** `mkdir -p`; a failure is a CliError. */
   mkdir(path: string): void;
   exists(path: string): boolean;
+  stat(path: string): PathStat;
+  /** Why no file can be created in the existing directory `dir`, or undefined when one can. */
+  createProblem(dir: string): string | undefined;
   now(): number;
 }
 

@@ -10,6 +10,8 @@ export type CliErrorCode =
   | 'extra-argument'
   | 'bad-value'
   | 'file-not-found'
+  | 'bad-input-file'
+  | 'write-failed'
   | 'bad-trace'
   | 'bad-summary'
   | 'bad-coverage'

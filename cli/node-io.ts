@@ -1,12 +1,97 @@
 // The real CliIo: files, the terminal and the clock. Commands never touch node:fs or process
 // themselves, so tests run them with a fake.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { CliIo } from './command.ts';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import type { CliIo, PathStat } from './command.ts';
 import { CliError } from './errors.ts';
+import { parentOf } from './paths.ts';
+
+const reason = (error: unknown): string => {
+  const e = error as NodeJS.ErrnoException;
+  const text: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ENOTDIR: 'a part of the path is a file',
+    EISDIR: 'is a directory',
+    ENOENT: 'no such file or directory',
+  };
+  return (e.code !== undefined ? text[e.code] : undefined) ?? e.code ?? String(error);
+};
+
+function stat(path: string): PathStat {
+  try {
+    const s = statSync(path);
+    const kind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'special';
+    return { kind, size: s.size };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing', size: 0 };
+    throw new CliError('bad-input-file', `${path}: ${reason(error)}`);
+  }
+}
+
+/** Tries it: access() says yes to root on a read-only mount. */
+function createProblem(dir: string): string | undefined {
+  const probe = `${dir}/.blkif-probe-${process.pid}`;
+  try {
+    writeFileSync(probe, '', { flag: 'wx' });
+    unlinkSync(probe);
+    return undefined;
+  } catch (error) {
+    return `cannot create files in ${dir}: ${reason(error)}`;
+  }
+}
+
+function writeFile(path: string, text: string): void {
+  // Whole or not at all: a full disk leaves no half-written trace behind.
+  const temporary = `${parentOf(path)}/.${path.split('/').pop()}.${process.pid}.tmp`;
+  try {
+    if (existsSync(path)) accessSync(path, constants.W_OK);
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (error) {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Never created.
+    }
+    throw new CliError('write-failed', `cannot write ${path}: ${reason(error)}`);
+  }
+}
+
+/**
+ * A reader that went away (`blkif replay t.json | head -1`) is not an error of the command: the
+ * stream stops taking output and the command ends with its own exit code.
+ */
+function quietWhenClosed(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || closed) {
+      closed = true;
+      return;
+    }
+    throw error;
+  });
+  return (text) => {
+    if (!closed && !stream.destroyed) stream.write(text);
+  };
+}
 
 export const nodeIo: CliIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: quietWhenClosed(process.stdout),
+  stderr: quietWhenClosed(process.stderr),
   isTty: process.stdout.isTTY === true,
   readFile(path) {
     try {
@@ -16,12 +101,20 @@ export const nodeIo: CliIo = {
       if (code === 'ENOENT') throw new CliError('file-not-found', `${path}: no such file`);
       if (code === 'EISDIR')
         throw new CliError('file-not-found', `${path}: is a directory, not a file`);
-      throw error;
+      throw new CliError('bad-input-file', `${path}: ${reason(error)}`);
     }
   },
-  writeFile: (path, text) => writeFileSync(path, text),
-  mkdir: (path) => mkdirSync(path, { recursive: true }),
+  writeFile,
+  mkdir(path) {
+    try {
+      mkdirSync(path, { recursive: true });
+    } catch (error) {
+      throw new CliError('write-failed', `cannot create ${path}: ${reason(error)}`);
+    }
+  },
   exists: (path) => existsSync(path),
+  stat,
+  createProblem,
   // Wall-clock milliseconds: progress timing, and the seed of a `check` given no --seed.
   now: () => Date.now(),
 };

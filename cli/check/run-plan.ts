@@ -41,10 +41,9 @@ function traceFile(plan: CheckPlan, name: string, failure: Failure): string {
   return `${plan.out.replace(/\/+$/, '')}/${name}${variant}-${failure.seed}.json`;
 }
 
+/** Style rule 10: the violation, seed, path and rerun reach the terminal before any write. */
 function reportFailure(plan: CheckPlan, def: PropertyDef, failure: Failure, io: CliIo): string {
   const file = traceFile(plan, def.name, failure);
-  io.mkdir(plan.out);
-  io.writeFile(file, traceJson(failure.trace));
   const drivers =
     (plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`) +
     (plan.strategy === 'choices' ? '' : ` --strategy ${plan.strategy}`);
@@ -53,6 +52,8 @@ function reportFailure(plan: CheckPlan, def: PropertyDef, failure: Failure, io: 
   io.stdout(
     `  rerun: npx blkif check --property ${def.name} --seed ${failure.seed} --path ${failure.path}${drivers}\n`,
   );
+  io.mkdir(plan.out);
+  io.writeFile(file, traceJson(failure.trace));
   return file;
 }
 

@@ -14,6 +14,7 @@ import {
   summaryTable,
 } from '../check/summary.ts';
 import { badValue, CliError } from '../errors.ts';
+import { checkOutputs } from '../paths.ts';
 import { intOption, type OptionValues, stringOption } from '../options.ts';
 import { propertyNamed, type Registry } from '../registry.ts';
 import { type CheckPlan, runPlan } from '../check/run-plan.ts';
@@ -93,6 +94,13 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
         : shardChunks(seed, runs ?? def.defaultRuns, shard);
     return { def: limited, chunks };
   });
+  const out = stringOption(options, 'out') ?? '.blkif/failures';
+  const coverageOut = stringOption(options, 'coverage-out');
+  checkOutputs(io, [
+    { option: 'out', path: out, kind: 'dir' },
+    { option: 'summary-out', path: stringOption(options, 'summary-out'), kind: 'file' },
+    { option: 'coverage-out', path: coverageOut, kind: 'file' },
+  ]);
   return {
     properties,
     drivers,
@@ -100,8 +108,8 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     runs,
     shard,
     path,
-    out: stringOption(options, 'out') ?? '.blkif/failures',
-    coverageOut: stringOption(options, 'coverage-out'),
+    out,
+    coverageOut,
     coverageReport: options.coverage === true,
     strategy,
   };
@@ -110,6 +118,8 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
 function merge(positionals: readonly string[], options: OptionValues, io: CliIo): ExitCode {
   if (positionals.length === 0)
     throw new CliError('missing-argument', '--merge needs the summary files to merge');
+  const out = stringOption(options, 'summary-out');
+  checkOutputs(io, [{ option: 'summary-out', path: out, kind: 'file' }]);
   const parts = positionals.map((file) => ({
     file,
     summary: parseSummary(file, readTextFile(io, file)),
@@ -126,7 +136,6 @@ function merge(positionals: readonly string[], options: OptionValues, io: CliIo)
       io.stdout(`FAIL ${p.name}: ${p.firstLine ?? ''}\n  trace: ${p.trace ?? '(none)'}\n`);
   }
   io.stdout(summaryTable(merged));
-  const out = stringOption(options, 'summary-out');
   if (out !== undefined) io.writeFile(out, `${JSON.stringify(merged, null, 1)}\n`);
   return exitCodeOf(merged);
 }

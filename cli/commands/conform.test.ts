@@ -6,27 +6,13 @@ import {
   editQueuesDespiteSingleQueueBackend,
 } from '../../traces/conformance/edit-trace.ts';
 import { readScenario1, recordedScenarios } from '../../traces/conformance/scenario-files.ts';
-import { type CliIo, EXIT } from '../command.ts';
+import { EXIT } from '../command.ts';
+import { fakeIo as sharedFakeIo } from '../testing/fake-io.ts';
 import { conformCommand } from './conform.ts';
 
 function fakeIo(files: Record<string, string>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    isTty: false,
-    readFile: (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: ${path}`);
-      return text;
-    },
-    writeFile: () => {},
-    mkdir: () => {},
-    exists: (path) => files[path] !== undefined,
-    now: () => 0,
-  };
-  return { io, out, err };
+  const io = sharedFakeIo(files);
+  return { io, out: io.out, err: io.err };
 }
 
 async function conform(files: Record<string, string>, args: string[], device?: string) {

@@ -6,6 +6,8 @@
 import type { SessionVerdict } from '../../traces/conformance/conform.ts';
 import { conformTrace } from '../../traces/conformance/conform.ts';
 import { type CliCommand, type CliIo, EXIT, type ExitCode } from '../command.ts';
+import { CliError } from '../errors.ts';
+import { readTextFile } from '../paths.ts';
 
 function badInput(io: CliIo, message: string): ExitCode {
   io.stderr(`blkif conform: ${message}\n`);
@@ -45,12 +47,12 @@ export const conformCommand: CliCommand = {
     if (device !== undefined && typeof device !== 'string' && typeof device !== 'number') {
       return badInput(io, '--device needs a device id, e.g. 51712 or 1/51712');
     }
-    if (!io.exists(file)) return badInput(io, `cannot read ${file}: no such file`);
     let text: string;
     try {
-      text = io.readFile(file);
+      text = readTextFile(io, file, 'a xenstored trace');
     } catch (error) {
-      return badInput(io, `cannot read ${file}: ${error instanceof Error ? error.message : error}`);
+      if (error instanceof CliError) return badInput(io, `cannot read ${error.message}`);
+      throw error;
     }
     const result = conformTrace(text, device === undefined ? {} : { device: String(device) });
     if (!result.ok) return badInput(io, `${file}:${result.error.line}: ${result.error.message}`);

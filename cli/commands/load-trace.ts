@@ -3,6 +3,7 @@
 import { parseTrace, type Trace } from '../../traces/schema.ts';
 import type { CliIo } from '../command.ts';
 import { CliError } from '../errors.ts';
+import { readTextFile } from '../paths.ts';
 
 export function onePositional(positionals: readonly string[], what: string): string {
   const [first, ...extra] = positionals;
@@ -11,11 +12,8 @@ export function onePositional(positionals: readonly string[], what: string): str
   return first;
 }
 
-export function readTextFile(io: CliIo, path: string): string {
-  if (!io.exists(path)) throw new CliError('file-not-found', `${path}: no such file`);
-  return io.readFile(path);
-}
+export { readTextFile } from '../paths.ts';
 
 export function loadTrace(io: CliIo, path: string): Trace {
-  return parseTrace(readTextFile(io, path));
+  return parseTrace(readTextFile(io, path, 'a trace'));
 }

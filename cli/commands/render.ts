@@ -4,6 +4,7 @@ import { isRenderFormat, RENDER_FORMATS, RENDERERS } from '../../traces/render/i
 import { type CliCommand, EXIT, type ExitCode } from '../command.ts';
 import { badValue } from '../errors.ts';
 import { stringOption } from '../options.ts';
+import { checkOutputs } from '../paths.ts';
 import { loadTrace, onePositional } from './load-trace.ts';
 
 export const renderCommand: CliCommand = {
@@ -32,8 +33,9 @@ export const renderCommand: CliCommand = {
         'format',
         `unknown format "${format}" (formats: ${RENDER_FORMATS.join(', ')})`,
       );
-    const text = RENDERERS[format].render(loadTrace(io, file));
     const out = stringOption(options, 'out');
+    checkOutputs(io, [{ option: 'out', path: out, kind: 'file' }]);
+    const text = RENDERERS[format].render(loadTrace(io, file));
     if (out === undefined) {
       io.stdout(text);
     } else {
