@@ -1,29 +1,54 @@
 // The `blkif` command: parse, dispatch, and map every failure to one line and an exit code
 // (style rule 11). A CliError, a malformed trace or a trace that does not fit the model is the
 // user's: one line, its exit code. Anything else is ours: a stack trace and exit 4.
-import { ReplayError } from '../traces/replay.ts';
-import { TraceError } from '../traces/schema.ts';
+// Start-up is part of the product (`blkif --help` well under half a second): this module loads
+// only the command table; a command's module, and the model behind it, is imported when it runs.
 import { type CliCommand, type CliIo, EXIT, type ExitCode } from './command.ts';
-import { createCheckCommand } from './commands/check.ts';
-import { conformCommand } from './commands/conform.ts';
-import { diagramsCommand } from './commands/diagrams.ts';
-import { createReplayCommand } from './commands/replay.ts';
-import { renderCommand } from './commands/render.ts';
 import { CliError } from './errors.ts';
 import { commandHelp, parseArgs } from './options.ts';
-import { DEFAULT_REGISTRY, type Registry } from './registry.ts';
+import type { Registry } from './registry.ts';
 
-export function createCommands(registry: Registry): readonly CliCommand[] {
-  return [
-    createCheckCommand(registry),
-    createReplayCommand(registry),
-    renderCommand,
-    diagramsCommand,
-    conformCommand,
-  ];
+/** A command as the table knows it before it is loaded: its name, its summary, how to load it. */
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  load(registry: Registry): Promise<CliCommand>;
 }
 
-function globalHelp(commands: readonly CliCommand[]): string {
+// The summaries are the loaded commands' own (run-cli.test.ts checks that they agree).
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'check',
+    summary: 'run properties; print a summary table and write a trace for each failure',
+    load: async (registry) => (await import('./commands/check.ts')).createCheckCommand(registry),
+  },
+  {
+    name: 'replay',
+    summary: 'replay a trace and check that its violation happens again at the same step',
+    load: async (registry) => (await import('./commands/replay.ts')).createReplayCommand(registry),
+  },
+  {
+    name: 'render',
+    summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
+    load: async () => (await import('./commands/render.ts')).renderCommand,
+  },
+  {
+    name: 'diagrams',
+    summary: 'write the state diagrams of both machines (Mermaid, DOT, SVG), with edge coverage',
+    load: async () => (await import('./commands/diagrams.ts')).diagramsCommand,
+  },
+  {
+    name: 'conform',
+    summary: 'check a real xenstored trace (xenstored -T) of blkif traffic against the model',
+    load: async () => (await import('./commands/conform.ts')).conformCommand,
+  },
+];
+
+async function defaultRegistry(): Promise<Registry> {
+  return (await import('./registry.ts')).DEFAULT_REGISTRY;
+}
+
+function globalHelp(commands: readonly CommandEntry[]): string {
   const lines = [
     'usage: blkif <command> [options]   (blkif <command> --help for its options)',
     '',
@@ -38,9 +63,12 @@ function globalHelp(commands: readonly CliCommand[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** One line for a user error; undefined for our own bugs. */
-function userError(error: unknown): { message: string; exit: ExitCode } | undefined {
+/** One line for a user error; undefined for our own bugs. The trace modules are loaded only
+ * now: by the time a command throws, its own imports have loaded them anyway. */
+async function userError(error: unknown): Promise<{ message: string; exit: ExitCode } | undefined> {
   if (error instanceof CliError) return { message: error.message, exit: error.exitCode };
+  const { TraceError } = await import('../traces/schema.ts');
+  const { ReplayError } = await import('../traces/replay.ts');
   if (error instanceof TraceError)
     return { message: `invalid trace: ${error.message}`, exit: EXIT.badInput };
   if (error instanceof ReplayError)
@@ -51,12 +79,13 @@ function userError(error: unknown): { message: string; exit: ExitCode } | undefi
   return undefined;
 }
 
+/** Runs one `blkif` command line; `registry` defaults to the real properties and variants. */
 export async function runCli(
   argv: readonly string[],
   io: CliIo,
-  registry: Registry = DEFAULT_REGISTRY,
+  registry?: Registry,
 ): Promise<ExitCode> {
-  const commands = createCommands(registry);
+  const commands = COMMANDS;
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.stderr(globalHelp(commands));
@@ -66,13 +95,14 @@ export async function runCli(
     io.stdout(globalHelp(commands));
     return EXIT.pass;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     io.stderr(
       `blkif: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')})\n`,
     );
     return EXIT.badInput;
   }
+  const command = await entry.load(registry ?? (await defaultRegistry()));
   try {
     const args = parseArgs(command, rest);
     if (args.help) {
@@ -81,7 +111,7 @@ export async function runCli(
     }
     return await command.run({ positionals: args.positionals, options: args.options }, io);
   } catch (error) {
-    const user = userError(error);
+    const user = await userError(error);
     if (user !== undefined) {
       io.stderr(`blkif ${command.name}: ${user.message.replaceAll('\n', ' ')}\n`);
       return user.exit;
