@@ -10,6 +10,15 @@ export interface PathStat {
   readonly size: number;
 }
 
+/** SIGINT/SIGTERM while a campaign runs: the first asks it to stop, a second exits at once. */
+export interface Interrupts {
+  /** Whether a stop was asked for (polled before each run). */
+  requested(): boolean;
+  /** A promise when the event loop is due a turn (so a signal handler can run), else undefined. */
+  pause(): Promise<void> | undefined;
+  release(): void;
+}
+
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
@@ -25,10 +34,21 @@ export interface CliIo {
   /** Why no file can be created in the existing directory `dir`, or undefined when one can. */
   createProblem(dir: string): string | undefined;
   now(): number;
+  trapInterrupts(): Interrupts;
 }
 
-/** Exit codes (style rule 11): 0 pass, 1 safety violation, 2 bad input, 3 liveness, 4 internal. */
-export const EXIT = { pass: 0, safety: 1, badInput: 2, liveness: 3, internal: 4 } as const;
+/**
+ * Exit codes (style rule 11): 0 pass, 1 safety violation, 2 bad input, 3 liveness, 4 internal;
+ * 130 interrupted (128 + SIGINT, as a shell reports it).
+ */
+export const EXIT = {
+  pass: 0,
+  safety: 1,
+  badInput: 2,
+  liveness: 3,
+  internal: 4,
+  interrupted: 130,
+} as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export interface OptionSpec {

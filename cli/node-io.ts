@@ -11,7 +11,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import type { CliIo, PathStat } from './command.ts';
+import { type CliIo, EXIT, type Interrupts, type PathStat } from './command.ts';
 import { CliError } from './errors.ts';
 import { parentOf } from './paths.ts';
 
@@ -89,6 +89,34 @@ function quietWhenClosed(stream: NodeJS.WriteStream): (text: string) => void {
   };
 }
 
+/** How long a campaign may hold the event loop before it lets a signal handler run. */
+const PAUSE_INTERVAL_MS = 50;
+
+function trapInterrupts(): Interrupts {
+  let signals = 0;
+  let last = Date.now();
+  const onSignal = () => {
+    signals += 1;
+    // The second Ctrl-C is a user who will not wait for the run in progress.
+    if (signals > 1) process.exit(EXIT.interrupted);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: () => signals > 0,
+    pause() {
+      const now = Date.now();
+      if (now - last < PAUSE_INTERVAL_MS) return undefined;
+      last = now;
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 export const nodeIo: CliIo = {
   stdout: quietWhenClosed(process.stdout),
   stderr: quietWhenClosed(process.stderr),
@@ -117,4 +145,5 @@ export const nodeIo: CliIo = {
   createProblem,
   // Wall-clock milliseconds: progress timing, and the seed of a `check` given no --seed.
   now: () => Date.now(),
+  trapInterrupts,
 };

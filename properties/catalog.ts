@@ -44,6 +44,11 @@ export interface CheckOptions {
   readonly strategy?: Strategy;
   /** Called after each run (progress displays). */
   readonly onRun?: (runs: number, actions: number) => void;
+  /**
+   * Polled before each run: true ends the campaign there (an interrupt). A failure being shrunk
+   * keeps the smallest counterexample reached so far, which its path still replays.
+   */
+  readonly stop?: () => boolean;
 }
 
 export interface Failure {
@@ -65,6 +70,10 @@ export interface PropertyOutcome {
   readonly failure: Failure | undefined;
   /** fast-check failed for a reason other than a violation (an exception: our bug). */
   readonly error: string | undefined;
+  /** `stop` ended the campaign early (with a failure: its shrinking was cut short). */
+  readonly interrupted?: boolean;
+  /** A replay `path` that leads to no failure under its seed (or to no run at all). */
+  readonly pathMissed?: boolean;
 }
 
 export type Strategy = 'choices' | 'pct';
@@ -94,68 +103,116 @@ export function runScenario(
   });
 }
 
-export function checkProperty(def: PropertyDef, options: CheckOptions): PropertyOutcome {
-  const drivers = options.drivers ?? HONEST_DRIVERS;
-  const started = performance.now();
-  let actions = 0;
-  let runs = 0;
-  const property = fc.property(def.scenario, (scenario) => {
-    const run = runScenario(def, scenario, drivers, false, options.strategy);
-    actions += run.steps + run.drainSteps;
-    runs += 1;
-    options.onRun?.(runs, actions);
+/** Counts runs and actions and decides each run; shared by the sync and async checks. */
+class Campaign {
+  actions = 0;
+  runs = 0;
+  readonly started = performance.now();
+  readonly drivers: Drivers;
+  constructor(
+    readonly def: PropertyDef,
+    readonly options: CheckOptions,
+  ) {
+    this.drivers = options.drivers ?? HONEST_DRIVERS;
+  }
+
+  /** One run; at a stop request, fast-check ends the campaign (or its shrinking) right here. */
+  run(scenario: Scenario): boolean {
+    if (this.options.stop?.() === true) throw new fc.PreconditionFailure(true);
+    const run = runScenario(this.def, scenario, this.drivers, false, this.options.strategy);
+    this.actions += run.steps + run.drainSteps;
+    this.runs += 1;
+    this.options.onRun?.(this.runs, this.actions);
     return run.violation === undefined;
-  });
-  const details = fc.check(property, {
-    numRuns: options.numRuns,
-    seed: options.seed,
-    ...(options.path !== undefined ? { path: options.path } : {}),
-  });
-  const timeMs = performance.now() - started;
-  if (!details.failed)
-    return { name: def.name, runs, actions, timeMs, failure: undefined, error: undefined };
-  const scenario = details.counterexample?.[0];
-  if (scenario === undefined) {
-    return {
-      name: def.name,
-      runs,
-      actions,
-      timeMs,
-      failure: undefined,
-      error: String(details.errorInstance ?? 'fast-check failed'),
-    };
   }
-  const replay = runScenario(def, scenario, drivers, true, options.strategy);
-  const violation = replay.violation;
-  if (violation === undefined) {
-    return {
-      name: def.name,
-      runs,
-      actions,
-      timeMs,
-      failure: undefined,
-      error: `the shrunk counterexample of ${def.name} did not fail again: the run is not deterministic`,
-    };
+
+  parameters(): fc.Parameters<[Scenario]> {
+    const { numRuns, seed, path } = this.options;
+    return { numRuns, seed, ...(path !== undefined ? { path } : {}) };
   }
-  const path = details.counterexamplePath ?? '';
-  const trace = traceOf(replay, scenario.config, drivers.name, {
-    property: def.name,
-    seed: details.seed,
-    path,
-  });
-  return {
-    name: def.name,
-    runs,
-    actions,
-    timeMs,
-    error: undefined,
-    failure: {
+
+  /** fast-check throws on a --path that its seed's runs do not contain. */
+  pathError(error: unknown): PropertyOutcome {
+    if (!(error instanceof Error) || !error.message.startsWith('Unable to replay')) throw error;
+    return this.outcome({ failure: undefined, error: undefined, pathMissed: true });
+  }
+
+  outcome(
+    result: Pick<PropertyOutcome, 'failure' | 'error'> &
+      Partial<Pick<PropertyOutcome, 'interrupted' | 'pathMissed'>>,
+  ): PropertyOutcome {
+    const { name } = this.def;
+    const timeMs = performance.now() - this.started;
+    return { name, runs: this.runs, actions: this.actions, timeMs, ...result };
+  }
+
+  finish(details: fc.RunDetails<[Scenario]>): PropertyOutcome {
+    const interrupted = details.interrupted ? { interrupted: true } : {};
+    const scenario = details.counterexample?.[0];
+    if (!details.failed || (details.interrupted && scenario === undefined)) {
+      // A path names one run and its shrinks: that it passes is no pass of the property.
+      const pathMissed = this.options.path !== undefined && !details.interrupted;
+      return this.outcome({ failure: undefined, error: undefined, ...interrupted, pathMissed });
+    }
+    if (scenario === undefined)
+      return this.outcome({
+        failure: undefined,
+        error: String(details.errorInstance ?? 'fast-check failed'),
+      });
+    return { ...this.failure(details, scenario), ...interrupted };
+  }
+
+  private failure(details: fc.RunDetails<[Scenario]>, scenario: Scenario): PropertyOutcome {
+    const { def, drivers } = this;
+    const replay = runScenario(def, scenario, drivers, true, this.options.strategy);
+    const violation = replay.violation;
+    if (violation === undefined) {
+      return this.outcome({
+        failure: undefined,
+        error: `the shrunk counterexample of ${def.name} did not fail again: the run is not deterministic`,
+      });
+    }
+    const path = details.counterexamplePath ?? '';
+    const trace = traceOf(replay, scenario.config, drivers.name, {
+      property: def.name,
       seed: details.seed,
       path,
-      violation,
-      trace,
-      firstLine: formatViolation(violation),
-      scenario,
-    },
-  };
+    });
+    const firstLine = formatViolation(violation);
+    return this.outcome({
+      error: undefined,
+      failure: { seed: details.seed, path, violation, trace, firstLine, scenario },
+    });
+  }
+}
+
+export function checkProperty(def: PropertyDef, options: CheckOptions): PropertyOutcome {
+  const campaign = new Campaign(def, options);
+  const property = fc.property(def.scenario, (scenario) => campaign.run(scenario));
+  try {
+    return campaign.finish(fc.check(property, campaign.parameters()));
+  } catch (error) {
+    return campaign.pathError(error);
+  }
+}
+
+/**
+ * checkProperty giving the event loop a turn whenever `pause` returns a promise, so a signal
+ * handler can ask `stop` to end the campaign at the next run boundary (the CLI's Ctrl-C).
+ */
+export async function checkPropertyAsync(
+  def: PropertyDef,
+  options: CheckOptions & { readonly pause: () => Promise<void> | undefined },
+): Promise<PropertyOutcome> {
+  const campaign = new Campaign(def, options);
+  const property = fc.asyncProperty(def.scenario, async (scenario) => {
+    const pause = options.pause();
+    if (pause !== undefined) await pause;
+    return campaign.run(scenario);
+  });
+  try {
+    return campaign.finish(await fc.check(property, campaign.parameters()));
+  } catch (error) {
+    return campaign.pathError(error);
+  }
 }

@@ -3,7 +3,7 @@
 // command), the trace file, the table, and the coverage pass when asked for.
 import type { Drivers } from '../../impl/world/drivers.ts';
 import {
-  checkProperty,
+  checkPropertyAsync,
   type Failure,
   type PropertyDef,
   type PropertyOutcome,
@@ -12,7 +12,8 @@ import {
 import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
 import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
-import type { CliIo } from '../command.ts';
+import type { CliIo, Interrupts } from '../command.ts';
+import { badValue, type CliError } from '../errors.ts';
 import {
   formatCoverage,
   measureCoverage as measureScenarioCoverage,
@@ -42,12 +43,19 @@ function traceFile(plan: CheckPlan, name: string, failure: Failure): string {
 }
 
 /** Style rule 10: the violation, seed, path and rerun reach the terminal before any write. */
-function reportFailure(plan: CheckPlan, def: PropertyDef, failure: Failure, io: CliIo): string {
+function reportFailure(
+  plan: CheckPlan,
+  def: PropertyDef,
+  failure: Failure,
+  io: CliIo,
+  shrinkCut: boolean,
+): string {
   const file = traceFile(plan, def.name, failure);
   const drivers =
     (plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`) +
     (plan.strategy === 'choices' ? '' : ` --strategy ${plan.strategy}`);
-  io.stdout(`FAIL ${def.name}\n  ${failure.firstLine}\n`);
+  const cut = shrinkCut ? ' (interrupted while shrinking: the smallest counterexample so far)' : '';
+  io.stdout(`FAIL ${def.name}${cut}\n  ${failure.firstLine}\n`);
   io.stdout(`  seed ${failure.seed}, path ${failure.path}: npx blkif replay ${file}\n`);
   io.stdout(
     `  rerun: npx blkif check --property ${def.name} --seed ${failure.seed} --path ${failure.path}${drivers}\n`,
@@ -57,21 +65,29 @@ function reportFailure(plan: CheckPlan, def: PropertyDef, failure: Failure, io: 
   return file;
 }
 
-function runProperty(
+function pathMissed(plan: CheckPlan, def: PropertyDef): CliError {
+  const drivers = plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`;
+  return badValue(
+    'path',
+    `${plan.path} with --seed ${plan.seed} leads to no failure of ${def.name}${drivers}: ` +
+      'give the seed, path and options of one FAIL report of this blkif version',
+  );
+}
+
+async function runChunks(
   plan: CheckPlan,
   def: PropertyDef,
   chunks: readonly Chunk[],
-  io: CliIo,
-  progress: Progress,
-): PropertySummary {
-  const started = io.now();
+  context: { progress: Progress; interrupts: Interrupts; started: number },
+): Promise<{ runs: number; actions: number; outcome: PropertyOutcome | undefined }> {
+  const { progress, interrupts, started } = context;
   const total = chunks.reduce((n, c) => n + c.runs, 0);
   let runs = 0;
   let actions = 0;
   let outcome: PropertyOutcome | undefined;
   for (const chunk of chunks) {
     const before = { runs, actions };
-    outcome = checkProperty(def, {
+    outcome = await checkPropertyAsync(def, {
       numRuns: chunk.runs,
       seed: chunk.seed,
       drivers: plan.drivers,
@@ -79,20 +95,36 @@ function runProperty(
       ...(plan.path === undefined ? {} : { path: plan.path }),
       onRun: (r, a) =>
         progress.update(def.name, before.runs + r, total, before.actions + a, started),
+      stop: () => interrupts.requested(),
+      pause: () => interrupts.pause(),
     });
     runs += outcome.runs;
     actions += outcome.actions;
-    if (outcome.failure !== undefined || outcome.error !== undefined) break;
+    if (outcome.failure !== undefined || outcome.error !== undefined || outcome.interrupted) break;
   }
-  progress.clear();
-  const base = { name: def.name, runs, actions, timeMs: io.now() - started };
+  return { runs, actions, outcome };
+}
+
+async function runProperty(
+  plan: CheckPlan,
+  def: PropertyDef,
+  chunks: readonly Chunk[],
+  io: CliIo,
+  context: { progress: Progress; interrupts: Interrupts },
+): Promise<PropertySummary> {
+  const started = io.now();
+  const { runs, actions, outcome } = await runChunks(plan, def, chunks, { ...context, started });
+  context.progress.clear();
+  if (outcome?.pathMissed === true) throw pathMissed(plan, def);
+  const interrupted = outcome?.interrupted === true ? { interrupted: true as const } : {};
+  const base = { name: def.name, runs, actions, timeMs: io.now() - started, ...interrupted };
   if (outcome?.error !== undefined) {
     io.stdout(`ERROR ${def.name}: ${outcome.error}\n`);
     return { ...base, result: 'error', firstLine: outcome.error };
   }
   const failure = outcome?.failure;
   if (failure === undefined) return { ...base, result: 'pass' };
-  const trace = reportFailure(plan, def, failure, io);
+  const trace = reportFailure(plan, def, failure, io, outcome?.interrupted === true);
   const result = LIVENESS_CODES.has(failure.violation.code) ? 'liveness' : 'safety';
   return {
     ...base,
@@ -117,16 +149,34 @@ function measureCoverage(plan: CheckPlan, io: CliIo, file: string): void {
   );
 }
 
-export function runPlan(plan: CheckPlan, io: CliIo): CheckSummary {
+/** Runs the plan's properties in order; an interrupt ends it at the next run boundary. */
+export async function runPlan(plan: CheckPlan, io: CliIo): Promise<CheckSummary> {
+  const interrupts = io.trapInterrupts();
+  try {
+    return await runTrapped(plan, io, interrupts);
+  } finally {
+    interrupts.release();
+  }
+}
+
+async function runTrapped(
+  plan: CheckPlan,
+  io: CliIo,
+  interrupts: Interrupts,
+): Promise<CheckSummary> {
   const shard = plan.shard.count > 1 ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
   io.stdout(
     `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}, ` +
       `${plan.properties.length} ${plan.properties.length === 1 ? 'property' : 'properties'}${shard}\n`,
   );
-  const progress = new Progress(io);
+  const context = { progress: new Progress(io), interrupts };
   const properties: PropertySummary[] = [];
-  for (const { def, chunks } of plan.properties)
-    properties.push(runProperty(plan, def, chunks, io, progress));
+  for (const { def, chunks } of plan.properties) {
+    const summary = await runProperty(plan, def, chunks, io, context);
+    properties.push(summary);
+    if (summary.interrupted === true) break;
+  }
+  const interrupted = properties.some((p) => p.interrupted === true);
   const summary: CheckSummary = {
     kind: 'blkif-check-summary',
     version: 1,
@@ -135,8 +185,18 @@ export function runPlan(plan: CheckPlan, io: CliIo): CheckSummary {
     drivers: plan.drivers.name,
     shards: [plan.shard],
     properties,
+    ...(interrupted ? { interrupted: true } : {}),
   };
+  if (interrupted) {
+    const runs = properties.reduce((n, p) => n + p.runs, 0);
+    io.stdout(`\ninterrupted after ${runs} runs: the summary so far\n`);
+  }
   io.stdout(`\n${summaryTable(summary)}`);
+  if (!interrupted) measureAfterwards(plan, io);
+  return summary;
+}
+
+function measureAfterwards(plan: CheckPlan, io: CliIo): void {
   if (plan.coverageOut !== undefined) measureCoverage(plan, io, plan.coverageOut);
   if (plan.coverageReport) {
     // Re-draws the same scenarios with probes on, so a green run that never reached the
@@ -149,5 +209,4 @@ export function runPlan(plan: CheckPlan, io: CliIo): CheckSummary {
     });
     io.stdout(`\n${formatCoverage(report)}\n`);
   }
-  return summary;
 }

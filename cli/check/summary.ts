@@ -19,6 +19,8 @@ export interface PropertySummary {
   readonly path?: string;
   /** The trace file written for the failure. */
   readonly trace?: string;
+  /** A signal ended this property's runs early. */
+  readonly interrupted?: true;
 }
 
 export interface CheckSummary {
@@ -30,12 +32,15 @@ export interface CheckSummary {
   readonly drivers: string;
   readonly shards: readonly Shard[];
   readonly properties: readonly PropertySummary[];
+  /** A signal ended the campaign early: its runs are fewer than asked. */
+  readonly interrupted?: true;
 }
 
 const RANK: Record<PropertyResult, number> = { pass: 0, error: 1, liveness: 2, safety: 3 };
 
 /** Safety first, then liveness, then our own errors (style rule 11's exit codes). */
 export function exitCodeOf(summary: CheckSummary): ExitCode {
+  if (summary.interrupted === true) return EXIT.interrupted;
   const results = new Set(summary.properties.map((p) => p.result));
   if (results.has('safety')) return EXIT.safety;
   if (results.has('liveness')) return EXIT.liveness;
@@ -62,7 +67,7 @@ export function summaryTable(summary: CheckSummary): string {
       String(p.runs),
       p.actions.toLocaleString('en-US'),
       seconds(p.timeMs),
-      RESULT_TEXT[p.result],
+      p.interrupted === true && p.result === 'pass' ? 'interrupted' : RESULT_TEXT[p.result],
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

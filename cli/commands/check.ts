@@ -147,12 +147,12 @@ export function createCheckCommand(registry: Registry): CliCommand {
     usage:
       '[--property <name>] [--runs N] [--seed N] [--drivers <variant>] [--shard i/n] ... | --merge <summary.json>...',
     options: CHECK_OPTIONS,
-    run({ positionals, options }, io) {
+    async run({ positionals, options }, io) {
       if (options.merge === true) return merge(positionals, options, io);
       if (positionals.length > 0)
         throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
       const plan = planOf(registry, options, io);
-      const summary: CheckSummary = runPlan(plan, io);
+      const summary: CheckSummary = await runPlan(plan, io);
       const out = stringOption(options, 'summary-out');
       if (out !== undefined) io.writeFile(out, `${JSON.stringify(summary, null, 1)}\n`);
       return exitCodeOf(summary);

@@ -14,6 +14,10 @@ export interface FakeIo extends CliIo {
   readonly failWrites: Set<string>;
   readonly out: string[];
   readonly err: string[];
+  /** A Ctrl-C once the campaign has polled for one this many times (undefined: never). */
+  interruptAfterPolls: number | undefined;
+  /** How many times a campaign polled for an interrupt. */
+  readonly polls: () => number;
   stdoutText(): string;
   stderrText(): string;
 }
@@ -33,6 +37,7 @@ export function fakeIo(files: Record<string, string> = {}, isTty = false, clockS
   const out: string[] = [];
   const err: string[] = [];
   let clock = 1_000;
+  let polls = 0;
   const isDir = (path: string) =>
     dirs.has(path) || readOnly.has(path) || [...map.keys()].some((f) => f.startsWith(`${path}/`));
   const stat = (raw: string): PathStat => {
@@ -82,6 +87,18 @@ export function fakeIo(files: Record<string, string> = {}, isTty = false, clockS
     createProblem: (dir) =>
       refusing(normal(dir)) ? `cannot create files in ${dir}: permission denied` : undefined,
     now: () => (clock += clockStepMs),
+    interruptAfterPolls: undefined,
+    polls: () => polls,
+    trapInterrupts() {
+      return {
+        requested: () => {
+          polls += 1;
+          return this.interruptAfterPolls !== undefined && polls > this.interruptAfterPolls;
+        },
+        pause: () => undefined,
+        release: () => undefined,
+      };
+    },
     stdoutText: () => out.join(''),
     stderrText: () => err.join(''),
   };
