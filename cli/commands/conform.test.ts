@@ -67,6 +67,16 @@ describe(`blkif conform on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
     ]);
   });
 
+  it('a recording cut before the connection: ok (partial) with state, line and why, exit 0', async () => {
+    const cut = `${text.split('\n').slice(0, 2000).join('\n')}\n`;
+    const run = await conform({ 'c.log': cut }, ['c.log']);
+    expect(run.code).toBe(EXIT.pass);
+    expect(run.out.startsWith('ok (partial): vbd 1/51712: stopped at ')).toBe(true);
+    // docs/conformance.md quotes this very line.
+    const doc = readFileSync(resolve(import.meta.dirname, '../../docs/conformance.md'), 'utf8');
+    expect(doc).toContain(`\n${run.out}`);
+  });
+
   it('--device limits the output', async () => {
     const run = await conform({ 's.log': text }, ['s.log'], '51728');
     expect(run.code).toBe(EXIT.pass);

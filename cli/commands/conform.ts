@@ -16,6 +16,14 @@ function badInput(io: CliIo, message: string): ExitCode {
 
 export function formatVerdict(verdict: SessionVerdict): string {
   if (verdict.divergence !== undefined) return `FAIL ${verdict.divergence.message}`;
+  const partial = verdict.partial;
+  if (partial !== undefined) {
+    return (
+      `ok (partial): ${verdict.device}: stopped at ${partial.states}, line ${partial.line} — ` +
+      `${partial.why}; ${verdict.writesCompared} writes equal to the model's until then ` +
+      `(next, ${partial.next})`
+    );
+  }
   const window =
     verdict.comparedBefore === undefined
       ? ''

@@ -2,14 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { conformTrace, compareWithModel } from './conform.ts';
 import { checkSession } from './check.ts';
 import {
+  cutAfter,
   editFrontendStateJump,
   editQueuesDespiteSingleQueueBackend,
+  insertAfter,
   replaceLines,
+  stateChangeLines,
 } from './edit-trace.ts';
 import { type DeviceSession, extractDevices } from './extract.ts';
 import { type ConnectionWrites, replayLineage } from './model-replay.ts';
 import { parseXsTrace } from './parse-xs-trace.ts';
 import { lineagesOf, planOf } from './replay-plan.ts';
+import { summarizeDevice } from './summarize-device.ts';
 import { readScenario1 } from './scenario-files.ts';
 
 function verdicts(text: string, device?: string) {
@@ -244,5 +248,79 @@ describe('conform compares blkback past a save (teeth)', () => {
     const first = verdicts(edited)[0]!;
     expect(first.divergence?.rule).toBe('model-writes');
     expect(first.divergence?.message).toMatch(/state = 6.*state = 4|expected state = 6/);
+  });
+});
+
+describe('prefix-closed: a real session that stops early is accepted, a foreign write is not', () => {
+  const text = readScenario1();
+  const first = sessionsOf(text)[0]!;
+  // blkfront's connection in scenario-1 (guest 1's kernel) and the reply to its state-3 commit.
+  const blkfront = '0x560ddcd9b8a0';
+  const stamp = '20261122 23:03:34';
+
+  it('cut just before and just after every state change of vbd 1/51712: every session ok', () => {
+    const cuts = stateChangeLines(first).flatMap((line) => [line - 1, line]);
+    expect(cuts.length).toBeGreaterThanOrEqual(16);
+    const partial: string[] = [];
+    for (const cut of cuts) {
+      const found = verdicts(cutAfter(text, cut));
+      expect(found.length, `cut at ${cut}`).toBeGreaterThan(0);
+      for (const verdict of found) {
+        expect(verdict.divergence?.message, `cut at line ${cut}`).toBeUndefined();
+        if (verdict.partial !== undefined) partial.push(verdict.partial.states);
+      }
+    }
+    // Cuts before the connection are partial; their states are the ones the cut left.
+    expect(partial).toContain('frontend Initialising (1), backend InitWait (2)');
+    expect(partial).toContain('frontend Initialised (3), backend InitWait (2)');
+  });
+
+  it('a guest whose blkfront never wrote: partial, naming the silence and the next write', () => {
+    const initWait = summarizeDevice(first).backendStates.find((step) => step.state === 2)!;
+    const verdict = verdicts(cutAfter(text, initWait.line))[0]!;
+    expect(verdict.divergence).toBeUndefined();
+    expect(verdict.partial?.states).toBe('frontend Initialising (1), backend InitWait (2)');
+    expect(verdict.partial?.why).toContain("guest 1's kernel never wrote to it");
+    expect(verdict.partial?.next).toBe("guest 1's kernel (blkfront) would write ring-ref = <any>");
+  });
+
+  it('one write the model would not make, inserted in the cut copy, is rejected naming it', () => {
+    const committed = 2800; // blkfront's TRANSACTION_END reply for state 3 (Initialised)
+    expect(text.split('\n')[committed - 1]).toBe(`OUT ${blkfront} ${stamp} TRANSACTION_END (OK )`);
+    const cut = cutAfter(text, committed + 10);
+    expect(verdicts(cut)[0]!.partial).toBeDefined();
+    const bad = insertAfter(cut, committed, [
+      // A blkfront announcing Initialised twice: a legal non-change, but not what it does.
+      `IN ${blkfront} ${stamp} WRITE (device/vbd/51712/state 3)`,
+      `OUT ${blkfront} ${stamp} WRITE (OK )`,
+    ]);
+    const found = verdicts(bad)[0]!.divergence!;
+    expect(found.rule).toBe('model-writes');
+    expect(found.connection).toBe("guest 1's kernel (blkfront)");
+    expect(found.line).toBe(committed + 1);
+    expect(found.found).toBe('state = 3');
+    expect(found.expected).toBe('a write of state = 4');
+  });
+
+  it('a blkback write the model would not make, in the full trace, is rejected naming it', () => {
+    const blkback = '0x560ddcd95dc0';
+    const lines = text.split('\n');
+    const connected = lines.findIndex(
+      (l) => l.startsWith(`IN ${blkback}`) && l.includes('51712/state 4)'),
+    );
+    // After the commit of connect()'s state 4: a plain write, outside any transaction.
+    const commit = lines.findIndex(
+      (l, i) => i > connected && l.startsWith(`OUT ${blkback} ${stamp} TRANSACTION_END`),
+    );
+    const bad = insertAfter(text, commit + 1, [
+      `IN ${blkback} ${stamp} WRITE (backend/vbd/1/51712/feature-barrier 1)`,
+      `OUT ${blkback} ${stamp} WRITE (OK )`,
+    ]);
+    const found = verdicts(bad)[0]!.divergence!;
+    expect(found.rule).toBe('model-writes');
+    expect(found.line).toBe(commit + 2);
+    expect(found.expected).toBe('a write of state = 6');
+    expect(found.connection).toBe("dom0's kernel (blkback)");
+    expect(found.found).toBe('feature-barrier = 1');
   });
 });

@@ -4,7 +4,15 @@
 // modulo grant references, event-channel ports and domids. The first divergence is reported.
 
 import { BE, FE } from '../../model/xenstore-keys.ts';
-import { checkSession, type Divergence, deviceLabel, divergence, flatten } from './check.ts';
+import { xenbusStateName } from '../../model/xenbus-state.ts';
+import {
+  checkSession,
+  connectionLabel,
+  type Divergence,
+  deviceLabel,
+  divergence,
+  flatten,
+} from './check.ts';
 import { type DeviceDir, type DeviceSession, extractDevices } from './extract.ts';
 import {
   type ConnectionRole,
@@ -14,6 +22,7 @@ import {
 } from './model-replay.ts';
 import { type ParseIssue, parseXsTrace, type Result } from './parse-xs-trace.ts';
 import { lineagesOf, planOf, teardownLine } from './replay-plan.ts';
+import { type StateStep, summarizeDevice } from './summarize-device.ts';
 
 /**
  * What the comparison leaves out, and why. The kernels' connections are compared in full; of
@@ -42,6 +51,23 @@ export interface SessionVerdict {
   readonly comparedBefore: number | undefined;
   /** blkback's writes were compared past that line too (a save the lineage restores). */
   readonly backendThroughTeardown: boolean;
+  /**
+   * Set when the real session did less than the model configured like it: every write it made
+   * is the model's, in the model's order, but it stopped before the model would have (the trace
+   * ends, the toolstack removed the device, the guest never loaded its driver).
+   */
+  readonly partial: PartialStop | undefined;
+}
+
+/** Where and why a real session stopped short of the model's run. */
+export interface PartialStop {
+  /** Both ends' xenbus states when it stopped, e.g. "frontend Initialising (1), backend InitWait (2)". */
+  readonly states: string;
+  /** The session's last trace line that counts: the teardown, or its last request. */
+  readonly line: number;
+  readonly why: string;
+  /** The first write the model would have made next, on the first connection that stopped. */
+  readonly next: string;
 }
 
 export interface ConformOptions {
@@ -61,6 +87,7 @@ export function conformTrace(
   const parsed = parseXsTrace(text);
   if (!parsed.ok) return { ok: false, error: issueOf(parsed.error) };
   const sessions = extractDevices(parsed.value);
+  const lastLine = text.replace(/\n$/, '').split('\n').length;
   const verdicts = new Map<DeviceSession, SessionVerdict>();
   for (const lineage of lineagesOf(sessions)) {
     if (!lineage.sessions.some((session) => selected(session, options.device))) continue;
@@ -72,7 +99,11 @@ export function conformTrace(
       const saved = index < lineage.sessions.length - 1;
       const compared = compareWithModel(session, replay.sessions[index], replay.failure, saved);
       const found = structural ?? compared.divergence;
-      verdicts.set(session, verdictOf(session, found, compared.count, saved));
+      const partial =
+        found === undefined && compared.short !== undefined
+          ? partialStop(session, compared.short, lastLine)
+          : undefined;
+      verdicts.set(session, verdictOf(session, found, compared.count, saved, partial));
     });
   }
   const out: SessionVerdict[] = [];
@@ -97,6 +128,7 @@ function verdictOf(
   found: Divergence | undefined,
   writesCompared: number,
   backendThroughTeardown: boolean,
+  partial: PartialStop | undefined,
 ): SessionVerdict {
   return {
     device: deviceLabel(session),
@@ -106,7 +138,47 @@ function verdictOf(
     writesCompared,
     comparedBefore: teardownLine(session),
     backendThroughTeardown,
+    partial,
   };
+}
+
+function stateAt(steps: readonly StateStep[], line: number): string {
+  let state: number | 'unparsable' = 0;
+  for (const step of steps) if (step.line <= line) state = step.state;
+  if (state === 'unparsable') return 'an unparsable state';
+  return `${xenbusStateName(state) ?? 'out-of-range'} (${state})`;
+}
+
+function sessionLastLine(session: DeviceSession): number {
+  let last = session.firstLine;
+  for (const role of ['frontend', 'backend', 'toolstack', 'other'] as const) {
+    for (const item of session[role]) {
+      const line = item.kind === 'transaction' ? (item.endLine ?? item.startLine) : item.line;
+      last = Math.max(last, line);
+    }
+  }
+  return last;
+}
+
+/** Where a session that did less than the model stopped, and the reason the trace shows. */
+function partialStop(session: DeviceSession, short: Short, traceEnd: number): PartialStop {
+  const summary = summarizeDevice(session);
+  const teardown = teardownLine(session);
+  const line = teardown ?? sessionLastLine(session);
+  const seen = teardown ?? traceEnd;
+  const states =
+    `frontend ${stateAt(summary.frontendStates, seen)}, ` +
+    `backend ${stateAt(summary.backendStates, seen)}`;
+  const silent = !flatten(session.frontend).some((op) => op.kind === 'write');
+  const reasons = [
+    teardown !== undefined
+      ? 'the toolstack removed the frontend directory (xl destroy, save or detach)'
+      : `the trace ends (line ${traceEnd}) with the device still there`,
+  ];
+  if (silent)
+    reasons.push(`guest ${session.domid}'s kernel never wrote to it (blkfront not loaded, or not yet)`);
+  const who = connectionLabel(session, short.role);
+  return { states, line, why: reasons.join('; '), next: `${who} would write ${short.next}` };
 }
 
 interface RealWrite {
@@ -164,7 +236,7 @@ export function compareWithModel(
    * end of a lineage is not replayed, so the comparison stops at the frontend directory's removal.
    */
   savedBackend = false,
-): { divergence: Divergence | undefined; count: number } {
+): Comparison {
   if (failure !== undefined || model === undefined) {
     const found = divergence(session, {
       rule: 'model-failed',
@@ -174,9 +246,10 @@ export function compareWithModel(
       found: failure ?? 'no session in the model run',
       why: 'the replay could not produce this session (see impl/world)',
     });
-    return { divergence: found, count: 0 };
+    return { divergence: found, count: 0, short: undefined };
   }
   let count = 0;
+  let short: Short | undefined;
   for (const role of ['frontend', 'backend'] as const) {
     const compared = compareKernel(
       session,
@@ -185,14 +258,29 @@ export function compareWithModel(
       modelWrites(model, role, savedBackend && role === 'backend'),
     );
     count += compared.count;
-    if (compared.divergence !== undefined) return { divergence: compared.divergence, count };
+    if (compared.divergence !== undefined) return { ...compared, count };
+    short ??= compared.short;
   }
   const toolstack = compareToolstack(
     session,
     realWrites(session, 'toolstack'),
     modelWrites(model, 'toolstack'),
   );
-  return { divergence: toolstack.divergence, count: count + toolstack.count };
+  return { ...toolstack, count: count + toolstack.count, short: short ?? toolstack.short };
+}
+
+/** A connection whose real writes are a strict prefix of the model's: what the model did next. */
+export interface Short {
+  readonly role: ConnectionRole;
+  /** The model's next write (or transaction) on that connection, in protocol terms. */
+  readonly next: string;
+}
+
+export interface Comparison {
+  readonly divergence: Divergence | undefined;
+  readonly count: number;
+  /** The real session stopped before the model on some connection (none did anything else). */
+  readonly short: Short | undefined;
 }
 
 function shownKey(role: ConnectionRole, dir: DeviceDir, key: string): string {
@@ -211,15 +299,20 @@ function compareKernel(
   role: 'frontend' | 'backend',
   real: readonly RealWrite[],
   model: readonly ModelWrite[],
-): { divergence: Divergence | undefined; count: number } {
+): Comparison {
   const length = Math.max(real.length, model.length);
+  const show = (w: { dir: DeviceDir; key: string; value: string }): string =>
+    `${shownKey(role, w.dir, w.key)} = ${opaqueKey(w.key) ? '<any>' : w.value}`;
   for (let index = 0; index < length; index++) {
     const found = real[index];
     const expected = model[index];
     if (found !== undefined && expected !== undefined && sameWrite(found, expected)) continue;
-    const show = (w: { dir: DeviceDir; key: string; value: string }): string =>
-      `${shownKey(role, w.dir, w.key)} = ${opaqueKey(w.key) ? '<any>' : w.value}`;
+    if (found === undefined && expected !== undefined) {
+      // Prefix-closed: the real driver stopped here; everything it did was the model's.
+      return { divergence: undefined, count: index, short: { role, next: show(expected) } };
+    }
     return {
+      short: undefined,
       count: index,
       divergence: divergence(session, {
         rule: 'model-writes',
@@ -235,7 +328,7 @@ function compareKernel(
       }),
     };
   }
-  return { divergence: undefined, count: length };
+  return { divergence: undefined, count: length, short: undefined };
 }
 
 interface Group {
@@ -271,7 +364,7 @@ function compareToolstack(
   session: DeviceSession,
   real: readonly RealWrite[],
   model: readonly ModelWrite[],
-): { divergence: Divergence | undefined; count: number } {
+): Comparison {
   const realGroups = groupsOf(
     real,
     (w) => w.visibleLine,
@@ -295,7 +388,12 @@ function compareToolstack(
       count += found.writes.length;
       continue;
     }
+    if (found === undefined && expected !== undefined) {
+      const next = `{${expected.writes.join(', ')}}`;
+      return { divergence: undefined, count, short: { role: 'toolstack', next } };
+    }
     return {
+      short: undefined,
       count,
       divergence: divergence(session, {
         rule: 'model-writes',
@@ -308,5 +406,5 @@ function compareToolstack(
       }),
     };
   }
-  return { divergence: undefined, count };
+  return { divergence: undefined, count, short: undefined };
 }

@@ -125,3 +125,29 @@ function writesOf(sequence: DeviceSession['frontend']): DeviceWrite[] {
   }
   return writes;
 }
+
+/** The first `lines` lines of a trace: what a recording stopped there would hold. */
+export function cutAfter(text: string, lines: number): string {
+  return `${text.split('\n').slice(0, lines).join('\n')}\n`;
+}
+
+/** New lines inserted after line `after` (1-based), the rest moved down. */
+export function insertAfter(text: string, after: number, added: readonly string[]): string {
+  const lines = text.split('\n');
+  lines.splice(after, 0, ...added);
+  return lines.join('\n');
+}
+
+/**
+ * Every line of a session at which one of its ends changes state (a state write becoming
+ * visible, or the directory's removal), in trace order: the points at which to cut a copy.
+ */
+export function stateChangeLines(session: DeviceSession): number[] {
+  const summary = summarizeDevice(session);
+  const lines = new Set<number>();
+  for (const step of [...summary.frontendStates, ...summary.backendStates]) lines.add(step.line);
+  for (const mutation of summary.toolstack) {
+    if (mutation.op === 'RM' && mutation.key === '') lines.add(mutation.visibleLine);
+  }
+  return [...lines].sort((a, b) => a - b);
+}

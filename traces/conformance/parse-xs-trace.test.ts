@@ -136,16 +136,16 @@ describe('parseXsTrace on small traces', () => {
       5,
       'reply-mismatch',
     ],
-    [
-      'a trace ending with a request unanswered',
-      [...dom0, `IN 0xa ${T} READ (x )`],
-      5,
-      'truncated',
-    ],
   ] as const)('reports %s as a ParseIssue with its line', (_name, lines, line, code) => {
     const issue = issueOf(trace(lines));
     expect(issue).toMatchObject({ line, code });
     expect(issue.message).not.toContain('\n');
+  });
+
+  it('accepts a trace that stops while a request awaits its reply: the reply is none', () => {
+    const result = parseXsTrace(trace([...dom0, `IN 0xa ${T} READ (x )`]));
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.value.at(-1)).toMatchObject({ op: 'READ', reply: { kind: 'none' } });
   });
 
   it('reports a file cut mid-line at that line', () => {
@@ -199,15 +199,5 @@ describe(`parseXsTrace on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
     const issue = issueOf(cut);
     expect(issue.code).toBe('truncated');
     expect(issue.line).toBe(lineCount);
-  });
-
-  it('parses the 12k-line trace well under 100 ms', () => {
-    let best = Number.POSITIVE_INFINITY;
-    for (let run = 0; run < 3; run++) {
-      const start = performance.now();
-      parseXsTrace(text);
-      best = Math.min(best, performance.now() - start);
-    }
-    expect(best).toBeLessThan(100);
   });
 });
