@@ -8,7 +8,6 @@ const STILL_TO_MOVE: readonly string[] = [
   'impl/world/backend.ts:keysRead', // the backend's validated frontend keys, per host
   'impl/world/enabled.ts:ringActionCache', // memo of immutable Action objects, grows per ring
   'impl/world/enabled.ts:submitCache', // memo of immutable Action objects, grows per vCPU
-  'impl/world/hostile.ts:states', // the adversary's record, per world
 ];
 
 const keysOf = (text: string) =>

@@ -2,7 +2,8 @@
 // (ring, request id, backend slot), never an index into a list, so traces read well and survive
 // refactoring. The comment on each kind says which real race its granularity preserves.
 
-import type { HostileAction } from './hostile.ts';
+import { describeAttack } from './hostile/attacks.ts';
+import type { HostileAction } from './hostile/plan.ts';
 
 export type Side = 'blkfront' | 'blkback';
 /** xenstore connections by role: the guest's domid changes across a migration, its role does not. */
@@ -63,7 +64,7 @@ export type Action =
   | { readonly actor: 'toolstack'; readonly kind: 'removeDevice' }
   // The backend's blkback comes back as a new instance (fresh directory) under a connected frontend.
   | { readonly actor: 'toolstack'; readonly kind: 'restartBackend' }
-  // An adversarial peer's write into a shared page or its xenstore nodes (impl/world/hostile.ts).
+  // An adversarial peer's write into a shared page or its xenstore nodes (impl/world/hostile/).
   | HostileAction;
 
 export type ActionKind = Action['kind'];
@@ -94,7 +95,7 @@ export function describeAction(a: Action): string {
     case 'commitTransaction':
       return `${a.actor} commits its xenstore transaction`;
     case 'attack':
-      return `hostile ${a.side} ring ${a.ring}: ${a.attack} (${a.value})`;
+      return describeAttack(a);
     default:
       return `${a.actor} ${a.kind}`;
   }

@@ -1,7 +1,7 @@
 // Everything a run depends on, complete after one validation (no defaults deep in impl/). A trace
 // stores this object; replay rebuilds the world from it.
 import type { Result } from '../xen/result.ts';
-import { type HostilePlan, validateHostilePlan } from './hostile.ts';
+import { type HostilePlan, validateHostilePlan } from './hostile/plan.ts';
 
 /** One host's blkback as the toolstack and module parameters set it up. */
 export interface BackendConfig {

@@ -11,7 +11,8 @@ import type { Action } from './action.ts';
 import { hasWork } from './guest.ts';
 import { BACKEND_DOMID, backendPath, frontendPath, readState } from './toolstack.ts';
 import type { World } from './world.ts';
-import { type HostileAction, hostileActions } from './hostile.ts';
+import { attackActions } from './hostile/attacks.ts';
+import type { HostileAction } from './hostile/plan.ts';
 
 const FIXED = {
   fireFront: { actor: 'xenstored', kind: 'fireWatch', connection: 'frontend' },
@@ -85,7 +86,7 @@ export function enabled(world: World): Action[] {
   guestActions(world, out);
   continuationActions(world, out);
   faultActions(world, out);
-  if (world.config.hostile !== undefined) hostileActions(world, out as HostileAction[]);
+  if (world.config.hostile !== undefined) attackActions(world, out as HostileAction[]);
   return out;
 }
 

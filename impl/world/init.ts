@@ -12,6 +12,7 @@ import { Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
 import type { Drivers } from './drivers.ts';
 import { completeToGuest, createGuest, type GuestObserver } from './guest.ts';
+import { createAdversaryRecord } from './hostile/record.ts';
 import {
   BACKEND_DOMID,
   backendPath,
@@ -68,6 +69,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     stepCount: 0,
     reports: [],
     stateWrites: [],
+    adversary: config.hostile === undefined ? undefined : createAdversaryRecord(config.hostile),
     observe: undefined,
   } as unknown as World;
   const snapshot = frontendMemo.initial({

@@ -24,7 +24,7 @@ import {
   writeHotplug,
 } from './toolstack.ts';
 import type { Host, World } from './world.ts';
-import { performAttack } from './hostile.ts';
+import { performAttack } from './hostile/attacks.ts';
 
 export function step(world: World, action: Action): void {
   world.stepCount += 1;

@@ -15,6 +15,7 @@ import type { TxId, Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
 import type { Drivers } from './drivers.ts';
 import type { Guest } from './guest.ts';
+import type { AdversaryRecord } from './hostile/record.ts';
 
 export type FrontendSnapshot = SnapshotFrom<typeof frontendMachine>;
 export type BackendSnapshot = SnapshotFrom<typeof backendMachine>;
@@ -92,6 +93,8 @@ export interface World {
   readonly reports: DriverReport[];
   /** Every state value each side wrote to its own state node, in order (for the xenbus invariant). */
   readonly stateWrites: StateWrite[];
+  /** The hostile peer's record when config.hostile is set (what it did, for the honest side's judge). */
+  readonly adversary: AdversaryRecord | undefined;
   /** Filled when a step records observations (traces); undefined on the fast path. */
   observe: ((note: Observation) => void) | undefined;
 }

@@ -9,23 +9,13 @@ import type {
   WorkloadItem,
   WorldConfig,
 } from '../../impl/world/config.ts';
-import {
-  type AttackSpec,
-  BACKEND_ATTACKS,
-  FRONTEND_ATTACKS,
-  type HostileAttack,
-  type HostilePlan,
-  type HostileSide,
-} from '../../impl/world/hostile.ts';
+import { attacksOf, type HostileAttack } from '../../impl/world/hostile/attacks.ts';
+import type { AttackSpec, HostilePlan, HostileSide } from '../../impl/world/hostile/plan.ts';
 import type { Scenario } from '../catalog.ts';
 
 export const HOSTILE_DISK_SECTORS = 2048;
 const ATTACK_COUNT_MAX = 5;
 const BUDGET_MAX = 4;
-
-export function attacksOf(side: HostileSide): readonly HostileAttack[] {
-  return side === 'blkback' ? BACKEND_ATTACKS : FRONTEND_ATTACKS;
-}
 
 /** Values: mostly small (variant selectors, short jumps), sometimes anywhere in uint32. */
 export const attackValueArb: fc.Arbitrary<number> = fc.oneof(

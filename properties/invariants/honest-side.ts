@@ -3,38 +3,59 @@
 // Invariants written for two honest peers (the hostile side's ring indices, its grants, liveness)
 // do not apply: each invariant's `when` (runs.ts) says which runs it judges.
 //
-// Expectations are judged from what the adversary did (its own record, hostileStateOf) and from
-// the shared page and xenstore, never from the honest driver's verdict about itself.
+// Expectations are judged from what the adversary did (its own record, world.adversary) and from
+// the shared page and xenstore, never from the honest driver's verdict about itself. Which checks
+// a run gets comes from the attack table: every defence the hostile side's attacks call for
+// (impl/world/hostile/attacks.ts), each judged by one check below.
 import { frontendQueueCountMax, XENBUS_MAX_RING_GRANT_ORDER } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { errorNodePath } from '../../model/xenstore-keys.ts';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
-import {
-  type ForgedResponse,
-  type GarbageRequest,
-  type HostileSide,
-  hostileStateOf,
-} from '../../impl/world/hostile.ts';
+import type { WorldConfig } from '../../impl/world/config.ts';
+import { type Defence, defencesAgainst } from '../../impl/world/hostile/attacks.ts';
 import { BACKEND_DOMID, frontendPath, readState } from '../../impl/world/toolstack.ts';
 import type { World } from '../../impl/world/world.ts';
+import type { Frame } from '../../impl/xen/memory.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
 import {
   backProducerOverflow,
   entryOffset,
   frontProducerOverflow,
 } from '../../impl/xen/shared-ring.ts';
-import { type Invariant, type InvariantChecker, stateless } from './invariant.ts';
+import type { Invariant, InvariantChecker, InvariantPhase } from './invariant.ts';
 import { hostileRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
 const CODE = 'honest-side';
 
-/** Per world: forged responses and garbage requests already judged, backend state writes seen. */
+/**
+ * What one run's checker remembers between steps, as plain data: which entries of the adversary's
+ * record (by position) it judged, how far it read the state writes, and each backend ring's
+ * state after the previous step.
+ */
 interface Progress {
-  readonly judged: WeakSet<ForgedResponse | GarbageRequest>;
+  readonly forgedJudged: boolean[];
+  readonly garbageJudged: boolean[];
   stateWritesSeen: number;
-  /** Per backend ring after the previous step: was req_prod beyond the ring, how many consumed. */
-  readonly rings: WeakMap<BackRingState, { overflow: boolean; consumed: number }>;
+  /** By ringKey: was req_prod beyond the ring, how many requests consumed. */
+  rings: Map<number, { overflow: boolean; consumed: number }>;
+}
+
+/**
+ * The guest frame a backend ring's page starts at: what blkback mapped through its first
+ * ring-ref (read back from the grant, which blkfront cannot end while it is mapped).
+ */
+function backRingFrame(world: World, ring: BackRingState): Frame | undefined {
+  const ref = ring.ringRefs[0];
+  return ref === undefined ? undefined : world.guestGnttab.entry(ref)?.frame;
+}
+
+/**
+ * One backend ring across steps: its page and its number. Frames are never reused, so a ring a
+ * reconnect or restart builds afresh is a new key even where it keeps the number.
+ */
+function ringKey(frame: Frame, ring: BackRingState): number {
+  return frame * 4096 + ring.index;
 }
 
 function violation(
@@ -54,18 +75,33 @@ function violation(
  */
 function forgedResponses(world: World, p: Progress, out: Violation[]): void {
   const dev = world.front.device;
-  for (const forged of hostileStateOf(world).forged) {
-    if (p.judged.has(forged)) continue;
-    const { rinfo, index, rsp } = forged;
-    const view = rinfo.front.sring.view;
-    const back = world.host.back.rings.find((r) => r.back.sring.view.buffer === view.buffer);
+  const forgedAll = world.adversary?.forged ?? [];
+  for (let i = 0; i < forgedAll.length; i++) {
+    if (p.forgedJudged[i] === true) continue;
+    const forged = forgedAll[i]!;
+    const { index, rsp } = forged;
+    // The ring it was forged on, if the device still has it (a reconnect allocates new pages).
+    const rinfo = dev.rings.find((r) => r.ringFrame === forged.ringFrame);
+    if (rinfo === undefined) {
+      p.forgedJudged[i] = true;
+      continue;
+    }
+    // blkback's mapping of that ring: its first page lies in the ring's pages.
+    const back = world.host.back.rings.find((r) => {
+      const frame = backRingFrame(world, r);
+      return (
+        frame !== undefined &&
+        frame >= rinfo.ringFrame &&
+        frame < rinfo.ringFrame + rinfo.ringPageCount
+      );
+    });
     const overwritten = back !== undefined && passed(index, back.back.rspProdPvt, back.back.size);
-    if (!dev.rings.includes(rinfo) || overwritten) {
-      p.judged.add(forged);
+    if (overwritten) {
+      p.forgedJudged[i] = true;
       continue;
     }
     if (!passed(index, rinfo.front.rspCons, rinfo.front.size)) continue;
-    p.judged.add(forged);
+    p.forgedJudged[i] = true;
     const reported = world.reports.some((r) => r.side === 'blkfront');
     if (dev.connection !== 'error' || !reported) {
       out.push(
@@ -143,7 +179,7 @@ function frontendLimits(world: World, out: Violation[]): void {
 /** XSA-396: a page the backend still maps is never freed, and its grant is never ended. */
 function heldGrants(world: World, out: Violation[]): void {
   const gnttab = world.guestGnttab;
-  for (const gref of hostileStateOf(world).heldRefs) {
+  for (const gref of world.adversary?.heldRefs ?? []) {
     const entry = gnttab.entry(gref);
     if (entry === undefined) {
       out.push(
@@ -169,9 +205,12 @@ function heldGrants(world: World, out: Violation[]): void {
  */
 function backendRings(world: World, p: Progress, out: Violation[]): void {
   let expectedMaps = 0;
+  const seen: Progress['rings'] = new Map();
   for (const ring of world.host.back.rings) {
     const b = ring.back;
-    const before = p.rings.get(ring);
+    const frame = backRingFrame(world, ring);
+    const key = frame === undefined ? undefined : ringKey(frame, ring);
+    const before = key === undefined ? undefined : p.rings.get(key);
     if (before?.overflow === true && ring.consumedCount > before.consumed) {
       out.push(
         violation(
@@ -182,7 +221,8 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
         ),
       );
     }
-    p.rings.set(ring, { overflow: backProducerOverflow(b), consumed: ring.consumedCount });
+    if (key !== undefined)
+      seen.set(key, { overflow: backProducerOverflow(b), consumed: ring.consumedCount });
     const owed = ring.inflight.size + (ring.barrier !== undefined ? 1 : 0);
     if (ring.consumedCount !== ring.respondedCount + owed) {
       out.push(
@@ -208,6 +248,8 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
     if (ring.barrier !== undefined)
       for (const seg of ring.barrier.segments) if (!seg.persistent) expectedMaps += 1;
   }
+  // Rings gone since the previous step never come back: a new ring is a new key.
+  p.rings = seen;
   const mapped = world.guestGnttab.mappedCount(BACKEND_DOMID);
   if (mapped !== expectedMaps) {
     out.push(
@@ -268,17 +310,16 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
 
 /** Section 5.5: every garbage request blkback consumed got its error status, with a report. */
 function garbageRequests(world: World, p: Progress, out: Violation[]): void {
-  for (const garbage of hostileStateOf(world).garbage) {
-    if (p.judged.has(garbage)) continue;
-    const ring = world.host.back.rings.find(
-      (r) =>
-        r.back.sring.view.buffer === garbage.view.buffer &&
-        r.back.sring.view.byteOffset === garbage.view.byteOffset,
-    );
+  const garbageAll = world.adversary?.garbage ?? [];
+  for (let i = 0; i < garbageAll.length; i++) {
+    if (p.garbageJudged[i] === true) continue;
+    const garbage = garbageAll[i]!;
+    // The backend ring that maps the page the garbage was published on (whichever its number).
+    const ring = world.host.back.rings.find((r) => backRingFrame(world, r) === garbage.ringFrame);
     if (ring === undefined) continue;
     if (!passed(garbage.index, ring.back.reqCons, ring.back.size)) continue;
     // One consume per step, answered in that step: its response is the last one produced.
-    p.judged.add(garbage);
+    p.garbageJudged[i] = true;
     const sring = ring.back.sring;
     const rsp = world.host.env.abi.copyResponse(
       sring.view,
@@ -305,32 +346,83 @@ function garbageRequests(world: World, p: Progress, out: Violation[]): void {
   }
 }
 
-function hostileSideOf(world: World): HostileSide | undefined {
-  return world.config.hostile?.side;
+/** The front rings of a connected device idle with rsp_prod more than a ring ahead. */
+function frontendIdlesOverflowed(world: World, _p: Progress, out: Violation[]): void {
+  if (world.front.device.connection !== 'connected') return;
+  for (const rinfo of world.front.device.rings) {
+    if (frontProducerOverflow(rinfo.front)) {
+      out.push(
+        violation(world, 'blkfront idles connected with rsp_prod more than a ring past rsp_cons', {
+          ring: rinfo.index,
+        }),
+      );
+    }
+  }
 }
 
-/** What one run has judged so far: its checker's own state. */
+/** A backend ring idles, not halted, with req_prod more than a ring ahead. */
+function backendIdlesOverflowed(world: World, _p: Progress, out: Violation[]): void {
+  for (const ring of world.host.back.rings) {
+    if (!ring.halted && backProducerOverflow(ring.back)) {
+      out.push(
+        violation(
+          world,
+          'blkback idles with req_prod more than a ring past rsp_prod_pvt and did not halt the ring',
+          { ring: ring.index },
+        ),
+      );
+    }
+  }
+}
+
+type DefenceCheck = (world: World, p: Progress, out: Violation[]) => void;
+
+/**
+ * One check per defence of the attack table, with its phase. Within a phase they run in this
+ * order, and the first finding is the one reported.
+ */
+const DEFENCE_CHECKS = {
+  refuseForgedResponse: { phase: 'step', check: forgedResponses },
+  keepOwnLimits: { phase: 'step', check: (world, _p, out) => frontendLimits(world, out) },
+  keepMappedPage: { phase: 'step', check: (world, _p, out) => heldGrants(world, out) },
+  accountEveryRequest: { phase: 'step', check: backendRings },
+  refuseBadConnect: { phase: 'step', check: backendConnect },
+  refuseGarbage: { phase: 'step', check: garbageRequests },
+  refuseRspProdOverflow: { phase: 'quiescence', check: frontendIdlesOverflowed },
+  haltOnReqProdOverflow: { phase: 'quiescence', check: backendIdlesOverflowed },
+} as const satisfies Record<Defence, { phase: InvariantPhase; check: DefenceCheck }>;
+
+/** The checks of `phase` for a run of `config`: the defences its hostile side's attacks call for. */
+function checksFor(config: WorldConfig, phase: InvariantPhase): readonly DefenceCheck[] {
+  const side = config.hostile?.side;
+  if (side === undefined) return [];
+  const needed = defencesAgainst(side);
+  const out: DefenceCheck[] = [];
+  for (const [defence, row] of Object.entries(DEFENCE_CHECKS) as [
+    Defence,
+    (typeof DEFENCE_CHECKS)[Defence],
+  ][])
+    if (row.phase === phase && needed.has(defence)) out.push(row.check);
+  return out;
+}
+
+/** One run's judge of the honest side: its checks, picked once, and what it has judged so far. */
 class HonestSideChecker implements InvariantChecker {
+  private readonly checks: readonly DefenceCheck[];
   private readonly p: Progress = {
-    judged: new WeakSet(),
+    forgedJudged: [],
+    garbageJudged: [],
     stateWritesSeen: 0,
-    rings: new WeakMap(),
+    rings: new Map(),
   };
 
+  constructor(config: WorldConfig, phase: InvariantPhase) {
+    this.checks = checksFor(config, phase);
+  }
+
   check(world: World): readonly Violation[] {
-    const side = hostileSideOf(world);
-    if (side === undefined) return [];
     const out: Violation[] = [];
-    const p = this.p;
-    if (side === 'blkback') {
-      forgedResponses(world, p, out);
-      frontendLimits(world, out);
-      heldGrants(world, out);
-    } else {
-      backendRings(world, p, out);
-      backendConnect(world, p, out);
-      garbageRequests(world, p, out);
-    }
+    for (const check of this.checks) check(world, this.p, out);
     return out;
   }
 }
@@ -341,43 +433,13 @@ export const honestSide: Invariant = {
   summary:
     'with a hostile peer, the honest side refuses and reports, keeps its own limits and accounting',
   when: hostileRun,
-  start: () => new HonestSideChecker(),
+  start: (config) => new HonestSideChecker(config, 'step'),
 };
 
-export const honestSideAtQuiescence = stateless({
+export const honestSideAtQuiescence: Invariant = {
   code: CODE,
   phase: 'quiescence',
   summary: 'with a hostile peer, no producer index beyond the ring is left unrefused at quiescence',
   when: hostileRun,
-  check(world) {
-    const side = hostileSideOf(world);
-    const out: Violation[] = [];
-    if (side === 'blkback' && world.front.device.connection === 'connected') {
-      for (const rinfo of world.front.device.rings) {
-        if (frontProducerOverflow(rinfo.front)) {
-          out.push(
-            violation(
-              world,
-              'blkfront idles connected with rsp_prod more than a ring past rsp_cons',
-              { ring: rinfo.index },
-            ),
-          );
-        }
-      }
-    }
-    if (side === 'blkfront') {
-      for (const ring of world.host.back.rings) {
-        if (!ring.halted && backProducerOverflow(ring.back)) {
-          out.push(
-            violation(
-              world,
-              'blkback idles with req_prod more than a ring past rsp_prod_pvt and did not halt the ring',
-              { ring: ring.index },
-            ),
-          );
-        }
-      }
-    }
-    return out;
-  },
-});
+  start: (config) => new HonestSideChecker(config, 'quiescence'),
+};

@@ -10,7 +10,9 @@ import type { FrontEnv } from '../../impl/blkfront/device.ts';
 import { processResponses } from '../../impl/blkfront/interrupt.ts';
 import { validateConfig } from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
-import { type HostileAttack, type HostileSide, hostileStateOf } from '../../impl/world/hostile.ts';
+import { attacksOf, type HostileAttack } from '../../impl/world/hostile/attacks.ts';
+import type { HostileSide } from '../../impl/world/hostile/plan.ts';
+import { adversaryOf } from '../../impl/world/hostile/record.ts';
 import { BLKIF_RSP_OKAY } from '../../impl/xen/blkif-abi.ts';
 import type { GrantTable } from '../../impl/xen/grant-table.ts';
 import { OK_VOID } from '../../impl/xen/result.ts';
@@ -22,7 +24,7 @@ import {
   rspProd,
   setReqProd,
 } from '../../impl/xen/shared-ring.ts';
-import { attacksOf, hostileScenarioArb } from '../arbitraries/hostile.ts';
+import { hostileScenarioArb } from '../arbitraries/hostile.ts';
 import type { Scenario } from '../catalog.ts';
 import { formatViolation, type Violation } from '../invariants/violation.ts';
 import { runSchedule } from '../run.ts';
@@ -45,7 +47,7 @@ function runHostile(scenario: Scenario, drivers: Drivers): HostileRun {
     stepsMax: STEPS_MAX,
     drainStepsMax: DRAIN_STEPS_MAX,
   });
-  return { violation: run.violation, effective: hostileStateOf(run.world).effective };
+  return { violation: run.violation, effective: adversaryOf(run.world).effective };
 }
 
 /** The property: the honest side survives every generated plan and schedule. */

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import type { WorldConfig } from '../config.ts';
+import { validateConfig } from '../config.ts';
+import { HONEST_DRIVERS } from '../drivers.ts';
+import { enabled } from '../enabled.ts';
+import { initWorld } from '../init.ts';
+import { step } from '../step.ts';
+import type { World } from '../world.ts';
+import {
+  attacksOf,
+  BACKEND_ATTACKS,
+  defencesAgainst,
+  FRONTEND_ATTACKS,
+  isAttackOf,
+} from './attacks.ts';
+import type { HostilePlan, HostileSide } from './plan.ts';
+import { adversaryOf } from './record.ts';
+
+describe('the attack table', () => {
+  it('lists each side in the order the plan generator draws from (seeds replay from it)', () => {
+    expect(BACKEND_ATTACKS).toEqual([
+      'bogusResponseId',
+      'duplicateResponse',
+      'wrongOperation',
+      'rspProdBeyondRing',
+      'eventStorm',
+      'lyingQueueCountMax',
+      'lyingRingPageOrderMax',
+      'lyingIndirectSegmentsMax',
+      'keepGrantMapped',
+    ]);
+    expect(FRONTEND_ATTACKS).toEqual([
+      'numQueuesAboveMax',
+      'numQueuesZero',
+      'ringPageOrderAboveMax',
+      'badRingRef',
+      'rewriteRequest',
+      'reqProdBeyondRing',
+      'garbageRequest',
+    ]);
+  });
+
+  it('names the defences each side is judged on: blkfront against a backend, blkback against a guest', () => {
+    expect([...defencesAgainst('blkback')].sort()).toEqual([
+      'keepMappedPage',
+      'keepOwnLimits',
+      'refuseForgedResponse',
+      'refuseRspProdOverflow',
+    ]);
+    expect([...defencesAgainst('blkfront')].sort()).toEqual([
+      'accountEveryRequest',
+      'haltOnReqProdOverflow',
+      'refuseBadConnect',
+      'refuseGarbage',
+    ]);
+  });
+
+  it('knows an attack only by its own name and side (not an inherited property)', () => {
+    expect(isAttackOf('blkback', 'bogusResponseId')).toBe(true);
+    expect(isAttackOf('blkfront', 'bogusResponseId')).toBe(false);
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 7, undefined])
+      expect(isAttackOf('blkback', name)).toBe(false);
+  });
+});
+
+function hostileConfig(side: HostileSide): WorldConfig {
+  const hostile: HostilePlan = {
+    side,
+    attacks: attacksOf(side).flatMap((attack) => [
+      { attack, ring: 0, value: 3 },
+      { attack, ring: 1, value: 1 },
+    ]),
+    budget: 64,
+  };
+  return {
+    vcpuCount: 2,
+    abi: 'x86_64-abi',
+    diskSectors: 2048,
+    frontend: { queueCountMax: 2, ringPageOrderMax: 1, indirectSegmentsMax: 32, persistent: true },
+    backend: {
+      queueCountMax: 2,
+      ringPageOrderMax: 1,
+      indirectSegmentsMax: 32,
+      persistent: true,
+      persistentGrantsMax: 1056,
+      flush: true,
+      barrier: false,
+      discard: false,
+    },
+    workload: [0, 1, 0, 1].map((vcpu, i) => ({
+      vcpu,
+      op: i < 2 ? ('write' as const) : ('read' as const),
+      sector: 64 * vcpu,
+      sectorCount: 16,
+      offsetSectors: 0,
+    })),
+    faults: { migrations: [], unplug: false, frontendClose: false, transactionConflicts: 0 },
+    hostile,
+  };
+}
+
+/** Steps, preferring an attack every third step, so the record fills with what the peer did. */
+function runAttacking(config: WorldConfig): World {
+  const world = initWorld(config, HONEST_DRIVERS, { submitted: () => {}, completed: () => {} });
+  for (let n = 0; n < 400; n++) {
+    const actions = enabled(world);
+    if (actions.length === 0) break;
+    const attack = actions.findIndex((a) => a.actor === 'hostile');
+    const chosen = attack >= 0 && n % 3 === 0 ? attack : n % actions.length;
+    step(world, actions[chosen]!);
+  }
+  return world;
+}
+
+/** Everything a generic deep copy can duplicate: no views of memory, no functions, no classes. */
+function plainDataProblems(value: unknown, path: string, out: string[]): void {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'function' || typeof value === 'symbol')
+      out.push(`${path}: ${typeof value}`);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      plainDataProblems(k, `${path}.key`, out);
+      plainDataProblems(v, `${path}[${String(k)}]`, out);
+    }
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype) {
+    out.push(`${path}: ${proto?.constructor?.name ?? 'null-prototype'} object`);
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) plainDataProblems(v, `${path}.${k}`, out);
+}
+
+describe('the adversary record', () => {
+  it('is created with the world for a hostile run and absent otherwise', () => {
+    const config = hostileConfig('blkback');
+    expect(validateConfig(config).ok).toBe(true);
+    const { hostile: _, ...honest } = config;
+    const observer = { submitted: () => {}, completed: () => {} };
+    expect(initWorld(honest, HONEST_DRIVERS, observer).adversary).toBeUndefined();
+    const record = adversaryOf(initWorld(config, HONEST_DRIVERS, observer));
+    expect(record.used).toEqual(config.hostile!.attacks.map(() => false));
+  });
+
+  for (const side of ['blkback', 'blkfront'] as const) {
+    it(`after a hostile ${side}'s attacks, is plain data a deep copy duplicates whole`, () => {
+      const world = runAttacking(hostileConfig(side));
+      const record = adversaryOf(world);
+      expect(record.taken).toBeGreaterThan(3);
+      expect(record.effective.size).toBeGreaterThan(1);
+      const planted =
+        side === 'blkback' ? record.forged.length + record.heldRefs.length : record.garbage.length;
+      expect(planted).toBeGreaterThan(0);
+      const problems: string[] = [];
+      plainDataProblems(record, 'adversary', problems);
+      expect(problems).toEqual([]);
+      expect(structuredClone(record)).toEqual(record);
+    });
+  }
+
+  it('teeth: a ring object or a page view in the record is reported', () => {
+    const world = runAttacking(hostileConfig('blkback'));
+    const problems: string[] = [];
+    const rinfo = world.front.device.rings[0];
+    plainDataProblems({ rinfo, view: rinfo?.front.sring.view }, 'bad', problems);
+    expect(problems).toContain('bad.view: DataView object');
+  });
+});

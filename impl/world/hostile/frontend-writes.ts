@@ -1,0 +1,167 @@
+// What a hostile guest can write: the keys of its own device directory (before blkback's
+// connect_ring reads them), its ring pages (slots blkback already consumed, req_prod) and
+// requests of its own making on its own ring. Each returns whether it changed anything.
+import { FE, joinKey, readUnsigned, ringDir, ringRefKey } from '../../../model/xenstore-keys.ts';
+import { assert } from '../../assert.ts';
+import { ringIdxAdd, ringIdxDistance } from '../../xen/ring-index.ts';
+import {
+  entryOffset,
+  freeRequests,
+  pushRequestsAndCheckNotify,
+  reqProd,
+  setReqProd,
+} from '../../xen/shared-ring.ts';
+import { frontendPath } from '../toolstack.ts';
+import type { World } from '../world.ts';
+import type { HostileAction } from './plan.ts';
+import { INDEX_JUMP_MAX } from './backend-writes.ts';
+import { buildGarbage } from './garbage.ts';
+import { type AdversaryRecord, nextGarbageId, noteGarbage } from './record.ts';
+import { targetBackRing, targetFrontRing } from './rings.ts';
+
+function writeFrontendKey(world: World, key: string, value: string): boolean {
+  const path = `${frontendPath(world.guestDomid)}/${key}`;
+  const written = world.xs.write(world.guestDomid, path, value);
+  if (written.ok) world.observe?.({ kind: 'xenstoreWrite', dom: world.guestDomid, path, value });
+  assert(!key.startsWith('/'), 'the guest writes inside its own device directory');
+  return written.ok;
+}
+
+/** What the guest reads back from its own device directory (undefined: absent). */
+function readFrontendKey(world: World, key: string): string | undefined {
+  assert(!key.startsWith('/'), 'a key inside the guest’s own device directory');
+  const read = world.xs.read(world.guestDomid, `${frontendPath(world.guestDomid)}/${key}`);
+  return read.ok ? read.value : undefined;
+}
+
+/** multi-queue-num-queues above the backend's multi-queue-max-queues (read_per_ring_refs refuses). */
+export function numQueuesAboveMax(
+  world: World,
+  _r: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const { value } = action;
+  const backMax = world.host.back.config.queueCountMax ?? 1;
+  const count = backMax + 1 + (value % 1000);
+  assert(count > backMax, 'above what the backend advertised');
+  return writeFrontendKey(world, FE.multiQueueNumQueues, String(count));
+}
+
+/** multi-queue-num-queues = 0 (connect_ring refuses: "invalid number of queues"). */
+export function numQueuesZero(world: World, _r: AdversaryRecord, _action: HostileAction): boolean {
+  assert(world.front.device.rings.length > 0, 'written once blkfront wrote its ring keys');
+  return writeFrontendKey(world, FE.multiQueueNumQueues, '0');
+}
+
+/** ring-page-order above the backend's max-ring-page-order (connect_ring refuses). */
+export function ringPageOrderAboveMax(
+  world: World,
+  _record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const { value } = action;
+  const orderMax = world.host.back.config.ringPageOrderMax ?? 0;
+  const order = orderMax + 1 + (value % 8);
+  assert(order > orderMax, 'above what the backend advertised');
+  return writeFrontendKey(world, FE.ringPageOrder, String(order));
+}
+
+/** A reference that is not granted at all (even value) or one granted for another purpose (odd). */
+export function badRingRef(world: World, _record: AdversaryRecord, action: HostileAction): boolean {
+  const { ring, value } = action;
+  const queueCount = readUnsigned(readFrontendKey(world, FE.multiQueueNumQueues)) ?? 1;
+  const order = readUnsigned(readFrontendKey(world, FE.ringPageOrder));
+  const key = joinKey(
+    ringDir(queueCount, ring % queueCount),
+    order === undefined ? FE.ringRef : ringRefKey(Math.max(order, 1), 0),
+  );
+  const own = new Set(world.front.device.rings[ring]?.ringRefs ?? []);
+  const others = world.guestGnttab.grantedRefs().filter((ref) => !own.has(ref));
+  let ref: number;
+  if (value % 2 === 1 && others.length > 0) {
+    ref = others[(value >> 1) % others.length]!;
+  } else {
+    // Past the end of the grant table: it stays ungranted until blkback reads it.
+    ref = world.guestGnttab.refCountMax + (value % 4096);
+  }
+  assert(!own.has(ref), 'never the ring’s own reference');
+  return writeFrontendKey(world, key, String(ref));
+}
+
+/**
+ * The double fetch (XSA-155): change a request the backend already consumed and still works on.
+ * Slots from rsp_prod_pvt to req_cons still hold those requests. A backend that validated a
+ * private copy never looks at the slot again, so nothing it does may change.
+ */
+export function rewriteRequest(world: World, _r: AdversaryRecord, action: HostileAction): boolean {
+  const { ring, value } = action;
+  const back = targetBackRing(world, ring).back;
+  const consumed = ringIdxDistance(back.rspProdPvt, back.reqCons);
+  if (consumed === 0) return false;
+  const index = ringIdxAdd(back.rspProdPvt, value % consumed);
+  assert(ringIdxDistance(back.rspProdPvt, index) < consumed, 'a consumed, unanswered slot');
+  const view = back.sring.view;
+  const at = entryOffset(back.sring, index);
+  const layout = world.host.env.abi.layout;
+  switch (value % 3) {
+    case 0: {
+      // sector_number far beyond the disk (u64, little-endian)
+      const sector = world.disk.sectorCount + 8 * (1 + (value % 4096));
+      view.setUint32(at + layout.sectorNumberOffset, sector >>> 0, true);
+      view.setUint32(at + layout.sectorNumberOffset + 4, Math.floor(sector / 0x1_0000_0000), true);
+      return true;
+    }
+    case 1:
+      view.setUint8(at, 200); // an operation no blkback knows
+      return true;
+    default:
+      view.setUint8(at + 1, 255); // nr_segments far above BLKIF_MAX_SEGMENTS_PER_REQUEST
+      return true;
+  }
+}
+
+/** req_prod moved more than a ring past what blkback answered (RING_REQUEST_PROD_OVERFLOW). */
+export function reqProdBeyondRing(
+  world: World,
+  _r: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const { ring, value } = action;
+  const rinfo = targetFrontRing(world, ring);
+  const sring = rinfo.front.sring;
+  const before = reqProd(sring);
+  setReqProd(sring, ringIdxAdd(before, sring.size + 1 + (value % INDEX_JUMP_MAX)));
+  world.evtchn.notify(world.guestDomid, rinfo.port);
+  assert(ringIdxDistance(before, reqProd(sring)) > sring.size, 'req_prod jumped past a ring');
+  return true;
+}
+
+/** Publish a malformed request through the frontend's own ring, as the guest domain can. */
+export function garbageRequest(
+  world: World,
+  record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const { ring, value } = action;
+  const rinfo = targetFrontRing(world, ring);
+  const front = rinfo.front;
+  assert(freeRequests(front) > 0, 'enabled only with a free slot on the ring');
+  const id = nextGarbageId(record);
+  const { req, status, what } = buildGarbage({
+    id,
+    value,
+    handle: world.front.device.handle,
+    diskSectors: world.disk.sectorCount,
+    indirectSegmentsMax: world.host.env.features.indirectSegmentsMax,
+    // Past the end of the guest's grant table: never granted, whatever the honest frontend grants
+    // between this write and blkback's consume (a free reference could be granted meanwhile).
+    ungranted: world.guestGnttab.refCountMax + (value % 4096),
+  });
+  const index = front.reqProdPvt;
+  world.front.env.abi.writeRequest(front.sring.view, entryOffset(front.sring, index), req);
+  front.reqProdPvt = ringIdxAdd(index, 1);
+  if (pushRequestsAndCheckNotify(front)) world.evtchn.notify(world.guestDomid, rinfo.port);
+  noteGarbage(record, { ring: rinfo.index, ringFrame: rinfo.ringFrame, index, id, status, what });
+  assert(front.reqProdPvt === ringIdxAdd(index, 1), 'exactly one request published');
+  return true;
+}

@@ -1,0 +1,97 @@
+// Where an attack can land now: each returns the ring it would hit (a frontend ring's position
+// in the device, or a backend ring's number), or undefined when it has nothing to hit — then the
+// attack is not enabled. A spec's ring is taken modulo the rings there are (fast-check's "by
+// position modulo what is available"), so a shrunk spec still names a ring.
+import { assert } from '../../assert.ts';
+import { freeRequests } from '../../xen/shared-ring.ts';
+import type { World } from '../world.ts';
+import { replayable } from './backend-writes.ts';
+import type { AttackSpec } from './plan.ts';
+import { firstBusyBackRing } from './rings.ts';
+
+/** `spec.ring` modulo the `count` rings there are, or undefined when there are none. */
+function pick(spec: AttackSpec, count: number): number | undefined {
+  assert(Number.isInteger(count) && count >= 0, 'a ring count');
+  return count === 0 ? undefined : spec.ring % count;
+}
+
+/** Any frontend ring. */
+export function anyFrontRing(world: World, spec: AttackSpec): number | undefined {
+  const count = world.front.device.rings.length;
+  const ring = pick(spec, count);
+  assert(ring === undefined || ring < count, 'a position in the device’s rings');
+  return ring;
+}
+
+/** Any frontend ring, while connected (blkfront reads responses only then). */
+export function connectedFrontRing(world: World, spec: AttackSpec): number | undefined {
+  if (world.front.device.connection !== 'connected') return undefined;
+  const ring = anyFrontRing(world, spec);
+  assert(ring === undefined || world.front.device.rings[ring] !== undefined, 'an existing ring');
+  return ring;
+}
+
+/** A frontend ring with a free slot: the guest publishes through its own producer index. */
+export function frontRingWithFreeSlot(world: World, spec: AttackSpec): number | undefined {
+  const ring = anyFrontRing(world, spec);
+  if (ring === undefined) return undefined;
+  const rinfo = world.front.device.rings[ring];
+  assert(rinfo !== undefined, 'picked among the device’s rings');
+  return freeRequests(rinfo.front) > 0 ? ring : undefined;
+}
+
+/** Any backend ring position, used as a ring number (after a disconnect the two may differ). */
+export function anyBackRing(world: World, spec: AttackSpec): number | undefined {
+  const count = world.host.back.rings.length;
+  const ring = pick(spec, count);
+  assert(ring === undefined || ring < count, 'below the number of backend rings');
+  return ring;
+}
+
+/** The first busy backend ring from the spec's on: one with a request in flight. */
+export function busyBackRing(world: World, spec: AttackSpec): number | undefined {
+  const ring = firstBusyBackRing(world.host.back.rings, spec.ring);
+  assert(
+    ring === undefined || world.host.back.rings.some((r) => r.index === ring),
+    'a connected ring',
+  );
+  return ring;
+}
+
+/** A busy backend ring, while the frontend is connected (it reads the responses then). */
+export function connectedBusyBackRing(world: World, spec: AttackSpec): number | undefined {
+  const connected = world.front.device.connection === 'connected';
+  const ring = connected ? busyBackRing(world, spec) : undefined;
+  assert(ring === undefined || connected, 'only while connected');
+  return ring;
+}
+
+/** A backend ring whose answered slots still hold a response nothing waits for. */
+export function replayableBackRing(world: World, spec: AttackSpec): number | undefined {
+  if (world.front.device.connection !== 'connected' || !world.host.workersStarted) return undefined;
+  const ring = anyBackRing(world, spec);
+  if (ring === undefined || replayable(world, ring, spec.value) === undefined) return undefined;
+  assert(world.front.device.rings[ring] !== undefined, 'a frontend ring of that number reads it');
+  return ring;
+}
+
+/** Before blkfront read the backend's features (talk_to_blkback): a lie still matters. */
+export function beforeFeaturesRead(world: World): number | undefined {
+  const back = world.host.back;
+  return back.removed || world.front.hasDisk ? undefined : 0;
+}
+
+/** The frontend has written ring keys the backend has not read yet (connect_ring is ahead). */
+export function beforeKeysRead(world: World): number | undefined {
+  const back = world.host.back;
+  const unread = world.front.device.rings.length > 0 && back.rings.length === 0 && !back.removed;
+  return unread ? 0 : undefined;
+}
+
+/** A frontend ring whose keys the backend has not read yet. */
+export function frontRingBeforeKeysRead(world: World, spec: AttackSpec): number | undefined {
+  if (beforeKeysRead(world) === undefined) return undefined;
+  const ring = anyFrontRing(world, spec);
+  assert(ring !== undefined, 'keys are written only for rings that exist');
+  return ring;
+}
