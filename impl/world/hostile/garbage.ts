@@ -28,11 +28,18 @@ export interface GarbageContext {
   readonly ungranted: number;
 }
 
-/** One kind of garbage: what is wrong with it, the status Linux answers, the request itself. */
+/** A garbage request built: the request, the status Linux answers it with, one line why. */
 export interface Garbage {
   readonly what: string;
   readonly status: number;
   readonly req: BlkifRequest;
+}
+
+/** One row: what is wrong, the status, and how to build it for this context. */
+interface GarbageRow {
+  readonly what: string;
+  readonly status: number;
+  build(g: GarbageContext): BlkifRequest;
 }
 
 type Segment = { gref: number; firstSect: number; lastSect: number };
@@ -42,6 +49,7 @@ type Segment = { gref: number; firstSect: number; lastSect: number };
  * it before mapping anything (dispatch_rw_block_io checks sectors and segments first).
  */
 const SOME_GREF = 8;
+const SECTORS_PER_PAGE = 8;
 
 function rw(
   g: GarbageContext,
@@ -77,78 +85,80 @@ function indirect(g: GarbageContext, indirectOp: number, nrSegments: number): Bl
   };
 }
 
-/**
- * The table, built for one context: requests blkback must refuse (section 5.5), each with the
- * status Linux answers it with. Built only when the adversary publishes one, so a fresh list is
- * cheap; adding a kind of garbage is one row.
- */
-function garbageRows(g: GarbageContext): readonly Garbage[] {
-  const rows: readonly Garbage[] = [
-    {
-      what: 'unknown operation',
-      status: BLKIF_RSP_EOPNOTSUPP,
-      req: {
-        kind: 'unknown',
-        operation: g.value % 2 === 0 ? BLKIF_OP_RESERVED_1 : 7 + (g.value % 200),
-        id: g.id,
-      },
+/** Requests blkback must refuse (section 5.5), each with the status Linux answers it with. */
+const GARBAGE: readonly GarbageRow[] = [
+  {
+    what: 'unknown operation',
+    status: BLKIF_RSP_EOPNOTSUPP,
+    build(g) {
+      const operation = g.value % 2 === 0 ? BLKIF_OP_RESERVED_1 : 7 + (g.value % 200);
+      assert(operation === BLKIF_OP_RESERVED_1 || operation > BLKIF_OP_INDIRECT, 'no blkif op');
+      return { kind: 'unknown', operation, id: g.id };
     },
-    {
-      what: 'read with 0 segments',
-      status: BLKIF_RSP_ERROR,
-      req: rw(g, BLKIF_OP_READ, 0, 0, []),
+  },
+  {
+    what: 'read with 0 segments',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_READ, 0, 0, []),
+  },
+  {
+    what: 'last_sect < first_sect',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_WRITE, 1, 0, [{ gref: SOME_GREF, firstSect: 5, lastSect: 2 }]),
+  },
+  {
+    what: 'last_sect beyond the page',
+    status: BLKIF_RSP_ERROR,
+    build(g) {
+      const lastSect = 8 + (g.value % 248);
+      assert(lastSect >= SECTORS_PER_PAGE && lastSect <= 255, 'a u8 past the page');
+      return rw(g, BLKIF_OP_READ, 1, 0, [{ gref: SOME_GREF, firstSect: 0, lastSect }]);
     },
-    {
-      what: 'last_sect < first_sect',
-      status: BLKIF_RSP_ERROR,
-      req: rw(g, BLKIF_OP_WRITE, 1, 0, [{ gref: SOME_GREF, firstSect: 5, lastSect: 2 }]),
+  },
+  {
+    what: 'sector beyond the disk',
+    status: BLKIF_RSP_ERROR,
+    build(g) {
+      const sector = g.diskSectors + (g.value % 100);
+      assert(sector >= g.diskSectors, 'starts at or past the end of the disk');
+      return rw(g, BLKIF_OP_READ, 1, sector, [{ gref: SOME_GREF, firstSect: 0, lastSect: 7 }]);
     },
-    {
-      what: 'last_sect beyond the page',
-      status: BLKIF_RSP_ERROR,
-      req: rw(g, BLKIF_OP_READ, 1, 0, [
-        { gref: SOME_GREF, firstSect: 0, lastSect: 8 + (g.value % 248) },
-      ]),
+  },
+  {
+    what: 'indirect with too many segments',
+    status: BLKIF_RSP_ERROR,
+    build(g) {
+      const nrSegments = Math.min(0xffff, g.indirectSegmentsMax + 1 + (g.value % 64));
+      assert(nrSegments > g.indirectSegmentsMax, 'above what blkback advertised');
+      return indirect(g, BLKIF_OP_READ, nrSegments);
     },
-    {
-      what: 'sector beyond the disk',
-      status: BLKIF_RSP_ERROR,
-      req: rw(g, BLKIF_OP_READ, 1, g.diskSectors + (g.value % 100), [
-        { gref: SOME_GREF, firstSect: 0, lastSect: 7 },
-      ]),
+  },
+  {
+    what: 'too many direct segments',
+    status: BLKIF_RSP_ERROR,
+    build(g) {
+      const nrSegments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + (g.value % 244);
+      assert(nrSegments <= 255, 'nr_segments is a u8 on the ring');
+      return rw(g, BLKIF_OP_READ, nrSegments, 0, []);
     },
-    {
-      what: 'indirect with too many segments',
-      status: BLKIF_RSP_ERROR,
-      req: indirect(g, BLKIF_OP_READ, Math.min(0xffff, g.indirectSegmentsMax + 1 + (g.value % 64))),
-    },
-    {
-      what: 'too many direct segments',
-      status: BLKIF_RSP_ERROR,
-      req: rw(g, BLKIF_OP_READ, BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + (g.value % 244), 0, []),
-    },
-    {
-      what: 'ungranted data page',
-      status: BLKIF_RSP_ERROR,
-      req: rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]),
-    },
-    {
-      what: 'indirect with inner op flush',
-      status: BLKIF_RSP_ERROR,
-      req: indirect(g, BLKIF_OP_FLUSH_DISKCACHE, 1),
-    },
-  ];
-  assert(
-    rows.every((row) => row.req.id === g.id),
-    'every row carries the adversary-drawn id',
-  );
-  return rows;
-}
+  },
+  {
+    what: 'ungranted data page',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]),
+  },
+  {
+    what: 'indirect with inner op flush',
+    status: BLKIF_RSP_ERROR,
+    build: (g) => indirect(g, BLKIF_OP_FLUSH_DISKCACHE, 1),
+  },
+];
 
-/** The garbage `g.value` selects: the request, the status it must get, one line saying why. */
+/** The garbage `g.value` selects, built: the request, the status it must get, one line why. */
 export function buildGarbage(g: GarbageContext): Garbage {
-  const rows = garbageRows(g);
-  const row = rows[g.value % rows.length];
+  const row = GARBAGE[g.value % GARBAGE.length];
   assert(row !== undefined, 'the value selects a row of the garbage table');
-  return row;
+  const req = row.build(g);
+  assert(req.id === g.id, 'the garbage carries the adversary-drawn id');
+  return { what: row.what, status: row.status, req };
 }
