@@ -43,10 +43,10 @@ describe('check -> replay -> render, end to end', () => {
     );
     expect(code).toBe(1);
     const out = io.stdoutText();
-    const file = 'out/fixture-io-test-corrupt-writes-7.json';
+    const file = 'out/data-integrity-test-corrupt-writes-7.json';
     expect(out).toMatch(/^blkif check: seed 7, drivers test-corrupt-writes, 1 property\n/);
     expect(out).toMatch(
-      /FAIL fixture-io\n {2}data-integrity at step \d+.*\n {2}seed 7, path [\d:]+: npx blkif replay out\/fixture-io-test-corrupt-writes-7\.json\n/,
+      /FAIL fixture-io\n {2}data-integrity at step \d+.*\n {2}seed 7, path [\d:]+: npx blkif replay out\/data-integrity-test-corrupt-writes-7\.json\n/,
     );
     expect(out).toMatch(
       /\nproperty +runs +actions +time +result\nfixture-io +\d+ +[\d,]+ +[\d.]+s +FAIL \(safety\)\n/,
@@ -99,8 +99,8 @@ describe('check -> replay -> render, end to end', () => {
         again,
       ),
     ).toBe(1);
-    expect(again.files.get('a/fixture-io-test-corrupt-writes-7.json')).toBe(
-      first.files.get('a/fixture-io-test-corrupt-writes-7.json'),
+    expect(again.files.get('a/data-integrity-test-corrupt-writes-7.json')).toBe(
+      first.files.get('a/data-integrity-test-corrupt-writes-7.json'),
     );
   });
 
@@ -111,15 +111,17 @@ describe('check -> replay -> render, end to end', () => {
     ).toBe(3);
     expect(deaf.stdoutText()).toMatch(/\n {2}(no-lost-request|lost-wakeup) at step \d+/);
     expect([...deaf.files.keys()]).toEqual([
-      '.blkif/failures/fixture-io-test-deaf-frontend-3.json',
+      '.blkif/failures/lost-wakeup-test-deaf-frontend-3.json',
     ]);
     const replay = fakeIo(Object.fromEntries(deaf.files));
     expect(
-      await cli(['replay', '.blkif/failures/fixture-io-test-deaf-frontend-3.json'], replay),
+      await cli(['replay', '.blkif/failures/lost-wakeup-test-deaf-frontend-3.json'], replay),
     ).toBe(3);
     const honest = fakeIo();
     expect(await cli(['check', '--seed', '3', '--runs', '30'], honest)).toBe(0);
-    expect(honest.stdoutText()).toMatch(/fixture-io +\d+ +[\d,]+ +[\d.]+s +pass\n$/);
+    expect(honest.stdoutText()).toMatch(
+      /fixture-io +\d+ +[\d,]+ +[\d.]+s +pass\n\n1 passed, 0 failed\n$/,
+    );
     expect(honest.files.size).toBe(0);
   });
 
@@ -200,7 +202,7 @@ describe('shards', () => {
       await cli(['check', '--merge', 's1.json', 's2.json', '--summary-out', 'all.json'], merged),
     ).toBe(0);
     expect(merged.stdoutText()).toMatch(
-      /^merged 2 summaries: seed 5, drivers honest, shards 1,2 of 2\n/,
+      /^merged 2 summaries: seed 5, drivers honest, strategy choices, shards 1,2 of 2\n/,
     );
     const all = JSON.parse(merged.files.get('all.json')!) as { properties: { runs: number }[] };
     expect(all.properties[0]!.runs).toBe(3 * CHUNK_RUNS);

@@ -22,8 +22,10 @@ export interface Interrupts {
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  /** Whether stdout is an interactive terminal (progress display). */
-  readonly isTty: boolean;
+  /** Whether stderr, where the progress line goes, is an interactive terminal. */
+  readonly stderrIsTty: boolean;
+  /** Whether stdout may carry colour: a terminal, and NO_COLOR not set (cli/colour.ts). */
+  readonly colour: boolean;
   readFile(path: string): string;
   /** Whole or not at all (a temporary file renamed into place); a failure is a CliError. */
   writeFile(path: string, text: string): void;

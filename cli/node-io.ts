@@ -11,6 +11,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { colourWanted } from './colour.ts';
 import { type CliIo, EXIT, type Interrupts, type PathStat } from './command.ts';
 import { CliError } from './errors.ts';
 import { parentOf } from './paths.ts';
@@ -120,7 +121,10 @@ function trapInterrupts(): Interrupts {
 export const nodeIo: CliIo = {
   stdout: quietWhenClosed(process.stdout),
   stderr: quietWhenClosed(process.stderr),
-  isTty: process.stdout.isTTY === true,
+  // The progress line is written to stderr: whether it is rewritten in place depends on stderr,
+  // so `2>log` gets plain lines even when stdout is a terminal.
+  stderrIsTty: process.stderr.isTTY === true,
+  colour: colourWanted(process.stdout.isTTY === true, process.env),
   readFile(path) {
     try {
       return readFileSync(path, 'utf8');

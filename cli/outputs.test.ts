@@ -98,16 +98,16 @@ describe('output paths are checked before any work', () => {
 describe('print first, then write', () => {
   it('a trace write that fails mid-campaign comes after the FAIL lines, seed and rerun: exit 2', async () => {
     const io = fakeIo();
-    io.failWrites.add('out/fixture-io-test-corrupt-writes-7.json');
+    io.failWrites.add('out/data-integrity-test-corrupt-writes-7.json');
     expect(await runCli([...FAILING, '--out', 'out'], io, TEST_REGISTRY)).toBe(2);
     const out = io.stdoutText();
     expect(out).toMatch(/FAIL fixture-io\n {2}data-integrity at step \d+/);
     expect(out).toMatch(
-      /seed 7, path [\d:]+: npx blkif replay out\/fixture-io-test-corrupt-writes-7\.json/,
+      /seed 7, path [\d:]+: npx blkif replay out\/data-integrity-test-corrupt-writes-7\.json/,
     );
     expect(out).toMatch(/rerun: npx blkif check --property fixture-io --seed 7 --path [\d:]+/);
     expect(io.stderrText()).toBe(
-      'blkif check: cannot write out/fixture-io-test-corrupt-writes-7.json: no space left on the device\n',
+      'blkif check: cannot write out/data-integrity-test-corrupt-writes-7.json: no space left on the device\n',
     );
     expect(io.files.size).toBe(0);
   });
@@ -122,7 +122,7 @@ describe('print first, then write', () => {
         TEST_REGISTRY,
       ),
     ).toBe(2);
-    expect(io.stdoutText()).toMatch(/fixture-io +5 .* pass\n$/);
+    expect(io.stdoutText()).toMatch(/fixture-io +5 .* pass\n\n1 passed, 0 failed\n$/);
     expect(io.stderrText()).toMatch(/^blkif check: cannot write s\.json: .*\n$/);
   });
 });

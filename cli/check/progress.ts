@@ -20,7 +20,7 @@ export class Progress {
     startedMs: number,
   ): void {
     const now = this.io.now();
-    const interval = this.io.isTty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS;
+    const interval = this.io.stderrIsTty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS;
     if (now - this.last < interval) return;
     this.last = now;
     // Past the budget, fast-check is shrinking a failure: every further run is a shrink attempt.
@@ -29,7 +29,7 @@ export class Progress {
         ? `${runs}/${runsTotal} runs`
         : `failed, shrinking (${runs - runsTotal} attempts)`;
     const text = `  ${property}: ${count}, ${actions.toLocaleString('en-US')} actions, ${((now - startedMs) / 1000).toFixed(1)}s`;
-    if (this.io.isTty) {
+    if (this.io.stderrIsTty) {
       this.io.stderr(`\r\x1b[2K${text}`);
       this.shown = true;
     } else {

@@ -1,27 +1,37 @@
 // Running a checked plan: each property's chunks in order until the first failure, the progress
 // line, the failure report (style rule 10: the violation line, then seed, path and the replay
-// command), the trace file, the table, and the coverage pass when asked for.
+// command), the trace file (one per distinct violation, findings.ts), the table, the coverage
+// pass when asked for. --bail stops after the first failing property; --duration gives each
+// property an equal share of the time and says how many runs fitted.
 import type { Drivers } from '../../impl/world/drivers.ts';
 import {
   checkPropertyAsync,
-  type Failure,
   type PropertyDef,
   type PropertyOutcome,
   type Strategy,
 } from '../../properties/catalog.ts';
-import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
 import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
+import type { Trace } from '../../traces/schema.ts';
 import type { CliIo, Interrupts } from '../command.ts';
 import { badValue, type CliError } from '../errors.ts';
 import {
   formatCoverage,
   measureCoverage as measureScenarioCoverage,
 } from '../../properties/coverage.ts';
+import { type Paint, paintFor } from '../colour.ts';
+import { BLKIF_VERSION } from '../version.ts';
+import { Findings } from './findings.ts';
 import { Progress } from './progress.ts';
 import type { Chunk, Shard } from './shard.ts';
-import type { CheckSummary, PropertySummary } from './summary.ts';
-import { summaryTable } from './summary.ts';
+import {
+  type CampaignBudgets,
+  type CheckSummary,
+  failuresText,
+  type PropertySummary,
+  SUMMARY_VERSION,
+  summaryTable,
+} from './summary.ts';
 
 export interface CheckPlan {
   readonly properties: readonly { readonly def: PropertyDef; readonly chunks: readonly Chunk[] }[];
@@ -35,34 +45,20 @@ export interface CheckPlan {
   /** Print the coverage report: named scenarios, action kinds, xenbus edges, machine states. */
   readonly coverageReport: boolean;
   readonly strategy: Strategy;
+  readonly budgets: CampaignBudgets;
 }
 
-function traceFile(plan: CheckPlan, name: string, failure: Failure): string {
-  const variant = plan.drivers.name === 'honest' ? '' : `-${plan.drivers.name}`;
-  return `${plan.out.replace(/\/+$/, '')}/${name}${variant}-${failure.seed}.json`;
+export interface PlanResult {
+  readonly summary: CheckSummary;
+  /** The kept trace of each failure, by file. */
+  readonly traces: ReadonlyMap<string, Trace>;
 }
 
-/** Style rule 10: the violation, seed, path and rerun reach the terminal before any write. */
-function reportFailure(
-  plan: CheckPlan,
-  def: PropertyDef,
-  failure: Failure,
-  io: CliIo,
-  shrinkCut: boolean,
-): string {
-  const file = traceFile(plan, def.name, failure);
-  const drivers =
+function rerunFlags(plan: CheckPlan): string {
+  return (
     (plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`) +
-    (plan.strategy === 'choices' ? '' : ` --strategy ${plan.strategy}`);
-  const cut = shrinkCut ? ' (interrupted while shrinking: the smallest counterexample so far)' : '';
-  io.stdout(`FAIL ${def.name}${cut}\n  ${failure.firstLine}\n`);
-  io.stdout(`  seed ${failure.seed}, path ${failure.path}: npx blkif replay ${file}\n`);
-  io.stdout(
-    `  rerun: npx blkif check --property ${def.name} --seed ${failure.seed} --path ${failure.path}${drivers}\n`,
+    (plan.strategy === 'choices' ? '' : ` --strategy ${plan.strategy}`)
   );
-  io.mkdir(plan.out);
-  io.writeFile(file, traceJson(failure.trace));
-  return file;
 }
 
 function pathMissed(plan: CheckPlan, def: PropertyDef): CliError {
@@ -74,18 +70,47 @@ function pathMissed(plan: CheckPlan, def: PropertyDef): CliError {
   );
 }
 
+interface Ran {
+  readonly runs: number;
+  readonly actions: number;
+  readonly outcome: PropertyOutcome | undefined;
+  readonly timeLimited: boolean;
+}
+
+interface RunContext {
+  readonly io: CliIo;
+  readonly progress: Progress;
+  readonly findings: Findings;
+  readonly interrupts: Interrupts;
+  /** This property's share of --duration. */
+  readonly timeShareMs: number | undefined;
+}
+
+/**
+ * The chunks of one property in order. A signal or the end of its share of --duration stops it
+ * at the next run boundary (both through fast-check's `stop`; only a signal is an interrupt).
+ */
 async function runChunks(
   plan: CheckPlan,
   def: PropertyDef,
   chunks: readonly Chunk[],
-  context: { progress: Progress; interrupts: Interrupts; started: number },
-): Promise<{ runs: number; actions: number; outcome: PropertyOutcome | undefined }> {
-  const { progress, interrupts, started } = context;
+  context: RunContext,
+): Promise<Ran> {
+  const { io, progress, interrupts, timeShareMs } = context;
+  const started = io.now();
+  const deadline = timeShareMs === undefined ? undefined : started + timeShareMs;
+  let timeUp = false;
+  const stop = () => {
+    if (interrupts.requested()) return true;
+    timeUp = timeUp || (deadline !== undefined && io.now() >= deadline);
+    return timeUp;
+  };
   const total = chunks.reduce((n, c) => n + c.runs, 0);
   let runs = 0;
   let actions = 0;
   let outcome: PropertyOutcome | undefined;
   for (const chunk of chunks) {
+    if (stop()) break;
     const before = { runs, actions };
     outcome = await checkPropertyAsync(def, {
       numRuns: chunk.runs,
@@ -95,36 +120,47 @@ async function runChunks(
       ...(plan.path === undefined ? {} : { path: plan.path }),
       onRun: (r, a) =>
         progress.update(def.name, before.runs + r, total, before.actions + a, started),
-      stop: () => interrupts.requested(),
+      stop,
       pause: () => interrupts.pause(),
     });
     runs += outcome.runs;
     actions += outcome.actions;
     if (outcome.failure !== undefined || outcome.error !== undefined || outcome.interrupted) break;
   }
-  return { runs, actions, outcome };
+  // The time limit is not an interrupt: the campaign goes on with the next property.
+  const signalled = interrupts.requested();
+  if (outcome !== undefined && !signalled && outcome.interrupted === true)
+    outcome = { ...outcome, interrupted: false };
+  return { runs, actions, outcome, timeLimited: timeUp && !signalled };
 }
 
 async function runProperty(
   plan: CheckPlan,
   def: PropertyDef,
   chunks: readonly Chunk[],
-  io: CliIo,
-  context: { progress: Progress; interrupts: Interrupts },
+  context: RunContext,
 ): Promise<PropertySummary> {
+  const { io, progress, findings } = context;
   const started = io.now();
-  const { runs, actions, outcome } = await runChunks(plan, def, chunks, { ...context, started });
-  context.progress.clear();
+  const ran = await runChunks(plan, def, chunks, context);
+  progress.clear();
+  const outcome = ran.outcome;
   if (outcome?.pathMissed === true) throw pathMissed(plan, def);
-  const interrupted = outcome?.interrupted === true ? { interrupted: true as const } : {};
-  const base = { name: def.name, runs, actions, timeMs: io.now() - started, ...interrupted };
+  const base = {
+    name: def.name,
+    runs: ran.runs,
+    actions: ran.actions,
+    timeMs: io.now() - started,
+    ...(ran.timeLimited ? { timeLimited: true } : {}),
+    ...(outcome?.interrupted === true ? { interrupted: true as const } : {}),
+  };
   if (outcome?.error !== undefined) {
     io.stdout(`ERROR ${def.name}: ${outcome.error}\n`);
     return { ...base, result: 'error', firstLine: outcome.error };
   }
   const failure = outcome?.failure;
   if (failure === undefined) return { ...base, result: 'pass' };
-  const trace = reportFailure(plan, def, failure, io, outcome?.interrupted === true);
+  const id = findings.add(def, failure, outcome?.interrupted === true || ran.timeLimited);
   const result = LIVENESS_CODES.has(failure.violation.code) ? 'liveness' : 'safety';
   return {
     ...base,
@@ -132,7 +168,7 @@ async function runProperty(
     firstLine: failure.firstLine,
     seed: failure.seed,
     path: failure.path,
-    trace,
+    failure: id,
   };
 }
 
@@ -149,8 +185,49 @@ function measureCoverage(plan: CheckPlan, io: CliIo, file: string): void {
   );
 }
 
+function headerLine(plan: CheckPlan): string {
+  const shard = plan.shard.count > 1 ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
+  const strategy = plan.strategy === 'choices' ? '' : `, strategy ${plan.strategy}`;
+  const duration =
+    plan.budgets.durationMs === 'none' ? '' : `, duration ${plan.budgets.durationMs / 1000}s`;
+  const n = plan.properties.length;
+  return (
+    `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}${strategy}, ` +
+    `${n} ${n === 1 ? 'property' : 'properties'}${shard}${duration}\n`
+  );
+}
+
+/**
+ * Runs every property (the rest are skipped after a failure under --bail); a signal ends it
+ * after the property it interrupted.
+ */
+async function runAll(
+  plan: CheckPlan,
+  io: CliIo,
+  findings: Findings,
+  interrupts: Interrupts,
+): Promise<PropertySummary[]> {
+  const progress = new Progress(io);
+  const { durationMs } = plan.budgets;
+  const timeShareMs = durationMs === 'none' ? undefined : durationMs / plan.properties.length;
+  const context: RunContext = { io, progress, findings, interrupts, timeShareMs };
+  const properties: PropertySummary[] = [];
+  let bailed = false;
+  for (const { def, chunks } of plan.properties) {
+    if (bailed) {
+      properties.push({ name: def.name, runs: 0, actions: 0, timeMs: 0, result: 'skipped' });
+      continue;
+    }
+    const p = await runProperty(plan, def, chunks, context);
+    properties.push(p);
+    if (p.interrupted === true) break;
+    bailed = plan.budgets.bail && p.result !== 'pass';
+  }
+  return properties;
+}
+
 /** Runs the plan's properties in order; an interrupt ends it at the next run boundary. */
-export async function runPlan(plan: CheckPlan, io: CliIo): Promise<CheckSummary> {
+export async function runPlan(plan: CheckPlan, io: CliIo): Promise<PlanResult> {
   const interrupts = io.trapInterrupts();
   try {
     return await runTrapped(plan, io, interrupts);
@@ -159,41 +236,42 @@ export async function runPlan(plan: CheckPlan, io: CliIo): Promise<CheckSummary>
   }
 }
 
-async function runTrapped(
-  plan: CheckPlan,
-  io: CliIo,
-  interrupts: Interrupts,
-): Promise<CheckSummary> {
-  const shard = plan.shard.count > 1 ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
-  io.stdout(
-    `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}, ` +
-      `${plan.properties.length} ${plan.properties.length === 1 ? 'property' : 'properties'}${shard}\n`,
-  );
-  const context = { progress: new Progress(io), interrupts };
-  const properties: PropertySummary[] = [];
-  for (const { def, chunks } of plan.properties) {
-    const summary = await runProperty(plan, def, chunks, io, context);
-    properties.push(summary);
-    if (summary.interrupted === true) break;
-  }
+async function runTrapped(plan: CheckPlan, io: CliIo, interrupts: Interrupts): Promise<PlanResult> {
+  io.stdout(headerLine(plan));
+  const paint: Paint = paintFor(io.colour);
+  const findings = new Findings({
+    out: plan.out,
+    driversName: plan.drivers.name,
+    rerunFlags: rerunFlags(plan),
+    io,
+    paint,
+  });
+  const properties = await runAll(plan, io, findings, interrupts);
   const interrupted = properties.some((p) => p.interrupted === true);
   const summary: CheckSummary = {
     kind: 'blkif-check-summary',
-    version: 1,
+    version: SUMMARY_VERSION,
+    blkif: BLKIF_VERSION,
     seed: plan.seed,
     runs: plan.runs ?? 'default',
+    strategy: plan.strategy,
     drivers: plan.drivers.name,
+    budgets: plan.budgets,
     shards: [plan.shard],
     properties,
+    failures: findings.summaries(),
     ...(interrupted ? { interrupted: true } : {}),
   };
   if (interrupted) {
     const runs = properties.reduce((n, p) => n + p.runs, 0);
     io.stdout(`\ninterrupted after ${runs} runs: the summary so far\n`);
   }
-  io.stdout(`\n${summaryTable(summary)}`);
+  io.stdout(`\n${summaryTable(summary, paint)}`);
+  // The list of distinct violations only says more than the table when several properties failed.
+  const failing = properties.filter((p) => p.failure !== undefined).length;
+  if (failing > 1) io.stdout(`\n${failuresText(summary)}`);
   if (!interrupted) measureAfterwards(plan, io);
-  return summary;
+  return { summary, traces: findings.traces() };
 }
 
 function measureAfterwards(plan: CheckPlan, io: CliIo): void {

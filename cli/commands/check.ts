@@ -9,10 +9,15 @@ import { type Chunk, parseShard, shardChunks, WHOLE } from '../check/shard.ts';
 import {
   type CheckSummary,
   exitCodeOf,
+  failuresText,
   mergeSummaries,
   parseSummary,
   summaryTable,
+  tallyLine,
 } from '../check/summary.ts';
+import { parseReports, type ReportRequest, reportText } from '../check/reports.ts';
+import { paintFor } from '../colour.ts';
+import { parseTrace, type Trace } from '../../traces/schema.ts';
 import { badValue, CliError } from '../errors.ts';
 import { checkOutputs } from '../paths.ts';
 import { intOption, type OptionValues, stringOption } from '../options.ts';
@@ -22,6 +27,22 @@ import { readTextFile } from './load-trace.ts';
 
 const INT32_MAX = 0x7fffffff;
 const LIMIT_MAX = 10_000_000;
+/** Runs per property under --duration without --runs: the time limit ends the campaign. */
+const DURATION_RUNS = 1_000_000;
+const DURATION_MS_MAX = 7 * 24 * 3600 * 1000;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `5m`, `1h`, `500ms`, or a bare number of seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const ms = match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
+  if (!Number.isFinite(ms) || ms < 1 || ms > DURATION_MS_MAX)
+    throw badValue(
+      'duration',
+      `expected a time like 90s, 5m or 1h (at most 7 days), got "${text}"`,
+    );
+  return Math.round(ms);
+}
 
 function selectProperties(registry: Registry, options: OptionValues): readonly PropertyDef[] {
   const names = stringOption(options, 'property');
@@ -82,6 +103,12 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     options['drain-steps-max'] === undefined
       ? undefined
       : intOption(options, 'drain-steps-max', 1, LIMIT_MAX, 1);
+  const durationText = stringOption(options, 'duration');
+  const durationMs = durationText === undefined ? undefined : parseDuration(durationText);
+  if (durationMs !== undefined && path !== undefined)
+    throw badValue('duration', 'cannot be combined with --path');
+  const campaignRuns = (def: PropertyDef) =>
+    runs ?? (durationMs === undefined ? def.defaultRuns : DURATION_RUNS);
   const properties = defs.map((def) => {
     const limited: PropertyDef = {
       ...def,
@@ -91,7 +118,7 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     const chunks: Chunk[] =
       path !== undefined
         ? [{ seed, runs: runs ?? 1 }]
-        : shardChunks(seed, runs ?? def.defaultRuns, shard);
+        : shardChunks(seed, campaignRuns(def), shard);
     return { def: limited, chunks };
   });
   const out = stringOption(options, 'out') ?? '.blkif/failures';
@@ -100,6 +127,7 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     { option: 'out', path: out, kind: 'dir' },
     { option: 'summary-out', path: stringOption(options, 'summary-out'), kind: 'file' },
     { option: 'coverage-out', path: coverageOut, kind: 'file' },
+    ...reportOutputs(parseReports(stringOption(options, 'report'))),
   ]);
   return {
     properties,
@@ -112,14 +140,64 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
     coverageOut,
     coverageReport: options.coverage === true,
     strategy,
+    budgets: {
+      stepsMax: stepsMax ?? 'default',
+      drainStepsMax: drainStepsMax ?? 'default',
+      durationMs: durationMs ?? 'none',
+      bail: options.bail === true,
+    },
   };
 }
 
-function merge(positionals: readonly string[], options: OptionValues, io: CliIo): ExitCode {
+function reportOutputs(reports: readonly ReportRequest[]) {
+  return reports.map((r) => ({ option: 'report', path: r.file, kind: 'file' as const }));
+}
+
+/** Reads the trace files a merged summary names (for the Markdown report's diagrams). */
+function tracesOf(summary: CheckSummary, io: CliIo): Map<string, Trace> {
+  const traces = new Map<string, Trace>();
+  for (const f of summary.failures) {
+    if (!io.exists(f.trace)) continue;
+    try {
+      traces.set(f.trace, parseTrace(io.readFile(f.trace)));
+    } catch {
+      // A trace that no longer parses gets no diagram; the report says the file is missing.
+    }
+  }
+  return traces;
+}
+
+/** The closing tally line, then --summary-out and the --report files. */
+function finish(
+  summary: CheckSummary,
+  traces: ReadonlyMap<string, Trace>,
+  options: OptionValues,
+  reports: readonly ReportRequest[],
+  io: CliIo,
+): ExitCode {
+  // The tally first: a write that fails after it still leaves the campaign's verdict on screen.
+  io.stdout(`\n${tallyLine(summary)}\n`);
+  const out = stringOption(options, 'summary-out');
+  if (out !== undefined) io.writeFile(out, `${JSON.stringify(summary, null, 1)}\n`);
+  for (const r of reports) {
+    io.writeFile(r.file, reportText(r.format, summary, traces));
+    io.stderr(`wrote ${r.format} report ${r.file}\n`);
+  }
+  return exitCodeOf(summary);
+}
+
+function merge(
+  positionals: readonly string[],
+  options: OptionValues,
+  reports: readonly ReportRequest[],
+  io: CliIo,
+): ExitCode {
   if (positionals.length === 0)
     throw new CliError('missing-argument', '--merge needs the summary files to merge');
-  const out = stringOption(options, 'summary-out');
-  checkOutputs(io, [{ option: 'summary-out', path: out, kind: 'file' }]);
+  checkOutputs(io, [
+    { option: 'summary-out', path: stringOption(options, 'summary-out'), kind: 'file' },
+    ...reportOutputs(reports),
+  ]);
   const parts = positionals.map((file) => ({
     file,
     summary: parseSummary(file, readTextFile(io, file)),
@@ -129,15 +207,12 @@ function merge(positionals: readonly string[], options: OptionValues, io: CliIo)
   const missing = count - merged.shards.length;
   io.stdout(
     `merged ${parts.length} summaries: seed ${merged.seed}, drivers ${merged.drivers}, ` +
+      `strategy ${merged.strategy}, ` +
       `shards ${merged.shards.map((s) => s.index).join(',')} of ${count}${missing > 0 ? ` (${missing} missing)` : ''}\n`,
   );
-  for (const p of merged.properties) {
-    if (p.result !== 'pass')
-      io.stdout(`FAIL ${p.name}: ${p.firstLine ?? ''}\n  trace: ${p.trace ?? '(none)'}\n`);
-  }
-  io.stdout(summaryTable(merged));
-  if (out !== undefined) io.writeFile(out, `${JSON.stringify(merged, null, 1)}\n`);
-  return exitCodeOf(merged);
+  io.stdout(summaryTable(merged, paintFor(io.colour)));
+  if (merged.failures.length > 0) io.stdout(`\n${failuresText(merged)}`);
+  return finish(merged, tracesOf(merged, io), options, reports, io);
 }
 
 export function createCheckCommand(registry: Registry): CliCommand {
@@ -148,14 +223,13 @@ export function createCheckCommand(registry: Registry): CliCommand {
       '[--property <name>] [--runs N] [--seed N] [--drivers <variant>] [--shard i/n] ... | --merge <summary.json>...',
     options: CHECK_OPTIONS,
     async run({ positionals, options }, io) {
-      if (options.merge === true) return merge(positionals, options, io);
+      const reports = parseReports(stringOption(options, 'report'));
+      if (options.merge === true) return merge(positionals, options, reports, io);
       if (positionals.length > 0)
         throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
       const plan = planOf(registry, options, io);
-      const summary: CheckSummary = await runPlan(plan, io);
-      const out = stringOption(options, 'summary-out');
-      if (out !== undefined) io.writeFile(out, `${JSON.stringify(summary, null, 1)}\n`);
-      return exitCodeOf(summary);
+      const { summary, traces } = await runPlan(plan, io);
+      return finish(summary, traces, options, reports, io);
     },
   };
 }
@@ -228,6 +302,26 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     kind: 'string',
     placeholder: 'file',
     summary: 'write the summary as JSON (for --merge)',
+  },
+  {
+    name: 'report',
+    kind: 'string',
+    repeatable: true,
+    placeholder: 'junit=file|markdown=file',
+    summary:
+      'also write a JUnit XML report (one testcase per property) or a Markdown one for a pull-request comment (repeatable)',
+  },
+  {
+    name: 'duration',
+    kind: 'string',
+    placeholder: 'time',
+    summary:
+      'time-box the campaign (90s, 5m, 1h): each property gets an equal share and reports the runs that fitted; without --runs it runs until then',
+  },
+  {
+    name: 'bail',
+    kind: 'boolean',
+    summary: 'stop after the first failing property (the rest are reported as skipped)',
   },
   {
     name: 'merge',

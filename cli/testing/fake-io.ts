@@ -28,7 +28,13 @@ function under(path: string, folder: string): boolean {
   return folder === '.' || path === folder || path.startsWith(`${folder}/`);
 }
 
-export function fakeIo(files: Record<string, string> = {}, isTty = false, clockStepMs = 1): FakeIo {
+/** `stderrIsTty`: progress rewritten in place; `colour`: stdout coloured as on a terminal. */
+export function fakeIo(
+  files: Record<string, string> = {},
+  stderrIsTty = false,
+  clockStepMs = 1,
+  colour = false,
+): FakeIo {
   const map = new Map(Object.entries(files));
   const dirs = new Set<string>(['.', '/']);
   const readOnly = new Set<string>();
@@ -61,7 +67,8 @@ export function fakeIo(files: Record<string, string> = {}, isTty = false, clockS
     failWrites,
     out,
     err,
-    isTty,
+    stderrIsTty,
+    colour,
     stdout: (text) => out.push(text),
     stderr: (text) => err.push(text),
     readFile(path) {

@@ -6,6 +6,7 @@ import { CORRUPTING_DRIVERS, DEAF_DRIVERS, FIXTURE_PROPERTY } from '../testing/f
 import { RENDERERS } from './index.ts';
 import { COLLAPSE_RUN_MIN, isRoutine, type Segment, segments } from './scene.ts';
 import { SHIVIZ_REGEX } from './shiviz.ts';
+import { mermaidSequenceProblems } from '../testing/mermaid-syntax.ts';
 
 function failing(drivers = CORRUPTING_DRIVERS, seed = 7): Trace {
   return checkProperty(FIXTURE_PROPERTY, { numRuns: 50, seed, drivers }).failure!.trace;
@@ -34,6 +35,11 @@ describe('mermaid', () => {
     }
     for (const m of text.matchAll(/Note over ([\w,]+):/g))
       for (const id of m[1]!.split(',')) expect(declared.has(id)).toBe(true);
+  });
+
+  it("follows Mermaid's sequenceDiagram grammar (short and collapsed traces)", () => {
+    expect(mermaidSequenceProblems(text)).toEqual([]);
+    expect(mermaidSequenceProblems(RENDERERS.mermaid.render(LONG))).toEqual([]);
   });
 
   it('ends with the violation as a note, and message text has no statement separators', () => {
