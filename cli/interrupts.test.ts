@@ -24,7 +24,9 @@ describe('SIGINT/SIGTERM during check (fake io)', () => {
     ).toBe(130);
     const out = io.stdoutText();
     expect(out).toMatch(/\ninterrupted after 20 runs: the summary so far\n/);
-    expect(out).toMatch(/\nfixture-io +20 +[\d,]+ +[\d.]+s +interrupted\n$/);
+    expect(out).toMatch(
+      /\nfixture-io +20 +[\d,]+ +[\d.]+s +interrupted\n\n0 passed, 0 failed, 1 skipped\n$/,
+    );
     const summary = JSON.parse(io.files.get('s.json')!) as { interrupted?: boolean };
     expect(summary.interrupted).toBe(true);
   });
@@ -40,7 +42,7 @@ describe('SIGINT/SIGTERM during check (fake io)', () => {
       /FAIL canary \(interrupted while shrinking: the smallest counterexample so far\)\n {2}canary at step \d+/,
     );
     expect(out).toMatch(/\ninterrupted after 10 runs: the summary so far\n/);
-    expect(out).toMatch(/\ncanary +10 +[\d,]+ +[\d.]+s +FAIL \(safety\)\n$/);
+    expect(out).toMatch(/\ncanary +10 +[\d,]+ +[\d.]+s +FAIL \(safety\)\n\n0 passed, 1 failed\n$/);
     const file = 'out/canary-1.json';
     const trace = parseTrace(io.files.get(file)!);
     // Part of the way down the shrink: further than the first failure, short of the end.
@@ -119,7 +121,9 @@ describe('signals (a real process)', () => {
     const { code, out } = await run.done;
     expect(code).toBe(130);
     expect(out).toMatch(/\ninterrupted after \d+ runs: the summary so far\n/);
-    expect(out).toMatch(/\ndata-integrity +\d+ +[\d,]+ +[\d.]+s +interrupted\n$/);
+    expect(out).toMatch(
+      /\ndata-integrity +\d+ +[\d,]+ +[\d.]+s +interrupted\n\n0 passed, 0 failed, 1 skipped\n$/,
+    );
   });
 
   it('SIGTERM then a second signal: exits at once, 130', async () => {

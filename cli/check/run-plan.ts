@@ -100,17 +100,19 @@ async function runChunks(
   const started = io.now();
   const deadline = timeShareMs === undefined ? undefined : started + timeShareMs;
   let timeUp = false;
+  let signalled = false;
   const stop = () => {
-    if (interrupts.requested()) return true;
-    timeUp = timeUp || (deadline !== undefined && io.now() >= deadline);
-    return timeUp;
+    signalled = signalled || interrupts.requested();
+    timeUp = timeUp || (!signalled && deadline !== undefined && io.now() >= deadline);
+    return signalled || timeUp;
   };
   const total = chunks.reduce((n, c) => n + c.runs, 0);
   let runs = 0;
   let actions = 0;
   let outcome: PropertyOutcome | undefined;
   for (const chunk of chunks) {
-    if (stop()) break;
+    timeUp = timeUp || (deadline !== undefined && io.now() >= deadline);
+    if (timeUp) break;
     const before = { runs, actions };
     outcome = await checkPropertyAsync(def, {
       numRuns: chunk.runs,
@@ -128,7 +130,6 @@ async function runChunks(
     if (outcome.failure !== undefined || outcome.error !== undefined || outcome.interrupted) break;
   }
   // The time limit is not an interrupt: the campaign goes on with the next property.
-  const signalled = interrupts.requested();
   if (outcome !== undefined && !signalled && outcome.interrupted === true)
     outcome = { ...outcome, interrupted: false };
   return { runs, actions, outcome, timeLimited: timeUp && !signalled };

@@ -95,12 +95,17 @@ export function exitCodeOf(summary: CheckSummary): ExitCode {
   return EXIT.pass;
 }
 
-/** `9 passed, 0 failed` (`, 2 skipped` after --bail): the closing line CI runners read. */
+/**
+ * `9 passed, 0 failed` (`, 2 skipped` after --bail or an interrupt): the closing line CI runners
+ * read. A property a signal cut short without a failure did not pass: it counts as skipped.
+ */
 export function tallyLine(summary: CheckSummary): string {
-  const count = (ok: (r: PropertyResult) => boolean) =>
-    summary.properties.filter((p) => ok(p.result)).length;
-  const skipped = count((r) => r === 'skipped');
-  const tally = `${count((r) => r === 'pass')} passed, ${count((r) => r !== 'pass' && r !== 'skipped')} failed`;
+  const cut = (p: PropertySummary) =>
+    p.result === 'skipped' || (p.result === 'pass' && p.interrupted === true);
+  const count = (ok: (p: PropertySummary) => boolean) => summary.properties.filter(ok).length;
+  const skipped = count(cut);
+  const passed = count((p) => p.result === 'pass' && !cut(p));
+  const tally = `${passed} passed, ${count((p) => p.result !== 'pass' && p.result !== 'skipped')} failed`;
   return skipped > 0 ? `${tally}, ${skipped} skipped` : tally;
 }
 
