@@ -156,6 +156,7 @@ export function garbageRequest(
     // Past the end of the guest's grant table: never granted, whatever the honest frontend grants
     // between this write and blkback's consume (a free reference could be granted meanwhile).
     ungranted: world.guestGnttab.refCountMax + (value % 4096),
+    refCountMax: world.guestGnttab.refCountMax,
   });
   const index = front.reqProdPvt;
   world.front.env.abi.writeRequest(front.sring.view, entryOffset(front.sring, index), req);

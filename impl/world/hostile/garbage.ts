@@ -26,6 +26,8 @@ export interface GarbageContext {
   readonly indirectSegmentsMax: number;
   /** A reference the guest has not granted. */
   readonly ungranted: number;
+  /** The guest's grant table size: references from here on can never be granted. */
+  readonly refCountMax: number;
 }
 
 /** A garbage request built: the request, the status Linux answers it with, one line why. */
@@ -99,12 +101,20 @@ const GARBAGE: readonly GarbageRow[] = [
   {
     what: 'read with 0 segments',
     status: BLKIF_RSP_ERROR,
-    build: (g) => rw(g, BLKIF_OP_READ, 0, 0, []),
+    build(g) {
+      const req = rw(g, BLKIF_OP_READ, 0, 0, []);
+      assert(req.kind === 'rw' && req.nrSegments === 0, 'a data op with nothing to move');
+      return req;
+    },
   },
   {
     what: 'last_sect < first_sect',
     status: BLKIF_RSP_ERROR,
-    build: (g) => rw(g, BLKIF_OP_WRITE, 1, 0, [{ gref: SOME_GREF, firstSect: 5, lastSect: 2 }]),
+    build(g) {
+      const segment = { gref: SOME_GREF, firstSect: 5, lastSect: 2 };
+      assert(segment.lastSect < segment.firstSect, 'a segment that ends before it starts');
+      return rw(g, BLKIF_OP_WRITE, 1, 0, [segment]);
+    },
   },
   {
     what: 'last_sect beyond the page',
@@ -138,19 +148,26 @@ const GARBAGE: readonly GarbageRow[] = [
     status: BLKIF_RSP_ERROR,
     build(g) {
       const nrSegments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + (g.value % 244);
-      assert(nrSegments <= 255, 'nr_segments is a u8 on the ring');
+      assert(nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST && nrSegments <= 255, 'a u8 above 11');
       return rw(g, BLKIF_OP_READ, nrSegments, 0, []);
     },
   },
   {
     what: 'ungranted data page',
     status: BLKIF_RSP_ERROR,
-    build: (g) => rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]),
+    build(g) {
+      assert(g.ungranted >= g.refCountMax, 'past the end of the grant table: never granted');
+      return rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]);
+    },
   },
   {
     what: 'indirect with inner op flush',
     status: BLKIF_RSP_ERROR,
-    build: (g) => indirect(g, BLKIF_OP_FLUSH_DISKCACHE, 1),
+    build(g) {
+      const inner: number = BLKIF_OP_FLUSH_DISKCACHE;
+      assert(inner !== BLKIF_OP_READ && inner !== BLKIF_OP_WRITE, 'an inner op blkback refuses');
+      return indirect(g, inner, 1);
+    },
   },
 ];
 
