@@ -99,6 +99,34 @@ describe('GrantTable', () => {
     expect(table.map(3, BACKEND, false)).toEqual({ ok: false, error: 'not-granted' });
   });
 
+  it('grows on demand: entries survive growth, references past it are free, not bad', () => {
+    const { memory, table } = fresh(16_384);
+    const frames = Array.from({ length: 300 }, () => memory.allocPages(1));
+    const refs = frames.map((frame, i) =>
+      grant(table, frame, i % 3 === 0, i % 2 ? OTHER : BACKEND),
+    );
+    expect(refs[299]).toBe(GNTTAB_NR_RESERVED_ENTRIES + 299);
+    refs.forEach((ref, i) => {
+      expect(table.entry(ref)).toEqual({
+        grantee: i % 2 ? OTHER : BACKEND,
+        frame: frames[i],
+        readOnly: i % 3 === 0,
+      });
+    });
+    expect(table.map(refs[10]!, BACKEND, false).ok).toBe(true);
+    expect(table.endAccess(refs[10]!)).toEqual({ ok: false, error: 'still-mapped' });
+    for (const ref of [5000, 16_383]) {
+      expect(table.isGranted(ref)).toBe(false);
+      expect(table.mapCount(ref)).toBe(0);
+      expect(table.map(ref, BACKEND, false)).toEqual({ ok: false, error: 'not-granted' });
+      expect(table.endAccess(ref)).toEqual({ ok: false, error: 'not-granted' });
+      expect(table.unmap(ref, BACKEND)).toEqual({ ok: false, error: 'not-granted' });
+    }
+    expect(table.endAccess(16_384)).toEqual({ ok: false, error: 'bad-ref' });
+    expect(table.grantedCount()).toBe(300);
+    expect(table.grantedRefs()).toEqual(refs);
+  });
+
   it('a mapping aliases the granter page, even after the granter wrongly frees it', () => {
     const { memory, table } = fresh();
     const frame = memory.allocPages(1);

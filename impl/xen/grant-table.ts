@@ -42,6 +42,8 @@ export interface GrantEntry {
 export const GNTTAB_NR_RESERVED_ENTRIES = 8;
 
 const GRANTEE_NONE = -1;
+/** Slots of a fresh table: a connect grants a ring page or two and a few request pages. */
+const CAPACITY_FIRST = 64;
 const FREE_LIST_END = -1;
 
 // Error results are shared constants: refusals happen on hot paths (persistent-grant probing).
@@ -57,15 +59,17 @@ export class GrantTable {
   readonly owner: DomId;
   readonly refCountMax: number;
   private readonly memory: DomainMemory;
-  // Struct of arrays indexed by reference: no object per entry, no allocation per grant.
-  private readonly grantee: Int32Array;
-  private readonly frame: Float64Array;
-  private readonly readOnly: Uint8Array;
-  private readonly mapCounts: Uint32Array;
+  // Struct of arrays indexed by reference: no object per entry, no allocation per grant. They
+  // grow on demand (doubling, up to refCountMax): a run uses a few hundred references of a
+  // 16k-entry table, and a fresh world must stay small. A reference past them was never granted.
+  private grantee: Int32Array;
+  private frame: Float64Array;
+  private readOnly: Uint8Array;
+  private mapCounts: Uint32Array;
   // The page captured at grant time: a granter that frees a still-granted page leaves the
   // grantee's mapping aliasing a dead buffer (the real use-after-free), reported by an invariant.
   private readonly pages: (Uint8Array | undefined)[];
-  private readonly freeNext: Int32Array;
+  private freeNext: Int32Array;
   private freeHead: GrantRef;
   /** One past the highest reference ever handed out: bounds grantedRefs() scans. */
   private refHighWater = GNTTAB_NR_RESERVED_ENTRIES;
@@ -81,13 +85,13 @@ export class GrantTable {
     this.owner = owner;
     this.memory = memory;
     this.refCountMax = refCountMax;
-    this.grantee = new Int32Array(refCountMax).fill(GRANTEE_NONE);
-    this.frame = new Float64Array(refCountMax);
-    this.readOnly = new Uint8Array(refCountMax);
-    this.mapCounts = new Uint32Array(refCountMax);
-    // Grown on demand: a run uses a few hundred references of a 16k-entry table.
+    const capacity = Math.min(refCountMax, CAPACITY_FIRST);
+    this.grantee = new Int32Array(capacity).fill(GRANTEE_NONE);
+    this.frame = new Float64Array(capacity);
+    this.readOnly = new Uint8Array(capacity);
+    this.mapCounts = new Uint32Array(capacity);
     this.pages = [];
-    this.freeNext = new Int32Array(refCountMax);
+    this.freeNext = new Int32Array(capacity);
     // Freed references form a LIFO list; never-used ones come from the bump pointer refHighWater,
     // which yields 8, 9, 10... exactly as Linux's initial free list does.
     this.freeHead = FREE_LIST_END;
@@ -103,6 +107,7 @@ export class GrantTable {
     } else {
       if (this.refHighWater >= this.refCountMax) return E_NO_FREE_REF;
       ref = this.refHighWater;
+      if (ref >= this.grantee.length) this.grow();
     }
     this.grantee[ref] = grantee;
     this.frame[ref] = frame;
@@ -118,7 +123,7 @@ export class GrantTable {
   /** gnttab_try_end_foreign_access: refused, with nothing changed, while the grantee maps it. */
   endAccess(ref: GrantRef): Result<void, GrantError> {
     if (!this.inRange(ref)) return E_BAD_REF;
-    const grantee = this.grantee[ref]!;
+    const grantee = this.granteeAt(ref);
     if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
     if (this.mapCounts[ref] !== 0) return E_STILL_MAPPED;
     this.grantee[ref] = GRANTEE_NONE;
@@ -134,7 +139,7 @@ export class GrantTable {
   /** GNTTABOP_map_grant_ref by `mapper`; Xen checks the entry's domid and GTF_readonly. */
   map(ref: GrantRef, mapper: DomId, writable: boolean): Result<GrantMapping, GrantError> {
     if (!this.inRange(ref)) return E_BAD_REF;
-    const grantee = this.grantee[ref]!;
+    const grantee = this.granteeAt(ref);
     if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
     if (grantee !== mapper) return E_WRONG_DOMAIN;
     if (writable && this.readOnly[ref] === 1) return E_READ_ONLY;
@@ -150,7 +155,7 @@ export class GrantTable {
   /** GNTTABOP_unmap_grant_ref: drops one of `mapper`'s mappings of `ref`. */
   unmap(ref: GrantRef, mapper: DomId): Result<void, GrantError> {
     if (!this.inRange(ref)) return E_BAD_REF;
-    const grantee = this.grantee[ref]!;
+    const grantee = this.granteeAt(ref);
     if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
     if (grantee !== mapper) return E_WRONG_DOMAIN;
     if (this.mapCounts[ref] === 0) return E_NOT_MAPPED;
@@ -162,16 +167,16 @@ export class GrantTable {
   }
 
   isGranted(ref: GrantRef): boolean {
-    return this.inRange(ref) && this.grantee[ref] !== GRANTEE_NONE;
+    return this.inRange(ref) && this.granteeAt(ref) !== GRANTEE_NONE;
   }
 
   isMapped(ref: GrantRef): boolean {
-    return this.inRange(ref) && this.mapCounts[ref] !== 0;
+    return this.inRange(ref) && ref < this.mapCounts.length && this.mapCounts[ref] !== 0;
   }
 
   /** Number of live mappings of `ref` (each map() counts once until its unmap()). */
   mapCount(ref: GrantRef): number {
-    return this.inRange(ref) ? this.mapCounts[ref]! : 0;
+    return this.inRange(ref) && ref < this.mapCounts.length ? this.mapCounts[ref]! : 0;
   }
 
   /** The entry as the granter wrote it, or undefined if `ref` is not granted. */
@@ -206,5 +211,29 @@ export class GrantTable {
 
   private inRange(ref: GrantRef): boolean {
     return Number.isInteger(ref) && ref >= 0 && ref < this.refCountMax;
+  }
+
+  /** The entry's domid, GRANTEE_NONE for a free reference or one past the slots grown so far. */
+  private granteeAt(ref: GrantRef): DomId {
+    return ref < this.grantee.length ? this.grantee[ref]! : GRANTEE_NONE;
+  }
+
+  /** Doubles every column, new slots free and unmapped. */
+  private grow(): void {
+    const old = this.grantee.length;
+    const capacity = Math.min(this.refCountMax, old * 2);
+    assert(capacity > old, 'grant table: grown past refCountMax');
+    const widen = <T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(
+      from: T,
+      to: T,
+    ): T => {
+      to.set(from);
+      return to;
+    };
+    this.grantee = widen(this.grantee, new Int32Array(capacity).fill(GRANTEE_NONE));
+    this.frame = widen(this.frame, new Float64Array(capacity));
+    this.readOnly = widen(this.readOnly, new Uint8Array(capacity));
+    this.mapCounts = widen(this.mapCounts, new Uint32Array(capacity));
+    this.freeNext = widen(this.freeNext, new Int32Array(capacity));
   }
 }
