@@ -4,9 +4,9 @@
 // the same writes grouped eight to a transaction, as talk_to_blkback publishes its keys.
 import type { DomId } from '../impl/xen/memory.ts';
 import { Xenstore } from '../impl/xen/xenstore.ts';
+import { interleave, type Variant } from './interleave.ts';
 import type { BenchFigure } from './main.ts';
 
-const SECONDS_PER_FIGURE = 1;
 const DOM0: DomId = 0;
 const GUEST: DomId = 1;
 const FE = '/local/domain/1/device/vbd/51712';
@@ -40,22 +40,20 @@ function drainEvents(xs: Xenstore): number {
   return events;
 }
 
-/** Runs `batch` until the time is up; returns writes per second. */
-function measure(label: string, batch: (xs: Xenstore, round: number) => number): BenchFigure {
+/** A bench variant: one batch of writes, with their watch events drained and counted. */
+function variant(name: string, batch: (xs: Xenstore, round: number) => number): Variant {
   const xs = setUp();
-  let writes = 0;
-  let events = 0;
-  const start = performance.now();
-  const end = start + SECONDS_PER_FIGURE * 1000;
-  let now = start;
-  for (let round = 0; now < end; round++) {
-    writes += batch(xs, round);
-    events += drainEvents(xs);
-    now = performance.now();
-  }
-  if (events < writes)
-    throw new Error(`bench ${label}: ${writes} writes queued only ${events} events`);
-  return { label, value: writes / ((now - start) / 1000), unit: 'writes/s' };
+  let round = 0;
+  return {
+    name,
+    work: () => {
+      const writes = batch(xs, round++);
+      const events = drainEvents(xs);
+      if (events < writes)
+        throw new Error(`bench ${name}: ${writes} writes queued ${events} events`);
+      return writes;
+    },
+  };
 }
 
 function plainWrites(xs: Xenstore, round: number): number {
@@ -79,11 +77,18 @@ function transactionalWrites(xs: Xenstore, round: number): number {
 }
 
 export function run(): BenchFigure[] {
-  return [
-    measure('xenstore: plain writes, 1 watch', plainWrites),
-    measure(
-      `xenstore: transactional writes (${WRITES_PER_TRANSACTION}/commit), 1 watch`,
-      transactionalWrites,
-    ),
-  ];
+  const plain = 'xenstore: plain writes, 1 watch';
+  const transactional = `xenstore: transactional writes (${WRITES_PER_TRANSACTION}/commit), 1 watch`;
+  const rates = interleave(
+    [variant(plain, plainWrites), variant(transactional, transactionalWrites)],
+    {
+      rounds: 5,
+      sliceSeconds: 0.1,
+    },
+  );
+  return [plain, transactional].map((label) => ({
+    label,
+    value: rates.get(label)!,
+    unit: 'writes/s',
+  }));
 }
