@@ -30,6 +30,11 @@ export interface RunOptions {
   readonly quiescenceInvariants?: readonly Invariant[];
   /** Keep the action list and per-step observations (traces). */
   readonly record?: boolean;
+  /**
+   * Step checkers look at everything after every step instead of what the step touched (tests
+   * use it to show the incremental checks reach the same verdicts at the same steps).
+   */
+  readonly fullStepChecks?: boolean;
   /** Called after every step that did not crash (coverage probes); must not change the world. */
   readonly onStep?: (world: World, action: Action) => void;
 }
@@ -114,8 +119,9 @@ export function runSchedule(options: RunOptions): RunResult {
       records.push({ action, observations: notes, state: summarizeWorld(world) });
       notes = [];
     }
+    const touched = options.fullStepChecks === true ? undefined : action;
     for (const checker of stepCheckers) {
-      const found = checker.check(world, ledger);
+      const found = checker.check(world, ledger, touched);
       if (found.length > 0) return found[0];
     }
     return undefined;

@@ -1,3 +1,4 @@
+import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
@@ -12,7 +13,12 @@ export type InvariantPhase = 'step' | 'quiescence';
  * checkers — nothing hides in module scope, and a fork of the run can copy all three.
  */
 export interface InvariantChecker {
-  check(world: World, ledger: Ledger): readonly Violation[];
+  /**
+   * `action` is the step just taken, so that a step checker may look only at what that step can
+   * have changed (its ring, the grants and keys it moved); without it, everything is checked
+   * (at quiescence, and in the full-check mode tests use to show both verdicts agree).
+   */
+  check(world: World, ledger: Ledger, action?: Action): readonly Violation[];
 }
 
 export interface Invariant {
