@@ -124,21 +124,25 @@ const SUMMARY_WIDTH = 7;
 
 /** Stores ring `rinfo`'s summary at `at`; true when it differs from what was stored there. */
 function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
-  let changed = into.length < at + SUMMARY_WIDTH;
-  const put = (k: number, value: number): void => {
-    if (into[at + k] !== value) {
-      into[at + k] = value;
-      changed = true;
-    }
-  };
-  put(0, rinfo.ringFrame);
-  put(1, rinfo.inflightCount);
-  put(2, rinfo.persistentSlots.length);
-  put(3, rinfo.unusedSlots.length);
-  put(4, rinfo.freshSlots);
-  put(5, rinfo.persistentGntsC);
-  put(6, rinfo.shadowFree);
-  return changed;
+  // Written out, not looped over a temporary array or closure: this runs per ring per step.
+  const changed =
+    into.length < at + SUMMARY_WIDTH ||
+    into[at] !== rinfo.ringFrame ||
+    into[at + 1] !== rinfo.inflightCount ||
+    into[at + 2] !== rinfo.persistentSlots.length ||
+    into[at + 3] !== rinfo.unusedSlots.length ||
+    into[at + 4] !== rinfo.freshSlots ||
+    into[at + 5] !== rinfo.persistentGntsC ||
+    into[at + 6] !== rinfo.shadowFree;
+  if (!changed) return false;
+  into[at] = rinfo.ringFrame;
+  into[at + 1] = rinfo.inflightCount;
+  into[at + 2] = rinfo.persistentSlots.length;
+  into[at + 3] = rinfo.unusedSlots.length;
+  into[at + 4] = rinfo.freshSlots;
+  into[at + 5] = rinfo.persistentGntsC;
+  into[at + 6] = rinfo.shadowFree;
+  return true;
 }
 
 /**
