@@ -31,3 +31,16 @@ export class CliError extends Error {
 export function badValue(option: string, message: string): CliError {
   return new CliError('bad-value', `--${option}: ${message}`);
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A message on one terminal line: a newline or an escape sequence quoted from an input (a file
+ * name, a JSON parser's excerpt) is shown as its \u escape (traces/render/visible.ts, for lines).
+ */
+export function oneLine(message: string): string {
+  return message
+    .replaceAll('\n', ' ')
+    .replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

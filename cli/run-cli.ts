@@ -4,7 +4,7 @@
 // Start-up is part of the product (`blkif --help` well under half a second): this module loads
 // only the command table; a command's module, and the model behind it, is imported when it runs.
 import { type CliCommand, type CliIo, EXIT, type ExitCode } from './command.ts';
-import { CliError } from './errors.ts';
+import { CliError, oneLine } from './errors.ts';
 import { commandHelp, parseArgs } from './options.ts';
 import type { Registry } from './registry.ts';
 
@@ -30,7 +30,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'render',
     summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
-    load: async () => (await import('./commands/render.ts')).renderCommand,
+    load: async (registry) => (await import('./commands/render.ts')).createRenderCommand(registry),
   },
   {
     name: 'diagrams',
@@ -98,7 +98,7 @@ export async function runCli(
   const entry = commands.find((c) => c.name === name);
   if (entry === undefined) {
     io.stderr(
-      `blkif: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')})\n`,
+      `blkif: unknown command "${oneLine(name)}" (commands: ${commands.map((c) => c.name).join(', ')})\n`,
     );
     return EXIT.badInput;
   }
@@ -113,7 +113,7 @@ export async function runCli(
   } catch (error) {
     const user = await userError(error);
     if (user !== undefined) {
-      io.stderr(`blkif ${command.name}: ${user.message.replaceAll('\n', ' ')}\n`);
+      io.stderr(`blkif ${command.name}: ${oneLine(user.message)}\n`);
       return user.exit;
     }
     const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);

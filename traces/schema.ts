@@ -5,6 +5,8 @@
 import { validateConfig, type WorldConfig } from '../impl/world/config.ts';
 import type { Trace } from '../properties/counterexample.ts';
 import { TRACE_VERSION } from '../properties/counterexample.ts';
+import type { ViolationCode } from '../properties/invariants/violation.ts';
+import { BINARY } from './binary.ts';
 
 export type { Trace, TraceStep, WorldSummary } from '../properties/counterexample.ts';
 export { TRACE_VERSION, traceJson } from '../properties/counterexample.ts';
@@ -78,7 +80,91 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : text.length > 24 ? `${text.slice(0, 24)}…` : text;
 }
 
-const BACKEND_FIELDS = ['persistent', 'flush', 'barrier', 'discard'] as const;
+type FieldType = 'string' | 'number' | 'boolean' | 'count' | 'number?' | 'boolean?';
+
+/**
+ * Every field of a WorldConfig part the world reads, by type. validateConfig checks ranges and
+ * relations (vCPU in 0..vcpuCount-1, an extent on the disk); it assumes these shapes. `count`: a
+ * non-negative integer (a sector, a number of conflicts), the ones validateConfig does not range.
+ */
+const FRONTEND_FIELDS: Readonly<Record<string, FieldType>> = {
+  queueCountMax: 'number',
+  ringPageOrderMax: 'number',
+  indirectSegmentsMax: 'number',
+  persistent: 'boolean',
+};
+const BACKEND_FIELDS: Readonly<Record<string, FieldType>> = {
+  queueCountMax: 'number?',
+  ringPageOrderMax: 'number?',
+  indirectSegmentsMax: 'number?',
+  persistent: 'boolean',
+  persistentGrantsMax: 'number',
+  flush: 'boolean',
+  barrier: 'boolean',
+  discard: 'boolean',
+};
+const WORKLOAD_FIELDS: Readonly<Record<string, FieldType>> = {
+  vcpu: 'number',
+  op: 'string',
+  sector: 'count',
+  sectorCount: 'number',
+  offsetSectors: 'number',
+};
+const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
+  unplug: 'boolean',
+  frontendClose: 'boolean',
+  transactionConflicts: 'count',
+  backendRestart: 'boolean?',
+};
+const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = { side: 'string', budget: 'number' };
+const ATTACK_FIELDS: Readonly<Record<string, FieldType>> = {
+  attack: 'string',
+  ring: 'number',
+  value: 'number',
+};
+const WORKLOAD_OPS: readonly string[] = ['read', 'write', 'flush', 'discard'];
+/** Bound on a count (a sector is bounded again by the disk, conflicts by nothing else). */
+const CONFLICTS_MAX = 1 << 30;
+
+function checkFields(
+  c: Checker,
+  v: unknown,
+  path: string,
+  fields: Readonly<Record<string, FieldType>>,
+): Json | undefined {
+  const o = c.object(v, path);
+  if (o === undefined) return undefined;
+  for (const [key, type] of Object.entries(fields)) {
+    const optional = type.endsWith('?');
+    const base = type.replace('?', '');
+    if (base === 'count') {
+      const n = o[key];
+      if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > CONFLICTS_MAX)
+        c.fail(`${path}.${key}`, `must be an integer from 0 (at most ${CONFLICTS_MAX}), got ${describe(n)}`);
+      continue;
+    }
+    c.type(o, key, `${path}.`, base as 'string' | 'number' | 'boolean', optional);
+  }
+  return o;
+}
+
+function checkWorkload(c: Checker, v: unknown): void {
+  c.array(v, 'config.workload')?.forEach((w, i) => {
+    const path = `config.workload[${i}]`;
+    const item = checkFields(c, w, path, WORKLOAD_FIELDS);
+    if (item !== undefined && typeof item.op === 'string' && !WORKLOAD_OPS.includes(item.op))
+      c.fail(`${path}.op`, `must be one of ${WORKLOAD_OPS.join(', ')}, got ${describe(item.op)}`);
+  });
+}
+
+function checkHostile(c: Checker, v: unknown): void {
+  if (v === undefined) return;
+  const hostile = checkFields(c, v, 'config.hostile', HOSTILE_FIELDS);
+  if (hostile === undefined) return;
+  c.array(hostile.attacks, 'config.hostile.attacks')?.forEach((a, i) => {
+    checkFields(c, a, `config.hostile.attacks[${i}]`, ATTACK_FIELDS);
+  });
+}
 
 /** The shape validateConfig assumes (it checks ranges, not that objects exist). */
 function checkConfigShape(c: Checker, v: unknown): WorldConfig | undefined {
@@ -88,25 +174,16 @@ function checkConfigShape(c: Checker, v: unknown): WorldConfig | undefined {
   c.type(config, 'vcpuCount', 'config.', 'number');
   c.type(config, 'abi', 'config.', 'string');
   c.type(config, 'diskSectors', 'config.', 'number');
-  const frontend = c.object(config.frontend, 'config.frontend');
-  if (frontend !== undefined) c.type(frontend, 'persistent', 'config.frontend.', 'boolean');
-  const checkBackend = (b: unknown, path: string) => {
-    const backend = c.object(b, path);
-    if (backend === undefined) return;
-    for (const key of BACKEND_FIELDS) c.type(backend, key, `${path}.`, 'boolean');
-  };
-  checkBackend(config.backend, 'config.backend');
-  const faults = c.object(config.faults, 'config.faults');
-  const migrations =
-    faults === undefined ? undefined : c.array(faults.migrations, 'config.faults.migrations');
-  migrations?.forEach((m, i) => {
-    checkBackend(m, `config.faults.migrations[${i}]`);
-  });
-  const workload = c.array(config.workload, 'config.workload');
-  workload?.forEach((w, i) => {
-    const item = c.object(w, `config.workload[${i}]`);
-    if (item !== undefined) c.type(item, 'op', `config.workload[${i}].`, 'string');
-  });
+  checkFields(c, config.frontend, 'config.frontend', FRONTEND_FIELDS);
+  checkFields(c, config.backend, 'config.backend', BACKEND_FIELDS);
+  checkWorkload(c, config.workload);
+  const faults = checkFields(c, config.faults, 'config.faults', FAULT_FIELDS);
+  if (faults !== undefined) {
+    c.array(faults.migrations, 'config.faults.migrations')?.forEach((m, i) => {
+      checkFields(c, m, `config.faults.migrations[${i}]`, BACKEND_FIELDS);
+    });
+  }
+  checkHostile(c, config.hostile);
   return c.issues.length === before ? (config as unknown as WorldConfig) : undefined;
 }
 
@@ -164,18 +241,47 @@ function checkHeader(c: Checker, root: Json): boolean {
   }
   c.type(root, 'drivers', '', 'string');
   c.type(root, 'property', '', 'string', true);
-  c.type(root, 'seed', '', 'number', true);
+  if (root.seed !== undefined && !Number.isInteger(root.seed))
+    c.fail('seed', `expected an integer seed, got ${describe(root.seed)}`);
   c.type(root, 'path', '', 'string', true);
+  if (typeof root.path === 'string' && !/^(\d+(:\d+)*)?$/.test(root.path))
+    c.fail('path', `expected fast-check's path like 12:0:3, got ${describe(root.path)}`);
   return true;
 }
+
+/** Every violation code, checked complete against the union by the compiler. */
+const VIOLATION_CODES = {
+  'no-lost-request': true,
+  'no-duplicate-completion': true,
+  'grant-leak': true,
+  'ring-bounds': true,
+  'illegal-xenbus-transition': true,
+  'queue-layout': true,
+  'single-queue-fallback': true,
+  'lost-wakeup': true,
+  'data-integrity': true,
+  'protocol-error': true,
+  'driver-crash': true,
+  'honest-side': true,
+  canary: true,
+} as const satisfies Record<ViolationCode, true>;
 
 function checkViolation(c: Checker, v: unknown): void {
   if (v === undefined) return;
   const violation = c.object(v, 'violation');
   if (violation === undefined) return;
-  c.type(violation, 'code', 'violation.', 'string');
-  c.type(violation, 'step', 'violation.', 'number');
+  const code = violation.code;
+  if (typeof code !== 'string' || !Object.hasOwn(VIOLATION_CODES, code)) {
+    const known = Object.keys(VIOLATION_CODES).join(', ');
+    c.fail('violation.code', `expected a violation code (${known}), got ${describe(code)}`);
+  }
+  const step = violation.step;
+  if (!Number.isInteger(step) || (step as number) < 0)
+    c.fail('violation.step', `must be a step number (an integer from 0), got ${describe(step)}`);
   c.type(violation, 'message', 'violation.', 'string');
+  for (const key of ['ring', 'requestId', 'gref'])
+    c.type(violation, key, 'violation.', 'number', true);
+  c.type(violation, 'key', 'violation.', 'string', true);
 }
 
 /** Validates a decoded JSON value as a v1 trace. */
@@ -199,7 +305,11 @@ export function safeParseTraceValue(value: unknown): TraceParse {
 }
 
 /** Decodes and validates the text of a trace file; never throws. */
-export function safeParseTrace(text: string): TraceParse {
+export function safeParseTrace(raw: string): TraceParse {
+  const text = raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
+  // Quoting binary bytes in a message would put them on the terminal.
+  if (BINARY.test(text))
+    return { ok: false, issues: [{ path: '', message: 'not a trace: binary data' }] };
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -6,11 +6,11 @@
 import type { SessionVerdict } from '../../traces/conformance/conform.ts';
 import { conformTrace } from '../../traces/conformance/conform.ts';
 import { type CliCommand, type CliIo, EXIT, type ExitCode } from '../command.ts';
-import { CliError } from '../errors.ts';
+import { CliError, oneLine } from '../errors.ts';
 import { readTextFile } from '../paths.ts';
 
 function badInput(io: CliIo, message: string): ExitCode {
-  io.stderr(`blkif conform: ${message}\n`);
+  io.stderr(`blkif conform: ${oneLine(message)}\n`);
   return EXIT.badInput;
 }
 

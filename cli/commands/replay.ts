@@ -3,10 +3,10 @@
 // code is the replay's own outcome, as `check` would give it: 0 no violation (a fixed bug replays
 // clean and says NOT reproduced), 1 safety, 3 liveness.
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
-import { describeReplay, replayTrace } from '../../traces/replay.ts';
+import { describeReplay } from '../../traces/replay.ts';
 import { type CliCommand, EXIT, type ExitCode } from '../command.ts';
-import { propertyNamed, type Registry } from '../registry.ts';
-import { loadTrace, onePositional } from './load-trace.ts';
+import type { Registry } from '../registry.ts';
+import { loadTrace, onePositional, replayLoaded } from './load-trace.ts';
 
 export function createReplayCommand(registry: Registry): CliCommand {
   return {
@@ -17,17 +17,7 @@ export function createReplayCommand(registry: Registry): CliCommand {
     run({ positionals }, io): ExitCode {
       const file = onePositional(positionals, '<trace.json>');
       const trace = loadTrace(io, file);
-      const property =
-        trace.property === undefined ? undefined : propertyNamed(registry, trace.property);
-      const result = replayTrace(trace, {
-        drivers: registry.drivers,
-        ...(property?.stepInvariants === undefined
-          ? {}
-          : { stepInvariants: property.stepInvariants }),
-        ...(property?.quiescenceInvariants === undefined
-          ? {}
-          : { quiescenceInvariants: property.quiescenceInvariants }),
-      });
+      const result = replayLoaded(registry, trace);
       io.stdout(`${describeReplay(result)}\n`);
       io.stdout(
         `  ${trace.steps.length} steps, drivers ${trace.drivers}, property ${trace.property ?? '(none)'}\n`,

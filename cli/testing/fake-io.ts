@@ -12,6 +12,8 @@ export interface FakeIo extends CliIo {
   readonly readOnly: Set<string>;
   readonly special: Set<string>;
   readonly failWrites: Set<string>;
+  /** Sizes `stat` reports instead of the text's (a file too large to hold in a test). */
+  readonly sizes: Map<string, number>;
   readonly out: string[];
   readonly err: string[];
   /** A Ctrl-C once the campaign has polled for one this many times (undefined: never). */
@@ -40,6 +42,7 @@ export function fakeIo(
   const readOnly = new Set<string>();
   const special = new Set<string>();
   const failWrites = new Set<string>();
+  const sizes = new Map<string, number>();
   const out: string[] = [];
   const err: string[] = [];
   let clock = 1_000;
@@ -50,7 +53,8 @@ export function fakeIo(
     const path = normal(raw);
     if (special.has(path)) return { kind: 'special', size: 0 };
     const text = map.get(path);
-    if (text !== undefined) return { kind: 'file', size: Buffer.byteLength(text) };
+    if (text !== undefined)
+      return { kind: 'file', size: sizes.get(path) ?? Buffer.byteLength(text) };
     return { kind: isDir(path) ? 'dir' : 'missing', size: 0 };
   };
   const refusing = (path: string) => [...readOnly].some((folder) => under(path, folder));
@@ -65,6 +69,7 @@ export function fakeIo(
     readOnly,
     special,
     failWrites,
+    sizes,
     out,
     err,
     stderrIsTty,

@@ -4,15 +4,23 @@
 // ```mermaid blocks).
 import type { Trace } from '../schema.ts';
 import { wrap } from './svg-sequence.ts';
+import { visible } from './visible.ts';
 import { buildScene, type SceneItem, sceneLanes } from './scene.ts';
 
-/** Mermaid treats `;` and `#` specially in message text, and a newline ends the statement. */
+/**
+ * Mermaid treats `;` and `#` specially in message text, a newline ends the statement, and a note
+ * renders HTML: `<` and `>` become entity codes, so no markup from a trace reaches the viewer.
+ */
 function text(s: string): string {
-  return s
-    .replaceAll('#', '#35;')
-    .replaceAll(';', '#59;')
-    .replaceAll('\n', ' ')
-    .replaceAll('%%', '%');
+  return visible(
+    s
+      .replaceAll('#', '#35;')
+      .replaceAll(';', '#59;')
+      .replaceAll('<', '#lt;')
+      .replaceAll('>', '#gt;')
+      .replaceAll('\n', ' ')
+      .replaceAll('%%', '%'),
+  );
 }
 
 function itemLines(item: SceneItem, first: string, last: string): string[] {

@@ -5,6 +5,7 @@
 // the sender's clock, so ShiViz draws the same arrows; notes are local events. Nothing is collapsed:
 // ShiViz has its own collapsing of local events.
 import type { Trace } from '../schema.ts';
+import { visible } from './visible.ts';
 import { buildScene, type SceneItem } from './scene.ts';
 
 /** The clock JSON holds no `}` before its end, so `[^}]*` stops at the right brace. */
@@ -55,5 +56,5 @@ export function renderShiviz(trace: Trace): string {
   const clocks = new Map<string, Clock>();
   const out = [SHIVIZ_REGEX, ''];
   for (const item of scene.items) itemEvents(item, clocks, out);
-  return `${out.join('\n')}\n`;
+  return `${visible(out.join('\n'))}\n`;
 }

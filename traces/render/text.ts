@@ -5,6 +5,7 @@ import { describeAction } from '../../impl/world/action.ts';
 import type { Observation } from '../../impl/world/world.ts';
 import { formatViolation } from '../../properties/invariants/violation.ts';
 import type { Trace, TraceStep, WorldSummary } from '../schema.ts';
+import { visible } from './visible.ts';
 import { headerLines, segments, shortKey, stateText, collapsedText } from './scene.ts';
 
 const INDENT = '         ';
@@ -88,5 +89,6 @@ export function renderText(trace: Trace): string {
   const last = trace.steps[trace.steps.length - 1];
   if (last !== undefined)
     lines.push('', `after step ${trace.steps.length}:`, `  ${summaryLine(last.state)}`);
-  return `${lines.join('\n')}\n`;
+  // For a terminal: no escape sequence or bidi override from the trace gets through.
+  return `${visible(lines.join('\n'))}\n`;
 }
