@@ -42,6 +42,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'check a real xenstored trace (xenstored -T) of blkif traffic against the model',
     load: async () => (await import('./commands/conform.ts')).conformCommand,
   },
+  {
+    name: 'capture',
+    summary: 'record the real drivers under Xen 4.17 in QEMU for a scenario, then conform it',
+    load: async () => (await import('./commands/capture.ts')).captureCommand,
+  },
 ];
 
 async function defaultRegistry(): Promise<Registry> {
