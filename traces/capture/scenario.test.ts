@@ -38,8 +38,8 @@ describe('capture scenarios', () => {
     expect(s.guest).toEqual({ type: 'pv', vcpus: 2, memoryMb: 192, blkfront: {}, io: 'none' });
     expect(s.disks).toEqual([{ vdev: 'xvda', sizeMb: 16, attach: 'boot' }]);
     expect(s.steps).toEqual([
-      { do: 'create', paused: false, timeout: 120 },
-      { do: 'wait-connected', vdev: 'xvda', timeout: 120 },
+      { do: 'create', paused: false, timeout: 180 },
+      { do: 'wait-connected', vdev: 'xvda', timeout: 360 },
       { do: 'destroy', timeout: 60 },
     ]);
   });

@@ -83,13 +83,14 @@ export interface Scenario {
 
 /** Seconds each step may take under TCG before the capture gives up (the step's `timeout`). */
 export const DEFAULT_TIMEOUTS: Readonly<Record<StepKind, number>> = {
-  create: 120,
+  create: 180,
   unpause: 30,
-  'wait-connected': 120,
-  'wait-state': 120,
+  // The guest boots Linux under TCG on a shared machine before its blkfront connects.
+  'wait-connected': 360,
+  'wait-state': 360,
   'set-blkback': 10,
-  save: 120,
-  restore: 120,
+  save: 180,
+  restore: 180,
   attach: 60,
   detach: 60,
   destroy: 60,

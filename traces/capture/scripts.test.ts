@@ -44,14 +44,14 @@ describe('capture scripts', () => {
     expect(init).toContain('insmod /lib/modules/loop.ko ||');
     expect(init).toContain('xenstored -T /var/log/xen/xs-trace.log');
     const commands = [
-      'run 120 xl create -p /etc/blkif/guest.cfg',
+      'run 180 xl create -p /etc/blkif/guest.cfg',
       `xenstore-write "$(expand '{backend}/max-ring-page-order' 51712)" '4'`,
       'run 30 xl unpause guest',
-      'wait_state 120 51712 backend 4 && wait_state 120 51712 frontend 4',
+      'wait_state 360 51712 backend 4 && wait_state 360 51712 frontend 4',
       'run 60 xl block-attach guest phy:/dev/loop1,xvdb,w',
       'echo 2 > /sys/module/xen_blkback/parameters/max_queues',
-      'run 120 xl save guest /var/lib/xen/guest.save',
-      'run 120 xl restore /var/lib/xen/guest.save',
+      'run 180 xl save guest /var/lib/xen/guest.save',
+      'run 180 xl restore /var/lib/xen/guest.save',
       'run 60 xl destroy guest',
     ];
     let from = 0;
