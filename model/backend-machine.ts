@@ -225,14 +225,9 @@ export const backendMachine = setupBackend.createMachine({
             'device.probe': {
               target: '#backend.InitWait.waitingFrontend',
               actions: [
-                {
-                  type: 'writeBackendFeatures',
-                  params: ({ context }) => ({
-                    indirectSegmentsMax: context.indirectSegmentsMax,
-                    queueCountMax: context.queueCountMax,
-                    ringPageOrderMax: context.ringPageOrderMax,
-                  }),
-                },
+                // What the backend can do now is its configuration, which the world holds (a
+                // capability it lacks is not advertised at all, so no value could stand for it).
+                { type: 'writeBackendFeatures' },
                 ...switchTo(S.InitWait),
                 assign({ bound: true }),
               ],

@@ -52,11 +52,7 @@ export interface BackendEffectParams {
   switchState: { readonly state: XenbusState };
   /** xen_blkbk_probe: feature-max-indirect-segments, multi-queue-max-queues and
    * max-ring-page-order, in that order. */
-  writeBackendFeatures: {
-    readonly indirectSegmentsMax: number;
-    readonly queueCountMax: number;
-    readonly ringPageOrderMax: number;
-  };
+  writeBackendFeatures: NoParams;
   /** backend_changed: read physical-device and mode, open the device (xen_vbd_create). */
   openVbd: NoParams;
   /** connect_ring: read the FE keys and validate them with validateFrontendKeys(). */

@@ -22,6 +22,14 @@ const EINVAL = 22;
 const ENOENT = 2;
 
 /** xlblk_init: the max_queues parameter is lowered to the online vCPUs; 0 stays 0. */
+/**
+ * What an absent key means, on either side: no multi-queue-max-queues or multi-queue-num-queues
+ * is one queue with flat keys; no max-ring-page-order or ring-page-order is a one-page ring; no
+ * feature-max-indirect-segments is no indirect descriptors. Written once, used by both drivers,
+ * the invariants and the conformance checker.
+ */
+export const NOT_ADVERTISED = { queueCount: 1, ringPageOrder: 0, indirectSegments: 0 } as const;
+
 export function frontendQueueCountMax(parameter: number, vcpuCount: number): number {
   return Math.min(parameter, vcpuCount);
 }
@@ -36,7 +44,7 @@ export function frontendRingPageOrderMax(parameter: number): number {
  * least one ring (a frontend max of 0 still gives 1).
  */
 export function negotiateQueues(frontendMax: number, backendMax: number | undefined): number {
-  return Math.max(1, Math.min(backendMax ?? 1, frontendMax));
+  return Math.max(1, Math.min(backendMax ?? NOT_ADVERTISED.queueCount, frontendMax));
 }
 
 /** talk_to_blkback: min(frontend max order, backend max-ring-page-order (0 when absent)). */
@@ -44,7 +52,7 @@ export function negotiateRingPageOrder(
   frontendMax: number,
   backendMax: number | undefined,
 ): number {
-  return Math.min(frontendMax, backendMax ?? 0);
+  return Math.min(frontendMax, backendMax ?? NOT_ADVERTISED.ringPageOrder);
 }
 
 /**
@@ -55,7 +63,7 @@ export function negotiateIndirectSegments(
   frontendMax: number,
   backendMax: number | undefined,
 ): number {
-  const segmentCount = Math.min(backendMax ?? 0, frontendMax);
+  const segmentCount = Math.min(backendMax ?? NOT_ADVERTISED.indirectSegments, frontendMax);
   return segmentCount <= BLKIF_MAX_SEGMENTS_PER_REQUEST ? 0 : segmentCount;
 }
 
@@ -114,7 +122,7 @@ export function validateFrontendKeys(
     return fatal(-1, `unknown fe protocol ${protocolText}`);
   }
   const persistent = limits.persistent && (readUnsigned(read(FE.featurePersistent)) ?? 0) !== 0;
-  const queueCount = readUnsigned(read(FE.multiQueueNumQueues)) ?? 1;
+  const queueCount = readUnsigned(read(FE.multiQueueNumQueues)) ?? NOT_ADVERTISED.queueCount;
   if (queueCount > limits.queueCountMax || queueCount === 0) {
     return fatal(
       previousReadNumber,
@@ -135,7 +143,14 @@ export function validateFrontendKeys(
     if ('message' in ring) return ring;
     rings.push(ring);
   }
-  return { ok: true, queueCount, ringPageOrder: orderRead ?? 0, protocol, persistent, rings };
+  return {
+    ok: true,
+    queueCount,
+    ringPageOrder: orderRead ?? NOT_ADVERTISED.ringPageOrder,
+    protocol,
+    persistent,
+    rings,
+  };
 }
 
 /**
@@ -152,7 +167,7 @@ function readRingKeys(
   const fullDir = dir === '' ? frontendPath : `${frontendPath}/${dir}`;
   const eventChannel = readUnsigned(read(joinKey(dir, FE.eventChannel)));
   if (eventChannel === undefined) return fatal(EINVAL, `reading ${fullDir}/${FE.eventChannel}`);
-  const pageCount = 2 ** (orderRead ?? 0);
+  const pageCount = 2 ** (orderRead ?? NOT_ADVERTISED.ringPageOrder);
   const ringRefs: number[] = [];
   for (let page = 0; page < pageCount; page++) {
     const key = orderRead === undefined ? FE.ringRef : `${FE.ringRef}${page}`;

@@ -174,3 +174,13 @@ export function isLegalTransition(
     (edge) => writer === undefined || edge.writer === writer,
   );
 }
+
+/**
+ * xenbus_read_driver_state: the node's value as sscanf("%d") sees it (leading blanks, a sign,
+ * digits, trailing text ignored); Unknown when the node is absent or holds no number.
+ */
+export function parseStateNode(text: string | undefined): number {
+  if (text === undefined) return XenbusState.Unknown;
+  const value = Number.parseInt(text, 10);
+  return Number.isFinite(value) ? value : XenbusState.Unknown;
+}

@@ -44,6 +44,50 @@ export const BE = {
   physicalSectorSize: 'physical-sector-size',
 } as const;
 
+/**
+ * xen_blkbk_probe's advertisements, in the order it writes them, each only when the backend has
+ * that capability (an old or single-queue blkback writes fewer). Used by the world's blkback and
+ * by the conformance checker alike.
+ */
+export const BACKEND_PROBE_KEYS = [
+  BE.featureMaxIndirectSegments,
+  BE.multiQueueMaxQueues,
+  BE.maxRingPageOrder,
+] as const;
+export type BackendProbeKey = (typeof BACKEND_PROBE_KEYS)[number];
+
+/** The keys of blkback's connect() transaction (xen_blkbk_discard and connect in blkback/xenbus.c). */
+export type BackendConnectKey =
+  | typeof BE.featureFlushCache
+  | typeof BE.discardGranularity
+  | typeof BE.discardAlignment
+  | typeof BE.discardSecure
+  | typeof BE.featureDiscard
+  | typeof BE.featureBarrier
+  | typeof BE.featurePersistent
+  | typeof BE.sectors
+  | typeof BE.info
+  | typeof BE.sectorSize
+  | typeof BE.physicalSectorSize;
+
+/** connect()'s transaction in Linux's order; the discard details only when discard is on. */
+export function backendConnectKeys(withDiscardDetails: boolean): BackendConnectKey[] {
+  const discard: BackendConnectKey[] = withDiscardDetails
+    ? [BE.discardGranularity, BE.discardAlignment, BE.discardSecure]
+    : [];
+  return [
+    BE.featureFlushCache,
+    ...discard,
+    BE.featureDiscard,
+    BE.featureBarrier,
+    BE.featurePersistent,
+    BE.sectors,
+    BE.info,
+    BE.sectorSize,
+    BE.physicalSectorSize,
+  ];
+}
+
 /** ABI strings of xen/include/public/io/protocols.h that Linux blkback accepts on x86. */
 export const XEN_IO_PROTO_ABI_X86_32 = 'x86_32-abi';
 export const XEN_IO_PROTO_ABI_X86_64 = 'x86_64-abi';

@@ -3,7 +3,7 @@
 // from initWorld(config, drivers); the observations are for people, never for replay.
 import type { Action } from '../impl/world/action.ts';
 import type { WorldConfig } from '../impl/world/config.ts';
-import type { Observation, World } from '../impl/world/world.ts';
+import { guestPhase, type Observation, type World } from '../impl/world/world.ts';
 import { reqEvent, reqProd, rspEvent, rspProd } from '../impl/xen/shared-ring.ts';
 import type { Violation } from './invariants/violation.ts';
 import type { RunResult } from './run.ts';
@@ -53,7 +53,7 @@ export function summarizeWorld(world: World): WorldSummary {
     frontendState: world.front.cachedState,
     backendState: world.host.back.cachedState,
     guestDomid: world.guestDomid,
-    phase: world.phase,
+    phase: guestPhase(world),
     rings: world.front.device.rings.map((r) => ({
       ring: r.index,
       reqProd: reqProd(r.front.sring),

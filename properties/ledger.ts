@@ -3,7 +3,7 @@
 // blkback's maps ("avoid testing the code by comparing it to itself").
 import type { BlockRequest } from '../impl/blkfront/block-request.ts';
 import type { Outcome } from '../impl/blkfront/device.ts';
-import type { GuestObserver } from '../impl/world/guest.ts';
+import type { GuestObserver } from '../impl/world/block-layer.ts';
 import type { Violation } from './invariants/violation.ts';
 import { assert } from '../impl/assert.ts';
 

@@ -58,6 +58,15 @@ export interface FrontEnv {
   report(report: DriverReport): void;
 }
 
+/**
+ * An environment like `env` with some members replaced (a variant's wrapper around the guest
+ * edge or the grant table). The world's environments are objects with methods, so a spread
+ * would drop them: the result keeps `env` as its prototype and only shadows what it overrides.
+ */
+export function envWith<E extends object>(env: E, overrides: Partial<E>): E {
+  return Object.assign(Object.create(env) as E, overrides);
+}
+
 export function segmentLimit(features: FrontFeatures): number {
   return features.indirectSegments > 0 ? features.indirectSegments : 11;
 }

@@ -2,7 +2,7 @@
 // (ring, request id, backend slot), never an index into a list, so traces read well and survive
 // refactoring. The comment on each kind says which real race its granularity preserves.
 
-import { describeAttack } from './hostile/attacks.ts';
+import { rowOf } from './actors/index.ts';
 import type { HostileAction } from './hostile/plan.ts';
 
 export type Side = 'blkfront' | 'blkback';
@@ -69,36 +69,9 @@ export type Action =
 
 export type ActionKind = Action['kind'];
 
-/** One line for reports and renderers. */
+/** One line for reports and renderers, from the kind's row of the table (actors/). */
 export function describeAction(a: Action): string {
-  switch (a.kind) {
-    case 'submit':
-      return `guest vCPU ${a.vcpu} submits a request`;
-    case 'queueRequest':
-      return `blkfront ring ${a.ring}: blkif_queue_rq`;
-    case 'processResponses':
-      return `blkfront ring ${a.ring}: blkif_interrupt processes responses`;
-    case 'finalCheck':
-      return `${a.actor} ring ${a.ring}: final check`;
-    case 'consumeRequest':
-      return `blkback ring ${a.ring}: consume one request`;
-    case 'submitBarrier':
-      return `blkback ring ${a.ring}: submit the drained barrier`;
-    case 'completeIo':
-      return `blkback ring ${a.ring}: I/O of request id ${a.id} (slot ${a.slot}) completes`;
-    case 'deliverEvent':
-      return `hypervisor delivers the event of ${a.side} ring ${a.ring}`;
-    case 'fireWatch':
-      return `xenstored fires the next watch of the ${a.connection} connection`;
-    case 'conflict':
-      return `xenstored: a concurrent write conflicts with the ${a.connection}'s transaction`;
-    case 'commitTransaction':
-      return `${a.actor} commits its xenstore transaction`;
-    case 'attack':
-      return describeAttack(a);
-    default:
-      return `${a.actor} ${a.kind}`;
-  }
+  return rowOf(a).describe(a);
 }
 
 /** A stable key for coverage counts: actor and kind, no targets. */

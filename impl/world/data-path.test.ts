@@ -19,7 +19,7 @@ import { X86_64_ABI } from '../xen/blkif-abi.ts';
 import { EventChannels } from '../xen/event-channel.ts';
 import { GrantTable } from '../xen/grant-table.ts';
 import { DomainMemory } from '../xen/memory.ts';
-import { createGuest, issueItem, completeToGuest, type GuestObserver } from './guest.ts';
+import { createGuest, issueItem, completeToGuest, type GuestObserver } from './block-layer.ts';
 
 // Both drivers over one ring, driven by a fixed round-robin loop: a smoke test of the data path
 // below the control plane (the world's tests cover schedules).

@@ -1,25 +1,23 @@
 // initWorld: the state of a fresh run, everything built from the configuration and the drivers.
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { assert } from '../assert.ts';
-import type { BackEnv } from '../blkback/back-ring.ts';
+import type { BackEnv, BackFeatures } from '../blkback/back-ring.ts';
 import { Disk } from '../blkback/disk.ts';
-import type { BlkfrontDevice, FrontEnv } from '../blkfront/device.ts';
-import { abiByName, X86_64_ABI } from '../xen/blkif-abi.ts';
+import type { BlockRequest } from '../blkfront/block-request.ts';
+import type { BlkfrontDevice, DriverReport, FrontEnv, Outcome } from '../blkfront/device.ts';
+import { abiByName, type BlkifAbi, X86_64_ABI } from '../xen/blkif-abi.ts';
 import { EventChannels } from '../xen/event-channel.ts';
 import { GrantTable } from '../xen/grant-table.ts';
-import { DomainMemory } from '../xen/memory.ts';
+import { DomainMemory, type DomId } from '../xen/memory.ts';
 import { Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
 import type { Drivers } from './drivers.ts';
-import { completeToGuest, createGuest, type GuestObserver } from './guest.ts';
+import { completeToGuest, createGuest, type GuestObserver } from './block-layer.ts';
+import { NOT_ADVERTISED } from '../../model/negotiate.ts';
+import { BACKEND_DOMID, backendPath, frontendPath, VBD_DEVID } from '../../model/xenstore-paths.ts';
+import { createDevice, introduceDomain } from './libxl.ts';
+import { ActionCache } from './action-cache.ts';
 import { createAdversaryRecord } from './hostile/record.ts';
-import {
-  BACKEND_DOMID,
-  backendPath,
-  createDevice,
-  frontendPath,
-  introduceDomain,
-} from './toolstack.ts';
 import { backendMemo, frontendMemo } from './machine-memo.ts';
 import type { Host, World } from './world.ts';
 
@@ -35,7 +33,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   const disk = new Disk(config.diskSectors, false);
   const guest = createGuest(config.vcpuCount, config.workload, observer);
   const device: BlkfrontDevice = {
-    handle: 51712,
+    handle: VBD_DEVID,
     rings: [],
     ringPageOrder: 0,
     connection: 'disconnected',
@@ -59,17 +57,15 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     guestGnttab,
     guest,
     guestDomid: FIRST_GUEST_DOMID,
-    phase: 'running',
+    lifecycle: { kind: 'running' },
     migrationCount: 0,
-    backendRestarted: false,
+    backendRestarts: 0,
     conflictsLeft: config.faults.transactionConflicts,
-    unplugged: false,
-    removed: false,
-    closed: false,
     stepCount: 0,
     reports: [],
     stateWrites: [],
     adversary: config.hostile === undefined ? undefined : createAdversaryRecord(config.hostile),
+    actionCache: new ActionCache(),
     observe: undefined,
   } as unknown as World;
   const snapshot = frontendMemo.initial({
@@ -97,54 +93,93 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   return world;
 }
 
+/**
+ * blkfront's environment: the guest's services and the guest edge. An object holding the world,
+ * not closures over it, so a generic copy of the world copies its environments with it.
+ */
+class GuestFrontEnv implements FrontEnv {
+  readonly domid: DomId;
+  readonly backendDomid = BACKEND_DOMID;
+  readonly memory: DomainMemory;
+  readonly gnttab: GrantTable;
+  readonly evtchn: EventChannels;
+  readonly abi: BlkifAbi;
+
+  constructor(private readonly world: World) {
+    const abi = abiByName(world.config.abi);
+    assert(abi !== undefined, 'validated ABI');
+    this.domid = world.guestDomid;
+    this.memory = world.guestMemory;
+    this.gnttab = world.guestGnttab;
+    this.evtchn = world.evtchn;
+    this.abi = abi;
+  }
+
+  complete(request: BlockRequest, outcome: Outcome): void {
+    completeToGuest(this.world.guest, request, outcome, this.world.guestMemory);
+  }
+
+  report(report: DriverReport): void {
+    recordReport(this.world, report);
+  }
+}
+
+/** Rebuilt when the guest's domid changes (a migration). */
 export function frontEnvOf(world: World): FrontEnv {
-  const abi = abiByName(world.config.abi);
-  assert(abi !== undefined, 'validated ABI');
-  return {
-    domid: world.guestDomid,
-    backendDomid: BACKEND_DOMID,
-    memory: world.guestMemory,
-    gnttab: world.guestGnttab,
-    evtchn: world.evtchn,
-    abi,
-    complete: (request, outcome) =>
-      completeToGuest(world.guest, request, outcome, world.guestMemory),
-    report: (report) => {
-      world.reports.push(report);
-      world.observe?.({ kind: 'report', report });
-    },
-  };
+  return new GuestFrontEnv(world);
+}
+
+/** Both drivers' reports land in the world's one list, for the invariants and the trace. */
+function recordReport(world: World, report: DriverReport): void {
+  world.reports.push(report);
+  world.observe?.({ kind: 'report', report });
+}
+
+/** blkback's environment on one host: the frontend's services as the backend domain sees them. */
+class HostBackEnv implements BackEnv {
+  readonly domid = BACKEND_DOMID;
+  readonly frontendDomid: DomId;
+  readonly gnttab: GrantTable;
+  readonly frontendMemory: DomainMemory;
+  readonly evtchn: EventChannels;
+  /** Set by connect_ring from the frontend's protocol key. */
+  abi: BlkifAbi = X86_64_ABI;
+  readonly disk: Disk;
+  readonly features: BackFeatures;
+
+  constructor(
+    private readonly world: World,
+    config: BackendConfig,
+  ) {
+    this.frontendDomid = world.guestDomid;
+    this.gnttab = world.guestGnttab;
+    this.frontendMemory = world.guestMemory;
+    this.evtchn = world.evtchn;
+    this.disk = world.disk;
+    this.features = {
+      persistent: false,
+      persistentGrantsMax: config.persistentGrantsMax,
+      indirectSegmentsMax: config.indirectSegmentsMax ?? NOT_ADVERTISED.indirectSegments,
+      flush: config.flush,
+      barrier: config.barrier,
+      discard: config.discard,
+    };
+  }
+
+  report(report: DriverReport): void {
+    recordReport(this.world, report);
+  }
 }
 
 /** A host's blkback, before probe: its machine, its environment, no rings. */
 export function createHost(world: World, index: number, config: BackendConfig): Host {
   const snapshot = backendMemo.initial({
-    queueCountMax: config.queueCountMax ?? 1,
-    ringPageOrderMax: config.ringPageOrderMax ?? 0,
-    indirectSegmentsMax: config.indirectSegmentsMax ?? 0,
+    queueCountMax: config.queueCountMax ?? NOT_ADVERTISED.queueCount,
+    ringPageOrderMax: config.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder,
+    indirectSegmentsMax: config.indirectSegmentsMax ?? NOT_ADVERTISED.indirectSegments,
     persistent: config.persistent,
   });
-  const env: BackEnv = {
-    domid: BACKEND_DOMID,
-    frontendDomid: world.guestDomid,
-    gnttab: world.guestGnttab,
-    frontendMemory: world.guestMemory,
-    evtchn: world.evtchn,
-    abi: X86_64_ABI,
-    disk: world.disk,
-    features: {
-      persistent: false,
-      persistentGrantsMax: config.persistentGrantsMax,
-      indirectSegmentsMax: config.indirectSegmentsMax ?? 0,
-      flush: config.flush,
-      barrier: config.barrier,
-      discard: config.discard,
-    },
-    report: (report) => {
-      world.reports.push(report);
-      world.observe?.({ kind: 'report', report });
-    },
-  };
+  const env = new HostBackEnv(world, config);
   return {
     index,
     env,
@@ -161,6 +196,7 @@ export function createHost(world: World, index: number, config: BackendConfig): 
       persistent: false,
       removed: false,
       drainOwed: false,
+      keysRead: undefined,
     },
   };
 }

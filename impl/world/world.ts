@@ -2,6 +2,7 @@
 // hypervisor services they share, and the toolstack. Everything the run depends on is in here,
 // so a configuration plus an action list replays to the same world.
 import type { SnapshotFrom } from 'xstate';
+import { XenbusState } from '../../model/xenbus-state.ts';
 import type { backendMachine } from '../../model/backend-machine.ts';
 import type { frontendMachine } from '../../model/frontend-machine.ts';
 import type { BackRingState } from '../blkback/back-ring.ts';
@@ -14,7 +15,11 @@ import type { DomainMemory, DomId } from '../xen/memory.ts';
 import type { TxId, Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
 import type { Drivers } from './drivers.ts';
-import type { Guest } from './guest.ts';
+import type { Guest } from './block-layer.ts';
+import type { ActionCache } from './action-cache.ts';
+import type { FrontendKeys } from '../../model/negotiate.ts';
+
+export type ValidFrontendKeys = Extract<FrontendKeys, { ok: true }>;
 import type { AdversaryRecord } from './hostile/record.ts';
 
 export type FrontendSnapshot = SnapshotFrom<typeof frontendMachine>;
@@ -53,6 +58,8 @@ export interface BackSide {
   removed: boolean;
   /** A disconnect found busy rings: 'rings.drained' is owed when the last I/O completes. */
   drainOwed: boolean;
+  /** connect_ring's validated keys, held between reading them and mapping the rings. */
+  keysRead: ValidFrontendKeys | undefined;
 }
 
 export interface Host {
@@ -65,7 +72,50 @@ export interface Host {
   workersStarted: boolean;
 }
 
-export type GuestPhase = 'running' | 'suspending' | 'suspended' | 'migrated';
+/**
+ * Where the guest and its device are in their life, one value instead of a set of flags that
+ * could contradict each other. Detaching and removed remember who started the teardown: the
+ * toolstack (xl block-detach) or the guest's own shutdown of the device.
+ */
+export type Lifecycle =
+  /** Attached and running: the ordinary state, where faults may start. */
+  | { readonly kind: 'running' }
+  /** The suspend handshake (control/shutdown) ended: the guest is frozen until it is migrated. */
+  | { readonly kind: 'suspended' }
+  /** Restored on the next host with a new domid; waits for the guest's resume. */
+  | { readonly kind: 'migrated' }
+  /** The device is being torn down; the guest still runs, no new fault starts. */
+  | { readonly kind: 'detaching'; readonly by: Teardown }
+  /** The toolstack removed both directories once the backend was Closed. */
+  | { readonly kind: 'removed'; readonly by: Teardown };
+
+/** Who started a teardown: libxl's device remove (unplug) or the guest (close). */
+export type Teardown = 'unplug' | 'close';
+
+/** The guest's vCPUs run (its handlers and watches can run): not frozen, not mid-migration. */
+export function guestRuns(world: World): boolean {
+  const kind = world.lifecycle.kind;
+  return kind === 'running' || kind === 'detaching' || kind === 'removed';
+}
+
+/** The phase names traces and renderers show for the guest. */
+export function guestPhase(world: World): 'running' | 'suspended' | 'migrated' {
+  return guestRuns(world) ? 'running' : (world.lifecycle.kind as 'suspended' | 'migrated');
+}
+
+/** blkfront is connected: its machine says CONNECTED and it wrote Connected. */
+export function frontConnected(world: World): boolean {
+  return (
+    world.front.snapshot.context.connection === 'CONNECTED' &&
+    world.front.cachedState === XenbusState.Connected
+  );
+}
+
+/** The teardown under way or done, if any. */
+export function teardownOf(world: World): Teardown | undefined {
+  const life = world.lifecycle;
+  return life.kind === 'detaching' || life.kind === 'removed' ? life.by : undefined;
+}
 
 export interface World {
   readonly config: WorldConfig;
@@ -77,25 +127,26 @@ export interface World {
   readonly guestGnttab: GrantTable;
   readonly guest: Guest;
   guestDomid: DomId;
-  phase: GuestPhase;
+  lifecycle: Lifecycle;
   readonly front: FrontSide;
   host: Host;
-  /** The backend restarted (at most once a run). */
-  backendRestarted: boolean;
+  /** Backend restarts performed so far (config.faults.backendRestart allows one). */
+  backendRestarts: number;
   /** Migrations performed so far (index into config.faults.migrations). */
   migrationCount: number;
   conflictsLeft: number;
-  unplugged: boolean;
-  /** The toolstack removed both directories after an unplug. */
-  removed: boolean;
-  closed: boolean;
   stepCount: number;
   readonly reports: DriverReport[];
   /** Every state value each side wrote to its own state node, in order (for the xenbus invariant). */
   readonly stateWrites: StateWrite[];
   /** The hostile peer's record when config.hostile is set (what it did, for the honest side's judge). */
   readonly adversary: AdversaryRecord | undefined;
-  /** Filled when a step records observations (traces); undefined on the fast path. */
+  /** Immutable action values, built once per target and reused (enabled() is the hot path). */
+  readonly actionCache: ActionCache;
+  /**
+   * Filled by a runner that records observations (traces); undefined on the fast path. The only
+   * function the world holds that is not part of its state: a fork does not carry it over.
+   */
   observe: ((note: Observation) => void) | undefined;
 }
 

@@ -209,10 +209,18 @@ export class StubWorld {
         this.write(
           'backend',
           `${BE_PATH}/${BE.featureMaxIndirectSegments}`,
-          String(effect.indirectSegmentsMax),
+          String(this.backendInput.indirectSegmentsMax),
         );
-        this.write('backend', `${BE_PATH}/${BE.multiQueueMaxQueues}`, String(effect.queueCountMax));
-        this.write('backend', `${BE_PATH}/${BE.maxRingPageOrder}`, String(effect.ringPageOrderMax));
+        this.write(
+          'backend',
+          `${BE_PATH}/${BE.multiQueueMaxQueues}`,
+          String(this.backendInput.queueCountMax),
+        );
+        this.write(
+          'backend',
+          `${BE_PATH}/${BE.maxRingPageOrder}`,
+          String(this.backendInput.ringPageOrderMax),
+        );
         return;
       case 'readFrontendKeys': {
         const read = (path: string) => this.store.get(`${FE_PATH}/${path}`);

@@ -2,7 +2,7 @@
 // every reference the guest granted owned by exactly one place, and every backend mapping
 // belonging to a live ring, a persistent entry or an in-flight segment.
 import { INVALID_GRANT_REF, type RingInfo } from '../../impl/blkfront/ring-info.ts';
-import { BACKEND_DOMID } from '../../impl/world/toolstack.ts';
+import { BACKEND_DOMID } from '../../model/xenstore-paths.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Action } from '../../impl/world/action.ts';

@@ -13,8 +13,9 @@ import { errorNodePath } from '../../model/xenstore-keys.ts';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { type Defence, defencesAgainst } from '../../impl/world/hostile/attacks.ts';
-import { BACKEND_DOMID, frontendPath, readState } from '../../impl/world/toolstack.ts';
-import type { World } from '../../impl/world/world.ts';
+import { BACKEND_DOMID, frontendPath } from '../../model/xenstore-paths.ts';
+import { readState } from '../../impl/world/xenbus.ts';
+import { teardownOf, type World } from '../../impl/world/world.ts';
 import type { Frame } from '../../impl/xen/memory.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
 import {
@@ -293,7 +294,7 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
   const writes = world.stateWrites;
   for (; p.stateWritesSeen < writes.length; p.stateWritesSeen++) {
     const w = writes[p.stateWritesSeen]!;
-    if (w.side !== 'backend' || w.to !== XenbusState.Closing || world.unplugged || world.closed)
+    if (w.side !== 'backend' || w.to !== XenbusState.Closing || teardownOf(world) !== undefined)
       continue;
     const frontState = readState(world.xs, BACKEND_DOMID, frontendPath(world.guestDomid));
     if (frontState === XenbusState.Closing || frontState === XenbusState.Closed) continue;

@@ -3,6 +3,7 @@
 // sleep without seeing the other side's push.
 import { reqProd, rspProd } from '../../impl/xen/shared-ring.ts';
 import { ringIdxDistance } from '../../impl/xen/ring-index.ts';
+import { guestRuns } from '../../impl/world/world.ts';
 import { stateless } from './invariant.ts';
 import { honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
@@ -26,7 +27,7 @@ export const lostWakeup = stateless({
       }
     }
     const dev = world.front.device;
-    if (dev.connection !== 'connected' || world.phase !== 'running') return out;
+    if (dev.connection !== 'connected' || !guestRuns(world)) return out;
     for (const rinfo of dev.rings) {
       const left = ringIdxDistance(rinfo.front.rspCons, rspProd(rinfo.front.sring));
       if (left > 0) {

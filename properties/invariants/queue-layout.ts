@@ -5,8 +5,8 @@
 import { frontendQueueCountMax, negotiateQueues } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { FE, queueDir } from '../../model/xenstore-keys.ts';
-import { BACKEND_DOMID, frontendPath } from '../../impl/world/toolstack.ts';
-import type { World } from '../../impl/world/world.ts';
+import { BACKEND_DOMID, frontendPath } from '../../model/xenstore-paths.ts';
+import { guestRuns, type World } from '../../impl/world/world.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
 import { honestRun } from './runs.ts';
 import type { Violation, ViolationCode } from './violation.ts';
@@ -23,12 +23,7 @@ function layoutViolations(
   const front = world.front;
   const settled =
     front.cachedState === XenbusState.Initialised || front.cachedState === XenbusState.Connected;
-  if (
-    !settled ||
-    world.phase !== 'running' ||
-    front.device.rings.length === 0 ||
-    front.tx !== undefined
-  )
+  if (!settled || !guestRuns(world) || front.device.rings.length === 0 || front.tx !== undefined)
     return [];
   const advertised = world.host.back.config.queueCountMax;
   if (onlyWithoutMultiQueue !== (advertised === undefined)) return [];

@@ -89,7 +89,7 @@ function restartRuns(drivers: Drivers, seen: Seen) {
           ioBefore = world.host.back.rings.reduce((n, r) => n + r.inflight.size, 0);
         },
       });
-      if (!run.world.backendRestarted) return;
+      if (run.world.backendRestarts === 0) return;
       seen.restarts += 1;
       if (ioAtRestart > 0) seen.withIo += 1;
       const v = run.violation;

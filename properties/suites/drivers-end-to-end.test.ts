@@ -10,7 +10,7 @@ import {
 } from '../../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { step } from '../../impl/world/step.ts';
-import { BACKEND_DOMID, frontendPath } from '../../impl/world/toolstack.ts';
+import { BACKEND_DOMID, frontendPath } from '../../model/xenstore-paths.ts';
 import { QUIESCENCE_INVARIANTS } from '../invariants/index.ts';
 import { formatViolation } from '../invariants/violation.ts';
 import { drainWorld, runSchedule } from '../run.ts';

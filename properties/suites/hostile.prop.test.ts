@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
 import { completeIo, consumeRequest } from '../../impl/blkback/ring-worker.ts';
-import type { FrontEnv } from '../../impl/blkfront/device.ts';
+import { envWith, type FrontEnv } from '../../impl/blkfront/device.ts';
 import { processResponses } from '../../impl/blkfront/interrupt.ts';
 import { validateConfig } from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
@@ -173,7 +173,11 @@ const frontendIgnoresStillMapped: Drivers = {
   blkfront: {
     ...HONEST_DRIVERS.blkfront,
     processResponses: (dev, rinfo, env) =>
-      processResponses(dev, rinfo, { ...env, gnttab: ignoringStillMapped(env.gnttab) } as FrontEnv),
+      processResponses(
+        dev,
+        rinfo,
+        envWith<FrontEnv>(env, { gnttab: ignoringStillMapped(env.gnttab) }),
+      ),
   },
 };
 

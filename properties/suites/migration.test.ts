@@ -20,7 +20,7 @@ import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
-import { BACKEND_DOMID, frontendPath } from '../../impl/world/toolstack.ts';
+import { BACKEND_DOMID, frontendPath } from '../../model/xenstore-paths.ts';
 import type { World } from '../../impl/world/world.ts';
 import { QUIESCENCE_INVARIANTS } from '../invariants/index.ts';
 import { formatViolation } from '../invariants/violation.ts';

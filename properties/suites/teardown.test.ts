@@ -19,7 +19,7 @@ import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
-import { BACKEND_DOMID, backendPath, frontendPath } from '../../impl/world/toolstack.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from '../../model/xenstore-paths.ts';
 import type { World } from '../../impl/world/world.ts';
 import { formatViolation } from '../invariants/violation.ts';
 import { Ledger } from '../ledger.ts';
@@ -141,7 +141,7 @@ function expectClean(o: Observed): void {
   expect(run.violation === undefined ? 'none' : formatViolation(run.violation)).toBe('none');
   expect(run.ledger.pending()).toEqual([]);
   for (const entry of run.ledger.entries.values()) expect(['ok', 'error']).toContain(entry.outcome);
-  expect(world.removed).toBe(true);
+  expect(world.lifecycle.kind).toBe('removed');
   expect(world.front.snapshot.context.bound).toBe(false);
   expect(world.host.back.removed).toBe(true);
   // del_gendisk's wait: the backend had drained before the directories went.

@@ -3,17 +3,21 @@
 // the right writer; the frontend's queue count, ring order and key layout follow negotiate_mq /
 // talk_to_blkback (model/negotiate.ts, keyLayout) from what it read; blkback's connect reads are
 // those of validateFrontendKeys (connect_ring, read_per_ring_refs) in that order, and its writes
-// those of impl/world/backend.ts (xen_blkbk_probe's features, connect()'s transaction).
+// those model/xenstore-keys.ts lists for the world's blkback too (BACKEND_PROBE_KEYS,
+// backendConnectKeys: xen_blkbk_probe's features, connect()'s transaction).
 // The first divergence, by trace line, is reported in protocol terms.
 
 import {
   type BackendLimits,
+  NOT_ADVERTISED,
   validateFrontendKeys,
   XENBUS_MAX_RING_GRANT_ORDER,
 } from '../../model/negotiate.ts';
 import { isLegalTransition, type StateWriter, xenbusStateName } from '../../model/xenbus-state.ts';
 import {
+  BACKEND_PROBE_KEYS,
   BE,
+  backendConnectKeys,
   FE,
   type KeyTemplate,
   keyLayout,
@@ -227,7 +231,7 @@ function checkFrontendRound(session: DeviceSession, round: KeyRound): Divergence
   const writes = round.writes.filter((write) => write.key !== FE.state);
   const numQueues = writes.find((write) => write.key === FE.multiQueueNumQueues);
   const queueCount = numQueues === undefined ? 1 : readUnsigned(numQueues.value);
-  const queueMax = Math.max(1, beQueues ?? 1);
+  const queueMax = Math.max(1, beQueues ?? NOT_ADVERTISED.queueCount);
   if (queueCount === undefined || queueCount < 1 || queueCount > queueMax) {
     return divergence(session, {
       rule: 'queue-count',
@@ -242,7 +246,7 @@ function checkFrontendRound(session: DeviceSession, round: KeyRound): Divergence
   }
   const orderWrite = writes.find((write) => write.key === FE.ringPageOrder);
   const order = orderWrite === undefined ? 0 : readUnsigned(orderWrite.value);
-  const orderMax = Math.min(beOrder ?? 0, XENBUS_MAX_RING_GRANT_ORDER);
+  const orderMax = Math.min(beOrder ?? NOT_ADVERTISED.ringPageOrder, XENBUS_MAX_RING_GRANT_ORDER);
   if (order === undefined || order > orderMax) {
     return divergence(session, {
       rule: 'ring-page-order',
@@ -315,12 +319,7 @@ function describeTemplate(template: KeyTemplate): string {
   }
 }
 
-/** xen_blkbk_probe's advertisements, in the order impl/world/backend.ts writes them. */
-const PROBE_KEYS: readonly string[] = [
-  BE.featureMaxIndirectSegments,
-  BE.multiQueueMaxQueues,
-  BE.maxRingPageOrder,
-];
+const PROBE_KEYS: readonly string[] = BACKEND_PROBE_KEYS;
 
 /** Before its first state change blkback writes only its probe keys, once each, in order. */
 function checkBackendFeatures(
@@ -347,27 +346,9 @@ function checkBackendFeatures(
   return undefined;
 }
 
-/** connect()'s transaction, in the order impl/world/backend.ts writeConnectKeys writes it. */
-function connectKeys(withDiscardDetails: boolean): string[] {
-  const discard = withDiscardDetails
-    ? [BE.discardGranularity, BE.discardAlignment, BE.discardSecure]
-    : [];
-  return [
-    BE.featureFlushCache,
-    ...discard,
-    BE.featureDiscard,
-    BE.featureBarrier,
-    BE.featurePersistent,
-    BE.sectors,
-    BE.info,
-    BE.sectorSize,
-    BE.physicalSectorSize,
-  ];
-}
-
 function checkConnectWrites(session: DeviceSession, round: KeyRound): Divergence | undefined {
   const writes = round.writes.filter((write) => write.key !== BE.state);
-  const expected = connectKeys(writes.some((write) => write.key === BE.discardGranularity));
+  const expected = backendConnectKeys(writes.some((write) => write.key === BE.discardGranularity));
   const length = Math.max(writes.length, expected.length);
   for (let index = 0; index < length; index++) {
     const write = writes[index];
@@ -435,8 +416,8 @@ function advertisedLimits(
     if (write.key === BE.maxRingPageOrder) ringPageOrderMax = readUnsigned(write.value);
   }
   return {
-    queueCountMax: queueCountMax ?? 1,
-    ringPageOrderMax: ringPageOrderMax ?? 0,
+    queueCountMax: queueCountMax ?? NOT_ADVERTISED.queueCount,
+    ringPageOrderMax: ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder,
     persistent: window.some((read) => read.key === FE.featurePersistent),
   };
 }

@@ -176,7 +176,9 @@ function partialStop(session: DeviceSession, short: Short, traceEnd: number): Pa
       : `the trace ends (line ${traceEnd}) with the device still there`,
   ];
   if (silent)
-    reasons.push(`guest ${session.domid}'s kernel never wrote to it (blkfront not loaded, or not yet)`);
+    reasons.push(
+      `guest ${session.domid}'s kernel never wrote to it (blkfront not loaded, or not yet)`,
+    );
   const who = connectionLabel(session, short.role);
   return { states, line, why: reasons.join('; '), next: `${who} would write ${short.next}` };
 }

@@ -13,7 +13,7 @@ import { HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled } from '../../impl/world/enabled.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
-import { BACKEND_DOMID, backendPath, frontendPath } from '../../impl/world/toolstack.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from '../../model/xenstore-paths.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { TxId } from '../../impl/xen/xenstore.ts';
 import { Ledger } from '../../properties/ledger.ts';

@@ -10,6 +10,7 @@ import {
   NO_FAULTS,
   type WorldConfig,
 } from '../../impl/world/config.ts';
+import { NOT_ADVERTISED } from '../../model/negotiate.ts';
 import { BE, FE, readUnsigned, XEN_IO_PROTO_ABI_X86_32 } from '../../model/xenstore-keys.ts';
 import { flatten } from './check.ts';
 import type { DeviceOp, DeviceSession } from './extract.ts';
@@ -72,8 +73,12 @@ function frontendLimits(sessions: readonly DeviceSession[]) {
   let queueCountMax = 1;
   let ringPageOrderMax = 0;
   for (const session of sessions) {
-    const queues = readUnsigned(lastWrite(session, 'frontend', FE.multiQueueNumQueues)) ?? 1;
-    const order = readUnsigned(lastWrite(session, 'frontend', FE.ringPageOrder)) ?? 0;
+    const queues =
+      readUnsigned(lastWrite(session, 'frontend', FE.multiQueueNumQueues)) ??
+      NOT_ADVERTISED.queueCount;
+    const order =
+      readUnsigned(lastWrite(session, 'frontend', FE.ringPageOrder)) ??
+      NOT_ADVERTISED.ringPageOrder;
     queueCountMax = Math.max(queueCountMax, queues);
     ringPageOrderMax = Math.max(ringPageOrderMax, Math.min(order, 4));
   }

@@ -12,7 +12,7 @@
 // hit, not enabled), what it writes, and what the honest side must do (its defences, judged by
 // properties/invariants/honest-side.ts). Adding an attack is one row.
 import { assert } from '../../assert.ts';
-import type { World } from '../world.ts';
+import { guestRuns, type World } from '../world.ts';
 import * as be from './backend-writes.ts';
 import * as fe from './frontend-writes.ts';
 import type { AttackSpec, HostileAction, HostileSide } from './plan.ts';
@@ -225,7 +225,7 @@ export function defencesAgainst(side: HostileSide): ReadonlySet<Defence> {
 export function attackActions(world: World, out: HostileAction[]): void {
   const plan = world.config.hostile;
   const record = world.adversary;
-  if (plan === undefined || record === undefined || world.phase !== 'running') return;
+  if (plan === undefined || record === undefined || !guestRuns(world)) return;
   if (record.taken >= plan.budget) return;
   assert(record.used.length === plan.attacks.length, 'one shot per spec of the plan');
   for (let i = 0; i < plan.attacks.length; i++) {

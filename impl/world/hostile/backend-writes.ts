@@ -15,7 +15,7 @@ import {
 } from '../../xen/blkif-abi.ts';
 import { ringIdxAdd, ringIdxDistance } from '../../xen/ring-index.ts';
 import { entryOffset, reqProd, rspProd, setRspProd } from '../../xen/shared-ring.ts';
-import { BACKEND_DOMID, backendPath } from '../toolstack.ts';
+import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
 import type { World } from '../world.ts';
 import type { HostileAction } from './plan.ts';
 import type { BackendAttack } from './attacks.ts';

@@ -11,7 +11,7 @@ import {
   reqProd,
   setReqProd,
 } from '../../xen/shared-ring.ts';
-import { frontendPath } from '../toolstack.ts';
+import { frontendPath } from '../../../model/xenstore-paths.ts';
 import type { World } from '../world.ts';
 import type { HostileAction } from './plan.ts';
 import { INDEX_JUMP_MAX } from './backend-writes.ts';

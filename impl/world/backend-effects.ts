@@ -1,33 +1,45 @@
-// The world side of blkback's control plane: runs the backend machine through transition() and
-// executes its effects, answering in the same step.
+// The world side of blkback's control plane: the backend machine's effects, one exhaustive
+// switch, each answered in the same step (machine-loop.ts runs the machine).
 import { backendMemo } from './machine-memo.ts';
 import { type BackendEffect, backendEffectsOf } from '../../model/effects.ts';
 import type { BackendEvent } from '../../model/events.ts';
-import { type FrontendKeys, validateFrontendKeys } from '../../model/negotiate.ts';
+import { NOT_ADVERTISED, validateFrontendKeys } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
-import { BE, errorNodePath, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
+import {
+  BACKEND_PROBE_KEYS,
+  type BackendConnectKey,
+  type BackendProbeKey,
+  BE,
+  backendConnectKeys,
+  FE,
+  formatErrorNode,
+  readUnsigned,
+} from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { disconnectRing, ringBusy } from '../blkback/connect.ts';
 import { abiByName } from '../xen/blkif-abi.ts';
-import { BACKEND_DOMID, backendPath, frontendPath } from './toolstack.ts';
-import type { Host, World } from './world.ts';
+import {
+  BACKEND_DOMID,
+  backendErrorPath,
+  backendPath,
+  frontendPath,
+} from '../../model/xenstore-paths.ts';
+import type { BackendConfig } from './config.ts';
+import { type MachineSide, settle } from './machine-loop.ts';
+import type { BackendSnapshot, Host, World } from './world.ts';
 
-const CHAIN_MAX = 64;
+const BACKEND: MachineSide<BackendSnapshot, BackendEvent, BackendEffect, Host> = {
+  side: 'backend',
+  next: (snapshot, event) => {
+    const [next, actions] = backendMemo.transition(snapshot, event);
+    return [next, backendEffectsOf(actions)];
+  },
+  perform: runBackendEffect,
+};
 
+/** An event for the blkback instance of `host` (a watch callback, a commit, drained rings). */
 export function sendToBackend(world: World, host: Host, first: BackendEvent): void {
-  const pending: BackendEvent[] = [first];
-  for (let n = 0; pending.length > 0; n++) {
-    assert(n < CHAIN_MAX, 'backend effect chain does not settle');
-    const event = pending.shift()!;
-    host.back.cachedState = host.back.snapshot.context.xenbusState;
-    const [next, actions] = backendMemo.transition(host.back.snapshot, event);
-    host.back.snapshot = next;
-    for (const effect of backendEffectsOf(actions)) {
-      world.observe?.({ kind: 'effect', side: 'backend', effect: effect.type });
-      const answer = runBackendEffect(world, host, effect);
-      if (answer !== undefined) pending.push(answer);
-    }
-  }
+  settle(world, BACKEND, host.back, host, first);
 }
 
 function beKey(world: World, key: string): string {
@@ -50,37 +62,32 @@ function runBackendEffect(
     case 'switchState':
       switchBackendState(world, host, effect.state);
       return undefined;
-    case 'writeBackendFeatures': {
-      // A backend configured without a key does not advertise it (old or single-queue blkback).
-      const cfg = back.config;
-      if (cfg.indirectSegmentsMax !== undefined)
-        write(world, beKey(world, BE.featureMaxIndirectSegments), String(cfg.indirectSegmentsMax));
-      if (cfg.queueCountMax !== undefined)
-        write(world, beKey(world, BE.multiQueueMaxQueues), String(cfg.queueCountMax));
-      if (cfg.ringPageOrderMax !== undefined)
-        write(world, beKey(world, BE.maxRingPageOrder), String(cfg.ringPageOrderMax));
+    case 'writeBackendFeatures':
+      writeProbeKeys(world, back.config);
       return undefined;
-    }
     case 'openVbd':
       return undefined;
     case 'readFrontendKeys':
       return readFrontendKeys(world, host);
     case 'mapRings':
-      return mapRings(world, host);
+      return mapRings(world, host, effect);
     case 'writeConnectKeys':
       writeConnectKeys(world, host, effect.persistent);
       return undefined;
     case 'startRingWorkers':
+      assert(back.rings.length === effect.queueCount, 'one ring thread per mapped ring');
       host.workersStarted = true;
       for (const ring of back.rings) ring.worker = 'running';
       return undefined;
     case 'disconnectRings':
       return disconnectRings(world, host);
-    case 'writeError': {
-      const path = `/local/domain/${BACKEND_DOMID}/${errorNodePath(`backend/vbd/${world.guestDomid}/51712`)}`;
-      write(world, path, formatErrorNode(effect.errorNumber, effect.message));
+    case 'writeError':
+      write(
+        world,
+        backendErrorPath(world.guestDomid),
+        formatErrorNode(effect.errorNumber, effect.message),
+      );
       return undefined;
-    }
     case 'unregister':
       unregister(world, host);
       return undefined;
@@ -88,6 +95,19 @@ function runBackendEffect(
       return { type: 'xenstore.onlineRead', online: readUnsigned(readOwn(world, BE.online)) === 1 };
     default:
       return unreachable(effect);
+  }
+}
+
+/** xen_blkbk_probe: a backend configured without a capability does not advertise it. */
+function writeProbeKeys(world: World, cfg: BackendConfig): void {
+  const values: Record<BackendProbeKey, number | undefined> = {
+    [BE.featureMaxIndirectSegments]: cfg.indirectSegmentsMax,
+    [BE.multiQueueMaxQueues]: cfg.queueCountMax,
+    [BE.maxRingPageOrder]: cfg.ringPageOrderMax,
+  };
+  for (const key of BACKEND_PROBE_KEYS) {
+    const value = values[key];
+    if (value !== undefined) write(world, beKey(world, key), String(value));
   }
 }
 
@@ -114,9 +134,6 @@ function switchBackendState(world: World, host: Host, state: number): void {
   back.cachedState = state;
 }
 
-/** Held between reading the keys and mapping the rings (the machine splits connect_ring there). */
-const keysRead = new WeakMap<Host, Extract<FrontendKeys, { ok: true }>>();
-
 function readFrontendKeys(world: World, host: Host): BackendEvent {
   const fe = frontendPath(world.guestDomid);
   const cfg = host.back.config;
@@ -125,8 +142,8 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
     return r.ok ? r.value : undefined;
   };
   const limits = {
-    queueCountMax: cfg.queueCountMax ?? 1,
-    ringPageOrderMax: cfg.ringPageOrderMax ?? 0,
+    queueCountMax: cfg.queueCountMax ?? NOT_ADVERTISED.queueCount,
+    ringPageOrderMax: cfg.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder,
     persistent: cfg.persistent,
   };
   const keys = validateFrontendKeys(read, limits, fe);
@@ -137,7 +154,8 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
       errorNumber: keys.errorNumber,
       error: keys.message,
     };
-  keysRead.set(host, keys);
+  // Held between reading the keys and mapping the rings (the machine splits connect_ring there).
+  host.back.keysRead = keys;
   return {
     type: 'frontend.ringsRead',
     ok: true,
@@ -148,9 +166,14 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
   };
 }
 
-function mapRings(world: World, host: Host): BackendEvent {
-  const keys = keysRead.get(host);
+function mapRings(
+  world: World,
+  host: Host,
+  effect: Extract<BackendEffect, { type: 'mapRings' }>,
+): BackendEvent {
+  const keys = host.back.keysRead;
   assert(keys !== undefined, 'mapRings follows a successful readFrontendKeys');
+  assert(keys.queueCount === effect.queueCount, 'mapRings maps the rings the keys name');
   const back = host.back;
   assert(back.rings.length === 0, 'mapRings with rings still mapped');
   const env = host.env;
@@ -185,20 +208,21 @@ function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
   const tx = world.xs.transactionStart(BACKEND_DOMID);
   back.tx = tx;
   const cfg = back.config;
-  const w = (key: string, value: string): void => write(world, beKey(world, key), value, tx);
-  w(BE.featureFlushCache, cfg.flush ? '1' : '0');
-  if (cfg.discard) {
-    w(BE.discardGranularity, '4096');
-    w(BE.discardAlignment, '0');
-    w(BE.discardSecure, '0');
-  }
-  w(BE.featureDiscard, cfg.discard ? '1' : '0');
-  w(BE.featureBarrier, cfg.barrier ? '1' : '0');
-  w(BE.featurePersistent, persistent ? '1' : '0');
-  w(BE.sectors, String(world.disk.sectorCount));
-  w(BE.info, world.disk.readOnly ? '4' : '0');
-  w(BE.sectorSize, '512');
-  w(BE.physicalSectorSize, '512');
+  const values: Record<BackendConnectKey, string> = {
+    [BE.featureFlushCache]: cfg.flush ? '1' : '0',
+    [BE.discardGranularity]: '4096',
+    [BE.discardAlignment]: '0',
+    [BE.discardSecure]: '0',
+    [BE.featureDiscard]: cfg.discard ? '1' : '0',
+    [BE.featureBarrier]: cfg.barrier ? '1' : '0',
+    [BE.featurePersistent]: persistent ? '1' : '0',
+    [BE.sectors]: String(world.disk.sectorCount),
+    [BE.info]: world.disk.readOnly ? '4' : '0',
+    [BE.sectorSize]: '512',
+    [BE.physicalSectorSize]: '512',
+  };
+  for (const key of backendConnectKeys(cfg.discard))
+    write(world, beKey(world, key), values[key], tx);
 }
 
 /** xen_blkif_disconnect [cur]: release idle rings, keep busy ones; busy ones drain later. */

@@ -3,13 +3,17 @@
 // and destroy transactions, and the removal of both directories once the backend is Closed.
 import { BE, FE } from '../../model/xenstore-keys.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
+import {
+  BACKEND_DOMID,
+  backendPath,
+  domainPath,
+  frontendPath,
+  VBD_DEVID,
+} from '../../model/xenstore-paths.ts';
 import { assert } from '../assert.ts';
 import type { DomId } from '../xen/memory.ts';
 import type { Xenstore } from '../xen/xenstore.ts';
 
-export const BACKEND_DOMID: DomId = 0;
-/** xvda: (202 << 8) | (0 << 4) | 0, the device id of the recorded scenario. */
-export const VBD_DEVID = 51712;
 /** Toolstack-only keys (libxl_disk.c); the drivers never read them. */
 const TOOLSTACK_BE_KEYS = {
   params: 'params',
@@ -22,21 +26,13 @@ const TOOLSTACK_BE_KEYS = {
   physicalDevicePath: 'physical-device-path',
 } as const;
 
-export function frontendPath(guest: DomId): string {
-  return `/local/domain/${guest}/device/vbd/${VBD_DEVID}`;
-}
-
-export function backendPath(guest: DomId): string {
-  return `/local/domain/${BACKEND_DOMID}/backend/vbd/${guest}/${VBD_DEVID}`;
-}
-
 function mustOk(result: { ok: boolean }, what: string): void {
   assert(result.ok, `toolstack: ${what}`);
 }
 
 /** The domain builder's part: the guest's home, owned by the guest (libxl__domain_make). */
 export function introduceDomain(xs: Xenstore, guest: DomId): void {
-  const home = `/local/domain/${guest}`;
+  const home = domainPath(guest);
   mustOk(xs.mkdir(BACKEND_DOMID, home), 'guest home');
   mustOk(
     xs.setPerms(BACKEND_DOMID, home, [
@@ -160,11 +156,4 @@ export function initiateRemove(xs: Xenstore, guest: DomId, forced: boolean): voi
 export function removeDirectories(xs: Xenstore, guest: DomId): void {
   xs.rm(BACKEND_DOMID, backendPath(guest));
   xs.rm(BACKEND_DOMID, frontendPath(guest));
-}
-
-export function readState(xs: Xenstore, dom: DomId, dir: string): number {
-  const read = xs.read(dom, `${dir}/${FE.state}`);
-  if (!read.ok) return XenbusState.Unknown;
-  const value = Number(read.value);
-  return Number.isInteger(value) ? value : XenbusState.Unknown;
 }

@@ -1,43 +1,31 @@
-// The world side of blkfront's control plane: runs the frontend machine through transition() and
-// executes the effects it returns, one exhaustive switch, answering in the same step.
+// The world side of blkfront's control plane: the frontend machine's effects, one exhaustive
+// switch, each answered in the same step (machine-loop.ts runs the machine).
 import { type FrontendEffect, frontendEffectsOf } from '../../model/effects.ts';
 import type { FrontendEvent } from '../../model/events.ts';
 import { frontendMemo } from './machine-memo.ts';
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
-import {
-  BE,
-  errorNodePath,
-  FE,
-  fillKeyLayout,
-  formatErrorNode,
-  readUnsigned,
-} from '../../model/xenstore-keys.ts';
+import { BE, FE, fillKeyLayout, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { setupRing } from '../blkfront/setup.ts';
 import { failOutstanding } from '../blkfront/recover.ts';
 import { segmentLimit } from '../blkfront/device.ts';
-import { backendPath, frontendPath } from './toolstack.ts';
-import { splitForLimit } from './guest.ts';
-import type { World } from './world.ts';
+import { backendPath, frontendErrorPath, frontendPath } from '../../model/xenstore-paths.ts';
+import { type MachineSide, settle } from './machine-loop.ts';
+import { splitForLimit } from './block-layer.ts';
+import type { FrontendSnapshot, World } from './world.ts';
 
-/** Bound on effect/answer chains in one step: a machine loop would be our bug. */
-const CHAIN_MAX = 64;
+const FRONTEND: MachineSide<FrontendSnapshot, FrontendEvent, FrontendEffect, undefined> = {
+  side: 'frontend',
+  next: (snapshot, event) => {
+    const [next, actions] = frontendMemo.transition(snapshot, event);
+    return [next, frontendEffectsOf(actions)];
+  },
+  perform: (world, _none, effect) => runFrontendEffect(world, effect),
+};
 
+/** An event for blkfront's machine (a watch callback, a commit's result, the guest's resume). */
 export function sendToFrontend(world: World, first: FrontendEvent): void {
-  const pending: FrontendEvent[] = [first];
-  for (let n = 0; pending.length > 0; n++) {
-    assert(n < CHAIN_MAX, 'frontend effect chain does not settle');
-    const event = pending.shift()!;
-    // xenbus_switch_state compares with dev->state as it was before this transition.
-    world.front.cachedState = world.front.snapshot.context.xenbusState;
-    const [next, actions] = frontendMemo.transition(world.front.snapshot, event);
-    world.front.snapshot = next;
-    for (const effect of frontendEffectsOf(actions)) {
-      world.observe?.({ kind: 'effect', side: 'frontend', effect: effect.type });
-      const answer = runFrontendEffect(world, effect);
-      if (answer !== undefined) pending.push(answer);
-    }
-  }
+  settle(world, FRONTEND, world.front, undefined, first);
 }
 
 function readBackend(world: World, key: string): string | undefined {
@@ -73,6 +61,7 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       }
       return { type: 'backend.deviceInfoRead', ok: true };
     case 'connectQueues':
+      assert(dev.rings.length === effect.queueCount, 'blkfront_connect with the negotiated rings');
       readFeatures(world);
       dev.connection = 'connected';
       front.hasDisk = true;
@@ -108,7 +97,7 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
     case 'capacityChanged':
       return undefined;
     case 'writeError': {
-      const path = `/local/domain/${world.guestDomid}/${errorNodePath(`device/vbd/${dev.handle}`)}`;
+      const path = frontendErrorPath(world.guestDomid, dev.handle);
       world.xs.write(world.guestDomid, path, formatErrorNode(effect.errorNumber, effect.message));
       return undefined;
     }

@@ -1,0 +1,116 @@
+// blkback's actions (drivers/block/xen-blkback/): its probe and transaction commit on the xenbus
+// side, and per ring the ring thread's steps (xen_blkif_schedule, do_block_io_op,
+// __do_block_io_op) and the disk's completions (__end_block_io_op). The data-plane routines
+// themselves are the Drivers table's (drivers.ts).
+import { IN_CALLBACK } from '../../../model/events.ts';
+import { XenbusState } from '../../../model/xenbus-state.ts';
+import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
+import { assert } from '../../assert.ts';
+import type { BackRingState } from '../../blkback/back-ring.ts';
+import { canConsume, needsFinalCheck } from '../../blkback/ring-worker.ts';
+import type { Action } from '../action.ts';
+import { settleDrain } from '../backend-effects.ts';
+import type { ActionOf, ActorModule } from '../kinds.ts';
+import type { World } from '../world.ts';
+import { commit, probe, readState } from '../xenbus.ts';
+
+const PROBE: Action = { actor: 'blkback', kind: 'probe' };
+const COMMIT: Action = { actor: 'blkback', kind: 'commitTransaction' };
+
+/** By ring index, not position: a disconnect keeps only its busy rings in the array. */
+export function backRing(world: World, index: number): BackRingState {
+  const ring = world.host.back.rings.find((r) => r.index === index);
+  assert(ring !== undefined, `backend ring ${index} exists`);
+  return ring;
+}
+
+/** One disk completion (any order): unmap, respond, push, notify; a disconnect may be owed. */
+function completeIo(world: World, action: ActionOf<'blkback', 'completeIo'>): void {
+  const ring = backRing(world, action.ring);
+  assert(ring.inflight.has(action.slot), 'the completed I/O is in flight');
+  world.drivers.blkback.completeIo(ring, action.slot, world.host.env);
+  settleDrain(world, world.host);
+}
+
+export const BLKBACK: ActorModule<'blkback'> = {
+  actor: 'blkback',
+  kinds: {
+    // xen_blkbk_probe: InitWait after advertising the backend's limits.
+    probe: {
+      perform: (world) => probe(world, 'blkback'),
+      describe: () => 'blkback probe',
+      faultStart: false,
+    },
+    // One RING_COPY_REQUEST: the frontend may publish between two of them.
+    consumeRequest: {
+      perform: (world, a) =>
+        world.drivers.blkback.consumeRequest(backRing(world, a.ring), world.host.env),
+      describe: (a) => `blkback ring ${a.ring}: consume one request`,
+      faultStart: false,
+    },
+    // drain_io finished: the held WRITE_BARRIER goes to the disk.
+    submitBarrier: {
+      perform: (world, a) => world.drivers.blkback.submitBarrier(backRing(world, a.ring)),
+      describe: (a) => `blkback ring ${a.ring}: submit the drained barrier`,
+      faultStart: false,
+    },
+    completeIo: {
+      perform: completeIo,
+      describe: (a) =>
+        `blkback ring ${a.ring}: I/O of request id ${a.id} (slot ${a.slot}) completes`,
+      faultStart: false,
+    },
+    // RING_FINAL_CHECK_FOR_REQUESTS before the ring thread sleeps: races with the frontend's push.
+    finalCheck: {
+      perform: (world, a) => world.drivers.blkback.finalCheck(backRing(world, a.ring)),
+      describe: (a) => `blkback ring ${a.ring}: final check`,
+      faultStart: false,
+    },
+    // connect()'s commit: other writers may conflict until then (EAGAIN).
+    commitTransaction: {
+      perform: (world) => commit(world, 'blkback'),
+      describe: () => 'blkback commits its xenstore transaction',
+      faultStart: false,
+    },
+  },
+};
+
+export function commitEnabled(world: World, out: Action[]): void {
+  if (world.host.back.tx !== undefined) out.push(COMMIT);
+}
+
+/** xenbus probes a backend directory in Initialising that no driver is bound to. */
+export function probeEnabled(world: World, out: Action[]): void {
+  const back = world.host.back;
+  if (back.snapshot.context.bound || back.removed) return;
+  const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
+  if (state === XenbusState.Initialising) out.push(PROBE);
+}
+
+/** Per ring: the thread's next step (consume, barrier, final check), then each pending I/O. */
+export function ringWorkEnabled(world: World, out: Action[]): void {
+  if (!world.host.workersStarted) return;
+  const cache = world.actionCache;
+  for (const ring of world.host.back.rings) {
+    if (canConsume(ring)) out.push(cache.ring('blkback', 'consumeRequest', ring.index));
+    else if (ring.barrier !== undefined && ring.inflight.size === 0)
+      out.push(cache.ring('blkback', 'submitBarrier', ring.index));
+    else if (needsFinalCheck(ring)) out.push(cache.ring('blkback', 'finalCheck', ring.index));
+    for (const pending of ring.inflight.values()) {
+      out.push({
+        actor: 'blkback',
+        kind: 'completeIo',
+        ring: ring.index,
+        slot: pending.slot,
+        id: pending.id,
+      });
+    }
+  }
+}
+
+/** blkback's watch thread takes the next event unless a callback is still running. */
+export function backendWatchPending(world: World): boolean {
+  return (
+    !world.host.back.snapshot.hasTag(IN_CALLBACK) && world.xs.pendingWatchCount(BACKEND_DOMID) > 0
+  );
+}

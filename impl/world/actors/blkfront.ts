@@ -1,0 +1,158 @@
+// blkfront's actions (drivers/block/xen-blkfront.c): its probe and transaction commit on the
+// xenbus side, and per ring blk-mq's dispatch into blkif_queue_rq, the interrupt handler and
+// its final check. The data-plane routines themselves are the Drivers table's (drivers.ts).
+import { IN_CALLBACK } from '../../../model/events.ts';
+import { XenbusState } from '../../../model/xenbus-state.ts';
+import { frontendPath } from '../../../model/xenstore-paths.ts';
+import { assert } from '../../assert.ts';
+import type { RingInfo } from '../../blkfront/ring-info.ts';
+import { ringFull } from '../../xen/shared-ring.ts';
+import type { Action } from '../action.ts';
+import type { ActionOf, ActorModule } from '../kinds.ts';
+import { guestRuns, type World } from '../world.ts';
+import { commit, probe, readState } from '../xenbus.ts';
+
+const PROBE: Action = { actor: 'blkfront', kind: 'probe' };
+const COMMIT: Action = { actor: 'blkfront', kind: 'commitTransaction' };
+
+function frontRing(world: World, index: number): RingInfo {
+  const rinfo = world.front.device.rings[index];
+  assert(rinfo !== undefined, `frontend ring ${index} exists`);
+  return rinfo;
+}
+
+/**
+ * blk-mq dispatches the head of a hardware queue to blkif_queue_rq, which holds the ring lock:
+ * build, publish and notify are atomic with respect to the same ring's interrupt handler, not
+ * with respect to the backend.
+ */
+function queueRequest(world: World, action: ActionOf<'blkfront', 'queueRequest'>): void {
+  const dev = world.front.device;
+  const rinfo = frontRing(world, action.ring);
+  const request = rinfo.dispatch[0];
+  assert(request !== undefined, 'blk-mq dispatches the head of a non-empty queue');
+  const result = world.drivers.blkfront.queueRequest(dev, rinfo, request, world.front.env);
+  if (result.kind === 'busy') {
+    // BLK_STS_DEV_RESOURCE: the hardware queue stops until a completion restarts it.
+    rinfo.stopped = true;
+    return;
+  }
+  rinfo.dispatch.shift();
+  if (result.kind === 'failed') world.front.env.complete(request, 'error');
+  else
+    world.observe?.({
+      kind: 'request',
+      ring: action.ring,
+      id: result.id,
+      what: `queued request ${request.tag}`,
+    });
+}
+
+/** blkif_interrupt up to the rsp_prod it read; the backend may push more meanwhile. */
+function processResponses(world: World, action: ActionOf<'blkfront', 'processResponses'>): void {
+  const rinfo = frontRing(world, action.ring);
+  assert(rinfo.irq === 'responses', 'the handler runs after a delivered event');
+  const result = world.drivers.blkfront.processResponses(
+    world.front.device,
+    rinfo,
+    world.front.env,
+  );
+  switch (result) {
+    case 'finalCheck':
+      rinfo.irq = 'finalCheck';
+      return;
+    case 'error':
+      // Linux: no EOI after a protocol violation, so the channel stays masked.
+      rinfo.irq = 'idle';
+      return;
+    case 'ignored':
+    case 'idle':
+      endInterrupt(world, rinfo);
+      return;
+  }
+}
+
+/** RING_FINAL_CHECK_FOR_RESPONSES: races with the backend's push-and-check. */
+function finalCheck(world: World, action: ActionOf<'blkfront', 'finalCheck'>): void {
+  const rinfo = frontRing(world, action.ring);
+  assert(rinfo.irq === 'finalCheck', 'the final check follows the response loop');
+  if (world.drivers.blkfront.finalCheck(world.front.device, rinfo, world.front.env))
+    rinfo.irq = 'responses';
+  else endInterrupt(world, rinfo);
+}
+
+/** The late EOI unmasks the channel; kick_pending_request_queues restarts a stopped queue. */
+function endInterrupt(world: World, rinfo: RingInfo): void {
+  rinfo.irq = 'idle';
+  world.evtchn.unmask(world.guestDomid, rinfo.port);
+  if (rinfo.stopped && !ringFull(rinfo.front)) rinfo.stopped = false;
+}
+
+export const BLKFRONT: ActorModule<'blkfront'> = {
+  actor: 'blkfront',
+  kinds: {
+    // xenbus probes the driver, which binds and watches the backend's state.
+    probe: {
+      perform: (world) => probe(world, 'blkfront'),
+      describe: () => 'blkfront probe',
+      faultStart: false,
+    },
+    queueRequest: {
+      perform: queueRequest,
+      describe: (a) => `blkfront ring ${a.ring}: blkif_queue_rq`,
+      faultStart: false,
+    },
+    processResponses: {
+      perform: processResponses,
+      describe: (a) => `blkfront ring ${a.ring}: blkif_interrupt processes responses`,
+      faultStart: false,
+    },
+    finalCheck: {
+      perform: finalCheck,
+      describe: (a) => `blkfront ring ${a.ring}: final check`,
+      faultStart: false,
+    },
+    // talk_to_blkback's commit: other writers may conflict until then (EAGAIN).
+    commitTransaction: {
+      perform: (world) => commit(world, 'blkfront'),
+      describe: () => 'blkfront commits its xenstore transaction',
+      faultStart: false,
+    },
+  },
+};
+
+/** The open transaction of talk_to_blkback can commit while the guest runs. */
+export function commitEnabled(world: World, out: Action[]): void {
+  if (guestRuns(world) && world.front.tx !== undefined) out.push(COMMIT);
+}
+
+/** xenbus probes a fresh frontend directory (once; resume does not probe again). */
+export function probeEnabled(world: World, out: Action[]): void {
+  if (!guestRuns(world) || world.front.probed) return;
+  const state = readState(world.xs, world.guestDomid, frontendPath(world.guestDomid));
+  if (state === XenbusState.Initialising) out.push(PROBE);
+}
+
+/** Per ring, one of: the handler's response loop, its final check, or a dispatch. */
+export function ringWorkEnabled(world: World, out: Action[]): void {
+  if (!guestRuns(world)) return;
+  const dev = world.front.device;
+  const cache = world.actionCache;
+  for (const rinfo of dev.rings) {
+    if (rinfo.irq === 'responses')
+      out.push(cache.ring('blkfront', 'processResponses', rinfo.index));
+    else if (rinfo.irq === 'finalCheck')
+      out.push(cache.ring('blkfront', 'finalCheck', rinfo.index));
+    else if (dev.connection === 'connected' && !rinfo.stopped && rinfo.dispatch.length > 0)
+      out.push(cache.ring('blkfront', 'queueRequest', rinfo.index));
+  }
+}
+
+/** The watch thread takes the frontend's next watch event unless a callback is still running. */
+export function frontendWatchPending(world: World): boolean {
+  return (
+    guestRuns(world) &&
+    !world.front.snapshot.hasTag(IN_CALLBACK) &&
+    world.xs.pendingWatchCount(world.guestDomid) > 0
+  );
+}

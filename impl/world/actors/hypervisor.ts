@@ -1,0 +1,52 @@
+// The hypervisor's one action: a pending event channel reaches its handler (evtchn_2l's upcall).
+// Sends before delivery coalesce into one pending bit, which is the race this granularity keeps.
+import { BACKEND_DOMID } from '../../../model/xenstore-paths.ts';
+import { assert } from '../../assert.ts';
+import { wake } from '../../blkback/ring-worker.ts';
+import type { Action } from '../action.ts';
+import type { ActionOf, ActorModule } from '../kinds.ts';
+import { guestRuns, type World } from '../world.ts';
+import { backRing } from './blkback.ts';
+
+function deliverEvent(world: World, action: ActionOf<'hypervisor', 'deliverEvent'>): void {
+  if (action.side === 'blkback') {
+    const ring = backRing(world, action.ring);
+    world.evtchn.deliver(BACKEND_DOMID, ring.port);
+    // xen_blkif_be_int: wake the ring thread.
+    wake(ring);
+    return;
+  }
+  const rinfo = world.front.device.rings[action.ring];
+  assert(rinfo !== undefined, `frontend ring ${action.ring} exists`);
+  world.evtchn.deliver(world.guestDomid, rinfo.port);
+  // Late EOI (XSA-391): the channel stays masked until the handler ends.
+  world.evtchn.mask(world.guestDomid, rinfo.port);
+  rinfo.irq = 'responses';
+}
+
+export const HYPERVISOR: ActorModule<'hypervisor'> = {
+  actor: 'hypervisor',
+  kinds: {
+    deliverEvent: {
+      perform: deliverEvent,
+      describe: (a) => `hypervisor delivers the event of ${a.side} ring ${a.ring}`,
+      faultStart: false,
+    },
+  },
+};
+
+/** Every pending, unmasked channel: the backend's rings first, then the guest's (while it runs). */
+export function deliverEnabled(world: World, out: Action[]): void {
+  const evtchn = world.evtchn;
+  const cache = world.actionCache;
+  for (const ring of world.host.back.rings) {
+    if (evtchn.isPending(BACKEND_DOMID, ring.port) && !evtchn.isMasked(BACKEND_DOMID, ring.port))
+      out.push(cache.ring('blkback', 'deliverEvent', ring.index));
+  }
+  if (!guestRuns(world)) return;
+  for (const rinfo of world.front.device.rings) {
+    const port = rinfo.port;
+    if (evtchn.isPending(world.guestDomid, port) && !evtchn.isMasked(world.guestDomid, port))
+      out.push(cache.ring('blkfront', 'deliverEvent', rinfo.index));
+  }
+}

@@ -1,0 +1,213 @@
+// The toolstack's actions (libxl, the hotplug script, xl save/restore): writing physical-device
+// once blkback waits in InitWait, the suspend handshake, the migration to the next host of the
+// fault plan, xl block-detach, the removal of both directories, and a blkback restart.
+import { XenbusState } from '../../../model/xenbus-state.ts';
+import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
+import { BE } from '../../../model/xenstore-keys.ts';
+import { assert } from '../../assert.ts';
+import { disconnectRing, ringBusy } from '../../blkback/connect.ts';
+import { rspProd } from '../../xen/shared-ring.ts';
+import type { Action } from '../action.ts';
+import { sendToBackend } from '../backend-effects.ts';
+import { sendToFrontend } from '../frontend-effects.ts';
+import { createHost, frontEnvOf } from '../init.ts';
+import type { ActorModule } from '../kinds.ts';
+import {
+  createDevice,
+  initiateRemove,
+  introduceDomain,
+  recreateBackendDir,
+  removeDirectories,
+  writeHotplug,
+} from '../libxl.ts';
+import { frontConnected, type Host, teardownOf, type World } from '../world.ts';
+import { readState, unwatchBackend } from '../xenbus.ts';
+import { IN_CALLBACK } from '../../../model/events.ts';
+
+const FIXED = {
+  hotplug: { actor: 'toolstack', kind: 'hotplug' },
+  suspend: { actor: 'toolstack', kind: 'suspend' },
+  migrate: { actor: 'toolstack', kind: 'migrate' },
+  unplug: { actor: 'toolstack', kind: 'unplug' },
+  removeDevice: { actor: 'toolstack', kind: 'removeDevice' },
+  restartBackend: { actor: 'toolstack', kind: 'restartBackend' },
+} as const satisfies Record<string, Action>;
+
+/** The block script, run once blkback reached InitWait: physical-device appears. */
+function hotplug(world: World): void {
+  assert(!world.host.hotplugDone, 'the hotplug script runs once per host');
+  writeHotplug(world.xs, world.guestDomid);
+  world.host.hotplugDone = true;
+}
+
+/** The suspend handshake (control/shutdown) ends with the guest frozen: no vCPU, no handler. */
+function suspend(world: World): void {
+  assert(world.lifecycle.kind === 'running', 'only a running guest is suspended');
+  world.lifecycle = { kind: 'suspended' };
+}
+
+/**
+ * Save here, restore on the next host: the source domain is destroyed (its backend, mappings and
+ * channels go with its host), the destination gets fresh directories and a new domid.
+ */
+function migrate(world: World): void {
+  assert(world.lifecycle.kind === 'suspended', 'a migration follows a suspend');
+  const oldDomid = world.guestDomid;
+  const old = world.host;
+  // The source host's in-flight disk I/O is abandoned with the host: the destination re-issues
+  // every captured request (at-least-once execution, exactly-once completion).
+  abandonInflight(world, old);
+  // libxl's forced destroy (flow F): the frontend directory goes and the backend gets online=0,
+  // state=Closing in one transaction; blkback reads the frontend as Unknown and unregisters,
+  // releasing its rings, and xenbus writes Closed because its node reads Closing.
+  initiateRemove(world.xs, oldDomid, true);
+  if (old.back.snapshot.context.bound)
+    sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
+  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
+  for (const rinfo of world.front.device.rings) world.evtchn.close(oldDomid, rinfo.port);
+  unwatchBackend(world, oldDomid);
+  world.xs.unwatch(oldDomid, `${backendPath(oldDomid)}/${BE.state}`, 'otherend');
+  removeDirectories(world.xs, oldDomid);
+  const target = world.config.faults.migrations[world.migrationCount];
+  assert(target !== undefined, 'the fault plan has a host for this migration');
+  world.migrationCount += 1;
+  world.guestDomid = oldDomid + 1;
+  world.front.env = frontEnvOf(world);
+  introduceDomain(world.xs, world.guestDomid);
+  createDevice(world.xs, world.guestDomid);
+  world.host = createHost(world, world.migrationCount, target);
+  world.lifecycle = { kind: 'migrated' };
+}
+
+/** A backend host that goes away takes its disk I/O in flight with it, and those mappings. */
+function abandonInflight(world: World, host: Host): void {
+  for (const ring of host.back.rings) {
+    for (const pending of [...ring.inflight.values(), ...(ring.barrier ? [ring.barrier] : [])]) {
+      for (const seg of pending.segments)
+        if (!seg.persistent) world.guestGnttab.unmap(seg.gref, BACKEND_DOMID);
+      ring.pendingFree.push(pending.slot);
+    }
+    ring.inflight.clear();
+    ring.barrier = undefined;
+  }
+}
+
+/** xl block-detach: online=0 and state=Closing in one transaction. */
+function unplug(world: World): void {
+  assert(world.lifecycle.kind === 'running', 'a detach starts from an ordinary running guest');
+  initiateRemove(world.xs, world.guestDomid, false);
+  world.lifecycle = { kind: 'detaching', by: 'unplug' };
+}
+
+/** After the backend reached Closed: hotplug remove, both directories deleted. */
+function removeDevice(world: World): void {
+  const by = teardownOf(world);
+  assert(by !== undefined && world.lifecycle.kind === 'detaching', 'removal ends a teardown');
+  removeDirectories(world.xs, world.guestDomid);
+  world.lifecycle = { kind: 'removed', by };
+  // The guest's xenbus sees its device directory vanish and unregisters the device.
+  sendToFrontend(world, { type: 'device.remove' });
+}
+
+/**
+ * The backend domain's blkback dies and comes back as a new instance: everything it held goes
+ * (I/O in flight, mappings, channels, watches) and the toolstack writes a fresh backend
+ * directory. The new instance probes and waits in InitWait; Linux blkfront, Connected, ignores
+ * that (blkback_changed acts on InitWait only while Initialising), so its requests on the old
+ * rings never complete — the model reports what the real drivers do.
+ */
+function restartBackend(world: World): void {
+  assert(world.backendRestarts === 0, 'the fault plan allows one backend restart');
+  world.backendRestarts += 1;
+  const old = world.host;
+  abandonInflight(world, old);
+  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
+  unwatchBackend(world, world.guestDomid);
+  recreateBackendDir(world.xs, world.guestDomid);
+  world.host = createHost(world, old.index, old.back.config);
+}
+
+export const TOOLSTACK: ActorModule<'toolstack'> = {
+  actor: 'toolstack',
+  kinds: {
+    hotplug: { perform: hotplug, describe: () => 'toolstack hotplug', faultStart: false },
+    suspend: { perform: suspend, describe: () => 'toolstack suspend', faultStart: true },
+    migrate: { perform: migrate, describe: () => 'toolstack migrate', faultStart: false },
+    unplug: { perform: unplug, describe: () => 'toolstack unplug', faultStart: true },
+    removeDevice: {
+      perform: removeDevice,
+      describe: () => 'toolstack removeDevice',
+      faultStart: false,
+    },
+    restartBackend: {
+      perform: restartBackend,
+      describe: () => 'toolstack restartBackend',
+      faultStart: true,
+    },
+  },
+};
+
+export function hotplugEnabled(world: World, out: Action[]): void {
+  if (!world.host.hotplugDone && world.host.back.cachedState === XenbusState.InitWait)
+    out.push(FIXED.hotplug);
+}
+
+/** A suspended guest is migrated next: the save is done, the restore is the toolstack's. */
+export function migrateEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind === 'suspended') out.push(FIXED.migrate);
+}
+
+/** Once blkback is Closed and no answer can still arrive, the toolstack removes the device. */
+export function removeDeviceEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind !== 'detaching' || answersOutstanding(world)) return;
+  const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
+  if (state === XenbusState.Closed) out.push(FIXED.removeDevice);
+}
+
+/**
+ * blkfront_remove starts with del_gendisk, which waits for the requests still in flight: removal
+ * (folded into the toolstack's step) waits while a response can still arrive — the backend still
+ * has I/O in flight, or a frontend ring has responses or an event it has not handled yet.
+ */
+function answersOutstanding(world: World): boolean {
+  if (world.host.back.rings.some(ringBusy)) return true;
+  const dev = world.front.device;
+  if (dev.connection !== 'connected') return false;
+  for (const rinfo of dev.rings) {
+    if (rinfo.irq !== 'idle' || rspProd(rinfo.front.sring) !== rinfo.front.rspCons) return true;
+    if (world.evtchn.isPending(world.guestDomid, rinfo.port)) return true;
+  }
+  return false;
+}
+
+/** A migration of the plan may start while connected, or while renegotiating after a resume. */
+export function suspendEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind !== 'running') return;
+  if (!frontConnected(world) && !renegotiating(world)) return;
+  if (world.migrationCount < world.config.faults.migrations.length) out.push(FIXED.suspend);
+}
+
+/**
+ * Resumed and waiting for the new backend (FE Initialised, flag SUSPENDED): a save may come again
+ * before blkif_recover ran — the captured requests are still on the device-wide list.
+ */
+function renegotiating(world: World): boolean {
+  const front = world.front;
+  return (
+    front.snapshot.context.connection === 'SUSPENDED' &&
+    front.cachedState === XenbusState.Initialised &&
+    front.tx === undefined &&
+    !front.snapshot.hasTag(IN_CALLBACK)
+  );
+}
+
+export function unplugEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind === 'running' && frontConnected(world) && world.config.faults.unplug)
+    out.push(FIXED.unplug);
+}
+
+export function restartBackendEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind !== 'running' || !frontConnected(world)) return;
+  if (world.config.faults.backendRestart === true && world.backendRestarts === 0)
+    out.push(FIXED.restartBackend);
+}

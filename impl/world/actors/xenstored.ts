@@ -1,0 +1,66 @@
+// xenstored's actions: a queued watch event reaches its connection's xenbus watch thread, and
+// another writer's change conflicts with an open transaction (its commit then sees EAGAIN).
+import { BE, FE } from '../../../model/xenstore-keys.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from '../../../model/xenstore-paths.ts';
+import { assert } from '../../assert.ts';
+import type { Action } from '../action.ts';
+import type { ActionOf, ActorModule } from '../kinds.ts';
+import { guestRuns, type World } from '../world.ts';
+import { fireWatch } from '../xenbus.ts';
+import { frontendWatchPending } from './blkfront.ts';
+import { backendWatchPending } from './blkback.ts';
+
+const FIRE_FRONT: Action = { actor: 'xenstored', kind: 'fireWatch', connection: 'frontend' };
+const FIRE_BACK: Action = { actor: 'xenstored', kind: 'fireWatch', connection: 'backend' };
+const CONFLICT_FRONT: Action = { actor: 'xenstored', kind: 'conflict', connection: 'frontend' };
+const CONFLICT_BACK: Action = { actor: 'xenstored', kind: 'conflict', connection: 'backend' };
+
+/**
+ * Another writer touches a node the open transaction read: the toolstack pre-writes protocol
+ * for PV guests (the frontend's), a resize rewrites sectors (the backend's).
+ */
+function conflict(world: World, action: ActionOf<'xenstored', 'conflict'>): void {
+  assert(world.conflictsLeft > 0, 'a conflict of the fault plan is left');
+  world.conflictsLeft -= 1;
+  const guest = world.guestDomid;
+  if (action.connection === 'frontend')
+    world.xs.write(BACKEND_DOMID, `${frontendPath(guest)}/${FE.protocol}`, world.config.abi);
+  else
+    world.xs.write(
+      BACKEND_DOMID,
+      `${backendPath(guest)}/${BE.sectors}`,
+      String(world.disk.sectorCount),
+    );
+}
+
+export const XENSTORED: ActorModule<'xenstored'> = {
+  actor: 'xenstored',
+  kinds: {
+    fireWatch: {
+      perform: (world, a) => fireWatch(world, a.connection),
+      describe: (a) => `xenstored fires the next watch of the ${a.connection} connection`,
+      faultStart: false,
+    },
+    conflict: {
+      perform: conflict,
+      describe: (a) =>
+        `xenstored: a concurrent write conflicts with the ${a.connection}'s transaction`,
+      faultStart: true,
+    },
+  },
+};
+
+export function fireFrontendEnabled(world: World, out: Action[]): void {
+  if (frontendWatchPending(world)) out.push(FIRE_FRONT);
+}
+
+export function fireBackendEnabled(world: World, out: Action[]): void {
+  if (backendWatchPending(world)) out.push(FIRE_BACK);
+}
+
+/** A conflict of the plan may hit either side's open transaction. */
+export function conflictEnabled(world: World, out: Action[]): void {
+  if (world.conflictsLeft <= 0) return;
+  if (world.front.tx !== undefined && guestRuns(world)) out.push(CONFLICT_FRONT);
+  if (world.host.back.tx !== undefined) out.push(CONFLICT_BACK);
+}
