@@ -231,7 +231,8 @@ export function attackActions(world: World, out: HostileAction[]): void {
   for (let i = 0; i < plan.attacks.length; i++) {
     if (record.used[i]) continue;
     const spec = plan.attacks[i]!;
-    const ring = ATTACKS[spec.attack].target(world, spec);
+    // validateHostilePlan refuses unknown names; an unvalidated plan's are never enabled.
+    const ring = rowOf(spec.attack)?.target(world, spec);
     if (ring === undefined) continue;
     out.push({
       actor: 'hostile',
