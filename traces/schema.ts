@@ -140,7 +140,10 @@ function checkFields(
     if (base === 'count') {
       const n = o[key];
       if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > CONFLICTS_MAX)
-        c.fail(`${path}.${key}`, `must be an integer from 0 (at most ${CONFLICTS_MAX}), got ${describe(n)}`);
+        c.fail(
+          `${path}.${key}`,
+          `must be an integer from 0 (at most ${CONFLICTS_MAX}), got ${describe(n)}`,
+        );
       continue;
     }
     c.type(o, key, `${path}.`, base as 'string' | 'number' | 'boolean', optional);

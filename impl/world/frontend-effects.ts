@@ -62,22 +62,11 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       return { type: 'backend.deviceInfoRead', ok: true };
     case 'connectQueues':
       assert(dev.rings.length === effect.queueCount, 'blkfront_connect with the negotiated rings');
-      readFeatures(world);
-      dev.connection = 'connected';
       front.hasDisk = true;
-      // blkif_set_queue_limits: requests the guest queued under the previous limits (a save
-      // during renegotiation leaves some) go through the block layer again, as after recovery;
-      // dispatching one above the new limit is blkif_queue_rw_req's BUG_ON.
-      world.drivers.blkfront.requeueCaptured(dev, (r) =>
-        splitForLimit(world.guest, r, segmentLimit(dev.features)),
-      );
+      connectDevice(world);
       return undefined;
     case 'recover':
-      readFeatures(world);
-      dev.connection = 'connected';
-      world.drivers.blkfront.requeueCaptured(dev, (r) =>
-        splitForLimit(world.guest, r, segmentLimit(dev.features)),
-      );
+      connectDevice(world);
       return undefined;
     case 'captureInflight':
       world.drivers.blkfront.captureInflight(dev);
@@ -114,6 +103,21 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
     default:
       return unreachable(effect);
   }
+}
+
+/**
+ * blkfront_connect and blkif_recover: the backend's features, then the requests waiting in blk-mq
+ * go through the block layer again (blkif_set_queue_limits): those queued under the previous
+ * limits (a save during renegotiation leaves some) are split to the new segment limit, since
+ * dispatching one above it is blkif_queue_rw_req's BUG_ON.
+ */
+function connectDevice(world: World): void {
+  const dev = world.front.device;
+  readFeatures(world);
+  dev.connection = 'connected';
+  world.drivers.blkfront.requeueCaptured(dev, (r) =>
+    splitForLimit(world.guest, r, segmentLimit(dev.features)),
+  );
 }
 
 /** xenbus_switch_state: skip an unchanged state, never recreate a deleted node. */
