@@ -26,6 +26,7 @@ import {
   unconsumedRequests,
 } from '../xen/shared-ring.ts';
 import { assert } from '../assert.ts';
+import type { BlkbackReportCode } from '../blkfront/device.ts';
 import type { BackEnv, BackRingState, IoKind, MappedSegment, PendingRequest } from './back-ring.ts';
 import { mapSegments, readIndirectSegments, releaseSegments } from './persistent-cache.ts';
 
@@ -333,7 +334,7 @@ export function wake(ring: BackRingState): void {
 function report(
   ring: BackRingState,
   env: BackEnv,
-  code: string,
+  code: BlkbackReportCode,
   requestId: number,
   message: string,
 ): void {

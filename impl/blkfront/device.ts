@@ -24,15 +24,53 @@ export interface FrontFeatures {
 
 export type Outcome = 'ok' | 'error' | 'notsupp';
 
-/** Operating errors: what the peer did wrong, in protocol terms. Never thrown. */
-export interface DriverReport {
-  readonly side: 'blkfront' | 'blkback';
-  readonly code: string;
+/** What blkfront reports: a backend's response it refuses (blkif_interrupt's checks). */
+export type BlkfrontReportCode =
+  /** RING_RESPONSE_PROD_OVERFLOW: rsp_prod more than a ring ahead of rsp_cons. */
+  | 'illegal-response-count'
+  /** get_id_from_freelist's counterpart: "response has incorrect id". */
+  | 'response-id-out-of-range'
+  /** blkif_completion on a shadow that is not REQ_WAITING ("requested id ... isn't pending"). */
+  | 'response-not-waiting'
+  /** blkif_get_final_status: the response's operation is not the request's. */
+  | 'response-wrong-operation'
+  /** gnttab_try_end_foreign_access refused: "backend has not unmapped grant". */
+  | 'grant-still-mapped'
+  /** add_id_to_freelist refused a second free of the same id. */
+  | 'bad-free-id'
+  /** The frontend machine saw the guest misuse the device (a bug report, not the peer's). */
+  | 'guest-bug';
+
+/** What blkback reports: a frontend's request it refuses (dispatch_rw_block_io's checks). */
+export type BlkbackReportCode =
+  /** RING_REQUEST_CONS_OVERFLOW: req_prod more than a ring ahead of the responses. */
+  | 'ring-overflow'
+  /** The request slot does not decode (bad operation or segment count). */
+  | 'bad-request'
+  /** Decoded, but not acceptable in this connection (a feature not negotiated). */
+  | 'request-rejected'
+  /** A segment's first_sect/last_sect outside the page or reversed. */
+  | 'bad-segment'
+  /** A write to a vbd opened read-only. */
+  | 'read-only'
+  /** Sectors beyond the end of the backing disk. */
+  | 'out-of-range'
+  /** gnttab_map_refs failed: the frontend's grant is not a grant to us. */
+  | 'grant-map-failed';
+
+export type DriverReportCode = BlkfrontReportCode | BlkbackReportCode;
+
+interface ReportFields {
   readonly ring: number | undefined;
   readonly requestId: number | undefined;
   readonly gref: number | undefined;
   readonly message: string;
 }
+
+/** Operating errors: what the peer did wrong, in protocol terms. Never thrown. */
+export type DriverReport =
+  | (ReportFields & { readonly side: 'blkfront'; readonly code: BlkfrontReportCode })
+  | (ReportFields & { readonly side: 'blkback'; readonly code: BlkbackReportCode });
 
 export interface BlkfrontDevice {
   readonly handle: number;

@@ -19,7 +19,7 @@ import {
   rspProd,
   setRspEvent,
 } from '../xen/shared-ring.ts';
-import type { BlkfrontDevice, FrontEnv, Outcome } from './device.ts';
+import type { BlkfrontDevice, BlkfrontReportCode, FrontEnv, Outcome } from './device.ts';
 import { returnGrantSlot } from './grants.ts';
 import { type GrantSlot, INVALID_GRANT_REF, type RingInfo, releaseShadowId } from './ring-info.ts';
 
@@ -188,7 +188,7 @@ function fail(
   dev: BlkfrontDevice,
   rinfo: RingInfo,
   env: FrontEnv,
-  code: string,
+  code: BlkfrontReportCode,
   requestId: number | undefined,
   message: string,
 ): 'error' {
