@@ -51,8 +51,8 @@ function isFunctionNode(node: AstNode, parent: AstNode | undefined): boolean {
 }
 
 /** Local names under which this file imported assert/maybe/unreachable from impl/assert.ts. */
-function assertionImports(program: AstNode): Set<string> {
-  const names = new Set<string>();
+function assertionImports(program: AstNode): Map<string, string> {
+  const names = new Map<string, string>();
   for (const statement of program.body as AstNode[]) {
     if (statement.type !== 'ImportDeclaration') continue;
     const source = (statement.source as AstNode).value as string;
@@ -61,7 +61,7 @@ function assertionImports(program: AstNode): Set<string> {
       if (spec.type !== 'ImportSpecifier') continue;
       const imported = (spec.imported as AstNode).name as string;
       if ((ASSERTION_NAMES as readonly string[]).includes(imported)) {
-        names.add((spec.local as AstNode).name as string);
+        names.set((spec.local as AstNode).name as string, imported);
       }
     }
   }
@@ -149,6 +149,30 @@ export function formatTable(files: readonly FileDensity[], perFile = false): str
   const all = total(files);
   out.push(row(all.folder, all, all.files));
   return out.join('\n');
+}
+
+/**
+ * Assertions whose message is built on every call (a template literal or a `+` concatenation):
+ * `path:line` of each. impl/assert.ts formats `%s` places only on failure; use that instead.
+ */
+export function eagerMessages(file: SourceFile): string[] {
+  const program = parseSource(file);
+  const asserts = assertionImports(program);
+  const out: string[] = [];
+  walk(program, (node) => {
+    if (node.type !== 'CallExpression') return;
+    const callee = node.callee as AstNode;
+    if (callee.type !== 'Identifier' || !asserts.has(callee.name as string)) return;
+    // unreachable always fails: its message is built only then.
+    if (asserts.get(callee.name as string) === 'unreachable') return;
+    const message = (node.arguments as AstNode[])[1];
+    if (message === undefined) return;
+    const eager =
+      message.type === 'TemplateLiteral' ||
+      (message.type === 'BinaryExpression' && message.operator === '+');
+    if (eager) out.push(`${file.path}:${lineOf(file.text, node.start as number)}`);
+  });
+  return out;
 }
 
 /** Where the functions without an assertion are, for `--bare`: path:line name. */

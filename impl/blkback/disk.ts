@@ -29,7 +29,9 @@ export class Disk {
   write(sector: number, from: Uint8Array): void {
     assert(
       this.inRange(sector, from.length / 512),
-      `disk write of ${from.length / 512} sectors at ${sector} beyond ${this.sectorCount}`,
+      'disk write of %s sectors at %s beyond the disk',
+      from.length / 512,
+      sector,
     );
     this.eachChunk(sector, from.length, (index, offset, done, n) => {
       let chunk = this.chunks.get(index);
@@ -44,7 +46,9 @@ export class Disk {
   read(sector: number, into: Uint8Array): void {
     assert(
       this.inRange(sector, into.length / 512),
-      `disk read of ${into.length / 512} sectors at ${sector} beyond ${this.sectorCount}`,
+      'disk read of %s sectors at %s beyond the disk',
+      into.length / 512,
+      sector,
     );
     this.eachChunk(sector, into.length, (index, offset, done, n) => {
       const chunk = this.chunks.get(index);

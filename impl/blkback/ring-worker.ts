@@ -262,7 +262,7 @@ export type CompleteResult = {
 /** The disk finished pending request `slot`: move the data, unmap, then respond (in that order). */
 export function completeIo(ring: BackRingState, slot: number, env: BackEnv): CompleteResult {
   const pending = ring.inflight.get(slot);
-  assert(pending !== undefined, `ring ${ring.index}: no pending request in slot ${slot}`);
+  assert(pending !== undefined, 'ring %s: no pending request in slot %s', ring.index, slot);
   ring.inflight.delete(slot);
   doIo(pending, env);
   // Unmap before the response: a frontend that sees the response ends access at once, and XSA-396

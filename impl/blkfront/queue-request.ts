@@ -105,7 +105,8 @@ function buildRequest(
   assert(segmentCount >= 1, 'read/write with data');
   assert(
     segmentCount <= segmentLimit(dev.features),
-    `request ${request.tag} exceeds the segment limit`,
+    'request %s exceeds the segment limit',
+    request.tag,
   );
   const segments = grantSegments(dev, rinfo, shadow, request, env);
   if (segments === undefined) return undefined;

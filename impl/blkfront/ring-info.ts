@@ -85,11 +85,13 @@ export function createShadows(ringSize: number): Shadow[] {
 /** get_id_from_freelist. */
 export function takeShadowId(rinfo: RingInfo): number {
   const id = rinfo.shadowFree;
-  assert(id < rinfo.shadow.length, `ring ${rinfo.index}: shadow free list empty`);
+  assert(id < rinfo.shadow.length, 'ring %s: shadow free list empty', rinfo.index);
   const slot = rinfo.shadow[id]!;
   assert(
     slot.status === 'free',
-    `ring ${rinfo.index}: shadow ${id} on free list but ${slot.status}`,
+    'ring %s: shadow %s on the free list is not free',
+    rinfo.index,
+    id,
   );
   rinfo.shadowFree = slot.link;
   slot.link = id;
@@ -121,7 +123,7 @@ export function takeGrantSlot(rinfo: RingInfo): GrantSlot {
   }
   const unused = rinfo.unusedSlots.pop();
   if (unused !== undefined) return unused;
-  assert(rinfo.freshSlots > 0, `ring ${rinfo.index}: grant list exhausted`);
+  assert(rinfo.freshSlots > 0, 'ring %s: grant list exhausted', rinfo.index);
   rinfo.freshSlots -= 1;
   return { ref: INVALID_GRANT_REF, frame: undefined };
 }

@@ -58,7 +58,8 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
 export function fillGrantBuffers(dev: BlkfrontDevice, rinfo: RingInfo): void {
   assert(
     rinfo.inflightCount === 0,
-    `ring ${rinfo.index}: grant buffers filled with requests in flight`,
+    'ring %s: grant buffers filled with requests in flight',
+    rinfo.index,
   );
   const count = grantSlotCountFor(segmentLimit(dev.features), rinfo.front.size);
   rinfo.persistentSlots.length = 0;

@@ -176,7 +176,12 @@ function writeU64(view: DataView, offset: number, value: number): void {
 }
 
 function assertUint(value: number, bits: 8 | 16 | 32, what: string): void {
-  assert(Number.isInteger(value) && value >= 0 && value < 2 ** bits, `${what} must be a u${bits}`);
+  assert(
+    Number.isInteger(value) && value >= 0 && value < 2 ** bits,
+    '%s must be a u%s',
+    what,
+    bits,
+  );
 }
 
 /** INDIRECT_PAGES(): indirect descriptor pages needed for `nrSegments` segments. */

@@ -247,9 +247,14 @@ export class EventChannels {
   /** mask/unmask act on the caller's own live port: anything else is our bug. */
   private ownPort(dom: DomId, port: Port, what: string): DomainPorts {
     const ports = this.domains.get(dom);
-    assert(ports !== undefined && this.validPort(ports, port), `${what}: no port ${port}`);
+    assert(ports !== undefined && this.validPort(ports, port), '%s: no port %s', what, port);
     const state = ports.state[port];
-    assert(state === State.Unbound || state === State.Interdomain, `${what}: port ${port} free`);
+    assert(
+      state === State.Unbound || state === State.Interdomain,
+      '%s: port %s is free',
+      what,
+      port,
+    );
     return ports;
   }
 }

@@ -53,7 +53,7 @@ export class DomainMemory {
   freePages(first: Frame, count: number): void {
     assert(Number.isInteger(count) && count >= 1, 'freePages: count must be >= 1');
     for (let i = 0; i < count; i++) {
-      assert(this.isAllocated(first + i), `freePages: frame ${first + i} is not allocated`);
+      assert(this.isAllocated(first + i), 'freePages: frame %s is not allocated', first + i);
     }
     for (let i = 0; i < count; i++) {
       this.pages[first - FRAME_FIRST + i] = undefined;
@@ -68,7 +68,7 @@ export class DomainMemory {
     const cached = this.pages[frame - FRAME_FIRST];
     if (cached !== undefined) return cached;
     const run = this.runs[frame - FRAME_FIRST];
-    assert(run !== undefined, `page: frame ${frame} of domain ${this.domid} is not allocated`);
+    assert(run !== undefined, 'page: frame %s of domain %s is not allocated', frame, this.domid);
     const page = new Uint8Array(run.buffer, (frame - run.first) * PAGE_SIZE, PAGE_SIZE);
     this.pages[frame - FRAME_FIRST] = page;
     return page;

@@ -275,7 +275,7 @@ class CommittedView implements View {
   }
 
   inconsistent(what: string): void {
-    assert(false, `xenstore tree corrupt: ${what}`);
+    assert(false, 'xenstore tree corrupt: %s', what);
   }
 }
 
@@ -373,7 +373,7 @@ class TransactionView implements View {
 
   private access(path: string): Access {
     const access = this.accessed.get(path);
-    assert(access !== undefined, `transaction changed ${path} without reading it first`);
+    assert(access !== undefined, 'transaction changed %s without reading it first', path);
     return access;
   }
 }
