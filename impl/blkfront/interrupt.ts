@@ -2,6 +2,7 @@
 // actions at the "goto again" of the handler: processing the responses up to the rsp_prod it read,
 // then RING_FINAL_CHECK_FOR_RESPONSES. Between the two the backend can push more responses; that
 // window is exactly where a handler that skips the re-check loses a wake-up.
+import { assert, maybe } from '../assert.ts';
 import {
   BLKIF_OP_DISCARD,
   BLKIF_OP_FLUSH_DISKCACHE,
@@ -16,6 +17,7 @@ import {
   entryOffset,
   finalCheckForResponses,
   frontProducerOverflow,
+  rspEvent,
   rspProd,
   setRspEvent,
 } from '../xen/shared-ring.ts';
@@ -33,7 +35,9 @@ export function processResponses(
 ): ResponsesResult {
   // Events on a device that is not CONNECTED are ignored (and, after an error, never EOI'd).
   if (dev.connection !== 'connected') return 'ignored';
+  assert(dev.rings[rinfo.index] === rinfo, 'ring %s is not one of the device rings', rinfo.index);
   const front = rinfo.front;
+  const consBefore = front.rspCons;
   const rp = rspProd(front.sring);
   if (frontProducerOverflow(front)) {
     return fail(
@@ -52,6 +56,16 @@ export function processResponses(
     front.rspCons = ringIdxAdd(front.rspCons, 1);
     if (completeOne(dev, rinfo, rsp, env) === 'error') return 'error';
   }
+  // Every response consumed without an error ended one waiting shadow, so rsp_cons cannot have
+  // passed req_prod_pvt: the checks above are what keep a hostile rsp_prod from moving it there.
+  assert(front.rspCons === rp, 'ring %s: rsp_cons did not reach the rsp_prod read', rinfo.index);
+  assert(
+    ringIdxDistance(front.rspCons, front.reqProdPvt) <= front.size,
+    'ring %s: rsp_cons %s passed req_prod_pvt',
+    rinfo.index,
+    front.rspCons,
+  );
+  maybe(ringIdxDistance(consBefore, front.rspCons) === 0);
   if (front.rspCons !== front.reqProdPvt) return 'finalCheck';
   // Nothing outstanding: arm the event without a re-check, as Linux does.
   setRspEvent(front.sring, ringIdxAdd(front.rspCons, 1));
@@ -60,7 +74,15 @@ export function processResponses(
 
 /** Second half: RING_FINAL_CHECK_FOR_RESPONSES; true means "goto again". */
 export function finalCheck(_dev: BlkfrontDevice, rinfo: RingInfo, _env: FrontEnv): boolean {
-  return finalCheckForResponses(rinfo.front);
+  const again = finalCheckForResponses(rinfo.front);
+  maybe(again);
+  // Armed for the very next response either way (rsp_event = rsp_cons + 1 unless work was found).
+  assert(
+    again || rspEvent(rinfo.front.sring) === ringIdxAdd(rinfo.front.rspCons, 1),
+    'ring %s: final check slept without arming rsp_event',
+    rinfo.index,
+  );
+  return again;
 }
 
 function completeOne(
@@ -92,6 +114,7 @@ function completeOne(
     );
   }
   shadow.status = 'processing';
+  assert(shadow.link === id, 'ring %s: waiting shadow %s does not hold its id', rinfo.index, id);
   if (rsp.operation !== shadow.operation) {
     return fail(
       dev,
@@ -102,7 +125,9 @@ function completeOne(
       `response op ${rsp.operation} for request id ${id} of op ${shadow.operation}`,
     );
   }
-  const request = shadow.request!;
+  const request = shadow.request;
+  // Only failOutstanding detaches a request, and it runs just before the rings are freed.
+  assert(request !== undefined, 'ring %s: waiting shadow %s without a request', rinfo.index, id);
   if (dev.bounce && rsp.operation === BLKIF_OP_READ && rsp.status === BLKIF_RSP_OKAY)
     copyReadData(rinfo, id, env);
   if (
@@ -129,6 +154,13 @@ function completeOne(
     });
     return 'ok';
   }
+  assert(
+    shadow.request === undefined,
+    'ring %s: completed shadow %s kept its request',
+    rinfo.index,
+    id,
+  );
+  assert(rinfo.shadowFree === id, 'ring %s: freed id %s not at the list head', rinfo.index, id);
   env.complete(request, outcomeOf(dev, rsp, request.op));
   return 'ok';
 }
@@ -150,16 +182,19 @@ function outcomeOf(dev: BlkfrontDevice, rsp: BlkifResponse, op: string): Outcome
     dev.features.flush = 'none';
     return 'ok';
   }
+  maybe(rsp.status === BLKIF_RSP_OKAY);
   return rsp.status === BLKIF_RSP_OKAY ? 'ok' : 'error';
 }
 
 function copyReadData(rinfo: RingInfo, id: number, env: FrontEnv): void {
   const shadow = rinfo.shadow[id]!;
-  const request = shadow.request!;
-  const buffer = request.buffer!;
+  const buffer = shadow.request?.buffer;
+  assert(buffer !== undefined, 'ring %s: bounced read %s without a buffer', rinfo.index, id);
+  assert(shadow.grantsUsed.length <= buffer.pageCount, 'request %s: more segments than pages', id);
   for (let i = 0; i < shadow.grantsUsed.length; i++) {
     const slot = shadow.grantsUsed[i]!;
-    const from = env.memory.page(slot.frame!);
+    assert(slot.frame !== undefined, 'ring %s: bounce entry without its own page', rinfo.index);
+    const from = env.memory.page(slot.frame);
     env.memory.page(buffer.firstFrame + i).set(from);
   }
 }
@@ -172,7 +207,9 @@ function releaseGrants(
   env: FrontEnv,
 ): boolean {
   for (const slot of slots) {
+    assert(slot.ref !== INVALID_GRANT_REF, 'ring %s: in-flight entry without a grant', rinfo.index);
     const ended = env.gnttab.endAccess(slot.ref);
+    maybe(ended.ok);
     if (ended.ok) {
       slot.ref = INVALID_GRANT_REF;
     } else if (!dev.features.persistent) {
@@ -193,6 +230,7 @@ function fail(
   message: string,
 ): 'error' {
   // Linux: info->connected = BLKIF_STATE_ERROR, "disabled for further use", no EOI.
+  assert(dev.connection === 'connected', 'ring %s: a disconnected device failed', rinfo.index);
   dev.connection = 'error';
   env.report({ side: 'blkfront', code, ring: rinfo.index, requestId, gref: undefined, message });
   return 'error';

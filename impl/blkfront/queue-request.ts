@@ -2,7 +2,7 @@
 // flush_requests. Linux runs all of it under rinfo->ring_lock, which the interrupt handler of the
 // same ring also takes, so one dispatch is one action: building the request and publishing
 // req_prod cannot interleave with response handling on that ring, only with the backend.
-import { assert } from '../assert.ts';
+import { assert, maybe } from '../assert.ts';
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
   BLKIF_OP_DISCARD,
@@ -17,8 +17,8 @@ import {
   writeIndirectSegment,
 } from '../xen/blkif-abi.ts';
 import { PAGE_SIZE } from '../xen/memory.ts';
-import { entryOffset, pushRequestsAndCheckNotify, ringFull } from '../xen/shared-ring.ts';
-import { ringIdxAdd } from '../xen/ring-index.ts';
+import { entryOffset, pushRequestsAndCheckNotify, reqProd, ringFull } from '../xen/shared-ring.ts';
+import { ringIdxAdd, ringIdxDistance } from '../xen/ring-index.ts';
 import { type BlockRequest, segmentCountOf, segmentSectors } from './block-request.ts';
 import { type BlkfrontDevice, type FrontEnv, segmentLimit } from './device.ts';
 import {
@@ -43,25 +43,53 @@ export function queueRequest(
   env: FrontEnv,
 ): QueueResult {
   assert(dev.connection === 'connected', 'dispatch only while connected');
+  assert(dev.rings[rinfo.index] === rinfo, 'ring %s is not one of the device rings', rinfo.index);
   if (ringFull(rinfo.front)) return { kind: 'busy', why: 'ring-full' };
   // blkif_request_flush_invalid: a flush the backend cannot do fails at once, as in Linux.
   if (request.op === 'flush' && dev.features.flush === 'none') return { kind: 'failed' };
   if (request.op === 'discard' && !dev.features.discard) return { kind: 'failed' };
+  const front = rinfo.front;
+  const prodBefore = front.reqProdPvt;
+  const inflightBefore = rinfo.inflightCount;
   const id = takeShadowId(rinfo);
   const shadow = rinfo.shadow[id]!;
   const built = buildRequest(dev, rinfo, shadow, id, request, env);
   if (built === undefined) {
     releaseUnbuilt(rinfo, shadow, id, env);
+    assert(
+      rinfo.inflightCount === inflightBefore,
+      'ring %s: unbuilt request kept a shadow',
+      rinfo.index,
+    );
+    assert(
+      front.reqProdPvt === prodBefore,
+      'ring %s: unbuilt request moved req_prod_pvt',
+      rinfo.index,
+    );
     return { kind: 'busy', why: 'no-grants' };
   }
+  assert(built.id === id, 'ring %s: request built for id %s', rinfo.index, built.id);
   shadow.request = request;
   shadow.status = 'waiting';
   // Built in the private shadow first and copied to the slot: blkfront never reads the slot back.
-  const front = rinfo.front;
   env.abi.writeRequest(front.sring.view, entryOffset(front.sring, front.reqProdPvt), built);
   front.reqProdPvt = ringIdxAdd(front.reqProdPvt, 1);
   const notify = pushRequestsAndCheckNotify(front);
+  maybe(notify);
   if (notify) env.evtchn.notify(env.domid, rinfo.port);
+  // Postconditions in ring.h terms: exactly one more request published, its shadow waiting.
+  assert(
+    ringIdxDistance(prodBefore, front.reqProdPvt) === 1,
+    'ring %s: req_prod_pvt not +1',
+    rinfo.index,
+  );
+  assert(reqProd(front.sring) === front.reqProdPvt, 'ring %s: req_prod not published', rinfo.index);
+  assert(
+    rinfo.inflightCount === inflightBefore + 1,
+    'ring %s: in-flight count not +1',
+    rinfo.index,
+  );
+  assert(shadow.link === id, 'ring %s: shadow %s does not hold its id', rinfo.index, id);
   return { kind: 'queued', id, notify };
 }
 
@@ -110,6 +138,7 @@ function buildRequest(
   );
   const segments = grantSegments(dev, rinfo, shadow, request, env);
   if (segments === undefined) return undefined;
+  assert(segments.length === segmentCount, 'request %s: segments not all granted', request.tag);
   shadow.operation = op;
   if (segmentCount <= BLKIF_MAX_SEGMENTS_PER_REQUEST && dev.features.indirectSegments === 0) {
     shadow.ringOperation = op;
@@ -139,6 +168,7 @@ function buildRequest(
   }
   const indirectGrefs = grantIndirectPages(dev, rinfo, shadow, segments, env);
   if (indirectGrefs === undefined) return undefined;
+  assert(dev.features.indirectSegments > 0, 'request %s: indirect not negotiated', request.tag);
   shadow.ringOperation = BLKIF_OP_INDIRECT;
   return {
     kind: 'indirect',
@@ -162,6 +192,7 @@ function grantSlot(
   env: FrontEnv,
 ): GrantSlot | undefined {
   const slot = takeGrantSlot(rinfo);
+  maybe(slot.ref !== INVALID_GRANT_REF);
   if (slot.ref !== INVALID_GRANT_REF) return slot;
   // Writable even for writes: blkif.h note 8 requires it for a grant the backend may keep.
   const granted = env.gnttab.grantAccess(env.backendDomid, frameOf(slot), false);
@@ -170,11 +201,13 @@ function grantSlot(
     return undefined;
   }
   slot.ref = granted.value;
+  assert(slot.ref !== INVALID_GRANT_REF, 'ring %s: grant entry without a reference', rinfo.index);
   return slot;
 }
 
 function ownPage(slot: GrantSlot, env: FrontEnv): number {
   if (slot.frame === undefined) slot.frame = env.memory.allocPages(1);
+  assert(env.memory.isAllocated(slot.frame), 'grant entry page %s is not allocated', slot.frame);
   return slot.frame;
 }
 
@@ -185,7 +218,9 @@ function grantSegments(
   request: BlockRequest,
   env: FrontEnv,
 ): BlkifSegment[] | undefined {
-  const buffer = request.buffer!;
+  const buffer = request.buffer;
+  assert(buffer !== undefined, 'request %s: read/write without a buffer', request.tag);
+  assert(shadow.grantsUsed.length === 0, 'request %s: shadow already holds grants', request.tag);
   const segments: BlkifSegment[] = [];
   const count = segmentCountOf(request);
   for (let i = 0; i < count; i++) {
@@ -203,6 +238,7 @@ function grantSegments(
     }
     segments.push({ gref: slot.ref, firstSect: first, lastSect: last });
   }
+  assert(shadow.grantsUsed.length === count, 'request %s: grants not all held', request.tag);
   return segments;
 }
 
@@ -214,6 +250,16 @@ function grantIndirectPages(
   env: FrontEnv,
 ): number[] | undefined {
   const pageCount = Math.ceil(segments.length / SEGS_PER_INDIRECT_FRAME);
+  assert(
+    segments.length > BLKIF_MAX_SEGMENTS_PER_REQUEST,
+    'indirect for %s segments',
+    segments.length,
+  );
+  assert(
+    shadow.indirectGrants.length === 0,
+    'ring %s: shadow already holds indirect pages',
+    rinfo.index,
+  );
   const grefs: number[] = [];
   for (let p = 0; p < pageCount; p++) {
     // Bouncing: the entry's own page. Otherwise a page from rinfo->indirect_pages.
@@ -227,7 +273,8 @@ function grantIndirectPages(
     );
     if (slot === undefined) return undefined;
     shadow.indirectGrants.push(slot);
-    const page = env.memory.page(slot.frame!);
+    assert(slot.frame !== undefined, 'ring %s: indirect page entry without a page', rinfo.index);
+    const page = env.memory.page(slot.frame);
     const view = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
     const end = Math.min(segments.length, (p + 1) * SEGS_PER_INDIRECT_FRAME);
     for (let s = p * SEGS_PER_INDIRECT_FRAME; s < end; s++) {
@@ -235,11 +282,19 @@ function grantIndirectPages(
     }
     grefs.push(slot.ref);
   }
+  assert(grefs.length === pageCount, 'ring %s: indirect pages not all granted', rinfo.index);
   return grefs;
 }
 
 /** Undo a half-built request when the grant table ran out (Linux reserves first, then builds). */
 function releaseUnbuilt(rinfo: RingInfo, shadow: Shadow, id: number, env: FrontEnv): void {
+  assert(
+    shadow.status === 'processing',
+    'ring %s: unbuilt shadow %s not processing',
+    rinfo.index,
+    id,
+  );
+  assert(shadow.request === undefined, 'ring %s: unbuilt shadow %s has a request', rinfo.index, id);
   for (const slot of shadow.grantsUsed.concat(shadow.indirectGrants)) {
     if (slot.ref !== INVALID_GRANT_REF && env.gnttab.endAccess(slot.ref).ok)
       slot.ref = INVALID_GRANT_REF;
@@ -251,4 +306,5 @@ function releaseUnbuilt(rinfo: RingInfo, shadow: Shadow, id: number, env: FrontE
   shadow.link = rinfo.shadowFree;
   rinfo.shadowFree = id;
   rinfo.inflightCount -= 1;
+  assert(rinfo.inflightCount >= 0, 'ring %s: in-flight count below zero', rinfo.index);
 }

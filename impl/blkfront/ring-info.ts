@@ -1,10 +1,11 @@
 // blkfront_ring_info: everything blkfront keeps per ring (= per blk-mq hardware queue) since Bob
 // Liu's multi-queue series made grants, shadows and indirect pages per ring instead of per device.
-import { assert } from '../assert.ts';
+import { assert, maybe } from '../assert.ts';
 import type { GrantRef } from '../xen/grant-table.ts';
 import type { Frame } from '../xen/memory.ts';
 import type { Port } from '../xen/event-channel.ts';
 import type { FrontRing } from '../xen/shared-ring.ts';
+import { isRingSize } from '../xen/ring-index.ts';
 import type { BlockRequest } from './block-request.ts';
 
 /** The free-list end marker blkfront threads through shadow[].req.u.rw.id. */
@@ -67,6 +68,7 @@ export interface RingInfo {
 }
 
 export function createShadows(ringSize: number): Shadow[] {
+  assert(isRingSize(ringSize), 'shadow array for ring size %s', ringSize);
   const shadow: Shadow[] = [];
   for (let i = 0; i < ringSize; i++) {
     shadow.push({
@@ -79,6 +81,7 @@ export function createShadows(ringSize: number): Shadow[] {
       indirectGrants: [],
     });
   }
+  assert(shadow.length === ringSize, 'one shadow per ring slot');
   return shadow;
 }
 
@@ -97,6 +100,11 @@ export function takeShadowId(rinfo: RingInfo): number {
   slot.link = id;
   slot.status = 'processing';
   rinfo.inflightCount += 1;
+  assert(
+    rinfo.inflightCount <= rinfo.shadow.length,
+    'ring %s: more in flight than shadows',
+    rinfo.index,
+  );
   return id;
 }
 
@@ -104,6 +112,7 @@ export function takeShadowId(rinfo: RingInfo): number {
 export function releaseShadowId(rinfo: RingInfo, id: number): boolean {
   const slot = rinfo.shadow[id];
   if (slot === undefined || slot.link !== id || slot.request === undefined) return false;
+  assert(slot.status !== 'free', 'ring %s: shadow %s holds a request but is free', rinfo.index, id);
   slot.request = undefined;
   slot.status = 'free';
   slot.grantsUsed.length = 0;
@@ -111,18 +120,28 @@ export function releaseShadowId(rinfo: RingInfo, id: number): boolean {
   slot.link = rinfo.shadowFree;
   rinfo.shadowFree = id;
   rinfo.inflightCount -= 1;
+  assert(rinfo.inflightCount >= 0, 'ring %s: in-flight count below zero', rinfo.index);
   return true;
 }
 
 /** get_free_grant: the head of rinfo->grants, a persistent entry if any. */
 export function takeGrantSlot(rinfo: RingInfo): GrantSlot {
   const persistent = rinfo.persistentSlots.pop();
+  maybe(persistent !== undefined);
   if (persistent !== undefined) {
     rinfo.persistentGntsC -= 1;
+    assert(
+      persistent.ref !== INVALID_GRANT_REF,
+      'ring %s: persistent entry without a reference',
+      rinfo.index,
+    );
     return persistent;
   }
   const unused = rinfo.unusedSlots.pop();
-  if (unused !== undefined) return unused;
+  if (unused !== undefined) {
+    assert(unused.ref === INVALID_GRANT_REF, 'ring %s: unused entry still granted', rinfo.index);
+    return unused;
+  }
   assert(rinfo.freshSlots > 0, 'ring %s: grant list exhausted', rinfo.index);
   rinfo.freshSlots -= 1;
   return { ref: INVALID_GRANT_REF, frame: undefined };
@@ -130,9 +149,11 @@ export function takeGrantSlot(rinfo: RingInfo): GrantSlot {
 
 /** Grant entries (with a valid or invalid reference) not held by any in-flight request. */
 export function freeGrantSlotCount(rinfo: RingInfo): number {
+  assert(rinfo.freshSlots >= 0, 'ring %s: fresh grant entries below zero', rinfo.index);
   return rinfo.persistentSlots.length + rinfo.unusedSlots.length + rinfo.freshSlots;
 }
 
 export function shadowInUse(rinfo: RingInfo): number {
+  assert(rinfo.inflightCount >= 0, 'ring %s: in-flight count below zero', rinfo.index);
   return rinfo.inflightCount;
 }
