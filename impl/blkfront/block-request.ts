@@ -1,5 +1,6 @@
 // The block layer's view of one request, as blk-mq hands it to blkif_queue_rq(). It lives in
 // guest memory (`buffer`), not in any shared page: the frontend decides how to grant it.
+import { assert } from '../assert.ts';
 import type { Frame } from '../xen/memory.ts';
 
 export type BlockOp = 'read' | 'write' | 'flush' | 'discard';
@@ -32,7 +33,9 @@ export interface BlockRequest {
 export function segmentCountOf(request: BlockRequest): number {
   if (request.buffer === undefined) return 0;
   const bytes = request.buffer.offsetBytes + request.sectorCount * SECTOR_SIZE;
-  return Math.ceil(bytes / 4096);
+  const count = Math.ceil(bytes / 4096);
+  assert(count <= request.buffer.pageCount, 'request %s: data past its buffer', request.tag);
+  return count;
 }
 
 /** first_sect/last_sect of segment i, both inclusive, 0..7 within its page. */
@@ -41,5 +44,7 @@ export function segmentSectors(request: BlockRequest, i: number): { first: numbe
   const start = i === 0 ? offsetSectors : 0;
   const remaining = offsetSectors + request.sectorCount - i * SECTORS_PER_PAGE;
   const last = Math.min(SECTORS_PER_PAGE, remaining) - 1;
+  assert(start <= last, 'request %s: segment %s is empty', request.tag, i);
+  assert(last < SECTORS_PER_PAGE, 'request %s: segment %s past its page', request.tag, i);
   return { first: start, last };
 }

@@ -1,5 +1,6 @@
 // blkfront_info: per-device state shared by all rings, and the environment a driver routine
 // works in (mirage's functor arguments: the grant table, event channels and memory of its domain).
+import { assert } from '../assert.ts';
 import type { BlkifAbi } from '../xen/blkif-abi.ts';
 import type { EventChannels } from '../xen/event-channel.ts';
 import type { GrantTable } from '../xen/grant-table.ts';
@@ -106,5 +107,11 @@ export function envWith<E extends object>(env: E, overrides: Partial<E>): E {
 }
 
 export function segmentLimit(features: FrontFeatures): number {
+  assert(
+    Number.isInteger(features.indirectSegments),
+    'indirect segments %s',
+    features.indirectSegments,
+  );
+  assert(features.indirectSegments >= 0, 'indirect segments %s', features.indirectSegments);
   return features.indirectSegments > 0 ? features.indirectSegments : 11;
 }

@@ -1,6 +1,7 @@
 // blkfront_resume (capture before the rings are freed), blkif_free, and blkif_recover (requeue on
 // the new rings). The order is the 2016 fix "save uncompleted reqs in blkfront_resume()": in 4.6
 // the capture ran after the rings had been rebuilt, and in-flight requests were lost.
+import { assert } from '../assert.ts';
 import type { BlockRequest } from './block-request.ts';
 import type { BlkfrontDevice, FrontEnv } from './device.ts';
 import { fillGrantBuffers, freeRing } from './setup.ts';
@@ -11,6 +12,7 @@ import { fillGrantBuffers, freeRing } from './setup.ts';
  * will map each onto the new hardware queues.
  */
 export function captureInflight(dev: BlkfrontDevice): number {
+  const capturedBefore = dev.captured.length;
   let count = 0;
   for (const rinfo of dev.rings) {
     for (const shadow of rinfo.shadow) {
@@ -22,6 +24,7 @@ export function captureInflight(dev: BlkfrontDevice): number {
     count += rinfo.dispatch.length;
     rinfo.dispatch.length = 0;
   }
+  assert(dev.captured.length === capturedBefore + count, 'capture lost a request');
   return count;
 }
 
@@ -40,6 +43,7 @@ export function freeRings(dev: BlkfrontDevice, env: FrontEnv): number[] {
     deferred.push(...freeRing(rinfo, env));
   }
   dev.rings = [];
+  assert(deferred.every(Number.isInteger), 'deferred grant references are references');
   return deferred;
 }
 
@@ -52,6 +56,7 @@ export function requeueCaptured(
   dev: BlkfrontDevice,
   resubmit: (request: BlockRequest) => readonly BlockRequest[],
 ): number {
+  assert(dev.rings.length > 0, 'blkif_recover without rings');
   for (const rinfo of dev.rings) fillGrantBuffers(dev, rinfo);
   // Requests the guest queued on the new rings before the reconnect were sized for the old
   // limits: they go through the block layer again too.
@@ -65,6 +70,7 @@ export function requeueCaptured(
       count += 1;
     }
   }
+  assert(dev.captured.length === 0, 'blkif_recover left captured requests behind');
   return count;
 }
 
@@ -81,5 +87,6 @@ export function failOutstanding(dev: BlkfrontDevice, env: FrontEnv): number {
     outstanding.push(...rinfo.dispatch.splice(0));
   }
   for (const request of outstanding) env.complete(request, 'error');
+  assert(dev.captured.length === 0, 'teardown left captured requests behind');
   return outstanding.length;
 }

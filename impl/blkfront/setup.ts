@@ -1,16 +1,33 @@
 // setup_blkring (ring pages, their grants, the event channel), the per-ring grant buffers of
 // blkfront_setup_indirect/fill_grant_buffer, and blkif_free_ring. Ring pages and the event
 // channel exist before any xenstore key is written, outside any transaction, as in talk_to_blkback.
+import { XENBUS_MAX_RING_GRANT_ORDER } from '../../model/negotiate.ts';
 import { assert } from '../assert.ts';
 import { frontRingInit, sharedRingAttach, sharedRingInit } from '../xen/shared-ring.ts';
 import { grantSlotCountFor } from './grants.ts';
 import type { BlkfrontDevice, FrontEnv } from './device.ts';
-import { createShadows, type GrantSlot, INVALID_GRANT_REF, type RingInfo } from './ring-info.ts';
+import {
+  createShadows,
+  freeGrantSlotCount,
+  type GrantSlot,
+  INVALID_GRANT_REF,
+  type RingInfo,
+} from './ring-info.ts';
 import { segmentLimit } from './device.ts';
 
 export type SetupResult = { ok: true; ring: RingInfo } | { ok: false; message: string };
 
 export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): SetupResult {
+  assert(
+    Number.isInteger(ringPageOrder) && ringPageOrder >= 0,
+    'ring page order %s',
+    ringPageOrder,
+  );
+  assert(
+    ringPageOrder <= XENBUS_MAX_RING_GRANT_ORDER,
+    'ring page order %s beyond XENBUS_MAX_RING_GRANT_ORDER',
+    ringPageOrder,
+  );
   const pageCount = 1 << ringPageOrder;
   const ringFrame = env.memory.allocPages(pageCount);
   const view = env.memory.view(ringFrame, pageCount);
@@ -24,6 +41,7 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
       return { ok: false, message: `granting ring page ${p} of ring ${index}: ${granted.error}` };
     ringRefs.push(granted.value);
   }
+  assert(ringRefs.length === pageCount, 'ring %s: one grant per ring page', index);
   const port = env.evtchn.allocUnbound(env.domid, env.backendDomid);
   const front = frontRingInit(sring);
   return {
@@ -67,6 +85,7 @@ export function fillGrantBuffers(dev: BlkfrontDevice, rinfo: RingInfo): void {
   rinfo.persistentGntsC = 0;
   rinfo.freshSlots = count;
   (rinfo as { grantSlotCount: number }).grantSlotCount = count;
+  assert(freeGrantSlotCount(rinfo) === count, 'ring %s: grant buffers not all free', rinfo.index);
 }
 
 /**
@@ -90,6 +109,10 @@ export function freeRing(rinfo: RingInfo, env: FrontEnv): number[] {
     shadow.grantsUsed.forEach(endSlot);
     shadow.indirectGrants.forEach(endSlot);
   }
+  assert(
+    rinfo.persistentSlots.every((slot) => slot.ref === INVALID_GRANT_REF),
+    'grants ended',
+  );
   for (const frame of rinfo.indirectPages) env.memory.freePages(frame, 1);
   rinfo.indirectPages.length = 0;
   for (const ref of rinfo.ringRefs) if (!env.gnttab.endAccess(ref).ok) deferred.push(ref);
