@@ -1,6 +1,7 @@
 // xen_blkbk_map / xen_blkbk_unmap and the per-ring persistent-grant tree (get_persistent_gnt,
 // add_persistent_gnt, put_persistent_gnt). With persistent grants a mapping outlives its request
 // and is reused by reference; without them every mapping is unmapped before the response.
+import { assert, maybe } from '../assert.ts';
 import {
   type BlkifRequest,
   type BlkifSegment,
@@ -18,9 +19,11 @@ export function mapSegments(
   isRead: boolean,
   env: BackEnv,
 ): MappedSegment[] | undefined {
+  maybe(descriptors.length === 0); // a flush carries no data
   const mapped: MappedSegment[] = [];
   // Read-only only when grants are one-shot and the backend only reads guest memory.
   const writable = env.features.persistent || isRead;
+  maybe(writable);
   for (const seg of descriptors) {
     const page = mapOne(ring, seg.gref, writable, env);
     if (page === undefined) {
@@ -43,6 +46,7 @@ export function mapSegments(
       persistent: page.persistent,
     });
   }
+  assert(mapped.length === descriptors.length, 'request %s: segments not all mapped', requestId);
   return mapped;
 }
 
@@ -54,7 +58,9 @@ function mapOne(
 ): { page: Uint8Array; persistent: boolean } | undefined {
   if (env.features.persistent) {
     const known = ring.persistent.get(gref);
+    maybe(known !== undefined);
     if (known !== undefined && !known.active) {
+      assert(known.mapping.ref === gref, 'persistent tree files grant %s elsewhere', gref);
       known.active = true;
       return { page: known.mapping.page, persistent: true };
     }
@@ -67,6 +73,11 @@ function mapOne(
     !ring.persistent.has(gref) &&
     ring.persistent.size < env.features.persistentGrantsMax;
   if (keep) ring.persistent.set(gref, { mapping: mapping.value, active: true });
+  assert(
+    ring.persistent.size <= env.features.persistentGrantsMax,
+    'ring %s: persistent tree past max_pgrants',
+    ring.index,
+  );
   return { page: mapping.value.page, persistent: keep };
 }
 
@@ -77,11 +88,21 @@ export function releaseSegments(
   env: BackEnv,
 ): void {
   for (const seg of segments) {
+    maybe(seg.persistent);
     if (seg.persistent) {
       const entry = ring.persistent.get(seg.gref);
-      if (entry !== undefined) entry.active = false;
+      assert(
+        entry !== undefined,
+        'ring %s: persistent grant %s not in the tree',
+        ring.index,
+        seg.gref,
+      );
+      assert(entry.active, 'ring %s: persistent grant %s released twice', ring.index, seg.gref);
+      entry.active = false;
     } else {
-      env.gnttab.unmap(seg.gref, env.domid);
+      // xen_blkbk_unmap: our own mapping, so the hypervisor cannot refuse it.
+      const unmapped = env.gnttab.unmap(seg.gref, env.domid);
+      assert(unmapped.ok, 'ring %s: one-shot grant %s was not mapped', ring.index, seg.gref);
     }
   }
 }
@@ -96,6 +117,8 @@ export function readIndirectSegments(
   env: BackEnv,
 ): BlkifSegment[] | undefined {
   const pageCount = Math.ceil(req.nrSegments / SEGS_PER_INDIRECT_FRAME);
+  // validate() bounded nr_segments on the private copy before any page is mapped.
+  assert(req.nrSegments >= 1, 'request %s: indirect with no segments', req.id);
   if (pageCount > req.indirectGrefs.length) return undefined;
   const segments: BlkifSegment[] = [];
   for (let p = 0; p < pageCount; p++) {
@@ -116,13 +139,19 @@ export function readIndirectSegments(
     const view = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
     const end = Math.min(req.nrSegments - p * SEGS_PER_INDIRECT_FRAME, SEGS_PER_INDIRECT_FRAME);
     for (let i = 0; i < end; i++) segments.push(readIndirectSegment(view, i));
-    env.gnttab.unmap(gref, env.domid);
+    const unmapped = env.gnttab.unmap(gref, env.domid);
+    assert(unmapped.ok, 'ring %s: indirect page grant %s was not mapped', ring.index, gref);
   }
+  assert(segments.length === req.nrSegments, 'request %s: descriptors not all read', req.id);
   return segments;
 }
 
-/** free_persistent_gnts: unmap the whole tree (disconnect). Active entries must not exist here. */
+/** free_persistent_gnts: unmap the whole tree (disconnect, or a host that abandons its I/O). */
 export function freePersistentGrants(ring: BackRingState, env: BackEnv): void {
-  for (const gref of ring.persistent.keys()) env.gnttab.unmap(gref, env.domid);
+  for (const [gref, entry] of ring.persistent) {
+    maybe(entry.active); // I/O the host abandoned (migration, a dead backend) leaves it active
+    const unmapped = env.gnttab.unmap(gref, env.domid);
+    assert(unmapped.ok, 'ring %s: persistent grant %s was not mapped', ring.index, gref);
+  }
   ring.persistent.clear();
 }

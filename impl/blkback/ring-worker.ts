@@ -17,15 +17,17 @@ import {
   type BlkifRequest,
   type BlkifSegment,
 } from '../xen/blkif-abi.ts';
-import { ringIdxAdd } from '../xen/ring-index.ts';
+import { ringIdxAdd, ringIdxDistance } from '../xen/ring-index.ts';
 import {
   backProducerOverflow,
   entryOffset,
   finalCheckForRequests,
   pushResponsesAndCheckNotify,
+  reqEvent,
+  rspProd,
   unconsumedRequests,
 } from '../xen/shared-ring.ts';
-import { assert } from '../assert.ts';
+import { assert, maybe } from '../assert.ts';
 import type { BlkbackReportCode } from '../blkfront/device.ts';
 import type { BackEnv, BackRingState, IoKind, MappedSegment, PendingRequest } from './back-ring.ts';
 import { mapSegments, readIndirectSegments, releaseSegments } from './persistent-cache.ts';
@@ -59,7 +61,54 @@ export function needsFinalCheck(ring: BackRingState): boolean {
   );
 }
 
+/**
+ * One RING_COPY_REQUEST and its dispatch. Postconditions in ring.h terms: req_cons moved by one
+ * (none when halted); a submitted or held request took one pending slot, an answered one took
+ * none and pushed exactly one response.
+ */
 export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult {
+  assert(!ring.halted, 'ring %s: consuming on a halted ring', ring.index);
+  assert(ring.barrier === undefined, 'ring %s: consuming while a barrier drains', ring.index);
+  assert(ring.pendingFree.length > 0, 'ring %s: consuming without a free pending slot', ring.index);
+  const back = ring.back;
+  const consBefore = back.reqCons;
+  const rspBefore = back.rspProdPvt;
+  const freeBefore = ring.pendingFree.length;
+  const inflightBefore = ring.inflight.size;
+  const result = consumeOne(ring, env);
+  const consumed = ringIdxDistance(consBefore, back.reqCons);
+  const responded = ringIdxDistance(rspBefore, back.rspProdPvt);
+  switch (result.kind) {
+    case 'halted':
+      assert(consumed === 0 && ring.halted, 'ring %s: halt consumed a request', ring.index);
+      break;
+    case 'responded':
+      assert(consumed === 1 && responded === 1, 'ring %s: answered request not 1:1', ring.index);
+      assert(ring.pendingFree.length === freeBefore, 'ring %s: answer took a slot', ring.index);
+      break;
+    case 'submitted':
+      assert(consumed === 1 && responded === 0, 'ring %s: submit moved the ring', ring.index);
+      assert(
+        ring.pendingFree.length === freeBefore - 1,
+        'ring %s: pending pool not -1',
+        ring.index,
+      );
+      assert(ring.inflight.size === inflightBefore + 1, 'ring %s: in-flight not +1', ring.index);
+      break;
+    case 'barrierWaits':
+      assert(consumed === 1 && responded === 0, 'ring %s: barrier moved the ring', ring.index);
+      assert(
+        ring.pendingFree.length === freeBefore - 1,
+        'ring %s: pending pool not -1',
+        ring.index,
+      );
+      assert(ring.barrier !== undefined, 'ring %s: barrier not held', ring.index);
+      break;
+  }
+  return result;
+}
+
+function consumeOne(ring: BackRingState, env: BackEnv): ConsumeResult {
   const back = ring.back;
   if (backProducerOverflow(back)) {
     // Linux: "Frontend provided bogus ring requests ... Halting ring processing".
@@ -91,7 +140,9 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
   const segments = mapRequest(ring, req, env);
   if (segments === undefined)
     return respondNow(ring, env, req.id, checked.operation, BLKIF_RSP_ERROR);
-  const slot = ring.pendingFree.pop()!;
+  const slot = ring.pendingFree.pop();
+  assert(slot !== undefined, 'ring %s: pending pool empty', ring.index);
+  assert(!ring.inflight.has(slot), 'ring %s: free pending slot %s is in flight', ring.index, slot);
   const pending: PendingRequest = {
     slot,
     id: req.id,
@@ -101,6 +152,7 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
     sectorCount: checked.sectorCount,
     segments,
   };
+  maybe(req.operation === BLKIF_OP_WRITE_BARRIER);
   if (req.operation === BLKIF_OP_WRITE_BARRIER && ring.inflight.size > 0) {
     ring.barrier = pending; // drain_io: the thread waits for in-flight I/O before submitting
     return { kind: 'barrierWaits', id: req.id };
@@ -113,8 +165,14 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
 export function submitBarrier(ring: BackRingState): boolean {
   const pending = ring.barrier;
   if (pending === undefined || ring.inflight.size > 0) return false;
+  assert(
+    pending.operation === BLKIF_OP_WRITE_BARRIER,
+    'ring %s: held request not a barrier',
+    ring.index,
+  );
   ring.barrier = undefined;
   ring.inflight.set(pending.slot, pending);
+  assert(ring.inflight.size === 1, 'ring %s: barrier submitted beside other I/O', ring.index);
   return true;
 }
 
@@ -127,6 +185,7 @@ interface Checked {
 }
 
 function rejected(operation: number, status: number, why: string): Checked {
+  assert(status !== BLKIF_RSP_OKAY, 'a rejection with BLKIF_RSP_OKAY');
   return { status, operation, kind: 'flush', sectorCount: 0, why };
 }
 
@@ -263,6 +322,10 @@ export type CompleteResult = {
 export function completeIo(ring: BackRingState, slot: number, env: BackEnv): CompleteResult {
   const pending = ring.inflight.get(slot);
   assert(pending !== undefined, 'ring %s: no pending request in slot %s', ring.index, slot);
+  assert(pending.slot === slot, 'ring %s: pending request filed under slot %s', ring.index, slot);
+  assert(!ring.pendingFree.includes(slot), 'ring %s: in-flight slot %s is free', ring.index, slot);
+  const freeBefore = ring.pendingFree.length;
+  const rspBefore = ring.back.rspProdPvt;
   ring.inflight.delete(slot);
   doIo(pending, env);
   // Unmap before the response: a frontend that sees the response ends access at once, and XSA-396
@@ -270,11 +333,19 @@ export function completeIo(ring: BackRingState, slot: number, env: BackEnv): Com
   releaseSegments(ring, pending.segments, env);
   ring.pendingFree.push(slot);
   const r = respond(ring, env, pending.id, pending.operation, BLKIF_RSP_OKAY);
+  assert(ring.pendingFree.length === freeBefore + 1, 'ring %s: pending pool not +1', ring.index);
+  assert(
+    ringIdxDistance(rspBefore, ring.back.rspProdPvt) === 1,
+    'ring %s: not one response',
+    ring.index,
+  );
   return { id: pending.id, status: BLKIF_RSP_OKAY, notify: r };
 }
 
 function doIo(pending: PendingRequest, env: BackEnv): void {
+  maybe(pending.segments.length === 0);
   if (pending.kind === 'discard') {
+    assert(pending.segments.length === 0, 'request %s: discard with data segments', pending.id);
     env.disk.discard(pending.sector, pending.sectorCount);
     return;
   }
@@ -285,6 +356,7 @@ function doIo(pending: PendingRequest, env: BackEnv): void {
     else env.disk.write(sector, bytes);
     sector += seg.lastSect - seg.firstSect + 1;
   }
+  assert(sector >= pending.sector, 'request %s: I/O ran backwards', pending.id);
 }
 
 function respondNow(
@@ -294,6 +366,7 @@ function respondNow(
   operation: number,
   status: number,
 ): ConsumeResult {
+  assert(status !== BLKIF_RSP_OKAY, 'request %s: answered OKAY without I/O', id);
   const notify = respond(ring, env, id, operation, status);
   return { kind: 'responded', id, status, notify };
 }
@@ -307,6 +380,12 @@ function respond(
   status: number,
 ): boolean {
   const back = ring.back;
+  // A response answers a consumed request: rsp_prod_pvt stays behind req_cons.
+  assert(
+    ringIdxDistance(back.rspProdPvt, back.reqCons) >= 1,
+    'ring %s: response without request',
+    ring.index,
+  );
   env.abi.writeResponse(back.sring.view, entryOffset(back.sring, back.rspProdPvt), {
     id,
     operation,
@@ -315,19 +394,26 @@ function respond(
   back.rspProdPvt = ringIdxAdd(back.rspProdPvt, 1);
   ring.respondedCount += 1;
   const notify = pushResponsesAndCheckNotify(back);
+  maybe(notify);
+  assert(rspProd(back.sring) === back.rspProdPvt, 'ring %s: rsp_prod not published', ring.index);
   if (notify) env.evtchn.notify(env.domid, ring.port);
   return notify;
 }
 
 /** RING_FINAL_CHECK_FOR_REQUESTS at the end of do_block_io_op; false puts the thread to sleep. */
 export function finalCheck(ring: BackRingState): boolean {
+  assert(ring.worker === 'running', 'ring %s: a sleeping thread ran its final check', ring.index);
   const more = finalCheckForRequests(ring.back);
+  maybe(more);
   if (!more) ring.worker = 'sleeping';
+  // Asleep only with req_event armed for the very next request: the lost-wakeup guard.
+  assert(more || reqEvent(ring.back.sring) === ringIdxAdd(ring.back.reqCons, 1), 'req_event armed');
   return more;
 }
 
 /** The ring's interrupt handler: set waiting_reqs and wake the thread. */
 export function wake(ring: BackRingState): void {
+  maybe(ring.worker === 'sleeping');
   ring.worker = 'running';
 }
 
@@ -338,5 +424,6 @@ function report(
   requestId: number,
   message: string,
 ): void {
+  assert(message.length > 0, 'report %s without a message', code);
   env.report({ side: 'blkback', code, ring: ring.index, requestId, gref: undefined, message });
 }
