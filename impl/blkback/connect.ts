@@ -7,6 +7,7 @@ import {
   rspProd,
   sharedRingAttach,
 } from '../xen/shared-ring.ts';
+import { assert } from '../assert.ts';
 import { ringIdxDistance } from '../xen/ring-index.ts';
 import type { Port } from '../xen/event-channel.ts';
 import type { BackEnv, BackRingState } from './back-ring.ts';
@@ -20,9 +21,14 @@ export function connectRing(
   remotePort: number,
   env: BackEnv,
 ): ConnectResult {
+  assert(ringRefs.length >= 1, 'ring %s: no ring-ref to map', index);
   const frames: number[] = [];
   const unmapAll = (): void => {
-    for (let i = 0; i < frames.length; i++) env.gnttab.unmap(ringRefs[i]!, env.domid);
+    for (let i = 0; i < frames.length; i++) {
+      // Only what this call mapped is unmapped, so the hypervisor cannot refuse it.
+      const unmapped = env.gnttab.unmap(ringRefs[i]!, env.domid);
+      assert(unmapped.ok, 'ring %s: ring-ref %s was not mapped', index, ringRefs[i]);
+    }
   };
   for (const ref of ringRefs) {
     const mapped = env.gnttab.map(ref, env.domid, true);
@@ -52,6 +58,7 @@ export function connectRing(
     };
   }
   const back: BackRing = backRingAttach(sring);
+  assert(back.reqCons === back.rspProdPvt, 'ring %s: attached with requests consumed', index);
   const bound = env.evtchn.bindInterdomain(env.domid, env.frontendDomid, remotePort);
   if (!bound.ok) {
     unmapAll();
@@ -61,6 +68,7 @@ export function connectRing(
     };
   }
   const pendingCount = 32 * ringRefs.length;
+  assert(pendingCount <= back.size, 'ring %s: more pending slots than ring entries', index);
   return {
     ok: true,
     ring: {
@@ -82,12 +90,23 @@ export function connectRing(
 
 /** True when the ring still has I/O in flight: xen_blkif_disconnect reports it busy and keeps it. */
 export function ringBusy(ring: BackRingState): boolean {
-  return ring.inflight.size > 0 || ring.barrier !== undefined;
+  const busy = ring.inflight.size > 0 || ring.barrier !== undefined;
+  // Idle means every pending slot is back in the pool (none leaked by a completion).
+  assert(
+    busy || ring.pendingFree.length === 32 * ring.ringRefs.length,
+    'ring %s: pending pool short',
+    ring.index,
+  );
+  return busy;
 }
 
 /** Release an idle ring: unbind, free persistent grants, unmap the ring pages. */
 export function disconnectRing(ring: BackRingState, env: BackEnv): void {
   env.evtchn.close(env.domid, ring.port);
   freePersistentGrants(ring, env);
-  for (const ref of ring.ringRefs) env.gnttab.unmap(ref, env.domid);
+  assert(ring.persistent.size === 0, 'ring %s: persistent grants left after free', ring.index);
+  for (const ref of ring.ringRefs) {
+    const unmapped = env.gnttab.unmap(ref, env.domid);
+    assert(unmapped.ok, 'ring %s: ring-ref %s was not mapped', ring.index, ref);
+  }
 }

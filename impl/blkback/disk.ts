@@ -13,6 +13,11 @@ export class Disk {
   private readonly chunks = new Map<number, Uint8Array>();
 
   constructor(sectorCount: number, readOnly: boolean) {
+    assert(
+      Number.isSafeInteger(sectorCount) && sectorCount >= 0,
+      'disk of %s sectors',
+      sectorCount,
+    );
     this.sectorCount = sectorCount;
     this.readOnly = readOnly;
   }
@@ -63,6 +68,7 @@ export class Disk {
     length: number,
     visit: (index: number, offset: number, done: number, n: number) => void,
   ): void {
+    assert(length % 512 === 0, 'disk access of %s bytes, not whole sectors', length);
     let done = 0;
     while (done < length) {
       const byte = sector * 512 + done;
@@ -72,10 +78,17 @@ export class Disk {
       visit(index, offset, done, n);
       done += n;
     }
+    assert(done === length, 'disk access walked %s of %s bytes', done, length);
   }
 
   /** Whole chunks are dropped (they read as zeros again), partial ones zeroed. */
   discard(sector: number, count: number): void {
+    assert(
+      this.inRange(sector, count),
+      'discard of %s sectors at %s beyond the disk',
+      count,
+      sector,
+    );
     const end = sector + count;
     for (let s = sector; s < end; ) {
       const index = Math.floor(s / CHUNK_SECTORS);
@@ -97,6 +110,7 @@ export class Disk {
 
   /** The bytes of `count` sectors at `sector` (a copy), for tests and traces. */
   snapshot(sector: number, count: number): Uint8Array {
+    assert(Number.isInteger(count) && count >= 0, 'snapshot of %s sectors', count);
     const out = new Uint8Array(count * 512);
     this.read(sector, out);
     return out;
