@@ -12,7 +12,10 @@ import { sourcesUnder } from './source-ast.ts';
 
 // The ratchet: impl/ as a whole must stay at or above this many assertions per function. It only
 // ever goes up, towards the standard's 1.0 (and style.md's 2.0); raise it when the density grows.
-const IMPL_FLOOR = 0.26;
+const IMPL_FLOOR = 0.6;
+
+// Folders that reached style.md's target keep it: the data path's drivers stay at 1.3 or more.
+const FOLDER_FLOORS: Readonly<Record<string, number>> = { blkfront: 1.3, blkback: 1.3 };
 
 // Files whose assertions still build their message on every call, owned by engineers rewriting
 // them today; the list only shrinks (an entry without eager messages fails until removed).
@@ -94,6 +97,14 @@ describe('assertion density of impl/', () => {
   it(`impl/ as a whole averages at least ${IMPL_FLOOR} assertions per function`, () => {
     expect(density(total(files)), formatTable(files)).toBeGreaterThanOrEqual(IMPL_FLOOR);
   });
+
+  for (const [folder, floor] of Object.entries(FOLDER_FLOORS)) {
+    it(`impl/${folder}/ averages at least ${floor} assertions per function`, () => {
+      const row = byFolder(files).find((f) => f.folder === folder);
+      expect(row, `impl/${folder}/ has no sources`).toBeDefined();
+      expect(density(row!), formatTable(files)).toBeGreaterThanOrEqual(floor);
+    });
+  }
 });
 
 describe('assertion messages cost nothing when the assertion holds', () => {
