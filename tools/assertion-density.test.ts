@@ -20,9 +20,6 @@ const FOLDER_FLOORS: Readonly<Record<string, number>> = { blkfront: 1.3, blkback
 // Files whose assertions still build their message on every call, owned by engineers rewriting
 // them today; the list only shrinks (an entry without eager messages fails until removed).
 const EAGER_MESSAGES_LEFT: readonly string[] = [
-  'impl/world/guest.ts', // lead (issue 11 restructure)
-  'impl/world/step.ts', // lead
-  'impl/world/toolstack.ts', // lead
   'impl/xen/grant-table.ts', // speed (issue 12 rewrite)
 ];
 

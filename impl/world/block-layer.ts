@@ -133,7 +133,7 @@ export function requestBytes(request: BlockRequest, memory: DomainMemory): Uint8
   const buffer = request.buffer;
   if (buffer === undefined) return undefined;
   const view = memory.view(buffer.firstFrame, buffer.pageCount);
-  assert(view !== undefined, `request ${request.tag}: buffer pages are one allocation`);
+  assert(view !== undefined, 'request %s: buffer pages are one allocation', request.tag);
   return new Uint8Array(
     view.buffer,
     view.byteOffset + buffer.offsetBytes,
@@ -192,7 +192,7 @@ export function completeToGuest(
 ): void {
   if (request.parentTag !== undefined) {
     const parent = guest.splitParents.get(request.parentTag);
-    assert(parent !== undefined, `split child ${request.tag} has a parent`);
+    assert(parent !== undefined, 'split child %s has a parent', request.tag);
     if (outcome !== 'ok') parent.outcome = outcome;
     parent.remaining -= 1;
     if (parent.remaining > 0) return;

@@ -27,7 +27,7 @@ const TOOLSTACK_BE_KEYS = {
 } as const;
 
 function mustOk(result: { ok: boolean }, what: string): void {
-  assert(result.ok, `toolstack: ${what}`);
+  assert(result.ok, 'toolstack: %s', what);
 }
 
 /** The domain builder's part: the guest's home, owned by the guest (libxl__domain_make). */

@@ -36,7 +36,7 @@ export function settle<
 ): void {
   const pending: E[] = [first];
   for (let n = 0; pending.length > 0; n++) {
-    assert(n < CHAIN_MAX, `${machine.side} effect chain does not settle`);
+    assert(n < CHAIN_MAX, '%s effect chain does not settle', machine.side);
     const event = pending.shift()!;
     // xenbus_switch_state compares with dev->state as it was before this transition.
     holder.cachedState = holder.snapshot.context.xenbusState;
@@ -48,5 +48,5 @@ export function settle<
       if (answer !== undefined) pending.push(answer);
     }
   }
-  assert(pending.length === 0, `${machine.side} machine settled`);
+  assert(pending.length === 0, '%s machine settled', machine.side);
 }

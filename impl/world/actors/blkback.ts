@@ -20,7 +20,7 @@ const COMMIT: Action = { actor: 'blkback', kind: 'commitTransaction' };
 /** By ring index, not position: a disconnect keeps only its busy rings in the array. */
 export function backRing(world: World, index: number): BackRingState {
   const ring = world.host.back.rings.find((r) => r.index === index);
-  assert(ring !== undefined, `backend ring ${index} exists`);
+  assert(ring !== undefined, 'backend ring %s exists', index);
   return ring;
 }
 

@@ -17,7 +17,7 @@ const COMMIT: Action = { actor: 'blkfront', kind: 'commitTransaction' };
 
 function frontRing(world: World, index: number): RingInfo {
   const rinfo = world.front.device.rings[index];
-  assert(rinfo !== undefined, `frontend ring ${index} exists`);
+  assert(rinfo !== undefined, 'frontend ring %s exists', index);
   return rinfo;
 }
 

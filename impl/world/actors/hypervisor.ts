@@ -17,7 +17,7 @@ function deliverEvent(world: World, action: ActionOf<'hypervisor', 'deliverEvent
     return;
   }
   const rinfo = world.front.device.rings[action.ring];
-  assert(rinfo !== undefined, `frontend ring ${action.ring} exists`);
+  assert(rinfo !== undefined, 'frontend ring %s exists', action.ring);
   world.evtchn.deliver(world.guestDomid, rinfo.port);
   // Late EOI (XSA-391): the channel stays masked until the handler ends.
   world.evtchn.mask(world.guestDomid, rinfo.port);
