@@ -69,6 +69,8 @@ export interface CliCommand {
   /** Usage line after `blkif <name>`, e.g. `<trace.json> [--format mermaid|html|text|shiviz]`. */
   readonly usage: string;
   readonly options: readonly OptionSpec[];
+  /** Lines after the option table in --help (the names a value may take). */
+  readonly helpDetails?: () => readonly string[];
   run(
     args: {
       positionals: readonly string[];

@@ -66,7 +66,23 @@ export function parseArgs(command: CliCommand, argv: readonly string[]): ParsedA
   return { positionals, options, help };
 }
 
-/** `--help` of one command: usage, summary and the option table. */
+const HELP_WIDTH = 100;
+const HELP_INDENT = 30;
+
+/** Greedy word wrap (a word longer than the width stands alone on its line). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+/** `--help` of one command: usage, summary and the option table, within 100 columns. */
 export function commandHelp(command: CliCommand): string {
   const lines = [`usage: blkif ${command.name} ${command.usage}`, '', command.summary, ''];
   if (command.options.length > 0) lines.push('options:');
@@ -74,11 +90,16 @@ export function commandHelp(command: CliCommand): string {
     const value = o.kind === 'boolean' ? '' : ` <${o.placeholder ?? o.kind}>`;
     // A long option column pushes its text to the next line rather than running into it.
     const head = `  --${o.name}${value}`;
-    lines.push(
-      head.length < 30 ? head.padEnd(30) + o.summary : `${head}\n${' '.repeat(30)}${o.summary}`,
-    );
+    const text = wrapWords(o.summary, HELP_WIDTH - HELP_INDENT);
+    if (head.length >= HELP_INDENT) lines.push(head);
+    text.forEach((t, k) => {
+      const left = k === 0 && head.length < HELP_INDENT ? head : '';
+      lines.push(left.padEnd(HELP_INDENT) + t);
+    });
   }
   lines.push(`${'  --help'.padEnd(30)}this help`);
+  const details = command.helpDetails?.() ?? [];
+  if (details.length > 0) lines.push('', ...details);
   return `${lines.join('\n')}\n`;
 }
 

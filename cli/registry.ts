@@ -12,6 +12,16 @@ export interface Registry {
   readonly extraProperties: readonly PropertyDef[];
   readonly drivers: (name: string) => Drivers | undefined;
   readonly driverNames: readonly string[];
+  /** What `blkif list` says of each variant (absent: listed by name only). */
+  readonly variantInfo?: ReadonlyMap<string, VariantInfo>;
+}
+
+export interface VariantInfo {
+  /** known-bad: must be caught (the teeth); candidate: an alternative expected to pass. */
+  readonly kind: 'known-bad' | 'candidate';
+  readonly summary: string;
+  /** The violation a known-bad variant must cause. */
+  readonly caughtBy?: string;
 }
 
 export const DEFAULT_REGISTRY: Registry = {
@@ -19,6 +29,12 @@ export const DEFAULT_REGISTRY: Registry = {
   extraProperties: [CANARY],
   drivers: driversByName,
   driverNames: [HONEST_DRIVERS.name, ...MUTANTS.keys()],
+  variantInfo: new Map(
+    [...MUTANTS].map(([name, m]) => [
+      name,
+      { kind: 'known-bad', summary: m.summary, caughtBy: m.caughtBy } as const,
+    ]),
+  ),
 };
 
 export function propertyNamed(registry: Registry, name: string): PropertyDef | undefined {

@@ -7,6 +7,7 @@ import { type CliCommand, type CliIo, EXIT, type ExitCode } from './command.ts';
 import { CliError, oneLine } from './errors.ts';
 import { commandHelp, parseArgs } from './options.ts';
 import type { Registry } from './registry.ts';
+import { BLKIF_VERSION } from './version.ts';
 
 /** A command as the table knows it before it is loaded: its name, its summary, how to load it. */
 export interface CommandEntry {
@@ -38,6 +39,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/diagrams.ts')).diagramsCommand,
   },
   {
+    name: 'list',
+    summary: 'list the properties, driver variants, render formats and strategies by name',
+    load: async (registry) => (await import('./commands/list.ts')).createListCommand(registry),
+  },
+  {
     name: 'conform',
     summary: 'check a real xenstored trace (xenstored -T) of blkif traffic against the model',
     load: async () => (await import('./commands/conform.ts')).conformCommand,
@@ -55,7 +61,7 @@ async function defaultRegistry(): Promise<Registry> {
 
 function globalHelp(commands: readonly CommandEntry[]): string {
   const lines = [
-    'usage: blkif <command> [options]   (blkif <command> --help for its options)',
+    'usage: blkif <command> [options]   (blkif help <command> for its options)',
     '',
     'An executable model of the Xen blkif protocol: check properties, replay and render',
     'counterexample traces, draw the control-plane state diagrams.',
@@ -63,7 +69,11 @@ function globalHelp(commands: readonly CommandEntry[]): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(10)}${c.summary}`),
     '',
-    'exit codes: 0 pass, 1 safety violation, 2 bad input, 3 liveness violation, 4 internal error',
+    'blkif list names every property, driver variant, render format and strategy.',
+    'exit codes: 0 pass, 1 safety violation, 2 bad input, 3 liveness violation, 4 internal error,',
+    '130 interrupted',
+    '',
+    `blkif-model ${BLKIF_VERSION} (blkif --version)`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -96,18 +106,30 @@ export async function runCli(
     io.stderr(globalHelp(commands));
     return EXIT.badInput;
   }
-  if (name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`blkif-model ${BLKIF_VERSION}\n`);
+    return EXIT.pass;
+  }
+  // `blkif help check` is `blkif check --help`; `blkif help` alone, the global help.
+  const helpOf = name === 'help' ? rest[0] : undefined;
+  if (name === '--help' || name === '-h' || (name === 'help' && helpOf === undefined)) {
     io.stdout(globalHelp(commands));
     return EXIT.pass;
   }
-  const entry = commands.find((c) => c.name === name);
+  const wanted = helpOf ?? name;
+  const entry = commands.find((c) => c.name === wanted);
   if (entry === undefined) {
     io.stderr(
-      `blkif: unknown command "${oneLine(name)}" (commands: ${commands.map((c) => c.name).join(', ')})\n`,
+      `blkif: unknown command "${oneLine(wanted)}" (commands: ${commands.map((c) => c.name).join(', ')})
+`,
     );
     return EXIT.badInput;
   }
   const command = await entry.load(registry ?? (await defaultRegistry()));
+  if (helpOf !== undefined) {
+    io.stdout(commandHelp(command));
+    return EXIT.pass;
+  }
   try {
     const args = parseArgs(command, rest);
     if (args.help) {

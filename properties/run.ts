@@ -157,6 +157,9 @@ function flattenCounts(
   return flat;
 }
 
+/** How a drain that hit its bound is worded (replay gives such a trace no further drain). */
+export const DRAIN_BOUND_MESSAGE = 'the fair drain did not reach quiescence';
+
 /**
  * The fair drain: no new faults, round-robin over actors, until nothing is enabled. A started
  * fault (a migration under way, an unplug) runs to its end. Exceeding `stepsMax` is reported.
@@ -175,7 +178,7 @@ export function drainWorld(
         violation: {
           code: 'no-lost-request',
           step: world.stepCount,
-          message: `the fair drain did not reach quiescence in ${stepsMax} steps; still enabled: ${actions.slice(0, 3).map(describeAction).join('; ')}`,
+          message: `${DRAIN_BOUND_MESSAGE} in ${stepsMax} steps; still enabled: ${actions.slice(0, 3).map(describeAction).join('; ')}`,
         },
       };
     }

@@ -76,3 +76,34 @@ describe('replay', () => {
     }
   });
 });
+
+describe('replay of a fixed liveness bug', () => {
+  const example = parseTrace(
+    readFileSync(join(EXAMPLES, 'lost-wakeup-frontend-skips-final-check.json'), 'utf8'),
+  );
+  // The variant "fixed": its name now stands for the honest drivers.
+  const fixed = (name: string) => fixtureDrivers(name === example.drivers ? 'honest' : name);
+
+  it('the drain after the recorded actions is performed: no violation, NOT reproduced', () => {
+    const result = replayTrace(example, { drivers: fixed });
+    expect(result.actual).toBeUndefined();
+    expect(result.reproduced).toBe(false);
+    expect(result.drainSteps).toBeGreaterThan(0);
+    expect(result.trace.steps.length).toBe(example.steps.length + result.drainSteps);
+    expect(describeReplay(result)).toMatch(
+      /^NOT reproduced: the trace records lost-wakeup at step \d+, the replay found no violation \(after the recorded actions, the fair drain ran \d+ more steps\)$/,
+    );
+  });
+
+  it('teeth: with no drain, the end of the recorded actions looks like a lost request', () => {
+    const result = replayTrace(example, { drivers: fixed, drainStepsMax: 0 });
+    expect(result.actual?.code).toBe('no-lost-request');
+    expect(result.actual?.step).toBe(example.steps.length);
+  });
+
+  it('the original drivers still reproduce it at its step, with no drain step', () => {
+    const result = replayTrace(example, { drivers: fixtureDrivers });
+    expect(result.reproduced).toBe(true);
+    expect(result.drainSteps).toBe(0);
+  });
+});

@@ -14,7 +14,7 @@ import type { Invariant } from '../properties/invariants/invariant.ts';
 import { formatViolation, type Violation } from '../properties/invariants/violation.ts';
 import { Ledger } from '../properties/ledger.ts';
 import { driversByName } from '../properties/mutants/index.ts';
-import { runSchedule } from '../properties/run.ts';
+import { DRAIN_BOUND_MESSAGE, runSchedule } from '../properties/run.ts';
 import type { Chooser } from '../properties/strategies/chooser.ts';
 
 /** Why a replay could not run to its end: the trace does not fit this model. */
@@ -34,7 +34,12 @@ export interface ReplayResult {
   readonly reproduced: boolean;
   /** The replayed run as a trace, observations recomputed. */
   readonly trace: Trace;
+  /** Steps the fair drain took after the recorded actions (0 when they ended at quiescence). */
+  readonly drainSteps: number;
 }
+
+/** The fair drain's bound after the recorded actions when the property does not say (its own). */
+export const REPLAY_DRAIN_STEPS_MAX = 20_000;
 
 /** Picks the recorded action at each step, checking it is enabled in a lockstep shadow world. */
 class RecordedChooser implements Chooser {
@@ -76,24 +81,29 @@ export interface ReplayOptions {
   /** The step invariants of the trace's property when it overrides the registry's (the canary). */
   readonly stepInvariants?: readonly Invariant[];
   readonly quiescenceInvariants?: readonly Invariant[];
+  /** The fair drain's bound after the recorded actions (the trace's property's). */
+  readonly drainStepsMax?: number;
 }
 
 /**
- * Replays a validated trace. Every recorded action runs in the scheduled phase; the fair drain
- * then gets no steps, so a drain that did not settle is reported at the same step as originally,
- * and a quiescent end runs the liveness invariants as the original did.
+ * Replays a validated trace. Every recorded action runs in the scheduled phase, then the fair
+ * drain runs as in the original: a trace of the original run ends at quiescence (the drain takes
+ * no step and the liveness invariants run as they did), while drivers that have been fixed since
+ * may have more to do — the drain does it, and a fixed lost wake-up replays clean. A trace whose
+ * violation was the drain's own bound gets no further drain, so it is reported at its step.
  */
 export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayResult {
   const drivers = (options.drivers ?? driversByName)(trace.drivers);
   if (drivers === undefined) throw new ReplayError(`unknown driver variant "${trace.drivers}"`);
   const actions = trace.steps.map((s) => s.action);
   const shadow = initWorld(trace.config, drivers, new Ledger());
+  const drainBound = trace.violation?.message.startsWith(DRAIN_BOUND_MESSAGE) === true;
   const run = runSchedule({
     config: trace.config,
     drivers,
     chooser: new RecordedChooser(shadow, actions),
     stepsMax: actions.length,
-    drainStepsMax: 0,
+    drainStepsMax: drainBound ? 0 : (options.drainStepsMax ?? REPLAY_DRAIN_STEPS_MAX),
     record: true,
     ...(options.stepInvariants === undefined ? {} : { stepInvariants: options.stepInvariants }),
     ...(options.quiescenceInvariants === undefined
@@ -111,7 +121,7 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
     expected === undefined
       ? actual === undefined
       : actual !== undefined && actual.code === expected.code && actual.step === expected.step;
-  return { expected, actual, reproduced, trace: replayed };
+  return { expected, actual, reproduced, trace: replayed, drainSteps: run.drainSteps };
 }
 
 /** One line describing a replay's outcome. */
@@ -125,5 +135,9 @@ export function describeReplay(result: ReplayResult): string {
   const want =
     expected === undefined ? 'no violation' : `${expected.code} at step ${expected.step}`;
   const got = actual === undefined ? 'no violation' : formatViolation(actual);
-  return `NOT reproduced: the trace records ${want}, the replay found ${got}`;
+  const drain =
+    result.drainSteps > 0
+      ? ` (after the recorded actions, the fair drain ran ${result.drainSteps} more steps)`
+      : '';
+  return `NOT reproduced: the trace records ${want}, the replay found ${got}${drain}`;
 }

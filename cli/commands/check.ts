@@ -149,6 +149,20 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
   };
 }
 
+/** `title a, b, c` wrapped at 100 columns under a hanging indent. */
+function wrapList(title: string, list: string): string[] {
+  const lines: string[] = [];
+  let line = title;
+  for (const word of list.split(' ')) {
+    if (line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else line = `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
 function reportOutputs(reports: readonly ReportRequest[]) {
   return reports.map((r) => ({ option: 'report', path: r.file, kind: 'file' as const }));
 }
@@ -219,9 +233,17 @@ export function createCheckCommand(registry: Registry): CliCommand {
   return {
     name: 'check',
     summary: 'run properties; print a summary table and write a trace for each failure',
-    usage:
-      '[--property <name>] [--runs N] [--seed N] [--drivers <variant>] [--shard i/n] ... | --merge <summary.json>...',
+    usage: '[--property p] [--runs N] [--seed N] [--drivers v] ... | --merge <summary>...',
     options: CHECK_OPTIONS,
+    helpDetails: () => {
+      const names = (defs: readonly PropertyDef[]) => defs.map((p) => p.name).join(', ');
+      return [
+        ...wrapList('properties:', names(registry.properties)),
+        ...wrapList('by name only:', names(registry.extraProperties)),
+        ...wrapList('driver variants:', registry.driverNames.join(', ')),
+        '(blkif list says what each one is)',
+      ];
+    },
     async run({ positionals, options }, io) {
       const reports = parseReports(stringOption(options, 'report'));
       if (options.merge === true) return merge(positionals, options, reports, io);

@@ -40,5 +40,6 @@ export function replayLoaded(registry: Registry, trace: Trace): ReplayResult {
     ...(property?.quiescenceInvariants === undefined
       ? {}
       : { quiescenceInvariants: property.quiescenceInvariants }),
+    ...(property === undefined ? {} : { drainStepsMax: property.drainStepsMax }),
   });
 }
