@@ -12,6 +12,7 @@ export type CliErrorCode =
   | 'file-not-found'
   | 'bad-input-file'
   | 'write-failed'
+  | 'incomplete-merge'
   | 'bad-trace'
   | 'bad-summary'
   | 'bad-coverage'

@@ -49,6 +49,14 @@ class MachineCoverage {
     this.initialLeaf = this.leafOf.get(machine.id)!;
   }
 
+  /** Whether a chain from `from` to `to` emits exactly `effects` (nothing credited). */
+  explains(from: string, to: string, effects: readonly string[]): boolean {
+    return (
+      (from === to && effects.length === 0) ||
+      this.search(from, to, effects, 0, CHAIN_DEPTH_MAX) !== undefined
+    );
+  }
+
   /** Credits the chain from `from` to `to` with `effects`; false when no chain explains it. */
   attribute(from: string, to: string, effects: readonly string[]): boolean {
     if (from === to && effects.length === 0) return true;
@@ -89,6 +97,8 @@ interface Probe {
   readonly front: string;
   readonly back: string;
   readonly host: Host;
+  /** After a migration: the old host's backend leaf as it was left (its teardown's target). */
+  readonly retired?: string;
 }
 
 /** Counts, per machine, how often property runs took each declared edge. */
@@ -105,6 +115,7 @@ export class EdgeCounter {
   addProperty(def: PropertyDef, seed: number, runs: number, drivers: Drivers): void {
     for (const scenario of fc.sample(def.scenario, { seed, numRuns: runs })) {
       const probes: Probe[] = [];
+      let host: Host | undefined;
       const run = runSchedule({
         config: scenario.config,
         drivers,
@@ -115,11 +126,14 @@ export class EdgeCounter {
         stepInvariants: [],
         quiescenceInvariants: [],
         onStep: (world: World) => {
+          const moved = host !== undefined && world.host !== host;
           probes.push({
             front: leafId('frontend', world.front.snapshot.value),
             back: leafId('backend', world.host.back.snapshot.value),
             host: world.host,
+            ...(moved ? { retired: leafId('backend', host!.back.snapshot.value) } : {}),
           });
+          host = world.host;
         },
       });
       this.addRun(run, probes);
@@ -135,17 +149,42 @@ export class EdgeCounter {
       const observations = run.records[i]?.observations ?? [];
       const effects = (side: MachineName) =>
         observations.flatMap((o) => (o.kind === 'effect' && o.side === side ? [o.effect] : []));
-      // A migration brings a new host whose backend starts from its initial state.
-      if (host !== undefined && probe.host !== host) back = this.machines.backend.initialLeaf;
-      host = probe.host;
       this.steps += 1;
       if (!this.machines.frontend.attribute(front, probe.front, effects('frontend')))
         this.unattributed += 1;
-      if (!this.machines.backend.attribute(back, probe.back, effects('backend')))
-        this.unattributed += 1;
+      const explained =
+        host !== undefined && probe.host !== host
+          ? this.attributeMigration(back, probe, effects('backend'))
+          : this.machines.backend.attribute(back, probe.back, effects('backend'));
+      if (!explained) this.unattributed += 1;
+      host = probe.host;
       front = probe.front;
       back = probe.back;
     });
+  }
+
+  /**
+   * A migration step: the old host's backend tears down (its effects first, to the leaf it was
+   * left in) and the new host's starts from its initial state; the step's backend effects are
+   * split between the two at the first point where both halves are explained.
+   */
+  private attributeMigration(from: string, probe: Probe, effects: readonly string[]): boolean {
+    const backend = this.machines.backend;
+    const retired = probe.retired ?? from;
+    for (let cut = effects.length; cut >= 0; cut--) {
+      const old = effects.slice(0, cut);
+      const fresh = effects.slice(cut);
+      if (
+        !backend.explains(from, retired, old) ||
+        !backend.explains(backend.initialLeaf, probe.back, fresh)
+      )
+        continue;
+      return (
+        backend.attribute(from, retired, old) &&
+        backend.attribute(backend.initialLeaf, probe.back, fresh)
+      );
+    }
+    return false;
   }
 
   summary(): {

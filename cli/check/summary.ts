@@ -75,6 +75,11 @@ export interface CheckSummary {
   readonly failures: readonly FailureSummary[];
   /** A signal ended the campaign early: its runs are fewer than asked. */
   readonly interrupted?: true;
+  /** A `--merge --partial` of fewer shards than the split, or of interrupted ones. */
+  readonly partial?: {
+    readonly missing: readonly number[];
+    readonly interrupted: readonly number[];
+  };
 }
 
 const RANK: Record<PropertyResult, number> = {
@@ -338,5 +343,13 @@ export function parseSummary(file: string, text: string): CheckSummary {
       `${file}: malformed summary (shards, properties, failures, seed, strategy, drivers or budgets)`,
     );
   }
+  const indices = (v: unknown) => Array.isArray(v) && v.every((n) => Number.isInteger(n));
+  const partial = value.partial;
+  if (
+    (value.interrupted !== undefined && value.interrupted !== true) ||
+    (partial !== undefined &&
+      !(isObject(partial) && indices(partial.missing) && indices(partial.interrupted)))
+  )
+    throw new CliError('bad-summary', `${file}: malformed summary (interrupted or partial)`);
   return value as unknown as CheckSummary;
 }

@@ -200,6 +200,46 @@ function finish(
   return exitCodeOf(summary);
 }
 
+function partialText(partial: NonNullable<CheckSummary['partial']>): string {
+  const missing =
+    partial.missing.length === 0 ? [] : [`shards ${partial.missing.join(', ')} missing`];
+  const cut =
+    partial.interrupted.length === 0
+      ? []
+      : [`shards ${partial.interrupted.join(', ')} interrupted`];
+  return [...missing, ...cut].join(', ');
+}
+
+/**
+ * A merge of fewer shards than the split, or of an interrupted one, is no verdict on the
+ * campaign: refused, or with --partial marked so in the summary (and its JSON).
+ */
+function completeness(
+  merged: CheckSummary,
+  parts: readonly { file: string; summary: CheckSummary }[],
+  partialOk: boolean,
+): CheckSummary {
+  const count = merged.shards[0]!.count;
+  const have = new Set(merged.shards.map((s) => s.index));
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !have.has(i));
+  // A partial summary's missing shards may be given now; its interrupted ones stay cut short.
+  const interrupted = parts.flatMap(({ summary }) =>
+    summary.interrupted === true
+      ? summary.shards.map((s) => s.index)
+      : (summary.partial?.interrupted ?? []),
+  );
+  const { interrupted: _, partial: __, ...rest } = merged;
+  if (missing.length === 0 && interrupted.length === 0) return rest;
+  const partial = { missing, interrupted };
+  if (!partialOk) {
+    throw new CliError(
+      'incomplete-merge',
+      `incomplete campaign: ${partialText(partial)} of ${count}; merge every shard, or pass --partial to merge what is here`,
+    );
+  }
+  return { ...rest, partial };
+}
+
 function merge(
   positionals: readonly string[],
   options: OptionValues,
@@ -216,13 +256,13 @@ function merge(
     file,
     summary: parseSummary(file, readTextFile(io, file)),
   }));
-  const merged = mergeSummaries(parts);
+  const merged = completeness(mergeSummaries(parts), parts, options.partial === true);
   const count = merged.shards[0]!.count;
-  const missing = count - merged.shards.length;
+  const gaps = merged.partial === undefined ? '' : ` (partial: ${partialText(merged.partial)})`;
   io.stdout(
     `merged ${parts.length} summaries: seed ${merged.seed}, drivers ${merged.drivers}, ` +
       `strategy ${merged.strategy}, ` +
-      `shards ${merged.shards.map((s) => s.index).join(',')} of ${count}${missing > 0 ? ` (${missing} missing)` : ''}\n`,
+      `shards ${merged.shards.map((s) => s.index).join(',')} of ${count}${gaps}\n`,
   );
   io.stdout(summaryTable(merged, paintFor(io.colour)));
   if (merged.failures.length > 0) io.stdout(`\n${failuresText(merged)}`);
@@ -247,6 +287,7 @@ export function createCheckCommand(registry: Registry): CliCommand {
     async run({ positionals, options }, io) {
       const reports = parseReports(stringOption(options, 'report'));
       if (options.merge === true) return merge(positionals, options, reports, io);
+      if (options.partial === true) throw badValue('partial', 'only with --merge');
       if (positionals.length > 0)
         throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
       const plan = planOf(registry, options, io);
@@ -349,6 +390,11 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     name: 'merge',
     kind: 'boolean',
     summary: 'merge the summary files given as arguments and print the table',
+  },
+  {
+    name: 'partial',
+    kind: 'boolean',
+    summary: 'with --merge: accept missing or interrupted shards (the summary says which)',
   },
   {
     name: 'coverage',
