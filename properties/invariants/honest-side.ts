@@ -7,7 +7,12 @@
 // the shared page and xenstore, never from the honest driver's verdict about itself. Which checks
 // a run gets comes from the attack table: every defence the hostile side's attacks call for
 // (impl/world/hostile/attacks.ts), each judged by one check below.
-import { frontendQueueCountMax, XENBUS_MAX_RING_GRANT_ORDER } from '../../model/negotiate.ts';
+
+import {
+  frontendQueueCountMax,
+  NOT_ADVERTISED,
+  XENBUS_MAX_RING_GRANT_ORDER,
+} from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { errorNodePath } from '../../model/xenstore-keys.ts';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
@@ -267,7 +272,7 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
   const back = world.host.back;
   const cfg = back.config;
   if (back.cachedState === XenbusState.Connected && !back.drainOwed) {
-    const queueCountMax = cfg.queueCountMax ?? 1;
+    const queueCountMax = cfg.queueCountMax ?? NOT_ADVERTISED.queueCount;
     if (
       back.queueCount < 1 ||
       back.queueCount > queueCountMax ||
@@ -281,11 +286,11 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
         ),
       );
     }
-    if (back.ringPageOrder > (cfg.ringPageOrderMax ?? 0)) {
+    if (back.ringPageOrder > (cfg.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder)) {
       out.push(
         violation(
           world,
-          `blkback connected with ring-page-order ${back.ringPageOrder} above its max ${cfg.ringPageOrderMax ?? 0}`,
+          `blkback connected with ring-page-order ${back.ringPageOrder} above its max ${cfg.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder}`,
           { key: 'ring-page-order' },
         ),
       );

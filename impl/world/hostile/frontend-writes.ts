@@ -1,6 +1,7 @@
 // What a hostile guest can write: the keys of its own device directory (before blkback's
 // connect_ring reads them), its ring pages (slots blkback already consumed, req_prod) and
 // requests of its own making on its own ring. Each returns whether it changed anything.
+import { NOT_ADVERTISED } from '../../../model/negotiate.ts';
 import { FE, joinKey, readUnsigned, ringDir, ringRefKey } from '../../../model/xenstore-keys.ts';
 import { assert } from '../../assert.ts';
 import { ringIdxAdd, ringIdxDistance } from '../../xen/ring-index.ts';
@@ -41,7 +42,7 @@ export function numQueuesAboveMax(
   action: HostileAction,
 ): boolean {
   const { value } = action;
-  const backMax = world.host.back.config.queueCountMax ?? 1;
+  const backMax = world.host.back.config.queueCountMax ?? NOT_ADVERTISED.queueCount;
   const count = backMax + 1 + (value % 1000);
   assert(count > backMax, 'above what the backend advertised');
   return writeFrontendKey(world, FE.multiQueueNumQueues, String(count));
@@ -60,7 +61,7 @@ export function ringPageOrderAboveMax(
   action: HostileAction,
 ): boolean {
   const { value } = action;
-  const orderMax = world.host.back.config.ringPageOrderMax ?? 0;
+  const orderMax = world.host.back.config.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder;
   const order = orderMax + 1 + (value % 8);
   assert(order > orderMax, 'above what the backend advertised');
   return writeFrontendKey(world, FE.ringPageOrder, String(order));
@@ -69,7 +70,8 @@ export function ringPageOrderAboveMax(
 /** A reference that is not granted at all (even value) or one granted for another purpose (odd). */
 export function badRingRef(world: World, _record: AdversaryRecord, action: HostileAction): boolean {
   const { ring, value } = action;
-  const queueCount = readUnsigned(readFrontendKey(world, FE.multiQueueNumQueues)) ?? 1;
+  const queueCount =
+    readUnsigned(readFrontendKey(world, FE.multiQueueNumQueues)) ?? NOT_ADVERTISED.queueCount;
   const order = readUnsigned(readFrontendKey(world, FE.ringPageOrder));
   const key = joinKey(
     ringDir(queueCount, ring % queueCount),
