@@ -169,8 +169,9 @@ function follower(options: CaptureOptions, follow: Follow): (marker: Marker) => 
       case 'step-start':
         options.say(`step ${marker.index + 1}/${steps.length}: ${marker.what}`);
         follow.steps.push({ index: marker.index, what: marker.what, ms: undefined });
-        // dom0 enforces the step's limit itself; the host allows a little more before giving up.
-        return (steps[marker.index]?.timeout ?? 120) + 30;
+        // dom0 enforces the step's limit itself and still sends the results back; the host waits
+        // twice as long (a loaded host slows dom0's own clock checks) before it gives up.
+        return 2 * (steps[marker.index]?.timeout ?? 120) + 60;
       case 'step-ok': {
         const step = follow.steps.find((s) => s.index === marker.index);
         if (step !== undefined)
