@@ -115,6 +115,7 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   frontendClose: 'boolean',
   transactionConflicts: 'count',
   backendRestart: 'boolean?',
+  destroy: 'boolean?',
 };
 const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = { side: 'string', budget: 'number' };
 const ATTACK_FIELDS: Readonly<Record<string, FieldType>> = {

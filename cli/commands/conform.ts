@@ -28,7 +28,7 @@ export function formatVerdict(verdict: SessionVerdict): string {
     verdict.comparedBefore === undefined
       ? ''
       : verdict.backendThroughTeardown
-        ? ` before line ${verdict.comparedBefore} (frontend directory removed; blkback's through its Closed after the save)`
+        ? ` before line ${verdict.comparedBefore} (frontend directory removed; blkback's through its Closed after the ${verdict.closedAfter === 'destroy' ? 'xl destroy' : 'save'})`
         : ` before line ${verdict.comparedBefore} (frontend directory removed)`;
   return (
     `ok   ${verdict.device}: legal state changes, negotiation and key layout as the model's, ` +

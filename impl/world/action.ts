@@ -64,6 +64,8 @@ export type Action =
   | { readonly actor: 'toolstack'; readonly kind: 'removeDevice' }
   // The backend's blkback comes back as a new instance (fresh directory) under a connected frontend.
   | { readonly actor: 'toolstack'; readonly kind: 'restartBackend' }
+  // xl destroy of the guest: the domain dies, libxl's forced remove closes the backend at once.
+  | { readonly actor: 'toolstack'; readonly kind: 'destroy' }
   // An adversarial peer's write into a shared page or its xenstore nodes (impl/world/hostile/).
   | HostileAction;
 

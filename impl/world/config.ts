@@ -53,6 +53,11 @@ export interface FaultPlan {
    * own, so requests in flight are lost: the model reports it; default properties leave it off.
    */
   readonly backendRestart?: boolean;
+  /**
+   * xl destroy of the running guest, once (the conformance replay's toolstack: a recorded run
+   * ends in it); the default properties leave it off.
+   */
+  readonly destroy?: boolean;
 }
 
 export type AbiName = 'x86_64-abi' | 'x86_32-abi';

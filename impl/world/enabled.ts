@@ -40,6 +40,7 @@ export const ENABLED_ORDER: readonly Enabler[] = [
   toolstack.unplugEnabled,
   guest.closeEnabled,
   toolstack.restartBackendEnabled,
+  toolstack.destroyEnabled,
   attacksEnabled,
 ];
 

@@ -87,7 +87,9 @@ export type Lifecycle =
   /** The device is being torn down; the guest still runs, no new fault starts. */
   | { readonly kind: 'detaching'; readonly by: Teardown }
   /** The toolstack removed both directories once the backend was Closed. */
-  | { readonly kind: 'removed'; readonly by: Teardown };
+  | { readonly kind: 'removed'; readonly by: Teardown }
+  /** xl destroy: the domain is gone with its vCPUs; blkback closed and both directories went. */
+  | { readonly kind: 'destroyed' };
 
 /** Who started a teardown: libxl's device remove (unplug) or the guest (close). */
 export type Teardown = 'unplug' | 'close';
@@ -99,8 +101,10 @@ export function guestRuns(world: World): boolean {
 }
 
 /** The phase names traces and renderers show for the guest. */
-export function guestPhase(world: World): 'running' | 'suspended' | 'migrated' {
-  return guestRuns(world) ? 'running' : (world.lifecycle.kind as 'suspended' | 'migrated');
+export function guestPhase(world: World): 'running' | 'suspended' | 'migrated' | 'destroyed' {
+  return guestRuns(world)
+    ? 'running'
+    : (world.lifecycle.kind as 'suspended' | 'migrated' | 'destroyed');
 }
 
 /** blkfront is connected: its machine says CONNECTED and it wrote Connected. */

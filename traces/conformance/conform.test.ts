@@ -60,15 +60,15 @@ describe(`conform on scenario-1 (Xen 4.17 + Linux 6.1)`, () => {
     expect(found.map((v) => v.divergence?.message)).toEqual([undefined, undefined, undefined]);
     // Every connection was compared: 9 frontend + 17 backend (its Closed after the save
     // included) + 3 toolstack changes, and so on.
-    expect(found.map((v) => v.writesCompared)).toEqual([29, 25, 32]);
-    expect(found.map((v) => v.backendThroughTeardown)).toEqual([true, false, false]);
+    expect(found.map((v) => v.writesCompared)).toEqual([29, 26, 32]);
+    expect(found.map((v) => v.backendThroughTeardown)).toEqual([true, true, false]);
   });
 
   it('the plan: backend limits as advertised, save as a migration, detach as unplug', () => {
     const [first, second] = lineagesOf(sessionsOf(text));
     expect(first!.sessions.map((s) => s.domid)).toEqual([1, 2]);
     const plan = planOf(first!);
-    expect(plan.faults).toEqual(['save']);
+    expect(plan.faults).toEqual(['save', 'destroy']);
     expect(plan.config.backend.queueCountMax).toBe(2);
     expect(plan.config.backend.ringPageOrderMax).toBe(4);
     expect(plan.config.faults.migrations.map((b) => b.queueCountMax)).toEqual([1]);
@@ -322,5 +322,20 @@ describe('prefix-closed: a real session that stops early is accepted, a foreign 
     expect(found.expected).toBe('a write of state = 6');
     expect(found.connection).toBe("dom0's kernel (blkback)");
     expect(found.found).toBe('feature-barrier = 1');
+  });
+});
+
+describe('conform compares blkback past xl destroy (teeth of the toolstack destroy)', () => {
+  it('a blkback that answers xl destroy with Connected instead of Closed diverges from the model', () => {
+    const real = readScenario1();
+    // Line 11546 is blkback's state 6 after libxl's forced destroy of domain 2.
+    const edited = replaceLines(
+      real,
+      new Map([[11546, (line: string) => line.replace('51712/state 6)', '51712/state 4)')]]),
+    );
+    expect(edited).not.toBe(real);
+    const destroyed = verdicts(edited).find((v) => v.device === 'vbd 2/51712')!;
+    expect(destroyed.divergence?.rule).toBe('model-writes');
+    expect(destroyed.divergence?.message).toContain('expected a write of state = 6');
   });
 });

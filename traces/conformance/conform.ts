@@ -49,8 +49,10 @@ export interface SessionVerdict {
   readonly writesCompared: number;
   /** The trace line where comparison with the model stopped (the toolstack's teardown). */
   readonly comparedBefore: number | undefined;
-  /** blkback's writes were compared past that line too (a save the lineage restores). */
+  /** blkback's writes were compared past that line too (a save the lineage restores, a destroy). */
   readonly backendThroughTeardown: boolean;
+  /** What ended the session when blkback's Closed was compared past the teardown. */
+  readonly closedAfter?: 'save' | 'destroy' | undefined;
   /**
    * Set when the real session did less than the model configured like it: every write it made
    * is the model's, in the model's order, but it stopped before the model would have (the trace
@@ -93,17 +95,25 @@ export function conformTrace(
     if (!lineage.sessions.some((session) => selected(session, options.device))) continue;
     // The replay runs even when a session breaks a structural rule: the lineage's other sessions
     // still get their comparison, and the structural divergence is reported first.
-    const replay = replayLineage(planOf(lineage));
+    const plan = planOf(lineage);
+    const replay = replayLineage(plan);
     lineage.sessions.forEach((session, index) => {
       const structural = checkSession(session);
-      const saved = index < lineage.sessions.length - 1;
+      const last = index === lineage.sessions.length - 1;
+      // blkback's Closed after libxl's forced destroy is the model's too: after a save the
+      // lineage restores, and after an xl destroy that ends it.
+      const closedAfter = !last ? 'save' : plan.faults.at(-1) === 'destroy' ? 'destroy' : undefined;
+      const saved = closedAfter !== undefined;
       const compared = compareWithModel(session, replay.sessions[index], replay.failure, saved);
       const found = structural ?? compared.divergence;
       const partial =
         found === undefined && compared.short !== undefined
           ? partialStop(session, compared.short, lastLine)
           : undefined;
-      verdicts.set(session, verdictOf(session, found, compared.count, saved, partial));
+      verdicts.set(session, {
+        ...verdictOf(session, found, compared.count, saved, partial),
+        closedAfter,
+      });
     });
   }
   const out: SessionVerdict[] = [];

@@ -18,6 +18,7 @@ import type { World } from '../../impl/world/world.ts';
 import type { TxId } from '../../impl/xen/xenstore.ts';
 import { Ledger } from '../../properties/ledger.ts';
 import { drainWorld } from '../../properties/run.ts';
+import type { Violation } from '../../properties/invariants/violation.ts';
 import { classifyPath, type DeviceDir } from './extract.ts';
 
 /** The xenstore connections of a device session: guest kernel, dom0 kernel, dom0 userspace. */
@@ -37,12 +38,23 @@ export interface ConnectionWrites extends Record<ConnectionRole, ModelWrite[]> {
   teardownGroup: number | undefined;
 }
 
-/** A fault the trace shows, started once the world is quiescent. */
-export type ReplayFault = 'save' | 'detach';
+/** A fault the trace shows, started once the world is quiescent (a destroy: where it came). */
+export type ReplayFault = 'save' | 'detach' | 'destroy';
+
+/** How many writes each kernel had made on the device when the recorded run's destroy came. */
+export interface WriteCounts {
+  readonly frontend: number;
+  readonly backend: number;
+}
 
 export interface ReplayPlan {
   readonly config: WorldConfig;
   readonly faults: readonly ReplayFault[];
+  /**
+   * An `xl destroy` may come at any point, even before blkfront loaded: the model's destroy is
+   * started once its kernels made as many writes as the real ones had (or at quiescence).
+   */
+  readonly destroyAfter?: WriteCounts;
 }
 
 export interface ReplayResult {
@@ -55,6 +67,12 @@ export interface ReplayResult {
 /** Bounds on one drain: the control plane of one device settles in a few hundred steps. */
 const DRAIN_STEPS_MAX = 20_000;
 
+const FAULT_KINDS: Readonly<Record<ReplayFault, Action['kind']>> = {
+  save: 'suspend',
+  detach: 'unplug',
+  destroy: 'destroy',
+};
+
 export function replayLineage(plan: ReplayPlan): ReplayResult {
   const world = initWorld(plan.config, HONEST_DRIVERS, new Ledger());
   const recorder = new WriteRecorder();
@@ -66,24 +84,37 @@ export function replayLineage(plan: ReplayPlan): ReplayResult {
     return undefined;
   };
   const start = (fault: ReplayFault): string | undefined => {
-    const kind = fault === 'save' ? 'suspend' : 'unplug';
+    const kind = FAULT_KINDS[fault];
     const action = enabled(world).find((a) => a.actor === 'toolstack' && a.kind === kind);
     if (action === undefined)
       return `the model cannot start the ${fault}: toolstack ${kind} is not enabled`;
     perform(action);
-    return settle();
+    return undefined;
   };
-  const settle = (): string | undefined => {
-    const drained = drainWorld(world, DRAIN_STEPS_MAX, perform);
-    return drained.violation?.message;
+  const settle = (until?: WriteCounts): string | undefined => {
+    const stop = until === undefined ? undefined : () => recorder.reached(world.guestDomid, until);
+    const drained = drainWorld(world, DRAIN_STEPS_MAX, (action) => {
+      perform(action);
+      return stop?.() === true ? REACHED : undefined;
+    });
+    return drained.violation === REACHED ? undefined : drained.violation?.message;
   };
-  let failure = guarded(settle);
+  let failure: string | undefined;
   for (const fault of plan.faults) {
+    failure = guarded(() => settle(fault === 'destroy' ? plan.destroyAfter : undefined));
+    if (failure === undefined) failure = guarded(() => start(fault));
     if (failure !== undefined) break;
-    failure = guarded(() => start(fault));
   }
+  failure ??= guarded(() => settle());
   return { sessions: recorder.sessions, failure };
 }
+
+/** Stops a drain early (not a violation): the model reached the recorded run's point. */
+const REACHED = {
+  code: 'no-lost-request',
+  step: -1,
+  message: 'the replay reached the recorded point',
+} as const satisfies Violation;
 
 function guarded(run: () => string | undefined): string | undefined {
   try {
@@ -170,6 +201,13 @@ class WriteRecorder {
       }
       return result;
     };
+  }
+
+  /** The kernels of guest `domid`'s session made at least these writes on the device. */
+  reached(domid: number, counts: WriteCounts): boolean {
+    const session = this.sessions[domid - 1];
+    if (session === undefined) return counts.frontend === 0 && counts.backend === 0;
+    return session.frontend.length >= counts.frontend && session.backend.length >= counts.backend;
   }
 
   /** dom0's writes come from the kernel (blkback) or from userspace (libxl, hotplug script). */

@@ -87,7 +87,8 @@ function frontendLimits(sessions: readonly DeviceSession[]) {
 
 /**
  * Where the toolstack removed the frontend directory after creating it (save, destroy, or the
- * end of a detach): the world models no driver activity after that, so comparison stops there.
+ * end of a detach): the comparison of the frontend and the toolstack stops there (blkback's is
+ * carried through its Closed after a save or a destroy, which the world replays).
  */
 export function teardownLine(session: DeviceSession): number | undefined {
   const ops = flatten(session.toolstack).filter(
@@ -121,7 +122,9 @@ export function planOf(lineage: Lineage): ReplayPlan {
   const sectors = readUnsigned(lastWrite(first, 'backend', BE.sectors)) ?? 8192;
   const faults: ReplayFault[] = sessions.slice(1).map(() => 'save');
   const last = sessions[sessions.length - 1]!;
+  const teardown = teardownLine(last);
   if (detached(last)) faults.push('detach');
+  else if (teardown !== undefined) faults.push('destroy');
   const config: WorldConfig = {
     vcpuCount: Math.max(1, frontend.queueCountMax),
     abi: protocol === XEN_IO_PROTO_ABI_X86_32 ? 'x86_32-abi' : 'x86_64-abi',
@@ -138,7 +141,21 @@ export function planOf(lineage: Lineage): ReplayPlan {
       ...NO_FAULTS,
       migrations: sessions.slice(1).map(backendConfigOf),
       unplug: faults.includes('detach'),
+      destroy: faults.includes('destroy'),
     },
   };
-  return { config, faults };
+  if (teardown === undefined || !faults.includes('destroy')) return { config, faults };
+  const destroyAfter = {
+    frontend: writesBefore(last, 'frontend', teardown),
+    backend: writesBefore(last, 'backend', teardown),
+  };
+  return { config, faults, destroyAfter };
+}
+
+/** A kernel's visible writes to the device (either directory) that became visible before `line`. */
+function writesBefore(session: DeviceSession, role: 'frontend' | 'backend', line: number): number {
+  return flatten(session[role]).filter(
+    (op) =>
+      op.kind === 'write' && op.key !== '' && op.visibleLine !== null && op.visibleLine < line,
+  ).length;
 }

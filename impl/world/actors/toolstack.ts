@@ -31,6 +31,7 @@ const FIXED = {
   unplug: { actor: 'toolstack', kind: 'unplug' },
   removeDevice: { actor: 'toolstack', kind: 'removeDevice' },
   restartBackend: { actor: 'toolstack', kind: 'restartBackend' },
+  destroy: { actor: 'toolstack', kind: 'destroy' },
 } as const satisfies Record<string, Action>;
 
 /** The block script, run once blkback reached InitWait: physical-device appears. */
@@ -53,21 +54,7 @@ function suspend(world: World): void {
 function migrate(world: World): void {
   assert(world.lifecycle.kind === 'suspended', 'a migration follows a suspend');
   const oldDomid = world.guestDomid;
-  const old = world.host;
-  // The source host's in-flight disk I/O is abandoned with the host: the destination re-issues
-  // every captured request (at-least-once execution, exactly-once completion).
-  abandonInflight(world, old);
-  // libxl's forced destroy (flow F): the frontend directory goes and the backend gets online=0,
-  // state=Closing in one transaction; blkback reads the frontend as Unknown and unregisters,
-  // releasing its rings, and xenbus writes Closed because its node reads Closing.
-  initiateRemove(world.xs, oldDomid, true);
-  if (old.back.snapshot.context.bound)
-    sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
-  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
-  for (const rinfo of world.front.device.rings) world.evtchn.close(oldDomid, rinfo.port);
-  unwatchBackend(world, oldDomid);
-  world.xs.unwatch(oldDomid, `${backendPath(oldDomid)}/${BE.state}`, 'otherend');
-  removeDirectories(world.xs, oldDomid);
+  destroyDomain(world);
   const target = world.config.faults.migrations[world.migrationCount];
   assert(target !== undefined, 'the fault plan has a host for this migration');
   world.migrationCount += 1;
@@ -77,6 +64,40 @@ function migrate(world: World): void {
   createDevice(world.xs, world.guestDomid);
   world.host = createHost(world, world.migrationCount, target);
   world.lifecycle = { kind: 'migrated' };
+}
+
+/**
+ * The source domain dies (libxl__destroy_domid, then libxl__devices_destroy's forced remove,
+ * flow F): its in-flight disk I/O is abandoned with the host (a restore re-issues every captured
+ * request: at-least-once execution, exactly-once completion); the frontend directory goes and
+ * the backend gets online=0, state=Closing in one transaction; blkback reads the frontend as
+ * Unknown and unregisters, releasing its rings, and xenbus writes Closed because its node reads
+ * Closing; the domain's channels close and both directories are removed.
+ */
+function destroyDomain(world: World): void {
+  const domid = world.guestDomid;
+  assert(domid !== BACKEND_DOMID, 'the destroyed domain is the guest, never dom0');
+  const old = world.host;
+  abandonInflight(world, old);
+  initiateRemove(world.xs, domid, true);
+  if (old.back.snapshot.context.bound)
+    sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
+  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
+  for (const rinfo of world.front.device.rings) world.evtchn.close(domid, rinfo.port);
+  unwatchBackend(world, domid);
+  world.xs.unwatch(domid, `${backendPath(domid)}/${BE.state}`, 'otherend');
+  removeDirectories(world.xs, domid);
+}
+
+/**
+ * xl destroy of the running guest (libxl_domain_destroy): the same forced destroy as a save's
+ * source, with no domain to restore; nothing of the guest runs afterwards.
+ */
+function destroy(world: World): void {
+  assert(world.lifecycle.kind === 'running', 'xl destroy of a running guest');
+  assert(world.config.faults.destroy === true, 'the fault plan asks for the destroy');
+  destroyDomain(world);
+  world.lifecycle = { kind: 'destroyed' };
 }
 
 /** A backend host that goes away takes its disk I/O in flight with it, and those mappings. */
@@ -144,6 +165,7 @@ export const TOOLSTACK: ActorModule<'toolstack'> = {
       describe: () => 'toolstack restartBackend',
       faultStart: true,
     },
+    destroy: { perform: destroy, describe: () => 'toolstack destroy', faultStart: true },
   },
 };
 
@@ -210,4 +232,10 @@ export function restartBackendEnabled(world: World, out: Action[]): void {
   if (world.lifecycle.kind !== 'running' || !frontConnected(world)) return;
   if (world.config.faults.backendRestart === true && world.backendRestarts === 0)
     out.push(FIXED.restartBackend);
+}
+
+/** xl destroy may come at any point of a running guest's life, connected or not. */
+export function destroyEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind === 'running' && world.config.faults.destroy === true)
+    out.push(FIXED.destroy);
 }
