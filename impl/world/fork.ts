@@ -1,0 +1,235 @@
+// forkWorld and fingerprint: what an exhaustive explorer stands on. A fork is an independent
+// world that continues exactly as the original would; a fingerprint names the protocol-visible
+// state, so that two worlds in the same state (however they got there) are visited once.
+//
+// Both are generic walks over the world's object graph, which holds only plain data (objects,
+// arrays, Maps, Sets, typed arrays over ArrayBuffers, class instances). What is immutable is
+// shared, not copied: the configuration, the drivers table, the machines' snapshots (XState
+// snapshots are never mutated; the world replaces them, and the machine memo hands out one
+// object per state) and the ABI tables. Functions are shared as they are: the world holds no
+// closure over its own run state (the frontend's and backend's env callbacks look the world up
+// through their arguments), and `observe` is a hook of whoever drives the world.
+import { assert } from '../assert.ts';
+import { X86_32_ABI, X86_64_ABI } from '../xen/blkif-abi.ts';
+import type { World } from './world.ts';
+
+/** Copies `root`'s graph; objects in `shared` (and everything reached only through them) are kept. */
+export function deepCopy<T>(root: T, shared: Iterable<object>): T {
+  const memo = new Map<unknown, unknown>();
+  for (const object of shared) memo.set(object, object);
+  return copyValue(root, memo) as T;
+}
+
+function copyValue(value: unknown, memo: Map<unknown, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const known = memo.get(value);
+  if (known !== undefined) return known;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    memo.set(value, out);
+    for (let i = 0; i < value.length; i++) out[i] = copyValue(value[i], memo);
+    return out;
+  }
+  if (value instanceof Map) {
+    const out = new Map();
+    memo.set(value, out);
+    for (const [k, v] of value) out.set(copyValue(k, memo), copyValue(v, memo));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set();
+    memo.set(value, out);
+    for (const v of value) out.add(copyValue(v, memo));
+    return out;
+  }
+  if (value instanceof ArrayBuffer) {
+    const out = value.slice(0);
+    memo.set(value, out);
+    return out;
+  }
+  if (ArrayBuffer.isView(value)) return copyView(value, memo);
+  const out = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+  memo.set(value, out);
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) out[key] = copyValue(source[key], memo);
+  return out;
+}
+
+/** A view over the copy of its buffer: two views of one page stay aliases in the copy. */
+function copyView(view: ArrayBufferView, memo: Map<unknown, unknown>): ArrayBufferView {
+  const buffer = copyValue(view.buffer, memo) as ArrayBuffer;
+  let out: ArrayBufferView;
+  if (view instanceof DataView) out = new DataView(buffer, view.byteOffset, view.byteLength);
+  else {
+    const typed = view as unknown as {
+      constructor: new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView;
+      length: number;
+    };
+    out = new typed.constructor(buffer, view.byteOffset, typed.length);
+  }
+  memo.set(view, out);
+  return out;
+}
+
+/** The immutable objects a world shares with its forks. */
+function sharedOf(world: World): object[] {
+  const shared: object[] = [world.config, world.drivers, X86_64_ABI, X86_32_ABI];
+  shared.push(world.front.snapshot, world.host.back.snapshot, world.host.back.config);
+  return shared;
+}
+
+/**
+ * An independent copy of `world` (its ledger included: the guest's observer is part of the
+ * graph) that continues identically: the same actions enabled, the same results of each step.
+ * `observe` is left unset on the copy; whoever drives the fork sets its own.
+ */
+export function forkWorld(world: World): World {
+  assert(world.front !== undefined && world.host !== undefined, 'forkWorld: an initialised world');
+  const copy = deepCopy(world, sharedOf(world));
+  copy.observe = undefined;
+  assert(copy !== world && copy.xs !== world.xs, 'forkWorld: nothing mutable is shared');
+  return copy;
+}
+
+/**
+ * Fields that are not protocol state: step counters, the drivers' report log and the state-write
+ * log (observation buffers the invariants read), the trace hook, the configuration and drivers
+ * (fixed for a run, and the same for every world an explorer compares), the env objects (views
+ * of the world's own parts plus callbacks), and the ledger's `now` (a step number).
+ */
+const LEFT_OUT: ReadonlySet<string> = new Set([
+  'stepCount',
+  'reports',
+  'stateWrites',
+  'observe',
+  'config',
+  'drivers',
+  'env',
+  'now',
+]);
+
+/** Two 32-bit FNV-1a style lanes with different offsets: 64 bits of hash, no allocation. */
+interface Hasher {
+  a: number;
+  b: number;
+}
+
+function mix(h: Hasher, word: number): void {
+  h.a = Math.imul(h.a ^ (word & 0xffff), 0x01000193);
+  h.a = Math.imul(h.a ^ (word >>> 16), 0x01000193);
+  h.b = Math.imul(h.b ^ word, 0x5bd1e995);
+  h.b ^= h.b >>> 13;
+}
+
+function mixString(h: Hasher, text: string): void {
+  mix(h, text.length);
+  for (let i = 0; i < text.length; i++) mix(h, text.charCodeAt(i));
+}
+
+function mixNumber(h: Hasher, n: number): void {
+  if (Number.isInteger(n) && n >= -0x80000000 && n <= 0xffffffff) {
+    mix(h, 4);
+    mix(h, n | 0);
+    mix(h, n < 0 ? -1 : Math.floor(n / 0x100000000));
+  } else mixString(h, `n${n}`);
+}
+
+function mixBytes(h: Hasher, view: ArrayBufferView): void {
+  mix(h, view.byteLength);
+  if (view.byteOffset % 4 === 0 && view.byteLength % 4 === 0) {
+    const words = new Int32Array(view.buffer, view.byteOffset, view.byteLength / 4);
+    for (let i = 0; i < words.length; i++) mix(h, words[i]!);
+    return;
+  }
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  for (let i = 0; i < bytes.length; i++) mix(h, bytes[i]!);
+}
+
+/** An XState snapshot: its state value, context and status are all the machine's state. */
+function isSnapshot(value: object): value is { value: unknown; context: unknown; status: string } {
+  return 'machine' in value && '_nodes' in value && 'context' in value;
+}
+
+function sortedKeys(keys: Iterable<unknown>): unknown[] {
+  return [...keys].sort((x, y) => {
+    const sx = typeof x === 'number' ? x : String(x);
+    const sy = typeof y === 'number' ? y : String(y);
+    if (typeof sx === 'number' && typeof sy === 'number') return sx - sy;
+    return String(sx) < String(sy) ? -1 : String(sx) > String(sy) ? 1 : 0;
+  });
+}
+
+/** Hashes `value`; objects seen before hash as their visit number (aliasing is state too). */
+function mixValue(h: Hasher, value: unknown, seen: Map<object, number>): void {
+  if (value === undefined) return mix(h, 0);
+  if (value === null) return mix(h, 1);
+  if (typeof value === 'boolean') return mix(h, value ? 3 : 2);
+  if (typeof value === 'number') return mixNumber(h, value);
+  if (typeof value === 'string') return mixString(h, value);
+  if (typeof value !== 'object') return mix(h, 12); // functions: behaviour, not state
+  const visit = seen.get(value);
+  if (visit !== undefined) {
+    mix(h, 13);
+    return mix(h, visit);
+  }
+  seen.set(value, seen.size);
+  mixObject(h, value, seen);
+}
+
+function mixObject(h: Hasher, value: object, seen: Map<object, number>): void {
+  if (Array.isArray(value)) {
+    mix(h, 6);
+    mix(h, value.length);
+    for (const item of value) mixValue(h, item, seen);
+  } else if (value instanceof Map) {
+    mix(h, 7);
+    mix(h, value.size);
+    // Insertion order is history (which key was added first), not state: keys are sorted.
+    for (const key of sortedKeys(value.keys())) {
+      mixValue(h, key, seen);
+      mixValue(h, value.get(key), seen);
+    }
+  } else if (value instanceof Set) {
+    mix(h, 8);
+    mix(h, value.size);
+    for (const item of sortedKeys(value)) mixValue(h, item, seen);
+  } else if (value instanceof ArrayBuffer) {
+    mix(h, 10);
+    mixBytes(h, new Uint8Array(value));
+  } else if (ArrayBuffer.isView(value)) {
+    mix(h, 9);
+    mixBytes(h, value);
+  } else if (isSnapshot(value)) {
+    mix(h, 14);
+    mixString(h, JSON.stringify([value.value, value.context, value.status]));
+  } else {
+    mix(h, 11);
+    mixString(h, value.constructor?.name ?? '');
+    const fields = value as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      if (LEFT_OUT.has(key) || isDerivedCache(value, key)) continue;
+      mixString(h, key);
+      mixValue(h, fields[key], seen);
+    }
+  }
+}
+
+/** DomainMemory's page views are made on first use over its runs' buffers: a cache, not state. */
+function isDerivedCache(owner: object, key: string): boolean {
+  return key === 'pages' && owner.constructor?.name === 'DomainMemory';
+}
+
+/**
+ * A 64-bit hash (16 hex digits) of the world's protocol-visible state: machines, xenstore (tree,
+ * watches, queued events, transactions), event channels, ring pages and both ends' private
+ * indices, shadows, grant tables, the disk, guest memory, the guest's queues and the ledger.
+ * See docs/architecture.md ("Fork and fingerprint") for what is deliberately left out.
+ */
+export function fingerprint(world: World): string {
+  const h: Hasher = { a: 0x811c9dc5 | 0, b: 0x3c6ef372 | 0 };
+  const seen = new Map<object, number>();
+  mixValue(h, world, seen);
+  assert(seen.size > 1, 'fingerprint: the walk reached the world');
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+  return hex(h.a) + hex(h.b);
+}

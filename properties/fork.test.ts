@@ -1,0 +1,197 @@
+// forkWorld and fingerprint (impl/world/fork.ts), the exhaustive explorer's footing: a fork
+// continues exactly as the original does, and the fingerprint names the protocol-visible state.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { describeAction } from '../impl/world/action.ts';
+import type { WorldConfig } from '../impl/world/config.ts';
+import { HONEST_DRIVERS } from '../impl/world/drivers.ts';
+import { enabled } from '../impl/world/enabled.ts';
+import { fingerprint, forkWorld } from '../impl/world/fork.ts';
+import { initWorld } from '../impl/world/init.ts';
+import { step } from '../impl/world/step.ts';
+import type { Observation, World } from '../impl/world/world.ts';
+import { scenarioArb } from './arbitraries/scenario.ts';
+import { summarizeWorld } from './counterexample.ts';
+import { Ledger } from './ledger.ts';
+import { SeededChooser } from './strategies/chooser.ts';
+
+const ledgerOf = (world: World): Ledger => world.guest.observer as Ledger;
+
+/** Takes up to `steps` actions picked by `chooser`; returns what a trace would show of them. */
+function drive(world: World, chooser: SeededChooser, steps: number): string[] {
+  const trace: string[] = [];
+  const notes: Observation[] = [];
+  world.observe = (note) => notes.push(note);
+  for (let n = 0; n < steps; n++) {
+    const actions = enabled(world);
+    if (actions.length === 0) break;
+    const choice = chooser.choose(actions.length);
+    const action = actions[choice === 'drain' ? 0 : choice]!;
+    step(world, action);
+    trace.push(`${describeAction(action)} ${JSON.stringify(notes)}`);
+    notes.length = 0;
+  }
+  world.observe = undefined;
+  return trace;
+}
+
+function worldAt(config: WorldConfig, seed: number, cut: number): World {
+  const world = initWorld(config, HONEST_DRIVERS, new Ledger());
+  drive(world, new SeededChooser(seed, 1_000_000), cut);
+  return world;
+}
+
+/** Everything a run's outcome shows: the trace, the final state and the ledger's findings. */
+function continuation(world: World, seed: number): unknown {
+  const trace = drive(world, new SeededChooser(seed, 1_000_000), 400);
+  return {
+    trace,
+    state: summarizeWorld(world),
+    fingerprint: fingerprint(world),
+    submitted: ledgerOf(world).submittedCount,
+    violations: ledgerOf(world).violations,
+  };
+}
+
+const casesArb = fc.record({
+  config: scenarioArb().map((s) => s.config),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+  cut: fc.nat(300),
+});
+
+describe('forkWorld', () => {
+  it('a fork at a random step continues exactly as the original, and independently of it', () => {
+    fc.assert(
+      fc.property(casesArb, ({ config, seed, cut }) => {
+        const world = worldAt(config, seed, cut);
+        const fork = forkWorld(world);
+        expect(fingerprint(fork)).toBe(fingerprint(world));
+        // The original runs first: were anything shared, the fork would start from its future.
+        const original = continuation(world, seed + 1);
+        expect(continuation(fork, seed + 1)).toEqual(original);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('shares what is immutable and copies what is not', () => {
+    const world = worldAt(fc.sample(casesArb, { seed: 3, numRuns: 1 })[0]!.config, 7, 120);
+    const fork = forkWorld(world);
+    expect(fork.config).toBe(world.config);
+    expect(fork.drivers).toBe(world.drivers);
+    expect(fork.front.snapshot).toBe(world.front.snapshot);
+    expect(fork.xs).not.toBe(world.xs);
+    expect(fork.guestGnttab).not.toBe(world.guestGnttab);
+    expect(ledgerOf(fork)).not.toBe(ledgerOf(world));
+    expect(Object.getPrototypeOf(fork.disk)).toBe(Object.getPrototypeOf(world.disk));
+  });
+});
+
+describe('fingerprint', () => {
+  it('is equal for equal states reached by different paths (commuting deliveries)', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(casesArb, ({ config, seed, cut }) => {
+        const world = worldAt(config, seed, cut);
+        // Event deliveries to two different backend rings touch disjoint state: either order
+        // reaches the same world, though not through the same intermediate one.
+        const deliveries = enabled(world).filter(
+          (a) => a.actor === 'hypervisor' && a.kind === 'deliverEvent' && a.side === 'blkback',
+        );
+        if (deliveries.length < 2) return;
+        const [a, b] = deliveries as [(typeof deliveries)[0], (typeof deliveries)[0]];
+        const ab = forkWorld(world);
+        const ba = forkWorld(world);
+        step(ab, a);
+        const between = fingerprint(ab);
+        step(ab, b);
+        step(ba, b);
+        step(ba, a);
+        expect(fingerprint(ab)).toBe(fingerprint(ba));
+        expect(fingerprint(ab)).not.toBe(between);
+        compared += 1;
+      }),
+      { numRuns: 150 },
+    );
+    expect(compared).toBeGreaterThan(3);
+  });
+
+  it('leaves out step counters, observation buffers and the trace hook', () => {
+    const world = worldAt(fc.sample(casesArb, { seed: 5, numRuns: 1 })[0]!.config, 11, 150);
+    const before = fingerprint(world);
+    world.stepCount += 1000;
+    world.stateWrites.length = 0;
+    world.reports.length = 0;
+    world.observe = () => {};
+    ledgerOf(world).now += 17;
+    expect(fingerprint(world)).toBe(before);
+  });
+
+  // One protocol-visible change at a time, each on a fork of a world in mid-run: the
+  // fingerprint must move for every one of them.
+  const CHANGES: readonly [string, (w: World) => boolean][] = [
+    ['a byte of a ring page', (w) => poke(w.front.device.rings[0]?.front.sring.view, 64)],
+    ['blkfront req_prod_pvt', (w) => bump(w.front.device.rings[0]?.front, 'reqProdPvt')],
+    ['blkback req_cons', (w) => bump(w.host.back.rings[0]?.back, 'reqCons')],
+    ['a xenstore value', (w) => w.xs.write(0, '/local/domain/0/fingerprint', 'x').ok],
+    [
+      'a grant',
+      (w) => w.guestGnttab.grantAccess(0, w.front.device.rings[0]?.ringFrame ?? 0, true).ok,
+    ],
+    ['the disk', (w) => (w.disk.write(3, new Uint8Array(512).fill(9)), true)],
+    ['a shadow', (w) => flip(w.front.device.rings[0]?.shadow[0], 'ringOperation')],
+    ['the frontend machine', (w) => swapSnapshot(w)],
+    ['a pending event', (w) => sendAny(w)],
+    [
+      'the ledger',
+      (w) => (ledgerOf(w).violations.push({ code: 'data-integrity', step: 1, message: 'x' }), true),
+    ],
+    ['the guest queues', (w) => (w.guest.cursors[0] = (w.guest.cursors[0] ?? 0) + 1) > 0],
+  ];
+
+  it.each(CHANGES)('differs when %s differs', (_name, change) => {
+    let changed = 0;
+    for (const sample of fc.sample(casesArb, { seed: 21, numRuns: 30 })) {
+      const world = worldAt(sample.config, sample.seed, 40 + (sample.cut % 200));
+      const fork = forkWorld(world);
+      if (!change(fork)) continue;
+      expect(fingerprint(fork)).not.toBe(fingerprint(world));
+      changed += 1;
+    }
+    expect(changed).toBeGreaterThan(0);
+  });
+});
+
+function poke(view: DataView | undefined, at: number): boolean {
+  if (view === undefined) return false;
+  view.setUint8(at, view.getUint8(at) ^ 0xff);
+  return true;
+}
+
+function bump<T extends object>(target: T | undefined, key: keyof T): boolean {
+  if (target === undefined) return false;
+  (target as Record<keyof T, number>)[key] += 1;
+  return true;
+}
+
+function flip<T extends object>(target: T | undefined, key: keyof T): boolean {
+  if (target === undefined) return false;
+  (target as Record<keyof T, number>)[key] ^= 0x40;
+  return true;
+}
+
+function swapSnapshot(world: World): boolean {
+  const other = initWorld(world.config, HONEST_DRIVERS, new Ledger()).front.snapshot;
+  if (other === world.front.snapshot) return false;
+  world.front.snapshot = other;
+  return true;
+}
+
+/** A notification that makes an event pending that was not (a set pending bit is state). */
+function sendAny(world: World): boolean {
+  const rinfo = world.front.device.rings[0];
+  if (rinfo === undefined) return false;
+  const pending = world.evtchn.deliverable().length;
+  world.evtchn.notify(world.guestDomid, rinfo.port);
+  return world.evtchn.deliverable().length !== pending;
+}
