@@ -19,6 +19,7 @@ const modules: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'ring', load: () => import('./ring-ops.ts') },
   { name: 'xenstore', load: () => import('./xenstore-writes.ts') },
   { name: 'world', load: () => import('./steps-per-second.ts') },
+  { name: 'fork', load: () => import('./fork.ts') },
   { name: 'main-job', load: () => import('./main-job.ts') },
   { name: 'memory', load: () => import('./memory.ts') },
 ];

@@ -6,7 +6,7 @@ import { describeAction } from '../impl/world/action.ts';
 import type { WorldConfig } from '../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../impl/world/drivers.ts';
 import { enabled } from '../impl/world/enabled.ts';
-import { fingerprint, forkWorld } from '../impl/world/fork.ts';
+import { deepCopy, fingerprint, forkWorld } from '../impl/world/fork.ts';
 import { initWorld } from '../impl/world/init.ts';
 import { step } from '../impl/world/step.ts';
 import type { Observation, World } from '../impl/world/world.ts';
@@ -74,6 +74,27 @@ describe('forkWorld', () => {
     );
   });
 
+  it('teeth: a fork that shares one mutable part (the grant table) is caught', () => {
+    const shallow = (world: World): World =>
+      deepCopy(world, [world.config, world.drivers, world.actionCache, world.guestGnttab]);
+    const result = fc.check(
+      fc.property(casesArb, ({ config, seed, cut }) => {
+        const world = worldAt(config, seed, cut);
+        const fork = shallow(world);
+        fork.observe = undefined;
+        let original: unknown;
+        try {
+          original = continuation(world, seed + 1);
+          return JSON.stringify(continuation(fork, seed + 1)) === JSON.stringify(original);
+        } catch {
+          return false; // the fork tripped over the original's grants: caught
+        }
+      }),
+      { numRuns: 60, seed: 4 },
+    );
+    expect(result.failed).toBe(true);
+  });
+
   it('shares what is immutable and copies what is not', () => {
     const world = worldAt(fc.sample(casesArb, { seed: 3, numRuns: 1 })[0]!.config, 7, 120);
     const fork = forkWorld(world);
@@ -93,11 +114,16 @@ describe('fingerprint', () => {
     fc.assert(
       fc.property(casesArb, ({ config, seed, cut }) => {
         const world = worldAt(config, seed, cut);
-        // Event deliveries to two different backend rings touch disjoint state: either order
-        // reaches the same world, though not through the same intermediate one.
-        const deliveries = enabled(world).filter(
-          (a) => a.actor === 'hypervisor' && a.kind === 'deliverEvent' && a.side === 'blkback',
-        );
+        const chooser = new SeededChooser(seed + 2, 1_000_000);
+        for (let n = 0; n < 400 && deliveriesOf(world).length < 2; n++) {
+          const actions = enabled(world);
+          if (actions.length === 0) break;
+          const choice = chooser.choose(actions.length);
+          step(world, actions[choice === 'drain' ? 0 : choice]!);
+        }
+        // Two event deliveries (different rings or different sides) touch disjoint state: either
+        // order reaches the same world, though not through the same intermediate one.
+        const deliveries = deliveriesOf(world);
         if (deliveries.length < 2) return;
         const [a, b] = deliveries as [(typeof deliveries)[0], (typeof deliveries)[0]];
         const ab = forkWorld(world);
@@ -111,7 +137,7 @@ describe('fingerprint', () => {
         expect(fingerprint(ab)).not.toBe(between);
         compared += 1;
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
     expect(compared).toBeGreaterThan(3);
   });
@@ -134,10 +160,7 @@ describe('fingerprint', () => {
     ['blkfront req_prod_pvt', (w) => bump(w.front.device.rings[0]?.front, 'reqProdPvt')],
     ['blkback req_cons', (w) => bump(w.host.back.rings[0]?.back, 'reqCons')],
     ['a xenstore value', (w) => w.xs.write(0, '/local/domain/0/fingerprint', 'x').ok],
-    [
-      'a grant',
-      (w) => w.guestGnttab.grantAccess(0, w.front.device.rings[0]?.ringFrame ?? 0, true).ok,
-    ],
+    ['a grant', grantRingAgain],
     ['the disk', (w) => (w.disk.write(3, new Uint8Array(512).fill(9)), true)],
     ['a shadow', (w) => flip(w.front.device.rings[0]?.shadow[0], 'ringOperation')],
     ['the frontend machine', (w) => swapSnapshot(w)],
@@ -161,6 +184,16 @@ describe('fingerprint', () => {
     expect(changed).toBeGreaterThan(0);
   });
 });
+
+function deliveriesOf(world: World) {
+  return enabled(world).filter((a) => a.actor === 'hypervisor' && a.kind === 'deliverEvent');
+}
+
+function grantRingAgain(world: World): boolean {
+  const rinfo = world.front.device.rings[0];
+  if (rinfo === undefined || !world.guestMemory.isAllocated(rinfo.ringFrame)) return false;
+  return world.guestGnttab.grantAccess(0, rinfo.ringFrame, true).ok;
+}
 
 function poke(view: DataView | undefined, at: number): boolean {
   if (view === undefined) return false;

@@ -39,10 +39,11 @@ export function createGuest(
 ): Guest {
   const itemsByVcpu: WorkloadItem[][] = Array.from({ length: vcpuCount }, () => []);
   for (const item of workload) itemsByVcpu[item.vcpu]!.push(item);
+  // The configuration's items, frozen per vCPU: a fork shares them.
   return {
     vcpuCount,
     cursors: new Array<number>(vcpuCount).fill(0),
-    itemsByVcpu,
+    itemsByVcpu: Object.freeze(itemsByVcpu.map((items) => Object.freeze(items))),
     nextTag: 1,
     running: true,
     splitParents: new Map(),
@@ -70,16 +71,19 @@ export function issueItem(
   guest.cursors[vcpu]! += 1;
   const out: BlockRequest[] = [];
   if (item.op === 'flush' || item.op === 'discard') {
-    out.push({
-      tag: guest.nextTag++,
-      op: item.op,
-      sector: item.sector,
-      sectorCount: item.op === 'flush' ? 0 : item.sectorCount,
-      vcpu,
-      buffer: undefined,
-      secure: false,
-      parentTag: undefined,
-    });
+    // Requests are frozen: immutable values that a fork of the world shares, never copies.
+    out.push(
+      Object.freeze({
+        tag: guest.nextTag++,
+        op: item.op,
+        sector: item.sector,
+        sectorCount: item.op === 'flush' ? 0 : item.sectorCount,
+        vcpu,
+        buffer: undefined,
+        secure: false,
+        parentTag: undefined,
+      }),
+    );
   } else {
     let sector = item.sector;
     let left = item.sectorCount;
@@ -87,12 +91,12 @@ export function issueItem(
     while (left > 0) {
       const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
       const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
-      const buffer = {
+      const buffer = Object.freeze({
         firstFrame: memory.allocPages(pageCount),
         pageCount,
         offsetBytes: offset * SECTOR_SIZE,
-      };
-      const request: BlockRequest = {
+      });
+      const request: BlockRequest = Object.freeze({
         tag: guest.nextTag++,
         op: item.op,
         sector,
@@ -101,7 +105,7 @@ export function issueItem(
         buffer,
         secure: false,
         parentTag: undefined,
-      };
+      });
       if (item.op === 'write') stampWrite(request, memory);
       out.push(request);
       sector += count;
@@ -160,20 +164,22 @@ export function splitForLimit(
   while (left > 0) {
     const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
     const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
-    children.push({
-      tag: guest.nextTag++,
-      op: request.op,
-      sector,
-      sectorCount: count,
-      vcpu: request.vcpu,
-      buffer: {
-        firstFrame: buffer.firstFrame + page,
-        pageCount,
-        offsetBytes: offset * SECTOR_SIZE,
-      },
-      secure: request.secure,
-      parentTag: request.tag,
-    });
+    children.push(
+      Object.freeze({
+        tag: guest.nextTag++,
+        op: request.op,
+        sector,
+        sectorCount: count,
+        vcpu: request.vcpu,
+        buffer: Object.freeze({
+          firstFrame: buffer.firstFrame + page,
+          pageCount,
+          offsetBytes: offset * SECTOR_SIZE,
+        }),
+        secure: request.secure,
+        parentTag: request.tag,
+      }),
+    );
     page += pageCount - (offset + count === pageCount * SECTORS_PER_PAGE ? 0 : 1);
     sector += count;
     left -= count;

@@ -24,12 +24,28 @@ function copyValue(value: unknown, memo: Map<unknown, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const known = memo.get(value);
   if (known !== undefined) return known;
+  // A frozen object is an immutable value (requests, their buffers, xenstore permission lists,
+  // the configuration's workload): shared, not copied.
+  if (Object.isFrozen(value)) return value;
+  return copyObject(value, memo);
+}
+
+// Objects are copied whole first (slice, spread, Object.assign keep V8's fast shapes), then
+// only their object-valued fields are replaced by copies: most fields are numbers and strings.
+function copyObject(value: object, memo: Map<unknown, unknown>): unknown {
   if (Array.isArray(value)) {
-    const out: unknown[] = new Array(value.length);
+    const out = value.slice();
     memo.set(value, out);
-    for (let i = 0; i < value.length; i++) out[i] = copyValue(value[i], memo);
+    for (let i = 0; i < out.length; i++) {
+      const item: unknown = out[i];
+      if (typeof item === 'object' && item !== null) out[i] = copyValue(item, memo);
+    }
     return out;
   }
+  const proto: unknown = Object.getPrototypeOf(value);
+  // XState snapshots are never mutated (the world replaces them): shared wherever they are.
+  if (isSnapshot(value)) return value;
+  if (proto === Object.prototype) return copyFields(value, { ...value }, memo);
   if (value instanceof Map) {
     const out = new Map();
     memo.set(value, out);
@@ -48,10 +64,16 @@ function copyValue(value: unknown, memo: Map<unknown, unknown>): unknown {
     return out;
   }
   if (ArrayBuffer.isView(value)) return copyView(value, memo);
-  const out = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+  // A class instance: the same prototype, its own fields copied.
+  return copyFields(value, Object.assign(Object.create(proto as object), value), memo);
+}
+
+function copyFields(value: object, out: Record<string, unknown>, memo: Map<unknown, unknown>) {
   memo.set(value, out);
-  const source = value as Record<string, unknown>;
-  for (const key of Object.keys(source)) out[key] = copyValue(source[key], memo);
+  for (const key in out) {
+    const field = out[key];
+    if (typeof field === 'object' && field !== null) out[key] = copyValue(field, memo);
+  }
   return out;
 }
 
@@ -73,8 +95,10 @@ function copyView(view: ArrayBufferView, memo: Map<unknown, unknown>): ArrayBuff
 
 /** The immutable objects a world shares with its forks. */
 function sharedOf(world: World): object[] {
-  const shared: object[] = [world.config, world.drivers, X86_64_ABI, X86_32_ABI];
-  shared.push(world.front.snapshot, world.host.back.snapshot, world.host.back.config);
+  // The action cache holds immutable actions made on demand from (kind, ring): sharing it
+  // between forks changes no result.
+  const shared: object[] = [world.config, world.drivers, X86_64_ABI, X86_32_ABI, world.actionCache];
+  shared.push(world.host.back.config);
   return shared;
 }
 
@@ -95,7 +119,8 @@ export function forkWorld(world: World): World {
  * Fields that are not protocol state: step counters, the drivers' report log and the state-write
  * log (observation buffers the invariants read), the trace hook, the configuration and drivers
  * (fixed for a run, and the same for every world an explorer compares), the env objects (views
- * of the world's own parts plus callbacks), and the ledger's `now` (a step number).
+ * of the world's own parts plus callbacks), the ledger's `now` (a step number) and the world's
+ * cache of immutable action objects.
  */
 const LEFT_OUT: ReadonlySet<string> = new Set([
   'stepCount',
@@ -106,12 +131,25 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
   'drivers',
   'env',
   'now',
+  'actionCache',
 ]);
 
 /** Two 32-bit FNV-1a style lanes with different offsets: 64 bits of hash, no allocation. */
 interface Hasher {
   a: number;
   b: number;
+  /** Field and class names hashed once per fingerprint (they repeat on every object). */
+  readonly names: Map<string, number>;
+}
+
+function mixName(h: Hasher, name: string): void {
+  let code = h.names.get(name);
+  if (code === undefined) {
+    code = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
+    h.names.set(name, code);
+  }
+  mix(h, code);
 }
 
 function mix(h: Hasher, word: number): void {
@@ -134,15 +172,27 @@ function mixNumber(h: Hasher, n: number): void {
   } else mixString(h, `n${n}`);
 }
 
+/** Bulk data (pages, disk chunks): one multiply per 32-bit word and lane, words in order. */
 function mixBytes(h: Hasher, view: ArrayBufferView): void {
   mix(h, view.byteLength);
+  let a = h.a;
+  let b = h.b;
   if (view.byteOffset % 4 === 0 && view.byteLength % 4 === 0) {
     const words = new Int32Array(view.buffer, view.byteOffset, view.byteLength / 4);
-    for (let i = 0; i < words.length; i++) mix(h, words[i]!);
-    return;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      a = Math.imul(a ^ w, 0x01000193);
+      b = Math.imul((b + w) | 0, 0x5bd1e995) ^ (b >>> 15);
+    }
+  } else {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    for (let i = 0; i < bytes.length; i++) {
+      a = Math.imul(a ^ bytes[i]!, 0x01000193);
+      b = Math.imul((b + bytes[i]!) | 0, 0x5bd1e995) ^ (b >>> 15);
+    }
   }
-  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  for (let i = 0; i < bytes.length; i++) mix(h, bytes[i]!);
+  h.a = a;
+  h.b = b;
 }
 
 /** An XState snapshot: its state value, context and status are all the machine's state. */
@@ -197,18 +247,21 @@ function mixObject(h: Hasher, value: object, seen: Map<object, number>): void {
     mix(h, 10);
     mixBytes(h, new Uint8Array(value));
   } else if (ArrayBuffer.isView(value)) {
+    // A view is its buffer (hashed once, however many views alias it) and its window.
     mix(h, 9);
-    mixBytes(h, value);
+    mixValue(h, value.buffer, seen);
+    mix(h, value.byteOffset);
+    mix(h, value.byteLength);
   } else if (isSnapshot(value)) {
     mix(h, 14);
     mixString(h, JSON.stringify([value.value, value.context, value.status]));
   } else {
     mix(h, 11);
-    mixString(h, value.constructor?.name ?? '');
+    mixName(h, value.constructor?.name ?? '');
     const fields = value as Record<string, unknown>;
-    for (const key of Object.keys(fields)) {
+    for (const key in fields) {
       if (LEFT_OUT.has(key) || isDerivedCache(value, key)) continue;
-      mixString(h, key);
+      mixName(h, key);
       mixValue(h, fields[key], seen);
     }
   }
@@ -226,7 +279,7 @@ function isDerivedCache(owner: object, key: string): boolean {
  * See docs/architecture.md ("Fork and fingerprint") for what is deliberately left out.
  */
 export function fingerprint(world: World): string {
-  const h: Hasher = { a: 0x811c9dc5 | 0, b: 0x3c6ef372 | 0 };
+  const h: Hasher = { a: 0x811c9dc5 | 0, b: 0x3c6ef372 | 0, names: new Map() };
   const seen = new Map<object, number>();
   mixValue(h, world, seen);
   assert(seen.size > 1, 'fingerprint: the walk reached the world');
