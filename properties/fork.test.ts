@@ -161,15 +161,12 @@ describe('fingerprint', () => {
     ['blkback req_cons', (w) => bump(w.host.back.rings[0]?.back, 'reqCons')],
     ['a xenstore value', (w) => w.xs.write(0, '/local/domain/0/fingerprint', 'x').ok],
     ['a grant', grantRingAgain],
-    ['the disk', (w) => (w.disk.write(3, new Uint8Array(512).fill(9)), true)],
+    ['the disk', (w) => writeDisk(w)],
     ['a shadow', (w) => flip(w.front.device.rings[0]?.shadow[0], 'ringOperation')],
     ['the frontend machine', (w) => swapSnapshot(w)],
     ['a pending event', (w) => sendAny(w)],
-    [
-      'the ledger',
-      (w) => (ledgerOf(w).violations.push({ code: 'data-integrity', step: 1, message: 'x' }), true),
-    ],
-    ['the guest queues', (w) => (w.guest.cursors[0] = (w.guest.cursors[0] ?? 0) + 1) > 0],
+    ['the ledger', (w) => addFinding(w)],
+    ['the guest queues', (w) => bump(w.guest.cursors, 0)],
   ];
 
   it.each(CHANGES)('differs when %s differs', (_name, change) => {
@@ -184,6 +181,16 @@ describe('fingerprint', () => {
     expect(changed).toBeGreaterThan(0);
   });
 });
+
+function writeDisk(world: World): boolean {
+  world.disk.write(3, new Uint8Array(512).fill(9));
+  return true;
+}
+
+function addFinding(world: World): boolean {
+  ledgerOf(world).violations.push({ code: 'data-integrity', step: 1, message: 'x' });
+  return true;
+}
 
 function deliveriesOf(world: World) {
   return enabled(world).filter((a) => a.actor === 'hypervisor' && a.kind === 'deliverEvent');

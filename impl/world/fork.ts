@@ -209,18 +209,28 @@ function sortedKeys(keys: Iterable<unknown>): unknown[] {
   });
 }
 
+/** Primitives by type tag and value; functions are behaviour, not state (tagged only). */
+function mixPrimitive(h: Hasher, value: unknown): void {
+  if (value === undefined) mix(h, 0);
+  else if (value === null) mix(h, 1);
+  else if (typeof value === 'boolean') mix(h, value ? 3 : 2);
+  else if (typeof value === 'number') mixNumber(h, value);
+  else if (typeof value === 'string') mixString(h, value);
+  else mix(h, 12);
+}
+
 /** Hashes `value`; objects seen before hash as their visit number (aliasing is state too). */
 function mixValue(h: Hasher, value: unknown, seen: Map<object, number>): void {
-  if (value === undefined) return mix(h, 0);
-  if (value === null) return mix(h, 1);
-  if (typeof value === 'boolean') return mix(h, value ? 3 : 2);
-  if (typeof value === 'number') return mixNumber(h, value);
-  if (typeof value === 'string') return mixString(h, value);
-  if (typeof value !== 'object') return mix(h, 12); // functions: behaviour, not state
-  const visit = seen.get(value);
-  if (visit !== undefined) {
-    mix(h, 13);
-    return mix(h, visit);
+  if (typeof value === 'object' && value !== null) {
+    const visit = seen.get(value);
+    if (visit !== undefined) {
+      mix(h, 13);
+      mix(h, visit);
+      return;
+    }
+  } else {
+    mixPrimitive(h, value);
+    return;
   }
   seen.set(value, seen.size);
   mixObject(h, value, seen);
