@@ -1,8 +1,10 @@
-// What the commands look names up in: the property list, the canary, and the driver variants.
+// What the commands look names up in: the property list, the canary, and the driver variants
+// (honest, known-bad and candidates).
 // Tests pass their own (a small property and test-only mutants) through runCli's third argument.
-import { type Drivers, HONEST_DRIVERS } from '../impl/world/drivers.ts';
+import type { Drivers } from '../impl/world/drivers.ts';
 import type { PropertyDef } from '../properties/catalog.ts';
-import { driversByName, MUTANTS } from '../properties/mutants/index.ts';
+import { MUTANTS } from '../properties/mutants/index.ts';
+import { VARIANT_NAMES, variantByName } from '../properties/variants.ts';
 import { CANARY, PROPERTIES } from '../properties/properties.ts';
 
 export interface Registry {
@@ -27,8 +29,8 @@ export interface VariantInfo {
 export const DEFAULT_REGISTRY: Registry = {
   properties: PROPERTIES,
   extraProperties: [CANARY],
-  drivers: driversByName,
-  driverNames: [HONEST_DRIVERS.name, ...MUTANTS.keys()],
+  drivers: variantByName,
+  driverNames: VARIANT_NAMES,
   variantInfo: new Map(
     [...MUTANTS].map(([name, m]) => [
       name,

@@ -13,7 +13,7 @@ import { type Trace, traceOf } from '../properties/counterexample.ts';
 import type { Invariant } from '../properties/invariants/invariant.ts';
 import { formatViolation, type Violation } from '../properties/invariants/violation.ts';
 import { Ledger } from '../properties/ledger.ts';
-import { driversByName } from '../properties/mutants/index.ts';
+import { variantByName } from '../properties/variants.ts';
 import { DRAIN_BOUND_MESSAGE, runSchedule } from '../properties/run.ts';
 import type { Chooser } from '../properties/strategies/chooser.ts';
 
@@ -93,7 +93,7 @@ export interface ReplayOptions {
  * violation was the drain's own bound gets no further drain, so it is reported at its step.
  */
 export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayResult {
-  const drivers = (options.drivers ?? driversByName)(trace.drivers);
+  const drivers = (options.drivers ?? variantByName)(trace.drivers);
   if (drivers === undefined) throw new ReplayError(`unknown driver variant "${trace.drivers}"`);
   const actions = trace.steps.map((s) => s.action);
   const shadow = initWorld(trace.config, drivers, new Ledger());
