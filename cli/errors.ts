@@ -16,7 +16,8 @@ export type CliErrorCode =
   | 'bad-trace'
   | 'bad-summary'
   | 'bad-coverage'
-  | 'replay-mismatch';
+  | 'replay-mismatch'
+  | 'bad-drivers-file';
 
 export class CliError extends Error {
   constructor(

@@ -34,6 +34,14 @@ export interface TraceStep {
   readonly state: WorldSummary;
 }
 
+/** A variant loaded from a user's file (`blkif check --drivers ./my-driver.ts`). */
+export interface DriversFile {
+  /** As given on the command line: relative to the working directory, or absolute. */
+  readonly path: string;
+  /** sha256 (hex) of the file and the local modules it imports, when the trace was made. */
+  readonly sha256: string;
+}
+
 export interface Trace {
   readonly version: typeof TRACE_VERSION;
   /** The property that produced it, when it came from one. */
@@ -41,6 +49,8 @@ export interface Trace {
   readonly config: WorldConfig;
   /** 'honest' or a mutant's name (properties/mutants). */
   readonly drivers: string;
+  /** Where that variant came from, when it is a user's file rather than a registered one. */
+  readonly driversFile?: DriversFile;
   readonly seed: number | undefined;
   readonly path: string | undefined;
   readonly steps: readonly TraceStep[];

@@ -1,12 +1,19 @@
-// `npm run build`: tsc emits dist/ from the sources (tsconfig.build.json), then the stamp whose
-// time cli/bin.mjs compares with the sources' to know whether dist/ is current. The stamp is
-// written only after a successful build, and stale output of deleted sources is removed first.
+// `npm run build` (and prepare): tsc emits dist/ from the sources (tsconfig.build.json), then
+// the stamp cli/build-state.mjs compares with the sources. Nothing to do when dist/ is current,
+// so `npm pack` in a test never rewrites the dist/ other tests are running. A stale dist/ is
+// removed first (no output of deleted sources survives); the stamp comes only after success.
 import { execFileSync } from 'node:child_process';
 import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { builtIsCurrent } from '../cli/build-state.mjs';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+const ROOT = new URL('../', import.meta.url);
+const root = fileURLToPath(ROOT);
+if (builtIsCurrent(ROOT) && !process.argv.includes('--force')) {
+  process.stderr.write('build: dist/ is current (npm run build -- --force rebuilds)\n');
+  process.exit(0);
+}
 // typescript's exports map hides bin/: find it from its package.json.
 const tsc = createRequire(import.meta.url)
   .resolve('typescript/package.json')

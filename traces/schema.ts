@@ -244,6 +244,13 @@ function checkHeader(c: Checker, root: Json): boolean {
     return false;
   }
   c.type(root, 'drivers', '', 'string');
+  if (root.driversFile !== undefined) {
+    const file = c.object(root.driversFile, 'driversFile');
+    if (file !== undefined) {
+      c.type(file, 'path', 'driversFile.', 'string');
+      c.type(file, 'sha256', 'driversFile.', 'string');
+    }
+  }
   c.type(root, 'property', '', 'string', true);
   if (root.seed !== undefined && !Number.isInteger(root.seed))
     c.fail('seed', `expected an integer seed, got ${describe(root.seed)}`);

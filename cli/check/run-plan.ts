@@ -13,6 +13,7 @@ import {
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
 import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
 import type { Trace } from '../../traces/schema.ts';
+import type { DriversFile } from '../../properties/counterexample.ts';
 import type { CliIo, Interrupts } from '../command.ts';
 import { badValue, type CliError } from '../errors.ts';
 import {
@@ -36,6 +37,10 @@ import {
 export interface CheckPlan {
   readonly properties: readonly { readonly def: PropertyDef; readonly chunks: readonly Chunk[] }[];
   readonly drivers: Drivers;
+  /** Set when the variant came from a user's file: recorded in every trace. */
+  readonly driversFile: DriversFile | undefined;
+  /** The --drivers value that names this variant again in a printed command. */
+  readonly driversArg: string;
   readonly seed: number;
   readonly runs: number | undefined;
   readonly shard: Shard;
@@ -56,7 +61,7 @@ export interface PlanResult {
 
 function rerunFlags(plan: CheckPlan): string {
   return (
-    (plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.drivers.name}`) +
+    (plan.drivers.name === 'honest' ? '' : ` --drivers ${plan.driversArg}`) +
     (plan.strategy === 'choices' ? '' : ` --strategy ${plan.strategy}`)
   );
 }
@@ -161,7 +166,11 @@ async function runProperty(
   }
   const failure = outcome?.failure;
   if (failure === undefined) return { ...base, result: 'pass' };
-  const id = findings.add(def, failure, outcome?.interrupted === true || ran.timeLimited);
+  const recorded =
+    plan.driversFile === undefined
+      ? failure
+      : { ...failure, trace: { ...failure.trace, driversFile: plan.driversFile } };
+  const id = findings.add(def, recorded, outcome?.interrupted === true || ran.timeLimited);
   const result = LIVENESS_CODES.has(failure.violation.code) ? 'liveness' : 'safety';
   return {
     ...base,
@@ -191,9 +200,10 @@ function headerLine(plan: CheckPlan): string {
   const strategy = plan.strategy === 'choices' ? '' : `, strategy ${plan.strategy}`;
   const duration =
     plan.budgets.durationMs === 'none' ? '' : `, duration ${plan.budgets.durationMs / 1000}s`;
+  const file = plan.driversFile === undefined ? '' : ` (${plan.driversFile.path})`;
   const n = plan.properties.length;
   return (
-    `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}${strategy}, ` +
+    `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}${file}${strategy}, ` +
     `${n} ${n === 1 ? 'property' : 'properties'}${shard}${duration}\n`
   );
 }

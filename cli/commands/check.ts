@@ -2,7 +2,6 @@
 // seed printed first, a progress line, a summary table, a trace file for every failure and the
 // exit codes of style rule 11. Campaigns split across machines with --shard and merge with
 // --merge; see docs/cli.md.
-import type { Drivers } from '../../impl/world/drivers.ts';
 import type { PropertyDef } from '../../properties/catalog.ts';
 import type { CliCommand, CliIo, ExitCode } from '../command.ts';
 import { type Chunk, parseShard, shardChunks, WHOLE } from '../check/shard.ts';
@@ -24,6 +23,7 @@ import { intOption, type OptionValues, stringOption } from '../options.ts';
 import { propertyNamed, type Registry } from '../registry.ts';
 import { type CheckPlan, runPlan } from '../check/run-plan.ts';
 import { readTextFile } from './load-trace.ts';
+import { type SelectedDrivers, selectDrivers } from '../select-drivers.ts';
 
 const INT32_MAX = 0x7fffffff;
 const LIMIT_MAX = 10_000_000;
@@ -60,21 +60,14 @@ function selectProperties(registry: Registry, options: OptionValues): readonly P
   });
 }
 
-function selectDrivers(registry: Registry, options: OptionValues): Drivers {
-  const name = stringOption(options, 'drivers') ?? 'honest';
-  const drivers = registry.drivers(name);
-  if (drivers === undefined)
-    throw badValue(
-      'drivers',
-      `unknown driver variant "${name}" (variants: ${registry.driverNames.join(', ')})`,
-    );
-  return drivers;
-}
-
 /** Every option checked before the first run: a campaign never dies on a typo an hour in. */
-function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan {
+function planOf(
+  registry: Registry,
+  options: OptionValues,
+  io: CliIo,
+  selected: SelectedDrivers,
+): CheckPlan {
   const defs = selectProperties(registry, options);
-  const drivers = selectDrivers(registry, options);
   const runs = options.runs === undefined ? undefined : intOption(options, 'runs', 1, LIMIT_MAX, 1);
   const seed = intOption(
     options,
@@ -131,7 +124,9 @@ function planOf(registry: Registry, options: OptionValues, io: CliIo): CheckPlan
   ]);
   return {
     properties,
-    drivers,
+    drivers: selected.drivers,
+    driversFile: selected.file,
+    driversArg: selected.arg,
     seed,
     runs,
     shard,
@@ -273,7 +268,7 @@ export function createCheckCommand(registry: Registry): CliCommand {
   return {
     name: 'check',
     summary: 'run properties; print a summary table and write a trace for each failure',
-    usage: '[--property p] [--runs N] [--seed N] [--drivers v] ... | --merge <summary>...',
+    usage: '[--property p] [--runs N] [--seed N] [--drivers v|file] ... | --merge <summary>...',
     options: CHECK_OPTIONS,
     helpDetails: () => {
       const names = (defs: readonly PropertyDef[]) => defs.map((p) => p.name).join(', ');
@@ -290,7 +285,8 @@ export function createCheckCommand(registry: Registry): CliCommand {
       if (options.partial === true) throw badValue('partial', 'only with --merge');
       if (positionals.length > 0)
         throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
-      const plan = planOf(registry, options, io);
+      const selected = await selectDrivers(registry, stringOption(options, 'drivers'), io);
+      const plan = planOf(registry, options, io, selected);
       const { summary, traces } = await runPlan(plan, io);
       return finish(summary, traces, options, reports, io);
     },
@@ -333,8 +329,9 @@ const CHECK_OPTIONS: CliCommand['options'] = [
   {
     name: 'drivers',
     kind: 'string',
-    placeholder: 'variant',
-    summary: 'honest (default) or a known-bad variant of properties/mutants',
+    placeholder: 'variant|file',
+    summary:
+      'honest (default), a registered variant (known-bad or candidate), or your own: a .ts/.js file exporting one (docs/your-driver.md)',
   },
   {
     name: 'out',

@@ -6,14 +6,20 @@ import { badValue } from '../errors.ts';
 import { stringOption } from '../options.ts';
 import { checkOutputs } from '../paths.ts';
 import type { Registry } from '../registry.ts';
-import { loadTrace, onePositional, replayLoaded } from './load-trace.ts';
+import {
+  DRIVERS_FILE_OPTION,
+  loadTrace,
+  onePositional,
+  registryFor,
+  replayLoaded,
+} from './load-trace.ts';
 import { describeReplay } from '../../traces/replay.ts';
 
 export function createRenderCommand(registry: Registry): CliCommand {
   return {
     name: 'render',
     summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
-    usage: `<trace.json> [--format ${RENDER_FORMATS.join('|')}] [--out <file>]`,
+    usage: `<trace.json> [--format ${RENDER_FORMATS.join('|')}] [--out <file>] [--drivers <file>]`,
     options: [
       {
         name: 'format',
@@ -27,8 +33,9 @@ export function createRenderCommand(registry: Registry): CliCommand {
         placeholder: 'file',
         summary: 'write to this file instead of stdout',
       },
+      DRIVERS_FILE_OPTION,
     ],
-    run({ positionals, options }, io): ExitCode {
+    async run({ positionals, options }, io): Promise<ExitCode> {
       const file = onePositional(positionals, '<trace.json>');
       const format = stringOption(options, 'format') ?? 'text';
       if (!isRenderFormat(format))
@@ -40,7 +47,9 @@ export function createRenderCommand(registry: Registry): CliCommand {
       checkOutputs(io, [{ option: 'out', path: out, kind: 'file' }]);
       // Drawn from the replay: a trace the model cannot run is refused as replay refuses it, and
       // every observation drawn is the model's own, never text taken from the file.
-      const replay = replayLoaded(registry, loadTrace(io, file));
+      const trace = loadTrace(io, file);
+      const withVariant = await registryFor(registry, trace, stringOption(options, 'drivers'), io);
+      const replay = replayLoaded(withVariant, trace);
       if (!replay.reproduced) io.stderr(`note: ${describeReplay(replay)}; drawing the replay\n`);
       const text = RENDERERS[format].render(replay.trace);
       if (out === undefined) {

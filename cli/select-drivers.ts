@@ -1,0 +1,36 @@
+// The --drivers option of check and replay: a registered variant by name (honest, the known-bad
+// variants, the candidates), or a user's variant from a file (cli/drivers-file.ts).
+import type { Drivers } from '../impl/world/drivers.ts';
+import type { CliIo } from './command.ts';
+import type { DriversFile } from '../properties/counterexample.ts';
+import { isDriversFile, loadDriversFile } from './drivers-file.ts';
+import { badValue } from './errors.ts';
+import type { Registry } from './registry.ts';
+
+export interface SelectedDrivers {
+  readonly drivers: Drivers;
+  /** Set when the variant came from a file: what its traces record. */
+  readonly file: DriversFile | undefined;
+  /** How a printed rerun command names it: the file's path, or the variant's name. */
+  readonly arg: string;
+}
+
+export async function selectDrivers(
+  registry: Registry,
+  value: string | undefined,
+  io: CliIo,
+): Promise<SelectedDrivers> {
+  const name = value ?? 'honest';
+  if (isDriversFile(name)) {
+    const loaded = await loadDriversFile(name, registry.driverNames);
+    for (const note of loaded.notes) io.stderr(`${note}\n`);
+    return { drivers: loaded.drivers, file: loaded.file, arg: name };
+  }
+  const drivers = registry.drivers(name);
+  if (drivers === undefined)
+    throw badValue(
+      'drivers',
+      `unknown driver variant "${name}" (variants: ${registry.driverNames.join(', ')}; or a file: --drivers ./my-driver.ts)`,
+    );
+  return { drivers, file: undefined, arg: name };
+}
