@@ -268,7 +268,7 @@ export function createCheckCommand(registry: Registry): CliCommand {
   return {
     name: 'check',
     summary: 'run properties; print a summary table and write a trace for each failure',
-    usage: '[--property p] [--runs N] [--seed N] [--drivers v|file] ... | --merge <summary>...',
+    usage: '[--property p] [--runs N] [--seed N] [--drivers v] ... | --merge <summary>...',
     options: CHECK_OPTIONS,
     helpDetails: () => {
       const names = (defs: readonly PropertyDef[]) => defs.map((p) => p.name).join(', ');
@@ -330,8 +330,7 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     name: 'drivers',
     kind: 'string',
     placeholder: 'variant|file',
-    summary:
-      'honest (default), a registered variant (known-bad or candidate), or your own: a .ts/.js file exporting one (docs/your-driver.md)',
+    summary: 'honest (default), a registered variant, or a .ts/.js file exporting yours',
   },
   {
     name: 'out',

@@ -19,7 +19,7 @@ export function createRenderCommand(registry: Registry): CliCommand {
   return {
     name: 'render',
     summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
-    usage: `<trace.json> [--format ${RENDER_FORMATS.join('|')}] [--out <file>] [--drivers <file>]`,
+    usage: `<trace.json> [--format ${RENDER_FORMATS.join('|')}] [--out <file>] ...`,
     options: [
       {
         name: 'format',
