@@ -28,12 +28,18 @@ export const ringBounds = stateless({
             message: `frontend has ${outstanding} requests outstanding (req_prod_pvt ${f.reqProdPvt}, rsp_cons ${f.rspCons}) on a ${f.size}-slot ring`,
           });
         }
-        if (reqProd(f.sring) !== f.reqProdPvt && rinfo.irq === 'idle') {
+        const published = reqProd(f.sring);
+        if (published !== f.reqProdPvt && rinfo.irq === 'idle') {
+          // Which way it is off tells a reviewer the bug: unpublished requests, or a req_prod
+          // naming slots the frontend never filled (across the wrap, the nearer direction).
+          const behind = ringIdxDistance(published, f.reqProdPvt) <= f.size;
           out.push({
             code: 'ring-bounds',
             step,
             ring: rinfo.index,
-            message: `frontend left req_prod ${reqProd(f.sring)} behind req_prod_pvt ${f.reqProdPvt}: requests built but never published`,
+            message: behind
+              ? `frontend left req_prod ${published} behind req_prod_pvt ${f.reqProdPvt}: requests built but never published`
+              : `frontend published req_prod ${published} ahead of req_prod_pvt ${f.reqProdPvt}: slots published that hold no request`,
           });
         }
       }
