@@ -213,6 +213,22 @@ export const backendMachine = setupBackend.createMachine({
       guard: 'vbdClosed',
       actions: [{ type: 'openVbd' }, assign({ vbdOpen: true })],
     },
+    // backend_changed: xen_vbd_create cannot open physical-device, xenbus_dev_fatal("creating vbd
+    // structure"); mapped rings stay until the frontend closes (frontend_changed disconnects).
+    'hotplug.vbdCreateFailed': {
+      guard: 'vbdClosed',
+      target: '.Closing.failed',
+      actions: [
+        {
+          type: 'writeError',
+          params: ({ event }) => ({
+            errorNumber: event.type === 'hotplug.vbdCreateFailed' ? event.errorNumber : EIO,
+            message: 'creating vbd structure',
+          }),
+        },
+        ...switchTo(S.Closing),
+      ],
+    },
     // Rings left busy by an earlier disconnect drained, or a cleanup disconnect answered.
     'rings.drained': { guard: 'ringsBusy', actions: assign({ ringsBusy: false, queueCount: 0 }) },
   },

@@ -50,6 +50,7 @@ export type BackendEvent =
   | OtherEndStateChanged
   | TransactionEnded
   | { readonly type: 'hotplug.physicalDeviceChanged' }
+  | { readonly type: 'hotplug.vbdCreateFailed'; readonly errorNumber: number }
   | {
       readonly type: 'frontend.ringsRead';
       readonly ok: true;

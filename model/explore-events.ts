@@ -79,6 +79,7 @@ const BACKEND_OUTSIDE_EVENTS: readonly BackendEvent[] = [
   { type: 'device.probe' },
   ...OBSERVABLE_STATES.map((state): BackendEvent => ({ type: 'otherEnd.stateChanged', state })),
   { type: 'hotplug.physicalDeviceChanged' },
+  { type: 'hotplug.vbdCreateFailed', errorNumber: 2 },
 ];
 
 const LATE_DRAIN: readonly BackendEvent[] = [...BACKEND_OUTSIDE_EVENTS, { type: 'rings.drained' }];

@@ -58,12 +58,15 @@ export const ACTION_KEYS: readonly string[] = [
   'blkback.commitTransaction',
   'hypervisor.deliverEvent',
   'xenstored.fireWatch',
+  'xenstored.coalesceWatch',
   'xenstored.conflict',
   'toolstack.hotplug',
   'toolstack.suspend',
   'toolstack.migrate',
   'toolstack.unplug',
   'toolstack.removeDevice',
+  'toolstack.forceRemove',
+  'toolstack.hotplugFails',
 ];
 
 export interface CoverageReport {

@@ -65,7 +65,7 @@ export const xenbusTransitions: PropertyDef = {
   name: 'xenbus-transitions',
   summary:
     'each side only takes the xenbus state edges the Linux drivers take, through every fault',
-  codes: ['illegal-xenbus-transition'],
+  codes: ['illegal-xenbus-transition', 'teardown-liveness'],
   scenario: scenarioArb({
     ...withWeights({ migrations: 50, unplug: 45, frontendClose: 35, transactionConflicts: 60 }),
     itemCountMax: 6,

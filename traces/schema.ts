@@ -116,6 +116,8 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   transactionConflicts: 'count',
   backendRestart: 'boolean?',
   destroy: 'boolean?',
+  hotplugFailure: 'boolean?',
+  detachEarly: 'boolean?',
 };
 const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = { side: 'string', budget: 'number' };
 const ATTACK_FIELDS: Readonly<Record<string, FieldType>> = {
@@ -274,6 +276,7 @@ const VIOLATION_CODES = {
   'protocol-error': true,
   'driver-crash': true,
   'honest-side': true,
+  'teardown-liveness': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

@@ -51,10 +51,17 @@ export type Action =
     }
   // The next queued watch event of one connection reaches its xenbus watch thread.
   | { readonly actor: 'xenstored'; readonly kind: 'fireWatch'; readonly connection: Connection }
+  // blkback's otherend watch takes the next event and drops its queued repeats (Linux's
+  // frontend_will_handle refuses an event while one is pending): one callback for several writes.
+  | { readonly actor: 'xenstored'; readonly kind: 'coalesceWatch'; readonly connection: 'backend' }
   // Another writer touches a node an open transaction depends on: its commit will see EAGAIN.
   | { readonly actor: 'xenstored'; readonly kind: 'conflict'; readonly connection: Connection }
   // The hotplug script writes physical-device once the backend is in InitWait.
   | { readonly actor: 'toolstack'; readonly kind: 'hotplug' }
+  // The hotplug script names a device blkback cannot open (backend_changed: xen_vbd_create fails).
+  | { readonly actor: 'toolstack'; readonly kind: 'hotplugFails' }
+  // libxl's wait for the backend's Closed timed out: the forced remove (frontend directory too).
+  | { readonly actor: 'toolstack'; readonly kind: 'forceRemove' }
   | { readonly actor: 'toolstack'; readonly kind: 'suspend' }
   // Save on this host, restore on the next host of the fault plan (new domid, new directories).
   | { readonly actor: 'toolstack'; readonly kind: 'migrate' }

@@ -118,20 +118,22 @@ function readOwn(world: World, key: string): string | undefined {
 
 function switchBackendState(world: World, host: Host, state: number): void {
   const back = host.back;
-  if (state === back.cachedState) return;
+  const value = world.drivers.blkback.switchState(back.cachedState, state);
+  if (value === undefined) return;
   const path = beKey(world, BE.state);
   const before = world.xs.read(BACKEND_DOMID, path);
   if (!before.ok) return;
-  write(world, path, String(state));
+  write(world, path, String(value));
   world.stateWrites.push({
     side: 'backend',
     writer: 'backend',
     from: Number(before.value),
-    to: state,
+    to: value,
     step: world.stepCount,
+    cached: back.cachedState,
   });
-  world.observe?.({ kind: 'state', side: 'backend', state });
-  back.cachedState = state;
+  world.observe?.({ kind: 'state', side: 'backend', state: value });
+  back.cachedState = value;
 }
 
 function readFrontendKeys(world: World, host: Host): BackendEvent {

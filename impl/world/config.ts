@@ -58,6 +58,13 @@ export interface FaultPlan {
    * ends in it); the default properties leave it off.
    */
   readonly destroy?: boolean;
+  /**
+   * The hotplug script may hand blkback a device it cannot open (backend_changed's xen_vbd_create
+   * fails, xenbus_dev_fatal): the backend closes before it ever connects.
+   */
+  readonly hotplugFailure?: boolean;
+  /** With unplug: the detach may also come before the frontend started talking to blkback. */
+  readonly detachEarly?: boolean;
 }
 
 export type AbiName = 'x86_64-abi' | 'x86_32-abi';

@@ -33,6 +33,8 @@ export interface BlkbackDrivers {
   readonly completeIo: typeof completeIo;
   readonly finalCheck: typeof backFinalCheck;
   readonly submitBarrier: typeof submitBarrier;
+  /** xenbus_switch_state for blkback: the value to write, or undefined to skip. */
+  readonly switchState: typeof xenbusSwitchState;
 }
 
 export interface Drivers {
@@ -55,5 +57,12 @@ export const HONEST_DRIVERS: Drivers = {
     readBackendLimits,
     switchState: xenbusSwitchState,
   },
-  blkback: { connectRing, consumeRequest, completeIo, finalCheck: backFinalCheck, submitBarrier },
+  blkback: {
+    connectRing,
+    consumeRequest,
+    completeIo,
+    finalCheck: backFinalCheck,
+    submitBarrier,
+    switchState: xenbusSwitchState,
+  },
 };

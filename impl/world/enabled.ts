@@ -20,6 +20,7 @@ export const ENABLED_ORDER: readonly Enabler[] = [
   // Control-plane progress: watch callbacks, commits, probes, the hotplug script.
   xenstored.fireFrontendEnabled,
   xenstored.fireBackendEnabled,
+  xenstored.coalesceBackendEnabled,
   blkfront.commitEnabled,
   blkback.commitEnabled,
   blkback.probeEnabled,
@@ -38,6 +39,8 @@ export const ENABLED_ORDER: readonly Enabler[] = [
   xenstored.conflictEnabled,
   toolstack.suspendEnabled,
   toolstack.unplugEnabled,
+  toolstack.forceRemoveEnabled,
+  toolstack.hotplugFailsEnabled,
   guest.closeEnabled,
   toolstack.restartBackendEnabled,
   toolstack.destroyEnabled,

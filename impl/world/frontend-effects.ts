@@ -136,6 +136,7 @@ function switchFrontendState(world: World, state: number): void {
     from: Number(before.value),
     to: value,
     step: world.stepCount,
+    cached: front.cachedState,
   });
   world.observe?.({ kind: 'state', side: 'frontend', state: value });
   front.cachedState = value;

@@ -184,6 +184,7 @@ export function createHost(world: World, index: number, config: BackendConfig): 
     index,
     env,
     hotplugDone: false,
+    vbdMissing: false,
     workersStarted: false,
     back: {
       snapshot,

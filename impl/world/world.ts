@@ -68,6 +68,8 @@ export interface Host {
   readonly back: BackSide;
   readonly env: BackEnv;
   hotplugDone: boolean;
+  /** The hotplug script named a device that cannot be opened (xen_vbd_create fails). */
+  vbdMissing: boolean;
   /** startRingWorkers ran: one ring thread per ring consumes from now on. */
   workersStarted: boolean;
 }
@@ -85,7 +87,7 @@ export type Lifecycle =
   /** Restored on the next host with a new domid; waits for the guest's resume. */
   | { readonly kind: 'migrated' }
   /** The device is being torn down; the guest still runs, no new fault starts. */
-  | { readonly kind: 'detaching'; readonly by: Teardown }
+  | { readonly kind: 'detaching'; readonly by: Teardown; readonly forced?: boolean }
   /** The toolstack removed both directories once the backend was Closed. */
   | { readonly kind: 'removed'; readonly by: Teardown }
   /** xl destroy: the domain is gone with its vCPUs; blkback closed and both directories went. */
@@ -161,6 +163,8 @@ export interface StateWrite {
   readonly from: number;
   readonly to: number;
   readonly step: number;
+  /** The writer's dev->state before the write (the node may hold what the toolstack wrote). */
+  readonly cached?: number;
 }
 
 /** A note for traces: what a reviewer needs to see of one step. */

@@ -48,8 +48,11 @@ function fireBackendWatch(world: World): void {
       state: readState(world.xs, BACKEND_DOMID, frontendPath(world.guestDomid)),
     });
   } else if (event.path === `${backendPath(world.guestDomid)}/${BE.physicalDevice}`) {
-    if (world.xs.read(BACKEND_DOMID, event.path).ok)
-      sendToBackend(world, host, { type: 'hotplug.physicalDeviceChanged' });
+    if (!world.xs.read(BACKEND_DOMID, event.path).ok) return;
+    // xen_vbd_create's open of the named device fails: -ENOENT.
+    if (host.vbdMissing)
+      sendToBackend(world, host, { type: 'hotplug.vbdCreateFailed', errorNumber: 2 });
+    else sendToBackend(world, host, { type: 'hotplug.physicalDeviceChanged' });
   }
 }
 

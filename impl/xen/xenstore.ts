@@ -679,6 +679,37 @@ export class Xenstore {
     return queue === undefined ? undefined : queue.events[queue.head];
   }
 
+  /** How many queued events of `dom` after the head have the head's path and token. */
+  queuedRepeatsOfHead(dom: DomId): number {
+    const queue = this.store.queues.get(dom);
+    const head = queue?.events[queue.head];
+    if (queue === undefined || head === undefined) return 0;
+    let n = 0;
+    for (let i = queue.head + 1; i < queue.events.length; i++) {
+      const e = queue.events[i]!;
+      if (e.path === head.path && e.token === head.token) n += 1;
+    }
+    return n;
+  }
+
+  /**
+   * Drops the queued events after the head that repeat its path and token (the watch's
+   * will_handle refused them while one was pending); returns how many went.
+   */
+  dropRepeatsOfHead(dom: DomId): number {
+    const queue = this.store.queues.get(dom);
+    const head = queue?.events[queue.head];
+    if (queue === undefined || head === undefined) return 0;
+    const kept = queue.events.filter(
+      (e, i) => i <= queue.head || e.path !== head.path || e.token !== head.token,
+    );
+    const dropped = queue.events.length - kept.length;
+    queue.events.length = 0;
+    queue.events.push(...kept);
+    assert(queue.head < queue.events.length, 'the head event stays queued');
+    return dropped;
+  }
+
   takeWatchEvent(dom: DomId): WatchEvent | undefined {
     const queue = this.store.queues.get(dom);
     if (queue === undefined || queue.head >= queue.events.length) return undefined;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type { BackendConfig, FaultPlan } from '../../impl/world/config.ts';
 import { backendConfigArb, swarmBackend } from './config.ts';
-import type { Swarm } from './swarm.ts';
+import { type Swarm, sometimes } from './swarm.ts';
 
 export const MIGRATION_COUNT_MAX = 2;
 export const TRANSACTION_CONFLICTS_MAX = 3;
@@ -15,6 +15,7 @@ interface RawFaults {
   readonly unplug: boolean;
   readonly frontendClose: boolean;
   readonly transactionConflicts: number;
+  readonly detachEarly: boolean;
 }
 
 /** A migration target: any backend, with the run's switched-off features removed. */
@@ -29,6 +30,7 @@ export const rawFaultsArb: fc.Arbitrary<RawFaults> = fc.record({
   unplug: fc.boolean(),
   frontendClose: fc.boolean(),
   transactionConflicts: fc.integer({ min: 1, max: TRANSACTION_CONFLICTS_MAX }),
+  detachEarly: sometimes(30),
 });
 
 export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
@@ -38,6 +40,8 @@ export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
     frontendClose: swarm.frontendClose && raw.frontendClose,
     transactionConflicts: swarm.transactionConflicts ? raw.transactionConflicts : 0,
     backendRestart: swarm.backendRestart,
+    hotplugFailure: swarm.hotplugFailure,
+    detachEarly: swarm.unplug && raw.unplug && raw.detachEarly,
   };
 }
 

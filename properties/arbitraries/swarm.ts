@@ -25,6 +25,7 @@ export interface SwarmWeights {
   readonly frontendClose: number;
   readonly transactionConflicts: number;
   readonly backendRestart: number;
+  readonly hotplugFailure: number;
   readonly x86_32: number;
 }
 
@@ -44,6 +45,7 @@ export const DEFAULT_WEIGHTS: SwarmWeights = {
   transactionConflicts: 30,
   // Off by default: a backend crash is not always survivable (see suites/backend-restart.test.ts).
   backendRestart: 0,
+  hotplugFailure: 8,
   x86_32: 20,
 };
 
@@ -61,6 +63,7 @@ export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {
     frontendClose: sometimes(weights.frontendClose),
     transactionConflicts: sometimes(weights.transactionConflicts),
     backendRestart: sometimes(weights.backendRestart),
+    hotplugFailure: sometimes(weights.hotplugFailure),
     x86_32: sometimes(weights.x86_32),
   });
 }

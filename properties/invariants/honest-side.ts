@@ -271,7 +271,8 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
 function backendConnect(world: World, p: Progress, out: Violation[]): void {
   const back = world.host.back;
   const cfg = back.config;
-  if (back.cachedState === XenbusState.Connected && !back.drainOwed) {
+  // An unregistered backend (its directory removed under it) keeps its cached state, not its rings.
+  if (back.cachedState === XenbusState.Connected && !back.drainOwed && !back.removed) {
     const queueCountMax = cfg.queueCountMax ?? NOT_ADVERTISED.queueCount;
     if (
       back.queueCount < 1 ||

@@ -8,6 +8,7 @@ import { noLostRequest } from './no-lost-request.ts';
 import { queueLayout, singleQueueFallback } from './queue-layout.ts';
 import { protocolError } from './protocol-error.ts';
 import { ringBounds } from './ring-bounds.ts';
+import { teardownLiveness } from './teardown-liveness.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
 
 // Within a phase the first finding is the one reported, so the more specific check comes first:
@@ -25,6 +26,7 @@ export const INVARIANTS: readonly Invariant[] = [
   queueLayout,
   lostWakeup,
   noLostRequest,
+  teardownLiveness,
   grantAccountingFull,
   honestSideAtQuiescence,
 ];

@@ -11,6 +11,17 @@ import type { Invariant, InvariantChecker } from './invariant.ts';
 import { honestRun } from './runs.ts';
 import type { Violation, ViolationCode } from './violation.ts';
 
+/** Keys written and committed, and still there (a forced remove deletes them under the driver). */
+function layoutSettled(world: World): boolean {
+  const front = world.front;
+  const settled =
+    front.cachedState === XenbusState.Initialised || front.cachedState === XenbusState.Connected;
+  if (!settled || !guestRuns(world) || front.device.rings.length === 0 || front.tx !== undefined)
+    return false;
+  const life = world.lifecycle;
+  return !((life.kind === 'detaching' && life.forced === true) || life.kind === 'removed');
+}
+
 /**
  * One check, reported under one code: single-queue-fallback when the backend does not advertise
  * multi-queue-max-queues, queue-layout when it does (each finding belongs to exactly one code).
@@ -20,11 +31,8 @@ function layoutViolations(
   code: ViolationCode,
   onlyWithoutMultiQueue: boolean,
 ): Violation[] {
+  if (!layoutSettled(world)) return [];
   const front = world.front;
-  const settled =
-    front.cachedState === XenbusState.Initialised || front.cachedState === XenbusState.Connected;
-  if (!settled || !guestRuns(world) || front.device.rings.length === 0 || front.tx !== undefined)
-    return [];
   const advertised = world.host.back.config.queueCountMax;
   if (onlyWithoutMultiQueue !== (advertised === undefined)) return [];
   const out: Violation[] = [];

@@ -14,6 +14,7 @@ export type ViolationCode =
   | 'protocol-error'
   | 'driver-crash'
   | 'honest-side'
+  | 'teardown-liveness'
   | 'canary';
 
 export interface Violation {
@@ -30,6 +31,7 @@ export interface Violation {
 export const LIVENESS_CODES: ReadonlySet<ViolationCode> = new Set([
   'no-lost-request',
   'lost-wakeup',
+  'teardown-liveness',
 ]);
 
 export function formatViolation(v: Violation): string {

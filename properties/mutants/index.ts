@@ -3,6 +3,7 @@
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import type { ViolationCode } from '../invariants/violation.ts';
 import { assumeMultiQueue } from './assume-multi-queue.ts';
+import { backendNeverCloses } from './backend-never-closes.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
@@ -52,6 +53,11 @@ const LIST: readonly Mutant[] = [
     drivers: connectedBeforeBackend,
     caughtBy: 'illegal-xenbus-transition',
     summary: 'the frontend writes Connected instead of Initialised after committing its keys',
+  },
+  {
+    drivers: backendNeverCloses,
+    caughtBy: 'teardown-liveness',
+    summary: "blkback disconnects on the frontend's Closed but never writes Closed itself",
   },
   {
     drivers: backendSkipsFinalCheck,

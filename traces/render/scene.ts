@@ -167,6 +167,8 @@ export function actionArrow(a: Action): Arrow {
         a.connection === 'frontend' ? LANE.blkfront : LANE.blkback,
         'watch fires',
       );
+    case 'coalesceWatch':
+      return arrow(LANE.xenstored, LANE.blkback, 'watch fires (coalesced)');
     case 'conflict':
       return self(LANE.xenstored, `conflicting write (${a.connection})`);
     case 'hotplug':

@@ -26,6 +26,8 @@ import { IN_CALLBACK } from '../../../model/events.ts';
 
 const FIXED = {
   hotplug: { actor: 'toolstack', kind: 'hotplug' },
+  hotplugFails: { actor: 'toolstack', kind: 'hotplugFails' },
+  forceRemove: { actor: 'toolstack', kind: 'forceRemove' },
   suspend: { actor: 'toolstack', kind: 'suspend' },
   migrate: { actor: 'toolstack', kind: 'migrate' },
   unplug: { actor: 'toolstack', kind: 'unplug' },
@@ -39,6 +41,30 @@ function hotplug(world: World): void {
   assert(!world.host.hotplugDone, 'the hotplug script runs once per host');
   writeHotplug(world.xs, world.guestDomid);
   world.host.hotplugDone = true;
+}
+
+/**
+ * The block script writes physical-device for a device that cannot be opened (a missing or
+ * busy disk): blkback's backend_changed fails in xen_vbd_create and calls xenbus_dev_fatal.
+ */
+function hotplugFails(world: World): void {
+  assert(!world.host.hotplugDone, 'the hotplug script runs once per host');
+  assert(world.config.faults.hotplugFailure === true, 'the fault plan allows a hotplug failure');
+  world.host.vbdMissing = true;
+  writeHotplug(world.xs, world.guestDomid);
+  world.host.hotplugDone = true;
+}
+
+/**
+ * libxl's device_backend_callback: the wait for the backend's Closed timed out, so the remove is
+ * retried forced (libxl__initiate_device_generic_remove with force: online=0, state=Closing and
+ * the frontend directory deleted in one transaction); removal no longer waits for Closed.
+ */
+function forceRemove(world: World): void {
+  const life = world.lifecycle;
+  assert(life.kind === 'detaching' && life.forced !== true, 'a forced remove follows a detach');
+  initiateRemove(world.xs, world.guestDomid, true);
+  world.lifecycle = { kind: 'detaching', by: life.by, forced: true };
 }
 
 /** The suspend handshake (control/shutdown) ends with the guest frozen: no vCPU, no handler. */
@@ -115,7 +141,7 @@ function abandonInflight(world: World, host: Host): void {
 
 /** xl block-detach: online=0 and state=Closing in one transaction. */
 function unplug(world: World): void {
-  assert(world.lifecycle.kind === 'running', 'a detach starts from an ordinary running guest');
+  assert(world.lifecycle.kind === 'running', 'a detach starts from a running guest');
   initiateRemove(world.xs, world.guestDomid, false);
   world.lifecycle = { kind: 'detaching', by: 'unplug' };
 }
@@ -152,6 +178,16 @@ export const TOOLSTACK: ActorModule<'toolstack'> = {
   actor: 'toolstack',
   kinds: {
     hotplug: { perform: hotplug, describe: () => 'toolstack hotplug', faultStart: false },
+    hotplugFails: {
+      perform: hotplugFails,
+      describe: () => 'toolstack hotplug names a device blkback cannot open',
+      faultStart: true,
+    },
+    forceRemove: {
+      perform: forceRemove,
+      describe: () => 'toolstack: the detach timed out, forced remove',
+      faultStart: true,
+    },
     suspend: { perform: suspend, describe: () => 'toolstack suspend', faultStart: true },
     migrate: { perform: migrate, describe: () => 'toolstack migrate', faultStart: false },
     unplug: { perform: unplug, describe: () => 'toolstack unplug', faultStart: true },
@@ -174,6 +210,21 @@ export function hotplugEnabled(world: World, out: Action[]): void {
     out.push(FIXED.hotplug);
 }
 
+/** The failing script is the scheduler's choice instead of the working one (never on a restore). */
+export function hotplugFailsEnabled(world: World, out: Action[]): void {
+  if (world.config.faults.hotplugFailure !== true || world.lifecycle.kind !== 'running') return;
+  if (!world.host.hotplugDone && world.host.back.cachedState === XenbusState.InitWait)
+    out.push(FIXED.hotplugFails);
+}
+
+/** libxl waits LIBXL_DESTROY_TIMEOUT for Closed; the timeout is the scheduler's choice. */
+export function forceRemoveEnabled(world: World, out: Action[]): void {
+  const life = world.lifecycle;
+  if (life.kind !== 'detaching' || life.by !== 'unplug' || life.forced === true) return;
+  const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
+  if (state !== XenbusState.Closed) out.push(FIXED.forceRemove);
+}
+
 /** A suspended guest is migrated next: the save is done, the restore is the toolstack's. */
 export function migrateEnabled(world: World, out: Action[]): void {
   if (world.lifecycle.kind === 'suspended') out.push(FIXED.migrate);
@@ -181,9 +232,13 @@ export function migrateEnabled(world: World, out: Action[]): void {
 
 /** Once blkback is Closed and no answer can still arrive, the toolstack removes the device. */
 export function removeDeviceEnabled(world: World, out: Action[]): void {
-  if (world.lifecycle.kind !== 'detaching' || answersOutstanding(world)) return;
+  const life = world.lifecycle;
+  if (life.kind !== 'detaching' || answersOutstanding(world)) return;
   const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
-  if (state === XenbusState.Closed) out.push(FIXED.removeDevice);
+  // Forced: the guest's blkfront_remove follows blkback's own unregister (the frontend's
+  // directory went first), so no grant it ends can still be mapped by the backend thread.
+  const forcedDone = life.forced === true && !world.host.back.snapshot.context.bound;
+  if (state === XenbusState.Closed || forcedDone) out.push(FIXED.removeDevice);
 }
 
 /**
@@ -223,8 +278,23 @@ function renegotiating(world: World): boolean {
   );
 }
 
+/**
+ * xl block-detach once the attach returned (libxl's device add waits for the backend's InitWait,
+ * so blkback is bound): while connected, or before the frontend started talk_to_blkback. Not
+ * while blkback may still connect a frontend that wrote its keys: connect() overwrites the
+ * toolstack's Closing with Connected (__xenbus_switch_state writes whatever the node holds), and
+ * blkfront, closed with its rings still allocated, then hits negotiate_mq's BUG_ON(nr_rings) —
+ * a real race, not survivable, so the default campaign leaves it out.
+ */
 export function unplugEnabled(world: World, out: Action[]): void {
-  if (world.lifecycle.kind === 'running' && frontConnected(world) && world.config.faults.unplug)
+  if (world.lifecycle.kind !== 'running' || !world.config.faults.unplug) return;
+  if (!world.host.back.snapshot.context.bound) return;
+  const front = world.front;
+  const notTalking =
+    front.cachedState === XenbusState.Initialising &&
+    front.device.rings.length === 0 &&
+    front.tx === undefined;
+  if (frontConnected(world) || (notTalking && world.config.faults.detachEarly === true))
     out.push(FIXED.unplug);
 }
 

@@ -12,6 +12,7 @@ import { backendWatchPending } from './blkback.ts';
 
 const FIRE_FRONT: Action = { actor: 'xenstored', kind: 'fireWatch', connection: 'frontend' };
 const FIRE_BACK: Action = { actor: 'xenstored', kind: 'fireWatch', connection: 'backend' };
+const COALESCE_BACK: Action = { actor: 'xenstored', kind: 'coalesceWatch', connection: 'backend' };
 const CONFLICT_FRONT: Action = { actor: 'xenstored', kind: 'conflict', connection: 'frontend' };
 const CONFLICT_BACK: Action = { actor: 'xenstored', kind: 'conflict', connection: 'backend' };
 
@@ -33,12 +34,26 @@ function conflict(world: World, action: ActionOf<'xenstored', 'conflict'>): void
     );
 }
 
+/** The head event fires once; its queued repeats were never queued in Linux. */
+function coalesceWatch(world: World): void {
+  const dropped = world.xs.dropRepeatsOfHead(BACKEND_DOMID);
+  assert(dropped > 0, 'a coalesced watch drops at least one repeat');
+  fireWatch(world, 'backend');
+}
+
 export const XENSTORED: ActorModule<'xenstored'> = {
   actor: 'xenstored',
   kinds: {
     fireWatch: {
       perform: (world, a) => fireWatch(world, a.connection),
       describe: (a) => `xenstored fires the next watch of the ${a.connection} connection`,
+      faultStart: false,
+    },
+    // Real: xenbus_probe_backend.c frontend_will_handle (nr_pending == 0) discards the otherend
+    // watch's events while one is queued, so frontend_changed reads only the latest state.
+    coalesceWatch: {
+      perform: coalesceWatch,
+      describe: () => 'xenstored fires the backend watch once for its queued repeats (coalesced)',
       faultStart: false,
     },
     conflict: {
@@ -56,6 +71,14 @@ export function fireFrontendEnabled(world: World, out: Action[]): void {
 
 export function fireBackendEnabled(world: World, out: Action[]): void {
   if (backendWatchPending(world)) out.push(FIRE_BACK);
+}
+
+/** Only the otherend watch of blkback coalesces (the physical-device watch has no will_handle). */
+export function coalesceBackendEnabled(world: World, out: Action[]): void {
+  if (!backendWatchPending(world)) return;
+  const head = world.xs.peekWatchEvent(BACKEND_DOMID);
+  if (head?.token !== 'otherend') return;
+  if (world.xs.queuedRepeatsOfHead(BACKEND_DOMID) > 0) out.push(COALESCE_BACK);
 }
 
 /** A conflict of the plan may hit either side's open transaction. */
