@@ -13,7 +13,7 @@ import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { attacksOf, type HostileAttack } from '../../impl/world/hostile/attacks.ts';
 import type { HostileSide } from '../../impl/world/hostile/plan.ts';
 import { adversaryOf } from '../../impl/world/hostile/record.ts';
-import { BLKIF_RSP_OKAY } from '../../impl/xen/blkif-abi.ts';
+import { BLKIF_RSP_OKAY, type BlkifAbi } from '../../impl/xen/blkif-abi.ts';
 import type { GrantTable } from '../../impl/xen/grant-table.ts';
 import { OK_VOID } from '../../impl/xen/result.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
@@ -138,16 +138,14 @@ const frontendMasksResponseId: Drivers = {
   blkfront: {
     ...HONEST_DRIVERS.blkfront,
     processResponses(dev, rinfo, env) {
-      const front = rinfo.front;
-      const sring = front.sring;
-      const count = Math.min(ringIdxDistance(front.rspCons, rspProd(sring)), front.size);
-      for (let n = 0; n < count; n++) {
-        const at = entryOffset(sring, ringIdxAdd(front.rspCons, n));
-        const rsp = env.abi.copyResponse(sring.view, at);
-        if (rsp.id >= front.size)
-          env.abi.writeResponse(sring.view, at, { ...rsp, id: rsp.id & (front.size - 1) });
-      }
-      return processResponses(dev, rinfo, env);
+      // The private copy's id is masked (the shared slot is left as the backend wrote it).
+      const size = rinfo.front.size;
+      const abi: BlkifAbi = Object.create(env.abi);
+      abi.copyResponse = (view, offset) => {
+        const rsp = env.abi.copyResponse(view, offset);
+        return rsp.id >= size ? { ...rsp, id: rsp.id & (size - 1) } : rsp;
+      };
+      return processResponses(dev, rinfo, envWith<FrontEnv>(env, { abi }));
     },
   },
 };
