@@ -6,6 +6,7 @@ import type { GrantMapping, GrantRef, GrantTable } from '../xen/grant-table.ts';
 import type { DomainMemory, DomId } from '../xen/memory.ts';
 import type { BackRing } from '../xen/shared-ring.ts';
 import type { DriverReport } from '../blkfront/device.ts';
+import type { BlkbackDrivers } from '../world/drivers.ts';
 import type { Disk } from './disk.ts';
 
 export interface PersistentGrant {
@@ -76,5 +77,10 @@ export interface BackEnv {
   readonly abi: BlkifAbi;
   readonly disk: Disk;
   readonly features: BackFeatures;
+  /**
+   * The driver routines in force (the world's Drivers table): the honest coarse routines call
+   * their finer seams through it, so a variant that replaces only a seam is still reached.
+   */
+  readonly drivers: BlkbackDrivers;
   report(report: DriverReport): void;
 }

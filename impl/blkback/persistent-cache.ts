@@ -68,10 +68,7 @@ function mapOne(
   }
   const mapping = env.gnttab.map(gref, env.domid, writable);
   if (!mapping.ok) return undefined;
-  const keep =
-    env.features.persistent &&
-    !ring.persistent.has(gref) &&
-    ring.persistent.size < env.features.persistentGrantsMax;
+  const keep = env.drivers.keepPersistent(ring, gref, env);
   if (keep) ring.persistent.set(gref, { mapping: mapping.value, active: true });
   assert(
     ring.persistent.size <= env.features.persistentGrantsMax,
@@ -79,6 +76,20 @@ function mapOne(
     ring.index,
   );
   return { page: mapping.value.page, persistent: keep };
+}
+
+/**
+ * The backend's persistent-grant policy for a grant it just mapped (add_persistent_gnt): keep the
+ * mapping in the ring's tree past the request, or unmap it when the request ends. Honest: only
+ * with persistent grants negotiated, a reference not already in the tree, and room below
+ * max_persistent_grants. Pure: reads env.features and `ring.persistent`; the caller inserts.
+ */
+export function keepPersistent(ring: BackRingState, gref: number, env: BackEnv): boolean {
+  return (
+    env.features.persistent &&
+    !ring.persistent.has(gref) &&
+    ring.persistent.size < env.features.persistentGrantsMax
+  );
 }
 
 /** Persistent mappings go idle; one-shot mappings are unmapped. */

@@ -132,7 +132,7 @@ function consumeOne(ring: BackRingState, env: BackEnv): ConsumeResult {
     return respondNow(ring, env, id, operation, BLKIF_RSP_ERROR);
   }
   const req = copied.value;
-  const checked = validate(req, env);
+  const checked = env.drivers.validateRequest(req, env);
   if (checked.status !== BLKIF_RSP_OKAY) {
     report(ring, env, 'request-rejected', req.id, checked.why);
     return respondNow(ring, env, req.id, checked.operation, checked.status);
@@ -176,20 +176,31 @@ export function submitBarrier(ring: BackRingState): boolean {
   return true;
 }
 
-interface Checked {
+/** What validateRequest decided about one request: OKAY and how to do it, or a rejection. */
+export interface RequestCheck {
+  /** BLKIF_RSP_OKAY to go on to mapping and I/O; any other status is answered at once. */
   readonly status: number;
+  /** The operation the response carries (the inner one of an indirect request). */
   readonly operation: number;
   readonly kind: IoKind;
+  /** The discard's sector count; 0 for data requests (their segments say it). */
   readonly sectorCount: number;
+  /** For a rejection: the message of the request-rejected report. */
   readonly why: string;
 }
 
-function rejected(operation: number, status: number, why: string): Checked {
+function rejected(operation: number, status: number, why: string): RequestCheck {
   assert(status !== BLKIF_RSP_OKAY, 'a rejection with BLKIF_RSP_OKAY');
   return { status, operation, kind: 'flush', sectorCount: 0, why };
 }
 
-function validate(req: BlkifRequest, env: BackEnv): Checked {
+/**
+ * dispatch_rw_block_io's and dispatch_discard_io's checks on the private copy, before anything
+ * is mapped: the operation is known and negotiated (discard, flush, barrier as this backend
+ * advertised), the segment count fits the kind of request. Pure: reads `req` and env.features /
+ * env.disk, changes nothing. Segment sectors, read-only and disk range are checked after it.
+ */
+export function validateRequest(req: BlkifRequest, env: BackEnv): RequestCheck {
   const bad = rejected;
   switch (req.kind) {
     case 'unknown':
@@ -240,7 +251,7 @@ function validate(req: BlkifRequest, env: BackEnv): Checked {
   }
 }
 
-function validateRw(req: BlkifRequest & { kind: 'rw' }, env: BackEnv): Checked {
+function validateRw(req: BlkifRequest & { kind: 'rw' }, env: BackEnv): RequestCheck {
   const op = req.operation;
   const isFlush = op === BLKIF_OP_FLUSH_DISKCACHE || op === BLKIF_OP_WRITE_BARRIER;
   // rejected() called directly: a closure here would be built on every request (the hot path).
@@ -332,7 +343,7 @@ export function completeIo(ring: BackRingState, slot: number, env: BackEnv): Com
   // hardened frontends treat a still-mapped non-persistent grant as a broken backend.
   releaseSegments(ring, pending.segments, env);
   ring.pendingFree.push(slot);
-  const r = respond(ring, env, pending.id, pending.operation, BLKIF_RSP_OKAY);
+  const r = env.drivers.makeResponse(ring, pending.id, pending.operation, BLKIF_RSP_OKAY, env);
   assert(ring.pendingFree.length === freeBefore + 1, 'ring %s: pending pool not +1', ring.index);
   assert(
     ringIdxDistance(rspBefore, ring.back.rspProdPvt) === 1,
@@ -367,17 +378,21 @@ function respondNow(
   status: number,
 ): ConsumeResult {
   assert(status !== BLKIF_RSP_OKAY, 'request %s: answered OKAY without I/O', id);
-  const notify = respond(ring, env, id, operation, status);
+  const notify = env.drivers.makeResponse(ring, id, operation, status, env);
   return { kind: 'responded', id, status, notify };
 }
 
-/** make_response: write the three fields into the slot, push, notify if the ring says so. */
-function respond(
+/**
+ * make_response: write id, operation and status into the slot at rsp_prod_pvt, advance it,
+ * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY, and notify the frontend's channel when rsp_event asks.
+ * Must push exactly one response for a consumed request and publish rsp_prod; true: notified.
+ */
+export function makeResponse(
   ring: BackRingState,
-  env: BackEnv,
   id: number,
   operation: number,
   status: number,
+  env: BackEnv,
 ): boolean {
   const back = ring.back;
   // A response answers a consumed request: rsp_prod_pvt stays behind req_cons.

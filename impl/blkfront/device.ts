@@ -5,6 +5,7 @@ import type { BlkifAbi } from '../xen/blkif-abi.ts';
 import type { EventChannels } from '../xen/event-channel.ts';
 import type { GrantTable } from '../xen/grant-table.ts';
 import type { DomainMemory, DomId } from '../xen/memory.ts';
+import type { BlkfrontDrivers } from '../world/drivers.ts';
 import type { BlockRequest } from './block-request.ts';
 import type { RingInfo } from './ring-info.ts';
 
@@ -41,6 +42,15 @@ export type BlkfrontReportCode =
   | 'bad-free-id'
   /** The frontend machine saw the guest misuse the device (a bug report, not the peer's). */
   | 'guest-bug';
+
+/**
+ * A response blkfront refuses, as a seam returns it (undefined means accepted): the code and the
+ * message of the report the caller files before it marks the device broken.
+ */
+export interface Refusal {
+  readonly code: BlkfrontReportCode;
+  readonly message: string;
+}
 
 /** What blkback reports: a frontend's request it refuses (dispatch_rw_block_io's checks). */
 export type BlkbackReportCode =
@@ -92,6 +102,11 @@ export interface FrontEnv {
   readonly gnttab: GrantTable;
   readonly evtchn: EventChannels;
   readonly abi: BlkifAbi;
+  /**
+   * The driver routines in force (the world's Drivers table): the honest coarse routines call
+   * their finer seams through it, so a variant that replaces only a seam is still reached.
+   */
+  readonly drivers: BlkfrontDrivers;
   /** The guest edge: blk_mq_end_request. Called exactly once per request by a correct driver. */
   complete(request: BlockRequest, outcome: Outcome): void;
   report(report: DriverReport): void;

@@ -21,7 +21,7 @@ import {
   rspProd,
   setRspEvent,
 } from '../xen/shared-ring.ts';
-import type { BlkfrontDevice, BlkfrontReportCode, FrontEnv, Outcome } from './device.ts';
+import type { BlkfrontDevice, BlkfrontReportCode, FrontEnv, Outcome, Refusal } from './device.ts';
 import { returnGrantSlot } from './grants.ts';
 import { type GrantSlot, INVALID_GRANT_REF, type RingInfo, releaseShadowId } from './ring-info.ts';
 
@@ -92,41 +92,66 @@ function completeOne(
   env: FrontEnv,
 ): 'ok' | 'error' {
   const id = rsp.id;
+  const refused = env.drivers.validateResponse(rinfo, rsp);
+  // Linux marks the shadow REQ_PROCESSING once the id names a waiting request, before it checks
+  // the operation: a refused operation leaves it processing.
+  const shadow = Number.isInteger(id) ? rinfo.shadow[id] : undefined;
+  if (shadow !== undefined && shadow.status === 'waiting') shadow.status = 'processing';
+  if (refused !== undefined) return fail(dev, rinfo, env, refused.code, id, refused.message);
+  assert(shadow !== undefined, 'ring %s: accepted response id %s has no shadow', rinfo.index, id);
+  assert(shadow.link === id, 'ring %s: waiting shadow %s does not hold its id', rinfo.index, id);
+  // Only failOutstanding detaches a request, and it runs just before the rings are freed.
+  assert(shadow.request !== undefined, 'ring %s: shadow %s without a request', rinfo.index, id);
+  const incomplete = env.drivers.completeResponse(dev, rinfo, rsp, env);
+  if (incomplete !== undefined)
+    return fail(dev, rinfo, env, incomplete.code, id, incomplete.message);
+  return 'ok';
+}
+
+/**
+ * blkif_interrupt's checks of one response (its private copy): the id names a shadow of this
+ * ring, that shadow is waiting, and the response carries the operation the request needs (the
+ * inner one of an indirect request). Pure: reads `rinfo.shadow` and `rsp`, changes nothing.
+ */
+export function validateResponse(rinfo: RingInfo, rsp: BlkifResponse): Refusal | undefined {
+  const id = rsp.id;
   if (!(id >= 0 && id < rinfo.shadow.length) || !Number.isInteger(id)) {
-    return fail(
-      dev,
-      rinfo,
-      env,
-      'response-id-out-of-range',
-      id,
-      `response id ${id} is not below ring size ${rinfo.shadow.length}`,
-    );
+    return {
+      code: 'response-id-out-of-range',
+      message: `response id ${id} is not below ring size ${rinfo.shadow.length}`,
+    };
   }
   const shadow = rinfo.shadow[id]!;
   if (shadow.status !== 'waiting') {
-    return fail(
-      dev,
-      rinfo,
-      env,
-      'response-not-waiting',
-      id,
-      `response for request id ${id}, which is ${shadow.status}, not waiting`,
-    );
+    return {
+      code: 'response-not-waiting',
+      message: `response for request id ${id}, which is ${shadow.status}, not waiting`,
+    };
   }
-  shadow.status = 'processing';
-  assert(shadow.link === id, 'ring %s: waiting shadow %s does not hold its id', rinfo.index, id);
   if (rsp.operation !== shadow.operation) {
-    return fail(
-      dev,
-      rinfo,
-      env,
-      'response-wrong-operation',
-      id,
-      `response op ${rsp.operation} for request id ${id} of op ${shadow.operation}`,
-    );
+    return {
+      code: 'response-wrong-operation',
+      message: `response op ${rsp.operation} for request id ${id} of op ${shadow.operation}`,
+    };
   }
+  return undefined;
+}
+
+/**
+ * blkif_completion and the end of the request, for a response validateResponse accepted: copy a
+ * bounced read into the guest's pages, release every grant of the request (releaseGrant, per
+ * entry), put the id back on the free list, then end the request once with its outcome. A
+ * refusal (a grant the backend still maps) makes the caller mark the device broken.
+ */
+export function completeResponse(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+  env: FrontEnv,
+): Refusal | undefined {
+  const id = rsp.id;
+  const shadow = rinfo.shadow[id]!;
   const request = shadow.request;
-  // Only failOutstanding detaches a request, and it runs just before the rings are freed.
   assert(request !== undefined, 'ring %s: waiting shadow %s without a request', rinfo.index, id);
   if (dev.bounce && rsp.operation === BLKIF_OP_READ && rsp.status === BLKIF_RSP_OKAY)
     copyReadData(rinfo, id, env);
@@ -134,14 +159,10 @@ function completeOne(
     !releaseGrants(dev, rinfo, shadow.grantsUsed, env) ||
     !releaseGrants(dev, rinfo, shadow.indirectGrants, env)
   ) {
-    return fail(
-      dev,
-      rinfo,
-      env,
-      'grant-still-mapped',
-      id,
-      `backend still maps a non-persistent grant of request id ${id}`,
-    );
+    return {
+      code: 'grant-still-mapped',
+      message: `backend still maps a non-persistent grant of request id ${id}`,
+    };
   }
   if (!releaseShadowId(rinfo, id)) {
     env.report({
@@ -152,7 +173,7 @@ function completeOne(
       gref: undefined,
       message: `cannot free request id ${id}`,
     });
-    return 'ok';
+    return undefined;
   }
   assert(
     shadow.request === undefined,
@@ -162,7 +183,7 @@ function completeOne(
   );
   assert(rinfo.shadowFree === id, 'ring %s: freed id %s not at the list head', rinfo.index, id);
   env.complete(request, outcomeOf(dev, rsp, request.op));
-  return 'ok';
+  return undefined;
 }
 
 /** blkif_interrupt's status switch, including the "not supported" downgrades. */
@@ -199,7 +220,7 @@ function copyReadData(rinfo: RingInfo, id: number, env: FrontEnv): void {
   }
 }
 
-/** gnttab_try_end_foreign_access per grant; a grant still mapped stays only if persistent. */
+/** Every entry of one list of the request's grants, through the releaseGrant seam. */
 function releaseGrants(
   dev: BlkfrontDevice,
   rinfo: RingInfo,
@@ -208,16 +229,33 @@ function releaseGrants(
 ): boolean {
   for (const slot of slots) {
     assert(slot.ref !== INVALID_GRANT_REF, 'ring %s: in-flight entry without a grant', rinfo.index);
-    const ended = env.gnttab.endAccess(slot.ref);
-    maybe(ended.ok);
-    if (ended.ok) {
-      slot.ref = INVALID_GRANT_REF;
-    } else if (!dev.features.persistent) {
-      return false;
-    }
-    returnGrantSlot(rinfo, slot);
+    if (!env.drivers.releaseGrant(dev, rinfo, slot, env)) return false;
   }
   slots.length = 0;
+  return true;
+}
+
+/**
+ * The persistent-grant policy at completion, for one entry of a completed request:
+ * gnttab_try_end_foreign_access, and an entry the backend still maps stays granted only when
+ * persistent grants are negotiated (it goes back to the head of rinfo->grants for reuse); an
+ * ended one goes back with INVALID_GRANT_REF. False: the backend still maps a grant it must not
+ * keep (the caller marks the device broken, XSA-396).
+ */
+export function releaseGrant(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  slot: GrantSlot,
+  env: FrontEnv,
+): boolean {
+  const ended = env.gnttab.endAccess(slot.ref);
+  maybe(ended.ok);
+  if (ended.ok) {
+    slot.ref = INVALID_GRANT_REF;
+  } else if (!dev.features.persistent) {
+    return false;
+  }
+  returnGrantSlot(rinfo, slot);
   return true;
 }
 

@@ -53,7 +53,7 @@ export function queueRequest(
   const inflightBefore = rinfo.inflightCount;
   const id = takeShadowId(rinfo);
   const shadow = rinfo.shadow[id]!;
-  const built = buildRequest(dev, rinfo, shadow, id, request, env);
+  const built = env.drivers.buildRequest(dev, rinfo, shadow, id, request, env);
   if (built === undefined) {
     releaseUnbuilt(rinfo, shadow, id, env);
     assert(
@@ -74,9 +74,7 @@ export function queueRequest(
   // Built in the private shadow first and copied to the slot: blkfront never reads the slot back.
   env.abi.writeRequest(front.sring.view, entryOffset(front.sring, front.reqProdPvt), built);
   front.reqProdPvt = ringIdxAdd(front.reqProdPvt, 1);
-  const notify = pushRequestsAndCheckNotify(front);
-  maybe(notify);
-  if (notify) env.evtchn.notify(env.domid, rinfo.port);
+  const notify = env.drivers.flushRequests(rinfo, env);
   // Postconditions in ring.h terms: exactly one more request published, its shadow waiting.
   assert(
     ringIdxDistance(prodBefore, front.reqProdPvt) === 1,
@@ -93,7 +91,27 @@ export function queueRequest(
   return { kind: 'queued', id, notify };
 }
 
-function buildRequest(
+/**
+ * flush_requests: RING_PUSH_REQUESTS_AND_CHECK_NOTIFY (publish req_prod = req_prod_pvt) and
+ * notify_remote_via_irq when the backend asked for an event (req_event). May read the ring's
+ * indices and event; must leave req_prod published; true when it notified.
+ */
+export function flushRequests(rinfo: RingInfo, env: FrontEnv): boolean {
+  const notify = pushRequestsAndCheckNotify(rinfo.front);
+  maybe(notify);
+  if (notify) env.evtchn.notify(env.domid, rinfo.port);
+  return notify;
+}
+
+/**
+ * blkif_queue_rw_req / blkif_queue_discard_req: build request `id` in its private shadow. Takes
+ * grant entries from rinfo's lists (a persistent one is reused as it is, an unused one gets a new
+ * reference), grants the data pages (or, when bouncing, copies a write into the entry's own
+ * page), fills the indirect pages, and records in the shadow what the response must carry
+ * (operation, grantsUsed, indirectGrants). Undefined when the grant table ran out: the caller
+ * returns every entry the shadow holds. Never touches the shared ring.
+ */
+export function buildRequest(
   dev: BlkfrontDevice,
   rinfo: RingInfo,
   shadow: Shadow,

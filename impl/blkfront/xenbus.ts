@@ -1,8 +1,11 @@
-// The two places blkfront's control plane touches xenstore through a driver routine rather than
-// the machine: reading the backend's limits (talk_to_blkback / negotiate_mq) and
-// xenbus_switch_state. They sit in the Drivers table so a known-bad variant can replace them.
+// Where blkfront's control plane touches xenstore through a driver routine rather than the
+// machine: reading the backend's limits (talk_to_blkback / negotiate_mq), reading its features
+// (blkfront_gather_backend_features) and xenbus_switch_state. They sit in the Drivers table so a
+// variant can replace them.
+import { negotiateIndirectSegments } from '../../model/negotiate.ts';
 import { BE, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert } from '../assert.ts';
+import type { FrontFeatures } from './device.ts';
 
 export interface BackendLimits {
   /** multi-queue-max-queues; undefined when absent or unparsable (negotiate_mq then uses 1). */
@@ -27,4 +30,38 @@ export function readBackendLimits(read: (key: string) => string | undefined): Ba
 export function xenbusSwitchState(current: number, next: number): number | undefined {
   assert(Number.isInteger(next) && next >= 0 && next <= 8, 'XenbusState %s', next);
   return next === current ? undefined : next;
+}
+
+/** blkfront's module parameters that the feature negotiation reads. */
+export interface FrontendParameters {
+  /** feature_persistent. */
+  readonly persistent: boolean;
+  /** max_indirect_segments. */
+  readonly indirectSegmentsMax: number;
+}
+
+/**
+ * blkfront_gather_backend_features (blkfront_connect, and blkif_recover after a resume): what
+ * the backend advertises, read with `read` (a backend key; undefined when absent), combined with
+ * the frontend's own parameters. Pure. The world sets info->bounce from `persistent`.
+ */
+export function gatherBackendFeatures(
+  read: (key: string) => string | undefined,
+  params: FrontendParameters,
+): FrontFeatures {
+  const flag = (key: string): boolean => (readUnsigned(read(key)) ?? 0) !== 0;
+  const persistent = params.persistent && flag(BE.featurePersistent);
+  const flushCache = flag(BE.featureFlushCache);
+  const features: FrontFeatures = {
+    persistent,
+    indirectSegments: negotiateIndirectSegments(
+      params.indirectSegmentsMax,
+      readUnsigned(read(BE.featureMaxIndirectSegments)),
+    ),
+    flush: flushCache ? 'flush' : flag(BE.featureBarrier) ? 'barrier' : 'none',
+    discard: flag(BE.featureDiscard),
+    discardSecure: flag(BE.discardSecure),
+  };
+  assert(features.indirectSegments >= 0, 'indirect segments %s', features.indirectSegments);
+  return features;
 }

@@ -3,18 +3,9 @@
 import { backendMemo } from './machine-memo.ts';
 import { type BackendEffect, backendEffectsOf } from '../../model/effects.ts';
 import type { BackendEvent } from '../../model/events.ts';
-import { NOT_ADVERTISED, validateFrontendKeys } from '../../model/negotiate.ts';
+import { NOT_ADVERTISED } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
-import {
-  BACKEND_PROBE_KEYS,
-  type BackendConnectKey,
-  type BackendProbeKey,
-  BE,
-  backendConnectKeys,
-  FE,
-  formatErrorNode,
-  readUnsigned,
-} from '../../model/xenstore-keys.ts';
+import { BE, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { disconnectRing, ringBusy } from '../blkback/connect.ts';
 import { abiByName } from '../xen/blkif-abi.ts';
@@ -24,7 +15,6 @@ import {
   backendPath,
   frontendPath,
 } from '../../model/xenstore-paths.ts';
-import type { BackendConfig } from './config.ts';
 import { type MachineSide, settle } from './machine-loop.ts';
 import type { BackendSnapshot, Host, World } from './world.ts';
 
@@ -63,7 +53,7 @@ function runBackendEffect(
       switchBackendState(world, host, effect.state);
       return undefined;
     case 'writeBackendFeatures':
-      writeProbeKeys(world, back.config);
+      writeProbeKeys(world, host);
       return undefined;
     case 'openVbd':
       return undefined;
@@ -98,17 +88,10 @@ function runBackendEffect(
   }
 }
 
-/** xen_blkbk_probe: a backend configured without a capability does not advertise it. */
-function writeProbeKeys(world: World, cfg: BackendConfig): void {
-  const values: Record<BackendProbeKey, number | undefined> = {
-    [BE.featureMaxIndirectSegments]: cfg.indirectSegmentsMax,
-    [BE.multiQueueMaxQueues]: cfg.queueCountMax,
-    [BE.maxRingPageOrder]: cfg.ringPageOrderMax,
-  };
-  for (const key of BACKEND_PROBE_KEYS) {
-    const value = values[key];
-    if (value !== undefined) write(world, beKey(world, key), String(value));
-  }
+/** xen_blkbk_probe: the limits the Drivers table's probeKeys advertises. */
+function writeProbeKeys(world: World, host: Host): void {
+  for (const [key, value] of world.drivers.blkback.probeKeys(host.back.config))
+    write(world, beKey(world, key), value);
 }
 
 function readOwn(world: World, key: string): string | undefined {
@@ -148,7 +131,7 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
     ringPageOrderMax: cfg.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder,
     persistent: cfg.persistent,
   };
-  const keys = validateFrontendKeys(read, limits, fe);
+  const keys = world.drivers.blkback.validateFrontendKeys(read, limits, fe);
   if (!keys.ok)
     return {
       type: 'frontend.ringsRead',
@@ -209,22 +192,8 @@ function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
   if (back.tx !== undefined) world.xs.transactionEnd(BACKEND_DOMID, back.tx, false);
   const tx = world.xs.transactionStart(BACKEND_DOMID);
   back.tx = tx;
-  const cfg = back.config;
-  const values: Record<BackendConnectKey, string> = {
-    [BE.featureFlushCache]: cfg.flush ? '1' : '0',
-    [BE.discardGranularity]: '4096',
-    [BE.discardAlignment]: '0',
-    [BE.discardSecure]: '0',
-    [BE.featureDiscard]: cfg.discard ? '1' : '0',
-    [BE.featureBarrier]: cfg.barrier ? '1' : '0',
-    [BE.featurePersistent]: persistent ? '1' : '0',
-    [BE.sectors]: String(world.disk.sectorCount),
-    [BE.info]: world.disk.readOnly ? '4' : '0',
-    [BE.sectorSize]: '512',
-    [BE.physicalSectorSize]: '512',
-  };
-  for (const key of backendConnectKeys(cfg.discard))
-    write(world, beKey(world, key), values[key], tx);
+  const writes = world.drivers.blkback.connectKeys(back.config, world.disk, persistent);
+  for (const [key, value] of writes) write(world, beKey(world, key), value, tx);
 }
 
 /** xen_blkif_disconnect [cur]: release idle rings, keep busy ones; busy ones drain later. */

@@ -19,6 +19,7 @@ import { X86_64_ABI } from '../xen/blkif-abi.ts';
 import { EventChannels } from '../xen/event-channel.ts';
 import { GrantTable } from '../xen/grant-table.ts';
 import { DomainMemory } from '../xen/memory.ts';
+import { HONEST_DRIVERS } from './drivers.ts';
 import { createGuest, issueItem, completeToGuest, type GuestObserver } from './block-layer.ts';
 
 // Both drivers over one ring, driven by a fixed round-robin loop: a smoke test of the data path
@@ -44,6 +45,7 @@ function harness(persistent: boolean, indirectSegments: number) {
     gnttab,
     evtchn,
     abi: X86_64_ABI,
+    drivers: HONEST_DRIVERS.blkfront,
     complete: (r: BlockRequest, o: Outcome) => completeToGuest(guest, r, o, guestMemory),
     report: (r) => reports.push(r),
   };
@@ -69,6 +71,7 @@ function harness(persistent: boolean, indirectSegments: number) {
     evtchn,
     abi: X86_64_ABI,
     disk: new Disk(4096, false),
+    drivers: HONEST_DRIVERS.blkback,
     report: (r) => reports.push(r),
     features: {
       persistent,

@@ -3,7 +3,6 @@
 import { type FrontendEffect, frontendEffectsOf } from '../../model/effects.ts';
 import type { FrontendEvent } from '../../model/events.ts';
 import { frontendMemo } from './machine-memo.ts';
-import { negotiateIndirectSegments } from '../../model/negotiate.ts';
 import { BE, FE, fillKeyLayout, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { setupRing } from '../blkfront/setup.ts';
@@ -179,25 +178,15 @@ function writeRingKeys(
   }
 }
 
-/** blkfront_gather_backend_features. */
+/** blkfront_gather_backend_features, through the Drivers table. */
 function readFeatures(world: World): void {
   const dev = world.front.device;
-  const cfg = world.config.frontend;
-  const flag = (key: string): boolean => (readUnsigned(readBackend(world, key)) ?? 0) !== 0;
-  const persistent = cfg.persistent && flag(BE.featurePersistent);
-  const flushCache = flag(BE.featureFlushCache);
-  dev.features = {
-    persistent,
-    indirectSegments: negotiateIndirectSegments(
-      cfg.indirectSegmentsMax,
-      readUnsigned(readBackend(world, BE.featureMaxIndirectSegments)),
-    ),
-    flush: flushCache ? 'flush' : flag(BE.featureBarrier) ? 'barrier' : 'none',
-    discard: flag(BE.featureDiscard),
-    discardSecure: flag(BE.discardSecure),
-  };
+  dev.features = world.drivers.blkfront.gatherBackendFeatures(
+    (key) => readBackend(world, key),
+    world.config.frontend,
+  );
   // Persistent grants force bouncing through the ring's own pages (info->bounce).
-  dev.bounce = persistent;
+  dev.bounce = dev.features.persistent;
 }
 
 /** A dead disk fails what blk-mq still holds; requests on the rings wait for their responses. */

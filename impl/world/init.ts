@@ -11,7 +11,7 @@ import { GrantTable } from '../xen/grant-table.ts';
 import { DomainMemory, type DomId } from '../xen/memory.ts';
 import { Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
-import type { Drivers } from './drivers.ts';
+import type { BlkbackDrivers, BlkfrontDrivers, Drivers } from './drivers.ts';
 import { completeToGuest, createGuest, type GuestObserver } from './block-layer.ts';
 import { NOT_ADVERTISED } from '../../model/negotiate.ts';
 import { BACKEND_DOMID, backendPath, frontendPath, VBD_DEVID } from '../../model/xenstore-paths.ts';
@@ -115,6 +115,10 @@ class GuestFrontEnv implements FrontEnv {
     this.abi = abi;
   }
 
+  get drivers(): BlkfrontDrivers {
+    return this.world.drivers.blkfront;
+  }
+
   complete(request: BlockRequest, outcome: Outcome): void {
     completeToGuest(this.world.guest, request, outcome, this.world.guestMemory);
   }
@@ -164,6 +168,10 @@ class HostBackEnv implements BackEnv {
       barrier: config.barrier,
       discard: config.discard,
     };
+  }
+
+  get drivers(): BlkbackDrivers {
+    return this.world.drivers.blkback;
   }
 
   report(report: DriverReport): void {

@@ -12,6 +12,22 @@ import { dropGrantOnCompletion } from './drop-grant-on-completion.ts';
 import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
 import { publishPastPrivate } from './publish-past-private.ts';
 import { queueDirsFromOne } from './queue-dirs-from-one.ts';
+import { advertiseIndirectDefault } from './advertise-indirect-default.ts';
+import { barrierForgotten } from './barrier-forgotten.ts';
+import { elevenSegmentsRejected } from './eleven-segments-rejected.ts';
+import { bounceCopiesFirstSegment } from './bounce-copies-first-segment.ts';
+import { flushAdvertisedAlways } from './flush-advertised-always.ts';
+import { flushOpIgnoresBarrier } from './flush-op-ignores-barrier.ts';
+import { indirectIgnoresBackendMax } from './indirect-ignores-backend-max.ts';
+import { notifyOnlyIdleRing } from './notify-only-idle-ring.ts';
+import { oneRequestPerWakeup } from './one-request-per-wakeup.ts';
+import { persistentWithoutNegotiation } from './persistent-without-negotiation.ts';
+import { protocolIgnored } from './protocol-ignored.ts';
+import { releaseKeepsEndedRef } from './release-keeps-ended-ref.ts';
+import { requeueDropsLast } from './requeue-drops-last.ts';
+import { responseNeverNotifies } from './response-never-notifies.ts';
+import { responseOpIsRingOp } from './response-op-is-ring-op.ts';
+import { nativeRingGeometry } from './native-ring-geometry.ts';
 import { writeBecomesRead } from './write-becomes-read.ts';
 import { wrongResponseOperation } from './wrong-response-operation.ts';
 
@@ -78,6 +94,88 @@ const LIST: readonly Mutant[] = [
     drivers: wrongResponseOperation,
     caughtBy: 'protocol-error',
     summary: 'make_response echoes BLKIF_OP_INDIRECT instead of the inner operation',
+  },
+  {
+    drivers: flushOpIgnoresBarrier,
+    caughtBy: 'protocol-error',
+    summary:
+      'blkif_queue_rw_req sends BLKIF_OP_FLUSH_DISKCACHE to a backend that offered only feature-barrier',
+  },
+  {
+    drivers: notifyOnlyIdleRing,
+    caughtBy: 'lost-wakeup',
+    summary: 'flush_requests notifies only when the ring was idle, ignoring req_event',
+  },
+  {
+    drivers: responseOpIsRingOp,
+    caughtBy: 'protocol-error',
+    summary:
+      'blkif_interrupt checks a response against BLKIF_OP_INDIRECT instead of the inner operation',
+  },
+  {
+    drivers: bounceCopiesFirstSegment,
+    caughtBy: 'data-integrity',
+    summary: 'blkif_completion copies only the first segment of a bounced READ to the guest',
+  },
+  {
+    drivers: releaseKeepsEndedRef,
+    caughtBy: 'protocol-error',
+    summary: 'blkif_completion ends a grant but keeps its reference on rinfo->grants for reuse',
+  },
+  {
+    drivers: indirectIgnoresBackendMax,
+    caughtBy: 'protocol-error',
+    summary: "blkfront_gather_backend_features ignores the backend's feature-max-indirect-segments",
+  },
+  {
+    drivers: requeueDropsLast,
+    caughtBy: 'no-lost-request',
+    summary: 'blkif_recover requeues every captured request but the last',
+  },
+  {
+    drivers: advertiseIndirectDefault,
+    caughtBy: 'protocol-error',
+    summary: 'xen_blkbk_probe advertises feature-max-indirect-segments 256 whatever its limit is',
+  },
+  {
+    drivers: protocolIgnored,
+    caughtBy: 'protocol-error',
+    summary: "connect_ring ignores the frontend's protocol key and assumes x86_64",
+  },
+  {
+    drivers: flushAdvertisedAlways,
+    caughtBy: 'protocol-error',
+    summary: 'connect() writes feature-flush-cache = 1 whatever the device supports',
+  },
+  {
+    drivers: nativeRingGeometry,
+    caughtBy: 'protocol-error',
+    summary: 'read_per_ring_refs attaches the ring with the x86_64 entry size for any protocol',
+  },
+  {
+    drivers: oneRequestPerWakeup,
+    caughtBy: 'lost-wakeup',
+    summary: 'the ring thread sleeps after each request with more waiting, without a final check',
+  },
+  {
+    drivers: elevenSegmentsRejected,
+    caughtBy: 'protocol-error',
+    summary: 'dispatch_rw_block_io refuses a direct request with exactly 11 segments',
+  },
+  {
+    drivers: persistentWithoutNegotiation,
+    caughtBy: 'protocol-error',
+    summary: 'add_persistent_gnt keeps mappings without persistent grants negotiated',
+  },
+  {
+    drivers: responseNeverNotifies,
+    caughtBy: 'lost-wakeup',
+    summary: 'make_response pushes responses without ever notifying the frontend',
+  },
+  {
+    drivers: barrierForgotten,
+    caughtBy: 'no-lost-request',
+    summary: "drain_io frees the held WRITE_BARRIER's slot without submitting it",
   },
 ];
 
