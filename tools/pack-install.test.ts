@@ -54,7 +54,15 @@ beforeAll(() => {
   );
   writeFileSync(join(USER, 'bad.ts'), BAD);
   writeFileSync(join(USER, 'good.ts'), GOOD);
+  for (const [name, text] of docVariants()) writeFileSync(join(USER, name), text);
 }, 240_000);
+
+/** docs/your-driver.md's variant files: they must type-check against the installed package too. */
+function docVariants(): [string, string][] {
+  const doc = readFileSync(join(ROOT, 'docs/your-driver.md'), 'utf8');
+  const re = /<!-- your-driver: file (\S+) -->\n```ts\n([\s\S]*?)```/g;
+  return [...doc.matchAll(re)].map((m) => [`doc-${m[1]!}`, m[2]!]);
+}
 
 afterAll(() => rmSync(USER, { recursive: true, force: true }));
 
@@ -70,7 +78,8 @@ describe('pack, install, check a variant', () => {
     expect(help.stdout).toMatch(/^usage: blkif <command>/);
   });
 
-  it('the variants type-check against the installed declarations', () => {
+  it('the variants (and those of docs/your-driver.md) type-check against the installed declarations', () => {
+    expect(docVariants().length).toBeGreaterThanOrEqual(2);
     const pkg = createRequire(import.meta.url).resolve('typescript/package.json');
     const tsc = join(pkg, '..', 'bin/tsc');
     writeFileSync(
@@ -86,7 +95,7 @@ describe('pack, install, check a variant', () => {
           lib: ['es2023'],
           types: [],
         },
-        files: ['bad.ts', 'good.ts'],
+        files: ['bad.ts', 'good.ts', ...docVariants().map(([name]) => name)],
       }),
     );
     const out = spawnSync(process.execPath, [tsc, '-p', '.'], NPM);
