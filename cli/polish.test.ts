@@ -126,3 +126,39 @@ describe('replay exit codes', () => {
     expect(broken.stdoutText()).toMatch(/^reproduced: lost-wakeup/);
   });
 });
+
+describe('render --format svg and all', () => {
+  const file = 'docs/examples/lost-wakeup-frontend-skips-final-check.json';
+  const trace = readFileSync(file, 'utf8');
+  const registry = { ...TEST_REGISTRY, properties: DEFAULT_REGISTRY.properties };
+
+  it('svg writes the sequence diagram alone', async () => {
+    const io = fakeIo({ [file]: trace });
+    expect(await runCli(['render', file, '--format', 'svg'], io, registry)).toBe(0);
+    expect(io.stdoutText()).toMatch(/^<\?xml [^>]*>\n<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    expect(io.stdoutText()).not.toMatch(/<table|<html/);
+  });
+
+  it('all writes every format into the --out folder, named after the trace', async () => {
+    const io = fakeIo({ [file]: trace });
+    expect(await runCli(['render', file, '--format', 'all', '--out', 'r/'], io, registry)).toBe(0);
+    const base = 'r/lost-wakeup-frontend-skips-final-check';
+    expect([...io.files.keys()].filter((f) => f.startsWith('r/')).sort()).toEqual(
+      ['html', 'mmd', 'shiviz.txt', 'svg', 'txt'].map((e) => `${base}.${e}`),
+    );
+    expect(io.files.get(`${base}.svg`)).toMatch(/^<\?xml/);
+    expect(io.stdoutText()).toBe('');
+  });
+
+  it('all without --out, or onto a file, is one line and writes nothing', async () => {
+    for (const argv of [
+      ['render', file, '--format', 'all'],
+      ['render', file, '--format', 'all', '--out', file],
+    ]) {
+      const io = fakeIo({ [file]: trace });
+      expect(await runCli(argv, io, registry)).toBe(2);
+      expect(io.stderrText()).toMatch(/^blkif render: --out: .*\n$/);
+      expect([...io.files.keys()]).toEqual([file]);
+    }
+  });
+});

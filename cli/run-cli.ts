@@ -30,7 +30,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'render',
-    summary: 'draw a trace: Mermaid sequence diagram, HTML page, plain text or ShiViz log',
+    summary: 'draw a trace: Mermaid sequence diagram, HTML page, SVG, plain text or ShiViz log',
     load: async (registry) => (await import('./commands/render.ts')).createRenderCommand(registry),
   },
   {

@@ -15,6 +15,7 @@ import { type Invariant, startCheckers } from './invariants/invariant.ts';
 import type { Violation } from './invariants/violation.ts';
 import { Ledger } from './ledger.ts';
 import { summarizeWorld, type WorldSummary } from './counterexample.ts';
+import { markRings, ringFacts } from './ring-facts.ts';
 import type { Chooser } from './strategies/chooser.ts';
 
 export interface RunOptions {
@@ -92,6 +93,7 @@ export function runSchedule(options: RunOptions): RunResult {
   const perform = (action: Action): Violation | undefined => {
     ledger.now = world.stepCount + 1;
     const ledgerFindings = ledger.violations.length;
+    const marks = options.record === true ? markRings(world) : undefined;
     try {
       step(world, action);
     } catch (error) {
@@ -115,7 +117,8 @@ export function runSchedule(options: RunOptions): RunResult {
       counts.set(action.actor, byKind);
     }
     byKind.set(action.kind, (byKind.get(action.kind) ?? 0) + 1);
-    if (options.record === true) {
+    if (marks !== undefined) {
+      notes.push(...ringFacts(world, action, marks));
       records.push({ action, observations: notes, state: summarizeWorld(world) });
       notes = [];
     }

@@ -120,7 +120,7 @@ export function forkWorld(world: World): World {
  * log (observation buffers the invariants read), the trace hook, the configuration and drivers
  * (fixed for a run, and the same for every world an explorer compares), the env objects (views
  * of the world's own parts plus callbacks), the ledger's `now` (a step number) and the world's
- * cache of immutable action objects.
+ * cache of immutable action objects, and the event channels' send counts (for traces).
  */
 const LEFT_OUT: ReadonlySet<string> = new Set([
   'stepCount',
@@ -132,6 +132,7 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
   'env',
   'now',
   'actionCache',
+  'sends',
 ]);
 
 /** Two 32-bit FNV-1a style lanes with different offsets: 64 bits of hash, no allocation. */

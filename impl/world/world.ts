@@ -178,5 +178,33 @@ export type Observation =
   | { readonly kind: 'state'; readonly side: 'frontend' | 'backend'; readonly state: number }
   | { readonly kind: 'effect'; readonly side: 'frontend' | 'backend'; readonly effect: string }
   | { readonly kind: 'request'; readonly ring: number; readonly id: number; readonly what: string }
+  /** An event sent on a ring's channel without a push in the same step. */
   | { readonly kind: 'notify'; readonly side: 'frontend' | 'backend'; readonly ring: number }
+  /**
+   * A producer index published (req_prod by the frontend, rsp_prod by the backend) from `from`
+   * to `to`, the peer's event index read after it, and whether an event was actually sent.
+   */
+  | {
+      readonly kind: 'push';
+      readonly side: 'frontend' | 'backend';
+      readonly ring: number;
+      readonly from: number;
+      readonly to: number;
+      readonly event: number;
+      readonly notified: boolean;
+      /** After it, the consumer sleeps with no event pending: only a sent event wakes it. */
+      readonly peerAsleep: boolean;
+    }
+  /**
+   * A final check: the event index it left armed (rsp_event on the frontend, req_event on the
+   * backend), the unconsumed entries on the ring after it, and whether it went round again.
+   */
+  | {
+      readonly kind: 'finalCheck';
+      readonly side: 'frontend' | 'backend';
+      readonly ring: number;
+      readonly armed: number;
+      readonly unconsumed: number;
+      readonly again: boolean;
+    }
   | { readonly kind: 'report'; readonly report: DriverReport };

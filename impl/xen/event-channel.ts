@@ -30,6 +30,8 @@ class DomainPorts {
   remotePort: Port[] = [0];
   pending: boolean[] = [false];
   masked: boolean[] = [false];
+  /** Sends from each port that reached a peer: traces tell a notifying push from a silent one. */
+  sends: number[] = [0];
   pendingCount = 0;
   inUse = 0;
   interdomain = 0;
@@ -106,6 +108,7 @@ export class EventChannels {
       const peer = this.domains.get(ports.remoteDom[port]!);
       assert(peer !== undefined, 'notify: interdomain peer has no port table');
       this.setPending(peer, ports.remotePort[port]!);
+      ports.sends[port] = (ports.sends[port] ?? 0) + 1;
       return OK_VOID;
     }
     if (state === State.Unbound) return E_NOT_BOUND;
@@ -126,6 +129,12 @@ export class EventChannels {
   isPending(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
     return ports !== undefined && this.validPort(ports, port) && ports.pending[port] === true;
+  }
+
+  /** How many sends from `port` of `dom` reached its peer, ever (not protocol state: a count). */
+  sendCount(dom: DomId, port: Port): number {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && this.validPort(ports, port) ? (ports.sends[port] ?? 0) : 0;
   }
 
   isMasked(dom: DomId, port: Port): boolean {
@@ -237,6 +246,7 @@ export class EventChannels {
     ports.remotePort.push(0);
     ports.pending.push(false);
     ports.masked.push(false);
+    ports.sends.push(0);
     return port;
   }
 

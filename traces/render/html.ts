@@ -6,7 +6,7 @@ import { describeAction } from '../../impl/world/action.ts';
 import type { Observation } from '../../impl/world/world.ts';
 import { formatViolation } from '../../properties/invariants/violation.ts';
 import type { Trace, TraceStep, WorldSummary } from '../schema.ts';
-import { headerLines, shortKey, stateText } from './scene.ts';
+import { finalCheckText, headerLines, pushText, shortKey, stateText } from './scene.ts';
 import { esc, renderSequenceSvg, SEQUENCE_CSS } from './svg-sequence.ts';
 
 const PAGE_CSS = `
@@ -31,6 +31,7 @@ tr:target { outline: 2px solid #1a73e8; }
 tr.violation td { background: #fce8e6; font-weight: 600; }
 tr.violation-detail td { background: #fce8e6; color: #a50e0e; font-family: ui-monospace, monospace; }
 .changed { background: #fff8c5; }
+b.lost { color: #b3261e; }
 `;
 
 function observationHtml(o: Observation): string {
@@ -43,6 +44,15 @@ function observationHtml(o: Observation): string {
       return `ring ${o.ring} id ${o.id}: ${esc(o.what)}`;
     case 'notify':
       return `${o.side} ring ${o.ring} notifies`;
+    case 'push': {
+      const text = `${o.side} ring ${o.ring} push: ${esc(pushText(o))}`;
+      if (o.notified) return text;
+      return o.peerAsleep ? `<b class="lost">${text} — wake-up lost</b>` : `<b>${text}</b>`;
+    }
+    case 'finalCheck':
+      return !o.again && o.unconsumed > 0
+        ? `<b class="lost">${o.side} ring ${o.ring} final check: ${esc(finalCheckText(o))} — wake-up lost</b>`
+        : `${o.side} ring ${o.ring} final check: ${esc(finalCheckText(o))}`;
     case 'report':
       return `<b>${o.report.side} reports ${esc(o.report.code)}</b>: ${esc(o.report.message)}`;
     case 'effect':

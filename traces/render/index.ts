@@ -4,6 +4,7 @@ import type { Trace } from '../schema.ts';
 import { renderHtml } from './html.ts';
 import { renderMermaid } from './mermaid-sequence.ts';
 import { renderShiviz } from './shiviz.ts';
+import { renderSvg } from './svg-sequence.ts';
 import { renderText } from './text.ts';
 
 export interface Renderer {
@@ -23,6 +24,11 @@ export const RENDERERS = {
     render: renderHtml,
     extension: 'html',
     summary: 'self-contained page: SVG sequence diagram and step table',
+  },
+  svg: {
+    render: renderSvg,
+    extension: 'svg',
+    summary: 'the sequence diagram alone, one standalone SVG file',
   },
   text: { render: renderText, extension: 'txt', summary: 'plain text for a terminal' },
   shiviz: {

@@ -25,10 +25,15 @@ function text(s: string): string {
 
 function itemLines(item: SceneItem, first: string, last: string): string[] {
   switch (item.kind) {
-    case 'message':
-      return [`  ${item.from}->>${item.to}: ${item.step}. ${text(item.label)}`];
-    case 'note':
-      return [`  Note over ${item.lanes.join(',')}: ${item.step}. ${text(item.text)}`];
+    case 'message': {
+      // A push that sent no event is dotted, a notifying one solid.
+      const arrow = item.silent === true ? '-->>' : '->>';
+      return [`  ${item.from}${arrow}${item.to}: ${item.step}. ${text(item.label)}`];
+    }
+    case 'note': {
+      const note = `  Note over ${item.lanes.join(',')}: ${item.step}. ${text(item.text)}`;
+      return item.tone === 'lost' ? ['  rect rgb(255, 218, 214)', note, '  end'] : [note];
+    }
     case 'collapsed':
       return [`  Note over ${first},${last}: … ${text(item.text)} …`];
     case 'violation':

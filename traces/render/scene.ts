@@ -7,6 +7,8 @@
 import { type Action, actionKey, describeAction } from '../../impl/world/action.ts';
 import type { Observation } from '../../impl/world/world.ts';
 import { xenbusStateName } from '../../model/xenbus-state.ts';
+import { mustNotify } from '../../impl/xen/shared-ring.ts';
+import type { RingIdx } from '../../impl/xen/ring-index.ts';
 import { formatViolation } from '../../properties/invariants/violation.ts';
 import type { Trace, TraceStep } from '../schema.ts';
 
@@ -34,19 +36,24 @@ export type SceneItem =
       readonly from: string;
       readonly to: string;
       readonly label: string;
+      /** A push that sent no event: drawn dashed, apart from a notifying one. */
+      readonly silent?: true;
     }
   | {
       readonly kind: 'note';
       readonly step: number;
       readonly lanes: readonly string[];
       readonly text: string;
-      readonly tone: 'state' | 'report';
+      /** `lost`: the step where a wake-up was lost (a consumer sleeps with work on its ring). */
+      readonly tone: 'state' | 'report' | 'lost';
     }
   | {
       readonly kind: 'collapsed';
       readonly first: number;
       readonly last: number;
       readonly text: string;
+      /** Steps taken on each lane inside the run, so the band still shows every lane. */
+      readonly perLane: ReadonlyMap<string, number>;
     }
   | {
       readonly kind: 'violation';
@@ -194,6 +201,83 @@ export function stateText(state: number): string {
   return `${xenbusStateName(state) ?? 'invalid'} (${state})`;
 }
 
+type PushFact = Extract<Observation, { kind: 'push' }>;
+type FinalCheckFact = Extract<Observation, { kind: 'finalCheck' }>;
+
+/** The producer index a side pushes and the peer's event index it compares with. */
+export function pushNames(side: 'frontend' | 'backend'): { prod: string; event: string } {
+  return side === 'frontend'
+    ? { prod: 'req_prod', event: 'req_event' }
+    : { prod: 'rsp_prod', event: 'rsp_event' };
+}
+
+/** Whether an event was sent where ring.h's rule says one must be (a variant may disagree). */
+function ruleSays(p: PushFact): boolean {
+  return mustNotify(p.from as RingIdx, p.to as RingIdx, p.event as RingIdx);
+}
+
+/** "rsp_prod 1 → 2, rsp_event 1 not in (1, 2]: no event". */
+export function pushText(p: PushFact): string {
+  const n = pushNames(p.side);
+  const rule = ruleSays(p);
+  const where = `${n.event} ${p.event} ${rule ? 'in' : 'not in'} (${p.from}, ${p.to}]`;
+  const verdict = p.notified ? 'event sent' : 'no event';
+  const against = p.notified === rule ? '' : ` (ring.h: ${rule ? 'must notify' : 'no event due'})`;
+  return `${n.prod} ${p.from} → ${p.to}, ${where}: ${verdict}${against}`;
+}
+
+const WORK: Readonly<Record<'frontend' | 'backend', string>> = {
+  frontend: 'unprocessed responses',
+  backend: 'unconsumed requests',
+};
+
+/** "armed rsp_event 2, 1 unprocessed responses on the ring: sleeps". */
+export function finalCheckText(c: FinalCheckFact): string {
+  const armed = c.side === 'frontend' ? 'rsp_event' : 'req_event';
+  const next = c.again ? 'goes round again' : 'sleeps';
+  return `armed ${armed} ${c.armed}, ${c.unconsumed} ${WORK[c.side]} on the ring: ${next}`;
+}
+
+/**
+ * Where a wake-up is lost: a final check that goes to sleep with work on its ring, or a push
+ * that sends no event while its consumer sleeps with none pending. Nothing wakes it for that work.
+ */
+export function losesWakeup(o: Observation): o is FinalCheckFact | PushFact {
+  if (o.kind === 'push') return !o.notified && o.peerAsleep;
+  return o.kind === 'finalCheck' && !o.again && o.unconsumed > 0;
+}
+
+/** The peer's last push on that ring before step `n` that sent no event, if any. */
+function silentPushBefore(trace: Trace, n: number, c: FinalCheckFact): number | undefined {
+  for (let k = n - 1; k >= 1; k--) {
+    const silent = trace.steps[k - 1]!.observations.some(
+      (o) => o.kind === 'push' && o.ring === c.ring && o.side !== c.side && !o.notified,
+    );
+    if (silent) return k;
+  }
+  return undefined;
+}
+
+/** "wake-up lost: front ring 0 sleeps with 1 unprocessed responses ... (the push at step 27 sent none)". */
+export function lostWakeupText(trace: Trace, n: number, c: FinalCheckFact | PushFact): string {
+  if (c.kind === 'push') {
+    const sleeper = c.side === 'frontend' ? 'back' : 'front';
+    return `wake-up lost: ${sleeper} ring ${c.ring} sleeps and this push sent it no event (${pushText(c)})`;
+  }
+  const lane = c.side === 'frontend' ? 'front' : 'back';
+  const push = silentPushBefore(trace, n, c);
+  const peer = c.side === 'frontend' ? 'backend' : 'frontend';
+  const cause = push === undefined ? '' : ` (the ${peer}'s push at step ${push} sent none)`;
+  return `wake-up lost: ${lane} ring ${c.ring} sleeps with ${c.unconsumed} ${WORK[c.side]} and no event coming${cause}`;
+}
+
+/** A routine fact: a push that followed ring.h's rule, a final check that lost nothing. */
+function routineFact(o: Observation): boolean {
+  if (o.kind === 'request' || o.kind === 'notify') return true;
+  if (o.kind === 'push') return o.notified === ruleSays(o) && !losesWakeup(o);
+  return o.kind === 'finalCheck' && !losesWakeup(o);
+}
+
 /** Driver routines on the data path that change no control state: safe to collapse. */
 export function isRoutine(step: TraceStep): boolean {
   const a = step.action;
@@ -205,7 +289,7 @@ export function isRoutine(step: TraceStep): boolean {
     a.kind === 'close'
   )
     return false;
-  return step.observations.every((o) => o.kind === 'request' || o.kind === 'notify');
+  return step.observations.every(routineFact);
 }
 
 /** A run shorter than this is drawn in full; a longer one keeps its first and last two steps. */
@@ -254,6 +338,16 @@ const SHORT_KIND: Readonly<Record<string, string>> = {
   'blkback.submitBarrier': 'barrier',
 };
 
+/** How many of the steps first..last (0-based) each lane took (the lane its arrow starts on). */
+export function collapsedLanes(trace: Trace, first: number, last: number): Map<string, number> {
+  const perLane = new Map<string, number>();
+  for (let k = first; k <= last; k++) {
+    const lane = actionArrow(trace.steps[k]!.action).from;
+    perLane.set(lane, (perLane.get(lane) ?? 0) + 1);
+  }
+  return perLane;
+}
+
 /** "26 routine data-path steps: submit ×8, queue_rq ×8, consume ×6, I/O done ×4". */
 export function collapsedText(trace: Trace, first: number, last: number): string {
   const counts = new Map<string, number>();
@@ -281,12 +375,53 @@ function xenstoreText(writes: readonly { path: string; value: string }[]): strin
   return `write ${shown.join(', ')}${more}`;
 }
 
-/** The message for the action and what its step observed, in the order a reader needs them. */
-function stepItems(step: TraceStep, n: number, out: SceneItem[]): void {
+const ringLane = (side: 'frontend' | 'backend', ring: number): string =>
+  side === 'frontend' ? frontRingLane(ring) : backRingLane(ring);
+const peerOf = (side: 'frontend' | 'backend'): 'frontend' | 'backend' =>
+  side === 'frontend' ? 'backend' : 'frontend';
+
+/**
+ * The action's arrow, carrying the push it made when it runs between that ring's ends (a
+ * silent push dashed), then any other push as its own arrow and each event sent to the
+ * hypervisor; a final check says what it armed and found, and a lost wake-up gets its note.
+ */
+function ringItems(trace: Trace, step: TraceStep, n: number, out: SceneItem[]): void {
   const arrow = actionArrow(step.action);
   const requests = step.observations.filter((o) => o.kind === 'request').map((o) => o.what);
-  const label = requests.length > 0 ? `${arrow.label}: ${requests.join(', ')}` : arrow.label;
-  out.push({ kind: 'message', step: n, from: arrow.from, to: arrow.to, label });
+  let label = requests.length > 0 ? `${arrow.label}: ${requests.join(', ')}` : arrow.label;
+  const pushes = step.observations.filter((o): o is PushFact => o.kind === 'push');
+  const own = pushes.find(
+    (p) => arrow.from === ringLane(p.side, p.ring) && arrow.to === ringLane(peerOf(p.side), p.ring),
+  );
+  if (own !== undefined) label = `${label} · ${pushText(own)}`;
+  const check = step.observations.find((o): o is FinalCheckFact => o.kind === 'finalCheck');
+  if (check !== undefined) label = `${label}: ${finalCheckText(check)}`;
+  const silent = own !== undefined && !own.notified ? { silent: true as const } : {};
+  out.push({ kind: 'message', step: n, from: arrow.from, to: arrow.to, label, ...silent });
+  for (const p of pushes) {
+    const from = ringLane(p.side, p.ring);
+    if (p !== own)
+      out.push({
+        kind: 'message',
+        step: n,
+        from,
+        to: ringLane(peerOf(p.side), p.ring),
+        label: `push ${pushText(p)}`,
+        ...(p.notified ? {} : { silent: true as const }),
+      });
+    if (p.notified)
+      out.push({ kind: 'message', step: n, from, to: LANE.hypervisor, label: 'notify' });
+  }
+  for (const o of step.observations) {
+    if (!losesWakeup(o)) continue;
+    const lanes = [frontRingLane(o.ring), backRingLane(o.ring)];
+    out.push({ kind: 'note', step: n, lanes, text: lostWakeupText(trace, n, o), tone: 'lost' });
+  }
+}
+
+/** The message for the action and what its step observed, in the order a reader needs them. */
+function stepItems(trace: Trace, step: TraceStep, n: number, out: SceneItem[]): void {
+  ringItems(trace, step, n, out);
   const writes = new Map<string, { path: string; value: string }[]>();
   for (const o of step.observations) {
     if (o.kind !== 'xenstoreWrite') continue;
@@ -357,9 +492,10 @@ export function buildScene(trace: Trace, options: SceneOptions = {}): Scene {
         first: segment.first + 1,
         last: segment.last + 1,
         text: collapsedText(trace, segment.first, segment.last),
+        perLane: collapsedLanes(trace, segment.first, segment.last),
       });
     } else {
-      stepItems(trace.steps[segment.index]!, segment.index + 1, items);
+      stepItems(trace, trace.steps[segment.index]!, segment.index + 1, items);
     }
   }
   const used = new Set<string>([LANE.blkfront, LANE.xenstored, LANE.hypervisor, LANE.blkback]);

@@ -5,7 +5,11 @@
 import type { Trace } from '../schema.ts';
 import { buildScene, type Lane, type Scene, type SceneItem, sceneLanes } from './scene.ts';
 
-const LANE_W = 110;
+/** Lane width when there is room; lanes compress down to LANE_W_MIN to fit FIT_WIDTH. */
+const LANE_W_MAX = 110;
+const LANE_W_MIN = 52;
+/** A 1400 px window less the page's margins: the HTML page must fit it without scrolling. */
+export const FIT_WIDTH = 1340;
 const MARGIN_L = 56;
 const MARGIN_R = 24;
 const ROW_H = 24;
@@ -42,12 +46,16 @@ interface Layout {
   readonly x: ReadonlyMap<string, number>;
   readonly width: number;
   readonly lanes: readonly Lane[];
+  /** This diagram's lane width: LANE_W_MAX, or less so that many rings still fit FIT_WIDTH. */
+  readonly laneW: number;
 }
 
 function layout(scene: Scene): Layout {
   const lanes = sceneLanes(scene);
-  const x = new Map(lanes.map((l, i) => [l.id, MARGIN_L + LANE_W / 2 + i * LANE_W]));
-  return { x, lanes, width: MARGIN_L + lanes.length * LANE_W + MARGIN_R };
+  const room = Math.floor((FIT_WIDTH - MARGIN_L - MARGIN_R) / Math.max(1, lanes.length));
+  const laneW = Math.max(LANE_W_MIN, Math.min(LANE_W_MAX, room));
+  const x = new Map(lanes.map((l, i) => [l.id, MARGIN_L + laneW / 2 + i * laneW]));
+  return { x, lanes, laneW, width: MARGIN_L + lanes.length * laneW + MARGIN_R };
 }
 
 function textLines(lines: readonly string[], x: number, y: number, attrs: string): string {
@@ -60,18 +68,24 @@ function headerSvg(scene: Scene, lay: Layout): string {
   const parts: string[] = [];
   for (const box of scene.boxes) {
     const xs = box.lanes.map((l) => lay.x.get(l.id)!);
-    const left = Math.min(...xs) - LANE_W / 2 + 4;
-    const right = Math.max(...xs) + LANE_W / 2 - 4;
+    const left = Math.min(...xs) - lay.laneW / 2 + 4;
+    const right = Math.max(...xs) + lay.laneW / 2 - 4;
     parts.push(
       `<rect x="${left}" y="4" width="${right - left}" height="${HEADER_H - 8}" rx="6" fill="${box.color}" stroke="#9aa0a6"/>`,
     );
     const label = wrap(box.label, Math.floor((right - left) / CHAR_W))[0] ?? '';
     parts.push(`<text x="${(left + right) / 2}" y="22" class="box">${esc(label)}</text>`);
   }
+  // A narrow lane wraps its label on two lines ("front ring" / "12") instead of overflowing.
+  const box = lay.laneW - 10;
   for (const lane of lay.lanes) {
     const x = lay.x.get(lane.id)!;
-    parts.push(`<rect x="${x - 50}" y="34" width="100" height="36" rx="4" class="participant"/>`);
-    parts.push(`<text x="${x}" y="57" class="lane">${esc(lane.label)}</text>`);
+    parts.push(
+      `<rect x="${x - box / 2}" y="34" width="${box}" height="36" rx="4" class="participant"/>`,
+    );
+    const label = wrap(lane.label, Math.max(4, Math.floor(box / 7))).slice(0, 2);
+    const top = label.length === 1 ? 57 : 50;
+    parts.push(textLines(label, x, top, 'class="lane"'));
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${lay.width}" height="${HEADER_H}" class="seq">${parts.join('')}</svg>`;
 }
@@ -85,15 +99,25 @@ interface Row {
 function messageRow(item: Extract<SceneItem, { kind: 'message' }>, lay: Layout): Row {
   const x1 = lay.x.get(item.from)!;
   const x2 = lay.x.get(item.to)!;
+  const cls = item.silent === true ? 'msg silent' : 'msg';
   if (x1 === x2) {
     const lines = wrap(item.label, 34);
     const height = Math.max(ROW_H, 10 + lines.length * LINE_H);
+    // Near the right edge the loop and its text turn left, so nothing is cut off.
+    const longest = Math.max(...lines.map((l) => l.length)) * CHAR_W;
+    const left = x1 + 24 + longest > lay.width - 4;
+    const loop = left ? 'h-18 v10 h14' : 'h18 v10 h-14';
     return {
       height,
       step: item.step,
       svg: (y) =>
-        `<path d="M${x1} ${y + 6} h18 v10 h-14" class="msg" marker-end="url(#arrow)"/>` +
-        textLines(lines, x1 + 24, y + 15, 'class="label self"'),
+        `<path d="M${x1} ${y + 6} ${loop}" class="${cls}" marker-end="url(#arrow)"/>` +
+        textLines(
+          lines,
+          left ? x1 - 24 : x1 + 24,
+          y + 15,
+          `class="label ${left ? 'self-left' : 'self'}"`,
+        ),
     };
   }
   const span = Math.abs(x2 - x1);
@@ -106,7 +130,7 @@ function messageRow(item: Extract<SceneItem, { kind: 'message' }>, lay: Layout):
     step: item.step,
     svg: (y) =>
       textLines(lines, mid, y + 11, 'class="label"') +
-      `<line x1="${x1}" y1="${y + height - 6}" x2="${x2 + dir * 2}" y2="${y + height - 6}" class="msg" marker-end="url(#arrow)"/>`,
+      `<line x1="${x1}" y1="${y + height - 6}" x2="${x2 + dir * 2}" y2="${y + height - 6}" class="${cls}" marker-end="url(#arrow)"/>`,
   };
 }
 
@@ -118,7 +142,7 @@ function bandRow(
   step: number | undefined,
 ): Row {
   const xs = (lanes ?? lay.lanes.map((l) => l.id)).map((id) => lay.x.get(id)!);
-  const pad = lanes === undefined ? LANE_W / 2 - 6 : 64;
+  const pad = lanes === undefined ? lay.laneW / 2 - 6 : 64;
   const left = Math.max(MARGIN_L - 6, Math.min(...xs) - pad);
   const right = Math.min(lay.width - 4, Math.max(...xs) + pad);
   const lines = wrap(text, Math.floor((right - left - 12) / CHAR_W));
@@ -132,20 +156,44 @@ function bandRow(
   };
 }
 
+/**
+ * A collapsed run: a translucent band the lifelines run through, each lane marked with the
+ * steps it took inside the run, the summary above them.
+ */
+function collapsedRow(item: Extract<SceneItem, { kind: 'collapsed' }>, lay: Layout): Row {
+  const band = bandRow(lay, undefined, `… ${item.text} …`, 'collapsed', item.first);
+  const top = band.height - 4;
+  const height = top + 22;
+  return {
+    height,
+    step: item.first,
+    svg: (y) => {
+      const lanes = lay.lanes.map((lane) => {
+        const x = lay.x.get(lane.id)!;
+        const n = item.perLane.get(lane.id);
+        const count =
+          n === undefined
+            ? ''
+            : `<text x="${x + 4}" y="${y + top + 14}" class="lane-count">×${n}</text>`;
+        return `<line x1="${x}" y1="${y + 3}" x2="${x}" y2="${y + height - 2}" class="through"/>${count}`;
+      });
+      return (
+        `<rect x="${MARGIN_L - 6}" y="${y + 3}" width="${lay.width - MARGIN_L - 2}" height="${height - 4}" rx="3" class="collapsed"/>` +
+        lanes.join('') +
+        band.svg(y).replace(/^<rect[^>]*\/>/, '')
+      );
+    },
+  };
+}
+
 function rowOf(item: SceneItem, lay: Layout): Row {
   switch (item.kind) {
     case 'message':
       return messageRow(item, lay);
     case 'note':
-      return bandRow(
-        lay,
-        item.lanes,
-        `${item.step}. ${item.text}`,
-        item.tone === 'state' ? 'state' : 'report',
-        item.step,
-      );
+      return bandRow(lay, item.lanes, `${item.step}. ${item.text}`, item.tone, item.step);
     case 'collapsed':
-      return bandRow(lay, undefined, `… ${item.text} …`, 'collapsed', item.first);
+      return collapsedRow(item, lay);
     case 'violation':
       return bandRow(lay, undefined, `VIOLATION ${item.text}`, 'violation', item.step);
   }
@@ -184,15 +232,21 @@ svg.seq text.box { font-size: 12px; font-weight: 600; text-anchor: middle; }
 svg.seq text.lane { font-size: 12px; text-anchor: middle; }
 svg.seq text.label { text-anchor: middle; }
 svg.seq text.self { text-anchor: start; }
+svg.seq text.self-left { text-anchor: end; }
 svg.seq text.stepno { text-anchor: end; fill: #5f6368; }
 svg.seq rect.participant { fill: #fff; stroke: #5f6368; }
 svg.seq line.lifeline { stroke: #bdc1c6; stroke-dasharray: 4 4; }
 svg.seq .msg { stroke: #3c4043; fill: none; stroke-width: 1.2; }
+svg.seq .msg.silent { stroke: #9aa0a6; stroke-dasharray: 5 4; }
+svg.seq line.through { stroke: #9aa0a6; stroke-width: 1; }
+svg.seq text.lane-count { font-size: 10px; fill: #5f6368; }
+svg.seq rect.lost { fill: #ffdad6; stroke: #b3261e; stroke-width: 2; }
+svg.seq text.lost-text { font-weight: 700; fill: #8c1d18; }
 svg.seq text.note-text { text-anchor: middle; }
 svg.seq rect.state { fill: #fff8c5; stroke: #d4a72c; }
 svg.seq rect.report { fill: #ffe2c6; stroke: #e8710a; }
-svg.seq rect.collapsed { fill: #f1f3f4; stroke: #bdc1c6; stroke-dasharray: 3 3; }
-svg.seq text.collapsed-text { font-style: italic; fill: #5f6368; }
+svg.seq rect.collapsed { fill: #f1f3f4; fill-opacity: 0.6; stroke: #bdc1c6; stroke-dasharray: 3 3; }
+svg.seq text.collapsed-text { font-style: italic; fill: #5f6368; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 svg.seq rect.violation { fill: #fce8e6; stroke: #d93025; stroke-width: 2; }
 svg.seq text.violation-text { font-weight: 700; fill: #a50e0e; }
 svg.seq a:hover text { text-decoration: underline; }
@@ -203,4 +257,21 @@ export function renderSequenceSvg(trace: Trace): { header: string; body: string;
   const scene = buildScene(trace);
   const lay = layout(scene);
   return { header: headerSvg(scene, lay), body: bodySvg(scene, lay), width: lay.width };
+}
+
+/**
+ * The sequence diagram alone, as one standalone SVG file (`render --format svg`): the header and
+ * the body stacked, the style inside, and no links (there is no step table to jump to).
+ */
+export function renderSvg(trace: Trace): string {
+  const { header, body, width } = renderSequenceSvg(trace);
+  const bodyHeight = Number(/height="(\d+(?:\.\d+)?)"/.exec(body)?.[1] ?? 0);
+  const place = (svg: string, y: number) => svg.replace('<svg ', `<svg x="0" y="${y}" `);
+  const unlinked = body.replace(/<a href="#step-\d+">/g, '').replaceAll('</a>', '');
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${HEADER_H + bodyHeight}" class="seq">` +
+    `<style>${SEQUENCE_CSS}</style><rect width="100%" height="100%" fill="#fff"/>` +
+    `${place(header, 0)}${place(unlinked, HEADER_H)}</svg>\n`
+  );
 }

@@ -4,9 +4,19 @@
 import { describeAction } from '../../impl/world/action.ts';
 import type { Observation } from '../../impl/world/world.ts';
 import { formatViolation } from '../../properties/invariants/violation.ts';
-import type { Trace, TraceStep, WorldSummary } from '../schema.ts';
+import type { Trace, WorldSummary } from '../schema.ts';
 import { visible } from './visible.ts';
-import { headerLines, segments, shortKey, stateText, collapsedText } from './scene.ts';
+import {
+  collapsedText,
+  finalCheckText,
+  headerLines,
+  losesWakeup,
+  lostWakeupText,
+  pushText,
+  segments,
+  shortKey,
+  stateText,
+} from './scene.ts';
 
 const INDENT = '         ';
 
@@ -20,6 +30,10 @@ function observationLine(o: Observation): string | undefined {
       return `ring ${o.ring}, request id ${o.id}: ${o.what}`;
     case 'notify':
       return `${o.side} ring ${o.ring} notifies its peer`;
+    case 'push':
+      return `${o.side} ring ${o.ring} pushes ${pushText(o)}`;
+    case 'finalCheck':
+      return `${o.side} ring ${o.ring} final check: ${finalCheckText(o)}`;
     case 'report':
       return `${o.report.side} reports ${o.report.code}: ${o.report.message}`;
     case 'effect':
@@ -27,7 +41,11 @@ function observationLine(o: Observation): string | undefined {
   }
 }
 
-/** "ring 0 req 3 rsp 2 inflight 1" for each ring whose indices moved since the previous step. */
+/**
+ * "ring 0 req_prod 3 req_event 1 rsp_prod 2 rsp_event 3 inflight 1" for each ring whose indices
+ * (event indices included: a lost wake-up is a matter of where they stood) moved since the
+ * previous step.
+ */
 export function ringChanges(before: WorldSummary | undefined, after: WorldSummary): string[] {
   const out: string[] = [];
   for (const r of after.rings) {
@@ -35,16 +53,23 @@ export function ringChanges(before: WorldSummary | undefined, after: WorldSummar
     if (
       b !== undefined &&
       b.reqProd === r.reqProd &&
+      b.reqEvent === r.reqEvent &&
       b.rspProd === r.rspProd &&
+      b.rspEvent === r.rspEvent &&
       b.inflight === r.inflight
     )
       continue;
-    out.push(`ring ${r.ring} reqProd ${r.reqProd} rspProd ${r.rspProd} inflight ${r.inflight}`);
+    out.push(
+      `ring ${r.ring} req_prod ${r.reqProd} req_event ${r.reqEvent} ` +
+        `rsp_prod ${r.rspProd} rsp_event ${r.rspEvent} inflight ${r.inflight}`,
+    );
   }
   return out;
 }
 
-function stepLines(step: TraceStep, n: number, before: WorldSummary | undefined): string[] {
+function stepLines(trace: Trace, n: number): string[] {
+  const step = trace.steps[n - 1]!;
+  const before = trace.steps[n - 2]?.state;
   const lines = [`${String(n).padStart(6)}  ${describeAction(step.action)}`];
   const effects = step.observations.flatMap((o) =>
     o.kind === 'effect' ? [`${o.side}.${o.effect}`] : [],
@@ -55,14 +80,16 @@ function stepLines(step: TraceStep, n: number, before: WorldSummary | undefined)
     if (line !== undefined) lines.push(`${INDENT}${line}`);
   }
   for (const change of ringChanges(before, step.state)) lines.push(`${INDENT}${change}`);
+  for (const o of step.observations)
+    if (losesWakeup(o)) lines.push(`  ~~~~  ${lostWakeupText(trace, n, o)}`);
   return lines;
 }
 
 export function summaryLine(s: WorldSummary): string {
   const rings = s.rings.map(
     (r) =>
-      `ring ${r.ring}: reqProd ${r.reqProd} reqEvent ${r.reqEvent} ` +
-      `rspProd ${r.rspProd} rspEvent ${r.rspEvent} inflight ${r.inflight}`,
+      `ring ${r.ring}: req_prod ${r.reqProd} req_event ${r.reqEvent} ` +
+      `rsp_prod ${r.rspProd} rsp_event ${r.rspEvent} inflight ${r.inflight}`,
   );
   return [
     `frontend ${stateText(s.frontendState)}, backend ${stateText(s.backendState)}, guest domid ` +
@@ -81,7 +108,7 @@ export function renderText(trace: Trace): string {
       continue;
     }
     const i = segment.index;
-    lines.push(...stepLines(trace.steps[i]!, i + 1, trace.steps[i - 1]?.state));
+    lines.push(...stepLines(trace, i + 1));
     if (v !== undefined && v.step === i + 1) lines.push(`  >>>>  VIOLATION ${formatViolation(v)}`);
   }
   if (v !== undefined && v.step > trace.steps.length)
