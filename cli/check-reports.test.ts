@@ -203,6 +203,7 @@ describe('summaries record the campaign; --merge refuses another', () => {
     ['strategy', ['--strategy', 'pct'], /strategy pct differs from choices/],
     ['budgets', ['--steps-max', '99'], /budgets .*"stepsMax":99.* differs/],
     ['bail', ['--bail'], /budgets .*"bail":true.* differs/],
+    ['drivers', ['--drivers', DEAF_DRIVERS.name], /drivers test-deaf-frontend differs from honest/],
   ])('a shard with another %s is refused', async (_, extra, message) => {
     const io = fakeIo();
     await shard(io, [], 'a.json', 1);

@@ -23,6 +23,7 @@ describe.each(CHECKED_DOCS)('%s', (doc) => {
     expect(marked.length).toBeGreaterThan(0);
     for (const block of marked) {
       const output = await runDocCommand(block.command!, io);
+      // On a failure: paste the current output into the block (docs/examples: `npx tsx tools/examples.ts`).
       expect(quoteProblem(block.lines, block.command!, output), `${doc}:${block.line}`).toBe(
         undefined,
       );

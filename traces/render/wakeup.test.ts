@@ -16,7 +16,7 @@ import { lostWakeup } from '../../properties/properties.ts';
 import { replayTrace } from '../replay.ts';
 import { parseTrace, type Trace } from '../schema.ts';
 import { mermaidSequenceProblems } from '../testing/mermaid-syntax.ts';
-import { CORRUPTING_DRIVERS, FIXTURE_PROPERTY } from '../testing/fixtures.ts';
+import { CORRUPTING_DRIVERS, DEAF_DRIVERS, FIXTURE_PROPERTY } from '../testing/fixtures.ts';
 import { RENDERERS } from './index.ts';
 import { FIT_WIDTH } from './svg-sequence.ts';
 
@@ -147,7 +147,7 @@ describe('the renders show them', () => {
     );
   });
 
-  it('svg: silent pushes dashed, the loss marked; the HTML fits a 1400 px window', () => {
+  it('svg: silent pushes dashed, the loss marked, no links', () => {
     const svg = RENDERERS.svg.render(trace);
     expect(svg).toMatch(
       /^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="\d+" height="\d+"/,
@@ -156,15 +156,28 @@ describe('the renders show them', () => {
     expect(svg).toMatch(/class="lost"\/><text [^>]*class="note-text lost-text">\d+\. wake-up lost/);
     expect(svg).not.toMatch(/<a |href=/);
     expect(svg.match(/<svg /g)?.length).toBe(svg.match(/<\/svg>/g)?.length);
-    const html = RENDERERS.html.render(trace);
+    expect(RENDERERS.html.render(trace)).toContain('— wake-up lost</b>');
+  });
+
+  it('the HTML diagram of an 8-ring trace fits a 1400 px window: its lanes compress', () => {
+    const rings = (n: number) =>
+      Array.from({ length: n }, (_, ring) => ({ ...trace.steps[0]!.state.rings[0]!, ring }));
+    const wide: Trace = {
+      ...trace,
+      steps: trace.steps.map((s) => ({ ...s, state: { ...s.state, rings: rings(8) } })),
+    };
+    const html = RENDERERS.html.render(wide);
     const width = Number(/<div style="width:(\d+)px">/.exec(html)![1]);
-    expect(trace.config.frontend.queueCountMax).toBeGreaterThanOrEqual(3);
+    const lanes = html.match(/class="participant"/g)!.length;
+    expect(lanes).toBeGreaterThanOrEqual(21);
+    expect(lanes * 110).toBeGreaterThan(FIT_WIDTH);
     expect(width).toBeLessThanOrEqual(FIT_WIDTH);
-    expect(html).toContain('— wake-up lost</b>');
   });
 
   it("a collapsed band keeps every lifeline and counts each lane's steps", () => {
-    const svg = RENDERERS.svg.render(trace);
+    const long = checkProperty(FIXTURE_PROPERTY, { numRuns: 50, seed: 3, drivers: DEAF_DRIVERS })
+      .failure!.trace;
+    const svg = RENDERERS.svg.render(long);
     const lanes = svg.match(/class="participant"/g)!.length;
     const bands = svg.match(/class="collapsed"/g)?.length ?? 0;
     expect(bands).toBeGreaterThan(0);
