@@ -124,6 +124,20 @@ const MALFORMED: [string, string, RegExp][] = [
     /the trace does not replay on this model: step 1: recorded action .* is not enabled/,
   ],
   [
+    'an action kind no actor has',
+    edited((t) => {
+      (t.steps as Json[])[3]!.action = { actor: 'guest', kind: '', vcpu: 1 };
+    }),
+    /steps\[3\]\.action\.kind: "" is no action kind of guest \(kinds: submit/,
+  ],
+  [
+    'an actor the world does not have',
+    edited((t) => {
+      (t.steps as Json[])[0]!.action = { actor: 'qemu', kind: 'probe' };
+    }),
+    /steps\[0\]\.action\.actor: unknown actor "qemu" \(actors: xenstored, /,
+  ],
+  [
     'binary data',
     '\u0000\u0001\u00ff\u001b[2J garbage',
     /^blkif \w+: t\.json: not a trace: binary data$/,

@@ -55,6 +55,14 @@ describe('check --merge of an incomplete set of shards', () => {
     expect(merge.stderrText()).toMatch(/incomplete campaign: shards 3 interrupted of 3/);
   });
 
+  it('a shard count no --shard could give is a malformed summary, not a crash', async () => {
+    const summary = JSON.parse(SHARDS['s1.json']!);
+    summary.shards = [{ index: 1, count: 1e308 }];
+    const merge = fakeIo({ 'big.json': JSON.stringify(summary) });
+    expect(await cli(['check', '--merge', 'big.json'], merge)).toBe(2);
+    expect(merge.stderrText()).toMatch(/^blkif check: big\.json: malformed summary \(shards, /);
+  });
+
   it('--partial without --merge is refused', async () => {
     const io = fakeIo();
     expect(await cli(['check', '--partial'], io)).toBe(2);

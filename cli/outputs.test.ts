@@ -109,7 +109,31 @@ describe('print first, then write', () => {
     expect(io.stderrText()).toBe(
       'blkif check: cannot write out/data-integrity-test-corrupt-writes-7.json: no space left on the device\n',
     );
+    // The campaign goes on: its table and tally are printed before the one error line.
+    expect(out).toMatch(/\nfixture-io +\d+ .* FAIL \(safety\)\n\n0 passed, 1 failed\n$/);
     expect(io.files.size).toBe(0);
+  });
+
+  it('a trace write that fails does not cost the summary and reports written after it', async () => {
+    const io = fakeIo();
+    io.failWrites.add('out/data-integrity-test-corrupt-writes-7.json');
+    const argv = [...FAILING, '--out', 'out', '--summary-out', 's.json'];
+    expect(await runCli([...argv, '--report', 'junit=r.xml'], io, TEST_REGISTRY)).toBe(2);
+    expect([...io.files.keys()].sort()).toEqual(['r.xml', 's.json']);
+    expect(io.stderrText()).toMatch(
+      /^wrote junit report r\.xml\nblkif check: cannot write out\/data-integrity-[^\n]+\n$/,
+    );
+  });
+
+  it('a --coverage-out that fails: the coverage line says so, the rest is written, exit 2', async () => {
+    const io = fakeIo();
+    io.failWrites.add('c.json');
+    const argv = ['check', '--seed', '3', '--runs', '5', '--coverage-out', 'c.json'];
+    expect(await runCli([...argv, '--summary-out', 's.json'], io, TEST_REGISTRY)).toBe(2);
+    expect(io.stdoutText()).toMatch(/\ncoverage: 5 runs, .*; c\.json not written \(below\)\n/);
+    expect(io.stdoutText()).toMatch(/\n1 passed, 0 failed\n$/);
+    expect([...io.files.keys()]).toEqual(['s.json']);
+    expect(io.stderrText()).toBe('blkif check: cannot write c.json: no space left on the device\n');
   });
 
   it('a --summary-out that fails after the table: the table is printed, exit 2', async () => {

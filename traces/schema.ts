@@ -2,6 +2,7 @@
 // truncated or newer file is refused in one line instead of crashing a renderer halfway (zod's
 // parse / safeParse pair, without the dependency). The type itself lives with the runs that
 // produce it (properties/counterexample.ts); traces/ imports properties/, never the reverse.
+import { KINDS } from '../impl/world/actors/index.ts';
 import { validateConfig, type WorldConfig } from '../impl/world/config.ts';
 import type { Trace } from '../properties/counterexample.ts';
 import { TRACE_VERSION } from '../properties/counterexample.ts';
@@ -193,6 +194,25 @@ function checkConfigShape(c: Checker, v: unknown): WorldConfig | undefined {
   return c.issues.length === before ? (config as unknown as WorldConfig) : undefined;
 }
 
+/** The replay looks every recorded action up in the actors' tables: an unknown one is no step. */
+function checkActionKind(c: Checker, action: Json, path: string): void {
+  const { actor, kind } = action;
+  if (typeof actor !== 'string' || typeof kind !== 'string') return;
+  if (!Object.hasOwn(KINDS, actor)) {
+    c.fail(
+      `${path}.actor`,
+      `unknown actor ${describe(actor)} (actors: ${Object.keys(KINDS).join(', ')})`,
+    );
+    return;
+  }
+  const kinds = KINDS[actor as keyof typeof KINDS];
+  if (!Object.hasOwn(kinds, kind))
+    c.fail(
+      `${path}.kind`,
+      `${describe(kind)} is no action kind of ${actor} (kinds: ${Object.keys(kinds).join(', ')})`,
+    );
+}
+
 function checkStep(c: Checker, v: unknown, path: string): void {
   const step = c.object(v, path);
   if (step === undefined) return;
@@ -200,6 +220,7 @@ function checkStep(c: Checker, v: unknown, path: string): void {
   if (action !== undefined) {
     c.type(action, 'actor', `${path}.action.`, 'string');
     c.type(action, 'kind', `${path}.action.`, 'string');
+    checkActionKind(c, action, `${path}.action`);
   }
   c.array(step.observations, `${path}.observations`)?.forEach((o, j) => {
     const note = c.object(o, `${path}.observations[${j}]`);

@@ -10,6 +10,7 @@ import { traceJson } from '../../properties/counterexample.ts';
 import { LIVENESS_CODES, type Violation } from '../../properties/invariants/violation.ts';
 import type { Trace } from '../../traces/schema.ts';
 import type { CliIo } from '../command.ts';
+import { CliError } from '../errors.ts';
 import type { Paint } from '../colour.ts';
 import type { FailureSummary } from './summary.ts';
 
@@ -37,6 +38,8 @@ interface Group {
 
 export class Findings {
   private readonly groups: Group[] = [];
+  /** The first trace that could not be written: the campaign goes on, check ends with it. */
+  private lostWrite: CliError | undefined;
   constructor(private readonly context: FindingsContext) {}
 
   /** Reports a property's failure (printed, then its trace written); returns its failure id. */
@@ -112,8 +115,20 @@ export class Findings {
     io.stdout(
       `  rerun: npx blkif check --property ${def.name} --seed ${failure.seed} --path ${failure.path}${rerunFlags}\n`,
     );
-    io.mkdir(this.context.out);
-    io.writeFile(file, traceJson(failure.trace));
+    // A full disk must not cost the rest of the campaign: its findings are still printed, and
+    // check reports this write (one line, exit 2) after the table, summary and reports.
+    try {
+      io.mkdir(this.context.out);
+      io.writeFile(file, traceJson(failure.trace));
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      this.lostWrite ??= error;
+    }
+  }
+
+  /** The first trace write that failed, if any. */
+  writeError(): CliError | undefined {
+    return this.lostWrite;
   }
 
   /** `<out>/<code>[-<variant>]-<seed>.json`, numbered when two violations would share it. */

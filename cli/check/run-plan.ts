@@ -15,7 +15,7 @@ import { coverageJson, EdgeCounter } from '../../traces/coverage.ts';
 import type { Trace } from '../../traces/schema.ts';
 import type { DriversFile } from '../../properties/counterexample.ts';
 import type { CliIo, Interrupts } from '../command.ts';
-import { badValue, type CliError } from '../errors.ts';
+import { badValue, CliError } from '../errors.ts';
 import {
   formatCoverage,
   measureCoverage as measureScenarioCoverage,
@@ -57,6 +57,8 @@ export interface PlanResult {
   readonly summary: CheckSummary;
   /** The kept trace of each failure, by file. */
   readonly traces: ReadonlyMap<string, Trace>;
+  /** The first failure trace that could not be written (reported once the rest is done). */
+  readonly writeError?: CliError;
 }
 
 function rerunFlags(plan: CheckPlan): string {
@@ -182,17 +184,29 @@ async function runProperty(
   };
 }
 
-function measureCoverage(plan: CheckPlan, io: CliIo, file: string): void {
+/** Prints the edge coverage, then writes it: a failed write is returned, the campaign goes on. */
+function measureCoverage(plan: CheckPlan, io: CliIo, file: string): CliError | undefined {
   const counter = new EdgeCounter();
   for (const { def, chunks } of plan.properties) {
     for (const chunk of chunks) counter.addProperty(def, chunk.seed, chunk.runs, plan.drivers);
   }
-  io.writeFile(file, coverageJson(counter));
+  let lost: CliError | undefined;
+  try {
+    io.writeFile(file, coverageJson(counter));
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    lost = error;
+  }
   const c = counter.summary();
+  const where =
+    lost === undefined
+      ? `written to ${file} (npx blkif diagrams --coverage ${file})`
+      : `${file} not written (below)`;
   io.stdout(
     `coverage: ${c.runs} runs, frontend ${c.frontend.taken}/${c.frontend.total} edges taken, ` +
-      `backend ${c.backend.taken}/${c.backend.total}; written to ${file} (npx blkif diagrams --coverage ${file})\n`,
+      `backend ${c.backend.taken}/${c.backend.total}; ${where}\n`,
   );
+  return lost;
 }
 
 function headerLine(plan: CheckPlan): string {
@@ -281,12 +295,18 @@ async function runTrapped(plan: CheckPlan, io: CliIo, interrupts: Interrupts): P
   // The list of distinct violations only says more than the table when several properties failed.
   const failing = properties.filter((p) => p.failure !== undefined).length;
   if (failing > 1) io.stdout(`\n${failuresText(summary)}`);
-  if (!interrupted) measureAfterwards(plan, io);
-  return { summary, traces: findings.traces() };
+  const lostCoverage = interrupted ? undefined : measureAfterwards(plan, io);
+  const writeError = findings.writeError() ?? lostCoverage;
+  return {
+    summary,
+    traces: findings.traces(),
+    ...(writeError === undefined ? {} : { writeError }),
+  };
 }
 
-function measureAfterwards(plan: CheckPlan, io: CliIo): void {
-  if (plan.coverageOut !== undefined) measureCoverage(plan, io, plan.coverageOut);
+function measureAfterwards(plan: CheckPlan, io: CliIo): CliError | undefined {
+  const lost =
+    plan.coverageOut === undefined ? undefined : measureCoverage(plan, io, plan.coverageOut);
   if (plan.coverageReport) {
     // Re-draws the same scenarios with probes on, so a green run that never reached the
     // interesting states shows it.
@@ -298,4 +318,5 @@ function measureAfterwards(plan: CheckPlan, io: CliIo): void {
     });
     io.stdout(`\n${formatCoverage(report)}\n`);
   }
+  return lost;
 }

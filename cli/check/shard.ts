@@ -14,13 +14,28 @@ export interface Shard {
 
 export const WHOLE: Shard = { index: 1, count: 1 };
 
+/** The most shards a campaign splits into (a merge lists the missing ones: it must stay small). */
+export const SHARD_COUNT_MAX = 10_000;
+
+/** A shard as --shard accepts it: 1 <= index <= count <= SHARD_COUNT_MAX. */
+export function isShard(index: unknown, count: unknown): boolean {
+  return (
+    Number.isInteger(count) &&
+    Number.isInteger(index) &&
+    (count as number) >= 1 &&
+    (count as number) <= SHARD_COUNT_MAX &&
+    (index as number) >= 1 &&
+    (index as number) <= (count as number)
+  );
+}
+
 export function parseShard(text: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
   if (match === null) throw badValue('shard', `expected i/n (e.g. 2/4), got "${text}"`);
   const index = Number(match[1]);
   const count = Number(match[2]);
-  if (count < 1 || count > 10_000)
-    throw badValue('shard', `the shard count must be in 1..10000, got ${count}`);
+  if (count < 1 || count > SHARD_COUNT_MAX)
+    throw badValue('shard', `the shard count must be in 1..${SHARD_COUNT_MAX}, got ${count}`);
   if (index < 1 || index > count)
     throw badValue('shard', `the shard index must be in 1..${count}, got ${index}`);
   return { index, count };

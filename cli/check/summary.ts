@@ -5,7 +5,7 @@
 // so a merge of shards of different campaigns is refused rather than silently combined.
 import { EXIT, type ExitCode } from '../command.ts';
 import { CliError } from '../errors.ts';
-import type { Shard } from './shard.ts';
+import { isShard, type Shard } from './shard.ts';
 
 export type PropertyResult = 'pass' | 'safety' | 'liveness' | 'error' | 'skipped';
 
@@ -277,9 +277,7 @@ function summaryShapeOk(value: Record<string, unknown>): boolean {
   const shardsOk =
     Array.isArray(value.shards) &&
     value.shards.length > 0 &&
-    value.shards.every(
-      (s) => isObject(s) && Number.isInteger(s.index) && Number.isInteger(s.count),
-    );
+    value.shards.every((s) => isObject(s) && isShard(s.index, s.count));
   const propsOk =
     Array.isArray(value.properties) &&
     value.properties.every(

@@ -287,8 +287,10 @@ export function createCheckCommand(registry: Registry): CliCommand {
         throw new CliError('extra-argument', `unexpected argument "${positionals[0]}"`);
       const selected = await selectDrivers(registry, stringOption(options, 'drivers'), io);
       const plan = planOf(registry, options, io, selected);
-      const { summary, traces } = await runPlan(plan, io);
-      return finish(summary, traces, options, reports, io);
+      const { summary, traces, writeError } = await runPlan(plan, io);
+      const exit = finish(summary, traces, options, reports, io);
+      if (writeError !== undefined) throw writeError;
+      return exit;
     },
   };
 }
