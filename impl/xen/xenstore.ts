@@ -114,11 +114,13 @@ const ROOT_PERMS: readonly XsPerm[] = Object.freeze([
 ]);
 
 export function parentPath(path: string): string {
+  assert(path.charCodeAt(0) === 47, 'parent of %s, which is no absolute path', path);
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
 export function childPath(parent: string, leaf: string): string {
+  assert(leaf.length > 0 && parent.charCodeAt(0) === 47, 'child %s of %s', leaf, parent);
   return parent === '/' ? `/${leaf}` : `${parent}/${leaf}`;
 }
 
@@ -127,6 +129,7 @@ const WATCHED_PATHS_SCAN_MAX = 8;
 
 /** watch.c is_child(): `child` equals `parent` or lies below it; everything is below "/". */
 function isChild(child: string, parent: string): boolean {
+  assert(parent.length > 0, 'watch on an empty path (under %s)', child);
   if (parent === '/') return true;
   if (!child.startsWith(parent)) return false;
   return child.length === parent.length || child.charCodeAt(parent.length) === 47 /* / */;
@@ -160,11 +163,13 @@ function canonicalize(dom: DomId, path: string, allowSpecial: boolean): string |
   const name = first === 47 /* / */ ? path : `/local/domain/${dom}/${path}`;
   if (name.length > 1 && name.charCodeAt(name.length - 1) === 47) return undefined;
   if (name.includes('//') || name.length > XENSTORE_ABS_PATH_MAX) return undefined;
+  assert(name.endsWith(path), 'canonical %s does not end with the path asked for', name);
   return name;
 }
 
 function inheritPerms(parentPerms: readonly XsPerm[], dom: DomId): readonly XsPerm[] {
-  const owner = parentPerms[0]!;
+  const owner = parentPerms[0];
+  assert(owner !== undefined, 'a parent without permissions (creator dom %s)', dom);
   if (dom === XS_PRIVILEGED_DOMID || owner.dom === dom) return parentPerms;
   // construct_node: "Inherit permissions, unpriv domains own what they create."
   return Object.freeze([Object.freeze({ dom, perm: owner.perm }), ...parentPerms.slice(1)]);
@@ -187,6 +192,7 @@ class Store {
       queue = { events: [], head: 0 };
       this.queues.set(dom, queue);
     }
+    assert(queue.head <= queue.events.length, 'dom %s: watch queue head past its tail', dom);
     queue.events.push({ dom, path, token });
   }
 
@@ -199,8 +205,10 @@ class Store {
     originalPerms: readonly XsPerm[] | undefined,
   ): void {
     if (this.watchesByPath.size === 0) return;
+    // An exact event is a removed descendant's: there is a node, and it is not the root.
+    assert(!exact || (node !== undefined && name !== '/'), 'exact event for %s', name);
     const matched = this.matched;
-    matched.length = 0;
+    assert(matched.length === 0, 'fireWatches re-entered while firing %s', name);
     if (exact) {
       const here = this.watchesByPath.get(name);
       if (here !== undefined) for (const watch of here) matched.push(watch);
@@ -235,6 +243,7 @@ class Store {
     parent: XsNode | undefined,
     originalPerms: readonly XsPerm[] | undefined,
   ): boolean {
+    assert(node === undefined || node.perms.length > 0, 'watched node %s has no owner', name);
     if (originalPerms !== undefined && (permFor(dom, originalPerms) & PERM_READ) !== 0) return true;
     if (node === undefined) return false;
     if ((permFor(dom, node.perms) & PERM_READ) !== 0) return true;
@@ -245,19 +254,26 @@ class Store {
 
 /** Operations outside any transaction act on the committed store and fire at once. */
 class CommittedView implements View {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    assert(store.nodes.has('/'), 'a committed store without its root');
+  }
 
   get(path: string): XsNode | undefined {
+    assert(path.charCodeAt(0) === 47, 'lookup of %s, which is no absolute path', path);
     return this.store.nodes.get(path);
   }
 
+  /** A new node (generation 0) is stored; a known one must already be the stored one. */
   put(path: string, node: XsNode): void {
     if (node.generation === NO_GENERATION) this.store.nodes.set(path, node);
+    else assert(this.store.nodes.get(path) === node, 'put %s: not the stored node', path);
     node.generation = ++this.store.generation;
   }
 
   remove(path: string): void {
-    this.store.nodes.delete(path);
+    assert(path !== '/', 'the root node removed');
+    const removed = this.store.nodes.delete(path);
+    assert(removed, 'removed %s, which was not stored', path);
   }
 
   fire(
@@ -267,10 +283,14 @@ class CommittedView implements View {
     parent: XsNode | undefined,
     originalPerms: readonly XsPerm[] | undefined,
   ): void {
+    // Outside a transaction a change fires once stored (a removed node: once removed).
+    const live = this.store.nodes.get(path);
+    assert(live === undefined || live === node, 'fired %s, which is not the stored node', path);
     this.store.fireWatches(path, exact, node, parent, originalPerms);
   }
 
   wrote(): void {
+    assert(this.store.generation > NO_GENERATION, 'a write before the root existed');
     this.store.writes++;
   }
 
@@ -288,9 +308,12 @@ class TransactionView implements View {
   constructor(
     private readonly store: Store,
     readonly dom: DomId,
-  ) {}
+  ) {
+    assert(Number.isInteger(dom) && dom >= 0, 'transaction of domain %s', dom);
+  }
 
   get(path: string): XsNode | undefined {
+    assert(path.charCodeAt(0) === 47, 'lookup of %s, which is no absolute path', path);
     const known = this.accessed.get(path);
     if (known !== undefined) return known.node ?? undefined;
     const live = this.store.nodes.get(path);
@@ -316,11 +339,14 @@ class TransactionView implements View {
 
   put(path: string, node: XsNode): void {
     const access = this.access(path);
+    // The transaction's copy is private: a node of the committed store never enters it.
+    assert(this.store.nodes.get(path) !== node, 'transaction put the live node %s', path);
     access.node = node;
     access.modified = true;
   }
 
   remove(path: string): void {
+    assert(path !== '/', 'the root node removed in a transaction');
     const access = this.access(path);
     access.node = null;
     access.modified = true;
@@ -329,6 +355,7 @@ class TransactionView implements View {
   /** queue_watches(): a non-exact event replaces an exact one, never the other way round. */
   fire(path: string, exact: boolean): void {
     const access = this.access(path);
+    assert(access.modified, 'transaction fires %s, which it did not change', path);
     if (!access.fire) {
       access.fire = true;
       access.exact = exact;
@@ -338,10 +365,12 @@ class TransactionView implements View {
   }
 
   wrote(): void {
+    assert(this.accessed.size > 0, 'transaction of dom %s wrote without a node', this.dom);
     this.writeOps++;
   }
 
   inconsistent(): void {
+    assert(this.accessed.size > 0, 'transaction of dom %s saw no node', this.dom);
     this.doomed = true;
   }
 
@@ -361,6 +390,7 @@ class TransactionView implements View {
         continue;
       }
       access.node.generation = ++this.store.generation;
+      assert(access.node.generation > access.generation, 'commit of %s went back', path);
       nodes.set(path, access.node);
     }
     for (const [path, access] of this.accessed) {
@@ -380,6 +410,7 @@ class TransactionView implements View {
 
 /** get_node() with its permission check; a string is the error xenstored would reply. */
 function getNode(view: View, dom: DomId, name: string, perm: number): XsNode | XsError {
+  assert(perm > 0 && perm <= (PERM_READ | PERM_WRITE | PERM_OWNER), 'permission %s', perm);
   const node = view.get(name);
   if (node !== undefined && (permFor(dom, node.perms) & perm) === perm) return node;
   return errnoFromParents(view, dom, name, node === undefined ? 'ENOENT' : 'EACCES', perm);
@@ -393,6 +424,7 @@ function errnoFromParents(
   errnum: XsError,
   perm: number,
 ): XsError {
+  assert(errnum === 'ENOENT' || errnum === 'EACCES', 'errno_from_parents of %s', errnum);
   for (let path = name; path !== '/'; ) {
     path = parentPath(path);
     const node = view.get(path);
@@ -445,6 +477,7 @@ function doWrite(view: View, dom: DomId, name: string, value: string): Result<vo
   }
   if (found !== 'ENOENT') return ERRORS[found];
   const created = createNode(view, dom, name, value);
+  assert(created.value === value, 'write of %s stored another value', name);
   view.fire(name, false, created, undefined, undefined);
   view.wrote();
   return OK_VOID;
@@ -455,6 +488,7 @@ function doMkdir(view: View, dom: DomId, name: string): Result<void, XsError> {
   if (typeof found !== 'string') return OK_VOID;
   if (found !== 'ENOENT') return ERRORS[found];
   const created = createNode(view, dom, name, '');
+  assert(created.children.length === 0, 'mkdir of %s made a node with children', name);
   view.fire(name, false, created, undefined, undefined);
   view.wrote();
   return OK_VOID;
@@ -478,6 +512,7 @@ function doRm(view: View, dom: DomId, name: string, nodeCountMax: number): Resul
   const index = parent.children.indexOf(name.slice(name.lastIndexOf('/') + 1));
   if (index < 0) view.inconsistent(`${name} present but not listed`);
   else parent.children.splice(index, 1);
+  assert(view.get(name) === undefined, 'rm of %s left it in place', name);
   view.put(parentName, parent);
   view.wrote();
   return OK_VOID;
@@ -503,6 +538,7 @@ function removeSubtree(
       continue;
     }
     stack.pop();
+    assert(top.next === top.node.children.length, 'rm removed %s before its children', top.path);
     view.remove(top.path);
     view.fire(top.path, top.path !== root, top.node, top.parent, top.node.perms);
   }
@@ -532,6 +568,7 @@ function doSetPerms(
   found.perms = Object.freeze(
     perms.map((entry) => Object.freeze({ dom: entry.dom, perm: entry.perm })),
   );
+  assert(found.perms.length === perms.length, 'set_perms on %s lost an entry', name);
   view.put(name, found);
   view.fire(name, false, found, undefined, originalPerms);
   view.wrote();
@@ -552,6 +589,7 @@ export class Xenstore {
       generation: ++this.store.generation,
     });
     this.committed = new CommittedView(this.store);
+    assert(this.store.nodes.size === 1, 'a new store holds only its root');
   }
 
   /** Successful changes (write, created mkdir, rm, setPerms); a transaction's count at commit. */
@@ -601,7 +639,9 @@ export class Xenstore {
     if (view === undefined) return E_ENOENT;
     if (name === undefined) return E_EINVAL;
     const found = getNode(view, dom, name, PERM_READ);
-    return typeof found === 'string' ? ERRORS[found] : ok(found.children.slice());
+    if (typeof found === 'string') return ERRORS[found];
+    assert(!found.children.includes(''), 'directory %s lists an empty name', name);
+    return ok(found.children.slice());
   }
 
   /** SET_PERMS: the first entry is the owner and the default for unlisted domains. */
@@ -619,11 +659,14 @@ export class Xenstore {
     if (view === undefined) return E_ENOENT;
     if (name === undefined) return E_EINVAL;
     const found = getNode(view, dom, name, PERM_READ);
-    return typeof found === 'string' ? ERRORS[found] : ok(found.perms);
+    if (typeof found === 'string') return ERRORS[found];
+    assert(Object.isFrozen(found.perms), 'the permissions of %s are not frozen', name);
+    return ok(found.perms);
   }
 
   /** WATCH: queues the initial firing at once; a relative path gets relative events. */
   watch(dom: DomId, path: string, token: string): Result<void, XsError> {
+    assert(Number.isInteger(dom) && dom >= 0, 'watch by domain %s', dom);
     const name = canonicalize(dom, path, true);
     if (name === undefined) return E_EINVAL;
     const mine = this.store.watchesByDom.get(dom) ?? [];
@@ -635,12 +678,14 @@ export class Xenstore {
     const here = this.store.watchesByPath.get(name);
     if (here === undefined) this.store.watchesByPath.set(name, [watch]);
     else here.push(watch);
+    assert(this.store.watchesByDom.get(dom) === mine, 'dom %s: watch %s not indexed', dom, name);
     this.store.enqueue(dom, path, token);
     return OK_VOID;
   }
 
   /** UNWATCH: events already queued stay queued, as messages already on the ring do. */
   unwatch(dom: DomId, path: string, token: string): Result<void, XsError> {
+    assert(Number.isInteger(dom) && dom >= 0, 'unwatch by domain %s', dom);
     const name = canonicalize(dom, path, true);
     if (name === undefined) return E_EINVAL;
     const mine = this.store.watchesByDom.get(dom);
@@ -648,14 +693,18 @@ export class Xenstore {
     if (mine === undefined || index < 0) return E_ENOENT;
     const watch = mine[index]!;
     mine.splice(index, 1);
-    const here = this.store.watchesByPath.get(name)!;
-    here.splice(here.indexOf(watch), 1);
+    // Both indexes hold every watch: by its domain and by its path.
+    const here = this.store.watchesByPath.get(name);
+    const at = here?.indexOf(watch) ?? -1;
+    assert(here !== undefined && at >= 0, 'watch on %s indexed by domain only', name);
+    here.splice(at, 1);
     if (here.length === 0) this.store.watchesByPath.delete(name);
     return OK_VOID;
   }
 
   /** Fires a special watch (@introduceDomain, @releaseDomain); only dom0 may read them. */
   fireSpecialWatch(name: '@introduceDomain' | '@releaseDomain'): void {
+    assert(name.charCodeAt(0) === 64, 'special watch %s without its @', name);
     for (const watch of this.store.watchesByPath.get(name) ?? []) {
       if (watch.dom === XS_PRIVILEGED_DOMID) this.store.enqueue(watch.dom, name, watch.token);
     }
@@ -664,19 +713,30 @@ export class Xenstore {
   /** Domains with queued watch events, ascending. */
   pendingWatchDomains(): readonly DomId[] {
     const doms: DomId[] = [];
-    for (const [dom, queue] of this.store.queues)
+    for (const [dom, queue] of this.store.queues) {
+      assert(queue.head <= queue.events.length, 'dom %s: watch queue head past its tail', dom);
       if (queue.head < queue.events.length) doms.push(dom);
+    }
     return doms.sort((a, b) => a - b);
   }
 
   pendingWatchCount(dom: DomId): number {
     const queue = this.store.queues.get(dom);
-    return queue === undefined ? 0 : queue.events.length - queue.head;
+    const count = queue === undefined ? 0 : queue.events.length - queue.head;
+    assert(count >= 0, 'dom %s: %s watch events pending', dom, count);
+    return count;
   }
 
   peekWatchEvent(dom: DomId): WatchEvent | undefined {
     const queue = this.store.queues.get(dom);
-    return queue === undefined ? undefined : queue.events[queue.head];
+    const event = queue === undefined ? undefined : queue.events[queue.head];
+    assert(
+      event === undefined || event.dom === dom,
+      'dom %s: queued event of dom %s',
+      dom,
+      event?.dom,
+    );
+    return event;
   }
 
   /** How many queued events of `dom` after the head have the head's path and token. */
@@ -714,6 +774,13 @@ export class Xenstore {
     const queue = this.store.queues.get(dom);
     if (queue === undefined || queue.head >= queue.events.length) return undefined;
     const event = queue.events[queue.head++];
+    // A connection's queue holds its own domain's events, each taken once.
+    assert(
+      event !== undefined && event.dom === dom,
+      'dom %s: queued event of dom %s',
+      dom,
+      event?.dom,
+    );
     if (queue.head === queue.events.length) {
       queue.events.length = 0;
       queue.head = 0;
@@ -724,6 +791,7 @@ export class Xenstore {
   transactionStart(dom: DomId): TxId {
     assert(Number.isInteger(dom) && dom >= 0, 'transactionStart: bad domid');
     const tx = this.txNext++;
+    assert(!this.transactions.has(tx), 'transaction id %s reused', tx);
     this.transactions.set(tx, new TransactionView(this.store, dom));
     return tx;
   }
@@ -733,6 +801,7 @@ export class Xenstore {
     const view = this.transactions.get(tx);
     if (view === undefined || view.dom !== dom) return E_ENOENT;
     this.transactions.delete(tx);
+    assert(this.transactions.get(tx) === undefined, 'transaction %s outlived its end', tx);
     return commit ? view.commit() : OK_VOID;
   }
 
@@ -746,7 +815,8 @@ export class Xenstore {
     const stack: string[] = this.store.nodes.has(prefix) ? [prefix] : [];
     while (stack.length > 0) {
       const path = stack.pop()!;
-      const node = this.store.nodes.get(path)!;
+      const node = this.store.nodes.get(path);
+      assert(node !== undefined, 'snapshot: %s listed but absent', path);
       out.set(path, node.value);
       for (let i = node.children.length - 1; i >= 0; i--)
         stack.push(childPath(path, node.children[i]!));
@@ -756,6 +826,8 @@ export class Xenstore {
   }
 
   private viewFor(dom: DomId, tx: TxId | undefined): View | undefined {
+    // The caller's connection is ours: its domain id is a real one, whatever the path says.
+    assert(Number.isInteger(dom) && dom >= 0 && dom <= 0xffff, 'xenstore access by domain %s', dom);
     if (tx === undefined || tx === 0) return this.committed;
     const view = this.transactions.get(tx);
     return view !== undefined && view.dom === dom ? view : undefined;
@@ -763,6 +835,7 @@ export class Xenstore {
 
   /** Nodes a transaction created are not in the committed store: they bound rm's walk too. */
   private createdBound(view: View): number {
+    assert(view instanceof TransactionView || view === this.committed, 'a view of no store');
     return view instanceof TransactionView ? view.accessed.size : 0;
   }
 }
