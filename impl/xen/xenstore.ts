@@ -205,8 +205,8 @@ class Store {
     originalPerms: readonly XsPerm[] | undefined,
   ): void {
     if (this.watchesByPath.size === 0) return;
-    // An exact event is a removed descendant's: there is a node, and it is not the root.
-    assert(!exact || (node !== undefined && name !== '/'), 'exact event for %s', name);
+    // An exact event is a removed descendant's: never the root's.
+    assert(!exact || name !== '/', 'exact event for %s', name);
     const matched = this.matched;
     assert(matched.length === 0, 'fireWatches re-entered while firing %s', name);
     if (exact) {
