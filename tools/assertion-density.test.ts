@@ -19,9 +19,7 @@ const FOLDER_FLOORS: Readonly<Record<string, number>> = { blkfront: 1.3, blkback
 
 // Files whose assertions still build their message on every call, owned by engineers rewriting
 // them today; the list only shrinks (an entry without eager messages fails until removed).
-const EAGER_MESSAGES_LEFT: readonly string[] = [
-  'impl/xen/grant-table.ts', // speed (issue 12 rewrite)
-];
+const EAGER_MESSAGES_LEFT: readonly string[] = [];
 
 const file = (text: string) => measureFile({ path: 'impl/xen/fake.ts', text });
 

@@ -56,6 +56,7 @@ export class EventChannels {
 
   /** EVTCHNOP_alloc_unbound: lowest free port >= 1 (port 0 is never handed out). */
   allocUnbound(dom: DomId, remote: DomId): Port {
+    assert(Number.isInteger(remote) && remote >= 0, 'alloc_unbound for remote domain %s', remote);
     const ports = this.portsOf(dom);
     const port = this.lowestFreePort(ports);
     ports.state[port] = State.Unbound;
@@ -65,6 +66,7 @@ export class EventChannels {
     ports.masked[port] = false;
     ports.inUse++;
     assert(port >= 1, 'allocUnbound: port 0 handed out');
+    assert(ports.inUse < ports.state.length, 'dom %s: %s ports in use', dom, ports.inUse);
     return port;
   }
 
@@ -79,6 +81,7 @@ export class EventChannels {
     if (remote.remoteDom[remotePort] !== dom) return E_WRONG_DOMAIN;
     const local = this.portsOf(dom);
     const port = this.lowestFreePort(local);
+    assert(local !== remote || port !== remotePort, 'dom %s: port %s bound to itself', dom, port);
     local.state[port] = State.Interdomain;
     local.remoteDom[port] = remoteDom;
     local.remotePort[port] = remotePort;
@@ -92,6 +95,7 @@ export class EventChannels {
     // evtchn_bind_interdomain: "we may have lost notifications on the remote unbound port".
     this.setPending(local, port);
     assert(this.peerOf(remoteDom, remotePort)?.port === port, 'bindInterdomain: link');
+    assert(this.peerOf(dom, port)?.port === remotePort, 'bindInterdomain: link back');
     return ok(port);
   }
 
@@ -107,7 +111,10 @@ export class EventChannels {
     if (state === State.Interdomain) {
       const peer = this.domains.get(ports.remoteDom[port]!);
       assert(peer !== undefined, 'notify: interdomain peer has no port table');
-      this.setPending(peer, ports.remotePort[port]!);
+      const peerPort = ports.remotePort[port]!;
+      // Interdomain links are symmetric: the peer's port points back at this one.
+      assert(peer.remotePort[peerPort] === port, 'notify: port %s and its peer disagree', port);
+      this.setPending(peer, peerPort);
       ports.sends[port] = (ports.sends[port] ?? 0) + 1;
       return OK_VOID;
     }
@@ -118,16 +125,19 @@ export class EventChannels {
   mask(dom: DomId, port: Port): void {
     const ports = this.ownPort(dom, port, 'mask');
     ports.masked[port] = true;
+    assert(this.isMasked(dom, port), 'mask of port %s did not stick', port);
   }
 
   /** Unmasking a pending port makes it deliverable again (evtchn_unmask re-raises the upcall). */
   unmask(dom: DomId, port: Port): void {
     const ports = this.ownPort(dom, port, 'unmask');
     ports.masked[port] = false;
+    assert(!this.isMasked(dom, port), 'unmask of port %s did not stick', port);
   }
 
   isPending(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
+    assert(ports === undefined || ports.pendingCount >= 0, 'dom %s: pending count below 0', dom);
     return ports !== undefined && this.validPort(ports, port) && ports.pending[port] === true;
   }
 
@@ -139,6 +149,11 @@ export class EventChannels {
 
   isMasked(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
+    assert(
+      ports === undefined || ports.masked.length === ports.state.length,
+      'dom %s: ragged table',
+      dom,
+    );
     return ports !== undefined && this.validPort(ports, port) && ports.masked[port] === true;
   }
 
@@ -146,7 +161,8 @@ export class EventChannels {
   deliverable(): readonly { dom: DomId; port: Port }[] {
     const out: { dom: DomId; port: Port }[] = [];
     for (const dom of this.domIds) {
-      const ports = this.domains.get(dom)!;
+      const ports = this.domains.get(dom);
+      assert(ports !== undefined, 'domain %s listed without a port table', dom);
       if (ports.pendingCount === 0) continue;
       for (let port = 1; port < ports.state.length; port++) {
         if (ports.pending[port] && !ports.masked[port]) out.push({ dom, port });
@@ -160,6 +176,12 @@ export class EventChannels {
     const ports = this.domains.get(dom);
     if (ports === undefined || !this.validPort(ports, port)) return false;
     if (!ports.pending[port] || ports.masked[port]) return false;
+    // Only a live port is ever pending: close clears PENDING with the port.
+    assert(
+      ports.state[port] !== State.Free && ports.state[port] !== State.Closed,
+      'port %s pending while free',
+      port,
+    );
     ports.pending[port] = false;
     ports.pendingCount--;
     assert(ports.pendingCount >= 0, 'deliver: pending count underflow');
@@ -174,8 +196,9 @@ export class EventChannels {
     if (state === State.Free) return E_NO_SUCH_PORT;
     if (state === State.Closed) return E_CLOSED;
     if (state === State.Interdomain) {
-      const peer = this.domains.get(ports.remoteDom[port]!)!;
+      const peer = this.domains.get(ports.remoteDom[port]!);
       const peerPort = ports.remotePort[port]!;
+      assert(peer !== undefined, 'close: interdomain peer of port %s has no port table', port);
       assert(peer.state[peerPort] === State.Interdomain, 'close: peer is not interdomain');
       peer.state[peerPort] = State.Unbound;
       peer.remoteDom[peerPort] = dom;
@@ -189,6 +212,7 @@ export class EventChannels {
     ports.masked[port] = false;
     ports.inUse--;
     assert(ports.inUse >= 0, 'close: in-use count underflow');
+    assert(ports.interdomain <= ports.inUse, 'close: more bound ports than ports in use');
     return OK_VOID;
   }
 
@@ -196,17 +220,27 @@ export class EventChannels {
     const ports = this.domains.get(dom);
     if (ports === undefined || !this.validPort(ports, port)) return undefined;
     if (ports.state[port] !== State.Interdomain) return undefined;
-    return { dom: ports.remoteDom[port]!, port: ports.remotePort[port]! };
+    const peer = ports.remotePort[port]!;
+    assert(peer >= 1, 'port %s bound to port %s', port, peer);
+    return { dom: ports.remoteDom[port]!, port: peer };
   }
 
   /** Interdomain (bound) ports of `dom`. */
   boundCount(dom: DomId): number {
-    return this.domains.get(dom)?.interdomain ?? 0;
+    const ports = this.domains.get(dom);
+    assert(ports === undefined || ports.interdomain >= 0, 'dom %s: bound count below 0', dom);
+    return ports?.interdomain ?? 0;
   }
 
   /** Ports of `dom` in use, unbound or interdomain: what must reach 0 after a clean teardown. */
   openCount(dom: DomId): number {
-    return this.domains.get(dom)?.inUse ?? 0;
+    const ports = this.domains.get(dom);
+    assert(
+      ports === undefined || ports.inUse >= ports.interdomain,
+      'dom %s: open below bound',
+      dom,
+    );
+    return ports?.inUse ?? 0;
   }
 
   /** True if `port` of `dom` is allocated and still waiting for its peer to bind. */
@@ -218,6 +252,7 @@ export class EventChannels {
   }
 
   private setPending(ports: DomainPorts, port: Port): void {
+    assert(ports.state[port] === State.Interdomain, 'port %s set pending while unbound', port);
     if (ports.pending[port]) return;
     ports.pending[port] = true;
     ports.pendingCount++;
@@ -251,6 +286,11 @@ export class EventChannels {
   }
 
   private validPort(ports: DomainPorts, port: Port): boolean {
+    assert(
+      ports.state.length <= this.portCountMax,
+      'a port table past %s ports',
+      this.portCountMax,
+    );
     return Number.isInteger(port) && port >= 1 && port < ports.state.length;
   }
 

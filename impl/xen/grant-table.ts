@@ -99,7 +99,7 @@ export class GrantTable {
 
   /** gnttab_grant_foreign_access: claim a free reference and fill its entry. */
   grantAccess(grantee: DomId, frame: Frame, readOnly: boolean): Result<GrantRef, GrantError> {
-    assert(this.memory.isAllocated(frame), `grantAccess: frame ${frame} is not allocated`);
+    assert(this.memory.isAllocated(frame), 'grantAccess: frame %s is not allocated', frame);
     assert(Number.isInteger(grantee) && grantee >= 0, 'grantAccess: bad grantee domid');
     let ref = this.freeHead;
     if (ref !== FREE_LIST_END) {
@@ -117,6 +117,9 @@ export class GrantTable {
     this.granted++;
     this.grantedByGrantee.set(grantee, (this.grantedByGrantee.get(grantee) ?? 0) + 1);
     assert(this.mapCounts[ref] === 0, 'grantAccess: a free reference was still mapped');
+    // Linux's allocator never hands out the toolstack's reserved references.
+    assert(ref >= GNTTAB_NR_RESERVED_ENTRIES, 'grantAccess: reserved reference %s', ref);
+    assert(this.granteeAt(ref) === grantee, 'grantAccess: ref %s not granted to %s', ref, grantee);
     return ok(ref);
   }
 
@@ -133,6 +136,7 @@ export class GrantTable {
     this.granted--;
     this.grantedByGrantee.set(grantee, this.grantedByGrantee.get(grantee)! - 1);
     assert(this.granted >= 0, 'endAccess: granted count underflow');
+    assert(this.grantedByGrantee.get(grantee)! >= 0, 'endAccess: dom %s grants below 0', grantee);
     return OK_VOID;
   }
 
@@ -149,6 +153,7 @@ export class GrantTable {
     this.mappedByMapper.set(mapper, (this.mappedByMapper.get(mapper) ?? 0) + 1);
     const page = this.pages[ref];
     assert(page !== undefined, 'map: a granted reference has no page');
+    assert(this.mapped >= this.mapCounts[ref]!, 'map: ref %s has more maps than the table', ref);
     return ok({ ref, frame, page, writable });
   }
 
@@ -163,6 +168,7 @@ export class GrantTable {
     this.mapped--;
     this.mappedByMapper.set(mapper, this.mappedByMapper.get(mapper)! - 1);
     assert(this.mapped >= 0, 'unmap: mapped count underflow');
+    assert(this.mappedByMapper.get(mapper)! >= 0, 'unmap: dom %s maps below 0', mapper);
     return OK_VOID;
   }
 
@@ -191,11 +197,19 @@ export class GrantTable {
 
   /** Granted references, to `grantee` if given. */
   grantedCount(grantee?: DomId): number {
+    // Granted references are distinct ones between the reserved entries and the high water.
+    assert(
+      this.granted <= this.refHighWater - GNTTAB_NR_RESERVED_ENTRIES,
+      'grant table of dom %s: %s granted',
+      this.owner,
+      this.granted,
+    );
     return grantee === undefined ? this.granted : (this.grantedByGrantee.get(grantee) ?? 0);
   }
 
   /** Live mappings (sum of map counts), by `mapper` if given. */
   mappedCount(mapper?: DomId): number {
+    assert(this.mapped >= 0, 'grant table of dom %s: %s mapped', this.owner, this.mapped);
     return mapper === undefined ? this.mapped : (this.mappedByMapper.get(mapper) ?? 0);
   }
 
@@ -215,6 +229,7 @@ export class GrantTable {
 
   /** The entry's domid, GRANTEE_NONE for a free reference or one past the slots grown so far. */
   private granteeAt(ref: GrantRef): DomId {
+    assert(ref >= 0 && ref < this.refCountMax, 'granteeAt: ref %s out of the table', ref);
     return ref < this.grantee.length ? this.grantee[ref]! : GRANTEE_NONE;
   }
 
@@ -235,5 +250,6 @@ export class GrantTable {
     this.readOnly = widen(this.readOnly, new Uint8Array(capacity));
     this.mapCounts = widen(this.mapCounts, new Uint32Array(capacity));
     this.freeNext = widen(this.freeNext, new Int32Array(capacity));
+    assert(this.mapCounts.length === capacity && this.pages.length <= capacity, 'grow: ragged');
   }
 }

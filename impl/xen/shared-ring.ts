@@ -77,60 +77,87 @@ export function sharedRingAttach(view: DataView, entrySize: number): SharedRing 
 
 /** SHARED_RING_INIT: producers 0, event indices 1, private union and padding zeroed. */
 export function sharedRingInit(ring: SharedRing): void {
+  assert(isRingSize(ring.size), 'SHARED_RING_INIT of a ring of %s entries', ring.size);
   const v = ring.view;
   v.setUint32(SRING_REQ_PROD_OFFSET, 0, true);
   v.setUint32(SRING_RSP_PROD_OFFSET, 0, true);
   v.setUint32(SRING_REQ_EVENT_OFFSET, 1, true);
   v.setUint32(SRING_RSP_EVENT_OFFSET, 1, true);
   for (let i = SRING_PVT_OFFSET; i < SRING_HEADER_SIZE; i += 4) v.setUint32(i, 0, true);
+  assert(
+    reqEvent(ring) === 1 && rspProd(ring) === 0,
+    'SHARED_RING_INIT left req_event %s',
+    reqEvent(ring),
+  );
 }
 
 export function reqProd(r: SharedRing): RingIdx {
   return r.view.getUint32(SRING_REQ_PROD_OFFSET, true) as RingIdx;
 }
 export function setReqProd(r: SharedRing, v: RingIdx): void {
+  assert(v >>> 0 === v, 'req_prod set to %s, no RING_IDX', v);
   r.view.setUint32(SRING_REQ_PROD_OFFSET, v, true);
 }
 export function reqEvent(r: SharedRing): RingIdx {
   return r.view.getUint32(SRING_REQ_EVENT_OFFSET, true) as RingIdx;
 }
 export function setReqEvent(r: SharedRing, v: RingIdx): void {
+  assert(v >>> 0 === v, 'req_event set to %s, no RING_IDX', v);
   r.view.setUint32(SRING_REQ_EVENT_OFFSET, v, true);
 }
 export function rspProd(r: SharedRing): RingIdx {
   return r.view.getUint32(SRING_RSP_PROD_OFFSET, true) as RingIdx;
 }
 export function setRspProd(r: SharedRing, v: RingIdx): void {
+  assert(v >>> 0 === v, 'rsp_prod set to %s, no RING_IDX', v);
   r.view.setUint32(SRING_RSP_PROD_OFFSET, v, true);
 }
 export function rspEvent(r: SharedRing): RingIdx {
   return r.view.getUint32(SRING_RSP_EVENT_OFFSET, true) as RingIdx;
 }
 export function setRspEvent(r: SharedRing, v: RingIdx): void {
+  assert(v >>> 0 === v, 'rsp_event set to %s, no RING_IDX', v);
   r.view.setUint32(SRING_RSP_EVENT_OFFSET, v, true);
 }
 
 /** FRONT_RING_ATTACH: private indices at `idx` (FRONT_RING_INIT is idx 0). */
 export function frontRingAttach(sring: SharedRing, idx: RingIdx): FrontRing {
+  assert(
+    isRingSize(sring.size) && idx >>> 0 === idx,
+    'front ring of %s entries at %s',
+    sring.size,
+    idx,
+  );
   return { sring, reqProdPvt: idx, rspCons: idx, size: sring.size };
 }
 
 /** FRONT_RING_INIT: private indices 0 (the frontend runs SHARED_RING_INIT first). */
 export function frontRingInit(sring: SharedRing): FrontRing {
-  return frontRingAttach(sring, ringIdx(0));
+  const front = frontRingAttach(sring, ringIdx(0));
+  assert(
+    freeRequests(front) === front.size,
+    'FRONT_RING_INIT: %s of %s slots free',
+    freeRequests(front),
+    front.size,
+  );
+  return front;
 }
 
 /** BACK_RING_ATTACH(..., rsp_prod): Linux blkback's xen_blkif_map attaches at the current
  *  rsp_prod so that a backend can unbind and rebind to a live ring. It first rejects
  *  req_prod - rsp_prod > size; callers do that with backProducerOverflow() on the result. */
 export function backRingAttach(sring: SharedRing): BackRing {
+  assert(isRingSize(sring.size), 'back ring of %s entries', sring.size);
   const at = rspProd(sring);
   return { sring, rspProdPvt: at, reqCons: at, size: sring.size };
 }
 
 /** Byte offset in `ring.view` of the slot holding index `idx` (RING_GET_REQUEST/RESPONSE). */
 export function entryOffset(ring: SharedRing, idx: RingIdx): number {
-  return SRING_HEADER_SIZE + slotOf(idx, ring.size) * ring.entrySize;
+  const offset = SRING_HEADER_SIZE + slotOf(idx, ring.size) * ring.entrySize;
+  // The slot lies inside the shared area whatever the index: no peer value reaches past it.
+  assert(offset + ring.entrySize <= ring.view.byteLength, 'ring slot of %s past the area', idx);
+  return offset;
 }
 
 /** RING_FREE_REQUESTS. The macros allow `size` outstanding requests (ring.h's prose: size-1). */
@@ -142,11 +169,23 @@ export function freeRequests(f: FrontRing): number {
 
 /** RING_FULL. */
 export function ringFull(f: FrontRing): boolean {
+  assert(
+    f.size === f.sring.size,
+    'front ring of %s entries over a ring of %s',
+    f.size,
+    f.sring.size,
+  );
   return freeRequests(f) === 0;
 }
 
 /** RING_HAS_UNCONSUMED_RESPONSES (a count). Check frontProducerOverflow() before trusting it. */
 export function unconsumedResponses(f: FrontRing): number {
+  // Our own indices: rsp_cons never passes req_prod_pvt (a response per request sent).
+  assert(
+    ringIdxDistance(f.rspCons, f.reqProdPvt) <= f.size,
+    'front ring: rsp_cons %s passed req_prod_pvt',
+    f.rspCons,
+  );
   return ringIdxDistance(f.rspCons, rspProd(f.sring));
 }
 
@@ -162,6 +201,7 @@ export function unconsumedRequests(b: BackRing): number {
 
 /** RING_REQUEST_CONS_OVERFLOW: consuming index `cons` would leave no slot for its response. */
 export function requestConsOverflow(b: BackRing, cons: RingIdx): boolean {
+  assert(ringIdxDistance(b.reqCons, cons) <= b.size, 'back ring: cons %s far past req_cons', cons);
   return ringIdxDistance(b.rspProdPvt, cons) >= b.size;
 }
 
@@ -198,6 +238,7 @@ export function pushRequestsAndCheckNotify(f: FrontRing): boolean {
   const next = f.reqProdPvt;
   assert(ringIdxDistance(f.rspCons, next) <= f.size, 'front ring: pushing past the ring');
   setReqProd(s, next);
+  assert(reqProd(s) === next, 'req_prod not published as %s', next);
   return mustNotify(old, next, reqEvent(s));
 }
 
@@ -208,6 +249,7 @@ export function pushResponsesAndCheckNotify(b: BackRing): boolean {
   const next = b.rspProdPvt;
   assert(ringIdxDistance(next, b.reqCons) <= b.size, 'back ring: responses past requests');
   setRspProd(s, next);
+  assert(rspProd(s) === next, 'rsp_prod not published as %s', next);
   return mustNotify(old, next, rspEvent(s));
 }
 
@@ -217,6 +259,7 @@ export function pushResponsesAndCheckNotify(b: BackRing): boolean {
 export function finalCheckForRequests(b: BackRing): boolean {
   if (unconsumedRequests(b) > 0) return true;
   setReqEvent(b.sring, ringIdxAdd(b.reqCons, 1));
+  assert(reqEvent(b.sring) === ringIdxAdd(b.reqCons, 1), 'req_event not re-armed at %s', b.reqCons);
   return unconsumedRequests(b) > 0;
 }
 
@@ -224,5 +267,6 @@ export function finalCheckForRequests(b: BackRing): boolean {
 export function finalCheckForResponses(f: FrontRing): boolean {
   if (unconsumedResponses(f) > 0) return true;
   setRspEvent(f.sring, ringIdxAdd(f.rspCons, 1));
+  assert(rspEvent(f.sring) === ringIdxAdd(f.rspCons, 1), 'rsp_event not re-armed at %s', f.rspCons);
   return unconsumedResponses(f) > 0;
 }
