@@ -4,7 +4,7 @@
 // declarations, and run the installed `blkif` on them. No tsx, no sources: only what the
 // tarball and its declared dependencies provide.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -100,6 +100,22 @@ describe('pack, install, check a variant', () => {
     );
     const out = spawnSync(process.execPath, [tsc, '-p', '.'], NPM);
     expect(out.status, out.stdout).toBe(0);
+  });
+
+  it('the installed declarations use no `any`: a variant is typed all the way down', () => {
+    const dist = join(USER, 'node_modules/blkif-model/dist');
+    const declarations = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.d.ts'),
+    );
+    expect(declarations).toContain('index.d.ts');
+    const uses = declarations.filter((file) => {
+      const code = readFileSync(join(dist, file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '')
+        .replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, "''");
+      return /\bany\b/.test(code);
+    });
+    expect(uses).toEqual([]);
   });
 
   it('a known-bad variant fails with its violation and exit code; its trace names the file', () => {

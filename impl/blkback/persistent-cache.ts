@@ -85,6 +85,11 @@ function mapOne(
  * max_persistent_grants. Pure: reads env.features and `ring.persistent`; the caller inserts.
  */
 export function keepPersistent(ring: BackRingState, gref: number, env: BackEnv): boolean {
+  assert(
+    ring.persistent.size <= env.features.persistentGrantsMax,
+    'ring %s: persistent tree past max_pgrants',
+    ring.index,
+  );
   return (
     env.features.persistent &&
     !ring.persistent.has(gref) &&

@@ -202,6 +202,8 @@ function rejected(operation: number, status: number, why: string): RequestCheck 
  */
 export function validateRequest(req: BlkifRequest, env: BackEnv): RequestCheck {
   const bad = rejected;
+  // copyRequest decodes the u64 id as an integer: a hostile frontend cannot make it anything else.
+  assert(Number.isInteger(req.id), 'request id %s', req.id);
   switch (req.kind) {
     case 'unknown':
       return bad(req.operation, BLKIF_RSP_EOPNOTSUPP, `unknown operation ${req.operation}`);

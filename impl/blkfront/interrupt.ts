@@ -115,6 +115,12 @@ function completeOne(
  */
 export function validateResponse(rinfo: RingInfo, rsp: BlkifResponse): Refusal | undefined {
   const id = rsp.id;
+  // One shadow per ring entry: "id below the ring size" and "id names a shadow" are one check.
+  assert(
+    rinfo.shadow.length === rinfo.front.size,
+    'ring %s: shadows not one per entry',
+    rinfo.index,
+  );
   if (!(id >= 0 && id < rinfo.shadow.length) || !Number.isInteger(id)) {
     return {
       code: 'response-id-out-of-range',
@@ -248,6 +254,11 @@ export function releaseGrant(
   slot: GrantSlot,
   env: FrontEnv,
 ): boolean {
+  assert(
+    slot.ref !== INVALID_GRANT_REF,
+    'ring %s: releasing an entry without a grant',
+    rinfo.index,
+  );
   const ended = env.gnttab.endAccess(slot.ref);
   maybe(ended.ok);
   if (ended.ok) {

@@ -99,6 +99,11 @@ export function queueRequest(
 export function flushRequests(rinfo: RingInfo, env: FrontEnv): boolean {
   const notify = pushRequestsAndCheckNotify(rinfo.front);
   maybe(notify);
+  assert(
+    reqProd(rinfo.front.sring) === rinfo.front.reqProdPvt,
+    'ring %s: not published',
+    rinfo.index,
+  );
   if (notify) env.evtchn.notify(env.domid, rinfo.port);
   return notify;
 }
