@@ -8,6 +8,7 @@ import type { Drivers } from '../../impl/world/drivers.ts';
 import type { ViolationCode } from '../invariants/violation.ts';
 import { backendNotifiesAlways } from './backend-notifies-always.ts';
 import { frontendEarlyRearm } from './frontend-early-rearm.ts';
+import { persistentGrantLru } from './persistent-grant-lru.ts';
 
 export interface Candidate {
   readonly drivers: Drivers;
@@ -24,6 +25,11 @@ const LIST: readonly Candidate[] = [
   {
     drivers: frontendEarlyRearm,
     summary: 'blkif_interrupt re-arms rsp_event before it processes, then re-checks as Linux does',
+  },
+  {
+    drivers: persistentGrantLru,
+    summary:
+      'blkif_completion reuses the least recently kept persistent grant first (docs/your-driver.md)',
   },
 ];
 
