@@ -77,17 +77,33 @@ export interface CoverageReport {
   readonly xenbusEdges: ReadonlyMap<string, number>;
   /** Machine state ids (`frontend.Connected.connected`) → steps that ended in it; every state listed. */
   readonly machineStates: ReadonlyMap<string, number>;
+  /** How deep the runs went: their length, how soon I/O started, how many filled a ring. */
+  readonly depth: DepthReport;
+}
+
+export interface DepthReport {
+  /** Steps of every run (chosen and drained). */
+  readonly actions: number;
+  /** Runs in which some ring was full after blkif_queue_rq published (RING_FULL). */
+  readonly ringFullRuns: number;
+  /** Runs that submitted a request, and the sum of the step of each one's first submission. */
+  readonly submittingRuns: number;
+  readonly firstSubmitSteps: number;
 }
 
 /** Per-run memory of the probes (what the previous step left), reset for each run. */
 class Probes {
   readonly hits = new Set<ScenarioName>();
+  ringFull = false;
+  firstSubmit: number | undefined = undefined;
   private grantedBefore = 0;
   private readonly shadowFreeBefore = new Map<RingInfo, number>();
   private tagBefore = 1;
 
   after(world: World, action: Action): void {
     if (action.kind === 'queueRequest') this.queued(world, action.ring);
+    if (action.kind === 'submit' && this.firstSubmit === undefined)
+      this.firstSubmit = world.stepCount;
     if (
       action.kind === 'migrate' &&
       world.front.device.rings.filter((r) => r.inflightCount > 0).length >= 2
@@ -118,6 +134,7 @@ class Probes {
     if (rinfo === undefined || id === undefined || rinfo.shadowFree === id) return; // busy: nothing queued
     const f = rinfo.front;
     const prod = reqProd(f.sring);
+    if (ringFull(f)) this.ringFull = true;
     if (
       !rinfo.stopped &&
       ringFull(f) &&
@@ -203,6 +220,7 @@ export function measureCoverage(
   const scenarios = new Map<ScenarioName, number>(NAMED_SCENARIOS.map((s) => [s, 0]));
   const { xenbusEdges, machineStates: states } = emptyCounts();
   let runs = 0;
+  const depth = { actions: 0, ringFullRuns: 0, submittingRuns: 0, firstSubmitSteps: 0 };
   for (const def of properties) {
     for (const scenario of fc.sample(def.scenario, {
       seed: options.seed,
@@ -222,13 +240,22 @@ export function measureCoverage(
         },
       });
       runs += 1;
+      depth.actions += run.steps + run.drainSteps;
+      if (probes.ringFull) depth.ringFullRuns += 1;
+      if (probes.firstSubmit !== undefined) {
+        depth.submittingRuns += 1;
+        depth.firstSubmitSteps += probes.firstSubmit;
+      }
       for (const [key, n] of run.actionCounts) bump(actions, key, n);
       for (const hit of probes.hits) bump(scenarios, hit);
-      for (const w of run.world.stateWrites)
-        bump(xenbusEdges, edgeName(w.side, w.from, w.to, w.writer));
+      // Only the tables' edges: a same-value rewrite over the toolstack's Closing is no edge.
+      for (const w of run.world.stateWrites) {
+        const key = edgeName(w.side, w.from, w.to, w.writer);
+        if (xenbusEdges.has(key)) bump(xenbusEdges, key);
+      }
     }
   }
-  return { runs, actions, scenarios, xenbusEdges, machineStates: states };
+  return { runs, actions, scenarios, xenbusEdges, machineStates: states, depth };
 }
 
 function section(title: string, counts: ReadonlyMap<string, number>, showAll: boolean): string[] {
@@ -242,8 +269,12 @@ function section(title: string, counts: ReadonlyMap<string, number>, showAll: bo
 
 /** The report as text: named scenarios and action kinds in full, then what the runs missed. */
 export function formatCoverage(report: CoverageReport): string {
+  const d = report.depth;
+  const percent = report.runs === 0 ? 0 : Math.round((100 * d.ringFullRuns) / report.runs);
+  const mean = (sum: number, n: number): string => (n === 0 ? '-' : (sum / n).toFixed(1));
   return [
     `coverage over ${report.runs} runs`,
+    `depth: ${mean(d.actions, report.runs)} actions per run; first request submitted at step ${mean(d.firstSubmitSteps, d.submittingRuns)} (mean of ${d.submittingRuns} runs); ${d.ringFullRuns} runs (${percent}%) filled a ring`,
     ...section('named scenarios (runs)', report.scenarios, true),
     ...section('action kinds (steps)', report.actions, true),
     ...section(

@@ -13,11 +13,18 @@ const DRAIN_STEPS_MAX = 20_000;
 
 const bounds = { stepsMax: STEPS_MAX, drainStepsMax: DRAIN_STEPS_MAX } as const;
 
+/**
+ * Percent of runs drawn I/O-heavy (scenario.ts ioHeavyShape): most for the data-path families,
+ * some for the control-plane ones, whose ordinary runs stress the xenbus side.
+ */
+const IO_HEAVY = 75;
+const IO_HEAVY_CONTROL = 25;
+
 export const requestsCompleteOnce: PropertyDef = {
   name: 'requests-complete-once',
   summary: 'every request the guest submits completes exactly once, across faults and migrations',
   codes: ['no-lost-request', 'no-duplicate-completion', 'protocol-error'],
-  scenario: scenarioArb(),
+  scenario: scenarioArb({ ioHeavyPercent: IO_HEAVY }),
   defaultRuns: 300,
   ...bounds,
 };
@@ -31,6 +38,7 @@ export const dataIntegrity: PropertyDef = {
     ...withWeights({ discards: 20, unplug: 5, frontendClose: 5 }),
     diskSectors: fc.constantFrom(64, 128),
     itemCountMax: 24,
+    ioHeavyPercent: IO_HEAVY,
   }),
   defaultRuns: 250,
   ...bounds,
@@ -42,7 +50,10 @@ export const grantAccounting: PropertyDef = {
     'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
   codes: ['grant-leak'],
   scenario: scenarioArb(
-    withWeights({ persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 }),
+    withWeights(
+      { persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 },
+      { ioHeavyPercent: IO_HEAVY },
+    ),
   ),
   defaultRuns: 250,
   ...bounds,
@@ -56,6 +67,7 @@ export const queueLayout: PropertyDef = {
   scenario: scenarioArb({
     ...withWeights({ multiQueue: 60, migrations: 70, transactionConflicts: 40 }),
     itemCountMax: 8,
+    ioHeavyPercent: IO_HEAVY_CONTROL,
   }),
   defaultRuns: 250,
   ...bounds,
@@ -69,6 +81,7 @@ export const xenbusTransitions: PropertyDef = {
   scenario: scenarioArb({
     ...withWeights({ migrations: 50, unplug: 45, frontendClose: 35, transactionConflicts: 60 }),
     itemCountMax: 6,
+    ioHeavyPercent: IO_HEAVY_CONTROL,
   }),
   defaultRuns: 250,
   ...bounds,
@@ -94,6 +107,7 @@ export const ringBounds: PropertyDef = {
     itemCountMax: 40,
     choiceCountMax: 240,
     fromEndPercent: 80,
+    ioHeavyPercent: IO_HEAVY,
   }),
   defaultRuns: 250,
   ...bounds,
@@ -106,6 +120,7 @@ export const lostWakeup: PropertyDef = {
   scenario: scenarioArb({
     ...withWeights({ migrations: 20, unplug: 5, frontendClose: 5 }),
     choiceCountMax: 240,
+    ioHeavyPercent: IO_HEAVY,
   }),
   defaultRuns: 250,
   ...bounds,

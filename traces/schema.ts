@@ -119,6 +119,8 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   destroy: 'boolean?',
   hotplugFailure: 'boolean?',
   detachEarly: 'boolean?',
+  eventChannelsMax: 'number?',
+  faultsAfterRequests: 'number?',
 };
 const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = { side: 'string', budget: 'number' };
 const ATTACK_FIELDS: Readonly<Record<string, FieldType>> = {

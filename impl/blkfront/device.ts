@@ -107,6 +107,8 @@ export interface FrontEnv {
    * their finer seams through it, so a variant that replaces only a seam is still reached.
    */
   readonly drivers: BlkfrontDrivers;
+  /** The domain's event-channel limit (max_event_channels); undefined: Xen's default. */
+  readonly eventChannelsMax?: number | undefined;
   /** The guest edge: blk_mq_end_request. Called exactly once per request by a correct driver. */
   complete(request: BlockRequest, outcome: Outcome): void;
   report(report: DriverReport): void;

@@ -15,7 +15,11 @@ import {
 } from './ring-info.ts';
 import { segmentLimit } from './device.ts';
 
-export type SetupResult = { ok: true; ring: RingInfo } | { ok: false; message: string };
+export type SetupResult =
+  | { ok: true; ring: RingInfo }
+  | { ok: false; message: string; errorNumber: number };
+const ENOMEM = 12;
+const ENOSPC = 28;
 
 export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): SetupResult {
   assert(
@@ -38,10 +42,23 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
   for (let p = 0; p < pageCount; p++) {
     const granted = env.gnttab.grantAccess(env.backendDomid, ringFrame + p, false);
     if (!granted.ok)
-      return { ok: false, message: `granting ring page ${p} of ring ${index}: ${granted.error}` };
+      return {
+        ok: false,
+        message: `granting ring page ${p} of ring ${index}: ${granted.error}`,
+        errorNumber: ENOMEM,
+      };
     ringRefs.push(granted.value);
   }
   assert(ringRefs.length === pageCount, 'ring %s: one grant per ring page', index);
+  // xenbus_alloc_evtchn: -ENOSPC at the domain's max_event_channels; setup_blkring's error path
+  // ends this ring's grants (xenbus_teardown_ring), the caller frees the rings set up before.
+  if (
+    env.eventChannelsMax !== undefined &&
+    !env.evtchn.hasFreePortBelow(env.domid, env.eventChannelsMax)
+  ) {
+    for (const ref of ringRefs) assert(env.gnttab.endAccess(ref).ok, 'an unmapped ring grant ends');
+    return { ok: false, message: `allocating event channel of ring ${index}`, errorNumber: ENOSPC };
+  }
   const port = env.evtchn.allocUnbound(env.domid, env.backendDomid);
   const front = frontRingInit(sring);
   return {

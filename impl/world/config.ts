@@ -65,6 +65,16 @@ export interface FaultPlan {
   readonly hotplugFailure?: boolean;
   /** With unplug: the detach may also come before the frontend started talking to blkback. */
   readonly detachEarly?: boolean;
+  /**
+   * The guest's max_event_channels (xl.cfg; ports 0..max-1, port 0 reserved): a small limit makes
+   * setup_blkring's xenbus_alloc_evtchn fail with ENOSPC, and talk_to_blkback goes to Closing.
+   */
+  readonly eventChannelsMax?: number;
+  /**
+   * The plan's saves and detaches come only once the guest has submitted this many requests (the
+   * toolstack picks its moment; a plan that wants them under load says so).
+   */
+  readonly faultsAfterRequests?: number;
 }
 
 export type AbiName = 'x86_64-abi' | 'x86_32-abi';
@@ -146,6 +156,10 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
     });
   }
   checkInt(issues, 'diskSectors', config.diskSectors, 8, 1 << 24);
+  if (config.faults.faultsAfterRequests !== undefined)
+    checkInt(issues, 'faults.faultsAfterRequests', config.faults.faultsAfterRequests, 0, 1 << 20);
+  if (config.faults.eventChannelsMax !== undefined)
+    checkInt(issues, 'faults.eventChannelsMax', config.faults.eventChannelsMax, 1, 1 << 17);
   checkInt(issues, 'frontend.queueCountMax', config.frontend.queueCountMax, 0, 1024);
   checkInt(issues, 'frontend.ringPageOrderMax', config.frontend.ringPageOrderMax, 0, 4);
   checkInt(issues, 'frontend.indirectSegmentsMax', config.frontend.indirectSegmentsMax, 0, 4096);

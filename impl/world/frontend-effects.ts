@@ -147,7 +147,12 @@ function allocateRings(world: World, queueCount: number, ringPageOrder: number):
   dev.ringPageOrder = ringPageOrder;
   for (let i = 0; i < queueCount; i++) {
     const setup = setupRing(i, ringPageOrder, world.front.env);
-    if (!setup.ok) return { type: 'rings.allocationFailed', errorNumber: 12, error: setup.message };
+    if (!setup.ok)
+      return {
+        type: 'rings.allocationFailed',
+        errorNumber: setup.errorNumber,
+        error: setup.message,
+      };
     dev.rings.push(setup.ring);
   }
   return { type: 'rings.allocated' };

@@ -104,6 +104,7 @@ class GuestFrontEnv implements FrontEnv {
   readonly gnttab: GrantTable;
   readonly evtchn: EventChannels;
   readonly abi: BlkifAbi;
+  readonly eventChannelsMax: number | undefined;
 
   constructor(private readonly world: World) {
     const abi = abiByName(world.config.abi);
@@ -113,6 +114,7 @@ class GuestFrontEnv implements FrontEnv {
     this.gnttab = world.guestGnttab;
     this.evtchn = world.evtchn;
     this.abi = abi;
+    this.eventChannelsMax = world.config.faults.eventChannelsMax;
   }
 
   get drivers(): BlkfrontDrivers {

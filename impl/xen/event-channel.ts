@@ -54,6 +54,17 @@ export class EventChannels {
     this.portCountMax = portCountMax;
   }
 
+  /** Whether EVTCHNOP_alloc_unbound finds a free port below `max` (else Xen answers -ENOSPC). */
+  hasFreePortBelow(dom: DomId, max: number): boolean {
+    const ports = this.domains.get(dom);
+    const length = ports === undefined ? 1 : ports.state.length;
+    for (let port = 1; port < Math.min(length, max); port++) {
+      const state = ports!.state[port];
+      if (state === State.Free || state === State.Closed) return true;
+    }
+    return length < max;
+  }
+
   /** EVTCHNOP_alloc_unbound: lowest free port >= 1 (port 0 is never handed out). */
   allocUnbound(dom: DomId, remote: DomId): Port {
     assert(Number.isInteger(remote) && remote >= 0, 'alloc_unbound for remote domain %s', remote);

@@ -16,6 +16,10 @@ interface RawFaults {
   readonly frontendClose: boolean;
   readonly transactionConflicts: number;
   readonly detachEarly: boolean;
+  /** Usable event channels of the guest under a small max_event_channels (port 0 is reserved). */
+  readonly channels: number;
+  /** For I/O-heavy runs: how many requests the guest submits before a save may come. */
+  readonly loadBeforeSave: number;
 }
 
 /** A migration target: any backend, with the run's switched-off features removed. */
@@ -31,6 +35,8 @@ export const rawFaultsArb: fc.Arbitrary<RawFaults> = fc.record({
   frontendClose: fc.boolean(),
   transactionConflicts: fc.integer({ min: 1, max: TRANSACTION_CONFLICTS_MAX }),
   detachEarly: sometimes(30),
+  channels: fc.integer({ min: 0, max: 3 }),
+  loadBeforeSave: fc.integer({ min: 24, max: 96 }),
 });
 
 export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
@@ -42,6 +48,10 @@ export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
     backendRestart: swarm.backendRestart,
     hotplugFailure: swarm.hotplugFailure,
     detachEarly: swarm.unplug && raw.unplug && raw.detachEarly,
+    // Not with migrations: a restore onto a host with more queues than channels fails in
+    // talk_to_blkback, and blkfront_resume's error path never requeues what it captured.
+    ...(swarm.channelLimit && !swarm.migrations ? { eventChannelsMax: raw.channels + 1 } : {}),
+    ...(swarm.saveUnderLoad ? { faultsAfterRequests: raw.loadBeforeSave } : {}),
   };
 }
 

@@ -28,6 +28,8 @@ export interface ScenarioShape {
   readonly fromEndPercent: number;
   readonly diskSectors: fc.Arbitrary<number>;
   readonly vcpuCount: fc.Arbitrary<number>;
+  /** Percent of runs drawn I/O-heavy (ioHeavyShape): many requests, several vCPUs, rings filling. */
+  readonly ioHeavyPercent: number;
 }
 
 export const DEFAULT_SHAPE: ScenarioShape = {
@@ -38,7 +40,38 @@ export const DEFAULT_SHAPE: ScenarioShape = {
   fromEndPercent: 0,
   diskSectors: diskSectorsArb,
   vcpuCount: vcpuCountArb,
+  ioHeavyPercent: 0,
 };
+
+/**
+ * The I/O-heavy swarm branch: once connected the run is mostly data path — 48 to 128 requests
+ * from 2 to 4 vCPUs, one-page rings, and schedules that mostly pick from the end of enabled()
+ * (submissions and dispatch), so the frontend outruns the backend and rings fill. Control-plane
+ * faults stay with the ordinary branch; the run's other features keep their weights.
+ */
+export function ioHeavyShape(shape: ScenarioShape): ScenarioShape {
+  return {
+    ...shape,
+    weights: {
+      ...shape.weights,
+      bigRings: 0,
+      multiQueue: 50,
+      migrations: 35,
+      saveUnderLoad: 100,
+      unplug: 15,
+      frontendClose: 0,
+      hotplugFailure: 0,
+      channelLimit: 0,
+      transactionConflicts: 10,
+    },
+    vcpuCount: fc.integer({ min: 2, max: 4 }),
+    itemCountMin: 48,
+    itemCountMax: 128,
+    choiceCountMax: 400,
+    fromEndPercent: 95,
+    ioHeavyPercent: 0,
+  };
+}
 
 export function configArb(shape: ScenarioShape): fc.Arbitrary<WorldConfig> {
   return fc
@@ -69,6 +102,16 @@ export function configArb(shape: ScenarioShape): fc.Arbitrary<WorldConfig> {
 
 export function scenarioArb(shape: Partial<ScenarioShape> = {}): fc.Arbitrary<Scenario> {
   const full: ScenarioShape = { ...DEFAULT_SHAPE, ...shape };
+  const ordinary = shapedScenarioArb(full);
+  if (full.ioHeavyPercent <= 0) return ordinary;
+  // The ordinary branch first: fast-check's oneof prefers it, so counterexamples stay ordinary.
+  return fc.oneof(
+    { weight: 100 - full.ioHeavyPercent, arbitrary: ordinary },
+    { weight: full.ioHeavyPercent, arbitrary: shapedScenarioArb(ioHeavyShape(full)) },
+  );
+}
+
+function shapedScenarioArb(full: ScenarioShape): fc.Arbitrary<Scenario> {
   return fc.record({
     config: configArb(full),
     choices: scheduleArb({

@@ -26,6 +26,9 @@ export interface SwarmWeights {
   readonly transactionConflicts: number;
   readonly backendRestart: number;
   readonly hotplugFailure: number;
+  readonly channelLimit: number;
+  /** Migrations wait until the guest submitted some requests (in flight across the save). */
+  readonly saveUnderLoad: number;
   readonly x86_32: number;
 }
 
@@ -46,6 +49,8 @@ export const DEFAULT_WEIGHTS: SwarmWeights = {
   // Off by default: a backend crash is not always survivable (see suites/backend-restart.test.ts).
   backendRestart: 0,
   hotplugFailure: 8,
+  channelLimit: 8,
+  saveUnderLoad: 0,
   x86_32: 20,
 };
 
@@ -64,6 +69,8 @@ export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {
     transactionConflicts: sometimes(weights.transactionConflicts),
     backendRestart: sometimes(weights.backendRestart),
     hotplugFailure: sometimes(weights.hotplugFailure),
+    channelLimit: sometimes(weights.channelLimit),
+    saveUnderLoad: sometimes(weights.saveUnderLoad),
     x86_32: sometimes(weights.x86_32),
   });
 }

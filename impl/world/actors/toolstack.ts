@@ -257,10 +257,17 @@ function answersOutstanding(world: World): boolean {
   return false;
 }
 
+/** The plan's load condition for saves and detaches (faultsAfterRequests) holds. */
+function loaded(world: World): boolean {
+  const after = world.config.faults.faultsAfterRequests;
+  return after === undefined || world.guest.nextTag - 1 >= after;
+}
+
 /** A migration of the plan may start while connected, or while renegotiating after a resume. */
 export function suspendEnabled(world: World, out: Action[]): void {
   if (world.lifecycle.kind !== 'running') return;
   if (!frontConnected(world) && !renegotiating(world)) return;
+  if (!loaded(world)) return;
   if (world.migrationCount < world.config.faults.migrations.length) out.push(FIXED.suspend);
 }
 
@@ -287,7 +294,7 @@ function renegotiating(world: World): boolean {
  * a real race, not survivable, so the default campaign leaves it out.
  */
 export function unplugEnabled(world: World, out: Action[]): void {
-  if (world.lifecycle.kind !== 'running' || !world.config.faults.unplug) return;
+  if (world.lifecycle.kind !== 'running' || !world.config.faults.unplug || !loaded(world)) return;
   if (!world.host.back.snapshot.context.bound) return;
   const front = world.front;
   const notTalking =
