@@ -36,7 +36,7 @@ export const rawFaultsArb: fc.Arbitrary<RawFaults> = fc.record({
   transactionConflicts: fc.integer({ min: 1, max: TRANSACTION_CONFLICTS_MAX }),
   detachEarly: sometimes(30),
   channels: fc.integer({ min: 0, max: 3 }),
-  loadBeforeSave: fc.integer({ min: 24, max: 96 }),
+  loadBeforeSave: fc.integer({ min: 12, max: 64 }),
 });
 
 export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
