@@ -10,12 +10,21 @@ import {
 } from './assertion-density.ts';
 import { sourcesUnder } from './source-ast.ts';
 
-// The ratchet: impl/ as a whole must stay at or above this many assertions per function. It only
-// ever goes up, towards the standard's 1.0 (and style.md's 2.0); raise it when the density grows.
-const IMPL_FLOOR = 0.6;
+// The ratchet: impl/ as a whole must stay at or above this many assertions per function: the
+// standard's 1.0 (style.md aims at 2.0). It only ever goes up; raise it when the density grows.
+const IMPL_FLOOR = 1.0;
 
-// Folders that reached style.md's target keep it: the data path's drivers stay at 1.3 or more.
-const FOLDER_FLOORS: Readonly<Record<string, number>> = { blkfront: 1.3, blkback: 1.3 };
+// Folders keep what they reached: the data path's drivers style.md's 1.3, the hypervisor
+// services and the adversary 1.0; the world's composition and its actors, whose tables hold many
+// one-line describe functions, their present level.
+const FOLDER_FLOORS: Readonly<Record<string, number>> = {
+  blkfront: 1.3,
+  blkback: 1.3,
+  xen: 1.0,
+  'world/hostile': 1.0,
+  world: 0.6,
+  'world/actors': 0.45,
+};
 
 // Files whose assertions still build their message on every call, owned by engineers rewriting
 // them today; the list only shrinks (an entry without eager messages fails until removed).

@@ -26,7 +26,9 @@ export class ActionCache {
 
   /** The action of `kind` on ring `ring` of `side`; deliverEvent is the hypervisor's. */
   ring(side: 'blkfront' | 'blkback', kind: RingActionKind, ring: number): Action {
-    const slot = (side === 'blkfront' ? 0 : RING_KINDS.length) + RING_KINDS.indexOf(kind);
+    const k = RING_KINDS.indexOf(kind);
+    assert(k >= 0, 'ring action kind %s has no slot', kind);
+    const slot = (side === 'blkfront' ? 0 : RING_KINDS.length) + k;
     let row = this.ringRows[ring];
     if (row === undefined) {
       assert(Number.isInteger(ring) && ring >= 0, 'a ring index');

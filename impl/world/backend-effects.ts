@@ -13,10 +13,13 @@ import {
   BACKEND_DOMID,
   backendErrorPath,
   backendPath,
+  domainPath,
   frontendPath,
 } from '../../model/xenstore-paths.ts';
 import { type MachineSide, settle } from './machine-loop.ts';
 import type { BackendSnapshot, Host, World } from './world.ts';
+
+const BACKEND_HOME = `${domainPath(BACKEND_DOMID)}/`;
 
 const BACKEND: MachineSide<BackendSnapshot, BackendEvent, BackendEffect, Host> = {
   side: 'backend',
@@ -33,11 +36,14 @@ export function sendToBackend(world: World, host: Host, first: BackendEvent): vo
 }
 
 function beKey(world: World, key: string): string {
+  assert(key.length > 0 && key.charCodeAt(0) !== 47, 'backend key %s is no relative key', key);
   return `${backendPath(world.guestDomid)}/${key}`;
 }
 
 /** blkback's own writes: announced first, so an observer can tell them from the toolstack's. */
 function write(world: World, path: string, value: string, tx?: number): void {
+  // blkback writes only below its own domain's home (its device directory and its error node).
+  assert(path.startsWith(BACKEND_HOME), 'blkback writes %s, outside dom0', path);
   world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value });
   world.xs.write(BACKEND_DOMID, path, value, tx);
 }
@@ -117,6 +123,7 @@ function switchBackendState(world: World, host: Host, state: number): void {
   });
   world.observe?.({ kind: 'state', side: 'backend', state: value });
   back.cachedState = value;
+  assert(readOwn(world, BE.state) === String(value), 'blkback state %s not written', value);
 }
 
 function readFrontendKeys(world: World, host: Host): BackendEvent {
@@ -140,6 +147,11 @@ function readFrontendKeys(world: World, host: Host): BackendEvent {
       error: keys.message,
     };
   // Held between reading the keys and mapping the rings (the machine splits connect_ring there).
+  assert(
+    keys.rings.length === keys.queueCount,
+    'connect_ring read keys of %s rings',
+    keys.rings.length,
+  );
   host.back.keysRead = keys;
   return {
     type: 'frontend.ringsRead',
@@ -189,6 +201,12 @@ function mapRings(
 /** connect(): device properties and features in one transaction; the commit is its own action. */
 function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
   const back = host.back;
+  // connect() runs once connect_ring mapped every ring the frontend asked for.
+  assert(
+    back.rings.length === back.queueCount,
+    'connect() with %s mapped rings',
+    back.rings.length,
+  );
   if (back.tx !== undefined) world.xs.transactionEnd(BACKEND_DOMID, back.tx, false);
   const tx = world.xs.transactionStart(BACKEND_DOMID);
   back.tx = tx;
@@ -205,6 +223,7 @@ function disconnectRings(_world: World, host: Host): BackendEvent {
   for (const ring of kept) ring.halted = true;
   back.rings.length = 0;
   back.rings.push(...kept);
+  assert(back.rings.length === kept.length, 'disconnect kept %s rings', back.rings.length);
   if (kept.length > 0) {
     back.drainOwed = true;
     return { type: 'rings.busy' };

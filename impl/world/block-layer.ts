@@ -37,8 +37,13 @@ export function createGuest(
   workload: readonly WorkloadItem[],
   observer: GuestObserver,
 ): Guest {
+  assert(Number.isInteger(vcpuCount) && vcpuCount >= 1, 'a guest of %s vCPUs', vcpuCount);
   const itemsByVcpu: WorkloadItem[][] = Array.from({ length: vcpuCount }, () => []);
-  for (const item of workload) itemsByVcpu[item.vcpu]!.push(item);
+  for (const item of workload) {
+    // validateConfig keeps every item on a vCPU the guest has.
+    assert(item.vcpu >= 0 && item.vcpu < vcpuCount, 'workload item on vCPU %s', item.vcpu);
+    itemsByVcpu[item.vcpu]!.push(item);
+  }
   // The configuration's items, frozen per vCPU: a fork shares them.
   return {
     vcpuCount,
@@ -54,6 +59,7 @@ export function createGuest(
 }
 
 export function hasWork(guest: Guest, vcpu: number): boolean {
+  assert(vcpu >= 0 && vcpu < guest.vcpuCount, 'vCPU %s of %s', vcpu, guest.vcpuCount);
   return guest.cursors[vcpu]! < guest.itemsByVcpu[vcpu]!.length;
 }
 
@@ -67,7 +73,9 @@ export function issueItem(
   segmentLimit: number,
   memory: DomainMemory,
 ): BlockRequest[] {
-  const item = guest.itemsByVcpu[vcpu]![guest.cursors[vcpu]!]!;
+  const item = guest.itemsByVcpu[vcpu]?.[guest.cursors[vcpu]!];
+  assert(item !== undefined, 'vCPU %s issues past its workload', vcpu);
+  assert(segmentLimit >= 1, 'a device of %s segments per request', segmentLimit);
   guest.cursors[vcpu]! += 1;
   const out: BlockRequest[] = [];
   if (item.op === 'flush' || item.op === 'discard') {
@@ -91,6 +99,8 @@ export function issueItem(
     while (left > 0) {
       const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
       const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
+      // blk_queue_max_segments: no request needs more pages than the device takes.
+      assert(count > 0 && pageCount <= segmentLimit, 'request of %s pages', pageCount);
       const buffer = Object.freeze({
         firstFrame: memory.allocPages(pageCount),
         pageCount,
@@ -122,7 +132,8 @@ export function issueItem(
 
 /** Words 0 and 1 of every written sector: the writer's tag and the sector number. */
 export function stampWrite(request: BlockRequest, memory: DomainMemory): void {
-  const bytes = requestBytes(request, memory)!;
+  const bytes = requestBytes(request, memory);
+  assert(bytes !== undefined, 'write %s without a buffer to stamp', request.tag);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let s = 0; s < request.sectorCount; s++) {
     const at = s * SECTOR_SIZE;
@@ -164,6 +175,9 @@ export function splitForLimit(
   while (left > 0) {
     const count = Math.min(left, segmentLimit * SECTORS_PER_PAGE - offset);
     const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
+    // Each child fits the new limit and lies inside its parent's pages.
+    assert(count > 0 && pageCount <= segmentLimit, 'split child of %s pages', pageCount);
+    assert(page + pageCount <= buffer.pageCount, 'split child past page %s', buffer.pageCount);
     children.push(
       Object.freeze({
         tag: guest.nextTag++,
@@ -199,6 +213,11 @@ export function completeToGuest(
   if (request.parentTag !== undefined) {
     const parent = guest.splitParents.get(request.parentTag);
     assert(parent !== undefined, 'split child %s has a parent', request.tag);
+    assert(
+      parent.remaining >= 1,
+      'split parent %s completes with no child left',
+      parent.request.tag,
+    );
     if (outcome !== 'ok') parent.outcome = outcome;
     parent.remaining -= 1;
     if (parent.remaining > 0) return;

@@ -35,6 +35,7 @@ function copyValue(value: unknown, memo: Map<unknown, unknown>): unknown {
 function copyObject(value: object, memo: Map<unknown, unknown>): unknown {
   if (Array.isArray(value)) {
     const out = value.slice();
+    assert(out.length === value.length, 'copy of an array of %s items', value.length);
     memo.set(value, out);
     for (let i = 0; i < out.length; i++) {
       const item: unknown = out[i];
@@ -89,6 +90,8 @@ function copyView(view: ArrayBufferView, memo: Map<unknown, unknown>): ArrayBuff
     };
     out = new typed.constructor(buffer, view.byteOffset, typed.length);
   }
+  // The copy covers the same window of the copied buffer: aliases stay aliases.
+  assert(out.byteLength === view.byteLength && out.byteOffset === view.byteOffset, 'view copy');
   memo.set(view, out);
   return out;
 }
@@ -295,5 +298,7 @@ export function fingerprint(world: World): string {
   mixValue(h, world, seen);
   assert(seen.size > 1, 'fingerprint: the walk reached the world');
   const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
-  return hex(h.a) + hex(h.b);
+  const print = hex(h.a) + hex(h.b);
+  assert(print.length === 16, 'fingerprint %s is not 64 bits', print);
+  return print;
 }

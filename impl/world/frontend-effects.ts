@@ -112,6 +112,7 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
  */
 function connectDevice(world: World): void {
   const dev = world.front.device;
+  assert(dev.rings.length > 0, 'blkfront_connect of domain %s without rings', world.guestDomid);
   readFeatures(world);
   dev.connection = 'connected';
   world.drivers.blkfront.requeueCaptured(dev, (r) =>
@@ -155,6 +156,7 @@ function allocateRings(world: World, queueCount: number, ringPageOrder: number):
       };
     dev.rings.push(setup.ring);
   }
+  assert(dev.rings.length === queueCount, 'negotiate_mq allocated %s rings', dev.rings.length);
   return { type: 'rings.allocated' };
 }
 
@@ -163,6 +165,13 @@ function writeRingKeys(
   effect: Extract<FrontendEffect, { type: 'writeRingKeys' }>,
 ): void {
   const front = world.front;
+  // talk_to_blkback writes the keys of the rings negotiate_mq allocated, one set per queue.
+  assert(
+    front.device.rings.length === effect.queueCount,
+    'ring keys for %s queues with %s rings',
+    effect.queueCount,
+    front.device.rings.length,
+  );
   if (front.tx !== undefined) world.xs.transactionEnd(world.guestDomid, front.tx, false);
   const tx = world.xs.transactionStart(world.guestDomid);
   front.tx = tx;

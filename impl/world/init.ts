@@ -157,6 +157,7 @@ class HostBackEnv implements BackEnv {
     private readonly world: World,
     config: BackendConfig,
   ) {
+    assert(world.guestDomid !== BACKEND_DOMID, 'blkback of dom0 serves itself');
     this.frontendDomid = world.guestDomid;
     this.gnttab = world.guestGnttab;
     this.frontendMemory = world.guestMemory;
@@ -183,6 +184,12 @@ class HostBackEnv implements BackEnv {
 
 /** A host's blkback, before probe: its machine, its environment, no rings. */
 export function createHost(world: World, index: number, config: BackendConfig): Host {
+  // Host 0 is the first one; host i the i-th migration target of the plan.
+  assert(
+    index >= 0 && index <= world.config.faults.migrations.length,
+    'host %s is not in the fault plan',
+    index,
+  );
   const snapshot = backendMemo.initial({
     queueCountMax: config.queueCountMax ?? NOT_ADVERTISED.queueCount,
     ringPageOrderMax: config.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder,

@@ -32,6 +32,7 @@ function mustOk(result: { ok: boolean }, what: string): void {
 
 /** The domain builder's part: the guest's home, owned by the guest (libxl__domain_make). */
 export function introduceDomain(xs: Xenstore, guest: DomId): void {
+  assert(guest !== BACKEND_DOMID && guest > 0, 'a guest home for domain %s', guest);
   const home = domainPath(guest);
   mustOk(xs.mkdir(BACKEND_DOMID, home), 'guest home');
   mustOk(
@@ -49,21 +50,37 @@ export function introduceDomain(xs: Xenstore, guest: DomId): void {
  * node's permissions when created), then their keys, state Initialising, one transaction.
  */
 export function createDevice(xs: Xenstore, guest: DomId): void {
+  assert(guest !== BACKEND_DOMID && guest > 0, 'a vbd for domain %s', guest);
   const tx = xs.transactionStart(BACKEND_DOMID);
   writeFrontendDir(xs, guest, tx);
   writeBackendDir(xs, guest, tx);
   mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'device creation commits');
+  // Both ends start in Initialising: the drivers' probes find a fresh device.
+  assert(
+    readsInitialising(xs, frontendPath(guest)) && readsInitialising(xs, backendPath(guest)),
+    'device of domain %s created in another state',
+    guest,
+  );
+}
+
+function readsInitialising(xs: Xenstore, dir: string): boolean {
+  const read = xs.read(BACKEND_DOMID, `${dir}/${FE.state}`);
+  assert(FE.state === BE.state, 'both directories name their state node alike');
+  return read.ok && read.value === String(XenbusState.Initialising);
 }
 
 /** A new backend instance for an existing frontend: only the backend directory is written anew. */
 export function recreateBackendDir(xs: Xenstore, guest: DomId): void {
+  assert(guest !== BACKEND_DOMID && guest > 0, 'a backend directory for domain %s', guest);
   xs.rm(BACKEND_DOMID, backendPath(guest));
   const tx = xs.transactionStart(BACKEND_DOMID);
   writeBackendDir(xs, guest, tx);
   mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'backend re-creation commits');
+  assert(readsInitialising(xs, backendPath(guest)), 'backend of %s re-created started', guest);
 }
 
 function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
+  assert(tx > 0, 'the frontend directory of %s is written outside a transaction', guest);
   const fe = frontendPath(guest);
   const w = (path: string, value: string): void =>
     mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
@@ -90,6 +107,7 @@ function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
 }
 
 function writeBackendDir(xs: Xenstore, guest: DomId, tx: number): void {
+  assert(tx > 0, 'the backend directory of %s is written outside a transaction', guest);
   const be = backendPath(guest);
   const w = (path: string, value: string): void =>
     mustOk(xs.write(BACKEND_DOMID, path, value, tx), `write ${path}`);
@@ -124,6 +142,7 @@ function writeBackendDir(xs: Xenstore, guest: DomId, tx: number): void {
 
 /** The block script, run once the backend reached InitWait. */
 export function writeHotplug(xs: Xenstore, guest: DomId): void {
+  assert(guest !== BACKEND_DOMID && guest > 0, 'the hotplug script for domain %s', guest);
   const be = backendPath(guest);
   mustOk(xs.write(BACKEND_DOMID, `${be}/${BE.physicalDevice}`, '7:0'), 'physical-device');
   mustOk(
@@ -150,10 +169,13 @@ export function initiateRemove(xs: Xenstore, guest: DomId, forced: boolean): voi
   }
   if (forced) xs.rm(BACKEND_DOMID, frontendPath(guest), tx);
   mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'remove transaction commits');
+  const online = xs.read(BACKEND_DOMID, `${be}/${BE.online}`);
+  assert(online.ok && online.value === '0', 'domain %s still online after the remove', guest);
 }
 
 /** After the backend is Closed (or on destroy): hotplug remove, then both directories go. */
 export function removeDirectories(xs: Xenstore, guest: DomId): void {
   xs.rm(BACKEND_DOMID, backendPath(guest));
   xs.rm(BACKEND_DOMID, frontendPath(guest));
+  assert(!xs.read(BACKEND_DOMID, backendPath(guest)).ok, 'vbd of domain %s not removed', guest);
 }

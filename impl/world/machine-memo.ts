@@ -95,11 +95,14 @@ export class MachineMemo<M extends AnyStateMachine> {
     const result: MemoResult<M> = [this.canonical(raw), actions];
     (this.byIdentity.get(snapshot) ?? this.adopt(snapshot)).next.set(eventKey, result);
     this.entries++;
+    // Every cache is bounded (issue 19): a long campaign keeps a flat heap.
+    assert(this.entries <= this.entriesMax, 'machine memo holds %s transitions', this.entries);
     return result;
   }
 
   /** Memoised transitions held now (for the bench's memory figures and tests). */
   get size(): number {
+    assert(this.entries >= 0, 'machine memo holds %s transitions', this.entries);
     return this.entries;
   }
 
@@ -107,6 +110,7 @@ export class MachineMemo<M extends AnyStateMachine> {
     this.byIdentity.clear();
     this.byState.clear();
     this.entries = 0;
+    assert(this.byIdentity.size === 0 && this.byState.size === 0, 'machine memo not cleared');
   }
 
   /** The canonical object of `snapshot`'s state: an earlier equal one, or itself if new. */
@@ -117,6 +121,7 @@ export class MachineMemo<M extends AnyStateMachine> {
     const node: StateNode<M> = { snapshot, next: new Map() };
     this.byState.set(stateKey(snapshot), node);
     this.byIdentity.set(snapshot, node);
+    assert(this.byState.size <= this.entriesMax, 'machine memo holds %s states', this.byState.size);
     return snapshot;
   }
 
@@ -154,6 +159,7 @@ function inertScope(machine: AnyStateMachine, record: (action: MemoAction) => vo
     system: self.system,
     emit: () => {},
     actionExecutor: (action: { type: string; params?: unknown }) => {
+      assert(typeof action.type === 'string', 'a resolved action without a type');
       record({ type: action.type, params: action.params });
     },
   } as unknown as AnyActorScope;

@@ -3,6 +3,7 @@
 // so a configuration plus an action list replays to the same world.
 import type { SnapshotFrom } from 'xstate';
 import { XenbusState } from '../../model/xenbus-state.ts';
+import { assert } from '../assert.ts';
 import type { backendMachine } from '../../model/backend-machine.ts';
 import type { frontendMachine } from '../../model/frontend-machine.ts';
 import type { BackRingState } from '../blkback/back-ring.ts';
@@ -104,9 +105,14 @@ export function guestRuns(world: World): boolean {
 
 /** The phase names traces and renderers show for the guest. */
 export function guestPhase(world: World): 'running' | 'suspended' | 'migrated' | 'destroyed' {
-  return guestRuns(world)
-    ? 'running'
-    : (world.lifecycle.kind as 'suspended' | 'migrated' | 'destroyed');
+  if (guestRuns(world)) return 'running';
+  const kind = world.lifecycle.kind;
+  assert(
+    kind === 'suspended' || kind === 'migrated' || kind === 'destroyed',
+    'a guest that does not run in lifecycle %s',
+    kind,
+  );
+  return kind;
 }
 
 /** blkfront is connected: its machine says CONNECTED and it wrote Connected. */

@@ -14,6 +14,7 @@ import type { World } from './world.ts';
 
 /** xenbus_read_driver_state of the directory `dir` as domain `dom` reads it. */
 export function readState(xs: Xenstore, dom: DomId, dir: string): number {
+  assert(dir.charCodeAt(0) === 47, 'the state of %s, which is no absolute path', dir);
   const read = xs.read(dom, `${dir}/${FE.state}`);
   return read.ok ? parseStateNode(read.value) : XenbusState.Unknown;
 }
@@ -97,6 +98,7 @@ export function probe(world: World, actor: 'blkfront' | 'blkback'): void {
 
 /** The backend's watches of one guest's device, as xenbus unregisters them. */
 export function unwatchBackend(world: World, guest: DomId): void {
+  assert(guest !== BACKEND_DOMID, 'blkback unwatches a device of dom %s', guest);
   world.xs.unwatch(BACKEND_DOMID, `${frontendPath(guest)}/${FE.state}`, 'otherend');
   world.xs.unwatch(BACKEND_DOMID, `${backendPath(guest)}/${BE.physicalDevice}`, 'physical-device');
 }

@@ -163,6 +163,7 @@ const U32_MODULUS = 0x1_0000_0000;
 const U64_LIMIT = 2 ** 64;
 
 function readU64(view: DataView, offset: number): number {
+  assert(offset >= 0 && offset + 8 <= view.byteLength, 'u64 at %s past its slot', offset);
   const lo = view.getUint32(offset, true);
   const hi = view.getUint32(offset + 4, true);
   return hi * U32_MODULUS + lo;
@@ -388,6 +389,7 @@ function writeSegment(view: DataView, offset: number, seg: BlkifSegment): void {
 }
 
 function readSegment(view: DataView, offset: number): BlkifSegment {
+  assert(offset + BLKIF_SEGMENT_SIZE <= view.byteLength, 'segment at %s past its slot', offset);
   return {
     gref: view.getUint32(offset, true),
     firstSect: view.getUint8(offset + 4),

@@ -293,6 +293,8 @@ export class EventChannels {
     ports.pending.push(false);
     ports.masked.push(false);
     ports.sends.push(0);
+    // Every column grew alike: a port's state, peer, bits and count stay one row.
+    assert(ports.sends.length === ports.state.length, 'dom port table of %s ragged', port);
     return port;
   }
 

@@ -28,6 +28,7 @@ export function backRing(world: World, index: number): BackRingState {
 function completeIo(world: World, action: ActionOf<'blkback', 'completeIo'>): void {
   const ring = backRing(world, action.ring);
   assert(ring.inflight.has(action.slot), 'the completed I/O is in flight');
+  assert(world.host.workersStarted, 'ring %s completes I/O before its thread started', action.ring);
   world.drivers.blkback.completeIo(ring, action.slot, world.host.env);
   settleDrain(world, world.host);
 }

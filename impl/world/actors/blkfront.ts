@@ -4,7 +4,7 @@
 import { IN_CALLBACK } from '../../../model/events.ts';
 import { XenbusState } from '../../../model/xenbus-state.ts';
 import { frontendPath } from '../../../model/xenstore-paths.ts';
-import { assert } from '../../assert.ts';
+import { assert, unreachable } from '../../assert.ts';
 import type { RingInfo } from '../../blkfront/ring-info.ts';
 import { ringFull } from '../../xen/shared-ring.ts';
 import type { Action } from '../action.ts';
@@ -31,6 +31,8 @@ function queueRequest(world: World, action: ActionOf<'blkfront', 'queueRequest'>
   const rinfo = frontRing(world, action.ring);
   const request = rinfo.dispatch[0];
   assert(request !== undefined, 'blk-mq dispatches the head of a non-empty queue');
+  assert(!rinfo.stopped, 'ring %s: blk-mq dispatches to a stopped queue', action.ring);
+  const queued = rinfo.dispatch.length;
   const result = world.drivers.blkfront.queueRequest(dev, rinfo, request, world.front.env);
   if (result.kind === 'busy') {
     // BLK_STS_DEV_RESOURCE: the hardware queue stops until a completion restarts it.
@@ -38,6 +40,7 @@ function queueRequest(world: World, action: ActionOf<'blkfront', 'queueRequest'>
     return;
   }
   rinfo.dispatch.shift();
+  assert(rinfo.dispatch.length === queued - 1, 'ring %s: dispatch took more than one', action.ring);
   if (result.kind === 'failed') world.front.env.complete(request, 'error');
   else
     world.observe?.({
@@ -69,6 +72,8 @@ function processResponses(world: World, action: ActionOf<'blkfront', 'processRes
     case 'idle':
       endInterrupt(world, rinfo);
       return;
+    default:
+      unreachable(result, 'blkif_interrupt ended in an unknown way');
   }
 }
 
@@ -79,10 +84,12 @@ function finalCheck(world: World, action: ActionOf<'blkfront', 'finalCheck'>): v
   if (world.drivers.blkfront.finalCheck(world.front.device, rinfo, world.front.env))
     rinfo.irq = 'responses';
   else endInterrupt(world, rinfo);
+  assert(rinfo.irq !== 'finalCheck', 'ring %s: the final check ran again', action.ring);
 }
 
 /** The late EOI unmasks the channel; kick_pending_request_queues restarts a stopped queue. */
 function endInterrupt(world: World, rinfo: RingInfo): void {
+  assert(rinfo.irq !== 'idle', 'ring %s: EOI without a handler running', rinfo.index);
   rinfo.irq = 'idle';
   world.evtchn.unmask(world.guestDomid, rinfo.port);
   if (rinfo.stopped && !ringFull(rinfo.front)) rinfo.stopped = false;

@@ -23,11 +23,20 @@ function submit(world: World, action: ActionOf<'guest', 'submit'>): void {
   const front = world.front;
   const dev = front.device;
   assert(dev.rings.length > 0, 'the guest submits to a device with hardware queues');
+  assert(guestRuns(world), 'vCPU %s submits while the guest is frozen', action.vcpu);
+  const submitted = world.guest.submittedCount;
   const requests = issueItem(
     world.guest,
     action.vcpu,
     segmentLimit(dev.features),
     world.guestMemory,
+  );
+  // One workload item becomes one or more requests, each seen once at the guest edge.
+  assert(
+    requests.length > 0 && world.guest.submittedCount === submitted + requests.length,
+    'vCPU %s issued %s requests',
+    action.vcpu,
+    requests.length,
   );
   for (const request of requests) {
     if (front.diskDead) front.env.complete(request, 'error');
@@ -38,6 +47,7 @@ function submit(world: World, action: ActionOf<'guest', 'submit'>): void {
 /** xenbus resume after a restore: blkfront_resume runs, then the otherend watch is registered again. */
 function resume(world: World): void {
   assert(world.lifecycle.kind === 'migrated', 'the guest resumes after a restore');
+  assert(world.host.hotplugDone, 'the guest of domain %s resumes before hotplug', world.guestDomid);
   world.lifecycle = { kind: 'running' };
   sendToFrontend(world, { type: 'toolstack.resume' });
   world.xs.watch(world.guestDomid, `${backendPath(world.guestDomid)}/${BE.state}`, 'otherend');

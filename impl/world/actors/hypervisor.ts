@@ -11,14 +11,17 @@ import { backRing } from './blkback.ts';
 function deliverEvent(world: World, action: ActionOf<'hypervisor', 'deliverEvent'>): void {
   if (action.side === 'blkback') {
     const ring = backRing(world, action.ring);
-    world.evtchn.deliver(BACKEND_DOMID, ring.port);
+    const delivered = world.evtchn.deliver(BACKEND_DOMID, ring.port);
+    assert(delivered, 'backend ring %s: event delivered while not pending', action.ring);
     // xen_blkif_be_int: wake the ring thread.
     wake(ring);
     return;
   }
   const rinfo = world.front.device.rings[action.ring];
   assert(rinfo !== undefined, 'frontend ring %s exists', action.ring);
-  world.evtchn.deliver(world.guestDomid, rinfo.port);
+  assert(guestRuns(world), 'frontend ring %s: an upcall into a frozen guest', action.ring);
+  const delivered = world.evtchn.deliver(world.guestDomid, rinfo.port);
+  assert(delivered, 'frontend ring %s: event delivered while not pending', action.ring);
   // Late EOI (XSA-391): the channel stays masked until the handler ends.
   world.evtchn.mask(world.guestDomid, rinfo.port);
   rinfo.irq = 'responses';

@@ -39,6 +39,7 @@ const FIXED = {
 /** The block script, run once blkback reached InitWait: physical-device appears. */
 function hotplug(world: World): void {
   assert(!world.host.hotplugDone, 'the hotplug script runs once per host');
+  assert(world.host.back.cachedState === XenbusState.InitWait, 'hotplug before InitWait');
   writeHotplug(world.xs, world.guestDomid);
   world.host.hotplugDone = true;
 }
@@ -50,6 +51,7 @@ function hotplug(world: World): void {
 function hotplugFails(world: World): void {
   assert(!world.host.hotplugDone, 'the hotplug script runs once per host');
   assert(world.config.faults.hotplugFailure === true, 'the fault plan allows a hotplug failure');
+  assert(world.host.back.cachedState === XenbusState.InitWait, 'hotplug before InitWait');
   world.host.vbdMissing = true;
   writeHotplug(world.xs, world.guestDomid);
   world.host.hotplugDone = true;
@@ -70,6 +72,11 @@ function forceRemove(world: World): void {
 /** The suspend handshake (control/shutdown) ends with the guest frozen: no vCPU, no handler. */
 function suspend(world: World): void {
   assert(world.lifecycle.kind === 'running', 'only a running guest is suspended');
+  assert(
+    world.migrationCount < world.config.faults.migrations.length,
+    'suspend with no migration left in the plan (%s done)',
+    world.migrationCount,
+  );
   world.lifecycle = { kind: 'suspended' };
 }
 
@@ -89,6 +96,9 @@ function migrate(world: World): void {
   introduceDomain(world.xs, world.guestDomid);
   createDevice(world.xs, world.guestDomid);
   world.host = createHost(world, world.migrationCount, target);
+  // The restored domain starts from nothing on the new host: no rings, no channels yet.
+  assert(world.host.back.rings.length === 0, 'host %s starts with rings', world.migrationCount);
+  assert(world.evtchn.openCount(world.guestDomid) === 0, 'domain %s has ports', world.guestDomid);
   world.lifecycle = { kind: 'migrated' };
 }
 
@@ -172,6 +182,11 @@ function restartBackend(world: World): void {
   unwatchBackend(world, world.guestDomid);
   recreateBackendDir(world.xs, world.guestDomid);
   world.host = createHost(world, old.index, old.back.config);
+  assert(
+    world.host !== old && world.host.back.rings.length === 0,
+    'blkback %s restarted',
+    old.index,
+  );
 }
 
 export const TOOLSTACK: ActorModule<'toolstack'> = {

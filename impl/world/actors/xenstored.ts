@@ -22,6 +22,9 @@ const CONFLICT_BACK: Action = { actor: 'xenstored', kind: 'conflict', connection
  */
 function conflict(world: World, action: ActionOf<'xenstored', 'conflict'>): void {
   assert(world.conflictsLeft > 0, 'a conflict of the fault plan is left');
+  // A conflict hits an open transaction: its commit is what sees EAGAIN.
+  const tx = action.connection === 'frontend' ? world.front.tx : world.host.back.tx;
+  assert(tx !== undefined, 'a conflict with no open %s transaction', action.connection);
   world.conflictsLeft -= 1;
   const guest = world.guestDomid;
   if (action.connection === 'frontend')
