@@ -238,6 +238,7 @@ export function settleDrain(world: World, host: Host): void {
   for (const ring of back.rings) disconnectRing(ring, host.env);
   back.rings.length = 0;
   back.drainOwed = false;
+  assert(!back.rings.some(ringBusy), 'a drained backend with busy rings');
   if (!back.removed) sendToBackend(world, host, { type: 'rings.drained' });
 }
 
@@ -250,6 +251,7 @@ function unregister(world: World, host: Host): void {
   for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
   back.rings.length = 0;
   back.rings.push(...busy);
+  assert(back.rings.length === busy.length, 'unregister kept %s rings', back.rings.length);
   if (busy.length > 0) back.drainOwed = true;
   const path = beKey(world, BE.state);
   const state = world.xs.read(BACKEND_DOMID, path);

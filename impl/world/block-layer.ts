@@ -44,6 +44,11 @@ export function createGuest(
     assert(item.vcpu >= 0 && item.vcpu < vcpuCount, 'workload item on vCPU %s', item.vcpu);
     itemsByVcpu[item.vcpu]!.push(item);
   }
+  assert(
+    itemsByVcpu.reduce((n, items) => n + items.length, 0) === workload.length,
+    'a workload of %s items spread over the vCPUs',
+    workload.length,
+  );
   // The configuration's items, frozen per vCPU: a fork shares them.
   return {
     vcpuCount,

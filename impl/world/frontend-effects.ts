@@ -209,4 +209,5 @@ function failQueued(world: World): void {
   for (const request of dev.captured.splice(0)) world.front.env.complete(request, 'error');
   for (const rinfo of dev.rings)
     for (const request of rinfo.dispatch.splice(0)) world.front.env.complete(request, 'error');
+  assert(dev.captured.length === 0, 'a dead disk still holds %s requests', dev.captured.length);
 }

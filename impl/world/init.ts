@@ -90,6 +90,13 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   introduceDomain(xs, FIRST_GUEST_DOMID);
   createDevice(xs, FIRST_GUEST_DOMID);
   world.host = createHost(world, 0, config.backend);
+  // A fresh world: the toolstack's transactions committed, no channel, no grant yet.
+  assert(xs.openTransactions() === 0, 'a fresh world with an open transaction');
+  assert(
+    guestGnttab.grantedCount() === 0,
+    'a fresh world with %s grants',
+    guestGnttab.grantedCount(),
+  );
   return world;
 }
 

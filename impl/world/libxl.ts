@@ -43,6 +43,9 @@ export function introduceDomain(xs: Xenstore, guest: DomId): void {
     'home perms',
   );
   mustOk(xs.mkdir(BACKEND_DOMID, `${home}/device`), 'device dir');
+  // The guest owns its home: its own xenbus may create nodes there.
+  const perms = xs.getPerms(BACKEND_DOMID, home);
+  assert(perms.ok && perms.value[0]?.dom === guest, 'the home of domain %s is not its own', guest);
 }
 
 /**

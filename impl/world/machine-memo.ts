@@ -78,6 +78,11 @@ export class MachineMemo<M extends AnyStateMachine> {
     );
     if (this.initials.size >= this.entriesMax) this.initials.clear();
     this.initials.set(key, snapshot);
+    assert(
+      this.initials.size <= this.entriesMax,
+      'machine memo holds %s initial states',
+      this.initials.size,
+    );
     return snapshot;
   }
 

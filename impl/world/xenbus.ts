@@ -91,6 +91,7 @@ export function probe(world: World, actor: 'blkfront' | 'blkback'): void {
     world.xs.watch(guest, `${backendPath(guest)}/${BE.state}`, 'otherend');
     return;
   }
+  assert(!world.host.back.removed, 'xenbus probes a removed blkback (domain %s)', guest);
   sendToBackend(world, world.host, { type: 'device.probe' });
   world.xs.watch(BACKEND_DOMID, `${backendPath(guest)}/${BE.physicalDevice}`, 'physical-device');
   world.xs.watch(BACKEND_DOMID, `${frontendPath(guest)}/${FE.state}`, 'otherend');

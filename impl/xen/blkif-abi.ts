@@ -191,6 +191,7 @@ export function indirectPageCount(nrSegments: number): number {
 }
 
 function decodeError(code: DecodeErrorCode, message: string, id: number, operation: number) {
+  assert(message.length > 0, 'a %s refusal without a reason', code);
   return { ok: false as const, error: { code, message, id, operation } };
 }
 

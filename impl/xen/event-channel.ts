@@ -148,7 +148,6 @@ export class EventChannels {
 
   isPending(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
-    assert(ports === undefined || ports.pendingCount >= 0, 'dom %s: pending count below 0', dom);
     return ports !== undefined && this.validPort(ports, port) && ports.pending[port] === true;
   }
 
@@ -160,11 +159,6 @@ export class EventChannels {
 
   isMasked(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
-    assert(
-      ports === undefined || ports.masked.length === ports.state.length,
-      'dom %s: ragged table',
-      dom,
-    );
     return ports !== undefined && this.validPort(ports, port) && ports.masked[port] === true;
   }
 
@@ -224,6 +218,7 @@ export class EventChannels {
     ports.inUse--;
     assert(ports.inUse >= 0, 'close: in-use count underflow');
     assert(ports.interdomain <= ports.inUse, 'close: more bound ports than ports in use');
+    assert(this.peerOf(dom, port) === undefined, 'close: port %s still has a peer', port);
     return OK_VOID;
   }
 

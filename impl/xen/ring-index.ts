@@ -19,19 +19,16 @@ export function ringIdx(n: number): RingIdx {
 
 /** a + n modulo 2^32; n may be negative. */
 export function ringIdxAdd(a: RingIdx, n: number): RingIdx {
-  assert(a >>> 0 === a && Number.isInteger(n), 'RING_IDX %s advanced by %s', a, n);
   return ((a + n) >>> 0) as RingIdx;
 }
 
 /** (to - from) modulo 2^32: how many steps `from` must advance to reach `to`. */
 export function ringIdxDistance(from: RingIdx, to: RingIdx): number {
-  assert(from >>> 0 === from && to >>> 0 === to, 'RING_IDX distance %s to %s', from, to);
   return (to - from) >>> 0;
 }
 
 /** Slot of an index in a ring of `size` entries (a power of two): idx & (size - 1). */
 export function slotOf(idx: RingIdx, size: number): SlotIndex {
-  assert(size > 0 && (size & (size - 1)) === 0, 'slot of %s in a ring of %s entries', idx, size);
   return (idx & (size - 1)) as SlotIndex;
 }
 

@@ -92,7 +92,6 @@ export function sharedRingInit(ring: SharedRing): void {
 }
 
 export function reqProd(r: SharedRing): RingIdx {
-  assert(r.view.byteLength >= SRING_HEADER_SIZE, 'ring of %s bytes, no header', r.view.byteLength);
   return r.view.getUint32(SRING_REQ_PROD_OFFSET, true) as RingIdx;
 }
 export function setReqProd(r: SharedRing, v: RingIdx): void {
@@ -100,7 +99,6 @@ export function setReqProd(r: SharedRing, v: RingIdx): void {
   r.view.setUint32(SRING_REQ_PROD_OFFSET, v, true);
 }
 export function reqEvent(r: SharedRing): RingIdx {
-  assert(r.view.byteLength >= SRING_HEADER_SIZE, 'ring of %s bytes, no header', r.view.byteLength);
   return r.view.getUint32(SRING_REQ_EVENT_OFFSET, true) as RingIdx;
 }
 export function setReqEvent(r: SharedRing, v: RingIdx): void {
@@ -108,7 +106,6 @@ export function setReqEvent(r: SharedRing, v: RingIdx): void {
   r.view.setUint32(SRING_REQ_EVENT_OFFSET, v, true);
 }
 export function rspProd(r: SharedRing): RingIdx {
-  assert(r.view.byteLength >= SRING_HEADER_SIZE, 'ring of %s bytes, no header', r.view.byteLength);
   return r.view.getUint32(SRING_RSP_PROD_OFFSET, true) as RingIdx;
 }
 export function setRspProd(r: SharedRing, v: RingIdx): void {
@@ -116,7 +113,6 @@ export function setRspProd(r: SharedRing, v: RingIdx): void {
   r.view.setUint32(SRING_RSP_PROD_OFFSET, v, true);
 }
 export function rspEvent(r: SharedRing): RingIdx {
-  assert(r.view.byteLength >= SRING_HEADER_SIZE, 'ring of %s bytes, no header', r.view.byteLength);
   return r.view.getUint32(SRING_RSP_EVENT_OFFSET, true) as RingIdx;
 }
 export function setRspEvent(r: SharedRing, v: RingIdx): void {

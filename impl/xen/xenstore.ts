@@ -569,6 +569,12 @@ function doSetPerms(
     perms.map((entry) => Object.freeze({ dom: entry.dom, perm: entry.perm })),
   );
   assert(found.perms.length === perms.length, 'set_perms on %s lost an entry', name);
+  assert(
+    dom === XS_PRIVILEGED_DOMID || found.perms[0]!.dom === originalPerms[0]!.dom,
+    'domain %s changed the owner of %s',
+    dom,
+    name,
+  );
   view.put(name, found);
   view.fire(name, false, found, undefined, originalPerms);
   view.wrote();

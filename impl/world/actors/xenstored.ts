@@ -26,6 +26,7 @@ function conflict(world: World, action: ActionOf<'xenstored', 'conflict'>): void
   const tx = action.connection === 'frontend' ? world.front.tx : world.host.back.tx;
   assert(tx !== undefined, 'a conflict with no open %s transaction', action.connection);
   world.conflictsLeft -= 1;
+  assert(world.conflictsLeft >= 0, 'conflicts past the plan: %s left', world.conflictsLeft);
   const guest = world.guestDomid;
   if (action.connection === 'frontend')
     world.xs.write(BACKEND_DOMID, `${frontendPath(guest)}/${FE.protocol}`, world.config.abi);
