@@ -51,7 +51,7 @@ function comparable(output: string): string {
     .replace(/ +$/gm, '');
 }
 
-const PROGRESS = /\d[\d,]*\/[\d,]+ runs/;
+const PROGRESS = /\d[\d,]*\/[\d,]+ runs|states\/s$/;
 
 const DIR = mkdtempSync(join(tmpdir(), 'blkif-your-driver-'));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
