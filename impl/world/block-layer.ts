@@ -64,7 +64,6 @@ export function createGuest(
 }
 
 export function hasWork(guest: Guest, vcpu: number): boolean {
-  assert(vcpu >= 0 && vcpu < guest.vcpuCount, 'vCPU %s of %s', vcpu, guest.vcpuCount);
   return guest.cursors[vcpu]! < guest.itemsByVcpu[vcpu]!.length;
 }
 

@@ -180,12 +180,6 @@ export function ringFull(f: FrontRing): boolean {
 
 /** RING_HAS_UNCONSUMED_RESPONSES (a count). Check frontProducerOverflow() before trusting it. */
 export function unconsumedResponses(f: FrontRing): number {
-  // Our own indices: rsp_cons never passes req_prod_pvt (a response per request sent).
-  assert(
-    ringIdxDistance(f.rspCons, f.reqProdPvt) <= f.size,
-    'front ring: rsp_cons %s passed req_prod_pvt',
-    f.rspCons,
-  );
   return ringIdxDistance(f.rspCons, rspProd(f.sring));
 }
 
