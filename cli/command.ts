@@ -40,7 +40,8 @@ export interface CliIo {
 }
 
 /**
- * Exit codes (style rule 11): 0 pass, 1 safety violation, 2 bad input, 3 liveness, 4 internal;
+ * Exit codes (style rule 11): 0 pass, 1 safety violation, 2 bad input, 3 liveness, 4 internal,
+ * 5 incomplete (explore's state or time limit ended the search before its bounds were covered);
  * 130 interrupted (128 + SIGINT, as a shell reports it).
  */
 export const EXIT = {
@@ -49,6 +50,7 @@ export const EXIT = {
   badInput: 2,
   liveness: 3,
   internal: 4,
+  incomplete: 5,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -24,6 +24,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async (registry) => (await import('./commands/check.ts')).createCheckCommand(registry),
   },
   {
+    name: 'explore',
+    summary:
+      'explore all interleavings of a small configuration: a proof within bounds, or a shortest failure',
+    load: async (registry) =>
+      (await import('./commands/explore.ts')).createExploreCommand(registry),
+  },
+  {
     name: 'replay',
     summary: 'replay a trace and check that its violation happens again at the same step',
     load: async (registry) => (await import('./commands/replay.ts')).createReplayCommand(registry),
@@ -71,7 +78,7 @@ function globalHelp(commands: readonly CommandEntry[]): string {
     '',
     'blkif list names every property, driver variant, render format and strategy.',
     'exit codes: 0 pass, 1 safety violation, 2 bad input, 3 liveness violation, 4 internal error,',
-    '130 interrupted',
+    '5 incomplete (explore), 130 interrupted',
     '',
     `blkif-model ${BLKIF_VERSION} (blkif --version)`,
   ];

@@ -166,12 +166,15 @@ class Probes {
   }
 }
 
-function edgeName(side: string, from: number, to: number, writer: string): string {
+export function edgeName(side: string, from: number, to: number, writer: string): string {
   const name = (s: number) => `${s} (${xenbusStateName(s) ?? '?'})`;
   return `${side} ${name(from)} -> ${name(to)} by ${writer}`;
 }
 
-function emptyCounts(): { xenbusEdges: Map<string, number>; machineStates: Map<string, number> } {
+export function emptyCounts(): {
+  xenbusEdges: Map<string, number>;
+  machineStates: Map<string, number>;
+} {
   const xenbusEdges = new Map<string, number>();
   for (const [side, table] of [
     ['frontend', frontendTransitions],
@@ -200,7 +203,7 @@ const bump = <K>(map: Map<K, number>, key: K, by = 1): void => {
 };
 
 /** The leaf a step ended in, and each compound state around it. */
-function creditState(states: Map<string, number>, machine: string, path: string): void {
+export function creditState(states: Map<string, number>, machine: string, path: string): void {
   let id = machine;
   for (const key of path.split('.')) {
     id = `${id}.${key}`;
@@ -258,7 +261,11 @@ export function measureCoverage(
   return { runs, actions, scenarios, xenbusEdges, machineStates: states, depth };
 }
 
-function section(title: string, counts: ReadonlyMap<string, number>, showAll: boolean): string[] {
+export function section(
+  title: string,
+  counts: ReadonlyMap<string, number>,
+  showAll: boolean,
+): string[] {
   const reached = [...counts.values()].filter((n) => n > 0).length;
   const lines = [`${title}: ${reached}/${counts.size} reached`];
   for (const [key, n] of counts)

@@ -1,0 +1,116 @@
+// The configurations an exploration covers, from a few small numbers a user sets: queues, ring
+// order, the workload (how many requests, of which kinds), the faults the scheduler may inject
+// (each a bounded count), and a family of backends (multi-queue absent, 1, 2, ...). Each member
+// of the family is explored on its own; the verdict is over all of them.
+import {
+  type BackendConfig,
+  DEFAULT_BACKEND,
+  DEFAULT_FRONTEND,
+  validateConfig,
+  type WorkloadItem,
+  type WorkloadOp,
+  type WorldConfig,
+} from '../../impl/world/config.ts';
+
+export interface ConfigBounds {
+  /** vCPUs, and blkfront's max_queues. */
+  readonly queues: number;
+  /** The backends' multi-queue-max-queues, one configuration each; undefined: not advertised. */
+  readonly backendQueues: readonly (number | undefined)[];
+  /** Ring page order, both sides (0: one page; blkback advertises max-ring-page-order only above 0). */
+  readonly ringOrder: number;
+  /** Indirect segments both sides offer (0: none). */
+  readonly indirectSegments: number;
+  readonly persistent: boolean;
+  readonly requests: number;
+  /** The requests' operations, in turn (write, read, write, ...). */
+  readonly ops: readonly WorkloadOp[];
+  /** Sectors per request, all at sector 0: every read overlaps every write. */
+  readonly sectors: number;
+  /** Migrations the scheduler may start, each to a backend with this multi-queue setting. */
+  readonly migrations: number;
+  readonly migrateQueues: number | undefined;
+  readonly conflicts: number;
+  readonly unplug: boolean;
+  readonly close: boolean;
+  readonly restart: boolean;
+}
+
+export const SMALL_BOUNDS: ConfigBounds = {
+  queues: 1,
+  backendQueues: [1],
+  ringOrder: 0,
+  indirectSegments: 0,
+  persistent: false,
+  requests: 2,
+  ops: ['write', 'read'],
+  sectors: 8,
+  migrations: 0,
+  migrateQueues: undefined,
+  conflicts: 0,
+  unplug: false,
+  close: false,
+  restart: false,
+};
+
+function backendOf(bounds: ConfigBounds, queues: number | undefined): BackendConfig {
+  return {
+    ...DEFAULT_BACKEND,
+    queueCountMax: queues,
+    ringPageOrderMax: bounds.ringOrder === 0 ? undefined : bounds.ringOrder,
+    indirectSegmentsMax: bounds.indirectSegments === 0 ? undefined : bounds.indirectSegments,
+    persistent: bounds.persistent,
+  };
+}
+
+function workloadOf(bounds: ConfigBounds): WorkloadItem[] {
+  return Array.from({ length: bounds.requests }, (_, i) => ({
+    vcpu: i % bounds.queues,
+    op: bounds.ops[i % bounds.ops.length]!,
+    sector: 0,
+    sectorCount: bounds.sectors,
+    offsetSectors: 0,
+  }));
+}
+
+/** One configuration per backend of the family, or the first reason the bounds are impossible. */
+export function configsOf(
+  bounds: ConfigBounds,
+): { ok: true; configs: readonly WorldConfig[] } | { ok: false; message: string } {
+  if (bounds.backendQueues.length === 0) return { ok: false, message: 'no backend to explore' };
+  if (bounds.ops.length === 0) return { ok: false, message: 'no request kinds' };
+  const configs: WorldConfig[] = [];
+  for (const queues of bounds.backendQueues) {
+    const config: WorldConfig = {
+      vcpuCount: bounds.queues,
+      abi: 'x86_64-abi',
+      // Room for every request and then some; small, because each state carries the disk.
+      diskSectors: Math.max(64, bounds.sectors * 2),
+      frontend: {
+        ...DEFAULT_FRONTEND,
+        queueCountMax: bounds.queues,
+        ringPageOrderMax: bounds.ringOrder,
+        indirectSegmentsMax: bounds.indirectSegments,
+        persistent: bounds.persistent,
+      },
+      backend: backendOf(bounds, queues),
+      workload: workloadOf(bounds),
+      faults: {
+        migrations: Array.from({ length: bounds.migrations }, () =>
+          backendOf(bounds, bounds.migrateQueues),
+        ),
+        unplug: bounds.unplug,
+        frontendClose: bounds.close,
+        transactionConflicts: bounds.conflicts,
+        backendRestart: bounds.restart,
+      },
+    };
+    const checked = validateConfig(config);
+    if (!checked.ok) {
+      const issue = checked.error[0]!;
+      return { ok: false, message: `${issue.path} ${issue.message}` };
+    }
+    configs.push(config);
+  }
+  return { ok: true, configs };
+}
