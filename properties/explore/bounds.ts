@@ -3,6 +3,7 @@
 // (each a bounded count), and a family of backends (multi-queue absent, 1, 2, ...). Each member
 // of the family is explored on its own; the verdict is over all of them.
 import {
+  type AbiName,
   type BackendConfig,
   DEFAULT_BACKEND,
   DEFAULT_FRONTEND,
@@ -19,9 +20,17 @@ export interface ConfigBounds {
   readonly backendQueues: readonly (number | undefined)[];
   /** Ring page order, both sides (0: one page; blkback advertises max-ring-page-order only above 0). */
   readonly ringOrder: number;
-  /** Indirect segments both sides offer (0: none). */
+  /** Indirect segments blkfront may use (0: none); the backend offers the same unless told. */
   readonly indirectSegments: number;
+  /** The backend's feature-max-indirect-segments when it differs (0: not advertised). */
+  readonly backendIndirect?: number;
   readonly persistent: boolean;
+  /** The backend's feature_persistent when it differs from the frontend's. */
+  readonly backendPersistent?: boolean;
+  /** The guest's ABI (a 32-bit guest's ring entries are laid out differently). */
+  readonly abi?: AbiName;
+  /** What the backend's disk offers for cache flushes (default both: flush and barrier). */
+  readonly cache?: 'both' | 'flush' | 'barrier' | 'none';
   readonly requests: number;
   /** The requests' operations, in turn (write, read, write, ...). */
   readonly ops: readonly WorkloadOp[];
@@ -54,12 +63,16 @@ export const SMALL_BOUNDS: ConfigBounds = {
 };
 
 function backendOf(bounds: ConfigBounds, queues: number | undefined): BackendConfig {
+  const indirect = bounds.backendIndirect ?? bounds.indirectSegments;
+  const cache = bounds.cache ?? 'both';
   return {
     ...DEFAULT_BACKEND,
     queueCountMax: queues,
     ringPageOrderMax: bounds.ringOrder === 0 ? undefined : bounds.ringOrder,
-    indirectSegmentsMax: bounds.indirectSegments === 0 ? undefined : bounds.indirectSegments,
-    persistent: bounds.persistent,
+    indirectSegmentsMax: indirect === 0 ? undefined : indirect,
+    persistent: bounds.backendPersistent ?? bounds.persistent,
+    flush: cache === 'both' || cache === 'flush',
+    barrier: cache === 'both' || cache === 'barrier',
   };
 }
 
@@ -83,7 +96,7 @@ export function configsOf(
   for (const queues of bounds.backendQueues) {
     const config: WorldConfig = {
       vcpuCount: bounds.queues,
-      abi: 'x86_64-abi',
+      abi: bounds.abi ?? 'x86_64-abi',
       // Room for every request and then some; small, because each state carries the disk.
       diskSectors: Math.max(64, bounds.sectors * 2),
       frontend: {

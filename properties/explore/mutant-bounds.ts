@@ -1,6 +1,9 @@
-// Each known-bad variant with the bounds explore finds it within: the configuration (small), and
-// a depth bound. properties/explore/mutants.test.ts explores each and holds the finding to this
-// table, so a new variant in properties/mutants needs its row here.
+// Each known-bad variant with the bounds explore finds it within: the configuration (small) and a
+// depth bound. properties/explore/mutants.test.ts explores each and holds the finding to this
+// table, so a new variant in properties/mutants needs its row here. Rows marked `long` explore
+// several thousand states (tens of seconds on this machine): `npm test` runs the others, and
+// `BLKIF_EXPLORE_LONG=1 npx vitest run properties/explore/mutants.test.ts` or
+// `npm run bench explore` runs them all.
 import type { ConfigBounds } from './bounds.ts';
 
 export interface MutantBound {
@@ -13,19 +16,24 @@ export interface MutantBound {
   readonly depth: number;
   /** How it is found: after a step, or at quiescence (the liveness codes). */
   readonly kind: 'step' | 'quiescence';
+  /** Thousands of states: left to the long run and the bench. */
+  readonly long?: boolean;
 }
 
-const ONE_WRITE: Partial<ConfigBounds> = { requests: 1, ops: ['write'] };
+const W1: Partial<ConfigBounds> = { requests: 1, ops: ['write'] };
+const W2: Partial<ConfigBounds> = { requests: 2, ops: ['write'] };
+/** A request in flight when the guest migrates to a backend like the first. */
+const MIGRATE: Partial<ConfigBounds> = { ...W1, migrations: 1, migrateQueues: 1 };
+const INDIRECT: Partial<ConfigBounds> = { ...W1, indirectSegments: 32, sectors: 128 };
 
 export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, MutantBound>([
-  // Requests in flight when the guest migrates: the resume captures nothing.
-  [
-    'collect-after-free',
-    { bounds: { ...ONE_WRITE, migrations: 1, migrateQueues: 1 }, depth: 32, kind: 'quiescence' },
-  ],
-  ['complete-twice', { bounds: ONE_WRITE, depth: 18, kind: 'step' }],
-  ['drop-grant-on-completion', { bounds: ONE_WRITE, depth: 18, kind: 'step' }],
-  ['publish-past-private', { bounds: ONE_WRITE, depth: 14, kind: 'step' }],
+  // The resume captures nothing of what was in flight.
+  ['collect-after-free', { bounds: MIGRATE, depth: 32, kind: 'quiescence', long: true }],
+  ['requeue-drops-last', { bounds: MIGRATE, depth: 32, kind: 'quiescence', long: true }],
+  ['complete-twice', { bounds: W1, depth: 18, kind: 'step' }],
+  ['drop-grant-on-completion', { bounds: W1, depth: 18, kind: 'step' }],
+  ['publish-past-private', { bounds: W1, depth: 14, kind: 'step' }],
+  ['response-never-notifies', { bounds: W1, depth: 20, kind: 'quiescence' }],
   // Directories numbered from 1 only show with two queues.
   [
     'queue-dirs-from-one',
@@ -38,19 +46,69 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
   ],
   // Only a frontend that closes asks the backend to reach Closed.
   ['backend-never-closes', { bounds: { requests: 0, close: true }, depth: 16, kind: 'quiescence' }],
-  ['connected-before-backend', { bounds: ONE_WRITE, depth: 6, kind: 'step' }],
-  // The second request is pushed after the ring thread slept without re-checking.
-  ['backend-skips-final-check', { bounds: {}, depth: 24, kind: 'quiescence' }],
+  ['connected-before-backend', { bounds: W1, depth: 6, kind: 'step' }],
+  // Two requests: the second is published while the ring thread sleeps (or is not kicked).
+  ['backend-skips-final-check', { bounds: {}, depth: 24, kind: 'quiescence', long: true }],
+  ['one-request-per-wakeup', { bounds: W2, depth: 24, kind: 'quiescence', long: true }],
+  ['notify-only-idle-ring', { bounds: W2, depth: 25, kind: 'quiescence', long: true }],
   // The second response lands in the window the skipped final check would close.
-  [
-    'frontend-skips-final-check',
-    { bounds: { requests: 2, ops: ['write'] }, depth: 27, kind: 'quiescence' },
-  ],
+  ['frontend-skips-final-check', { bounds: W2, depth: 27, kind: 'quiescence', long: true }],
   // A read after the write sees the disk the write never changed.
-  ['write-becomes-read', { bounds: {}, depth: 24, kind: 'step' }],
-  // Only an indirect request has an inner operation to echo wrongly.
+  ['write-becomes-read', { bounds: {}, depth: 24, kind: 'step', long: true }],
+  // The second request reuses the grant entry the first ended.
+  ['release-keeps-ended-ref', { bounds: W2, depth: 21, kind: 'step' }],
+  // Only an indirect request has an inner operation to echo or compare wrongly.
+  ['wrong-response-operation', { bounds: INDIRECT, depth: 18, kind: 'step' }],
+  ['response-op-is-ring-op', { bounds: INDIRECT, depth: 18, kind: 'step' }],
+  // The backend's limit (32) below the frontend's (64), a 40-segment request.
   [
-    'wrong-response-operation',
-    { bounds: { ...ONE_WRITE, indirectSegments: 32, sectors: 128 }, depth: 18, kind: 'step' },
+    'advertise-indirect-default',
+    {
+      bounds: { ...W1, indirectSegments: 64, backendIndirect: 32, sectors: 320 },
+      depth: 15,
+      kind: 'step',
+    },
+  ],
+  // A backend without indirect segments, a 12-segment request.
+  [
+    'indirect-ignores-backend-max',
+    {
+      bounds: { ...W1, indirectSegments: 32, backendIndirect: 0, sectors: 96 },
+      depth: 15,
+      kind: 'step',
+    },
+  ],
+  // Exactly BLKIF_MAX_SEGMENTS_PER_REQUEST segments: 88 sectors.
+  ['eleven-segments-rejected', { bounds: { ...W1, sectors: 88 }, depth: 15, kind: 'step' }],
+  // A disk without flush or barrier; then one with barrier only.
+  [
+    'flush-advertised-always',
+    { bounds: { requests: 1, ops: ['flush'], cache: 'none' }, depth: 15, kind: 'step' },
+  ],
+  [
+    'flush-op-ignores-barrier',
+    { bounds: { requests: 1, ops: ['flush'], cache: 'barrier' }, depth: 15, kind: 'step' },
+  ],
+  [
+    'barrier-forgotten',
+    {
+      bounds: { requests: 2, ops: ['write', 'flush'], cache: 'barrier' },
+      depth: 27,
+      kind: 'quiescence',
+      long: true,
+    },
+  ],
+  // A 32-bit guest: the backend must decode its layout.
+  ['protocol-ignored', { bounds: { ...W1, abi: 'x86_32-abi' }, depth: 15, kind: 'step' }],
+  ['native-ring-geometry', { bounds: { ...W2, abi: 'x86_32-abi' }, depth: 18, kind: 'step' }],
+  // The backend keeps persistent grants the frontend never negotiated.
+  [
+    'persistent-without-negotiation',
+    { bounds: { ...W1, persistent: false, backendPersistent: true }, depth: 18, kind: 'step' },
+  ],
+  // A persistent-grant READ of two segments after a WRITE of them.
+  [
+    'bounce-copies-first-segment',
+    { bounds: { requests: 2, persistent: true, sectors: 16 }, depth: 28, kind: 'step', long: true },
   ],
 ]);
