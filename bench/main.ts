@@ -20,6 +20,7 @@ const modules: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'xenstore', load: () => import('./xenstore-writes.ts') },
   { name: 'world', load: () => import('./steps-per-second.ts') },
   { name: 'fork', load: () => import('./fork.ts') },
+  { name: 'explore', load: () => import('./explore.ts') },
   { name: 'main-job', load: () => import('./main-job.ts') },
   { name: 'memory', load: () => import('./memory.ts') },
 ];

@@ -16,7 +16,7 @@ import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from '../invariants/index.ts';
 import type { Invariant } from '../invariants/invariant.ts';
 import type { Violation } from '../invariants/violation.ts';
 import { findUnlive } from './liveness.ts';
-import { actionId, independent } from './por.ts';
+import { actionId, Independence } from './por.ts';
 import { checkQuiescence, forkRun, performStep, type RunState, startRun } from './run-state.ts';
 
 export interface ExploreBounds {
@@ -69,6 +69,8 @@ export interface ExploreOptions {
   /** Polled with the progress: true ends the search as incomplete (an interrupt). */
   readonly stop?: () => boolean;
   readonly onTransition?: TransitionHook;
+  /** The independence relation sleep sets use (default: por.ts's footprints). */
+  readonly independence?: Independence;
 }
 
 /** Which check found it: after a step, at a quiescent state, or the liveness pass at the end. */
@@ -146,6 +148,7 @@ class Search {
   private readonly started: number;
   private readonly stepInvariants: readonly Invariant[];
   private readonly quiescence: readonly Invariant[];
+  private readonly independence: Independence;
   private transitions = 0;
   private sleptCount = 0;
   private layerDepth = 0;
@@ -164,6 +167,7 @@ class Search {
     this.stepInvariants = options.stepInvariants ?? STEP_INVARIANTS;
     this.quiescence = options.quiescenceInvariants ?? QUIESCENCE_INVARIANTS;
     this.nextProgress = options.progressEvery ?? 2_000;
+    this.independence = options.independence ?? new Independence();
   }
 
   run(): ExploreResult {
@@ -229,10 +233,11 @@ class Search {
   private childSleep(sleep: ReadonlySet<string>, done: readonly Action[], action: Action) {
     const out = new Set<string>();
     if (!this.options.bounds.por) return out;
-    for (const key of sleep) if (independent(key, actionId(action))) out.add(key);
+    const id = actionId(action);
+    for (const key of sleep) if (this.independence.independent(key, id)) out.add(key);
     for (const b of done) {
       const key = actionId(b);
-      if (independent(key, actionId(action))) out.add(key);
+      if (this.independence.independent(key, id)) out.add(key);
     }
     return out;
   }
