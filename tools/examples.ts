@@ -23,8 +23,8 @@ export const EXAMPLES: readonly Example[] = [
   {
     name: 'lost-wakeup-frontend-skips-final-check',
     command:
-      'npx blkif check --drivers frontend-skips-final-check --property lost-wakeup --seed 42 --runs 100',
-    trace: '.blkif/failures/lost-wakeup-frontend-skips-final-check-42.json',
+      'npx blkif check --drivers frontend-skips-final-check --property lost-wakeup --seed 1 --runs 100',
+    trace: '.blkif/failures/lost-wakeup-frontend-skips-final-check-1.json',
   },
 ];
 

@@ -247,6 +247,28 @@ export function losesWakeup(o: Observation): o is FinalCheckFact | PushFact {
   return o.kind === 'finalCheck' && !o.again && o.unconsumed > 0;
 }
 
+const sleeperOf = (o: FinalCheckFact | PushFact): 'frontend' | 'backend' =>
+  o.kind === 'finalCheck' ? o.side : o.side === 'frontend' ? 'backend' : 'frontend';
+
+/**
+ * Whether the loss at step `n` is the first since its sleeper last ran on that ring: later
+ * silent pushes to a consumer already asleep on lost work are consequences, not new losses.
+ */
+export function firstLoss(trace: Trace, n: number, o: FinalCheckFact | PushFact): boolean {
+  const sleeper = sleeperOf(o);
+  const actor = sleeper === 'frontend' ? 'blkfront' : 'blkback';
+  for (let k = n - 1; k >= 1; k--) {
+    const step = trace.steps[k - 1]!;
+    const a = step.action;
+    if (a.actor === actor && 'ring' in a && a.ring === o.ring) return true;
+    const earlier = step.observations.some(
+      (x) => losesWakeup(x) && x.ring === o.ring && sleeperOf(x) === sleeper,
+    );
+    if (earlier) return false;
+  }
+  return true;
+}
+
 /** The peer's last push on that ring before step `n` that sent no event, if any. */
 function silentPushBefore(trace: Trace, n: number, c: FinalCheckFact): number | undefined {
   for (let k = n - 1; k >= 1; k--) {
@@ -413,7 +435,7 @@ function ringItems(trace: Trace, step: TraceStep, n: number, out: SceneItem[]): 
       out.push({ kind: 'message', step: n, from, to: LANE.hypervisor, label: 'notify' });
   }
   for (const o of step.observations) {
-    if (!losesWakeup(o)) continue;
+    if (!losesWakeup(o) || !firstLoss(trace, n, o)) continue;
     const lanes = [frontRingLane(o.ring), backRingLane(o.ring)];
     out.push({ kind: 'note', step: n, lanes, text: lostWakeupText(trace, n, o), tone: 'lost' });
   }

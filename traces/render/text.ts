@@ -9,6 +9,7 @@ import { visible } from './visible.ts';
 import {
   collapsedText,
   finalCheckText,
+  firstLoss,
   headerLines,
   losesWakeup,
   lostWakeupText,
@@ -81,7 +82,8 @@ function stepLines(trace: Trace, n: number): string[] {
   }
   for (const change of ringChanges(before, step.state)) lines.push(`${INDENT}${change}`);
   for (const o of step.observations)
-    if (losesWakeup(o)) lines.push(`  ~~~~  ${lostWakeupText(trace, n, o)}`);
+    if (losesWakeup(o) && firstLoss(trace, n, o))
+      lines.push(`  ~~~~  ${lostWakeupText(trace, n, o)}`);
   return lines;
 }
 
