@@ -146,6 +146,16 @@ describe('pack, install, check a variant', () => {
     expect(replay.stdout).toMatch(/^reproduced: lost-wakeup at step /);
   });
 
+  it('ships the capture scenarios: blkif capture finds one by name and dry-runs it', () => {
+    const installed = join(USER, 'node_modules/blkif-model');
+    expect(existsSync(join(installed, 'capture/scenarios/ring-order-4.json'))).toBe(true);
+    const run = blkif('capture', 'ring-order-4', '--dry-run');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^# ring-order-4: Ring order 4 on both sides/);
+    expect(run.stdout).toContain('insmod /lib/modules/xen_blkfront.ko max_ring_page_order=4\n');
+    expect(run.stdout).toContain('insmod /lib/modules/xen_blkback.ko max_ring_page_order=4');
+  });
+
   it('a benign variant passes', () => {
     const run = blkif(
       'check',

@@ -122,6 +122,11 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   eventChannelsMax: 'number?',
   faultsAfterRequests: 'number?',
 };
+const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
+  dir: 'string',
+  key: 'string',
+  value: 'string',
+};
 const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = { side: 'string', budget: 'number' };
 const ATTACK_FIELDS: Readonly<Record<string, FieldType>> = {
   attack: 'string',
@@ -191,6 +196,11 @@ function checkConfigShape(c: Checker, v: unknown): WorldConfig | undefined {
     c.array(faults.migrations, 'config.faults.migrations')?.forEach((m, i) => {
       checkFields(c, m, `config.faults.migrations[${i}]`, BACKEND_FIELDS);
     });
+    if (faults.dom0Writes !== undefined) {
+      c.array(faults.dom0Writes, 'config.faults.dom0Writes')?.forEach((w, i) => {
+        checkFields(c, w, `config.faults.dom0Writes[${i}]`, DOM0_WRITE_FIELDS);
+      });
+    }
   }
   checkHostile(c, config.hostile);
   return c.issues.length === before ? (config as unknown as WorldConfig) : undefined;

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { conformTrace } from '../../traces/conformance/conform.ts';
 import { EXIT } from '../command.ts';
 import { fakeIo } from '../testing/fake-io.ts';
 import { captureCommand, SCENARIO_DIR, scenarioNames } from './capture.ts';
@@ -69,6 +70,41 @@ describe('blkif capture --dry-run', () => {
     expect(run.out).toContain('insmod /lib/modules/xen_blkfront.ko max_queues=4\n');
     expect(run.out).toContain('echo 1 > /sys/module/xen_blkback/parameters/max_queues');
     expect(run.err).toBe('');
+  });
+});
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** `<!-- capture-example: <dir> -->` then a fenced block: the command, then its output. */
+function captureExamples(): { dir: string; command: string; output: string }[] {
+  const text = readFileSync(join(ROOT, 'docs/conformance.md'), 'utf8');
+  const re = /<!-- capture-example: (\S+) -->\n```\n\$ ([^\n]+)\n([\s\S]*?)```/g;
+  return [...text.matchAll(re)].map((m) => ({ dir: m[1]!, command: m[2]!, output: m[3]! }));
+}
+
+describe("docs/conformance.md quotes a real capture's output", () => {
+  it('the quoted run is the committed capture.log of a committed recording, which still conforms', () => {
+    const examples = captureExamples();
+    expect(examples.length).toBeGreaterThan(0);
+    for (const { dir, command, output } of examples) {
+      const name = basename(dir);
+      expect(command).toBe(`npx blkif capture ${name} --out ${dir}`);
+      expect(scenarioNames()).toContain(name);
+      expect(output).toBe(readFileSync(join(ROOT, dir, 'capture.log'), 'utf8'));
+      // The run completed, and its last lines are conform's verdicts on the trace beside it.
+      const record = JSON.parse(readFileSync(join(ROOT, dir, 'capture.json'), 'utf8'));
+      expect(record.failed).toBeNull();
+      expect(record.scenario.name).toBe(name);
+      const lines = output.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^\[ +0 s\] fetching packages/);
+      const verdicts = lines.filter((line) => !line.startsWith('['));
+      expect(verdicts.length).toBeGreaterThan(0);
+      expect(verdicts.every((line) => line.startsWith('ok '))).toBe(true);
+      const now = conformTrace(readFileSync(join(ROOT, dir, 'xs-trace.log'), 'utf8'), {});
+      expect(now.ok && now.value.map((v) => [v.device, v.divergence])).toEqual(
+        verdicts.map((line) => [/^ok +(vbd \S+):/.exec(line)?.[1], undefined]),
+      );
+    }
   });
 });
 

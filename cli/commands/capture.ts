@@ -7,8 +7,8 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { CaptureError, capture } from '../../traces/capture/capture.ts';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { CaptureError, type CaptureResult, capture } from '../../traces/capture/capture.ts';
 import { PackageError } from '../../traces/capture/debian.ts';
 import { parseScenario, type Scenario, ScenarioError } from '../../traces/capture/scenario.ts';
 import { dom0Init, DOM0_MODULES, guestConfig, guestInit } from '../../traces/capture/scripts.ts';
@@ -173,6 +173,37 @@ function pairs(options: Readonly<Record<string, string | number | boolean>>) {
   };
 }
 
+/** A folder as the user named it: relative to the working directory when it lies inside. */
+function shown(dir: string): string {
+  const inside = relative(process.cwd(), dir);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? inside : dir;
+}
+
+/**
+ * The terminal's lines of a capture (progress, then the verdicts), also kept in <out>/capture.log
+ * so a committed recording carries the output it was made with.
+ */
+class CaptureLog {
+  readonly lines: string[] = [];
+  constructor(
+    private readonly io: CliIo,
+    private readonly outDir: string,
+  ) {}
+  progress(line: string): void {
+    this.lines.push(line);
+    this.io.stderr(`${line}\n`);
+  }
+  result(line: string): void {
+    this.lines.push(line);
+    this.io.stdout(`${line}\n`);
+  }
+  save(): void {
+    if (this.io.exists(this.outDir)) {
+      this.io.writeFile(join(this.outDir, 'capture.log'), `${this.lines.join('\n')}\n`);
+    }
+  }
+}
+
 async function record(
   io: CliIo,
   scenario: Scenario,
@@ -181,9 +212,10 @@ async function record(
   const outDir = resolve(stringOption(options, 'out') ?? join('.blkif', 'captures', scenario.name));
   const phase = options['phase-timeout'];
   const started = io.now();
+  const log = new CaptureLog(io, outDir);
   const say = (line: string) => {
     const seconds = ((io.now() - started) / 1000).toFixed(0).padStart(4);
-    io.stderr(`[${seconds} s] ${line}\n`);
+    log.progress(`[${seconds} s] ${line}`);
   };
   const result = await capture({
     scenario,
@@ -193,14 +225,26 @@ async function record(
     say,
     ...pairs(options),
   });
-  say(`trace and logs in ${outDir}; checking the trace against the model`);
+  say(`trace and logs in ${shown(outDir)}; checking the trace against the model`);
+  try {
+    return report(io, log, result);
+  } finally {
+    log.save();
+  }
+}
+
+function report(io: CliIo, log: CaptureLog, result: CaptureResult): ExitCode {
   const checked = conformTrace(readFileSync(result.trace, 'utf8'), {});
-  if (!checked.ok)
+  if (!checked.ok) {
+    log.lines.push(`${result.trace}:${checked.error.line}: ${checked.error.message}`);
     return badInput(io, `${result.trace}:${checked.error.line}: ${checked.error.message}`);
-  for (const verdict of checked.value) io.stdout(`${formatVerdict(verdict)}\n`);
-  if (checked.value.length === 0) io.stdout('no vbd device in the trace\n');
+  }
+  for (const verdict of checked.value) log.result(formatVerdict(verdict));
+  if (checked.value.length === 0) log.result('no vbd device in the trace');
   if (result.failed !== undefined) {
-    return badInput(io, `the capture did not complete: ${result.failed} (logs in ${outDir})`);
+    const message = `the capture did not complete: ${result.failed} (logs in ${shown(dirname(result.trace))})`;
+    log.lines.push(message);
+    return badInput(io, message);
   }
   return checked.value.some((v) => v.divergence !== undefined) ? EXIT.safety : EXIT.pass;
 }

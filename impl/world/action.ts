@@ -73,6 +73,8 @@ export type Action =
   | { readonly actor: 'toolstack'; readonly kind: 'restartBackend' }
   // xl destroy of the guest: the domain dies, libxl's forced remove closes the backend at once.
   | { readonly actor: 'toolstack'; readonly kind: 'destroy' }
+  // dom0 userspace (a xenstore-write from a dom0 shell) overwrites a driver's key: the next of the plan.
+  | { readonly actor: 'toolstack'; readonly kind: 'dom0Write' }
   // An adversarial peer's write into a shared page or its xenstore nodes (impl/world/hostile/).
   | HostileAction;
 

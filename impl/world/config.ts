@@ -39,6 +39,17 @@ export interface WorkloadItem {
   readonly offsetSectors: number;
 }
 
+/**
+ * One write dom0 userspace makes into a device directory (a `xenstore-write` from a dom0 shell:
+ * a mistaken or hostile administrator), with dom0's full permissions.
+ */
+export interface Dom0Write {
+  readonly dir: 'frontend' | 'backend';
+  /** Relative to the device directory, e.g. max-ring-page-order. */
+  readonly key: string;
+  readonly value: string;
+}
+
 /** Which faults the scheduler may choose, and with what; when is always the scheduler's choice. */
 export interface FaultPlan {
   /** Successive migrations, each to a host with this backend. */
@@ -75,6 +86,11 @@ export interface FaultPlan {
    * toolstack picks its moment; a plan that wants them under load says so).
    */
   readonly faultsAfterRequests?: number;
+  /**
+   * dom0 userspace overwrites driver keys, in this order, each once (the conformance replay of a
+   * recorded run with hostile dom0 writes); the default properties have none.
+   */
+  readonly dom0Writes?: readonly Dom0Write[];
 }
 
 export type AbiName = 'x86_64-abi' | 'x86_32-abi';
@@ -146,6 +162,27 @@ function checkBackend(issues: ConfigIssue[], path: string, b: BackendConfig): vo
   checkInt(issues, `${path}.persistentGrantsMax`, b.persistentGrantsMax, 0, 1 << 20);
 }
 
+/** A key below the device directory: no absolute path, no empty or dot segment. */
+const RELATIVE_KEY = /^(?!.*(?:^|\/)\.{0,2}(?:\/|$))[A-Za-z0-9_./-]{1,256}$/;
+
+function checkDom0Write(issues: ConfigIssue[], path: string, w: Dom0Write): void {
+  if (w.dir !== 'frontend' && w.dir !== 'backend') {
+    issues.push({
+      path: `${path}.dir`,
+      message: `must be frontend or backend, got ${JSON.stringify(w.dir)}`,
+    });
+  }
+  if (typeof w.key !== 'string' || !RELATIVE_KEY.test(w.key)) {
+    issues.push({
+      path: `${path}.key`,
+      message: `must be a key below the device directory, got ${JSON.stringify(w.key)}`,
+    });
+  }
+  if (typeof w.value !== 'string' || w.value.length > 4096) {
+    issues.push({ path: `${path}.value`, message: `must be a string of at most 4096 characters` });
+  }
+}
+
 export function validateConfig(config: WorldConfig): Result<WorldConfig, readonly ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   checkInt(issues, 'vcpuCount', config.vcpuCount, 1, 64);
@@ -179,6 +216,9 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
         message: `sectors ${w.sector}..${w.sector + w.sectorCount - 1} lie beyond the ${config.diskSectors}-sector disk`,
       });
     }
+  });
+  config.faults.dom0Writes?.forEach((w, i) => {
+    checkDom0Write(issues, `faults.dom0Writes[${i}]`, w);
   });
   if (config.hostile !== undefined) issues.push(...validateHostilePlan(config.hostile));
   return issues.length === 0 ? { ok: true, value: config } : { ok: false, error: issues };

@@ -44,6 +44,7 @@ export const ENABLED_ORDER: readonly Enabler[] = [
   guest.closeEnabled,
   toolstack.restartBackendEnabled,
   toolstack.destroyEnabled,
+  toolstack.dom0WriteEnabled,
   attacksEnabled,
 ];
 

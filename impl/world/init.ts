@@ -60,6 +60,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     lifecycle: { kind: 'running' },
     migrationCount: 0,
     backendRestarts: 0,
+    dom0WritesDone: 0,
     conflictsLeft: config.faults.transactionConflicts,
     stepCount: 0,
     reports: [],

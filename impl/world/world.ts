@@ -144,6 +144,8 @@ export interface World {
   host: Host;
   /** Backend restarts performed so far (config.faults.backendRestart allows one). */
   backendRestarts: number;
+  /** dom0 userspace writes performed so far (index into config.faults.dom0Writes). */
+  dom0WritesDone: number;
   /** Migrations performed so far (index into config.faults.migrations). */
   migrationCount: number;
   conflictsLeft: number;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fetchPackages, type UnpackedPackages } from './debian.ts';
-import { addModules, BuildError, ImageTree, moduleIndex } from './initramfs.ts';
+import { addModules, BUILT_IN, BuildError, ImageTree, moduleIndex } from './initramfs.ts';
 import {
   boot,
   DOM0_CMDLINE,
@@ -96,18 +96,33 @@ function packagedKernel(pkgs: UnpackedPackages): string {
   return join(pkgs.root, 'boot', `vmlinuz-${pkgs.kernelRelease}`);
 }
 
+/**
+ * The driver under test is loaded by insmod with the scenario's parameters: built into the kernel
+ * it would probe with its defaults (and xen_blkback's max_ring_page_order is read-only at run time).
+ */
+function requireLoadable(index: Map<string, string>, module: string, flag: string): void {
+  if (index.get(module.replace(/-/g, '_')) === BUILT_IN) {
+    throw new BuildError(
+      `${module} is built into the ${flag} kernel: capture needs it as a module (${module}.ko), to load it with the scenario's parameters`,
+    );
+  }
+}
+
 function buildGuest(options: CaptureOptions, pkgs: UnpackedPackages): Uint8Array {
   const tree = new ImageTree(pkgs.root);
   tree.addFromRoot('bin/busybox');
-  addModules(tree, GUEST_MODULES, moduleIndex(options.guestModules ?? packagedModules(pkgs)));
+  const index = moduleIndex(options.guestModules ?? packagedModules(pkgs));
+  requireLoadable(index, 'xen-blkfront', '--guest-kernel');
+  addModules(tree, GUEST_MODULES, index);
   tree.addData('init', guestInit(options.scenario));
   return tree.archive();
 }
 
 function buildDom0(options: CaptureOptions, pkgs: UnpackedPackages, guest: Uint8Array) {
+  const index = moduleIndex(options.backendModules ?? packagedModules(pkgs));
+  requireLoadable(index, 'xen-blkback', '--backend-kernel');
   const tree = new ImageTree(pkgs.root);
   for (const path of DOM0_PROGRAMS) tree.addFromRoot(path);
-  const index = moduleIndex(options.backendModules ?? packagedModules(pkgs));
   const modules = addModules(tree, DOM0_MODULES, index);
   tree.addHostFile('boot/guest-vmlinuz', options.guestKernel ?? packagedKernel(pkgs));
   tree.addData('boot/guest-initrd.gz', guest, 0o644);

@@ -109,18 +109,33 @@ function normal(name: string): string {
   return name.replace(/-/g, '_');
 }
 
-/** Every `<name>.ko` under a directory, by module name ('-' and '_' alike). */
+/** The index's mark for a module built into the kernel (named by modules.builtin): nothing to load. */
+export const BUILT_IN = '';
+
+/**
+ * Every `<name>.ko` under a directory, by module name ('-' and '_' alike), and every module a
+ * `modules.builtin` there names (`make modules_install` writes it): a kernel of one's own may
+ * build xen-blkback or loop in.
+ */
 export function moduleIndex(dir: string): Map<string, string> {
   const index = new Map<string, string>();
+  const builtIn: string[] = [];
   const walk = (at: string) => {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
       const path = join(at, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.ko')) index.set(normal(entry.name.slice(0, -3)), path);
+      else if (entry.name === 'modules.builtin') builtIn.push(path);
     }
   };
   if (!existsSync(dir)) throw new BuildError(`${dir}: no such module directory`);
   walk(dir);
+  for (const list of builtIn) {
+    for (const line of readFileSync(list, 'utf8').split('\n')) {
+      const name = /([^/]+)\.ko$/.exec(line.trim())?.[1];
+      if (name !== undefined && !index.has(normal(name))) index.set(normal(name), BUILT_IN);
+    }
+  }
   return index;
 }
 
@@ -132,8 +147,10 @@ export function moduleLoadOrder(wanted: readonly string[], index: Map<string, st
     if (order.includes(key)) return;
     if (chain.includes(key)) throw new BuildError(`module dependency loop: ${chain.join(' -> ')}`);
     const path = index.get(key);
+    if (path === BUILT_IN) return;
     if (path === undefined) {
-      const dir = index.size > 0 ? dirname([...index.values()][0]!) : '';
+      const file = [...index.values()].find((p) => p !== BUILT_IN);
+      const dir = file === undefined ? '' : dirname(file);
       throw new BuildError(
         `kernel module ${name}.ko not found${dir ? ` (looked under ${dir})` : ''}`,
       );

@@ -55,6 +55,11 @@ export interface ReplayPlan {
    * started once its kernels made as many writes as the real ones had (or at quiescence).
    */
   readonly destroyAfter?: WriteCounts;
+  /**
+   * For each of config.faults.dom0Writes, where the recorded one came (as many kernel writes on
+   * the device as before it): the model's is performed there, before any save.
+   */
+  readonly dom0WritesAfter?: readonly WriteCounts[];
 }
 
 export interface ReplayResult {
@@ -83,14 +88,13 @@ export function replayLineage(plan: ReplayPlan): ReplayResult {
     step(world, action);
     return undefined;
   };
-  const start = (fault: ReplayFault): string | undefined => {
-    const kind = FAULT_KINDS[fault];
+  const startKind = (kind: Action['kind']): string | undefined => {
     const action = enabled(world).find((a) => a.actor === 'toolstack' && a.kind === kind);
-    if (action === undefined)
-      return `the model cannot start the ${fault}: toolstack ${kind} is not enabled`;
+    if (action === undefined) return `the model cannot start toolstack ${kind}: it is not enabled`;
     perform(action);
     return undefined;
   };
+  const start = (fault: ReplayFault): string | undefined => startKind(FAULT_KINDS[fault]);
   const settle = (until?: WriteCounts): string | undefined => {
     const stop = until === undefined ? undefined : () => recorder.reached(world.guestDomid, until);
     const drained = drainWorld(world, DRAIN_STEPS_MAX, (action) => {
@@ -100,7 +104,11 @@ export function replayLineage(plan: ReplayPlan): ReplayResult {
     return drained.violation === REACHED ? undefined : drained.violation?.message;
   };
   let failure: string | undefined;
-  for (const fault of plan.faults) {
+  for (const after of plan.dom0WritesAfter ?? []) {
+    failure = guarded(() => settle(after) ?? startKind('dom0Write'));
+    if (failure !== undefined) break;
+  }
+  for (const fault of failure === undefined ? plan.faults : []) {
     failure = guarded(() => settle(fault === 'destroy' ? plan.destroyAfter : undefined));
     if (failure === undefined) failure = guarded(() => start(fault));
     if (failure !== undefined) break;

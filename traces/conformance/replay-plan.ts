@@ -14,7 +14,16 @@ import { NOT_ADVERTISED } from '../../model/negotiate.ts';
 import { BE, FE, readUnsigned, XEN_IO_PROTO_ABI_X86_32 } from '../../model/xenstore-keys.ts';
 import { flatten } from './check.ts';
 import type { DeviceOp, DeviceSession } from './extract.ts';
-import type { ReplayFault, ReplayPlan } from './model-replay.ts';
+import type { ReplayFault, ReplayPlan, WriteCounts } from './model-replay.ts';
+import type { Dom0Write } from '../../impl/world/config.ts';
+
+/** A dom0 userspace write of the recorded run and where it came. */
+export interface TimedDom0Write {
+  readonly write: Dom0Write;
+  /** The kernels' writes on the device visible before it. */
+  readonly after: WriteCounts;
+  readonly line: number;
+}
 
 /** Sessions of one guest's device: the first, then one per save/restore (new domid). */
 export interface Lineage {
@@ -114,6 +123,42 @@ function detached(session: DeviceSession): boolean {
   );
 }
 
+/**
+ * Keys dom0 userspace writes in an ordinary run outside libxl's creation transaction: the block
+ * hotplug script's (physical-device, its path, hotplug-status or -error) and libxl's teardown
+ * (online, state). Any other plain write is an administrator's xenstore-write.
+ */
+const TOOLSTACK_KEYS: ReadonlySet<string> = new Set([
+  BE.state,
+  'online',
+  'physical-device',
+  'physical-device-path',
+  'hotplug-status',
+  'hotplug-error',
+]);
+
+/**
+ * dom0 userspace's own writes into the device (a xenstore-write from a dom0 shell during the
+ * handshake), each with how many writes the kernels had made when it became visible. Only the
+ * first session's: the replay performs them before any save.
+ */
+export function dom0WritesOf(session: DeviceSession): TimedDom0Write[] {
+  const found: TimedDom0Write[] = [];
+  for (const op of flatten(session.toolstack)) {
+    if (op.kind !== 'write' || op.tx !== null || op.visibleLine === null) continue;
+    if (op.key === '' || TOOLSTACK_KEYS.has(op.key)) continue;
+    found.push({
+      write: { dir: op.dir, key: op.key, value: op.value },
+      after: {
+        frontend: writesBefore(session, 'frontend', op.visibleLine),
+        backend: writesBefore(session, 'backend', op.visibleLine),
+      },
+      line: op.line,
+    });
+  }
+  return found;
+}
+
 export function planOf(lineage: Lineage): ReplayPlan {
   const sessions = lineage.sessions;
   const first = sessions[0]!;
@@ -125,6 +170,7 @@ export function planOf(lineage: Lineage): ReplayPlan {
   const teardown = teardownLine(last);
   if (detached(last)) faults.push('detach');
   else if (teardown !== undefined) faults.push('destroy');
+  const dom0Writes = dom0WritesOf(first);
   const config: WorldConfig = {
     vcpuCount: Math.max(1, frontend.queueCountMax),
     abi: protocol === XEN_IO_PROTO_ABI_X86_32 ? 'x86_32-abi' : 'x86_64-abi',
@@ -142,14 +188,16 @@ export function planOf(lineage: Lineage): ReplayPlan {
       migrations: sessions.slice(1).map(backendConfigOf),
       unplug: faults.includes('detach'),
       destroy: faults.includes('destroy'),
+      ...(dom0Writes.length === 0 ? {} : { dom0Writes: dom0Writes.map((w) => w.write) }),
     },
   };
-  if (teardown === undefined || !faults.includes('destroy')) return { config, faults };
+  const timed = dom0Writes.length === 0 ? {} : { dom0WritesAfter: dom0Writes.map((w) => w.after) };
+  if (teardown === undefined || !faults.includes('destroy')) return { config, faults, ...timed };
   const destroyAfter = {
     frontend: writesBefore(last, 'frontend', teardown),
     backend: writesBefore(last, 'backend', teardown),
   };
-  return { config, faults, destroyAfter };
+  return { config, faults, destroyAfter, ...timed };
 }
 
 /** A kernel's visible writes to the device (either directory) that became visible before `line`. */

@@ -2,7 +2,7 @@
 // once blkback waits in InitWait, the suspend handshake, the migration to the next host of the
 // fault plan, xl block-detach, the removal of both directories, and a blkback restart.
 import { XenbusState } from '../../../model/xenbus-state.ts';
-import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from '../../../model/xenstore-paths.ts';
 import { BE } from '../../../model/xenstore-keys.ts';
 import { assert } from '../../assert.ts';
 import { disconnectRing, ringBusy } from '../../blkback/connect.ts';
@@ -34,6 +34,7 @@ const FIXED = {
   removeDevice: { actor: 'toolstack', kind: 'removeDevice' },
   restartBackend: { actor: 'toolstack', kind: 'restartBackend' },
   destroy: { actor: 'toolstack', kind: 'destroy' },
+  dom0Write: { actor: 'toolstack', kind: 'dom0Write' },
 } as const satisfies Record<string, Action>;
 
 /** The block script, run once blkback reached InitWait: physical-device appears. */
@@ -136,6 +137,26 @@ function destroy(world: World): void {
   world.lifecycle = { kind: 'destroyed' };
 }
 
+/**
+ * dom0 userspace writes a key of the device (xenstore-write: xenstored's do_write with dom0's
+ * permissions, firing the watches on it like any write); the drivers learn of it only when they
+ * read the key, as Linux's talk_to_blkback reads max-ring-page-order once, at InitWait.
+ */
+function dom0Write(world: World): void {
+  const writes = world.config.faults.dom0Writes ?? [];
+  const next = writes[world.dom0WritesDone];
+  assert(
+    next !== undefined,
+    'the fault plan has a dom0 write left (%s done)',
+    world.dom0WritesDone,
+  );
+  const dir =
+    next.dir === 'backend' ? backendPath(world.guestDomid) : frontendPath(world.guestDomid);
+  const written = world.xs.write(BACKEND_DOMID, `${dir}/${next.key}`, next.value);
+  assert(written.ok, 'dom0 may write any key of the device (%s)', next.key);
+  world.dom0WritesDone += 1;
+}
+
 /** A backend host that goes away takes its disk I/O in flight with it, and those mappings. */
 function abandonInflight(world: World, host: Host): void {
   for (const ring of host.back.rings) {
@@ -217,6 +238,7 @@ export const TOOLSTACK: ActorModule<'toolstack'> = {
       faultStart: true,
     },
     destroy: { perform: destroy, describe: () => 'toolstack destroy', faultStart: true },
+    dom0Write: { perform: dom0Write, describe: () => 'toolstack dom0Write', faultStart: true },
   },
 };
 
@@ -330,4 +352,11 @@ export function restartBackendEnabled(world: World, out: Action[]): void {
 export function destroyEnabled(world: World, out: Action[]): void {
   if (world.lifecycle.kind === 'running' && world.config.faults.destroy === true)
     out.push(FIXED.destroy);
+}
+
+/** A dom0 write of the plan may come at any point of a running guest's life. */
+export function dom0WriteEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind !== 'running') return;
+  if (world.dom0WritesDone < (world.config.faults.dom0Writes?.length ?? 0))
+    out.push(FIXED.dom0Write);
 }
