@@ -108,6 +108,18 @@ describe("docs/conformance.md quotes a real capture's output", () => {
   });
 });
 
+describe("docs/conformance.md's capture sections name the command's real options", () => {
+  it('every option of blkif capture is explained, and every --option named exists', () => {
+    const text = readFileSync(join(ROOT, 'docs/conformance.md'), 'utf8');
+    const section = text.slice(text.indexOf('## Recording the real drivers yourself'));
+    const named = new Set([...section.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1]!));
+    const real = new Set(captureCommand.options.map((o) => o.name));
+    expect([...named].filter((name) => !real.has(name))).toEqual([]);
+    expect([...real].filter((name) => !named.has(name))).toEqual([]);
+    expect(section).toContain('### Recording your own kernel\'s traffic');
+  });
+});
+
 // The real thing: Debian's packages, Xen under QEMU, a minute or more. Only when asked for.
 describe.runIf(process.env.BLKIF_CAPTURE === '1')(
   'blkif capture under QEMU (BLKIF_CAPTURE=1)',

@@ -95,9 +95,10 @@ export const DEFAULT_TIMEOUTS: Readonly<Record<StepKind, number>> = {
   detach: 60,
   destroy: 60,
   sleep: 600,
-  snapshot: 30,
-  'xenstore-write': 10,
-  'xenstore-rm': 10,
+  // xenstore-ls -fp makes hundreds of requests, each traced: over a minute on a loaded host.
+  snapshot: 180,
+  'xenstore-write': 30,
+  'xenstore-rm': 30,
 };
 
 /** blkfront's and blkback's module parameters (Linux 6.1), the only ones a scenario may set. */

@@ -45,7 +45,7 @@ describe('capture scripts', () => {
     expect(init).toContain('xenstored -T /var/log/xen/xs-trace.log');
     const commands = [
       'run 180 xl create -p /etc/blkif/guest.cfg',
-      `xenstore-write "$(expand '{backend}/max-ring-page-order' 51712)" '4'`,
+      `timeout -s KILL 30 xenstore-write "$(expand '{backend}/max-ring-page-order' 51712)" '4'`,
       'run 30 xl unpause guest',
       'wait_state 360 51712 backend 4 && wait_state 360 51712 frontend 4',
       'run 60 xl block-attach guest phy:/dev/loop1,xvdb,w',

@@ -162,11 +162,11 @@ function stepCommand(step: Step, scenario: Scenario): string {
     case 'sleep':
       return `sleep ${step.seconds}`;
     case 'snapshot':
-      return `xenstore-ls -fp > /out/xs-ls-${step.name}.txt`;
+      return `timeout -s KILL ${t} xenstore-ls -fp > /out/xs-ls-${step.name}.txt`;
     case 'xenstore-write':
-      return `xenstore-write "$(expand ${quote(step.path)} ${deviceIdOf(step.vdev)})" ${quote(step.value)}`;
+      return `timeout -s KILL ${t} xenstore-write "$(expand ${quote(step.path)} ${deviceIdOf(step.vdev)})" ${quote(step.value)}`;
     case 'xenstore-rm':
-      return `xenstore-rm "$(expand ${quote(step.path)} ${deviceIdOf(step.vdev)})"`;
+      return `timeout -s KILL ${t} xenstore-rm "$(expand ${quote(step.path)} ${deviceIdOf(step.vdev)})"`;
   }
 }
 
@@ -205,7 +205,7 @@ function stepLines(scenario: Scenario): string {
         `  mark step ${index} start ${what}`,
         `  t0=$(ms)`,
         `  if ${stepCommand(step, scenario)}; then mark step ${index} ok $(( $(ms) - t0 ));`,
-        `  else fail "step ${index} (${what}) failed or overran ${step.timeout} s"; fi`,
+        `  else fail "step ${index + 1} (${what}) failed or overran ${step.timeout} s"; fi`,
         `fi`,
       ].join('\n');
     })

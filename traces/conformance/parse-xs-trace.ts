@@ -121,6 +121,12 @@ interface ParserState {
 const MESSAGE_RE = /^(IN|OUT) (0x[0-9a-fA-F]+) (\d{8} \d{2}:\d{2}:\d{2}) ([A-Z_]+) \((.*)\)$/;
 const LIFETIME_RE = /^(CREATE|DESTROY) (connection|watch|transaction|node) (0x[0-9a-fA-F]+)$/;
 const NOISE_PREFIXES = ['wrl:', '***', 'Checking store', 'xenstored'];
+/**
+ * ignore_connection's note when xenstored stops serving a connection (its client hung up with a
+ * request in flight): the DESTROY that follows is what the checker reads, and the request stays
+ * unanswered as it was.
+ */
+const IGNORED_RE = /^CONN 0x[0-9a-fA-F]+ ignored, reason \d+$/;
 
 function issue(code: ParseIssueCode, line: number, message: string): Result<never, ParseIssue> {
   return { ok: false, error: { code, line, message } };
@@ -181,7 +187,11 @@ function parseLine(state: ParserState, text: string, line: number): Result<null,
     if (lifetime[1] === 'CREATE') return create(state, lifetime[3]!, line);
     return destroy(state, lifetime[3]!, line);
   }
-  if (text.trim() === '' || NOISE_PREFIXES.some((prefix) => text.startsWith(prefix))) {
+  if (
+    text.trim() === '' ||
+    NOISE_PREFIXES.some((prefix) => text.startsWith(prefix)) ||
+    IGNORED_RE.test(text)
+  ) {
     return { ok: true, value: null };
   }
   const shown = text.length > 60 ? `${text.slice(0, 60)}...` : text;
