@@ -116,7 +116,7 @@ describe("docs/conformance.md's capture sections name the command's real options
     const real = new Set(captureCommand.options.map((o) => o.name));
     expect([...named].filter((name) => !real.has(name))).toEqual([]);
     expect([...real].filter((name) => !named.has(name))).toEqual([]);
-    expect(section).toContain('### Recording your own kernel\'s traffic');
+    expect(section).toContain("### Recording your own kernel's traffic");
   });
 });
 
