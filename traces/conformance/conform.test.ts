@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { conformTrace, compareWithModel } from './conform.ts';
 import { checkSession } from './check.ts';
@@ -14,7 +15,7 @@ import { type ConnectionWrites, replayLineage } from './model-replay.ts';
 import { parseXsTrace } from './parse-xs-trace.ts';
 import { lineagesOf, planOf } from './replay-plan.ts';
 import { summarizeDevice } from './summarize-device.ts';
-import { readScenario1 } from './scenario-files.ts';
+import { readScenario1, recordedScenarios } from './scenario-files.ts';
 
 function verdicts(text: string, device?: string) {
   const result = conformTrace(text, device === undefined ? {} : { device });
@@ -337,5 +338,22 @@ describe('conform compares blkback past xl destroy (teeth of the toolstack destr
     const destroyed = verdicts(edited).find((v) => v.device === 'vbd 2/51712')!;
     expect(destroyed.divergence?.rule).toBe('model-writes');
     expect(destroyed.divergence?.message).toContain('expected a write of state = 6');
+  });
+});
+
+describe('prefix-closed on every committed recording', () => {
+  // Every state change of every session of every recording, cut just after it: no divergence.
+  it.each(recordedScenarios().map((s) => [s.name, s.trace] as const))('%s', (_name, path) => {
+    const text = readFileSync(path, 'utf8');
+    const cuts = [...new Set(sessionsOf(text).flatMap(stateChangeLines))].sort((a, b) => a - b);
+    expect(cuts.length).toBeGreaterThan(2);
+    for (const cut of cuts) {
+      for (const verdict of verdicts(cutAfter(text, cut))) {
+        expect(
+          verdict.divergence?.message,
+          `${verdict.device}, cut at line ${cut}`,
+        ).toBeUndefined();
+      }
+    }
   });
 });
