@@ -1,5 +1,6 @@
 // The shape of one `blkif` subcommand. run-cli.ts parses argv into the options a command's table
 // declares, calls run(), and maps a CliError to one line and an exit code.
+import type { JobStarter } from './check/jobs.ts';
 
 /** What a path is, for the checks of cli/paths.ts (a path under a file or missing: `missing`). */
 export type PathKind = 'missing' | 'file' | 'dir' | 'special';
@@ -37,6 +38,8 @@ export interface CliIo {
   createProblem(dir: string): string | undefined;
   now(): number;
   trapInterrupts(): Interrupts;
+  /** Job runners for `check --jobs` (absent: every campaign runs in one job). */
+  readonly jobs?: JobStarter;
 }
 
 /**

@@ -18,6 +18,8 @@ import { CliError } from './errors.ts';
 
 export interface LoadedVariant {
   readonly drivers: Drivers;
+  /** The bundled module: what `check --jobs` worker threads import to get the same variant. */
+  readonly code: string;
   readonly file: DriversFile;
   /** Said on stderr, not fatal: e.g. that a .ts file could not be type-checked. */
   readonly notes: readonly string[];
@@ -90,7 +92,12 @@ export async function loadDriversFile(
       path,
       `the variant is named "${drivers.name}", a name blkif already uses; give it its own`,
     );
-  return { drivers, file: { path, sha256: hashDriversFile(absolute, inputs) }, notes };
+  return { drivers, code, file: { path, sha256: hashDriversFile(absolute, inputs) }, notes };
+}
+
+/** The variant of an already checked bundle (LoadedVariant.code), imported again elsewhere. */
+export async function importVariantBundle(path: string, code: string): Promise<Drivers> {
+  return variantExport(path, await importBundle(path, code));
 }
 
 async function bundle(

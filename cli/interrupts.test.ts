@@ -88,14 +88,25 @@ describe('--path', () => {
   });
 });
 
-function spawnCheck(): {
+function spawnCheck(jobs = 1): {
   started: Promise<void>;
   done: Promise<{ code: number | null; out: string }>;
   kill: (signal: NodeJS.Signals) => void;
 } {
   const child = spawn(
     process.execPath,
-    ['cli/bin.mjs', 'check', '--property', 'data-integrity', '--runs', '1000000', '--seed', '1'],
+    [
+      'cli/bin.mjs',
+      'check',
+      '--property',
+      'data-integrity',
+      '--runs',
+      '1000000',
+      '--seed',
+      '1',
+      '--jobs',
+      String(jobs),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -114,8 +125,8 @@ function spawnCheck(): {
 }
 
 describe('signals (a real process)', () => {
-  it('SIGINT: the summary so far and exit 130', async () => {
-    const run = spawnCheck();
+  it.each([1, 2])('SIGINT with --jobs %i: the summary so far and exit 130', async (jobs) => {
+    const run = spawnCheck(jobs);
     await run.started;
     run.kill('SIGINT');
     const { code, out } = await run.done;

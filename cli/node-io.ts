@@ -11,6 +11,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { THREAD_JOBS } from './check/thread-pool.ts';
 import { colourWanted } from './colour.ts';
 import { type CliIo, EXIT, type Interrupts, type PathStat } from './command.ts';
 import { CliError } from './errors.ts';
@@ -150,4 +151,5 @@ export const nodeIo: CliIo = {
   // Wall-clock milliseconds: progress timing, and the seed of a `check` given no --seed.
   now: () => Date.now(),
   trapInterrupts,
+  jobs: THREAD_JOBS,
 };

@@ -16,6 +16,11 @@ export interface Registry {
   readonly driverNames: readonly string[];
   /** What `blkif list` says of each variant (absent: listed by name only). */
   readonly variantInfo?: ReadonlyMap<string, VariantInfo>;
+  /**
+   * The module and export that hold this registry, so `check --jobs` worker threads can load the
+   * same one (absent: the campaign runs in one job).
+   */
+  readonly source?: { readonly module: string; readonly name: string };
 }
 
 export interface VariantInfo {
@@ -37,6 +42,7 @@ export const DEFAULT_REGISTRY: Registry = {
       { kind: 'known-bad', summary: m.summary, caughtBy: m.caughtBy } as const,
     ]),
   ),
+  source: { module: import.meta.url, name: 'DEFAULT_REGISTRY' },
 };
 
 export function propertyNamed(registry: Registry, name: string): PropertyDef | undefined {

@@ -13,6 +13,8 @@ export interface SelectedDrivers {
   readonly file: DriversFile | undefined;
   /** How a printed rerun command names it: the file's path, or the variant's name. */
   readonly arg: string;
+  /** A file's variant bundled into one module (for `check --jobs` worker threads). */
+  readonly bundle?: string;
 }
 
 export async function selectDrivers(
@@ -24,7 +26,7 @@ export async function selectDrivers(
   if (isDriversFile(name)) {
     const loaded = await loadDriversFile(name, registry.driverNames);
     for (const note of loaded.notes) io.stderr(`${note}\n`);
-    return { drivers: loaded.drivers, file: loaded.file, arg: name };
+    return { drivers: loaded.drivers, file: loaded.file, arg: name, bundle: loaded.code };
   }
   const drivers = registry.drivers(name);
   if (drivers === undefined)

@@ -23,6 +23,8 @@ import {
 import { type Paint, paintFor } from '../colour.ts';
 import { BLKIF_VERSION } from '../version.ts';
 import { Findings } from './findings.ts';
+import type { JobSetup } from './jobs.ts';
+import { ParallelRun } from './parallel.ts';
 import { Progress } from './progress.ts';
 import type { Chunk, Shard } from './shard.ts';
 import {
@@ -51,6 +53,10 @@ export interface CheckPlan {
   readonly coverageReport: boolean;
   readonly strategy: Strategy;
   readonly budgets: CampaignBudgets;
+  /** Job runners (--jobs); 1 runs every chunk in this thread. */
+  readonly jobs: number;
+  /** How worker threads rebuild this plan (absent: the registry cannot be loaded by name). */
+  readonly jobSetup: JobSetup | undefined;
 }
 
 export interface PlanResult {
@@ -77,11 +83,17 @@ function pathMissed(plan: CheckPlan, def: PropertyDef): CliError {
   );
 }
 
-interface Ran {
+/** What a property's chunks did together (one job or several: parallel.ts). */
+export interface Ran {
   readonly runs: number;
   readonly actions: number;
+  /** The outcome of its failing chunk, else of its last. */
   readonly outcome: PropertyOutcome | undefined;
   readonly timeLimited: boolean;
+  /** A signal cut its runs short. */
+  readonly interrupted: boolean;
+  /** The failure's shrinking was cut short (a signal, or its share of --duration). */
+  readonly shrinkCut: boolean;
 }
 
 interface RunContext {
@@ -137,9 +149,16 @@ async function runChunks(
     if (outcome.failure !== undefined || outcome.error !== undefined || outcome.interrupted) break;
   }
   // The time limit is not an interrupt: the campaign goes on with the next property.
-  if (outcome !== undefined && !signalled && outcome.interrupted === true)
-    outcome = { ...outcome, interrupted: false };
-  return { runs, actions, outcome, timeLimited: timeUp && !signalled };
+  const interrupted = outcome?.interrupted === true && signalled;
+  const timeLimited = timeUp && !signalled;
+  return {
+    runs,
+    actions,
+    outcome,
+    timeLimited,
+    interrupted,
+    shrinkCut: interrupted || timeLimited,
+  };
 }
 
 async function runProperty(
@@ -152,15 +171,26 @@ async function runProperty(
   const started = io.now();
   const ran = await runChunks(plan, def, chunks, context);
   progress.clear();
+  return propertySummary(plan, def, ran, io.now() - started, { io, findings });
+}
+
+/** A property's row of the summary; its failure is reported (printed, its trace written). */
+export function propertySummary(
+  plan: CheckPlan,
+  def: PropertyDef,
+  ran: Ran,
+  timeMs: number,
+  { io, findings }: { readonly io: CliIo; readonly findings: Findings },
+): PropertySummary {
   const outcome = ran.outcome;
   if (outcome?.pathMissed === true) throw pathMissed(plan, def);
   const base = {
     name: def.name,
     runs: ran.runs,
     actions: ran.actions,
-    timeMs: io.now() - started,
+    timeMs,
     ...(ran.timeLimited ? { timeLimited: true } : {}),
-    ...(outcome?.interrupted === true ? { interrupted: true as const } : {}),
+    ...(ran.interrupted ? { interrupted: true as const } : {}),
   };
   if (outcome?.error !== undefined) {
     io.stdout(`ERROR ${def.name}: ${outcome.error}\n`);
@@ -172,7 +202,7 @@ async function runProperty(
     plan.driversFile === undefined
       ? failure
       : { ...failure, trace: { ...failure.trace, driversFile: plan.driversFile } };
-  const id = findings.add(def, recorded, outcome?.interrupted === true || ran.timeLimited);
+  const id = findings.add(def, recorded, ran.shrinkCut);
   const result = LIVENESS_CODES.has(failure.violation.code) ? 'liveness' : 'safety';
   return {
     ...base,
@@ -216,9 +246,10 @@ function headerLine(plan: CheckPlan): string {
     plan.budgets.durationMs === 'none' ? '' : `, duration ${plan.budgets.durationMs / 1000}s`;
   const file = plan.driversFile === undefined ? '' : ` (${plan.driversFile.path})`;
   const n = plan.properties.length;
+  const jobs = plan.jobs > 1 ? `, ${plan.jobs} jobs` : '';
   return (
     `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}${file}${strategy}, ` +
-    `${n} ${n === 1 ? 'property' : 'properties'}${shard}${duration}\n`
+    `${n} ${n === 1 ? 'property' : 'properties'}${shard}${duration}${jobs}\n`
   );
 }
 
@@ -271,7 +302,10 @@ async function runTrapped(plan: CheckPlan, io: CliIo, interrupts: Interrupts): P
     io,
     paint,
   });
-  const properties = await runAll(plan, io, findings, interrupts);
+  const properties =
+    plan.jobs > 1 && io.jobs !== undefined && plan.jobSetup !== undefined
+      ? await runJobs(plan, io, findings, interrupts)
+      : await runAll(plan, io, findings, interrupts);
   const interrupted = properties.some((p) => p.interrupted === true);
   const summary: CheckSummary = {
     kind: 'blkif-check-summary',
@@ -302,6 +336,25 @@ async function runTrapped(plan: CheckPlan, io: CliIo, interrupts: Interrupts): P
     traces: findings.traces(),
     ...(writeError === undefined ? {} : { writeError }),
   };
+}
+
+async function runJobs(
+  plan: CheckPlan,
+  io: CliIo,
+  findings: Findings,
+  interrupts: Interrupts,
+): Promise<PropertySummary[]> {
+  const local = {
+    defs: plan.properties.map((p) => p.def),
+    drivers: plan.drivers,
+    strategy: plan.strategy,
+  };
+  const pool = io.jobs!.start(plan.jobSetup!, local, plan.jobs);
+  try {
+    return await new ParallelRun(plan, pool, io, findings).run(interrupts);
+  } finally {
+    await pool.close();
+  }
 }
 
 function measureAfterwards(plan: CheckPlan, io: CliIo): CliError | undefined {

@@ -124,6 +124,7 @@ function planOf(
   ]);
   return {
     properties,
+    ...jobsOf(registry, options, io, { properties, selected, strategy, path }),
     drivers: selected.drivers,
     driversFile: selected.file,
     driversArg: selected.arg,
@@ -142,6 +143,45 @@ function planOf(
       bail: options.bail === true,
     },
   };
+}
+
+/** Most job runners --jobs takes (each is a thread with its own copy of the model). */
+const JOBS_MAX = 64;
+
+/**
+ * --jobs (default: the cores), as many as there are chunks to share; one job when the io has no
+ * runners, for a --path (one chunk), or a registry worker threads cannot load.
+ */
+function jobsOf(
+  registry: Registry,
+  options: OptionValues,
+  io: CliIo,
+  plan: Pick<CheckPlan, 'properties' | 'strategy' | 'path'> & { selected: SelectedDrivers },
+): Pick<CheckPlan, 'jobs' | 'jobSetup'> {
+  const asked = intOption(options, 'jobs', 1, JOBS_MAX, io.jobs?.cores ?? 1);
+  const chunks = plan.properties.reduce((n, p) => n + p.chunks.length, 0);
+  const { selected } = plan;
+  const drivers =
+    selected.file === undefined
+      ? { kind: 'name' as const, name: selected.arg }
+      : selected.bundle === undefined
+        ? undefined
+        : { kind: 'bundle' as const, path: selected.arg, code: selected.bundle };
+  const jobSetup =
+    registry.source === undefined || drivers === undefined
+      ? undefined
+      : {
+          registry: registry.source,
+          properties: plan.properties.map(({ def }) => ({
+            name: def.name,
+            stepsMax: def.stepsMax,
+            drainStepsMax: def.drainStepsMax,
+          })),
+          drivers,
+          strategy: plan.strategy,
+        };
+  const usable = io.jobs !== undefined && jobSetup !== undefined && plan.path === undefined;
+  return { jobs: usable ? Math.max(1, Math.min(asked, chunks)) : 1, jobSetup };
 }
 
 /** `title a, b, c` wrapped at 100 columns under a hanging indent. */
@@ -351,6 +391,13 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     kind: 'number',
     placeholder: 'N',
     summary: 'bound on the fair drain (exceeding it is a liveness violation)',
+  },
+  {
+    name: 'jobs',
+    kind: 'number',
+    placeholder: 'N',
+    summary:
+      'run the chunks of the campaign in N worker threads (default: the number of cores); the results are the same for every N',
   },
   {
     name: 'shard',
