@@ -77,7 +77,7 @@ function scrambledJobs(): JobStarter & { started: number[]; finished: { chunk: n
     cores: 1,
     started,
     finished,
-    start(_setup, local, count): JobPool {
+    async start(_setup, local, count): Promise<JobPool> {
       started.push(count);
       const stopped = new Array<boolean>(count).fill(false);
       let interrupted = false;

@@ -11,7 +11,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { THREAD_JOBS } from './check/thread-pool.ts';
+import { availableParallelism } from 'node:os';
 import { colourWanted } from './colour.ts';
 import { type CliIo, EXIT, type Interrupts, type PathStat } from './command.ts';
 import { CliError } from './errors.ts';
@@ -151,5 +151,10 @@ export const nodeIo: CliIo = {
   // Wall-clock milliseconds: progress timing, and the seed of a `check` given no --seed.
   now: () => Date.now(),
   trapInterrupts,
-  jobs: THREAD_JOBS,
+  // Worker threads, loaded when a campaign starts them (`blkif --help` loads none of the model).
+  jobs: {
+    cores: availableParallelism(),
+    start: async (setup, local, count) =>
+      (await import('./check/thread-pool.ts')).startThreadPool(setup, local, count),
+  },
 };

@@ -64,7 +64,7 @@ export interface JobSetup {
 export interface JobStarter {
   /** The default of --jobs: the number of cores. */
   readonly cores: number;
-  start(setup: JobSetup, local: LocalJobs, count: number): JobPool;
+  start(setup: JobSetup, local: LocalJobs, count: number): Promise<JobPool>;
 }
 
 /** The plan's own objects, for a pool that runs the chunks in this thread. */

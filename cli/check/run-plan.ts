@@ -349,7 +349,7 @@ async function runJobs(
     drivers: plan.drivers,
     strategy: plan.strategy,
   };
-  const pool = io.jobs!.start(plan.jobSetup!, local, plan.jobs);
+  const pool = await io.jobs!.start(plan.jobSetup!, local, plan.jobs);
   try {
     return await new ParallelRun(plan, pool, io, findings).run(interrupts);
   } finally {

@@ -1,10 +1,9 @@
 // The CLI's job runners for `check --jobs N`: this thread (jobs.ts's LocalRunner) and N - 1
 // worker threads (worker.ts), each with its own copy of the model. Run from the sources (a checkout whose dist/ is stale, tests), a worker
 // registers tsx first, as cli/bin.mjs does for the main thread; run from dist/, it loads the
-// compiled worker directly. Only node: modules are imported here: `blkif --help` stays quick.
+// compiled worker directly. cli/node-io.ts imports this module when a campaign starts its jobs.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PropertyOutcome } from '../../properties/catalog.ts';
@@ -137,7 +136,5 @@ class ThreadPool implements JobPool {
   }
 }
 
-export const THREAD_JOBS: JobStarter = {
-  cores: availableParallelism(),
-  start: (setup, local, count) => new ThreadPool(setup, local, count),
-};
+export const startThreadPool: JobStarter['start'] = async (setup, local, count) =>
+  new ThreadPool(setup, local, count);
