@@ -246,10 +246,9 @@ function headerLine(plan: CheckPlan): string {
     plan.budgets.durationMs === 'none' ? '' : `, duration ${plan.budgets.durationMs / 1000}s`;
   const file = plan.driversFile === undefined ? '' : ` (${plan.driversFile.path})`;
   const n = plan.properties.length;
-  const jobs = plan.jobs > 1 ? `, ${plan.jobs} jobs` : '';
   return (
     `blkif check: seed ${plan.seed}, drivers ${plan.drivers.name}${file}${strategy}, ` +
-    `${n} ${n === 1 ? 'property' : 'properties'}${shard}${duration}${jobs}\n`
+    `${n} ${n === 1 ? 'property' : 'properties'}${shard}${duration}\n`
   );
 }
 
