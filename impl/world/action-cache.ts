@@ -4,6 +4,8 @@
 import { assert } from '../assert.ts';
 import type { Action } from './action.ts';
 
+type CompleteIoAction = Extract<Action, { kind: 'completeIo' }>;
+
 export type RingActionKind =
   | 'queueRequest'
   | 'processResponses'
@@ -23,6 +25,7 @@ const RING_KINDS: readonly RingActionKind[] = [
 export class ActionCache {
   private readonly ringRows: Action[][] = [];
   private readonly submits: Action[] = [];
+  private readonly ioRows: CompleteIoAction[][] = [];
 
   /** The action of `kind` on ring `ring` of `side`; deliverEvent is the hypervisor's. */
   ring(side: 'blkfront' | 'blkback', kind: RingActionKind, ring: number): Action {
@@ -41,6 +44,23 @@ export class ActionCache {
         kind === 'deliverEvent'
           ? { actor: 'hypervisor', kind, side, ring }
           : ({ actor: side, kind, ring } as Action);
+      row[slot] = action;
+    }
+    return action;
+  }
+
+  /** blkback's completeIo of the request in pending slot `slot` (id `id`) of ring `ring`. */
+  completeIo(ring: number, slot: number, id: number): Action {
+    let row = this.ioRows[ring];
+    if (row === undefined) {
+      assert(Number.isInteger(ring) && ring >= 0, 'a ring index');
+      row = [];
+      this.ioRows[ring] = row;
+    }
+    let action = row[slot];
+    // A slot is reused by later requests: the cached action is the one of its current id.
+    if (action === undefined || action.id !== id) {
+      action = { actor: 'blkback', kind: 'completeIo', ring, slot, id };
       row[slot] = action;
     }
     return action;

@@ -146,6 +146,12 @@ export class EventChannels {
     assert(!this.isMasked(dom, port), 'unmask of port %s did not stick', port);
   }
 
+  /** Whether any port of `dom` is pending: enabled() asks it before looking at each port. */
+  anyPending(dom: DomId): boolean {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && ports.pendingCount > 0;
+  }
+
   isPending(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
     return ports !== undefined && this.validPort(ports, port) && ports.pending[port] === true;

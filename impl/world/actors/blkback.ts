@@ -97,15 +97,8 @@ export function ringWorkEnabled(world: World, out: Action[]): void {
     else if (ring.barrier !== undefined && ring.inflight.size === 0)
       out.push(cache.ring('blkback', 'submitBarrier', ring.index));
     else if (needsFinalCheck(ring)) out.push(cache.ring('blkback', 'finalCheck', ring.index));
-    for (const pending of ring.inflight.values()) {
-      out.push({
-        actor: 'blkback',
-        kind: 'completeIo',
-        ring: ring.index,
-        slot: pending.slot,
-        id: pending.id,
-      });
-    }
+    for (const pending of ring.inflight.values())
+      out.push(cache.completeIo(ring.index, pending.slot, pending.id));
   }
 }
 
