@@ -2,55 +2,68 @@
 // returns labelled figures; this file only prints them. Not a test: timing never decides a
 // verdict. Rates compared with each other are measured interleaved within one module (see
 // interleave.ts), so the ratios it prints are comparable within the run.
-export interface BenchFigure {
-  readonly label: string;
-  readonly value: number;
-  readonly unit: string;
-  /** Decimals to print (ratios); whole numbers otherwise. */
-  readonly digits?: number;
-  /** A figure that could not be measured: printed instead of the value. */
-  readonly absent?: string;
-}
-export type BenchModule = {
-  readonly run: () => readonly BenchFigure[] | Promise<readonly BenchFigure[]>;
-};
+// `npm run bench -- --readme [module...]` runs every module (or those named), keeps the figures in
+// bench/results.json and redraws README.md's speed table from them (figures.ts).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import {
+  BENCH_MODULES,
+  type BenchFigure,
+  type BenchResults,
+  formatFigure,
+  withSpeedTable,
+} from './figures.ts';
 
-const modules: readonly { name: string; load: () => Promise<BenchModule> }[] = [
-  { name: 'ring', load: () => import('./ring-ops.ts') },
-  { name: 'xenstore', load: () => import('./xenstore-writes.ts') },
-  { name: 'world', load: () => import('./steps-per-second.ts') },
-  { name: 'fork', load: () => import('./fork.ts') },
-  { name: 'explore', load: () => import('./explore.ts') },
-  { name: 'main-job', load: () => import('./main-job.ts') },
-  { name: 'memory', load: () => import('./memory.ts') },
-];
+export type { BenchFigure, BenchModule } from './figures.ts';
+export { formatFigure } from './figures.ts';
 
-export function formatFigure(figure: BenchFigure): string {
-  const value =
-    figure.absent ??
-    figure.value.toLocaleString('en-US', {
-      minimumFractionDigits: figure.digits ?? 0,
-      maximumFractionDigits: figure.digits ?? 0,
-    });
-  return `${figure.label.padEnd(58)} ${value.padStart(14)} ${figure.unit}`.trimEnd();
+const RESULTS = new URL('./results.json', import.meta.url);
+const README = new URL('../README.md', import.meta.url);
+
+/** Keeps `ran` in bench/results.json (the other modules' figures kept as they were). */
+function writeReadme(ran: BenchResults['modules']): void {
+  const before = existsSync(RESULTS)
+    ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResults).modules
+    : [];
+  const modules = BENCH_MODULES.flatMap(({ name }) => {
+    const figures = (ran.find((m) => m.name === name) ?? before.find((m) => m.name === name))
+      ?.figures;
+    return figures === undefined ? [] : [{ name, figures }];
+  });
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    cores: availableParallelism(),
+    modules,
+  };
+  const readme = withSpeedTable(readFileSync(README, 'utf8'), results);
+  if (readme === undefined) throw new Error('README.md has no speed table markers (figures.ts)');
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(README, readme);
+  console.log('wrote bench/results.json and the speed table of README.md');
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
-  const unknown = wanted.filter((w) => !modules.some((m) => m.name === w));
+  const args = process.argv.slice(2);
+  const readme = args.includes('--readme');
+  const wanted = args.filter((a) => a !== '--readme');
+  const unknown = wanted.filter((w) => !BENCH_MODULES.some((m) => m.name === w));
   if (unknown.length > 0) {
     console.error(
-      `unknown bench module ${unknown[0]}; modules: ${modules.map((m) => m.name).join(', ')}`,
+      `unknown bench module ${unknown[0]}; modules: ${BENCH_MODULES.map((m) => m.name).join(', ')}`,
     );
     process.exitCode = 2;
     return;
   }
-  for (const module of modules) {
+  const ran: { name: string; figures: readonly BenchFigure[] }[] = [];
+  for (const module of BENCH_MODULES) {
     if (wanted.length > 0 && !wanted.includes(module.name)) continue;
     console.log(`# ${module.name}`);
-    const mod = await module.load();
-    for (const figure of await mod.run()) console.log(formatFigure(figure));
+    const figures = await (await module.load()).run();
+    for (const figure of figures) console.log(formatFigure(figure));
+    ran.push({ name: module.name, figures });
   }
+  if (readme) writeReadme(ran);
 }
 
 await main();
