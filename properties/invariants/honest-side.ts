@@ -16,6 +16,7 @@ import {
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { errorNodePath } from '../../model/xenstore-keys.ts';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
+import type { BlkfrontReportCode, DriverReport } from '../../impl/blkfront/device.ts';
 import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
 import type { BlkifResponse } from '../../impl/xen/blkif-abi.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
@@ -29,6 +30,7 @@ import {
   backProducerOverflow,
   entryOffset,
   frontProducerOverflow,
+  rspProd,
 } from '../../impl/xen/shared-ring.ts';
 import type { Invariant, InvariantChecker, InvariantPhase } from './invariant.ts';
 import { hostileRun } from './runs.ts';
@@ -45,14 +47,17 @@ interface Progress {
   readonly forgedJudged: boolean[];
   /**
    * Per forged response not read yet, as after the previous step: what its slot holds (the
-   * forged bytes, or a request blkfront itself later wrote there), and whether blkif_interrupt
-   * would accept those bytes (an id in range, waiting, with that operation: the id was reused
-   * after the forge). Accepted bytes complete a request no frontend can tell from a real answer.
+   * forged bytes, or a request blkfront itself later wrote there), and what blkif_interrupt
+   * must make of those bytes: the report its checks give, or 'accepted' (an id in range,
+   * waiting, with that operation: the id was reused after the forge), which completes a
+   * request no frontend can tell from a real answer.
    */
   readonly forgedSlot: (BlkifResponse | undefined)[];
-  readonly forgedLive: boolean[];
+  readonly forgedVerdict: Verdict[];
   /** Per frontend ring (by its first frame): req_prod_pvt after the previous step. */
   readonly frontReqProd: Map<Frame, RingIdx>;
+  /** Per frontend ring (by its first frame): rsp_cons and whether rsp_prod overflowed. */
+  readonly frontCons: Map<Frame, { rspCons: RingIdx; overflow: boolean }>;
   readonly garbageJudged: boolean[];
   stateWritesSeen: number;
   /** By ringKey: was req_prod beyond the ring, how many requests consumed. */
@@ -111,22 +116,109 @@ function forgedResponses(world: World, p: Progress, out: Violation[]): void {
       const frontWrote = frontPublished(p, rinfo, forged.index);
       if (!sameResponse(now, before) && !frontWrote) p.forgedJudged[i] = true;
       p.forgedSlot[i] = now;
-      p.forgedLive[i] = waitingFor(rinfo, now);
+      p.forgedVerdict[i] = verdictOn(rinfo, now);
       continue;
     }
     p.forgedJudged[i] = true;
-    if (p.forgedLive[i] === true) continue;
-    const reported = world.reports.some((r) => r.side === 'blkfront');
-    if (dev.connection !== 'error' || !reported) {
+    const verdict = p.forgedVerdict[i] ?? verdictOn(rinfo, before);
+    if (verdict === 'accepted') continue;
+    const report = lastFrontReport(world);
+    // A shadow an earlier response of the same batch completed is no longer waiting.
+    const codes: string[] =
+      verdict === 'response-wrong-operation' ? [verdict, NOT_WAITING] : [verdict];
+    const exact =
+      report !== undefined && report.ring === rinfo.index && codes.includes(report.code);
+    if (dev.connection !== 'error' || !exact) {
+      const got = report === undefined ? 'no report' : `report ${report.code}`;
       out.push(
         violation(
           world,
           `${forged.attack}: blkfront read a forged response (id ${before.id}, op ${before.operation}, index ${forged.index}) and ` +
-            `the device is ${dev.connection}${reported ? '' : ' with no report'}, not marked broken`,
+            `the device is ${dev.connection} with ${got}, not marked broken with ${verdict}`,
           { ring: rinfo.index, requestId: before.id },
         ),
       );
     }
+  }
+}
+
+type Verdict = BlkfrontReportCode | 'accepted';
+const NOT_WAITING: BlkfrontReportCode = 'response-not-waiting';
+
+/** What blkif_interrupt's checks make of `rsp` on `rinfo` now, in their order. */
+function verdictOn(rinfo: RingInfo, rsp: BlkifResponse): Verdict {
+  if (!Number.isInteger(rsp.id) || rsp.id < 0 || rsp.id >= rinfo.shadow.length)
+    return 'response-id-out-of-range';
+  const shadow = rinfo.shadow[rsp.id]!;
+  if (shadow.status !== 'waiting') return NOT_WAITING;
+  return shadow.operation === rsp.operation ? 'accepted' : 'response-wrong-operation';
+}
+
+function lastFrontReport(world: World): DriverReport | undefined {
+  for (let k = world.reports.length - 1; k >= 0; k--)
+    if (world.reports[k]!.side === 'blkfront') return world.reports[k];
+  return undefined;
+}
+
+/**
+ * RING_RESPONSE_PROD_OVERFLOW comes before the response loop: on a ring whose rsp_prod lay more
+ * than a ring past rsp_cons after the previous step, blkfront reads no slot, and if it ran its
+ * handler there the device is broken with illegal-response-count.
+ */
+function frontendOverflowAtOnce(world: World, p: Progress, out: Violation[]): void {
+  const dev = world.front.device;
+  for (const rinfo of dev.rings) {
+    const before = p.frontCons.get(rinfo.ringFrame);
+    if (before?.overflow !== true) continue;
+    if (rinfo.front.rspCons !== before.rspCons) {
+      out.push(
+        violation(
+          world,
+          `blkfront consumed response index ${before.rspCons} although rsp_prod lay more than ${rinfo.front.size} past rsp_cons`,
+          { ring: rinfo.index },
+        ),
+      );
+      continue;
+    }
+    const report = lastFrontReport(world);
+    if (dev.connection === 'error' && report?.ring === rinfo.index) {
+      if (report.code !== 'illegal-response-count') {
+        out.push(
+          violation(
+            world,
+            `blkfront refused rsp_prod ${rspProd(rinfo.front.sring)} with ${report.code}, not illegal-response-count`,
+            { ring: rinfo.index },
+          ),
+        );
+      }
+    }
+  }
+  p.frontCons.clear();
+  for (const rinfo of dev.rings)
+    p.frontCons.set(rinfo.ringFrame, {
+      rspCons: rinfo.front.rspCons,
+      overflow: frontProducerOverflow(rinfo.front),
+    });
+}
+
+/**
+ * XSA-391's rule in blkif_interrupt: after a protocol error no EOI, so the ring whose check
+ * failed keeps its channel masked and a hostile backend cannot storm the guest through it.
+ */
+function noEoiAfterError(world: World, _p: Progress, out: Violation[]): void {
+  const dev = world.front.device;
+  if (dev.connection !== 'error') return;
+  const report = lastFrontReport(world);
+  const rinfo = report?.ring === undefined ? undefined : dev.rings[report.ring];
+  if (rinfo === undefined) return;
+  if (!world.evtchn.isMasked(world.guestDomid, rinfo.port)) {
+    out.push(
+      violation(
+        world,
+        `blkfront re-enabled the event channel of ring ${rinfo.index} after ${report!.code} (an EOI after a protocol error)`,
+        { ring: rinfo.index },
+      ),
+    );
   }
 }
 
@@ -154,12 +246,6 @@ function noteFrontReqProd(world: World, p: Progress): void {
   p.frontReqProd.clear();
   for (const rinfo of world.front.device.rings)
     p.frontReqProd.set(rinfo.ringFrame, rinfo.front.reqProdPvt);
-}
-
-/** blkif_interrupt accepts `rsp`: its id is in range, waiting, with the response's operation. */
-function waitingFor(rinfo: RingInfo, rsp: BlkifResponse): boolean {
-  const shadow = rinfo.shadow[rsp.id];
-  return shadow?.status === 'waiting' && shadow.operation === rsp.operation;
 }
 
 /** True when a consumer or producer at `at` has moved past ring index `index` (within one ring). */
@@ -454,6 +540,8 @@ const DEFENCE_CHECKS = {
       noteFrontReqProd(world, p);
     },
   },
+  noEoiAfterError: { phase: 'step', check: noEoiAfterError },
+  refuseRspProdOverflowAtOnce: { phase: 'step', check: frontendOverflowAtOnce },
   keepOwnLimits: { phase: 'step', check: (world, _p, out) => frontendLimits(world, out) },
   keepMappedPage: { phase: 'step', check: (world, _p, out) => heldGrants(world, out) },
   accountEveryRequest: { phase: 'step', check: backendRings },
@@ -483,8 +571,9 @@ class HonestSideChecker implements InvariantChecker {
   private readonly p: Progress = {
     forgedJudged: [],
     forgedSlot: [],
-    forgedLive: [],
+    forgedVerdict: [],
     frontReqProd: new Map(),
+    frontCons: new Map(),
     garbageJudged: [],
     stateWritesSeen: 0,
     rings: new Map(),

@@ -9,7 +9,9 @@ import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
 import { dropGrantOnCompletion } from './drop-grant-on-completion.ts';
+import { frontendEoiAfterError } from './frontend-eoi-after-error.ts';
 import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
+import { frontendTrustsRspProd } from './frontend-trusts-rsp-prod.ts';
 import { publishPastPrivate } from './publish-past-private.ts';
 import { queueDirsFromOne } from './queue-dirs-from-one.ts';
 import { advertiseIndirectDefault } from './advertise-indirect-default.ts';
@@ -36,6 +38,10 @@ export interface Mutant {
   /** The invariant expected to catch it (the teeth test checks the first report line). */
   readonly caughtBy: ViolationCode;
   readonly summary: string;
+  /** The property that must find it, when the code's first property is not the one (hostile). */
+  readonly property?: string;
+  /** Words the first report line must contain (which defence of a shared code caught it). */
+  readonly words?: string;
 }
 
 const LIST: readonly Mutant[] = [
@@ -176,6 +182,20 @@ const LIST: readonly Mutant[] = [
     drivers: barrierForgotten,
     caughtBy: 'no-lost-request',
     summary: "drain_io frees the held WRITE_BARRIER's slot without submitting it",
+  },
+  {
+    drivers: frontendTrustsRspProd,
+    caughtBy: 'honest-side',
+    property: 'hostile-backend',
+    words: 'although rsp_prod lay more than',
+    summary: 'blkif_interrupt without RING_RESPONSE_PROD_OVERFLOW reads slots up to any rsp_prod',
+  },
+  {
+    drivers: frontendEoiAfterError,
+    caughtBy: 'honest-side',
+    property: 'hostile-backend',
+    words: 'an EOI after a protocol error',
+    summary: 'blkif_interrupt ends with the late EOI after a protocol error (XSA-391)',
   },
 ];
 

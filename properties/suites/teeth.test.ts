@@ -29,7 +29,11 @@ describe(`teeth (seed ${seed})`, () => {
 
   for (const [name, mutant] of MUTANTS) {
     it(`${name} is caught by ${mutant.caughtBy}`, () => {
-      const def = propertyFor(mutant.caughtBy);
+      const def =
+        mutant.property === undefined
+          ? propertyFor(mutant.caughtBy)
+          : PROPERTIES.find((p) => p.name === mutant.property)!;
+      expect(def?.codes).toContain(mutant.caughtBy);
       const outcome = checkProperty(def, { numRuns: TEETH_RUNS, seed, drivers: mutant.drivers });
       expect(outcome.error).toBeUndefined();
       const failure = outcome.failure;
@@ -37,6 +41,7 @@ describe(`teeth (seed ${seed})`, () => {
       expect(failure!.firstLine.startsWith(`${mutant.caughtBy} at step `), failure!.firstLine).toBe(
         true,
       );
+      if (mutant.words !== undefined) expect(failure!.firstLine).toContain(mutant.words);
       // The trace replays to the same finding: its last step is where the violation was seen.
       expect(failure!.trace.drivers).toBe(name);
       expect(failure!.trace.violation?.code).toBe(mutant.caughtBy);

@@ -44,8 +44,10 @@ describe('the attack table', () => {
     expect([...defencesAgainst('blkback')].sort()).toEqual([
       'keepMappedPage',
       'keepOwnLimits',
+      'noEoiAfterError',
       'refuseForgedResponse',
       'refuseRspProdOverflow',
+      'refuseRspProdOverflowAtOnce',
     ]);
     expect([...defencesAgainst('blkfront')].sort()).toEqual([
       'accountEveryRequest',

@@ -35,8 +35,18 @@ import {
  * properties/invariants/honest-side.ts, after every step or at quiescence.
  */
 export type Defence =
-  /** blkfront: a forged response it reads leaves the device marked broken, with a report. */
+  /**
+   * blkfront: a forged response it reads leaves the device marked broken, with the report its
+   * bytes call for (id out of range, not waiting, wrong operation: blkif_interrupt's order).
+   */
   | 'refuseForgedResponse'
+  /** blkfront: after a protocol error the failing ring's channel stays masked (no late EOI). */
+  | 'noEoiAfterError'
+  /**
+   * blkfront: with rsp_prod more than a ring ahead it reads no slot (rsp_cons stays) and the
+   * device is marked broken with illegal-response-count (RING_RESPONSE_PROD_OVERFLOW first).
+   */
+  | 'refuseRspProdOverflowAtOnce'
   /** blkfront: its rings, ring order and indirect segments stay within its own limits. */
   | 'keepOwnLimits'
   /** blkfront: a page the backend still maps is never freed and its grant never ended. */
@@ -68,28 +78,33 @@ const ATTACKS = {
     side: 'blkback',
     target: connectedFrontRing,
     perform: be.bogusResponseId,
-    defences: ['refuseForgedResponse'],
+    defences: ['refuseForgedResponse', 'noEoiAfterError'],
   },
   // A stale response replayed: blkif_interrupt refuses an id whose shadow is not waiting.
   duplicateResponse: {
     side: 'blkback',
     target: replayableBackRing,
     perform: be.duplicateResponse,
-    defences: ['refuseForgedResponse'],
+    defences: ['refuseForgedResponse', 'noEoiAfterError'],
   },
   // blkif_interrupt refuses a response whose operation is not its request's.
   wrongOperation: {
     side: 'blkback',
     target: connectedBusyBackRing,
     perform: be.wrongOperation,
-    defences: ['refuseForgedResponse'],
+    defences: ['refuseForgedResponse', 'noEoiAfterError'],
   },
   // blkif_interrupt: RING_RESPONSE_PROD_OVERFLOW, "illegal number of responses".
   rspProdBeyondRing: {
     side: 'blkback',
     target: connectedFrontRing,
     perform: be.rspProdBeyondRing,
-    defences: ['keepOwnLimits', 'refuseRspProdOverflow'],
+    defences: [
+      'keepOwnLimits',
+      'refuseRspProdOverflowAtOnce',
+      'refuseRspProdOverflow',
+      'noEoiAfterError',
+    ],
   },
   // Spurious notifications: blkif_interrupt finds nothing and returns.
   eventStorm: {
