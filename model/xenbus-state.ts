@@ -50,6 +50,8 @@ export interface LegalTransition {
   readonly to: XenbusState;
   readonly writer: StateWriter;
   readonly why: string;
+  /** Only when the writer's cached dev->state was this (the node may still hold the old value). */
+  readonly cached?: XenbusState;
 }
 
 const S = XenbusState;
@@ -84,12 +86,14 @@ export const frontendTransitions: readonly LegalTransition[] = [
     'frontend',
     'talk_to_blkback again: backend Connected after a close that left no rings',
   ),
+  // Only after xenbus_dev_resume reset dev->state to Initialising: a live Connected never goes
+  // back to Initialised (a capacity change or repeated Connected leaves the state alone).
   ...edges(
     [S.Connected],
     S.Initialised,
     'frontend',
     'blkfront_resume in a directory the toolstack did not re-create',
-  ),
+  ).map((edge) => ({ ...edge, cached: S.Initialising })),
   ...edges([S.Initialised], S.Connected, 'frontend', 'blkfront_connect or blkif_recover'),
   ...edges(
     [S.Initialising, S.Initialised, S.Connected, S.Closed],
@@ -164,14 +168,18 @@ export function legalTransitionsOf(
   return TABLES[side].filter((edge) => edge.from === from && edge.to === to);
 }
 
+/** `cached`: the writer's dev->state before the write, when known (edges may require one). */
 export function isLegalTransition(
   side: Side,
   from: number,
   to: number,
   writer?: StateWriter,
+  cached?: number,
 ): boolean {
   return legalTransitionsOf(side, from, to).some(
-    (edge) => writer === undefined || edge.writer === writer,
+    (edge) =>
+      (writer === undefined || edge.writer === writer) &&
+      (edge.cached === undefined || cached === undefined || edge.cached === cached),
   );
 }
 

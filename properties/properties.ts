@@ -63,7 +63,7 @@ export const queueLayout: PropertyDef = {
   name: 'queue-layout',
   summary:
     'queue count and xenstore key layout follow the negotiation; one flat queue without multi-queue, also after migration',
-  codes: ['queue-layout', 'single-queue-fallback'],
+  codes: ['queue-layout', 'single-queue-fallback', 'feature-negotiation'],
   scenario: scenarioArb({
     ...withWeights({ multiQueue: 60, migrations: 70, transactionConflicts: 40 }),
     itemCountMax: 8,

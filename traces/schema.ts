@@ -310,6 +310,7 @@ const VIOLATION_CODES = {
   'driver-crash': true,
   'honest-side': true,
   'teardown-liveness': true,
+  'feature-negotiation': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

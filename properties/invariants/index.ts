@@ -8,6 +8,7 @@ import { noLostRequest } from './no-lost-request.ts';
 import { queueLayout, singleQueueFallback } from './queue-layout.ts';
 import { protocolError } from './protocol-error.ts';
 import { ringBounds } from './ring-bounds.ts';
+import { featureNegotiation } from './feature-negotiation.ts';
 import { teardownLiveness } from './teardown-liveness.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
 
@@ -22,6 +23,8 @@ export const INVARIANTS: readonly Invariant[] = [
   legalXenbusTransitions,
   // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.
   honestSide,
+  // Before the layout: a wrong advertisement also makes the frontend use another queue count.
+  featureNegotiation,
   singleQueueFallback,
   queueLayout,
   lostWakeup,

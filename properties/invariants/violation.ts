@@ -15,6 +15,7 @@ export type ViolationCode =
   | 'driver-crash'
   | 'honest-side'
   | 'teardown-liveness'
+  | 'feature-negotiation'
   | 'canary';
 
 export interface Violation {

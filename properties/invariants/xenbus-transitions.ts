@@ -17,7 +17,7 @@ function judgeWrite(w: StateWrite, out: Violation[]): void {
       key: `${w.side}/state`,
       message: `${w.writer} rewrote ${w.side} state ${name(w.to)} with the same value (xenbus_switch_state skips that)`,
     });
-  } else if (!isLegalTransition(w.side, w.from, w.to, w.writer)) {
+  } else if (!isLegalTransition(w.side, w.from, w.to, w.writer, w.cached)) {
     out.push({
       code: 'illegal-xenbus-transition',
       step: w.step,

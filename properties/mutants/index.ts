@@ -4,6 +4,8 @@ import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import type { ViolationCode } from '../invariants/violation.ts';
 import { assumeMultiQueue } from './assume-multi-queue.ts';
 import { backendNeverCloses } from './backend-never-closes.ts';
+import { reannounceOnClose } from './reannounce-on-close.ts';
+import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
@@ -75,6 +77,17 @@ const LIST: readonly Mutant[] = [
     drivers: connectedBeforeBackend,
     caughtBy: 'illegal-xenbus-transition',
     summary: 'the frontend writes Connected instead of Initialised after committing its keys',
+  },
+  {
+    drivers: staleAdvertisement,
+    caughtBy: 'feature-negotiation',
+    summary:
+      'blkback advertises multi-queue-max-queues 1 kept from an earlier session, not its parameter',
+  },
+  {
+    drivers: reannounceOnClose,
+    caughtBy: 'illegal-xenbus-transition',
+    summary: 'blkfront answers the backend closing a live connection by writing Initialised',
   },
   {
     drivers: backendNeverCloses,

@@ -8,6 +8,68 @@ import { testSeed } from '../report.ts';
 // (each property's default runs, the test seed) must reach every named scenario and action kind.
 const seed = testSeed();
 
+/**
+ * Legal edges of the Linux drivers that no behaviour of the world produces yet, each with what
+ * would: the ratchet the coverage guard holds (issue 14). Every other edge of both tables must be
+ * taken by the default budget.
+ */
+const EDGES_NOT_YET_PRODUCED: ReadonlyMap<string, string> = new Map([
+  [
+    'frontend 5 (Closing) -> 3 (Initialised) by frontend',
+    'backend Connected after a frontend failure that freed its rings',
+  ],
+  [
+    'frontend 6 (Closed) -> 3 (Initialised) by frontend',
+    'backend Connected again after the frontend closed (a backend reconnect)',
+  ],
+  [
+    'frontend 4 (Connected) -> 3 (Initialised) by frontend',
+    'a restore into a directory the toolstack did not re-create',
+  ],
+  [
+    'frontend 3 (Initialised) -> 5 (Closing) by frontend',
+    "blkfront_connect's read of the backend's device keys failing",
+  ],
+  [
+    'frontend 6 (Closed) -> 5 (Closing) by frontend',
+    'the shutdown hook or a fatal error after the frontend closed',
+  ],
+  [
+    'frontend 1 (Initialising) -> 6 (Closed) by xenbus',
+    'the frontend directory removed before it talked',
+  ],
+  [
+    'frontend 3 (Initialised) -> 6 (Closed) by xenbus',
+    'the frontend directory removed while it waits for the backend',
+  ],
+  [
+    'frontend 4 (Connected) -> 6 (Closed) by xenbus',
+    'a forced remove the frontend never saw the Closing of',
+  ],
+  [
+    'frontend 5 (Closing) -> 6 (Closed) by xenbus',
+    'the frontend directory removed after a frontend failure',
+  ],
+  [
+    'backend 6 (Closed) -> 2 (InitWait) by backend',
+    'a frontend that goes back to Initialising after Closed (reconnect)',
+  ],
+  [
+    'backend 5 (Closing) -> 4 (Connected) by backend',
+    "connect() over the toolstack's Closing (left out: not survivable)",
+  ],
+  ['backend 6 (Closed) -> 4 (Connected) by backend', 'a reconnect of a Closed backend'],
+  ['backend 1 (Initialising) -> 5 (Closing) by backend', "xen_blkbk_probe's own failure"],
+  [
+    'backend 2 (InitWait) -> 6 (Closed) by backend',
+    'a frontend that closes before the backend connected',
+  ],
+  [
+    'backend 4 (Connected) -> 6 (Closed) by backend',
+    'a frontend Closed seen without its Closing (watch coalescing)',
+  ],
+]);
+
 describe(`coverage of the default budget (seed ${seed})`, () => {
   const report = measureCoverage(PROPERTIES, { seed });
 
@@ -18,6 +80,18 @@ describe(`coverage of the default budget (seed ${seed})`, () => {
 
   it('takes every action kind of an honest run', () => {
     expect(ACTION_KEYS.filter((k) => (report.actions.get(k) ?? 0) === 0)).toEqual([]);
+  });
+
+  it('enters every state of both machines', () => {
+    const missed = [...report.machineStates].filter(([, n]) => n === 0).map(([id]) => id);
+    expect(missed, formatCoverage(report)).toEqual([]);
+  });
+
+  it('takes every legal xenbus edge but those no modelled behaviour produces yet', () => {
+    const missed = [...report.xenbusEdges].filter(([, n]) => n === 0).map(([edge]) => edge);
+    // A missing edge not on the list is a lost behaviour (the message names it); a listed one
+    // that a change makes reachable should leave the list (it is not checked: other seeds vary).
+    expect(missed.filter((edge) => !EDGES_NOT_YET_PRODUCED.has(edge))).toEqual([]);
   });
 
   it('prints the report with what was and was not reached', () => {
