@@ -45,6 +45,13 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     { bounds: { queues: 2, backendQueues: [undefined], requests: 0 }, depth: 6, kind: 'step' },
   ],
   // Only a frontend that closes asks the backend to reach Closed.
+  // The backend's probe already advertises the stale queue count.
+  [
+    'stale-advertisement',
+    { bounds: { queues: 2, backendQueues: [2], requests: 0 }, depth: 6, kind: 'step' },
+  ],
+  // Connected, then xl block-detach: the frontend answers the backend's Closing.
+  ['reannounce-on-close', { bounds: { requests: 0, unplug: true }, depth: 16, kind: 'step' }],
   ['backend-never-closes', { bounds: { requests: 0, close: true }, depth: 16, kind: 'quiescence' }],
   ['connected-before-backend', { bounds: W1, depth: 6, kind: 'step' }],
   // Two requests: the second is published while the ring thread sleeps (or is not kicked).

@@ -143,7 +143,8 @@ const LIST: readonly Mutant[] = [
   },
   {
     drivers: indirectIgnoresBackendMax,
-    caughtBy: 'protocol-error',
+    // The negotiation invariant sees it at connect, before any request shows it.
+    caughtBy: 'feature-negotiation',
     summary: "blkfront_gather_backend_features ignores the backend's feature-max-indirect-segments",
   },
   {
@@ -153,7 +154,8 @@ const LIST: readonly Mutant[] = [
   },
   {
     drivers: advertiseIndirectDefault,
-    caughtBy: 'protocol-error',
+    // The negotiation invariant sees it at connect, before any request shows it.
+    caughtBy: 'feature-negotiation',
     summary: 'xen_blkbk_probe advertises feature-max-indirect-segments 256 whatever its limit is',
   },
   {
