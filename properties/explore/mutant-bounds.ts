@@ -20,6 +20,16 @@ export interface MutantBound {
   readonly long?: boolean;
 }
 
+/**
+ * Variants only a hostile peer exposes (their mutant names a hostile-* property). explore's bounds
+ * hold no attacks yet, so these rows say so instead of a bound; the test holds this list to
+ * exactly the variants whose property is hostile, so no honest-peer variant can hide here.
+ */
+export const NEEDS_HOSTILE_PEER: ReadonlyMap<string, string> = new Map([
+  ['blkfront-trusts-rsp-prod', 'a backend that publishes rsp_prod more than a ring ahead'],
+  ['blkfront-eoi-after-error', 'a backend that forges a response blkfront must refuse'],
+]);
+
 const W1: Partial<ConfigBounds> = { requests: 1, ops: ['write'] };
 const W2: Partial<ConfigBounds> = { requests: 2, ops: ['write'] };
 /** A request in flight when the guest migrates to a backend like the first. */
