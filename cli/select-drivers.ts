@@ -1,7 +1,7 @@
 // The --drivers option of check and replay: a registered variant by name (honest, the known-bad
 // variants, the candidates), or a user's variant from a file (cli/drivers-file.ts).
 import type { Drivers } from '../impl/world/drivers.ts';
-import type { CliIo } from './command.ts';
+import type { CliIo, OptionSpec } from './command.ts';
 import type { DriversFile } from '../properties/counterexample.ts';
 import { isDriversFile, loadDriversFile } from './drivers-file.ts';
 import { badValue } from './errors.ts';
@@ -36,3 +36,11 @@ export async function selectDrivers(
     );
   return { drivers, file: undefined, arg: name };
 }
+
+/** The `--drivers` option, worded once for every command that takes a driver variant. */
+export const DRIVERS_OPTION: OptionSpec = {
+  name: 'drivers',
+  kind: 'string',
+  placeholder: 'variant|file',
+  summary: 'honest (default), a registered variant, or a .ts/.js file exporting yours',
+};

@@ -23,7 +23,7 @@ import { intOption, type OptionValues, stringOption } from '../options.ts';
 import { propertyNamed, type Registry } from '../registry.ts';
 import { type CheckPlan, runPlan } from '../check/run-plan.ts';
 import { readTextFile } from './load-trace.ts';
-import { type SelectedDrivers, selectDrivers } from '../select-drivers.ts';
+import { DRIVERS_OPTION, type SelectedDrivers, selectDrivers } from '../select-drivers.ts';
 
 const INT32_MAX = 0x7fffffff;
 const LIMIT_MAX = 10_000_000;
@@ -368,12 +368,7 @@ const CHECK_OPTIONS: CliCommand['options'] = [
     summary:
       'how a schedule picks actions: its choices modulo the enabled count (default), or PCT priorities with change points',
   },
-  {
-    name: 'drivers',
-    kind: 'string',
-    placeholder: 'variant|file',
-    summary: 'honest (default), a registered variant, or a .ts/.js file exporting yours',
-  },
+  DRIVERS_OPTION,
   {
     name: 'out',
     kind: 'string',

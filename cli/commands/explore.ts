@@ -17,7 +17,7 @@ import { badValue, CliError } from '../errors.ts';
 import { intOption, type OptionValues, stringOption } from '../options.ts';
 import { checkOutputs } from '../paths.ts';
 import type { Registry } from '../registry.ts';
-import { type SelectedDrivers, selectDrivers } from '../select-drivers.ts';
+import { DRIVERS_OPTION, type SelectedDrivers, selectDrivers } from '../select-drivers.ts';
 import { parseDuration } from './check.ts';
 
 const OPS: readonly WorkloadOp[] = ['read', 'write', 'flush', 'discard'];
@@ -418,12 +418,7 @@ const EXPLORE_OPTIONS: CliCommand['options'] = [
     placeholder: 'N',
     summary: "the fair drain's bound in a liveness counterexample's trace (default 2,000)",
   },
-  {
-    name: 'drivers',
-    kind: 'string',
-    placeholder: 'variant|file',
-    summary: 'honest (default), a registered variant, or a .ts/.js file exporting yours',
-  },
+  DRIVERS_OPTION,
   {
     name: 'out',
     kind: 'string',
