@@ -10,8 +10,13 @@ const ROOT = new URL('../', import.meta.url);
 if (builtIsCurrent(ROOT)) {
   await import('../dist/cli/main.js');
 } else if (hasSources(ROOT)) {
-  const { register } = await import('tsx/esm/api');
-  register();
+  // A checkout without its dependencies (no npm ci yet) cannot run the sources: say so in one line.
+  const tsx = await import('tsx/esm/api').catch(() => undefined);
+  if (tsx === undefined) {
+    process.stderr.write('blkif: dependencies are not installed here: run npm ci\n');
+    process.exit(4);
+  }
+  tsx.register();
   await import('./main.ts');
 } else {
   process.stderr.write('blkif: the package is not built (dist/ is missing): run npm run build\n');
