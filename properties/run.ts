@@ -100,15 +100,7 @@ export function runSchedule(options: RunOptions): RunResult {
       if (!(error instanceof AssertionError)) throw error;
       if (options.record === true)
         records.push({ action, observations: notes, state: summarizeWorld(world) });
-      // The guest edge saw the cause before the crash (a second completion frees the request's
-      // pages twice): report the protocol finding, not its consequence.
-      const cause = ledger.violations[ledgerFindings];
-      if (cause !== undefined) return cause;
-      return {
-        code: 'driver-crash',
-        step: world.stepCount,
-        message: `${describeAction(action)}: ${error.message}`,
-      };
+      return crashFinding(world, action, error, ledger.violations[ledgerFindings]);
     }
     options.onStep?.(world, action);
     let byKind = counts.get(action.actor);
@@ -198,4 +190,23 @@ function pickFair(actions: readonly Action[], turn: number): Action {
     if (found !== undefined) return found;
   }
   return actions[0]!;
+}
+
+/**
+ * What a driver's failed assertion during `action` is reported as. The guest edge may have seen the
+ * cause first (a second completion frees the request's pages twice): then the protocol finding,
+ * not its consequence.
+ */
+export function crashFinding(
+  world: World,
+  action: Action,
+  error: AssertionError,
+  cause: Violation | undefined,
+): Violation {
+  if (cause !== undefined) return cause;
+  return {
+    code: 'driver-crash',
+    step: world.stepCount,
+    message: `${describeAction(action)}: ${error.message}`,
+  };
 }

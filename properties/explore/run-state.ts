@@ -3,7 +3,7 @@
 // every transition, so each successor continues from exactly the checkers' memory of its own path.
 import { AssertionError } from '../../impl/assert.ts';
 import { assert } from '../../impl/assert.ts';
-import { type Action, describeAction } from '../../impl/world/action.ts';
+import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import { deepCopy, forkWorld } from '../../impl/world/fork.ts';
@@ -13,6 +13,7 @@ import type { World } from '../../impl/world/world.ts';
 import { type Invariant, type InvariantChecker, startCheckers } from '../invariants/invariant.ts';
 import type { Violation } from '../invariants/violation.ts';
 import { Ledger } from '../ledger.ts';
+import { crashFinding } from '../run.ts';
 
 export interface RunState {
   readonly world: World;
@@ -60,13 +61,7 @@ export function performStep(run: RunState, action: Action): Violation | undefine
     step(world, action);
   } catch (error) {
     if (!(error instanceof AssertionError)) throw error;
-    const cause = ledger.violations[ledgerFindings];
-    if (cause !== undefined) return cause;
-    return {
-      code: 'driver-crash',
-      step: world.stepCount,
-      message: `${describeAction(action)}: ${error.message}`,
-    };
+    return crashFinding(world, action, error, ledger.violations[ledgerFindings]);
   }
   for (const checker of run.checkers) {
     const found = checker.check(world, ledger, action);
