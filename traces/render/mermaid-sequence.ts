@@ -1,6 +1,6 @@
 // Mermaid sequenceDiagram of a trace: one participant per lane, grouped in boxes by domain, the
-// step number in front of every message, collapsed routine runs as one note across the diagram,
-// and the violation as the last note. Paste the output into any Mermaid viewer (GitHub renders
+// step number in front of every message, collapsed routine runs as a translucent band with its
+// summary beside the lanes, and the violation as the last note. Paste the output into any Mermaid viewer (GitHub renders
 // ```mermaid blocks).
 import type { Trace } from '../schema.ts';
 import { wrap } from './svg-sequence.ts';
@@ -23,7 +23,7 @@ function text(s: string): string {
   );
 }
 
-function itemLines(item: SceneItem, first: string, last: string): string[] {
+function itemLines(item: SceneItem, lanes: readonly string[]): string[] {
   switch (item.kind) {
     case 'message': {
       // A push that sent no event is dotted, a notifying one solid.
@@ -35,7 +35,7 @@ function itemLines(item: SceneItem, first: string, last: string): string[] {
       return item.tone === 'lost' ? ['  rect rgb(255, 218, 214)', note, '  end'] : [note];
     }
     case 'collapsed':
-      return [`  Note over ${first},${last}: … ${text(item.text)} …`];
+      return collapsedLines(item, lanes);
     case 'violation':
       return [
         `  rect rgb(255, 205, 205)`,
@@ -44,6 +44,28 @@ function itemLines(item: SceneItem, first: string, last: string): string[] {
       ];
   }
 }
+
+/**
+ * A collapsed run keeps one line per lane, as in the SVG: Mermaid draws a note over the lifelines
+ * it spans but a `rect` behind them (drawBackgroundRect lowers it), so the band is a translucent
+ * rect, the summary sits left of the first lane and each lane that moved gets its count right of
+ * its line (Mermaid starts a right-of note half an actor margin past the lifeline, and a left-of
+ * note ends as far before it): no note covers a lifeline.
+ */
+function collapsedLines(
+  item: Extract<SceneItem, { kind: 'collapsed' }>,
+  lanes: readonly string[],
+): string[] {
+  const summary = wrap(text(`… ${item.text} …`), 40).join('<br/>');
+  const counts = lanes.flatMap((lane) => {
+    const n = item.perLane.get(lane);
+    return n === undefined ? [] : [`  Note right of ${lane}: ×${n}`];
+  });
+  return [`  rect ${COLLAPSED_FILL}`, `  Note left of ${lanes[0]}: ${summary}`, ...counts, '  end'];
+}
+
+/** The SVG band's grey, translucent so the lifelines drawn over it stay visible. */
+const COLLAPSED_FILL = 'rgba(241, 243, 244, 0.6)';
 
 export function renderMermaid(trace: Trace): string {
   const scene = buildScene(trace);
@@ -54,8 +76,7 @@ export function renderMermaid(trace: Trace): string {
     for (const lane of box.lanes) lines.push(`    participant ${lane.id} as ${lane.label}`);
     lines.push('  end');
   }
-  const first = lanes[0]!.id;
-  const last = lanes[lanes.length - 1]!.id;
-  for (const item of scene.items) lines.push(...itemLines(item, first, last));
+  const ids = lanes.map((lane) => lane.id);
+  for (const item of scene.items) lines.push(...itemLines(item, ids));
   return `${lines.join('\n')}\n`;
 }

@@ -42,6 +42,44 @@ describe('mermaid', () => {
     expect(mermaidSequenceProblems(RENDERERS.mermaid.render(LONG))).toEqual([]);
   });
 
+  // Mermaid draws notes over the lifelines they span and a rect behind them: a collapsed band is
+  // a translucent rect whose notes sit beside lifelines (left of / right of), never over one, and
+  // whose per-lane counts add up to the run it stands for.
+  const bandProblems = (source: string): string[] => {
+    const problems: string[] = [];
+    const lines = source.split('\n').map((l) => l.trim());
+    lines.forEach((line, i) => {
+      const run = /^Note [^:]+: … steps \d+–\d+: (\d+) routine/.exec(line);
+      if (run === null) return;
+      if (!/^rect rgba\([^)]*, 0\.\d+\)$/.test(lines[i - 1] ?? '')) problems.push(`${i}: no band`);
+      let total = 0;
+      for (let k = i; k < lines.length && lines[k] !== 'end'; k++) {
+        if (/^Note over /.test(lines[k]!)) problems.push(`${k}: a note over a lifeline`);
+        total += Number(/^Note right of \w+: ×(\d+)$/.exec(lines[k]!)?.[1] ?? 0);
+      }
+      if (total !== Number(run[1])) problems.push(`${i}: lanes count ${total} of ${run[1]} steps`);
+    });
+    return problems;
+  };
+
+  it('a collapsed band keeps one line per lane: no note covers a lifeline', () => {
+    const long = RENDERERS.mermaid.render(LONG);
+    expect(long).toMatch(/… steps \d+–\d+: \d+ routine/);
+    expect(bandProblems(long)).toEqual([]);
+  });
+
+  it('teeth: a band drawn as one note across the diagram is caught', () => {
+    const across = RENDERERS.mermaid
+      .render(LONG)
+      .replace(
+        / {2}rect rgba[^\n]*\n {2}Note left of (\w+): (… steps[^\n]*)\n/g,
+        '  Note over $1,blkback: $2\n',
+      )
+      .replace(/ {2}Note right of \w+: ×\d+\n {2}end\n/g, '');
+    expect(across).not.toBe(RENDERERS.mermaid.render(LONG));
+    expect(bandProblems(across).length).toBeGreaterThan(0);
+  });
+
   it('ends with the violation as a note, and message text has no statement separators', () => {
     expect(text).toMatch(/Note over [\w,]+: VIOLATION data-integrity at step \d+/);
     for (const line of text.split('\n').filter((l) => l.includes('->>')))
