@@ -20,7 +20,8 @@ describe.each(CHECKED_DOCS)('%s', (doc) => {
   it('every quoted output is what its command prints now', async () => {
     const io = docIo();
     const marked = blocks.filter((b) => b.command !== undefined);
-    expect(marked.length).toBeGreaterThan(0);
+    // docs/your-driver.md's blocks are run by tools/your-driver-doc.test.ts instead.
+    expect(marked.length + blocks.filter((b) => b.script !== undefined).length).toBeGreaterThan(0);
     for (const block of marked) {
       const output = await runDocCommand(block.command!, io);
       // On a failure: paste the current output into the block (docs/examples: `npx tsx tools/examples.ts`).
@@ -31,7 +32,9 @@ describe.each(CHECKED_DOCS)('%s', (doc) => {
   });
 
   it('every other code block holds only commands', () => {
-    const unmarked = blocks.filter((b) => b.command === undefined && !isCommandsOnly(b));
+    const unmarked = blocks.filter(
+      (b) => b.command === undefined && b.script === undefined && !isCommandsOnly(b),
+    );
     expect(unmarked.map((b) => `${doc}:${b.line}: ${b.lines[0]}`)).toEqual([]);
   });
 });
@@ -68,12 +71,22 @@ describe('the comparison', () => {
       '```',
       'properties:',
       '```',
+      '<!-- your-driver: run exit=1 -->',
+      '```',
+      '$ npx blkif check --drivers ./mine.ts',
+      '```',
+      'Then:',
+      '```',
+      '$ npx blkif check --drivers ./mine.ts',
+      '```',
     ].join('\n');
     const blocks = codeBlocks(md);
-    expect(blocks.map((b) => [b.line, isCommandsOnly(b), b.command])).toEqual([
-      [3, true, undefined],
-      [7, false, undefined],
-      [11, false, 'npx blkif list'],
+    expect(blocks.map((b) => [b.line, isCommandsOnly(b), b.command, b.script])).toEqual([
+      [3, true, undefined, undefined],
+      [7, false, undefined, undefined],
+      [11, false, 'npx blkif list', undefined],
+      [15, false, undefined, 'run exit=1'],
+      [19, false, undefined, undefined],
     ]);
   });
 });

@@ -1,4 +1,4 @@
-// Docs that cannot drift: a command's output quoted in README.md, docs/guide.md or
+// Docs that cannot drift: a command's output quoted in README.md, docs/guide.md, docs/cli.md or
 // docs/examples/README.md is marked with the command that prints it,
 //
 //     <!-- output of: npx blkif check --drivers frontend-skips-final-check --seed 42 -->
@@ -8,6 +8,8 @@
 // trace the check before it wrote), and requires the block's lines to appear in the output, in
 // order and adjacent. A block may start with the command itself (as typed), and `…` inside a line
 // stands for text cut for width (a long fast-check path, a time that differs on every run).
+// docs/your-driver.md is a script instead: its blocks are marked `<!-- your-driver: ... -->`
+// and tools/your-driver-doc.test.ts writes and runs them, comparing every output.
 // Every other code block in those documents must hold only commands.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +17,17 @@ import { DEFAULT_REGISTRY } from '../cli/registry.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { type FakeIo, fakeIo } from '../cli/testing/fake-io.ts';
 
-export const CHECKED_DOCS = ['README.md', 'docs/guide.md', 'docs/examples/README.md'] as const;
+export const CHECKED_DOCS = [
+  'README.md',
+  'docs/guide.md',
+  'docs/cli.md',
+  'docs/examples/README.md',
+  'docs/your-driver.md',
+] as const;
 
 const MARKER = /^<!-- output of: (npx blkif .+?) -->$/;
+/** A block tools/your-driver-doc.test.ts writes (file, append) or runs and compares (run). */
+export const YOUR_DRIVER_MARKER = /^<!-- your-driver: (file|append|run) (\S+) -->$/;
 
 export interface CodeBlock {
   /** 1-based line of the block's first line in the document. */
@@ -25,6 +35,8 @@ export interface CodeBlock {
   readonly lines: readonly string[];
   /** The command of the `output of:` marker just before it, if any. */
   readonly command: string | undefined;
+  /** The `your-driver:` marker just before it (its step), if any. */
+  readonly script?: string;
 }
 
 /** Fenced and four-space-indented code blocks, each with the marker that precedes it. */
@@ -32,11 +44,17 @@ export function codeBlocks(markdown: string): CodeBlock[] {
   const lines = markdown.split('\n');
   const out: CodeBlock[] = [];
   let marker: string | undefined;
+  let script: string | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const m = MARKER.exec(line.trim());
     if (m !== null) {
       marker = m[1];
+      continue;
+    }
+    const y = YOUR_DRIVER_MARKER.exec(line.trim());
+    if (y !== null) {
+      script = `${y[1]} ${y[2]}`;
       continue;
     }
     const start = i;
@@ -52,11 +70,11 @@ export function codeBlocks(markdown: string): CodeBlock[] {
       while (block.at(-1) === '') block.pop();
       i--;
     } else {
-      if (line.trim() !== '') marker = undefined;
+      if (line.trim() !== '') [marker, script] = [undefined, undefined];
       continue;
     }
-    out.push({ line: start + 1, lines: block, command: marker });
-    marker = undefined;
+    out.push({ line: start + 1, lines: block, command: marker, ...(script && { script }) });
+    [marker, script] = [undefined, undefined];
   }
   return out;
 }

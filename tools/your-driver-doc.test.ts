@@ -8,6 +8,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { codeBlocks } from './docs-output.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DOC = 'docs/your-driver.md';
@@ -62,6 +63,13 @@ describe(DOC, () => {
   it('has files to write and commands to run', () => {
     expect(steps.filter((s) => s.kind === 'file').length).toBeGreaterThanOrEqual(2);
     expect(steps.filter((s) => s.kind === 'run').length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('runs every block the docs drift check leaves to it (tools/docs-output.ts)', () => {
+    const scripted = codeBlocks(readFileSync(join(ROOT, DOC), 'utf8')).flatMap((b) =>
+      b.script === undefined ? [] : [b.script.split(' ')[0]],
+    );
+    expect(steps.map((s) => s.kind)).toEqual(scripted);
   });
 
   it('works as written: every command prints what the page quotes', () => {
