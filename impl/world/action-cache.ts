@@ -13,14 +13,26 @@ export type RingActionKind =
   | 'consumeRequest'
   | 'submitBarrier'
   | 'deliverEvent';
-const RING_KINDS: readonly RingActionKind[] = [
-  'queueRequest',
-  'processResponses',
-  'finalCheck',
-  'consumeRequest',
-  'submitBarrier',
-  'deliverEvent',
-];
+/** Slots per side in a ring's row: one per RingActionKind. */
+const RING_KIND_COUNT = 6;
+
+/** A kind's slot: a switch on the (interned) kind strings, not a search of a list, per call. */
+function ringKindSlot(kind: RingActionKind): number {
+  switch (kind) {
+    case 'queueRequest':
+      return 0;
+    case 'processResponses':
+      return 1;
+    case 'finalCheck':
+      return 2;
+    case 'consumeRequest':
+      return 3;
+    case 'submitBarrier':
+      return 4;
+    case 'deliverEvent':
+      return 5;
+  }
+}
 
 export class ActionCache {
   private readonly ringRows: Action[][] = [];
@@ -29,9 +41,9 @@ export class ActionCache {
 
   /** The action of `kind` on ring `ring` of `side`; deliverEvent is the hypervisor's. */
   ring(side: 'blkfront' | 'blkback', kind: RingActionKind, ring: number): Action {
-    const k = RING_KINDS.indexOf(kind);
-    assert(k >= 0, 'ring action kind %s has no slot', kind);
-    const slot = (side === 'blkfront' ? 0 : RING_KINDS.length) + k;
+    const k = ringKindSlot(kind);
+    assert(k >= 0 && k < RING_KIND_COUNT, 'ring action kind %s has no slot', kind);
+    const slot = (side === 'blkfront' ? 0 : RING_KIND_COUNT) + k;
     let row = this.ringRows[ring];
     if (row === undefined) {
       assert(Number.isInteger(ring) && ring >= 0, 'a ring index');

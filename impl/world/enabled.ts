@@ -13,44 +13,42 @@ import * as xenstored from './actors/xenstored.ts';
 import { rowOf } from './actors/index.ts';
 import type { World } from './world.ts';
 
-type Enabler = (world: World, out: Action[]) => void;
-
-/** The canonical order. Each entry appends the actions of one kind (or one kind and target). */
-export const ENABLED_ORDER: readonly Enabler[] = [
-  // Control-plane progress: watch callbacks, commits, probes, the hotplug script.
-  xenstored.fireFrontendEnabled,
-  xenstored.fireBackendEnabled,
-  xenstored.coalesceBackendEnabled,
-  blkfront.commitEnabled,
-  blkback.commitEnabled,
-  blkback.probeEnabled,
-  blkfront.probeEnabled,
-  toolstack.hotplugEnabled,
-  // Event delivery, then the data planes: backend ring work and completions, frontend handlers.
-  deliverEnabled,
-  blkback.ringWorkEnabled,
-  blkfront.ringWorkEnabled,
-  guest.submitEnabled,
-  // The continuation of a started fault.
-  toolstack.migrateEnabled,
-  guest.resumeEnabled,
-  toolstack.removeDeviceEnabled,
-  // New faults, only when the scheduler picks them.
-  xenstored.conflictEnabled,
-  toolstack.suspendEnabled,
-  toolstack.unplugEnabled,
-  toolstack.forceRemoveEnabled,
-  toolstack.hotplugFailsEnabled,
-  guest.closeEnabled,
-  toolstack.restartBackendEnabled,
-  toolstack.destroyEnabled,
-  toolstack.dom0WriteEnabled,
-  attacksEnabled,
-];
-
+/**
+ * The canonical order, one call per kind (or kind and target), each appending its actions.
+ * Written out as calls rather than a loop over a list of functions: every call site then sees one
+ * function, which the JIT can inline; a loop's one call site sees all 25 (the hot path).
+ */
 export function enabled(world: World): Action[] {
   const out: Action[] = [];
-  for (const append of ENABLED_ORDER) append(world, out);
+  // Control-plane progress: watch callbacks, commits, probes, the hotplug script.
+  xenstored.fireFrontendEnabled(world, out);
+  xenstored.fireBackendEnabled(world, out);
+  xenstored.coalesceBackendEnabled(world, out);
+  blkfront.commitEnabled(world, out);
+  blkback.commitEnabled(world, out);
+  blkback.probeEnabled(world, out);
+  blkfront.probeEnabled(world, out);
+  toolstack.hotplugEnabled(world, out);
+  // Event delivery, then the data planes: backend ring work and completions, frontend handlers.
+  deliverEnabled(world, out);
+  blkback.ringWorkEnabled(world, out);
+  blkfront.ringWorkEnabled(world, out);
+  guest.submitEnabled(world, out);
+  // The continuation of a started fault.
+  toolstack.migrateEnabled(world, out);
+  guest.resumeEnabled(world, out);
+  toolstack.removeDeviceEnabled(world, out);
+  // New faults, only when the scheduler picks them.
+  xenstored.conflictEnabled(world, out);
+  toolstack.suspendEnabled(world, out);
+  toolstack.unplugEnabled(world, out);
+  toolstack.forceRemoveEnabled(world, out);
+  toolstack.hotplugFailsEnabled(world, out);
+  guest.closeEnabled(world, out);
+  toolstack.restartBackendEnabled(world, out);
+  toolstack.destroyEnabled(world, out);
+  toolstack.dom0WriteEnabled(world, out);
+  attacksEnabled(world, out);
   return out;
 }
 

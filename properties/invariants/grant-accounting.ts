@@ -146,9 +146,9 @@ function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
 }
 
 /**
- * Incremental: after a step on ring r only ring r is walked, plus any ring whose instance or list
- * sizes changed; a step that names no ring (control plane, faults, deliveries on the other side)
- * walks them all, as does a check without an action (quiescence, and the full-check mode tests use
+ * Incremental: after a blkfront step on ring r only ring r is walked, after a backend ring step or
+ * an event delivery none, plus any ring whose instance or list sizes changed; a step that names
+ * no ring (control plane, faults, hostile peers) walks them all, as does a check without an action (quiescence, and the full-check mode tests use
  * to show both agree). The walk is over every shadow slot, so at 16 queues of order-4 rings
  * (8,192 slots) walking only the touched ring is what keeps checks cheap.
  */
@@ -174,15 +174,22 @@ class RingConservationChecker {
   }
 }
 
+/** No frontend ring: the step cannot have moved any of blkfront's grant entries. */
+const NO_RING = -1;
+
 /**
- * The one ring whose grants an action can move, or undefined when it may touch any: ring actions
- * name theirs; a submission only reaches blk-mq's queue of its vCPU (blk_mq_map_queue), where no
- * grant is taken until queueRequest; control-plane, fault and hostile actions may touch them all.
+ * The one ring whose grants an action can move, NO_RING when it moves none, or undefined when it
+ * may touch any: blkfront's ring actions name theirs; blkback's ring actions (its ring thread and
+ * request completion) run in dom0 and reach the guest's entries only through the shared ring,
+ * which no entry lives in; an event delivery only wakes a handler (xen_blkif_be_int,
+ * blkif_interrupt's upcall marks the ring), whose processing is a step of its own; a submission
+ * only reaches blk-mq's queue of its vCPU (blk_mq_map_queue), where no grant is taken until
+ * queueRequest; control-plane, fault and hostile actions may touch them all.
  */
 function ringOf(action: Action, ringCount: number): number | undefined {
-  if (action.actor === 'blkfront' || action.actor === 'blkback')
-    return 'ring' in action ? action.ring : undefined;
-  if (action.actor === 'hypervisor') return action.ring;
+  if (action.actor === 'blkfront') return 'ring' in action ? action.ring : undefined;
+  if (action.actor === 'blkback') return 'ring' in action ? NO_RING : undefined;
+  if (action.actor === 'hypervisor') return NO_RING;
   if (action.actor === 'guest' && action.kind === 'submit' && ringCount > 0)
     return action.vcpu % ringCount;
   return undefined;
