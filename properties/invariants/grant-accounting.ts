@@ -34,28 +34,60 @@ function ringConservation(world: World, rinfo: RingInfo, out: Violation[]): void
   }
 }
 
+/**
+ * Who holds a reference: a ring's page, its persistent or grant list, a request's data or
+ * indirect page, or the deferred-end list. Kept as numbers and worded only for a finding: at
+ * quiescence every granted reference (hundreds with persistent grants) gets one.
+ */
+type OwnerKind = 'page' | 'persistent' | 'list' | 'request' | 'indirect' | 'deferred';
+interface Owner {
+  readonly kind: OwnerKind;
+  readonly ring: number;
+  /** The ring page or request id. */
+  readonly at: number;
+}
+
+function describeOwner(owner: Owner): string {
+  const ring = `ring ${owner.ring}`;
+  switch (owner.kind) {
+    case 'page':
+      return `${ring} page ${owner.at}`;
+    case 'persistent':
+      return `${ring} persistent list`;
+    case 'list':
+      return `${ring} grant list`;
+    case 'request':
+      return `${ring} request id ${owner.at}`;
+    case 'indirect':
+      return `${ring} request id ${owner.at} indirect page`;
+    case 'deferred':
+      return 'deferred-end list';
+  }
+}
+
 /** Each reference the guest has granted, mapped to the one place that owns it. */
-function ownersOf(world: World): Map<number, string[]> {
-  const owners = new Map<number, string[]>();
-  const own = (ref: number, where: string): void => {
+function ownersOf(world: World): Map<number, Owner[]> {
+  const owners = new Map<number, Owner[]>();
+  const own = (ref: number, kind: OwnerKind, ring: number, at: number): void => {
     if (ref === INVALID_GRANT_REF) return;
+    const owner: Owner = { kind, ring, at };
     const list = owners.get(ref);
-    if (list === undefined) owners.set(ref, [where]);
-    else list.push(where);
+    if (list === undefined) owners.set(ref, [owner]);
+    else list.push(owner);
   };
   for (const rinfo of world.front.device.rings) {
+    const ring = rinfo.index;
     rinfo.ringRefs.forEach((ref, page) => {
-      own(ref, `ring ${rinfo.index} page ${page}`);
+      own(ref, 'page', ring, page);
     });
-    for (const slot of rinfo.persistentSlots) own(slot.ref, `ring ${rinfo.index} persistent list`);
-    for (const slot of rinfo.unusedSlots) own(slot.ref, `ring ${rinfo.index} grant list`);
+    for (const slot of rinfo.persistentSlots) own(slot.ref, 'persistent', ring, 0);
+    for (const slot of rinfo.unusedSlots) own(slot.ref, 'list', ring, 0);
     rinfo.shadow.forEach((shadow, id) => {
-      for (const slot of shadow.grantsUsed) own(slot.ref, `ring ${rinfo.index} request id ${id}`);
-      for (const slot of shadow.indirectGrants)
-        own(slot.ref, `ring ${rinfo.index} request id ${id} indirect page`);
+      for (const slot of shadow.grantsUsed) own(slot.ref, 'request', ring, id);
+      for (const slot of shadow.indirectGrants) own(slot.ref, 'indirect', ring, id);
     });
   }
-  for (const ref of world.front.deferredGrants) own(ref, 'deferred-end list');
+  for (const ref of world.front.deferredGrants) own(ref, 'deferred', 0, 0);
   return owners;
 }
 
@@ -77,7 +109,7 @@ function globalAccounting(world: World, out: Violation[]): void {
         code: 'grant-leak',
         step: world.stepCount,
         gref: ref,
-        message: `grant ${ref} is owned twice: ${where.join(' and ')}`,
+        message: `grant ${ref} is owned twice: ${where.map(describeOwner).join(' and ')}`,
       });
     }
     if (!world.guestMemory.isAllocated(entry.frame)) {
@@ -92,13 +124,13 @@ function globalAccounting(world: World, out: Violation[]): void {
   for (const [ref, where] of owners) {
     if (
       !gnttab.isGranted(ref) &&
-      !where.every((w) => w.includes('persistent') || w.includes('grant list'))
+      !where.every((w) => w.kind === 'persistent' || w.kind === 'list')
     ) {
       out.push({
         code: 'grant-leak',
         step: world.stepCount,
         gref: ref,
-        message: `grant ${ref} used by ${where[0]} was never granted or already ended`,
+        message: `grant ${ref} used by ${describeOwner(where[0]!)} was never granted or already ended`,
       });
     }
   }
