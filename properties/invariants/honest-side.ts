@@ -30,6 +30,7 @@ import {
   backProducerOverflow,
   entryOffset,
   frontProducerOverflow,
+  reqProd,
   rspProd,
 } from '../../impl/xen/shared-ring.ts';
 import type { Invariant, InvariantChecker, InvariantPhase } from './invariant.ts';
@@ -60,8 +61,14 @@ interface Progress {
   readonly frontCons: Map<Frame, { rspCons: RingIdx; overflow: boolean }>;
   readonly garbageJudged: boolean[];
   stateWritesSeen: number;
-  /** By ringKey: was req_prod beyond the ring, how many requests consumed. */
-  rings: Map<number, { overflow: boolean; consumed: number }>;
+  /** By ringKey: was req_prod beyond the ring, how many requests consumed, was it halted. */
+  rings: Map<number, RingBefore>;
+}
+
+interface RingBefore {
+  readonly overflow: boolean;
+  readonly consumed: number;
+  readonly halted: boolean;
 }
 
 /**
@@ -362,8 +369,13 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
         ),
       );
     }
+    if (before !== undefined) haltedExactly(world, ring, before, out);
     if (key !== undefined)
-      seen.set(key, { overflow: backProducerOverflow(b), consumed: ring.consumedCount });
+      seen.set(key, {
+        overflow: backProducerOverflow(b),
+        consumed: ring.consumedCount,
+        halted: ring.halted,
+      });
     const owed = ring.inflight.size + (ring.barrier !== undefined ? 1 : 0);
     if (ring.consumedCount !== ring.respondedCount + owed) {
       out.push(
@@ -397,6 +409,45 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
       violation(
         world,
         `blkback maps ${mapped} guest grants; its rings, persistent trees and requests account for ${expectedMaps}`,
+      ),
+    );
+  }
+}
+
+/**
+ * __do_block_io_op's RING_REQUEST_PROD_OVERFLOW ("Frontend provided bogus ring requests ...
+ * Halting ring processing"): the ring halts with the ring-overflow report, not another refusal,
+ * and a halted ring consumes nothing more (xen_blkif_schedule waits for kthread_stop on -EACCES).
+ */
+function haltedExactly(
+  world: World,
+  ring: BackRingState,
+  before: RingBefore,
+  out: Violation[],
+): void {
+  if (before.halted && ring.consumedCount > before.consumed) {
+    out.push(
+      violation(
+        world,
+        `blkback consumed request index ${ringIdxAdd(ring.back.reqCons, -1)} on a halted ring`,
+        {
+          ring: ring.index,
+        },
+      ),
+    );
+  }
+  // A disconnect halts busy rings too (kthread_stop): only a halt over an overflow is judged.
+  if (before.halted || !ring.halted || !before.overflow) return;
+  const report = world.reports.findLast((r) => r.side === 'blkback' && r.ring === ring.index);
+  if (report?.code !== 'ring-overflow') {
+    const got = report === undefined ? 'no report' : `report ${report.code}`;
+    out.push(
+      violation(
+        world,
+        `blkback halted the ring over req_prod ${reqProd(ring.back.sring)} with ${got}, not ring-overflow`,
+        {
+          ring: ring.index,
+        },
       ),
     );
   }
@@ -480,14 +531,29 @@ function garbageRequests(world: World, p: Progress, out: Violation[]): void {
           { ring: ring.index, requestId: garbage.id },
         ),
       );
-    } else if (!world.reports.some((r) => r.side === 'blkback' && r.requestId === garbage.id)) {
-      out.push(
-        violation(
-          world,
-          `blkback refused garbage request id ${garbage.id} (${garbage.what}) without a report`,
-          { ring: ring.index, requestId: garbage.id },
-        ),
+    } else {
+      const report = world.reports.findLast(
+        (r) => r.side === 'blkback' && r.requestId === garbage.id,
       );
+      const exact =
+        report?.code === garbage.report &&
+        (garbage.gref === undefined || report.gref === garbage.gref);
+      if (!exact) {
+        const got = report === undefined ? 'no report' : `report ${report.code}`;
+        const want =
+          garbage.gref === undefined
+            ? garbage.report
+            : `${garbage.report} on grant ${garbage.gref}`;
+        out.push(
+          violation(
+            world,
+            `blkback refused garbage request id ${garbage.id} (${garbage.what}) with ${got}, not ${want}`,
+            garbage.gref === undefined
+              ? { ring: ring.index, requestId: garbage.id }
+              : { ring: ring.index, requestId: garbage.id, gref: garbage.gref },
+          ),
+        );
+      }
     }
   }
 }

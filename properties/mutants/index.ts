@@ -7,6 +7,8 @@ import { backendNeverCloses } from './backend-never-closes.ts';
 import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
+import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
+import { indirectAnyInnerOp } from './indirect-any-inner-op.ts';
 import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
@@ -211,6 +213,21 @@ const LIST: readonly Mutant[] = [
     property: 'hostile-backend',
     words: 'an EOI after a protocol error',
     summary: 'blkif_interrupt ends with the late EOI after a protocol error (XSA-391)',
+  },
+  {
+    drivers: blkbackTrustsReqProd,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'although req_prod lay more than',
+    summary: '__do_block_io_op without RING_REQUEST_PROD_OVERFLOW copies slots up to any req_prod',
+  },
+  {
+    drivers: indirectAnyInnerOp,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'inner op',
+    summary:
+      'dispatch_rw_block_io maps an indirect request whose inner op is neither read nor write',
   },
 ];
 

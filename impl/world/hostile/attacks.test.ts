@@ -14,6 +14,7 @@ import {
   isAttackOf,
 } from './attacks.ts';
 import type { HostilePlan, HostileSide } from './plan.ts';
+import { GARBAGE_KINDS } from './garbage.ts';
 import { adversaryOf } from './record.ts';
 
 describe('the attack table', () => {
@@ -169,5 +170,47 @@ describe('the adversary record', () => {
     const rinfo = world.front.device.rings[0];
     plainDataProblems({ rinfo, view: rinfo?.front.sring.view }, 'bad', problems);
     expect(problems).toContain('bad.view: DataView object');
+  });
+});
+
+describe('the garbage table', () => {
+  // Each row's refusal is the exact one its row names: the status and the report of the check
+  // that refuses it, on the grant it names (the indirect rows need pages the guest grants itself).
+  GARBAGE_KINDS.forEach((what, value) => {
+    it(`${what}: blkback answers with the row's status and report`, () => {
+      const config = hostileConfig('blkfront');
+      const plan: HostilePlan = {
+        side: 'blkfront',
+        attacks: [{ attack: 'garbageRequest', ring: 0, value }],
+        budget: 1,
+      };
+      const world = runAttacking({ ...config, hostile: plan });
+      const [garbage] = adversaryOf(world).garbage;
+      expect(garbage?.what).toBe(what);
+      const report = world.reports.find((r) => r.side === 'blkback' && r.requestId === garbage!.id);
+      expect(report?.code).toBe(garbage!.report);
+      if (garbage!.gref !== undefined) expect(report?.gref).toBe(garbage!.gref);
+    });
+  });
+
+  it('reaches a map failure inside an indirect request and a refused well-formed one', () => {
+    const reports = new Set<string>();
+    GARBAGE_KINDS.forEach((what, value) => {
+      if (!what.includes('indirect')) return;
+      const plan: HostilePlan = {
+        side: 'blkfront',
+        attacks: [{ attack: 'garbageRequest', ring: 0, value }],
+        budget: 1,
+      };
+      const world = runAttacking({ ...hostileConfig('blkfront'), hostile: plan });
+      const record = adversaryOf(world);
+      for (const g of record.garbage) reports.add(`${g.what}: ${g.report}`);
+      if (what.startsWith('well-formed') || what.includes('first batch'))
+        expect(record.ownRefs.length).toBe(2);
+    });
+    expect(reports).toContain(
+      'indirect with an ungranted data page in its first batch: grant-map-failed',
+    );
+    expect(reports).toContain('well-formed indirect with inner op discard: request-rejected');
   });
 });

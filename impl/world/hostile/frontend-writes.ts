@@ -12,7 +12,9 @@ import {
   reqProd,
   setReqProd,
 } from '../../xen/shared-ring.ts';
-import { frontendPath } from '../../../model/xenstore-paths.ts';
+import { BACKEND_DOMID, frontendPath } from '../../../model/xenstore-paths.ts';
+import { type BlkifSegment, writeIndirectSegment } from '../../xen/blkif-abi.ts';
+import { PAGE_SIZE } from '../../xen/memory.ts';
 import type { World } from '../world.ts';
 import type { HostileAction } from './plan.ts';
 import { INDEX_JUMP_MAX } from './backend-writes.ts';
@@ -81,7 +83,7 @@ export function badRingRef(world: World, _record: AdversaryRecord, action: Hosti
   const others = world.guestGnttab.grantedRefs().filter((ref) => !own.has(ref));
   let ref: number;
   if (value % 2 === 1 && others.length > 0) {
-    ref = others[(value >> 1) % others.length]!;
+    ref = others[Math.floor(value / 2) % others.length]!;
   } else {
     // Past the end of the grant table: it stays ungranted until blkback reads it.
     ref = world.guestGnttab.refCountMax + (value % 4096);
@@ -138,6 +140,29 @@ export function reqProdBeyondRing(
   return true;
 }
 
+/**
+ * The guest grants the backend a page of its own (gnttab_grant_foreign_access from its own code,
+ * not blkfront's): an indirect page holding `descriptors`, read-only, or a writable data page.
+ */
+function grantOwnPage(
+  world: World,
+  record: AdversaryRecord,
+  descriptors: readonly BlkifSegment[] | undefined,
+): number | undefined {
+  const frame = world.guestMemory.allocPages(1);
+  const page = world.guestMemory.page(frame);
+  const view = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
+  descriptors?.forEach((seg, i) => writeIndirectSegment(view, i, seg));
+  const granted = world.guestGnttab.grantAccess(BACKEND_DOMID, frame, descriptors !== undefined);
+  if (!granted.ok) {
+    world.guestMemory.freePages(frame, 1);
+    return undefined;
+  }
+  record.ownRefs.push(granted.value);
+  assert(world.guestGnttab.isGranted(granted.value), 'the guest’s own page is granted');
+  return granted.value;
+}
+
 /** Publish a malformed request through the frontend's own ring, as the guest domain can. */
 export function garbageRequest(
   world: World,
@@ -149,7 +174,7 @@ export function garbageRequest(
   const front = rinfo.front;
   assert(freeRequests(front) > 0, 'enabled only with a free slot on the ring');
   const id = nextGarbageId(record);
-  const { req, status, what } = buildGarbage({
+  const { req, status, what, report, gref } = buildGarbage({
     id,
     value,
     handle: world.front.device.handle,
@@ -159,12 +184,14 @@ export function garbageRequest(
     // between this write and blkback's consume (a free reference could be granted meanwhile).
     ungranted: world.guestGnttab.refCountMax + (value % 4096),
     refCountMax: world.guestGnttab.refCountMax,
+    grantPage: (descriptors) => grantOwnPage(world, record, descriptors),
   });
   const index = front.reqProdPvt;
   world.front.env.abi.writeRequest(front.sring.view, entryOffset(front.sring, index), req);
   front.reqProdPvt = ringIdxAdd(index, 1);
   if (pushRequestsAndCheckNotify(front)) world.evtchn.notify(world.guestDomid, rinfo.port);
-  noteGarbage(record, { ring: rinfo.index, ringFrame: rinfo.ringFrame, index, id, status, what });
+  const ringFrame = rinfo.ringFrame;
+  noteGarbage(record, { ring: rinfo.index, ringFrame, index, id, status, report, gref, what });
   assert(front.reqProdPvt === ringIdxAdd(index, 1), 'exactly one request published');
   return true;
 }

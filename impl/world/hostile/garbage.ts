@@ -1,12 +1,16 @@
 // The garbage-request table: requests a hostile frontend publishes on its own ring that blkback
 // must refuse (reference section 5.5), each with the status Linux answers it with — dispatch_rw_
 // block_io's and xen_vbd_translate's checks, xen_blkbk_parse_indirect's, and the unknown-op
-// branch of dispatch_other_io. Adding a kind of garbage is one row.
+// branch of dispatch_other_io. Adding a kind of garbage is one row. Each row also names the report
+// its refusal gives (which check of blkback refused it), so the honest side is judged on the
+// exact defence, not on some error.
 import { assert } from '../../assert.ts';
+import type { BlkbackReportCode } from '../../blkfront/device.ts';
 import {
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
   BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_DISCARD,
   BLKIF_OP_INDIRECT,
   BLKIF_OP_READ,
   BLKIF_OP_RESERVED_1,
@@ -14,6 +18,7 @@ import {
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_RSP_ERROR,
   type BlkifRequest,
+  type BlkifSegment,
   indirectPageCount,
 } from '../../xen/blkif-abi.ts';
 
@@ -28,19 +33,31 @@ export interface GarbageContext {
   readonly ungranted: number;
   /** The guest's grant table size: references from here on can never be granted. */
   readonly refCountMax: number;
+  /**
+   * The guest grants the backend one page of its own: an indirect page holding `descriptors`
+   * (read-only), or with none a data page (writable). The reference, or undefined when the
+   * guest's grant table is full (the row then falls back to a page blkback never maps).
+   */
+  grantPage(descriptors: readonly BlkifSegment[] | undefined): number | undefined;
 }
 
 /** A garbage request built: the request, the status Linux answers it with, one line why. */
 export interface Garbage {
   readonly what: string;
   readonly status: number;
+  /** The report blkback's refusing check files, and the grant it names (map failures). */
+  readonly report: BlkbackReportCode;
+  readonly gref: number | undefined;
   readonly req: BlkifRequest;
 }
 
-/** One row: what is wrong, the status, and how to build it for this context. */
+/** One row: what is wrong, the status, the report, and how to build it for this context. */
 interface GarbageRow {
   readonly what: string;
   readonly status: number;
+  readonly report: BlkbackReportCode;
+  /** When the report depends on the connection (indirect segments negotiated or not). */
+  reportFor?(g: GarbageContext): BlkbackReportCode;
   build(g: GarbageContext): BlkifRequest;
 }
 
@@ -72,7 +89,12 @@ function rw(
   };
 }
 
-function indirect(g: GarbageContext, indirectOp: number, nrSegments: number): BlkifRequest {
+function indirect(
+  g: GarbageContext,
+  indirectOp: number,
+  nrSegments: number,
+  page = SOME_GREF,
+): BlkifRequest {
   const pageCount = Math.min(indirectPageCount(nrSegments), BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
   assert(pageCount >= 1, 'an indirect request carries at least one indirect page');
   return {
@@ -83,14 +105,24 @@ function indirect(g: GarbageContext, indirectOp: number, nrSegments: number): Bl
     handle: g.handle,
     id: g.id,
     sectorNumber: 0,
-    indirectGrefs: new Array<number>(pageCount).fill(SOME_GREF),
+    indirectGrefs: new Array<number>(pageCount).fill(page),
   };
+}
+
+/** Whole-page descriptors, all through `gref` but the one at `bad`, which goes through `badRef`. */
+function descriptorsWith(n: number, gref: number, bad: number, badRef: number): BlkifSegment[] {
+  assert(bad >= 0 && bad < n, 'the bad descriptor is one of the request');
+  const out: BlkifSegment[] = [];
+  for (let i = 0; i < n; i++)
+    out.push({ gref: i === bad ? badRef : gref, firstSect: 0, lastSect: 7 });
+  return out;
 }
 
 /** Requests blkback must refuse (section 5.5), each with the status Linux answers it with. */
 const GARBAGE: readonly GarbageRow[] = [
   {
     what: 'unknown operation',
+    report: 'request-rejected',
     status: BLKIF_RSP_EOPNOTSUPP,
     build(g) {
       const operation = g.value % 2 === 0 ? BLKIF_OP_RESERVED_1 : 7 + (g.value % 200);
@@ -100,6 +132,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'read with 0 segments',
+    report: 'request-rejected',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const req = rw(g, BLKIF_OP_READ, 0, 0, []);
@@ -109,6 +142,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'last_sect < first_sect',
+    report: 'bad-segment',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const segment = { gref: SOME_GREF, firstSect: 5, lastSect: 2 };
@@ -118,6 +152,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'last_sect beyond the page',
+    report: 'bad-segment',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const lastSect = 8 + (g.value % 248);
@@ -127,6 +162,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'sector beyond the disk',
+    report: 'out-of-range',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const sector = g.diskSectors + (g.value % 100);
@@ -136,6 +172,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'indirect with too many segments',
+    report: 'request-rejected',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const nrSegments = Math.min(0xffff, g.indirectSegmentsMax + 1 + (g.value % 64));
@@ -145,6 +182,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'too many direct segments',
+    report: 'bad-request',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const nrSegments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + (g.value % 244);
@@ -154,6 +192,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'ungranted data page',
+    report: 'grant-map-failed',
     status: BLKIF_RSP_ERROR,
     build(g) {
       assert(g.ungranted >= g.refCountMax, 'past the end of the grant table: never granted');
@@ -162,6 +201,7 @@ const GARBAGE: readonly GarbageRow[] = [
   },
   {
     what: 'indirect with inner op flush',
+    report: 'request-rejected',
     status: BLKIF_RSP_ERROR,
     build(g) {
       const inner: number = BLKIF_OP_FLUSH_DISKCACHE;
@@ -169,7 +209,49 @@ const GARBAGE: readonly GarbageRow[] = [
       return indirect(g, inner, 1);
     },
   },
+  {
+    // xen_blkbk_parse_indirect reads the descriptors, then xen_blkbk_map fails in the first batch
+    // ("invalid buffer -- could not remap it"): the mapped ones are unmapped (XSA-365).
+    what: 'indirect with an ungranted data page in its first batch',
+    report: 'grant-map-failed',
+    status: BLKIF_RSP_ERROR,
+    // Without indirect segments in this connection the request is refused before any map.
+    reportFor: (g) => (g.indirectSegmentsMax >= 1 ? 'grant-map-failed' : 'request-rejected'),
+    build(g) {
+      const n = Math.max(
+        1,
+        Math.min(g.indirectSegmentsMax, 1 + (g.value % BLKIF_MAX_SEGMENTS_PER_REQUEST)),
+      );
+      const bad = Math.floor(g.value / 16) % n;
+      assert(n <= BLKIF_MAX_SEGMENTS_PER_REQUEST, 'within the first batch of segments');
+      const data = g.grantPage(undefined);
+      const page =
+        data === undefined ? undefined : g.grantPage(descriptorsWith(n, data, bad, g.ungranted));
+      // A full grant table: the same refusal through a direct request.
+      if (page === undefined)
+        return rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]);
+      return indirect(g, BLKIF_OP_READ, n, page);
+    },
+  },
+  {
+    // dispatch_rw_block_io's switch on indirect_op: anything but READ or WRITE goes to
+    // fail_response before a page is mapped, however well-formed the rest is.
+    what: 'well-formed indirect with inner op discard',
+    report: 'request-rejected',
+    status: BLKIF_RSP_ERROR,
+    build(g) {
+      const n = 1 + (g.value % 8);
+      const data = g.grantPage(undefined);
+      const page = data === undefined ? undefined : g.grantPage(descriptorsWith(n, data, 0, data));
+      const inner = g.value % 2 === 0 ? BLKIF_OP_DISCARD : 7 + (g.value % 100);
+      assert(inner !== BLKIF_OP_READ && inner !== BLKIF_OP_WRITE, 'an inner op blkback refuses');
+      return indirect(g, inner, n, page ?? SOME_GREF);
+    },
+  },
 ];
+
+/** What each row of the table is, in the order a value selects them. */
+export const GARBAGE_KINDS: readonly string[] = GARBAGE.map((row) => row.what);
 
 /** The garbage `g.value` selects, built: the request, the status it must get, one line why. */
 export function buildGarbage(g: GarbageContext): Garbage {
@@ -177,5 +259,8 @@ export function buildGarbage(g: GarbageContext): Garbage {
   assert(row !== undefined, 'the value selects a row of the garbage table');
   const req = row.build(g);
   assert(req.id === g.id, 'the garbage carries the adversary-drawn id');
-  return { what: row.what, status: row.status, req };
+  const report = row.reportFor?.(g) ?? row.report;
+  // Every map failure of the table is on the one ungranted reference.
+  const gref = report === 'grant-map-failed' ? g.ungranted : undefined;
+  return { what: row.what, status: row.status, report, gref, req };
 }

@@ -4,6 +4,7 @@
 // driver's verdict about itself. Plain data: rings are named by their index and the guest frame
 // of their shared page (frames are never reused), so a deep copy of the world copies it whole.
 import { assert } from '../../assert.ts';
+import type { BlkbackReportCode } from '../../blkfront/device.ts';
 import type { BlkifResponse } from '../../xen/blkif-abi.ts';
 import type { Frame } from '../../xen/memory.ts';
 import type { RingIdx } from '../../xen/ring-index.ts';
@@ -30,6 +31,9 @@ export interface GarbageRequest {
   readonly id: number;
   /** The status Linux blkback answers it with. */
   readonly status: number;
+  /** The report of the check that refuses it, and the grant that report names (map failures). */
+  readonly report: BlkbackReportCode;
+  readonly gref: number | undefined;
   readonly what: string;
 }
 
@@ -44,6 +48,11 @@ export interface AdversaryRecord {
   readonly garbage: GarbageRequest[];
   /** Grant references the hostile backend maps and never unmaps (XSA-396). */
   readonly heldRefs: number[];
+  /**
+   * Grant references the hostile guest made for pages of its own making (the indirect and data
+   * pages of its garbage): none of blkfront's lists holds them, and they are never ended.
+   */
+  readonly ownRefs: number[];
   nextGarbageId: number;
 }
 
@@ -58,6 +67,7 @@ export function createAdversaryRecord(plan: HostilePlan): AdversaryRecord {
     forged: [],
     garbage: [],
     heldRefs: [],
+    ownRefs: [],
     nextGarbageId: GARBAGE_ID_BASE,
   };
   assert(record.used.length === plan.attacks.length, 'one shot per spec of the plan');
