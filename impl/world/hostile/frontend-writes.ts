@@ -152,7 +152,7 @@ function grantOwnPage(
   const frame = world.guestMemory.allocPages(1);
   const page = world.guestMemory.page(frame);
   const view = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
-  descriptors?.forEach((seg, i) => writeIndirectSegment(view, i, seg));
+  for (const [i, seg] of (descriptors ?? []).entries()) writeIndirectSegment(view, i, seg);
   const granted = world.guestGnttab.grantAccess(BACKEND_DOMID, frame, descriptors !== undefined);
   if (!granted.ok) {
     world.guestMemory.freePages(frame, 1);
