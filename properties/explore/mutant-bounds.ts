@@ -28,6 +28,11 @@ export interface MutantBound {
 export const NEEDS_HOSTILE_PEER: ReadonlyMap<string, string> = new Map([
   ['blkfront-trusts-rsp-prod', 'a backend that publishes rsp_prod more than a ring ahead'],
   ['blkfront-eoi-after-error', 'a backend that forges a response blkfront must refuse'],
+  ['blkback-trusts-req-prod', 'a frontend that publishes req_prod more than a ring ahead'],
+  [
+    'blkback-indirect-any-inner-op',
+    'a frontend that publishes an indirect request with a bad inner op',
+  ],
 ]);
 
 const W1: Partial<ConfigBounds> = { requests: 1, ops: ['write'] };
