@@ -26,6 +26,17 @@ export function readBackendLimits(read: (key: string) => string | undefined): Ba
   return limits;
 }
 
+/**
+ * blkfront_connect's xenbus_gather of sectors, info and sector-size ("reading backend fields at
+ * %s" when one fails): the first key absent or unparsable, undefined when all three read.
+ */
+export function readDeviceInfo(read: (key: string) => string | undefined): string | undefined {
+  const keys = [BE.sectors, BE.info, BE.sectorSize];
+  const missing = keys.find((key) => readUnsigned(read(key)) === undefined);
+  assert(missing === undefined || keys.includes(missing), 'one of the gathered keys');
+  return missing;
+}
+
 /** xenbus_switch_state: the value to write to the own state node, undefined to skip (unchanged). */
 export function xenbusSwitchState(current: number, next: number): number | undefined {
   assert(Number.isInteger(next) && next >= 0 && next <= 8, 'XenbusState %s', next);

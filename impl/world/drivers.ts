@@ -27,7 +27,12 @@ import {
 } from '../blkfront/interrupt.ts';
 import { buildRequest, flushRequests, queueRequest } from '../blkfront/queue-request.ts';
 import { captureInflight, freeRings, requeueCaptured } from '../blkfront/recover.ts';
-import { gatherBackendFeatures, readBackendLimits, xenbusSwitchState } from '../blkfront/xenbus.ts';
+import {
+  gatherBackendFeatures,
+  readBackendLimits,
+  readDeviceInfo,
+  xenbusSwitchState,
+} from '../blkfront/xenbus.ts';
 import { validateFrontendKeys } from '../../model/negotiate.ts';
 import { keyLayout } from '../../model/xenstore-keys.ts';
 
@@ -119,6 +124,12 @@ export interface BlkfrontDrivers {
    * what the backend did not advertise: the backend rejects a request it cannot serve.
    */
   readonly gatherBackendFeatures: typeof gatherBackendFeatures;
+  /**
+   * blkfront_connect's xenbus_gather of the mandatory device keys (sectors, info, sector-size):
+   * the first one absent or unparsable, undefined when all read. Reads only through `read`; a
+   * key named here fails the connect with "reading backend fields".
+   */
+  readonly readDeviceInfo: typeof readDeviceInfo;
   /**
    * xenbus_switch_state: the value to write to the own state node going to `next`, undefined to
    * skip the write. Pure. The written edges must be ones the Linux frontend takes.
@@ -223,6 +234,7 @@ export const HONEST_DRIVERS: Drivers = {
     keyLayout,
     readBackendLimits,
     gatherBackendFeatures,
+    readDeviceInfo,
     switchState: xenbusSwitchState,
   },
   blkback: {

@@ -53,12 +53,12 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       for (const rinfo of dev.rings)
         assert(rinfo.inflightCount === 0, 'fresh rings have no requests');
       return undefined;
-    case 'readBackendDeviceInfo':
-      for (const key of [BE.sectors, BE.info, BE.sectorSize]) {
-        if (readUnsigned(readBackend(world, key)) === undefined)
-          return { type: 'backend.deviceInfoRead', ok: false, missing: key };
-      }
-      return { type: 'backend.deviceInfoRead', ok: true };
+    case 'readBackendDeviceInfo': {
+      const missing = world.drivers.blkfront.readDeviceInfo((key) => readBackend(world, key));
+      return missing === undefined
+        ? { type: 'backend.deviceInfoRead', ok: true }
+        : { type: 'backend.deviceInfoRead', ok: false, missing };
+    }
     case 'connectQueues':
       assert(dev.rings.length === effect.queueCount, 'blkfront_connect with the negotiated rings');
       front.hasDisk = true;

@@ -28,6 +28,11 @@ export interface MutantBound {
 export const NEEDS_HOSTILE_PEER: ReadonlyMap<string, string> = new Map([
   ['blkfront-trusts-rsp-prod', 'a backend that publishes rsp_prod more than a ring ahead'],
   ['blkfront-eoi-after-error', 'a backend that forges a response blkfront must refuse'],
+  [
+    'blkfront-ignores-device-info',
+    'a backend that deletes or garbles sectors, info or sector-size',
+  ],
+  ['blkback-ring-order-checked-late', 'a frontend that writes a ring-page-order above the maximum'],
   ['blkback-trusts-req-prod', 'a frontend that publishes req_prod more than a ring ahead'],
   [
     'blkback-indirect-any-inner-op',

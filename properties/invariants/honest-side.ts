@@ -14,14 +14,14 @@ import {
   XENBUS_MAX_RING_GRANT_ORDER,
 } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
-import { errorNodePath } from '../../model/xenstore-keys.ts';
+import { BE, errorNodePath, FE, readUnsigned } from '../../model/xenstore-keys.ts';
 import type { BackRingState } from '../../impl/blkback/back-ring.ts';
 import type { BlkfrontReportCode, DriverReport } from '../../impl/blkfront/device.ts';
 import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
 import type { BlkifResponse } from '../../impl/xen/blkif-abi.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { type Defence, defencesAgainst } from '../../impl/world/hostile/attacks.ts';
-import { BACKEND_DOMID, frontendPath } from '../../model/xenstore-paths.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from '../../model/xenstore-paths.ts';
 import { readState } from '../../impl/world/xenbus.ts';
 import { teardownOf, type World } from '../../impl/world/world.ts';
 import type { Frame } from '../../impl/xen/memory.ts';
@@ -60,6 +60,8 @@ interface Progress {
   /** Per frontend ring (by its first frame): rsp_cons and whether rsp_prod overflowed. */
   readonly frontCons: Map<Frame, { rspCons: RingIdx; overflow: boolean }>;
   readonly garbageJudged: boolean[];
+  /** Had blkfront connected its disk (blkfront_connect's full connect) before this step. */
+  hadDisk: boolean;
   stateWritesSeen: number;
   /** By ringKey: was req_prod beyond the ring, how many requests consumed, was it halted. */
   rings: Map<number, RingBefore>;
@@ -345,6 +347,34 @@ function heldGrants(world: World, out: Violation[]): void {
   }
 }
 
+/** The device keys blkfront_connect gathers; the disk connects only when all three read. */
+const DEVICE_INFO_KEYS = [BE.sectors, BE.info, BE.sectorSize] as const;
+
+/**
+ * blkfront_connect: xenbus_gather of sectors, info and sector-size, and on failure
+ * xenbus_dev_fatal "reading backend fields at %s" without connecting. The read and the connect
+ * are one callback, so the keys as they are after the step are the ones it read.
+ */
+function deviceInfoBeforeDisk(world: World, p: Progress, out: Violation[]): void {
+  const hasDisk = world.front.hasDisk;
+  const connectedNow = hasDisk && !p.hadDisk;
+  p.hadDisk = hasDisk;
+  if (!connectedNow) return;
+  for (const key of DEVICE_INFO_KEYS) {
+    const path = `${backendPath(world.guestDomid)}/${key}`;
+    const read = world.xs.read(world.guestDomid, path);
+    const text = read.ok ? read.value : undefined;
+    if (readUnsigned(text) === undefined) {
+      const what = text === undefined ? 'absent' : JSON.stringify(text);
+      out.push(
+        violation(world, `blkfront connected the disk with the backend's ${key} ${what}`, {
+          key: path,
+        }),
+      );
+    }
+  }
+}
+
 // ---- a hostile frontend: blkback must refuse -------------------------------------------------
 
 /**
@@ -491,13 +521,59 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
     const frontState = readState(world.xs, BACKEND_DOMID, frontendPath(world.guestDomid));
     if (frontState === XenbusState.Closing || frontState === XenbusState.Closed) continue;
     const path = `/local/domain/${BACKEND_DOMID}/${errorNodePath(`backend/vbd/${world.guestDomid}/${world.front.device.handle}`)}`;
-    if (!world.xs.read(BACKEND_DOMID, path).ok) {
+    const node = world.xs.read(BACKEND_DOMID, path);
+    if (!node.ok) {
       out.push(
         violation(world, 'blkback went Closing on its own without writing the error node', {
           key: path,
         }),
       );
+    } else {
+      refusedForTheReason(world, node.value, path, out);
     }
+  }
+}
+
+/**
+ * connect_ring's order: num-queues (0 or above multi-queue-max-queues), then ring-page-order
+ * above max-ring-page-order, both before read_per_ring_refs maps a page. When the frontend's
+ * keys as blkback read them (in the callback that wrote Closing) fail one of these, the error
+ * node names that check and no ring is mapped.
+ */
+function refusedForTheReason(world: World, text: string, path: string, out: Violation[]): void {
+  const back = world.host.back;
+  const read = (key: string): number | undefined => {
+    const r = world.xs.read(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${key}`);
+    return readUnsigned(r.ok ? r.value : undefined);
+  };
+  const queues = read(FE.multiQueueNumQueues) ?? NOT_ADVERTISED.queueCount;
+  const order = read(FE.ringPageOrder);
+  const queueMax = back.config.queueCountMax ?? NOT_ADVERTISED.queueCount;
+  const orderMax = back.config.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder;
+  let reason: string | undefined;
+  if (queues === 0 || queues > queueMax) reason = `guest requested ${queues} queues`;
+  else if (order !== undefined && order > orderMax) reason = `requested ring page order ${order}`;
+  if (reason === undefined) return;
+  if (!text.includes(reason)) {
+    out.push(
+      violation(
+        world,
+        `blkback refused the frontend with ${JSON.stringify(text)}, not "${reason} ..."`,
+        {
+          key: path,
+        },
+      ),
+    );
+  } else if (back.rings.length > 0) {
+    out.push(
+      violation(
+        world,
+        `blkback refused the frontend (${reason}) with ${back.rings.length} rings mapped`,
+        {
+          key: path,
+        },
+      ),
+    );
   }
 }
 
@@ -612,6 +688,7 @@ const DEFENCE_CHECKS = {
   keepMappedPage: { phase: 'step', check: (world, _p, out) => heldGrants(world, out) },
   accountEveryRequest: { phase: 'step', check: backendRings },
   refuseBadConnect: { phase: 'step', check: backendConnect },
+  refuseMissingDeviceInfo: { phase: 'step', check: deviceInfoBeforeDisk },
   refuseGarbage: { phase: 'step', check: garbageRequests },
   refuseRspProdOverflow: { phase: 'quiescence', check: frontendIdlesOverflowed },
   haltOnReqProdOverflow: { phase: 'quiescence', check: backendIdlesOverflowed },
@@ -641,6 +718,7 @@ class HonestSideChecker implements InvariantChecker {
     frontReqProd: new Map(),
     frontCons: new Map(),
     garbageJudged: [],
+    hadDisk: false,
     stateWritesSeen: 0,
     rings: new Map(),
   };

@@ -8,6 +8,8 @@ import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
+import { blkfrontIgnoresDeviceInfo } from './blkfront-ignores-device-info.ts';
+import { ringOrderCheckedLate } from './ring-order-checked-late.ts';
 import { indirectAnyInnerOp } from './indirect-any-inner-op.ts';
 import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
@@ -228,6 +230,22 @@ const LIST: readonly Mutant[] = [
     words: 'inner op',
     summary:
       'dispatch_rw_block_io maps an indirect request whose inner op is neither read nor write',
+  },
+  {
+    drivers: blkfrontIgnoresDeviceInfo,
+    caughtBy: 'honest-side',
+    property: 'hostile-backend',
+    words: 'blkfront connected the disk with the backend',
+    summary:
+      'blkfront_connect connects the disk although xenbus_gather of sectors/info/sector-size failed',
+  },
+  {
+    drivers: ringOrderCheckedLate,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'not "requested ring page order',
+    summary:
+      'connect_ring reads the ring-refN keys before checking ring-page-order against its max',
   },
 ];
 

@@ -29,6 +29,7 @@ describe('the attack table', () => {
       'lyingRingPageOrderMax',
       'lyingIndirectSegmentsMax',
       'keepGrantMapped',
+      'spoilDeviceInfo',
     ]);
     expect(FRONTEND_ATTACKS).toEqual([
       'numQueuesAboveMax',
@@ -38,6 +39,7 @@ describe('the attack table', () => {
       'rewriteRequest',
       'reqProdBeyondRing',
       'garbageRequest',
+      'ringPageOrderWithRefs',
     ]);
   });
 
@@ -47,6 +49,7 @@ describe('the attack table', () => {
       'keepOwnLimits',
       'noEoiAfterError',
       'refuseForgedResponse',
+      'refuseMissingDeviceInfo',
       'refuseRspProdOverflow',
       'refuseRspProdOverflowAtOnce',
     ]);
@@ -69,10 +72,13 @@ describe('the attack table', () => {
 function hostileConfig(side: HostileSide): WorldConfig {
   const hostile: HostilePlan = {
     side,
-    attacks: attacksOf(side).flatMap((attack) => [
-      { attack, ring: 0, value: 3 },
-      { attack, ring: 1, value: 1 },
-    ]),
+    // Without spoilDeviceInfo: blkfront then never connects, and nothing else would land.
+    attacks: attacksOf(side)
+      .filter((attack) => attack !== 'spoilDeviceInfo')
+      .flatMap((attack) => [
+        { attack, ring: 0, value: 3 },
+        { attack, ring: 1, value: 1 },
+      ]),
     budget: 64,
   };
   return {
@@ -212,5 +218,49 @@ describe('the garbage table', () => {
       'indirect with an ungranted data page in its first batch: grant-map-failed',
     );
     expect(reports).toContain('well-formed indirect with inner op discard: request-rejected');
+  });
+});
+
+describe('spoiled device keys and a consistent-looking ring order', () => {
+  it('spoilDeviceInfo: blkfront never connects the disk and writes "reading backend fields"', () => {
+    for (const value of [0, 1, 2, 3, 4, 5, 9, 10, 11]) {
+      const plan: HostilePlan = {
+        side: 'blkback',
+        attacks: [{ attack: 'spoilDeviceInfo', ring: 0, value }],
+        budget: 1,
+      };
+      const world = runAttacking({ ...hostileConfig('blkback'), hostile: plan });
+      expect(adversaryOf(world).effective.get('spoilDeviceInfo')).toBe(1);
+      expect(world.front.hasDisk).toBe(false);
+      const error = world.xs.read(
+        world.guestDomid,
+        `/local/domain/${world.guestDomid}/error/device/vbd/51712/error`,
+      );
+      expect(error.ok && error.value).toContain('reading backend fields');
+    }
+  });
+
+  it('ringPageOrderWithRefs: blkback refuses the order before it maps any ring', () => {
+    const plan: HostilePlan = {
+      side: 'blkfront',
+      attacks: [{ attack: 'ringPageOrderWithRefs', ring: 0, value: 5 }],
+      budget: 1,
+    };
+    // The attack once blkfront's keys are committed (before, its transaction retries over them).
+    const world = initWorld({ ...hostileConfig('blkfront'), hostile: plan }, HONEST_DRIVERS, {
+      submitted: () => {},
+      completed: () => {},
+    });
+    for (let n = 0; n < 400; n++) {
+      const actions = enabled(world);
+      if (actions.length === 0) break;
+      const initialised = world.stateWrites.some((w) => w.side === 'frontend' && w.to === 3);
+      const attack = actions.findIndex((a) => a.actor === 'hostile');
+      step(world, actions[initialised && attack >= 0 ? attack : 0]!);
+    }
+    expect(adversaryOf(world).effective.get('ringPageOrderWithRefs')).toBe(1);
+    const error = world.xs.read(0, '/local/domain/0/error/backend/vbd/1/51712/error');
+    expect(error.ok && error.value).toContain('requested ring page order 2 exceed max:1');
+    expect(world.host.back.rings).toEqual([]);
   });
 });

@@ -20,6 +20,7 @@ import { type AdversaryRecord, noteEffective, spendSpec } from './record.ts';
 import {
   anyBackRing,
   anyFrontRing,
+  beforeDeviceInfoRead,
   beforeFeaturesRead,
   beforeKeysRead,
   busyBackRing,
@@ -55,7 +56,15 @@ export type Defence =
   | 'refuseRspProdOverflow'
   /** blkback: every consumed request answered once; indices and mappings accounted for. */
   | 'accountEveryRequest'
-  /** blkback: connects only within its limits; otherwise Closing with an error node. */
+  /**
+   * blkfront: it connects the disk only when sectors, info and sector-size read (otherwise
+   * xenbus_dev_fatal "reading backend fields" and Closing).
+   */
+  | 'refuseMissingDeviceInfo'
+  /**
+   * blkback: connects only within its limits; otherwise Closing with an error node naming the
+   * first check of connect_ring that failed (queues, then ring page order), nothing mapped.
+   */
   | 'refuseBadConnect'
   /** blkback: a malformed request gets its error status and a report. */
   | 'refuseGarbage'
@@ -141,6 +150,13 @@ const ATTACKS = {
     perform: be.keepGrantMapped,
     defences: ['keepMappedPage'],
   },
+  // blkfront_connect: xenbus_gather of sectors/info/sector-size fails, "reading backend fields".
+  spoilDeviceInfo: {
+    side: 'blkback',
+    target: beforeDeviceInfoRead,
+    perform: be.spoilDeviceInfo,
+    defences: ['refuseMissingDeviceInfo'],
+  },
   // connect_ring: "guest requested N queues, exceeding the maximum", xenbus_dev_fatal.
   numQueuesAboveMax: {
     side: 'blkfront',
@@ -189,6 +205,13 @@ const ATTACKS = {
     target: frontRingWithFreeSlot,
     perform: fe.garbageRequest,
     defences: ['accountEveryRequest', 'refuseGarbage'],
+  },
+  // connect_ring checks ring_page_order against xen_blkif_max_ring_order before any ring-refN.
+  ringPageOrderWithRefs: {
+    side: 'blkfront',
+    target: beforeKeysRead,
+    perform: fe.ringPageOrderWithRefs,
+    defences: ['refuseBadConnect'],
   },
 } as const satisfies Record<string, AttackRow>;
 

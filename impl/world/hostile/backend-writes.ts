@@ -231,3 +231,25 @@ export function lie(world: World, _record: AdversaryRecord, action: HostileActio
   if (written.ok) world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value: text });
   return written.ok;
 }
+
+/** The keys blkfront_connect gathers before it connects the disk. */
+const DEVICE_INFO_KEYS = [BE.sectors, BE.info, BE.sectorSize] as const;
+/** Texts no %llu/%u/%lu conversion accepts (sscanf fails on them as readUnsigned does). */
+const GARBLED = ['', 'none', 'x512'] as const;
+
+/**
+ * Delete or garble sectors, info or sector-size in the backend's own directory before blkfront
+ * reads them: xenbus_gather fails and blkfront_connect must not connect the disk.
+ */
+export function spoilDeviceInfo(world: World, _r: AdversaryRecord, action: HostileAction): boolean {
+  const { value } = action;
+  const key = DEVICE_INFO_KEYS[value % DEVICE_INFO_KEYS.length]!;
+  const path = `${backendPath(world.guestDomid)}/${key}`;
+  const variant = Math.floor(value / DEVICE_INFO_KEYS.length) % (GARBLED.length + 1);
+  if (variant === GARBLED.length) return world.xs.rm(BACKEND_DOMID, path).ok;
+  const text = GARBLED[variant]!;
+  assert(!/^\d/.test(text), 'a text no unsigned conversion accepts');
+  const written = world.xs.write(BACKEND_DOMID, path, text);
+  if (written.ok) world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value: text });
+  return written.ok;
+}

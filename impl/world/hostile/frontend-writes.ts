@@ -69,6 +69,36 @@ export function ringPageOrderAboveMax(
   return writeFrontendKey(world, FE.ringPageOrder, String(order));
 }
 
+/**
+ * ring-page-order one above the backend's max-ring-page-order, with every ring-refN key that
+ * order calls for (the ring's own references first, then others' or ungranted ones): a frontend
+ * that looks consistent. connect_ring refuses the order before read_per_ring_refs maps anything.
+ */
+export function ringPageOrderWithRefs(
+  world: World,
+  _record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const orderMax = world.host.back.config.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder;
+  const order = orderMax + 1;
+  const rings = world.front.device.rings;
+  const queueCount =
+    readUnsigned(readFrontendKey(world, FE.multiQueueNumQueues)) ?? NOT_ADVERTISED.queueCount;
+  const granted = world.guestGnttab.grantedRefs();
+  let wrote = writeFrontendKey(world, FE.ringPageOrder, String(order));
+  for (let q = 0; q < Math.min(queueCount, rings.length); q++) {
+    const own = rings[q]!.ringRefs;
+    for (let page = 0; page < 2 ** order; page++) {
+      const spare = (action.value + page) % (granted.length + 1);
+      const ref = own[page] ?? granted[spare] ?? world.guestGnttab.refCountMax + page;
+      const key = joinKey(ringDir(queueCount, q), ringRefKey(order, page));
+      wrote = writeFrontendKey(world, key, String(ref)) || wrote;
+    }
+  }
+  assert(order > orderMax, 'above what the backend advertised');
+  return wrote;
+}
+
 /** A reference that is not granted at all (even value) or one granted for another purpose (odd). */
 export function badRingRef(world: World, _record: AdversaryRecord, action: HostileAction): boolean {
   const { ring, value } = action;

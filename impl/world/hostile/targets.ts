@@ -2,6 +2,8 @@
 // in the device, or a backend ring's number), or undefined when it has nothing to hit — then the
 // attack is not enabled. A spec's ring is taken modulo the rings there are (fast-check's "by
 // position modulo what is available"), so a shrunk spec still names a ring.
+import { BE } from '../../../model/xenstore-keys.ts';
+import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
 import { assert } from '../../assert.ts';
 import { freeRequests } from '../../xen/shared-ring.ts';
 import type { World } from '../world.ts';
@@ -94,4 +96,14 @@ export function frontRingBeforeKeysRead(world: World, spec: AttackSpec): number 
   const ring = anyFrontRing(world, spec);
   assert(ring !== undefined, 'keys are written only for rings that exist');
   return ring;
+}
+
+/**
+ * blkback wrote the device keys (connect()'s transaction committed) and blkfront has not
+ * gathered them yet: a deleted or garbled key is what blkfront_connect reads.
+ */
+export function beforeDeviceInfoRead(world: World): number | undefined {
+  if (beforeFeaturesRead(world) === undefined) return undefined;
+  const sectors = world.xs.read(BACKEND_DOMID, `${backendPath(world.guestDomid)}/${BE.sectors}`);
+  return sectors.ok ? 0 : undefined;
 }
