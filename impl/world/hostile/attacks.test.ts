@@ -29,6 +29,7 @@ describe('the attack table', () => {
       'lyingRingPageOrderMax',
       'lyingIndirectSegmentsMax',
       'keepGrantMapped',
+      'rewriteResponse',
       'spoilDeviceInfo',
     ]);
     expect(FRONTEND_ATTACKS).toEqual([
@@ -263,4 +264,23 @@ describe('spoiled device keys and a consistent-looking ring order', () => {
     expect(error.ok && error.value).toContain('requested ring page order 2 exceed max:1');
     expect(world.host.back.rings).toEqual([]);
   });
+});
+
+describe('a published response rewritten before blkfront copies it', () => {
+  for (const [value, code] of [
+    [0, 'response-id-out-of-range'],
+    [1, 'response-wrong-operation'],
+  ] as const) {
+    it(`value ${value}: blkfront refuses the bytes it copies with ${code}`, () => {
+      const plan: HostilePlan = {
+        side: 'blkback',
+        attacks: [{ attack: 'rewriteResponse', ring: 0, value }],
+        budget: 1,
+      };
+      const world = runAttacking({ ...hostileConfig('blkback'), hostile: plan });
+      expect(adversaryOf(world).effective.get('rewriteResponse')).toBe(1);
+      expect(world.front.device.connection).toBe('error');
+      expect(world.reports.filter((r) => r.side === 'blkfront').map((r) => r.code)).toEqual([code]);
+    });
+  }
 });

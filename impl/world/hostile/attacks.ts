@@ -28,6 +28,7 @@ import {
   connectedFrontRing,
   frontRingBeforeKeysRead,
   frontRingWithFreeSlot,
+  frontRingWithUnreadResponse,
   replayableBackRing,
 } from './targets.ts';
 
@@ -149,6 +150,13 @@ const ATTACKS = {
     target: connectedBusyBackRing,
     perform: be.keepGrantMapped,
     defences: ['keepMappedPage'],
+  },
+  // The 2021 "read response from backend only once": a published response rewritten before the copy.
+  rewriteResponse: {
+    side: 'blkback',
+    target: frontRingWithUnreadResponse,
+    perform: be.rewriteResponse,
+    defences: ['refuseForgedResponse', 'noEoiAfterError'],
   },
   // blkfront_connect: xenbus_gather of sectors/info/sector-size fails, "reading backend fields".
   spoilDeviceInfo: {

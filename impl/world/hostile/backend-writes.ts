@@ -253,3 +253,41 @@ export function spoilDeviceInfo(world: World, _r: AdversaryRecord, action: Hosti
   if (written.ok) world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value: text });
   return written.ok;
 }
+
+/**
+ * A response blkback published that blkfront has not copied yet, rewritten in place: the window
+ * between blkfront reading rsp_prod (its final check saw the response) and copying the slot. The
+ * id is pushed past the ring (even values) or the operation changed (odd): blkif_interrupt must
+ * judge the bytes it copies, once, as a forged response ("read response from backend only once").
+ */
+export function rewriteResponse(
+  world: World,
+  record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const { ring, value } = action;
+  const rinfo = targetFrontRing(world, ring);
+  const sring = rinfo.front.sring;
+  const unread = ringIdxDistance(rinfo.front.rspCons, rspProd(sring));
+  assert(unread >= 1 && unread <= sring.size, 'enabled only with an unread response in the ring');
+  const index = ringIdxAdd(rinfo.front.rspCons, value % unread);
+  const at = entryOffset(sring, index);
+  const abi = world.front.env.abi;
+  const was = abi.copyResponse(sring.view, at);
+  const ops = [BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD];
+  const others = ops.filter((op) => op !== was.operation);
+  const rsp: BlkifResponse =
+    value % 2 === 0
+      ? { ...was, id: rinfo.front.size + (Math.floor(value / 2) % 4096) }
+      : { ...was, operation: others[Math.floor(value / 2) % others.length]! };
+  abi.writeResponse(sring.view, at, rsp);
+  noteForged(record, {
+    attack: 'rewriteResponse',
+    ring: rinfo.index,
+    ringFrame: rinfo.ringFrame,
+    index,
+    rsp,
+  });
+  assert(rsp.id !== was.id || rsp.operation !== was.operation, 'the slot now says something else');
+  return true;
+}

@@ -5,7 +5,8 @@
 import { BE } from '../../../model/xenstore-keys.ts';
 import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
 import { assert } from '../../assert.ts';
-import { freeRequests } from '../../xen/shared-ring.ts';
+import { ringIdxDistance } from '../../xen/ring-index.ts';
+import { freeRequests, rspProd } from '../../xen/shared-ring.ts';
 import type { World } from '../world.ts';
 import { replayable } from './backend-writes.ts';
 import type { AttackSpec } from './plan.ts';
@@ -106,4 +107,13 @@ export function beforeDeviceInfoRead(world: World): number | undefined {
   if (beforeFeaturesRead(world) === undefined) return undefined;
   const sectors = world.xs.read(BACKEND_DOMID, `${backendPath(world.guestDomid)}/${BE.sectors}`);
   return sectors.ok ? 0 : undefined;
+}
+
+/** A connected frontend ring with a published response it has not copied (within one ring). */
+export function frontRingWithUnreadResponse(world: World, spec: AttackSpec): number | undefined {
+  const ring = connectedFrontRing(world, spec);
+  if (ring === undefined) return undefined;
+  const front = world.front.device.rings[ring]!.front;
+  const unread = ringIdxDistance(front.rspCons, rspProd(front.sring));
+  return unread >= 1 && unread <= front.size ? ring : undefined;
 }
