@@ -534,6 +534,16 @@ function backendConnect(world: World, p: Progress, out: Violation[]): void {
   }
 }
 
+/** The frontend states frontend_changed has a case for (Unknown, Initialising..Connected, Closing, Closed; not InitWait). */
+const FRONTEND_CHANGED_CASES: ReadonlySet<number> = new Set([
+  XenbusState.Unknown,
+  XenbusState.Initialising,
+  XenbusState.Initialised,
+  XenbusState.Connected,
+  XenbusState.Closing,
+  XenbusState.Closed,
+]);
+
 /**
  * connect_ring's order: num-queues (0 or above multi-queue-max-queues), then ring-page-order
  * above max-ring-page-order, both before read_per_ring_refs maps a page. When the frontend's
@@ -546,6 +556,24 @@ function refusedForTheReason(world: World, text: string, path: string, out: Viol
     const r = world.xs.read(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/${key}`);
     return readUnsigned(r.ok ? r.value : undefined);
   };
+  // frontend_changed switches on the state it read first: connect_ring runs only for
+  // Initialised and Connected, and a value it has no case for is fatal on its own.
+  const state = read(FE.state);
+  if (state !== undefined && !FRONTEND_CHANGED_CASES.has(state)) {
+    const want = `saw state ${state} at frontend`;
+    if (!text.includes(want))
+      out.push(
+        violation(
+          world,
+          `blkback refused the frontend with ${JSON.stringify(text)}, not "${want}"`,
+          {
+            key: path,
+          },
+        ),
+      );
+    return;
+  }
+  if (state !== XenbusState.Initialised && state !== XenbusState.Connected) return;
   const queues = read(FE.multiQueueNumQueues) ?? NOT_ADVERTISED.queueCount;
   const order = read(FE.ringPageOrder);
   const queueMax = back.config.queueCountMax ?? NOT_ADVERTISED.queueCount;

@@ -40,6 +40,7 @@ describe('the attack table', () => {
       'rewriteRequest',
       'reqProdBeyondRing',
       'garbageRequest',
+      'flapState',
       'ringPageOrderWithRefs',
     ]);
   });

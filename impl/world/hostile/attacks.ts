@@ -214,6 +214,13 @@ const ATTACKS = {
     perform: fe.garbageRequest,
     defences: ['accountEveryRequest', 'refuseGarbage'],
   },
+  // frontend_changed reacts to the state it reads; a value it has no case for is fatal.
+  flapState: {
+    side: 'blkfront',
+    target: anyFrontRing,
+    perform: fe.flapState,
+    defences: ['accountEveryRequest', 'refuseBadConnect'],
+  },
   // connect_ring checks ring_page_order against xen_blkif_max_ring_order before any ring-refN.
   ringPageOrderWithRefs: {
     side: 'blkfront',

@@ -99,6 +99,19 @@ export function ringPageOrderWithRefs(
   return wrote;
 }
 
+/** What a flapping guest writes to its own state node: every XenbusState and text that is none. */
+const FLAP_VALUES = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'up'] as const;
+
+/**
+ * The guest writes its own state node behind blkfront's back (flapping): blkback's watch fires
+ * and frontend_changed reacts to whatever it reads then.
+ */
+export function flapState(world: World, _record: AdversaryRecord, action: HostileAction): boolean {
+  const text = FLAP_VALUES[action.value % FLAP_VALUES.length]!;
+  assert(text.length > 0, 'a state node is never written empty');
+  return writeFrontendKey(world, FE.state, text);
+}
+
 /** A reference that is not granted at all (even value) or one granted for another purpose (odd). */
 export function badRingRef(world: World, _record: AdversaryRecord, action: HostileAction): boolean {
   const { ring, value } = action;
