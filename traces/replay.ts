@@ -137,7 +137,7 @@ export function describeReplay(result: ReplayResult): string {
   const got = actual === undefined ? 'no violation' : formatViolation(actual);
   const drain =
     result.drainSteps > 0
-      ? ` (after the recorded actions, the fair drain ran ${result.drainSteps} more steps)`
+      ? ` (after the recorded actions, the fair drain ran ${result.drainSteps} more ${result.drainSteps === 1 ? 'step' : 'steps'})`
       : '';
   return `NOT reproduced: the trace records ${want}, the replay found ${got}${drain}`;
 }
