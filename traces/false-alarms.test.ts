@@ -37,6 +37,11 @@ const SITUATION: Record<string, { attack: string; oldMessage: string }> = {
     attack: 'keepGrantMapped',
     oldMessage: 'blkfront freed guest frame',
   },
+  // req_prod overflowed, then a disconnect's kthread_stop halted the ring before the worker ran.
+  'overflowed-ring-stopped-by-disconnect.json': {
+    attack: 'reqProdBeyondRing',
+    oldMessage: 'with no report, not ring-overflow',
+  },
 };
 
 function attacksOf(trace: Trace): string[] {

@@ -53,6 +53,8 @@ export interface BackRingState {
   worker: WorkerState;
   /** The frontend published more than the ring holds: consume nothing more until disconnect. */
   halted: boolean;
+  /** Halted by a disconnect's kthread_stop, not by the worker's overflow check (which reports). */
+  stopped: boolean;
   consumedCount: number;
   respondedCount: number;
 }

@@ -82,6 +82,7 @@ export function connectRing(
       barrier: undefined,
       worker: 'sleeping',
       halted: false,
+      stopped: false,
       consumedCount: 0,
       respondedCount: 0,
     },

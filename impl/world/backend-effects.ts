@@ -220,7 +220,10 @@ function disconnectRings(_world: World, host: Host): BackendEvent {
   const kept = back.rings.filter(ringBusy);
   for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
   // kthread_stop: a busy ring's thread is gone too; only its in-flight I/O still completes.
-  for (const ring of kept) ring.halted = true;
+  for (const ring of kept) {
+    ring.halted = true;
+    ring.stopped = true;
+  }
   back.rings.length = 0;
   back.rings.push(...kept);
   assert(back.rings.length === kept.length, 'disconnect kept %s rings', back.rings.length);

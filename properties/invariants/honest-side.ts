@@ -466,8 +466,9 @@ function haltedExactly(
       ),
     );
   }
-  // A disconnect halts busy rings too (kthread_stop): only a halt over an overflow is judged.
-  if (before.halted || !ring.halted || !before.overflow) return;
+  // A disconnect halts busy rings too (kthread_stop), with no report even over an overflowed
+  // req_prod: only the worker's own halt over an overflow is judged.
+  if (before.halted || !ring.halted || !before.overflow || ring.stopped) return;
   const report = world.reports.findLast((r) => r.side === 'blkback' && r.ring === ring.index);
   if (report?.code !== 'ring-overflow') {
     const got = report === undefined ? 'no report' : `report ${report.code}`;

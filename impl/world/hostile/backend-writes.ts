@@ -276,10 +276,13 @@ export function rewriteResponse(
   const was = abi.copyResponse(sring.view, at);
   const ops = [BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD];
   const others = ops.filter((op) => op !== was.operation);
-  const rsp: BlkifResponse =
-    value % 2 === 0
-      ? { ...was, id: rinfo.front.size + (Math.floor(value / 2) % 4096) }
-      : { ...was, operation: others[Math.floor(value / 2) % others.length]! };
+  const pastRing: BlkifResponse = { ...was, id: rinfo.front.size + (Math.floor(value / 2) % 4096) };
+  const otherOp: BlkifResponse = {
+    ...was,
+    operation: others[Math.floor(value / 2) % others.length]!,
+  };
+  // A slot rewritten before may already hold that id: then the operation changes instead.
+  const rsp = value % 2 === 0 && pastRing.id !== was.id ? pastRing : otherOp;
   abi.writeResponse(sring.view, at, rsp);
   noteForged(record, {
     attack: 'rewriteResponse',
