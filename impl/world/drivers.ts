@@ -34,6 +34,7 @@ import {
   xenbusSwitchState,
 } from '../blkfront/xenbus.ts';
 import { validateFrontendKeys } from '../../model/negotiate.ts';
+import { parseStateNode } from '../../model/xenbus-state.ts';
 import { keyLayout } from '../../model/xenstore-keys.ts';
 
 /** xen-blkfront's replaceable routines, grouped as the driver is. */
@@ -159,6 +160,12 @@ export interface BlkbackDrivers {
    * undefined to skip the write. Pure. The written edges must be ones the Linux backend takes.
    */
   readonly switchState: typeof xenbusSwitchState;
+  /**
+   * The state frontend_changed switches on, from the text of the frontend's state node as the
+   * watch callback reads it (xenbus_read_driver_state: absent or unparsable is Unknown). Pure.
+   * A value with no case in frontend_changed must come back as itself (it is fatal there).
+   */
+  readonly frontendChangedState: typeof parseStateNode;
 
   // --- ring attach (read_per_ring_refs' mapping) ---
   /**
@@ -242,6 +249,7 @@ export const HONEST_DRIVERS: Drivers = {
     validateFrontendKeys,
     connectKeys,
     switchState: xenbusSwitchState,
+    frontendChangedState: parseStateNode,
     connectRing,
     consumeRequest,
     validateRequest,

@@ -44,9 +44,10 @@ function fireBackendWatch(world: World): void {
   const host = world.host;
   if (host.back.removed) return;
   if (event.path === `${frontendPath(world.guestDomid)}/${FE.state}`) {
+    const node = world.xs.read(BACKEND_DOMID, event.path);
     sendToBackend(world, host, {
       type: 'otherEnd.stateChanged',
-      state: readState(world.xs, BACKEND_DOMID, frontendPath(world.guestDomid)),
+      state: world.drivers.blkback.frontendChangedState(node.ok ? node.value : undefined),
     });
   } else if (event.path === `${backendPath(world.guestDomid)}/${BE.physicalDevice}`) {
     if (!world.xs.read(BACKEND_DOMID, event.path).ok) return;

@@ -33,6 +33,7 @@ export const NEEDS_HOSTILE_PEER: ReadonlyMap<string, string> = new Map([
     'a backend that deletes or garbles sectors, info or sector-size',
   ],
   ['blkback-ring-order-checked-late', 'a frontend that writes a ring-page-order above the maximum'],
+  ['blkback-follows-frontend-state', 'a frontend that flaps its own state node'],
   ['blkback-trusts-req-prod', 'a frontend that publishes req_prod more than a ring ahead'],
   [
     'blkback-indirect-any-inner-op',

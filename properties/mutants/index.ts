@@ -8,6 +8,7 @@ import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
+import { blkbackFollowsFrontendState } from './blkback-follows-frontend-state.ts';
 import { blkfrontIgnoresDeviceInfo } from './blkfront-ignores-device-info.ts';
 import { ringOrderCheckedLate } from './ring-order-checked-late.ts';
 import { indirectAnyInnerOp } from './indirect-any-inner-op.ts';
@@ -246,6 +247,14 @@ const LIST: readonly Mutant[] = [
     words: 'not "requested ring page order',
     summary:
       'connect_ring reads the ring-refN keys before checking ring-page-order against its max',
+  },
+  {
+    drivers: blkbackFollowsFrontendState,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'blkback went Closing on its own without writing the error node',
+    summary:
+      'frontend_changed follows a frontend state it has no case for into Closing, without xenbus_dev_fatal',
   },
 ];
 
