@@ -1,10 +1,20 @@
-// Partial-order reduction: which actions commute. Two actions are independent when, from any
-// state where both are enabled, taking them in either order reaches the same state (equal
-// fingerprints) with the same actions enabled, and neither disables the other. The relation is
-// stated in protocol terms, as what each action touches (its footprint); two actions whose
-// footprints are disjoint are independent. por.test.ts checks the claim from reached states of
-// several configurations, and that a wrong claim is caught.
-import type { Action } from '../../impl/world/action.ts';
+// Partial-order reduction: which actions commute. Two actions are independent at a state when,
+// both enabled there, taking them in either order reaches the same state (equal fingerprints)
+// with the same actions enabled, and neither disables the other. The relation is stated in
+// protocol terms, as what each action touches at that state (its footprint); two actions whose
+// footprints are disjoint are independent. A footprint may depend on the state: a watch firing
+// whose callback takes no branch (the driver already acted on the state it reads) touches only
+// its connection's watch queue, while one that moves a driver's machine touches everything.
+// por.test.ts checks the claim from reached states of several configurations, and that wrong
+// claims (the rings' shared grant free list forgotten, every watch firing called harmless) are
+// caught.
+import { FE } from '../../model/xenstore-keys.ts';
+import { BACKEND_DOMID, backendPath, frontendPath } from '../../model/xenstore-paths.ts';
+import { BE } from '../../model/xenstore-keys.ts';
+import type { Action, Connection } from '../../impl/world/action.ts';
+import { backendMemo, frontendMemo } from '../../impl/world/machine-memo.ts';
+import type { World } from '../../impl/world/world.ts';
+import { readState } from '../../impl/world/xenbus.ts';
 
 /** An action's identity across forks: its actor, kind and targets (what a sleep set holds). */
 export function actionId(action: Action): string {
@@ -12,69 +22,187 @@ export function actionId(action: Action): string {
 }
 
 /** Touches everything: never independent of anything. */
-const ALL = '*';
+export const ALL = '*';
+
+/** What an action touches at a state: named parts (see footprintOf), or [ALL]. */
+export type Footprint = readonly string[];
+
+/** A machine holder: the snapshot and the dev->state xenbus_switch_state compares with. */
+interface Holder {
+  readonly snapshot: { readonly value: unknown; readonly context: unknown };
+}
+
+type Memo = {
+  transition(snapshot: never, event: never): readonly [unknown, readonly unknown[]];
+};
 
 /**
- * What an action reads or writes, as named parts:
- * - `evt:<side>:<r>`: the event channel into that side's ring r (pending and mask bits);
- * - `back:<r>` / `front:<r>`: that side's private state of ring r (the ring thread's wake-up,
- *   blkfront's interrupt state), `sring:<r>`: the shared ring page;
- * - `backend`: what blkback's rings share (its grant mappings, pending pools, the disk);
- * - `guest`: what the guest's side shares (blk-mq's queues, the guest's grant table and memory,
- *   the ledger's order of submissions and completions).
- * Grant mappings touch both sides' tables, so any ring work of either side also names `guest`.
+ * The callback takes no branch: the machine's pure transition for the event returns the same
+ * state and no effect (Linux: frontend_changed's "already connected" break, blkback_changed for
+ * a state it has handled). settle still refreshes dev->state (`devstate:<side>`), which only
+ * the toolstack's and the guest's control-plane actions read, and those are [ALL].
  */
-export function footprintOf(a: Action): readonly string[] {
+function machineStays(memo: Memo, holder: Holder, state: number): boolean {
+  const event = { type: 'otherEnd.stateChanged', state } as never;
+  const [next, actions] = memo.transition(holder.snapshot as never, event);
+  if (actions.length > 0) return false;
+  if (next === holder.snapshot) return true;
+  const s = next as Holder['snapshot'];
+  return (
+    JSON.stringify([s.value, s.context]) ===
+    JSON.stringify([holder.snapshot.value, holder.snapshot.context])
+  );
+}
+
+/**
+ * A watch firing (xenwatch runs one queued event's callback, xenbus_xs.c xenwatch_thread): only
+ * its connection's queue when the callback ignores the event or takes no branch; else everything
+ * (the callback writes xenstore, moves a machine, maps or frees rings).
+ */
+function watchFootprint(world: World, connection: Connection): Footprint {
+  const queue = [`watch:${connection}`, `devstate:${connection}`];
+  const guest = world.guestDomid;
+  if (connection === 'frontend') {
+    const event = world.xs.peekWatchEvent(guest);
+    if (event === undefined) return [ALL];
+    if (event.path !== `${backendPath(guest)}/${BE.state}`) return queue;
+    if (!world.front.snapshot.context.bound) return queue;
+    const state = readState(world.xs, guest, backendPath(guest));
+    return machineStays(frontendMemo as Memo, world.front, state) ? queue : [ALL];
+  }
+  const event = world.xs.peekWatchEvent(BACKEND_DOMID);
+  if (event === undefined) return [ALL];
+  if (world.host.back.removed) return queue;
+  if (event.path === `${frontendPath(guest)}/${FE.state}`) {
+    const state = readState(world.xs, BACKEND_DOMID, frontendPath(guest));
+    return machineStays(backendMemo as Memo, world.host.back, state) ? queue : [ALL];
+  }
+  if (event.path === `${backendPath(guest)}/${BE.physicalDevice}`) return [ALL];
+  return queue;
+}
+
+/**
+ * What an action reads or writes at `world`, as named parts (r: a ring index):
+ * - `watch:<connection>`: that connection's watch queue, and `devstate:<connection>` its
+ *   driver's dev->state (xenbus_switch_state's cache). Every xenstore writer (the control
+ *   plane, the toolstack, the adversary, a watch callback that acts) is [ALL], so a callback's
+ *   read of a state node needs no part of its own;
+ * - `evt:<side>:<r>`: the event channel into that side's ring r (pending and mask bits);
+ * - `thread:<r>`: blkback's ring thread (running or asleep, the req_event it arms);
+ * - `pool:<r>`: blkback's pending requests of ring r (free slots in order, those in flight);
+ * - `req-prod:<r>` / `req-cons:<r>`: the request half of ring r's shared page as the producer
+ *   (slots at and past req_prod, req_prod, req_event) and as the consumer (req_cons, the copy of
+ *   an already published slot) see it — one producer and one consumer, so a push and a copy of
+ *   a slot below the pushed index commute; `rsp-prod:<r>`: the response half (rsp_prod,
+ *   rsp_event), which blkfront's handler reads up to the index it sees;
+ * - `front:<r>`: blkfront's private state of ring r (shadows, dispatch queue, irq, stopped);
+ * - `gfree`: the guest's grant free list (gnttab_claim_grant_reference: two rings' submissions
+ *   take references in order); `gmem`: the guest's page allocator; `ledger`: the guest edge's
+ *   order of submissions and completions; `bmap`: blkback's grant map handles; `disk`.
+ */
+export function footprintOf(world: World, a: Action): Footprint {
   switch (a.actor) {
-    case 'hypervisor': {
-      // evtchn_2l's upcall: this port's pending (and, late EOI, mask) bit, and its handler's
-      // wake-up (xen_blkif_be_int wakes ring r's thread; blkif_interrupt marks ring r).
-      const side = a.side === 'blkback' ? 'back' : 'front';
-      return [`evt:${side}:${a.ring}`, `${side}:${a.ring}`];
-    }
+    case 'xenstored':
+      if (a.kind === 'fireWatch') return watchFootprint(world, a.connection);
+      // The coalesced firing drops the head's repeats and runs it: the same queue and callback.
+      if (a.kind === 'coalesceWatch') return watchFootprint(world, 'backend');
+      return [ALL];
+    case 'hypervisor':
+      // evtchn_2l's upcall: xen_blkif_be_int wakes ring r's thread; blkif_interrupt marks ring r.
+      return a.side === 'blkback'
+        ? [`evt:back:${a.ring}`, `thread:${a.ring}`]
+        : [`evt:front:${a.ring}`, `front:${a.ring}`];
     case 'guest':
-      // blk_mq_submit_bio: the request joins blk-mq's software queue; no ring, grant or event
-      // channel is touched until blkif_queue_rq dispatches it.
-      return a.kind === 'submit' ? ['guest'] : [ALL];
+      // blk_mq_submit_bio: a buffer allocated, the request counted at the guest edge and appended
+      // to a dispatch queue whose head only blkif_queue_rq takes (it is enabled: non-empty).
+      return a.kind === 'submit' ? ['ledger', 'gmem'] : [ALL];
     case 'blkback':
-      if (a.kind === 'probe' || a.kind === 'commitTransaction') return [ALL];
-      // The ring thread's work: its ring, the frontend's event (make_response notifies), the
-      // grant mappings and the disk.
-      return [`back:${a.ring}`, `sring:${a.ring}`, `evt:front:${a.ring}`, 'backend', 'guest'];
-    case 'blkfront': {
-      if (a.kind === 'probe' || a.kind === 'commitTransaction') return [ALL];
-      const parts = [`front:${a.ring}`, `sring:${a.ring}`, 'guest'];
-      // Only blkif_queue_rq notifies the backend (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY).
-      if (a.kind === 'queueRequest') parts.push(`evt:back:${a.ring}`);
-      return parts;
-    }
+      return backFootprint(world, a);
+    case 'blkfront':
+      return frontFootprint(world, a);
     default:
-      // The control plane (watches, transactions, probes), the toolstack's faults and the
-      // adversary read and write xenstore and the machines: dependent on everything.
+      // The toolstack's faults and the adversary write xenstore, pages and the machines.
       return [ALL];
   }
 }
 
-/** The footprints of action ids, parsed once per id (sleep sets compare the same ids often). */
-export class Independence {
-  private readonly parts = new Map<string, readonly string[]>();
-  constructor(private readonly footprint: (a: Action) => readonly string[] = footprintOf) {}
-
-  private of(id: string): readonly string[] {
-    let parts = this.parts.get(id);
-    if (parts === undefined) {
-      parts = this.footprint(JSON.parse(id) as Action);
-      this.parts.set(id, parts);
+function backFootprint(world: World, a: Extract<Action, { actor: 'blkback' }>): Footprint {
+  if (a.kind === 'probe' || a.kind === 'commitTransaction') return [ALL];
+  const r = a.ring;
+  const response = [`rsp-prod:${r}`, `evt:front:${r}`];
+  switch (a.kind) {
+    case 'consumeRequest':
+      // __do_block_io_op: one copy, its grants mapped, or at once a response (a bad request).
+      // It runs only while the thread runs, and never puts it to sleep: no `thread` part.
+      return [`req-cons:${r}`, `pool:${r}`, 'bmap', ...response];
+    case 'completeIo':
+      // __end_block_io_op: the disk, the unmap, make_response's push and notify. The last
+      // completion of a disconnecting backend releases the rings and moves its machine.
+      if (world.host.back.drainOwed) return [ALL];
+      return [`pool:${r}`, 'bmap', 'disk', ...response];
+    case 'finalCheck': {
+      // RING_FINAL_CHECK_FOR_REQUESTS; with no free pending slot, a completion would let the
+      // thread consume instead (it is enabled only while nothing can be consumed).
+      const ring = world.host.back.rings.find((x) => x.index === r);
+      const starved = ring === undefined || ring.pendingFree.length === 0;
+      return [`thread:${r}`, `req-prod:${r}`, ...(starved ? [`pool:${r}`] : [])];
     }
-    return parts;
+    case 'submitBarrier':
+      return [`thread:${r}`, `pool:${r}`, `req-cons:${r}`, 'bmap', 'disk', ...response];
+    default:
+      return [ALL];
+  }
+}
+
+function frontFootprint(world: World, a: Extract<Action, { actor: 'blkfront' }>): Footprint {
+  if (a.kind === 'probe' || a.kind === 'commitTransaction') return [ALL];
+  const r = a.ring;
+  const dev = world.front.device;
+  switch (a.kind) {
+    case 'queueRequest': {
+      // blkif_queue_rq: grant references from the shared free list, the request published,
+      // the backend notified. Persistent or indirect grants take pages from the allocator; a
+      // flush or discard the backend cannot do completes at once at the guest edge.
+      const parts = [`front:${r}`, `req-prod:${r}`, `evt:back:${r}`, 'gfree'];
+      if (dev.features.persistent || dev.features.indirectSegments > 0) parts.push('gmem');
+      const head = dev.rings[r]?.dispatch[0];
+      if (head === undefined || head.op === 'flush' || head.op === 'discard')
+        parts.push('ledger', 'gmem');
+      return parts;
+    }
+    case 'processResponses':
+      // blkif_interrupt: responses up to the rsp_prod it reads, grants ended and freed, buffers
+      // completed at the guest edge, the late EOI, a stopped queue restarted.
+      return [`front:${r}`, `rsp-prod:${r}`, `evt:front:${r}`, 'gfree', 'gmem', 'ledger'];
+    case 'finalCheck':
+      return [`front:${r}`, `rsp-prod:${r}`, `evt:front:${r}`];
+    default:
+      return [ALL];
+  }
+}
+
+/** Disjoint footprints, neither touching everything. */
+export function disjoint(fx: Footprint, fy: Footprint): boolean {
+  if (fx.includes(ALL) || fy.includes(ALL)) return false;
+  return !fx.some((part) => fy.includes(part));
+}
+
+/** The relation at one state: the footprints of the actions enabled there, by action id. */
+export class Independence {
+  constructor(private readonly footprint: (world: World, a: Action) => Footprint = footprintOf) {}
+
+  /** Footprints of `actions` (enabled at `world`), computed once per expansion. */
+  at(world: World, actions: readonly Action[]): ReadonlyMap<string, Footprint> {
+    const out = new Map<string, Footprint>();
+    for (const action of actions) out.set(actionId(action), this.footprint(world, action));
+    return out;
   }
 
-  /** Disjoint footprints, neither touching everything. */
-  independent(x: string, y: string): boolean {
+  /** Independent at the state `prints` was taken at; an action not enabled there is not. */
+  static independent(prints: ReadonlyMap<string, Footprint>, x: string, y: string): boolean {
     if (x === y) return false;
-    const fx = this.of(x);
-    const fy = this.of(y);
-    if (fx.includes(ALL) || fy.includes(ALL)) return false;
-    return !fx.some((part) => fy.includes(part));
+    const fx = prints.get(x);
+    const fy = prints.get(y);
+    return fx !== undefined && fy !== undefined && disjoint(fx, fy);
   }
 }

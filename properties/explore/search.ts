@@ -16,7 +16,7 @@ import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from '../invariants/index.ts';
 import type { Invariant } from '../invariants/invariant.ts';
 import type { Violation } from '../invariants/violation.ts';
 import { findUnlive } from './liveness.ts';
-import { actionId, Independence } from './por.ts';
+import { actionId, type Footprint, Independence } from './por.ts';
 import { checkQuiescence, forkRun, performStep, type RunState, startRun } from './run-state.ts';
 
 export interface ExploreBounds {
@@ -220,24 +220,39 @@ class Search {
       this.noteSlept(node.id, action);
       return false;
     });
+    // Footprints at this state, before any transition steps the run in place.
+    const prints = this.footprints(run, node.actions);
     const done: Action[] = [];
     for (const [k, action] of taken.entries()) {
       // The last transition steps the node's own run: nothing needs it afterwards.
       const last = k === taken.length - 1;
-      this.transition(node, run, action, this.childSleep(node.sleep, done, action), last);
+      this.transition(node, run, action, this.childSleep(prints, node.sleep, done, action), last);
       done.push(action);
     }
   }
 
-  /** Sleep-set rule: what slept here or was explored before `action` sleeps on if independent. */
-  private childSleep(sleep: ReadonlySet<string>, done: readonly Action[], action: Action) {
+  private footprints(run: RunState, actions: readonly Action[]): ReadonlyMap<string, Footprint> {
+    return this.options.bounds.por ? this.independence.at(run.world, actions) : new Map();
+  }
+
+  /**
+   * Sleep-set rule: what slept here or was explored before `action` sleeps on if independent of
+   * it at this state (`prints`: the footprints here; a state-dependent relation is sound for
+   * sleep sets when judged at the state where the two actions are both enabled).
+   */
+  private childSleep(
+    prints: ReadonlyMap<string, Footprint>,
+    sleep: ReadonlySet<string>,
+    done: readonly Action[],
+    action: Action,
+  ) {
     const out = new Set<string>();
     if (!this.options.bounds.por) return out;
     const id = actionId(action);
-    for (const key of sleep) if (this.independence.independent(key, id)) out.add(key);
+    for (const key of sleep) if (Independence.independent(prints, key, id)) out.add(key);
     for (const b of done) {
       const key = actionId(b);
-      if (this.independence.independent(key, id)) out.add(key);
+      if (Independence.independent(prints, key, id)) out.add(key);
     }
     return out;
   }
@@ -322,12 +337,13 @@ class Search {
     const run = this.rebuild(id);
     const actions = enabled(run.world);
     const node: Node = { id, run: undefined, actions, sleep };
+    const prints = this.footprints(run, actions);
     // Only the actions explored now count as explored before one another (the stateful
     // sleep-set rule: the earlier expansion's children keep the sleep sets they had).
     const done: Action[] = [];
     for (const action of actions) {
       if (!woken.has(actionId(action))) continue;
-      this.transition(node, run, action, this.childSleep(sleep, done, action));
+      this.transition(node, run, action, this.childSleep(prints, sleep, done, action));
       done.push(action);
     }
   }
