@@ -2,6 +2,8 @@
 // continues exactly as the original does, and the fingerprint names the protocol-visible state.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Disk } from '../impl/blkback/disk.ts';
+import { Xenstore } from '../impl/xen/xenstore.ts';
 import { describeAction } from '../impl/world/action.ts';
 import type { WorldConfig } from '../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../impl/world/drivers.ts';
@@ -140,6 +142,53 @@ describe('fingerprint', () => {
       { numRuns: 200 },
     );
     expect(compared).toBeGreaterThan(3);
+  });
+
+  /** True when every step of a run (and of a fork taken at `cut`) has cached = fresh prints. */
+  const cachesAgree = fc.property(casesArb, ({ config, seed, cut }) => {
+    const world = worldAt(config, seed, cut % 60);
+    const runs = [world, forkWorld(world)];
+    const chooser = new SeededChooser(seed + 3, 1_000_000);
+    for (let n = 0; n < 250; n++) {
+      for (const w of runs) {
+        const actions = enabled(w);
+        if (actions.length === 0) continue;
+        const choice = chooser.choose(actions.length);
+        step(w, actions[choice === 'drain' ? 0 : choice]!);
+        if (fingerprint(w) !== fingerprint(w, { fresh: true })) return false;
+      }
+    }
+    return true;
+  });
+
+  it('the parts that cache their hash agree with a fresh hash after every step, in forks too', () => {
+    fc.assert(cachesAgree, { numRuns: 25 });
+  });
+
+  const PARTS: Readonly<Record<string, object>> = {
+    Xenstore: Xenstore.prototype,
+    Disk: Disk.prototype,
+  };
+  it.each([
+    ['Xenstore', 'takeWatchEvent'],
+    ['Disk', 'write'],
+  ] as const)('teeth: a cache that misses a change (%s.%s) is caught', (part, method) => {
+    const target = PARTS[part] as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const real = target[method]!;
+    // The change happens but the part's version stays: its cached hash goes stale.
+    target[method] = function (this: { version: number }, ...args: unknown[]) {
+      const version = this.version;
+      const out = real.apply(this, args);
+      this.version = version;
+      return out;
+    };
+    try {
+      // No shrinking: that the variant fails is the point, not its smallest case.
+      const result = fc.check(cachesAgree, { numRuns: 25, seed: 9, endOnFailure: true });
+      expect(result.failed).toBe(true);
+    } finally {
+      target[method] = real;
+    }
   });
 
   it('leaves out step counters, observation buffers and the trace hook', () => {

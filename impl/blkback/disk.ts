@@ -2,15 +2,27 @@
 // Sparse because a property run touches a few hundred sectors of a disk that must look large;
 // a chunk never written reads as zeros. Flushes have nothing to write back; discard leaves the
 // range unspecified (zeroed here).
+//
+// Forks of a world share the chunks copy-on-write: a fork copies the index and marks every chunk
+// shared on both sides, and the first write to a shared chunk copies it (the explorer forks before
+// every transition; most transitions write no sector, and one that does copies 4 KiB, not the disk).
 import { assert } from '../assert.ts';
+import { FORK_SELF, type ForksSelf, HASH_SELF, Hasher, HashSum, type HashesSelf } from '../hash.ts';
 
 const CHUNK_SECTORS = 8;
 const CHUNK_BYTES = CHUNK_SECTORS * 512;
 
-export class Disk {
+export class Disk implements ForksSelf, HashesSelf {
   readonly sectorCount: number;
   readonly readOnly: boolean;
-  private readonly chunks = new Map<number, Uint8Array>();
+  private chunks = new Map<number, Uint8Array>();
+  /** Chunks this disk alone holds (written since the last fork): written in place. */
+  private owned = new Set<number>();
+  /** Bumped by every change of the contents: the cached hash is of `hashedVersion`. */
+  private version = 0;
+  private hashedVersion = -1;
+  private hashA = 0;
+  private hashB = 0;
 
   constructor(sectorCount: number, readOnly: boolean) {
     assert(
@@ -38,14 +50,21 @@ export class Disk {
       from.length / 512,
       sector,
     );
+    this.version += 1;
     this.eachChunk(sector, from.length, (index, offset, done, n) => {
-      let chunk = this.chunks.get(index);
-      if (chunk === undefined) {
-        chunk = new Uint8Array(CHUNK_BYTES);
-        this.chunks.set(index, chunk);
-      }
-      chunk.set(from.subarray(done, done + n), offset);
+      this.writable(index).set(from.subarray(done, done + n), offset);
     });
+  }
+
+  /** The chunk to write in place: a fresh one, or a private copy of one a fork shares. */
+  private writable(index: number): Uint8Array {
+    const chunk = this.chunks.get(index);
+    if (chunk !== undefined && this.owned.has(index)) return chunk;
+    const mine = chunk === undefined ? new Uint8Array(CHUNK_BYTES) : chunk.slice();
+    this.chunks.set(index, mine);
+    this.owned.add(index);
+    assert(mine !== chunk && mine.length === CHUNK_BYTES, 'disk chunk %s copied on write', index);
+    return mine;
   }
 
   read(sector: number, into: Uint8Array): void {
@@ -89,16 +108,16 @@ export class Disk {
       count,
       sector,
     );
+    this.version += 1;
     const end = sector + count;
     for (let s = sector; s < end; ) {
       const index = Math.floor(s / CHUNK_SECTORS);
       const chunkEnd = Math.min(end, (index + 1) * CHUNK_SECTORS);
-      const chunk = this.chunks.get(index);
-      if (chunk !== undefined) {
+      if (this.chunks.has(index)) {
         if (s === index * CHUNK_SECTORS && chunkEnd === (index + 1) * CHUNK_SECTORS)
           this.chunks.delete(index);
         else
-          chunk.fill(
+          this.writable(index).fill(
             0,
             (s - index * CHUNK_SECTORS) * 512,
             (chunkEnd - index * CHUNK_SECTORS) * 512,
@@ -115,4 +134,49 @@ export class Disk {
     this.read(sector, out);
     return out;
   }
+
+  /** A copy that shares every chunk; from now on neither side writes a chunk in place. */
+  [FORK_SELF](): Disk {
+    const copy = Object.create(Disk.prototype) as Disk;
+    Object.assign(copy, this);
+    copy.chunks = new Map(this.chunks);
+    copy.owned = new Set();
+    this.owned = new Set();
+    assert(copy.chunks.size === this.chunks.size, 'disk fork: %s chunks', copy.chunks.size);
+    return copy;
+  }
+
+  /**
+   * The contents as reads see them: a chunk of zeros hashes as no chunk (both read as zeros),
+   * chunks in any order. Cached until the next write or discard.
+   */
+  [HASH_SELF](h: Hasher, fresh: boolean): void {
+    if (fresh || this.hashedVersion !== this.version) {
+      const sum = new HashSum();
+      for (const [index, chunk] of this.chunks) {
+        if (isZero(chunk)) continue;
+        const one = new Hasher();
+        one.mixNumber(index);
+        one.mixBytes(chunk);
+        sum.add(one);
+      }
+      const whole = new Hasher();
+      whole.mixNumber(this.sectorCount);
+      whole.mix(this.readOnly ? 1 : 0);
+      sum.into(whole);
+      this.hashA = whole.a;
+      this.hashB = whole.b;
+      this.hashedVersion = this.version;
+    }
+    assert(this.hashedVersion === this.version, 'disk hash cached for version %s', this.version);
+    h.mix(this.hashA);
+    h.mix(this.hashB);
+  }
+}
+
+function isZero(chunk: Uint8Array): boolean {
+  assert(chunk.byteLength === CHUNK_BYTES, 'a disk chunk of %s bytes', chunk.byteLength);
+  const words = new Int32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }

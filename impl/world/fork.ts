@@ -10,6 +10,7 @@
 // closure over its own run state (the frontend's and backend's env callbacks look the world up
 // through their arguments), and `observe` is a hook of whoever drives the world.
 import { assert } from '../assert.ts';
+import { FORK_SELF, type ForksSelf, HASH_SELF, Hasher, type HashesSelf } from '../hash.ts';
 import { X86_32_ABI, X86_64_ABI } from '../xen/blkif-abi.ts';
 import type { World } from './world.ts';
 
@@ -65,6 +66,14 @@ function copyObject(value: object, memo: Map<unknown, unknown>): unknown {
     return out;
   }
   if (ArrayBuffer.isView(value)) return copyView(value, memo);
+  // A part that forks itself (copy-on-write: the disk's chunks, xenstore's nodes).
+  const forkSelf = (value as Partial<ForksSelf>)[FORK_SELF];
+  if (forkSelf !== undefined) {
+    const out = forkSelf.call(value, (v) => copyValue(v, memo));
+    assert(out !== value, 'a part forked itself into itself');
+    memo.set(value, out);
+    return out;
+  }
   // A class instance: the same prototype, its own fields copied.
   return copyFields(value, Object.assign(Object.create(proto as object), value), memo);
 }
@@ -138,65 +147,22 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
   'sends',
 ]);
 
-/** Two 32-bit FNV-1a style lanes with different offsets: 64 bits of hash, no allocation. */
-interface Hasher {
-  a: number;
-  b: number;
-  /** Field and class names hashed once per fingerprint (they repeat on every object). */
+/** The world's hasher, plus field and class names hashed once per fingerprint (they repeat). */
+interface Hash {
+  readonly h: Hasher;
   readonly names: Map<string, number>;
+  /** Ignore every cached hash (the parts' and the snapshots'): what the caches must agree with. */
+  readonly fresh: boolean;
 }
 
-function mixName(h: Hasher, name: string): void {
-  let code = h.names.get(name);
+function mixName(hash: Hash, name: string): void {
+  let code = hash.names.get(name);
   if (code === undefined) {
     code = 0x811c9dc5;
     for (let i = 0; i < name.length; i++) code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
-    h.names.set(name, code);
+    hash.names.set(name, code);
   }
-  mix(h, code);
-}
-
-function mix(h: Hasher, word: number): void {
-  h.a = Math.imul(h.a ^ (word & 0xffff), 0x01000193);
-  h.a = Math.imul(h.a ^ (word >>> 16), 0x01000193);
-  h.b = Math.imul(h.b ^ word, 0x5bd1e995);
-  h.b ^= h.b >>> 13;
-}
-
-function mixString(h: Hasher, text: string): void {
-  mix(h, text.length);
-  for (let i = 0; i < text.length; i++) mix(h, text.charCodeAt(i));
-}
-
-function mixNumber(h: Hasher, n: number): void {
-  if (Number.isInteger(n) && n >= -0x80000000 && n <= 0xffffffff) {
-    mix(h, 4);
-    mix(h, n | 0);
-    mix(h, n < 0 ? -1 : Math.floor(n / 0x100000000));
-  } else mixString(h, `n${n}`);
-}
-
-/** Bulk data (pages, disk chunks): one multiply per 32-bit word and lane, words in order. */
-function mixBytes(h: Hasher, view: ArrayBufferView): void {
-  mix(h, view.byteLength);
-  let a = h.a;
-  let b = h.b;
-  if (view.byteOffset % 4 === 0 && view.byteLength % 4 === 0) {
-    const words = new Int32Array(view.buffer, view.byteOffset, view.byteLength / 4);
-    for (let i = 0; i < words.length; i++) {
-      const w = words[i]!;
-      a = Math.imul(a ^ w, 0x01000193);
-      b = Math.imul((b + w) | 0, 0x5bd1e995) ^ (b >>> 15);
-    }
-  } else {
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    for (let i = 0; i < bytes.length; i++) {
-      a = Math.imul(a ^ bytes[i]!, 0x01000193);
-      b = Math.imul((b + bytes[i]!) | 0, 0x5bd1e995) ^ (b >>> 15);
-    }
-  }
-  h.a = a;
-  h.b = b;
+  hash.h.mix(code);
 }
 
 /** An XState snapshot: its state value, context and status are all the machine's state. */
@@ -215,70 +181,105 @@ function sortedKeys(keys: Iterable<unknown>): unknown[] {
 
 /** Primitives by type tag and value; functions are behaviour, not state (tagged only). */
 function mixPrimitive(h: Hasher, value: unknown): void {
-  if (value === undefined) mix(h, 0);
-  else if (value === null) mix(h, 1);
-  else if (typeof value === 'boolean') mix(h, value ? 3 : 2);
-  else if (typeof value === 'number') mixNumber(h, value);
-  else if (typeof value === 'string') mixString(h, value);
-  else mix(h, 12);
+  if (value === undefined) h.mix(0);
+  else if (value === null) h.mix(1);
+  else if (typeof value === 'boolean') h.mix(value ? 3 : 2);
+  else if (typeof value === 'number') h.mixNumber(value);
+  else if (typeof value === 'string') h.mixString(value);
+  else h.mix(12);
 }
 
 /** Hashes `value`; objects seen before hash as their visit number (aliasing is state too). */
-function mixValue(h: Hasher, value: unknown, seen: Map<object, number>): void {
+function mixValue(hash: Hash, value: unknown, seen: Map<object, number>): void {
   if (typeof value === 'object' && value !== null) {
     const visit = seen.get(value);
     if (visit !== undefined) {
-      mix(h, 13);
-      mix(h, visit);
+      hash.h.mix(13);
+      hash.h.mix(visit);
       return;
     }
   } else {
-    mixPrimitive(h, value);
+    mixPrimitive(hash.h, value);
     return;
   }
   seen.set(value, seen.size);
-  mixObject(h, value, seen);
+  mixObject(hash, value, seen);
 }
 
-function mixObject(h: Hasher, value: object, seen: Map<object, number>): void {
+function mixObject(hash: Hash, value: object, seen: Map<object, number>): void {
+  const h = hash.h;
   if (Array.isArray(value)) {
-    mix(h, 6);
-    mix(h, value.length);
-    for (const item of value) mixValue(h, item, seen);
+    h.mix(6);
+    h.mix(value.length);
+    for (const item of value) mixValue(hash, item, seen);
   } else if (value instanceof Map) {
-    mix(h, 7);
-    mix(h, value.size);
+    h.mix(7);
+    h.mix(value.size);
     // Insertion order is history (which key was added first), not state: keys are sorted.
     for (const key of sortedKeys(value.keys())) {
-      mixValue(h, key, seen);
-      mixValue(h, value.get(key), seen);
+      mixValue(hash, key, seen);
+      mixValue(hash, value.get(key), seen);
     }
   } else if (value instanceof Set) {
-    mix(h, 8);
-    mix(h, value.size);
-    for (const item of sortedKeys(value)) mixValue(h, item, seen);
+    h.mix(8);
+    h.mix(value.size);
+    for (const item of sortedKeys(value)) mixValue(hash, item, seen);
   } else if (value instanceof ArrayBuffer) {
-    mix(h, 10);
-    mixBytes(h, new Uint8Array(value));
+    h.mix(10);
+    h.mixBytes(new Uint8Array(value));
   } else if (ArrayBuffer.isView(value)) {
     // A view is its buffer (hashed once, however many views alias it) and its window.
-    mix(h, 9);
-    mixValue(h, value.buffer, seen);
-    mix(h, value.byteOffset);
-    mix(h, value.byteLength);
+    h.mix(9);
+    mixValue(hash, value.buffer, seen);
+    h.mix(value.byteOffset);
+    h.mix(value.byteLength);
   } else if (isSnapshot(value)) {
-    mix(h, 14);
-    mixString(h, JSON.stringify([value.value, value.context, value.status]));
-  } else {
-    mix(h, 11);
-    mixName(h, value.constructor?.name ?? '');
-    const fields = value as Record<string, unknown>;
-    for (const key in fields) {
-      if (LEFT_OUT.has(key) || isDerivedCache(value, key)) continue;
-      mixName(h, key);
-      mixValue(h, fields[key], seen);
-    }
+    h.mix(14);
+    mixSnapshot(h, value, hash.fresh);
+  } else mixInstance(hash, value, seen);
+}
+
+function mixInstance(hash: Hash, value: object, seen: Map<object, number>): void {
+  const h = hash.h;
+  const hashSelf = (value as Partial<HashesSelf>)[HASH_SELF];
+  assert(hashSelf === undefined || typeof hashSelf === 'function', 'a HASH_SELF that is no method');
+  h.mix(11);
+  mixName(hash, value.constructor?.name ?? '');
+  // A part that hashes itself (cached while it is unchanged: xenstore, the disk).
+  if (hashSelf !== undefined) {
+    hashSelf.call(value, h, hash.fresh);
+    return;
   }
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    if (LEFT_OUT.has(key) || isDerivedCache(value, key)) continue;
+    mixName(hash, key);
+    mixValue(hash, fields[key], seen);
+  }
+}
+
+/** A snapshot's hash, kept on the snapshot itself: snapshots are immutable and interned. */
+const SNAPSHOT_HASH: unique symbol = Symbol('snapshotHash');
+
+type HashedSnapshot = { [SNAPSHOT_HASH]?: readonly [number, number] };
+
+function mixSnapshot(
+  h: Hasher,
+  value: { value: unknown; context: unknown; status: string },
+  fresh: boolean,
+): void {
+  const held = value as HashedSnapshot;
+  let pair = held[SNAPSHOT_HASH];
+  if (pair === undefined || fresh) {
+    const one = new Hasher();
+    one.mixString(JSON.stringify([value.value, value.context, value.status]));
+    pair = [one.a, one.b];
+    assert(Object.isExtensible(value), 'an XState snapshot that cannot keep its hash');
+    // Not enumerable: JSON, for-in and xstate never see it.
+    Object.defineProperty(value, SNAPSHOT_HASH, { value: pair, enumerable: false, writable: true });
+  }
+  h.mix(pair[0]);
+  h.mix(pair[1]);
 }
 
 /** DomainMemory's page views are made on first use over its runs' buffers: a cache, not state. */
@@ -292,13 +293,10 @@ function isDerivedCache(owner: object, key: string): boolean {
  * indices, shadows, grant tables, the disk, guest memory, the guest's queues and the ledger.
  * See docs/architecture.md ("Fork and fingerprint") for what is deliberately left out.
  */
-export function fingerprint(world: World): string {
-  const h: Hasher = { a: 0x811c9dc5 | 0, b: 0x3c6ef372 | 0, names: new Map() };
+export function fingerprint(world: World, options: { readonly fresh?: boolean } = {}): string {
+  const hash: Hash = { h: new Hasher(), names: new Map(), fresh: options.fresh === true };
   const seen = new Map<object, number>();
-  mixValue(h, world, seen);
+  mixValue(hash, world, seen);
   assert(seen.size > 1, 'fingerprint: the walk reached the world');
-  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
-  const print = hex(h.a) + hex(h.b);
-  assert(print.length === 16, 'fingerprint %s is not 64 bits', print);
-  return print;
+  return hash.h.hex();
 }

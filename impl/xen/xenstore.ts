@@ -21,6 +21,7 @@
 //   suppression of newer xenstored, XS_PERM_IGNORE. Unprivileged owner change is EPERM in C and
 //   'EACCES' here (XsError has no EPERM).
 import { assert } from '../assert.ts';
+import { FORK_SELF, type ForksSelf, HASH_SELF, Hasher, HashSum, type HashesSelf } from '../hash.ts';
 import type { DomId } from './memory.ts';
 import { err, OK_VOID, ok, type Result } from './result.ts';
 
@@ -56,6 +57,45 @@ interface XsNode {
   /** Leaf names in creation order, as xenstored's child list. */
   children: string[];
   generation: number;
+  /**
+   * The committed store that may change this node in place (copy-on-write between forks: a
+   * fork shares every node, and whichever side writes one first writes its own copy).
+   */
+  owner: object;
+  /** The node's hash (value, permissions, children) while `hashed`; cleared on every change. */
+  hashed: boolean;
+  hashA: number;
+  hashB: number;
+}
+
+/** A node's copy that `owner` may change: same contents, no cached hash. */
+function copyNode(node: XsNode, owner: object): XsNode {
+  assert(node.perms.length > 0, 'copy of a node without an owner (value %s)', node.value);
+  return {
+    value: node.value,
+    perms: node.perms,
+    children: node.children.slice(),
+    generation: node.generation,
+    owner,
+    hashed: false,
+    hashA: 0,
+    hashB: 0,
+  };
+}
+
+function newNode(value: string, perms: readonly XsPerm[], owner: object): XsNode {
+  // Permission lists are shared between nodes (inherited by reference): they must not change.
+  assert(perms.length > 0 && Object.isFrozen(perms), 'a node with %s mutable perms', perms.length);
+  return {
+    value,
+    perms,
+    children: [],
+    generation: NO_GENERATION,
+    owner,
+    hashed: false,
+    hashA: 0,
+    hashB: 0,
+  };
 }
 
 interface Watch {
@@ -83,7 +123,14 @@ interface Access {
 /** Where an operation reads and writes: the committed store or a transaction's view. */
 interface View {
   get(path: string): XsNode | undefined;
-  /** `node` (from get, or newly built) changed; record it. */
+  /**
+   * `node` (from get) is about to change in place: the node to change. The committed store
+   * copies a node it shares with a fork first; a transaction's nodes are its own already.
+   */
+  writable(path: string, node: XsNode): XsNode;
+  /** A node created in this view (generation 0, no children). */
+  create(value: string, perms: readonly XsPerm[]): XsNode;
+  /** `node` (from writable, or create) changed; record it. */
   put(path: string, node: XsNode): void;
   remove(path: string): void;
   fire(
@@ -197,6 +244,28 @@ class Store {
   watchSeq = 0;
   readonly queues = new Map<DomId, { events: WatchEvent[]; head: number }>();
   private readonly matched: Watch[] = [];
+  /** The token of the nodes this store changes in place; a fork gives both sides new ones. */
+  owner: object = {};
+
+  /**
+   * A store that shares every node with this one: both sides get a new owner token, so the
+   * first change of a node on either side copies it. Watch lists and queues are small: copied.
+   */
+  fork(): Store {
+    const copy = new Store();
+    this.owner = {};
+    for (const [path, node] of this.nodes) copy.nodes.set(path, node);
+    copy.generation = this.generation;
+    copy.writes = this.writes;
+    // Watch objects are immutable: the lists are copied, the watches shared.
+    for (const [path, list] of this.watchesByPath) copy.watchesByPath.set(path, list.slice());
+    for (const [dom, list] of this.watchesByDom) copy.watchesByDom.set(dom, list.slice());
+    copy.watchSeq = this.watchSeq;
+    for (const [dom, queue] of this.queues)
+      copy.queues.set(dom, { events: queue.events.slice(), head: queue.head });
+    assert(copy.owner !== this.owner && copy.nodes.size === this.nodes.size, 'store fork');
+    return copy;
+  }
 
   enqueue(dom: DomId, path: string, token: string): void {
     let queue = this.queues.get(dom);
@@ -275,10 +344,31 @@ class CommittedView implements View {
     return this.store.nodes.get(path);
   }
 
+  writable(path: string, node: XsNode): XsNode {
+    assert(this.store.nodes.get(path) === node, 'writable %s: not the stored node', path);
+    if (node.owner === this.store.owner) {
+      node.hashed = false;
+      return node;
+    }
+    const mine = copyNode(node, this.store.owner);
+    this.store.nodes.set(path, mine);
+    return mine;
+  }
+
+  create(value: string, perms: readonly XsPerm[]): XsNode {
+    assert(this.store.nodes.has('/'), 'a node created in a store without root (%s)', value);
+    return newNode(value, perms, this.store.owner);
+  }
+
   /** A new node (generation 0) is stored; a known one must already be the stored one. */
   put(path: string, node: XsNode): void {
     if (node.generation === NO_GENERATION) this.store.nodes.set(path, node);
     else assert(this.store.nodes.get(path) === node, 'put %s: not the stored node', path);
+    assert(
+      node.owner === this.store.owner && !node.hashed,
+      'put %s: not written through writable',
+      path,
+    );
     node.generation = ++this.store.generation;
   }
 
@@ -329,15 +419,8 @@ class TransactionView implements View {
     const known = this.accessed.get(path);
     if (known !== undefined) return known.node ?? undefined;
     const live = this.store.nodes.get(path);
-    const copy: XsNode | null =
-      live === undefined
-        ? null
-        : {
-            value: live.value,
-            perms: live.perms,
-            children: live.children.slice(),
-            generation: live.generation,
-          };
+    // The transaction's private copy: it becomes the store's own node if the commit succeeds.
+    const copy: XsNode | null = live === undefined ? null : copyNode(live, this.store.owner);
     this.accessed.set(path, {
       generation: live === undefined ? NO_GENERATION : live.generation,
       node: copy,
@@ -347,6 +430,17 @@ class TransactionView implements View {
       exact: false,
     });
     return copy ?? undefined;
+  }
+
+  writable(path: string, node: XsNode): XsNode {
+    assert(this.accessed.get(path)?.node === node, "writable %s: not the transaction's", path);
+    node.hashed = false;
+    return node;
+  }
+
+  create(value: string, perms: readonly XsPerm[]): XsNode {
+    assert(this.store.nodes.has('/'), 'a node created in a store without root (%s)', value);
+    return newNode(value, perms, this.store.owner);
   }
 
   put(path: string, node: XsNode): void {
@@ -402,6 +496,9 @@ class TransactionView implements View {
         continue;
       }
       access.node.generation = ++this.store.generation;
+      // The store's token now: a fork since this transaction's first access changed it.
+      access.node.owner = this.store.owner;
+      access.node.hashed = false;
       assert(access.node.generation > access.generation, 'commit of %s went back', path);
       nodes.set(path, access.node);
     }
@@ -413,11 +510,89 @@ class TransactionView implements View {
     return OK_VOID;
   }
 
+  /** The same transaction over `store` (a fork's), with private copies of its own copies. */
+  forkOnto(store: Store): TransactionView {
+    const copy = new TransactionView(store, this.dom);
+    for (const [path, access] of this.accessed) {
+      const node = access.node === null ? null : copyNode(access.node, store.owner);
+      copy.accessed.set(path, { ...access, node });
+    }
+    copy.writeOps = this.writeOps;
+    copy.doomed = this.doomed;
+    assert(
+      copy.accessed.size === this.accessed.size,
+      'transaction fork of %s nodes',
+      copy.accessed.size,
+    );
+    return copy;
+  }
+
+  /**
+   * What decides the commit and its effects: the nodes in first-access order (that order is the
+   * events' order), each one's private copy and flags, and whether its live node still has the
+   * generation the first access saw (generations are only ever compared for equality).
+   */
+  mixInto(h: Hasher): void {
+    assert(this.store.nodes.has('/'), 'transaction of dom %s over a store without root', this.dom);
+    h.mix(this.dom);
+    h.mix(this.doomed ? 1 : 0);
+    h.mix(this.accessed.size);
+    for (const [path, access] of this.accessed) {
+      h.mixString(path);
+      const live = this.store.nodes.get(path);
+      h.mix((live === undefined ? NO_GENERATION : live.generation) === access.generation ? 1 : 0);
+      h.mix(access.generation === NO_GENERATION ? 1 : 0);
+      if (access.node === null) h.mix(0);
+      else mixNodeContents(h, access.node);
+      mixPerms(h, access.originalPerms);
+      h.mix((access.modified ? 1 : 0) | (access.fire ? 2 : 0) | (access.exact ? 4 : 0));
+    }
+  }
+
   private access(path: string): Access {
     const access = this.accessed.get(path);
     assert(access !== undefined, 'transaction changed %s without reading it first', path);
     return access;
   }
+}
+
+function mixPerms(h: Hasher, perms: readonly XsPerm[] | undefined): void {
+  if (perms === undefined) {
+    h.mix(0xffffffff);
+    return;
+  }
+  assert(perms.length > 0, 'permissions without an owner');
+  h.mix(perms.length);
+  for (const entry of perms) {
+    h.mix(entry.dom);
+    h.mix(PERM_BITS[entry.perm]);
+  }
+}
+
+/** A node's value, permissions and child list (in order): all a peer can read of it. */
+function mixNodeContents(h: Hasher, node: XsNode): void {
+  assert(node.perms.length > 0, 'hash of a node without an owner (value %s)', node.value);
+  h.mixString(node.value);
+  mixPerms(h, node.perms);
+  h.mix(node.children.length);
+  for (const child of node.children) h.mixString(child);
+}
+
+/** A stored node's hash with its path, kept on the node until it changes. */
+function nodeHash(path: string, node: XsNode, fresh: boolean): Hasher {
+  const one = new Hasher();
+  if (node.hashed && !fresh) {
+    one.a = node.hashA;
+    one.b = node.hashB;
+    return one;
+  }
+  one.mixString(path);
+  mixNodeContents(one, node);
+  node.hashA = one.a;
+  node.hashB = one.b;
+  node.hashed = true;
+  assert(one.a === node.hashA, 'node %s: hash not kept', path);
+  return one;
 }
 
 /** get_node() with its permission check; a string is the error xenstored would reply. */
@@ -459,12 +634,8 @@ function createNode(view: View, dom: DomId, name: string, value: string): XsNode
   let node = parent;
   for (let i = missing.length - 1; i >= 0; i--) {
     const path = missing[i]!;
-    node = {
-      value: '',
-      perms: inheritPerms(parent.perms, dom),
-      children: [],
-      generation: NO_GENERATION,
-    };
+    parent = view.writable(parentName, parent);
+    node = view.create(i === 0 ? value : '', inheritPerms(parent.perms, dom));
     const leaf = path.slice(path.lastIndexOf('/') + 1);
     if (parent.children.includes(leaf)) view.inconsistent(`${path} absent but listed`);
     else parent.children.push(leaf);
@@ -473,17 +644,20 @@ function createNode(view: View, dom: DomId, name: string, value: string): XsNode
     parent = node;
     parentName = path;
   }
-  node.value = value;
-  assert(view.get(name) === node, 'createNode: the new node is not visible');
+  assert(
+    node.value === value && view.get(name) === node,
+    'createNode: the new node is not visible',
+  );
   return node;
 }
 
 function doWrite(view: View, dom: DomId, name: string, value: string): Result<void, XsError> {
   const found = getNode(view, dom, name, PERM_WRITE);
   if (typeof found !== 'string') {
-    found.value = value;
-    view.put(name, found);
-    view.fire(name, false, found, undefined, undefined);
+    const node = view.writable(name, found);
+    node.value = value;
+    view.put(name, node);
+    view.fire(name, false, node, undefined, undefined);
     view.wrote();
     return OK_VOID;
   }
@@ -522,10 +696,11 @@ function doRm(view: View, dom: DomId, name: string, nodeCountMax: number): Resul
   }
   removeSubtree(view, name, found, parent, nodeCountMax);
   const index = parent.children.indexOf(name.slice(name.lastIndexOf('/') + 1));
+  const changed = view.writable(parentName, parent);
   if (index < 0) view.inconsistent(`${name} present but not listed`);
-  else parent.children.splice(index, 1);
+  else changed.children.splice(index, 1);
   assert(view.get(name) === undefined, 'rm of %s left it in place', name);
-  view.put(parentName, parent);
+  view.put(parentName, changed);
   view.wrote();
   return OK_VOID;
 }
@@ -577,35 +752,41 @@ function doSetPerms(
   // "Unprivileged domains may not change the owner" (EPERM in xenstored).
   if (dom !== XS_PRIVILEGED_DOMID && perms[0]!.dom !== found.perms[0]!.dom) return E_EACCES;
   const originalPerms = found.perms;
-  found.perms = Object.freeze(
+  const node = view.writable(name, found);
+  node.perms = Object.freeze(
     perms.map((entry) => Object.freeze({ dom: entry.dom, perm: entry.perm })),
   );
-  assert(found.perms.length === perms.length, 'set_perms on %s lost an entry', name);
+  assert(node.perms.length === perms.length, 'set_perms on %s lost an entry', name);
   assert(
-    dom === XS_PRIVILEGED_DOMID || found.perms[0]!.dom === originalPerms[0]!.dom,
+    dom === XS_PRIVILEGED_DOMID || node.perms[0]!.dom === originalPerms[0]!.dom,
     'domain %s changed the owner of %s',
     dom,
     name,
   );
-  view.put(name, found);
-  view.fire(name, false, found, undefined, originalPerms);
+  view.put(name, node);
+  view.fire(name, false, node, undefined, originalPerms);
   view.wrote();
   return OK_VOID;
 }
 
-export class Xenstore {
-  private readonly store = new Store();
+export class Xenstore implements ForksSelf, HashesSelf {
+  private readonly store: Store = new Store();
   private readonly committed: CommittedView;
   private readonly transactions = new Map<TxId, TransactionView>();
   private txNext: TxId = 1;
+  /**
+   * Bumped by every call that may change anything (a read in a transaction records an access):
+   * the cached hash is of `hashedVersion`. Not state: a fork copies it with the cache.
+   */
+  private version = 0;
+  private hashedVersion = -1;
+  private hashA = 0;
+  private hashB = 0;
 
   constructor() {
-    this.store.nodes.set('/', {
-      value: '',
-      perms: ROOT_PERMS,
-      children: [],
-      generation: ++this.store.generation,
-    });
+    const root = newNode('', ROOT_PERMS, this.store.owner);
+    root.generation = ++this.store.generation;
+    this.store.nodes.set('/', root);
     this.committed = new CommittedView(this.store);
     assert(this.store.nodes.size === 1, 'a new store holds only its root');
   }
@@ -626,6 +807,7 @@ export class Xenstore {
 
   /** WRITE: creates missing parents (empty, permissions inherited) and fires watches. */
   write(dom: DomId, path: string, value: string, tx?: TxId): Result<void, XsError> {
+    this.version += 1;
     const view = this.viewFor(dom, tx);
     const name = canonicalize(dom, path, false);
     if (view === undefined) return E_ENOENT;
@@ -634,6 +816,7 @@ export class Xenstore {
   }
 
   mkdir(dom: DomId, path: string, tx?: TxId): Result<void, XsError> {
+    this.version += 1;
     const view = this.viewFor(dom, tx);
     const name = canonicalize(dom, path, false);
     if (view === undefined) return E_ENOENT;
@@ -643,6 +826,7 @@ export class Xenstore {
 
   /** RM: recursive; removing an absent node is fine if its parent exists. */
   rm(dom: DomId, path: string, tx?: TxId): Result<void, XsError> {
+    this.version += 1;
     const view = this.viewFor(dom, tx);
     const name = canonicalize(dom, path, false);
     if (view === undefined) return E_ENOENT;
@@ -664,6 +848,7 @@ export class Xenstore {
 
   /** SET_PERMS: the first entry is the owner and the default for unlisted domains. */
   setPerms(dom: DomId, path: string, perms: readonly XsPerm[], tx?: TxId): Result<void, XsError> {
+    this.version += 1;
     const view = this.viewFor(dom, tx);
     const name = canonicalize(dom, path, false);
     if (view === undefined) return E_ENOENT;
@@ -684,6 +869,7 @@ export class Xenstore {
 
   /** WATCH: queues the initial firing at once; a relative path gets relative events. */
   watch(dom: DomId, path: string, token: string): Result<void, XsError> {
+    this.version += 1;
     assert(Number.isInteger(dom) && dom >= 0, 'watch by domain %s', dom);
     const name = canonicalize(dom, path, true);
     if (name === undefined) return E_EINVAL;
@@ -703,6 +889,7 @@ export class Xenstore {
 
   /** UNWATCH: events already queued stay queued, as messages already on the ring do. */
   unwatch(dom: DomId, path: string, token: string): Result<void, XsError> {
+    this.version += 1;
     assert(Number.isInteger(dom) && dom >= 0, 'unwatch by domain %s', dom);
     const name = canonicalize(dom, path, true);
     if (name === undefined) return E_EINVAL;
@@ -722,6 +909,7 @@ export class Xenstore {
 
   /** Fires a special watch (@introduceDomain, @releaseDomain); only dom0 may read them. */
   fireSpecialWatch(name: '@introduceDomain' | '@releaseDomain'): void {
+    this.version += 1;
     assert(name.charCodeAt(0) === 64, 'special watch %s without its @', name);
     for (const watch of this.store.watchesByPath.get(name) ?? []) {
       if (watch.dom === XS_PRIVILEGED_DOMID) this.store.enqueue(watch.dom, name, watch.token);
@@ -773,6 +961,7 @@ export class Xenstore {
    * will_handle refused them while one was pending); returns how many went.
    */
   dropRepeatsOfHead(dom: DomId): number {
+    this.version += 1;
     const queue = this.store.queues.get(dom);
     const head = queue?.events[queue.head];
     if (queue === undefined || head === undefined) return 0;
@@ -787,6 +976,7 @@ export class Xenstore {
   }
 
   takeWatchEvent(dom: DomId): WatchEvent | undefined {
+    this.version += 1;
     const queue = this.store.queues.get(dom);
     if (queue === undefined || queue.head >= queue.events.length) return undefined;
     const event = queue.events[queue.head++];
@@ -805,6 +995,7 @@ export class Xenstore {
   }
 
   transactionStart(dom: DomId): TxId {
+    this.version += 1;
     assert(Number.isInteger(dom) && dom >= 0, 'transactionStart: bad domid');
     const tx = this.txNext++;
     assert(!this.transactions.has(tx), 'transaction id %s reused', tx);
@@ -814,6 +1005,7 @@ export class Xenstore {
 
   /** TRANSACTION_END: the transaction is gone afterwards, whether it committed, aborted or met EAGAIN. */
   transactionEnd(dom: DomId, tx: TxId, commit: boolean): Result<void, XsError> {
+    this.version += 1;
     const view = this.transactions.get(tx);
     if (view === undefined || view.dom !== dom) return E_ENOENT;
     this.transactions.delete(tx);
@@ -845,8 +1037,89 @@ export class Xenstore {
     // The caller's connection is ours: its domain id is a real one, whatever the path says.
     assert(Number.isInteger(dom) && dom >= 0 && dom <= 0xffff, 'xenstore access by domain %s', dom);
     if (tx === undefined || tx === 0) return this.committed;
+    // Any access in a transaction may record a first access: a change of the transaction.
+    this.version += 1;
     const view = this.transactions.get(tx);
     return view !== undefined && view.dom === dom ? view : undefined;
+  }
+
+  /**
+   * An independent copy sharing every node copy-on-write (Store.fork); open transactions are
+   * copied with their private nodes.
+   */
+  [FORK_SELF](): Xenstore {
+    const copy = Object.create(Xenstore.prototype) as Xenstore;
+    Object.assign(copy, this);
+    const store = this.store.fork();
+    const fields = copy as unknown as {
+      store: Store;
+      committed: CommittedView;
+      transactions: Map<TxId, TransactionView>;
+    };
+    fields.store = store;
+    fields.committed = new CommittedView(store);
+    fields.transactions = new Map();
+    for (const [tx, view] of this.transactions) fields.transactions.set(tx, view.forkOnto(store));
+    assert(copy.store !== this.store && copy.committed !== this.committed, 'xenstore fork');
+    return copy;
+  }
+
+  /**
+   * The tree (nodes in any order: each is hashed with its path), the watches in registration
+   * order, each domain's queued events from the head, and the open transactions by id. Left
+   * out: generation numbers (only compared for equality, which the transactions' hash keeps),
+   * the write counter, the next transaction id and watch sequence number, consumed events.
+   */
+  [HASH_SELF](h: Hasher, fresh: boolean): void {
+    if (fresh || this.hashedVersion !== this.version) {
+      const whole = new Hasher();
+      const tree = new HashSum();
+      for (const [path, node] of this.store.nodes) tree.add(nodeHash(path, node, fresh));
+      tree.into(whole);
+      this.mixWatches(whole);
+      for (const tx of [...this.transactions.keys()].sort((a, b) => a - b)) {
+        whole.mix(tx);
+        this.transactions.get(tx)!.mixInto(whole);
+      }
+      this.hashA = whole.a;
+      this.hashB = whole.b;
+      this.hashedVersion = this.version;
+    }
+    assert(
+      this.hashedVersion === this.version,
+      'xenstore hash cached for version %s',
+      this.version,
+    );
+    h.mix(this.hashA);
+    h.mix(this.hashB);
+  }
+
+  private mixWatches(h: Hasher): void {
+    const watches: Watch[] = [];
+    for (const list of this.store.watchesByDom.values()) watches.push(...list);
+    watches.sort((a, b) => a.seq - b.seq);
+    let byPath = 0;
+    for (const list of this.store.watchesByPath.values()) byPath += list.length;
+    // Both indexes hold every watch: by its domain and by its path.
+    assert(byPath === watches.length, 'watches: %s by path, %s by domain', byPath, watches.length);
+    h.mix(watches.length);
+    for (const watch of watches) {
+      h.mix(watch.dom);
+      h.mixString(watch.node);
+      h.mixString(watch.token);
+      h.mix(watch.prefixLength);
+    }
+    const doms = this.pendingWatchDomains();
+    h.mix(doms.length);
+    for (const dom of doms) {
+      const queue = this.store.queues.get(dom)!;
+      h.mix(dom);
+      h.mix(queue.events.length - queue.head);
+      for (let i = queue.head; i < queue.events.length; i++) {
+        h.mixString(queue.events[i]!.path);
+        h.mixString(queue.events[i]!.token);
+      }
+    }
   }
 
   /** Nodes a transaction created are not in the committed store: they bound rm's walk too. */

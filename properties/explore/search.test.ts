@@ -35,8 +35,9 @@ describe('explore: the honest drivers', () => {
     expect(result.stats.depthCut).toBe(0);
     expect(result.stats.frontier).toBe(0);
     // Connect, submit, queue, consume, complete, respond, with every interleaving of the two
-    // sides' watches and events: far more than one schedule's few dozen states.
-    expect(result.stats.states).toBeGreaterThan(1_000);
+    // sides' watches and events: far more than one schedule's few dozen states (876 since the
+    // fingerprint leaves xenstore's generation counters out).
+    expect(result.stats.states).toBeGreaterThan(500);
     expect(result.stats.transitions).toBeGreaterThan(result.stats.states);
     // Coverage within the bounds: every transition counted once, by kind; without faults in the
     // bounds no migration is reachable, and the report lists it as not reached.

@@ -1,0 +1,122 @@
+// The world's fingerprint hash (impl/world/fork.ts) and the parts that keep their own hash cached
+// (xenstore, the disk) share one hasher: two 32-bit lanes (64 bits), numbers mixed as they are,
+// no string built. A part that forks itself copy-on-write or hashes itself says so through the two
+// symbols below; the generic walks of fork.ts call them instead of walking the part's fields.
+import { assert } from './assert.ts';
+
+/**
+ * `[FORK_SELF](copy)`: an independent copy of this part. `copy` copies any other value of the
+ * world's graph through the fork's memo (views stay aliases of the fork's buffers).
+ */
+export const FORK_SELF: unique symbol = Symbol('forkSelf');
+/**
+ * `[HASH_SELF](h, fresh)`: mixes this part's protocol-visible state into `h`, from its cache
+ * unless `fresh` (a test compares both: a cache that misses a change is caught).
+ */
+export const HASH_SELF: unique symbol = Symbol('hashSelf');
+
+export interface ForksSelf {
+  [FORK_SELF](copy: (value: unknown) => unknown): object;
+}
+
+export interface HashesSelf {
+  [HASH_SELF](h: Hasher, fresh: boolean): void;
+}
+
+export class Hasher {
+  a = 0x811c9dc5 | 0;
+  b = 0x3c6ef372 | 0;
+
+  mix(word: number): void {
+    this.a = Math.imul(this.a ^ (word & 0xffff), 0x01000193);
+    this.a = Math.imul(this.a ^ (word >>> 16), 0x01000193);
+    this.b = Math.imul(this.b ^ word, 0x5bd1e995);
+    this.b ^= this.b >>> 13;
+  }
+
+  mixString(text: string): void {
+    this.mix(text.length);
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul((b + c) | 0, 0x5bd1e995) ^ (b >>> 15);
+    }
+    this.a = a;
+    this.b = b;
+  }
+
+  mixNumber(n: number): void {
+    if (Number.isInteger(n) && n >= -0x80000000 && n <= 0xffffffff) {
+      this.mix(4);
+      this.mix(n | 0);
+      this.mix(n < 0 ? -1 : Math.floor(n / 0x100000000));
+    } else this.mixString(`n${n}`);
+  }
+
+  /** Bulk data (pages, disk chunks): one multiply per 32-bit word and lane, words in order. */
+  mixBytes(view: ArrayBufferView): void {
+    this.mix(view.byteLength);
+    let a = this.a;
+    let b = this.b;
+    if (view.byteOffset % 4 === 0 && view.byteLength % 4 === 0) {
+      const words = new Int32Array(view.buffer, view.byteOffset, view.byteLength / 4);
+      assert(words.length * 4 === view.byteLength, 'hash of %s bytes as words', view.byteLength);
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i]!;
+        a = Math.imul(a ^ w, 0x01000193);
+        b = Math.imul((b + w) | 0, 0x5bd1e995) ^ (b >>> 15);
+      }
+    } else {
+      const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      for (let i = 0; i < bytes.length; i++) {
+        a = Math.imul(a ^ bytes[i]!, 0x01000193);
+        b = Math.imul((b + bytes[i]!) | 0, 0x5bd1e995) ^ (b >>> 15);
+      }
+    }
+    this.a = a;
+    this.b = b;
+  }
+
+  /** 16 hex digits. */
+  hex(): string {
+    const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+    const print = hex(this.a) + hex(this.b);
+    assert(print.length === 16, 'fingerprint %s is not 64 bits', print);
+    return print;
+  }
+}
+
+/**
+ * An order-independent sum of element hashes (the elements of a set keyed by unique names: a
+ * xenstore tree's nodes by path, a disk's chunks by index): no sort, and one element's change
+ * moves it by that element alone.
+ */
+export class HashSum {
+  a = 0;
+  b = 0;
+  count = 0;
+
+  add(h: Hasher): void {
+    // A final avalanche per element, so that sums of related hashes do not cancel.
+    this.a = (this.a + finish(h.a, h.b)) | 0;
+    this.b = (this.b + finish(h.b, h.a ^ 0x9e3779b9)) | 0;
+    this.count += 1;
+    assert(Number.isSafeInteger(this.count), 'a hash sum of %s elements', this.count);
+  }
+
+  into(h: Hasher): void {
+    assert(this.count >= 0 && this.a === (this.a | 0), 'a hash sum of %s elements', this.count);
+    h.mix(this.count);
+    h.mix(this.a);
+    h.mix(this.b);
+  }
+}
+
+function finish(x: number, y: number): number {
+  let z = (x ^ Math.imul(y, 0x85ebca6b)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d);
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b);
+  return z ^ (z >>> 16);
+}
