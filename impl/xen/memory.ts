@@ -9,12 +9,20 @@ export const PAGE_SIZE = 4096;
 export type DomId = number;
 export type Frame = number;
 
-/** One allocPages() call: a contiguous run of frames backed by one ArrayBuffer. */
+/** One allocPages() call: a contiguous run of frames, `byteOffset` into a shared slab buffer. */
 interface Run {
   readonly first: Frame;
   readonly count: number;
   readonly buffer: ArrayBuffer;
+  readonly byteOffset: number;
 }
+
+/**
+ * Small runs are carved from slabs of this many pages: one ArrayBuffer per request buffer cost
+ * more than the request's step (a backing store and its GC bookkeeping per buffer). Carved space
+ * is never handed out twice, so a freed run's bytes stay dead, as with a buffer of its own.
+ */
+const SLAB_PAGES = 32;
 
 /** Frame numbers start above 0 so that 0 never looks like a valid frame in a trace. */
 const FRAME_FIRST: Frame = 1;
@@ -27,6 +35,8 @@ export class DomainMemory {
   // Page views are made on first use: most pages of a request buffer are only copied as a run.
   private readonly pages: (Uint8Array | undefined)[] = [];
   private readonly runs: (Run | undefined)[] = [];
+  private slab: ArrayBuffer | undefined;
+  private slabUsed = SLAB_PAGES;
 
   constructor(domid: DomId) {
     assert(Number.isInteger(domid) && domid >= 0, 'domid must be a non-negative integer');
@@ -41,8 +51,17 @@ export class DomainMemory {
   allocPages(count: number): Frame {
     assert(Number.isInteger(count) && count >= 1, 'allocPages: count must be >= 1');
     const first = this.frameNext;
-    const buffer = new ArrayBuffer(count * PAGE_SIZE);
-    const run: Run = { first, count, buffer };
+    let run: Run;
+    if (count > SLAB_PAGES / 2) {
+      run = { first, count, buffer: new ArrayBuffer(count * PAGE_SIZE), byteOffset: 0 };
+    } else {
+      if (this.slab === undefined || this.slabUsed + count > SLAB_PAGES) {
+        this.slab = new ArrayBuffer(SLAB_PAGES * PAGE_SIZE);
+        this.slabUsed = 0;
+      }
+      run = { first, count, buffer: this.slab, byteOffset: this.slabUsed * PAGE_SIZE };
+      this.slabUsed += count;
+    }
     for (let i = 0; i < count; i++) this.runs[first - FRAME_FIRST + i] = run;
     this.frameNext = first + count;
     this.allocated += count;
@@ -69,7 +88,8 @@ export class DomainMemory {
     if (cached !== undefined) return cached;
     const run = this.runs[frame - FRAME_FIRST];
     assert(run !== undefined, 'page: frame %s of domain %s is not allocated', frame, this.domid);
-    const page = new Uint8Array(run.buffer, (frame - run.first) * PAGE_SIZE, PAGE_SIZE);
+    const at = run.byteOffset + (frame - run.first) * PAGE_SIZE;
+    const page = new Uint8Array(run.buffer, at, PAGE_SIZE);
     this.pages[frame - FRAME_FIRST] = page;
     return page;
   }
@@ -83,7 +103,8 @@ export class DomainMemory {
     for (let i = 1; i < count; i++) {
       if (this.runs[first - FRAME_FIRST + i] !== run) return undefined;
     }
-    return new DataView(run.buffer, (first - run.first) * PAGE_SIZE, count * PAGE_SIZE);
+    const at = run.byteOffset + (first - run.first) * PAGE_SIZE;
+    return new DataView(run.buffer, at, count * PAGE_SIZE);
   }
 
   isAllocated(frame: Frame): boolean {
