@@ -134,6 +134,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'persistent-without-negotiation',
     { bounds: { ...W1, persistent: false, backendPersistent: true }, depth: 18, kind: 'step' },
   ],
+  // An indirect page is mapped only while blkback reads it: never persistent.
+  [
+    'persistent-without-mapping',
+    { bounds: { ...INDIRECT, persistent: true }, depth: 18, kind: 'step' },
+  ],
   // A persistent-grant READ of two segments after a WRITE of them.
   [
     'bounce-copies-first-segment',

@@ -151,6 +151,50 @@ function globalAccounting(world: World, out: Violation[]): void {
   }
 }
 
+/**
+ * The entries that joined ring `rinfo`'s persistent list since the last check, each judged once
+ * as it joins: blkif_completion keeps a grant persistent only when gnttab_try_end_foreign_access
+ * finds the backend still mapping it (Roger Pau Monné's "xen-blkfront: revoke foreign access for
+ * grants not mapped by the backend"), so it must be granted and mapped, persistently when the
+ * backend is honest. Judged once, not on every step: the backend may drop an idle persistent
+ * mapping later (disconnect, purge_persistent_gnt) and blkfront then ends it in its own time
+ * (purge_persistent_grants, blkif_free). `judged` holds the list's references as of the last
+ * check; the list is a stack (entries are taken and returned at its end), so what joined is what
+ * follows the longest prefix both share.
+ */
+function judgeJoins(world: World, rinfo: RingInfo, judged: number[], out: Violation[]): void {
+  const list = rinfo.persistentSlots;
+  let same = 0;
+  while (same < list.length && same < judged.length && list[same]!.ref === judged[same]) same++;
+  for (let i = same; i < list.length; i++) judgeJoin(world, rinfo, list[i]!.ref, out);
+  judged.length = list.length;
+  for (let i = same; i < list.length; i++) judged[i] = list[i]!.ref;
+}
+
+function judgeJoin(world: World, rinfo: RingInfo, ref: number, out: Violation[]): void {
+  const gnttab = world.guestGnttab;
+  let why: string | undefined;
+  if (!gnttab.isGranted(ref)) why = 'the guest no longer grants it';
+  else if (!gnttab.isMapped(ref)) why = 'the backend does not map it';
+  else if (world.config.hostile === undefined && !backendKeeps(world, rinfo.index, ref))
+    why = `the backend maps it but not in ring ${rinfo.index}'s persistent tree`;
+  if (why === undefined) return;
+  out.push({
+    code: 'grant-leak',
+    step: world.stepCount,
+    ring: rinfo.index,
+    gref: ref,
+    message: `grant ${ref} joined ring ${rinfo.index}'s persistent list but ${why}`,
+  });
+}
+
+/** The honest backend's ring with this index (by its index, not its place) keeps `ref` mapped. */
+function backendKeeps(world: World, index: number, ref: number): boolean {
+  for (const ring of world.host.back.rings)
+    if (ring.index === index) return ring.persistent.has(ref);
+  return false;
+}
+
 /** Per ring, the numbers a grant-moving step changes: which ring instance, and its list sizes. */
 const SUMMARY_WIDTH = 7;
 
@@ -187,6 +231,8 @@ function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
 class RingConservationChecker {
   /** SUMMARY_WIDTH numbers per ring, as of the last check. */
   private readonly summaries: number[] = [];
+  /** Per ring, its persistent list's references as of the last check (judgeJoins). */
+  private readonly judged: number[][] = [];
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const out: Violation[] = [];
@@ -198,9 +244,14 @@ class RingConservationChecker {
     if (this.summaries.length !== rings.length * SUMMARY_WIDTH) this.summaries.length = 0;
     for (let i = 0; i < rings.length; i++) {
       const rinfo = rings[i]!;
+      const frame = this.summaries[i * SUMMARY_WIDTH];
       const changed = summarize(rinfo, this.summaries, i * SUMMARY_WIDTH);
-      if (action === undefined || touched === undefined || touched === rinfo.index || changed)
+      // A new ring instance (reconnect) starts with a list of its own.
+      if (frame !== rinfo.ringFrame || this.judged[i] === undefined) this.judged[i] = [];
+      if (action === undefined || touched === undefined || touched === rinfo.index || changed) {
         ringConservation(world, rinfo, out);
+        judgeJoins(world, rinfo, this.judged[i]!, out);
+      }
     }
     return out;
   }

@@ -31,6 +31,7 @@ import { indirectIgnoresBackendMax } from './indirect-ignores-backend-max.ts';
 import { notifyOnlyIdleRing } from './notify-only-idle-ring.ts';
 import { oneRequestPerWakeup } from './one-request-per-wakeup.ts';
 import { persistentWithoutNegotiation } from './persistent-without-negotiation.ts';
+import { persistentWithoutMapping } from './persistent-without-mapping.ts';
 import { protocolIgnored } from './protocol-ignored.ts';
 import { releaseKeepsEndedRef } from './release-keeps-ended-ref.ts';
 import { requeueDropsLast } from './requeue-drops-last.ts';
@@ -143,7 +144,8 @@ const LIST: readonly Mutant[] = [
   },
   {
     drivers: releaseKeepsEndedRef,
-    caughtBy: 'protocol-error',
+    // Caught as the ended reference joins the persistent list, before the backend's map fails.
+    caughtBy: 'grant-leak',
     summary: 'blkif_completion ends a grant but keeps its reference on rinfo->grants for reuse',
   },
   {
@@ -192,6 +194,13 @@ const LIST: readonly Mutant[] = [
     drivers: persistentWithoutNegotiation,
     caughtBy: 'protocol-error',
     summary: 'add_persistent_gnt keeps mappings without persistent grants negotiated',
+  },
+  {
+    drivers: persistentWithoutMapping,
+    caughtBy: 'grant-leak',
+    words: 'the backend does not map it',
+    summary:
+      'blkif_completion keeps every grant persistent with feature_persistent, mapped by the backend or not',
   },
   {
     drivers: responseNeverNotifies,
