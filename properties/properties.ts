@@ -90,7 +90,7 @@ export const xenbusTransitions: PropertyDef = {
 export const ringBounds: PropertyDef = {
   name: 'ring-bounds',
   summary: 'never more outstanding than the ring holds; consumers never pass producers',
-  codes: ['ring-bounds'],
+  codes: ['ring-bounds', 'read-once'],
   // One-page rings, few vCPUs, many large requests split by the block layer, and schedules that
   // often pick from the end of the enabled list (the guest and blkfront): rings fill up.
   scenario: scenarioArb({

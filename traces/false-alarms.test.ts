@@ -37,6 +37,12 @@ const SITUATION: Record<string, { attack: string; oldMessage: string }> = {
     attack: 'keepGrantMapped',
     oldMessage: 'blkfront freed guest frame',
   },
+  // rsp_prod overflowed while blkif_interrupt held a copy: its loop goes on to the rp it read,
+  // refuses a forged response there, and the refusal is not the overflow check's.
+  'rsp-prod-overflow-mid-loop.json': {
+    attack: 'rspProdBeyondRing',
+    oldMessage: 'with response-id-out-of-range, not illegal-response-count',
+  },
   // req_prod overflowed, then a disconnect's kthread_stop halted the ring before the worker ran.
   'overflowed-ring-stopped-by-disconnect.json': {
     attack: 'reqProdBeyondRing',

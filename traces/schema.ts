@@ -311,6 +311,7 @@ const VIOLATION_CODES = {
   'honest-side': true,
   'teardown-liveness': true,
   'feature-negotiation': true,
+  'read-once': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

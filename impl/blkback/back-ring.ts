@@ -4,6 +4,8 @@ import type { BlkifAbi } from '../xen/blkif-abi.ts';
 import type { EventChannels, Port } from '../xen/event-channel.ts';
 import type { GrantMapping, GrantRef, GrantTable } from '../xen/grant-table.ts';
 import type { DomainMemory, DomId } from '../xen/memory.ts';
+import type { CopyRequestResult } from '../xen/blkif-abi.ts';
+import type { RingIdx } from '../xen/ring-index.ts';
 import type { BackRing } from '../xen/shared-ring.ts';
 import type { DriverReport } from '../blkfront/device.ts';
 import type { BlkbackDrivers } from '../world/drivers.ts';
@@ -50,6 +52,12 @@ export interface BackRingState {
   readonly inflight: Map<number, PendingRequest>;
   /** A WRITE_BARRIER consumed while I/O was in flight: drain_io holds it here. */
   barrier: PendingRequest | undefined;
+  /**
+   * The private copy RING_COPY_REQUEST took of the request at `held.index`, not dispatched yet:
+   * __do_block_io_op's window between the copy (req_cons already past it) and
+   * dispatch_rw_block_io. Only taken when the peer may rewrite the slot (BackEnv.peerMayRewrite).
+   */
+  held: { readonly index: RingIdx; readonly copied: CopyRequestResult } | undefined;
   worker: WorkerState;
   /** The frontend published more than the ring holds: consume nothing more until disconnect. */
   halted: boolean;
@@ -84,5 +92,12 @@ export interface BackEnv {
    * their finer seams through it, so a variant that replaces only a seam is still reached.
    */
   readonly drivers: BlkbackDrivers;
+  /**
+   * The frontend may rewrite a slot it already published (a hostile guest). The worker then
+   * stops between RING_COPY_REQUEST and the dispatch of the copy, so an adversary step can sit
+   * there. An honest frontend never writes a published slot, so with it the window commutes
+   * with every other action and is not split (a partial-order reduction).
+   */
+  readonly peerMayRewrite: boolean;
   report(report: DriverReport): void;
 }

@@ -80,6 +80,7 @@ export function connectRing(
       pendingFree: Array.from({ length: pendingCount }, (_, i) => pendingCount - 1 - i),
       inflight: new Map(),
       barrier: undefined,
+      held: undefined,
       worker: 'sleeping',
       halted: false,
       stopped: false,

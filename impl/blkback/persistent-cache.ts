@@ -9,6 +9,7 @@ import {
   SEGS_PER_INDIRECT_FRAME,
 } from '../xen/blkif-abi.ts';
 import { PAGE_SIZE } from '../xen/memory.ts';
+import { noteDescriptorReads } from '../xen/shared-ring.ts';
 import type { BackEnv, BackRingState, MappedSegment } from './back-ring.ts';
 
 /** Map every data segment; on any failure unmap what was mapped and report (XSA-365's lesson). */
@@ -154,7 +155,10 @@ export function readIndirectSegments(
     const page = mapping.value.page;
     const view = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
     const end = Math.min(req.nrSegments - p * SEGS_PER_INDIRECT_FRAME, SEGS_PER_INDIRECT_FRAME);
-    for (let i = 0; i < end; i++) segments.push(readIndirectSegment(view, i));
+    for (let i = 0; i < end; i++) {
+      segments.push(readIndirectSegment(view, i));
+      noteDescriptorReads(ring.back, gref, p * SEGS_PER_INDIRECT_FRAME + i);
+    }
     const unmapped = env.gnttab.unmap(gref, env.domid);
     assert(unmapped.ok, 'ring %s: indirect page grant %s was not mapped', ring.index, gref);
   }

@@ -16,10 +16,12 @@ import {
   BLKIF_RSP_OKAY,
   type BlkifRequest,
   type BlkifSegment,
+  type CopyRequestResult,
 } from '../xen/blkif-abi.ts';
 import { ringIdxAdd, ringIdxDistance } from '../xen/ring-index.ts';
 import {
   backProducerOverflow,
+  copyRequestSlot,
   entryOffset,
   finalCheckForRequests,
   pushResponsesAndCheckNotify,
@@ -41,7 +43,8 @@ export type ConsumeResult =
       readonly notify: boolean;
     }
   | { readonly kind: 'submitted'; readonly slot: number; readonly id: number }
-  | { readonly kind: 'barrierWaits'; readonly id: number };
+  | { readonly kind: 'barrierWaits'; readonly id: number }
+  | { readonly kind: 'copied'; readonly index: number };
 
 /** True when the worker may consume: awake, requests waiting, a pending slot free, no barrier draining. */
 export function canConsume(ring: BackRingState): boolean {
@@ -50,7 +53,7 @@ export function canConsume(ring: BackRingState): boolean {
     !ring.halted &&
     ring.barrier === undefined &&
     ring.pendingFree.length > 0 &&
-    unconsumedRequests(ring.back) > 0
+    (ring.held !== undefined || unconsumedRequests(ring.back) > 0)
   );
 }
 
@@ -62,9 +65,10 @@ export function needsFinalCheck(ring: BackRingState): boolean {
 }
 
 /**
- * One RING_COPY_REQUEST and its dispatch. Postconditions in ring.h terms: req_cons moved by one
- * (none when halted); a submitted or held request took one pending slot, an answered one took
- * none and pushed exactly one response.
+ * One RING_COPY_REQUEST and its dispatch, or (when the peer may rewrite the slot) either half:
+ * the copy, held, or the dispatch of the held copy. Postconditions in ring.h terms: req_cons
+ * moved by one at the copy (none when halted); a submitted or drained request took one pending
+ * slot, an answered one took none and pushed exactly one response.
  */
 export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult {
   assert(!ring.halted, 'ring %s: consuming on a halted ring', ring.index);
@@ -75,6 +79,7 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
   const rspBefore = back.rspProdPvt;
   const freeBefore = ring.pendingFree.length;
   const inflightBefore = ring.inflight.size;
+  const copies = ring.held === undefined ? 1 : 0;
   const result = consumeOne(ring, env);
   const consumed = ringIdxDistance(consBefore, back.reqCons);
   const responded = ringIdxDistance(rspBefore, back.rspProdPvt);
@@ -82,12 +87,20 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
     case 'halted':
       assert(consumed === 0 && ring.halted, 'ring %s: halt consumed a request', ring.index);
       break;
+    case 'copied':
+      assert(consumed === 1 && responded === 0, 'ring %s: a copy moved the ring', ring.index);
+      assert(ring.held?.index === consBefore, 'ring %s: the copy is not held', ring.index);
+      break;
     case 'responded':
-      assert(consumed === 1 && responded === 1, 'ring %s: answered request not 1:1', ring.index);
+      assert(
+        consumed === copies && responded === 1,
+        'ring %s: answered request not 1:1',
+        ring.index,
+      );
       assert(ring.pendingFree.length === freeBefore, 'ring %s: answer took a slot', ring.index);
       break;
     case 'submitted':
-      assert(consumed === 1 && responded === 0, 'ring %s: submit moved the ring', ring.index);
+      assert(consumed === copies && responded === 0, 'ring %s: submit moved the ring', ring.index);
       assert(
         ring.pendingFree.length === freeBefore - 1,
         'ring %s: pending pool not -1',
@@ -96,7 +109,7 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
       assert(ring.inflight.size === inflightBefore + 1, 'ring %s: in-flight not +1', ring.index);
       break;
     case 'barrierWaits':
-      assert(consumed === 1 && responded === 0, 'ring %s: barrier moved the ring', ring.index);
+      assert(consumed === copies && responded === 0, 'ring %s: barrier moved the ring', ring.index);
       assert(
         ring.pendingFree.length === freeBefore - 1,
         'ring %s: pending pool not -1',
@@ -110,6 +123,11 @@ export function consumeRequest(ring: BackRingState, env: BackEnv): ConsumeResult
 
 function consumeOne(ring: BackRingState, env: BackEnv): ConsumeResult {
   const back = ring.back;
+  const held = ring.held;
+  if (held !== undefined) {
+    ring.held = undefined;
+    return dispatch(ring, held.copied, env);
+  }
   if (backProducerOverflow(back)) {
     // Linux: "Frontend provided bogus ring requests ... Halting ring processing".
     ring.halted = true;
@@ -123,9 +141,21 @@ function consumeOne(ring: BackRingState, env: BackEnv): ConsumeResult {
     });
     return { kind: 'halted' };
   }
-  const copied = env.abi.copyRequest(back.sring.view, entryOffset(back.sring, back.reqCons));
-  back.reqCons = ringIdxAdd(back.reqCons, 1);
+  const index = back.reqCons;
+  const copied = copyRequestSlot(back, env.abi, index);
+  back.reqCons = ringIdxAdd(index, 1); // "before make_response()"
   ring.consumedCount += 1;
+  // __do_block_io_op: RING_COPY_REQUEST, then barrier() and every check on the private copy.
+  if (env.peerMayRewrite) {
+    ring.held = { index, copied };
+    return { kind: 'copied', index };
+  }
+  return dispatch(ring, copied, env);
+}
+
+/** The rest of one loop iteration of __do_block_io_op, on the private copy only. */
+function dispatch(ring: BackRingState, copied: CopyRequestResult, env: BackEnv): ConsumeResult {
+  assert(ring.held === undefined, 'ring %s: dispatching beside a held copy', ring.index);
   if (!copied.ok) {
     const { id, operation } = copied.error;
     report(ring, env, 'bad-request', id, copied.error.message);
@@ -159,6 +189,16 @@ function consumeOne(ring: BackRingState, env: BackEnv): ConsumeResult {
   }
   ring.inflight.set(slot, pending);
   return { kind: 'submitted', slot, id: req.id };
+}
+
+/**
+ * kthread_stop waits for the ring thread to leave its loop: a request it copied is dispatched
+ * before the thread stops (xen_blkif_disconnect, then the ring is idle or busy as that leaves it).
+ */
+export function finishIteration(ring: BackRingState, env: BackEnv): void {
+  if (ring.held === undefined) return;
+  env.drivers.consumeRequest(ring, env);
+  assert(ring.held === undefined, 'ring %s: the copied request is still held', ring.index);
 }
 
 /** A WRITE_BARRIER held by drain_io is submitted once nothing else is in flight. */

@@ -107,6 +107,13 @@ export interface FrontEnv {
    * their finer seams through it, so a variant that replaces only a seam is still reached.
    */
   readonly drivers: BlkfrontDrivers;
+  /**
+   * The backend may rewrite a slot it already published (a hostile backend). blkif_interrupt then
+   * stops between RING_COPY_RESPONSE and the processing of the copy, so an adversary step can sit
+   * there; an honest backend never writes a published slot, so with it the window commutes with
+   * every other action and is not split (a partial-order reduction).
+   */
+  readonly peerMayRewrite: boolean;
   /** The domain's event-channel limit (max_event_channels); undefined: Xen's default. */
   readonly eventChannelsMax?: number | undefined;
   /** The guest edge: blk_mq_end_request. Called exactly once per request by a correct driver. */

@@ -14,7 +14,7 @@ import {
 } from '../xen/blkif-abi.ts';
 import { ringIdxAdd, ringIdxDistance } from '../xen/ring-index.ts';
 import {
-  entryOffset,
+  copyResponseSlot,
   finalCheckForResponses,
   frontProducerOverflow,
   rspEvent,
@@ -25,47 +25,61 @@ import type { BlkfrontDevice, BlkfrontReportCode, FrontEnv, Outcome, Refusal } f
 import { returnGrantSlot } from './grants.ts';
 import { type GrantSlot, INVALID_GRANT_REF, type RingInfo, releaseShadowId } from './ring-info.ts';
 
-export type ResponsesResult = 'ignored' | 'error' | 'finalCheck' | 'idle';
+export type ResponsesResult = 'ignored' | 'error' | 'finalCheck' | 'idle' | 'holding';
 
-/** First half of blkif_interrupt: process rsp_cons .. rsp_prod (as read once). */
+/**
+ * First half of blkif_interrupt: process rsp_cons .. rsp_prod (as read once). When the backend
+ * may rewrite published slots, each response is copied and checked in one call and processed
+ * from that copy in the next ('holding' in between: the window an adversary step can sit in).
+ */
 export function processResponses(
   dev: BlkfrontDevice,
   rinfo: RingInfo,
   env: FrontEnv,
 ): ResponsesResult {
-  // Events on a device that is not CONNECTED are ignored (and, after an error, never EOI'd).
-  if (dev.connection !== 'connected') return 'ignored';
   assert(dev.rings[rinfo.index] === rinfo, 'ring %s is not one of the device rings', rinfo.index);
   const front = rinfo.front;
-  const consBefore = front.rspCons;
-  const rp = rspProd(front.sring);
-  if (frontProducerOverflow(front)) {
-    return fail(
-      dev,
-      rinfo,
-      env,
-      'illegal-response-count',
-      undefined,
-      `illegal number of responses: rsp_prod ${rp} is ${ringIdxDistance(front.rspCons, rp)} past rsp_cons ${front.rspCons}`,
-    );
+  const held = rinfo.held;
+  if (held !== undefined) {
+    // The loop goes on where it stopped, on the copy: the slot is not read again.
+    rinfo.held = undefined;
+    if (completeOne(dev, rinfo, held, env) === 'error') return 'error';
+  } else {
+    // Events on a device that is not CONNECTED are ignored (and, after an error, never EOI'd).
+    if (dev.connection !== 'connected') return 'ignored';
+    const rp = rspProd(front.sring);
+    if (frontProducerOverflow(front)) {
+      return fail(
+        dev,
+        rinfo,
+        env,
+        'illegal-response-count',
+        undefined,
+        `illegal number of responses: rsp_prod ${rp} is ${ringIdxDistance(front.rspCons, rp)} past rsp_cons ${front.rspCons}`,
+      );
+    }
+    rinfo.rspBatchEnd = rp;
   }
-  const count = ringIdxDistance(front.rspCons, rp);
-  for (let n = 0; n < count; n++) {
+  const rp = rinfo.rspBatchEnd;
+  while (front.rspCons !== rp) {
     // RING_COPY_RESPONSE: one private copy, every check reads the copy.
-    const rsp = env.abi.copyResponse(front.sring.view, entryOffset(front.sring, front.rspCons));
+    const rsp = copyResponseSlot(front, env.abi, front.rspCons);
     front.rspCons = ringIdxAdd(front.rspCons, 1);
+    if (checkOne(dev, rinfo, rsp, env) === 'error') return 'error';
+    if (env.peerMayRewrite) {
+      rinfo.held = rsp;
+      return 'holding';
+    }
     if (completeOne(dev, rinfo, rsp, env) === 'error') return 'error';
   }
   // Every response consumed without an error ended one waiting shadow, so rsp_cons cannot have
   // passed req_prod_pvt: the checks above are what keep a hostile rsp_prod from moving it there.
-  assert(front.rspCons === rp, 'ring %s: rsp_cons did not reach the rsp_prod read', rinfo.index);
   assert(
     ringIdxDistance(front.rspCons, front.reqProdPvt) <= front.size,
     'ring %s: rsp_cons %s passed req_prod_pvt',
     rinfo.index,
     front.rspCons,
   );
-  maybe(ringIdxDistance(consBefore, front.rspCons) === 0);
   if (front.rspCons !== front.reqProdPvt) return 'finalCheck';
   // Nothing outstanding: arm the event without a re-check, as Linux does.
   setRspEvent(front.sring, ringIdxAdd(front.rspCons, 1));
@@ -85,7 +99,8 @@ export function finalCheck(_dev: BlkfrontDevice, rinfo: RingInfo, _env: FrontEnv
   return again;
 }
 
-function completeOne(
+/** blkif_interrupt's checks of one copied response; a refusal marks the device broken. */
+function checkOne(
   dev: BlkfrontDevice,
   rinfo: RingInfo,
   rsp: BlkifResponse,
@@ -98,6 +113,18 @@ function completeOne(
   const shadow = Number.isInteger(id) ? rinfo.shadow[id] : undefined;
   if (shadow !== undefined && shadow.status === 'waiting') shadow.status = 'processing';
   if (refused !== undefined) return fail(dev, rinfo, env, refused.code, id, refused.message);
+  return 'ok';
+}
+
+/** blkif_completion and the end of the request, for a copy checkOne accepted. */
+function completeOne(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+  env: FrontEnv,
+): 'ok' | 'error' {
+  const id = rsp.id;
+  const shadow = rinfo.shadow[id];
   assert(shadow !== undefined, 'ring %s: accepted response id %s has no shadow', rinfo.index, id);
   assert(shadow.link === id, 'ring %s: waiting shadow %s does not hold its id', rinfo.index, id);
   // Only failOutstanding detaches a request, and it runs just before the rings are freed.
@@ -278,8 +305,13 @@ function fail(
   requestId: number | undefined,
   message: string,
 ): 'error' {
-  // Linux: info->connected = BLKIF_STATE_ERROR, "disabled for further use", no EOI.
-  assert(dev.connection === 'connected', 'ring %s: a disconnected device failed', rinfo.index);
+  // Linux: info->connected = BLKIF_STATE_ERROR, "disabled for further use", no EOI. Another
+  // ring's handler may have set it already while this loop held a copy (it does not re-check).
+  assert(
+    dev.connection === 'connected' || dev.connection === 'error',
+    'ring %s: a disconnected device failed',
+    rinfo.index,
+  );
   dev.connection = 'error';
   env.report({ side: 'blkfront', code, ring: rinfo.index, requestId, gref: undefined, message });
   return 'error';

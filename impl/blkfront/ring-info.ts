@@ -5,7 +5,8 @@ import type { GrantRef } from '../xen/grant-table.ts';
 import type { Frame } from '../xen/memory.ts';
 import type { Port } from '../xen/event-channel.ts';
 import type { FrontRing } from '../xen/shared-ring.ts';
-import { isRingSize } from '../xen/ring-index.ts';
+import type { BlkifResponse } from '../xen/blkif-abi.ts';
+import { isRingSize, type RingIdx } from '../xen/ring-index.ts';
 import type { BlockRequest } from './block-request.ts';
 
 /** The free-list end marker blkfront threads through shadow[].req.u.rw.id. */
@@ -65,6 +66,14 @@ export interface RingInfo {
   readonly dispatch: BlockRequest[];
   stopped: boolean;
   irq: IrqState;
+  /**
+   * The private copy RING_COPY_RESPONSE took and validateResponse accepted, not processed yet:
+   * blkif_interrupt's window between the copy and blkif_completion, taken only when the backend
+   * may rewrite the slot (FrontEnv.peerMayRewrite). rsp_cons is already past it.
+   */
+  held: BlkifResponse | undefined;
+  /** The rsp_prod blkif_interrupt read once for the loop in progress (its `rp`). */
+  rspBatchEnd: RingIdx;
 }
 
 export function createShadows(ringSize: number): Shadow[] {

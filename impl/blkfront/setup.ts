@@ -82,6 +82,8 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
       dispatch: [],
       stopped: false,
       irq: 'idle',
+      held: undefined,
+      rspBatchEnd: front.rspCons,
     },
   };
 }

@@ -8,6 +8,7 @@ import { XenbusState } from '../../model/xenbus-state.ts';
 import { BE, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, unreachable } from '../assert.ts';
 import { disconnectRing, ringBusy } from '../blkback/connect.ts';
+import { finishIteration } from '../blkback/ring-worker.ts';
 import { abiByName } from '../xen/blkif-abi.ts';
 import {
   BACKEND_DOMID,
@@ -217,6 +218,7 @@ function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
 /** xen_blkif_disconnect [cur]: release idle rings, keep busy ones; busy ones drain later. */
 function disconnectRings(_world: World, host: Host): BackendEvent {
   const back = host.back;
+  for (const ring of back.rings) finishIteration(ring, host.env);
   const kept = back.rings.filter(ringBusy);
   for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
   // kthread_stop: a busy ring's thread is gone too; only its in-flight I/O still completes.
@@ -249,6 +251,7 @@ export function settleDrain(world: World, host: Host): void {
 function unregister(world: World, host: Host): void {
   const back = host.back;
   back.removed = true;
+  for (const ring of back.rings) finishIteration(ring, host.env);
   // xen_blkbk_remove runs xen_blkif_disconnect: idle rings go now, busy ones when their I/O ends.
   const busy = back.rings.filter(ringBusy);
   for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);

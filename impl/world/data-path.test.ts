@@ -46,6 +46,7 @@ function harness(persistent: boolean, indirectSegments: number) {
     evtchn,
     abi: X86_64_ABI,
     drivers: HONEST_DRIVERS.blkfront,
+    peerMayRewrite: false,
     complete: (r: BlockRequest, o: Outcome) => completeToGuest(guest, r, o, guestMemory),
     report: (r) => reports.push(r),
   };
@@ -72,6 +73,7 @@ function harness(persistent: boolean, indirectSegments: number) {
     abi: X86_64_ABI,
     disk: new Disk(4096, false),
     drivers: HONEST_DRIVERS.blkback,
+    peerMayRewrite: false,
     report: (r) => reports.push(r),
     features: {
       persistent,

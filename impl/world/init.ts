@@ -125,6 +125,11 @@ class GuestFrontEnv implements FrontEnv {
     this.eventChannelsMax = world.config.faults.eventChannelsMax;
   }
 
+  /** A hostile backend may rewrite what it published (the reader's windows are then split). */
+  get peerMayRewrite(): boolean {
+    return this.world.config.hostile?.side === 'blkback';
+  }
+
   get drivers(): BlkfrontDrivers {
     return this.world.drivers.blkfront;
   }
@@ -179,6 +184,11 @@ class HostBackEnv implements BackEnv {
       barrier: config.barrier,
       discard: config.discard,
     };
+  }
+
+  /** A hostile guest may rewrite what it published (the reader's windows are then split). */
+  get peerMayRewrite(): boolean {
+    return this.world.config.hostile?.side === 'blkfront';
   }
 
   get drivers(): BlkbackDrivers {

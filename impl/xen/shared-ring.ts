@@ -14,6 +14,7 @@
 // indices (ring.h's front/back structs), which no peer can touch.
 
 import { assert } from '../assert.ts';
+import type { BlkifAbi, BlkifResponse, CopyRequestResult } from './blkif-abi.ts';
 import {
   isRingSize,
   type RingIdx,
@@ -22,6 +23,14 @@ import {
   ringIdxDistance,
   slotOf,
 } from './ring-index.ts';
+import {
+  noteDescriptorRead,
+  noteReadBack,
+  noteSlotRead,
+  type SlotField,
+  type SlotReads,
+  slotReadsFor,
+} from './slot-reads.ts';
 
 export const SRING_HEADER_SIZE = 64;
 export const SRING_REQ_PROD_OFFSET = 0;
@@ -47,6 +56,8 @@ export interface FrontRing {
   reqProdPvt: RingIdx;
   rspCons: RingIdx;
   readonly size: number;
+  /** What this consumer of responses fetched from the slots (read-once's evidence). */
+  readonly reads: SlotReads;
 }
 
 /** ring.h's back private variables (struct blkif_back_ring). */
@@ -55,6 +66,8 @@ export interface BackRing {
   rspProdPvt: RingIdx;
   reqCons: RingIdx;
   readonly size: number;
+  /** What this consumer of requests fetched from the slots and indirect pages. */
+  readonly reads: SlotReads;
 }
 
 /** __RING_SIZE: entries that fit after the header, rounded down to a power of two (0 if none). */
@@ -128,7 +141,13 @@ export function frontRingAttach(sring: SharedRing, idx: RingIdx): FrontRing {
     sring.size,
     idx,
   );
-  return { sring, reqProdPvt: idx, rspCons: idx, size: sring.size };
+  return {
+    sring,
+    reqProdPvt: idx,
+    rspCons: idx,
+    size: sring.size,
+    reads: slotReadsFor(sring.size),
+  };
 }
 
 /** FRONT_RING_INIT: private indices 0 (the frontend runs SHARED_RING_INIT first). */
@@ -149,7 +168,7 @@ export function frontRingInit(sring: SharedRing): FrontRing {
 export function backRingAttach(sring: SharedRing): BackRing {
   assert(isRingSize(sring.size), 'back ring of %s entries', sring.size);
   const at = rspProd(sring);
-  return { sring, rspProdPvt: at, reqCons: at, size: sring.size };
+  return { sring, rspProdPvt: at, reqCons: at, size: sring.size, reads: slotReadsFor(sring.size) };
 }
 
 /** Byte offset in `ring.view` of the slot holding index `idx` (RING_GET_REQUEST/RESPONSE). */
@@ -263,4 +282,85 @@ export function finalCheckForResponses(f: FrontRing): boolean {
   setRspEvent(f.sring, ringIdxAdd(f.rspCons, 1));
   assert(rspEvent(f.sring) === ringIdxAdd(f.rspCons, 1), 'rsp_event not re-armed at %s', f.rspCons);
   return unconsumedResponses(f) > 0;
+}
+
+// ---- reading entries: every honest fetch from a slot goes through these, and is counted ----
+
+const RESPONSE_FIELDS: readonly SlotField[] = ['id', 'operation', 'status'];
+const RW_FIELDS: readonly SlotField[] = [
+  'operation',
+  'nr_segments',
+  'id',
+  'segments',
+  'handle',
+  'sector_number',
+];
+const REFUSED_FIELDS: readonly SlotField[] = ['operation', 'nr_segments', 'id'];
+const UNKNOWN_FIELDS: readonly SlotField[] = ['operation', 'id'];
+
+/**
+ * RING_COPY_REQUEST of the entry at `idx` into private memory, counted per field the decode read
+ * (discard's flag counts as nr_segments and nr_sectors as segments; an indirect request's
+ * indirect_op and nr_segments as nr_segments, its indirect_grefs as segments).
+ */
+export function copyRequestSlot(b: BackRing, abi: BlkifAbi, idx: RingIdx): CopyRequestResult {
+  assert(b.reads.entryOf.length === b.size, 'back ring: a read log of another size');
+  const copied = abi.copyRequest(b.sring.view, entryOffset(b.sring, idx));
+  const fields = !copied.ok
+    ? REFUSED_FIELDS
+    : copied.value.kind === 'unknown'
+      ? UNKNOWN_FIELDS
+      : RW_FIELDS;
+  noteSlotRead(b.reads, slotOf(idx, b.size), idx, 'request', fields);
+  return copied;
+}
+
+/** RING_COPY_RESPONSE of the entry at `idx`: id, operation and status, each read once. */
+export function copyResponseSlot(f: FrontRing, abi: BlkifAbi, idx: RingIdx): BlkifResponse {
+  assert(f.reads.entryOf.length === f.size, 'front ring: a read log of another size');
+  const rsp = abi.copyResponse(f.sring.view, entryOffset(f.sring, idx));
+  noteSlotRead(f.reads, slotOf(idx, f.size), idx, 'response', RESPONSE_FIELDS);
+  return rsp;
+}
+
+/** One field of the response at `idx`, fetched again from the slot (counted). */
+export function readResponseField(
+  f: FrontRing,
+  abi: BlkifAbi,
+  idx: RingIdx,
+  field: 'id' | 'operation' | 'status',
+): number {
+  const rsp = abi.copyResponse(f.sring.view, entryOffset(f.sring, idx));
+  noteSlotRead(f.reads, slotOf(idx, f.size), idx, 'response', [field]);
+  assert(Number.isInteger(rsp[field]), 'response field %s is an integer', field);
+  return rsp[field];
+}
+
+/** sector_number of the request at `idx`, fetched again from the slot (counted). */
+export function readRequestSector(b: BackRing, abi: BlkifAbi, idx: RingIdx): number {
+  const at = entryOffset(b.sring, idx) + abi.layout.sectorNumberOffset;
+  noteSlotRead(b.reads, slotOf(idx, b.size), idx, 'request', ['sector_number']);
+  const sector =
+    b.sring.view.getUint32(at + 4, true) * 0x1_0000_0000 + b.sring.view.getUint32(at, true);
+  assert(Number.isInteger(sector) && sector >= 0, 'a u64 read as %s', sector);
+  return sector;
+}
+
+/** The producer fetches back the request it wrote at `idx` (a read-back, whatever it finds). */
+export function readBackRequest(f: FrontRing, abi: BlkifAbi, idx: RingIdx): CopyRequestResult {
+  noteReadBack(f.reads, idx, 'request', 'operation');
+  assert(f.reads.finding !== undefined, 'a read-back is always a finding');
+  return abi.copyRequest(f.sring.view, entryOffset(f.sring, idx));
+}
+
+/**
+ * xen_blkbk_parse_indirect read descriptor `descriptor` (gref, first_sect, last_sect, once each)
+ * of indirect page `gref` for the request being dispatched: the last one copied (req_cons - 1).
+ */
+export function noteDescriptorReads(b: BackRing, gref: number, descriptor: number): void {
+  assert(Number.isInteger(descriptor) && descriptor >= 0, 'descriptor %s', descriptor);
+  const index = ringIdxAdd(b.reqCons, -1);
+  noteDescriptorRead(b.reads, index, gref, descriptor, 'gref');
+  noteDescriptorRead(b.reads, index, gref, descriptor, 'first_sect');
+  noteDescriptorRead(b.reads, index, gref, descriptor, 'last_sect');
 }

@@ -75,6 +75,10 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
   ['reannounce-on-close', { bounds: { requests: 0, unplug: true }, depth: 16, kind: 'step' }],
   ['backend-never-closes', { bounds: { requests: 0, close: true }, depth: 16, kind: 'quiescence' }],
   ['connected-before-backend', { bounds: W1, depth: 6, kind: 'step' }],
+  // A second fetch of a slot field shows at the first request consumed or response processed.
+  ['blkback-rereads-request', { bounds: W1, depth: 16, kind: 'step' }],
+  ['blkfront-rereads-response', { bounds: W1, depth: 18, kind: 'step' }],
+  ['blkfront-copies-request-back', { bounds: W1, depth: 14, kind: 'step' }],
   // Two requests: the second is published while the ring thread sleeps (or is not kicked).
   ['backend-skips-final-check', { bounds: {}, depth: 24, kind: 'quiescence', long: true }],
   ['one-request-per-wakeup', { bounds: W2, depth: 24, kind: 'quiescence', long: true }],

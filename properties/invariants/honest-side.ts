@@ -21,6 +21,7 @@ import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
 import type { BlkifResponse } from '../../impl/xen/blkif-abi.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { type Defence, defencesAgainst } from '../../impl/world/hostile/attacks.ts';
+import type { GarbageRequest } from '../../impl/world/hostile/record.ts';
 import { BACKEND_DOMID, backendPath, frontendPath } from '../../model/xenstore-paths.ts';
 import { readState } from '../../impl/world/xenbus.ts';
 import { teardownOf, type World } from '../../impl/world/world.ts';
@@ -58,13 +59,23 @@ interface Progress {
   /** Per frontend ring (by its first frame): req_prod_pvt after the previous step. */
   readonly frontReqProd: Map<Frame, RingIdx>;
   /** Per frontend ring (by its first frame): rsp_cons and whether rsp_prod overflowed. */
-  readonly frontCons: Map<Frame, { rspCons: RingIdx; overflow: boolean }>;
+  readonly frontCons: Map<Frame, FrontBefore>;
   readonly garbageJudged: boolean[];
+  readonly rewrittenJudged: boolean[];
   /** Had blkfront connected its disk (blkfront_connect's full connect) before this step. */
   hadDisk: boolean;
   stateWritesSeen: number;
   /** By ringKey: was req_prod beyond the ring, how many requests consumed, was it halted. */
   rings: Map<number, RingBefore>;
+}
+
+interface FrontBefore {
+  readonly rspCons: RingIdx;
+  readonly overflow: boolean;
+  /** Mid-loop (a copy held): the rsp_prod the loop read before, which it goes on up to. */
+  readonly batchEnd: RingIdx | undefined;
+  /** How many driver reports there were: a refusal is judged in the step that made it. */
+  readonly reports: number;
 }
 
 interface RingBefore {
@@ -179,7 +190,11 @@ function frontendOverflowAtOnce(world: World, p: Progress, out: Violation[]): vo
   for (const rinfo of dev.rings) {
     const before = p.frontCons.get(rinfo.ringFrame);
     if (before?.overflow !== true) continue;
-    if (rinfo.front.rspCons !== before.rspCons) {
+    // blkif_interrupt reads rsp_prod once per loop: a loop that was holding a copy goes on up to
+    // the rp it read then, and checks the new rsp_prod only when it reads it again.
+    const allowed =
+      before.batchEnd === undefined ? 0 : ringIdxDistance(before.rspCons, before.batchEnd);
+    if (ringIdxDistance(before.rspCons, rinfo.front.rspCons) > allowed) {
       out.push(
         violation(
           world,
@@ -190,7 +205,13 @@ function frontendOverflowAtOnce(world: World, p: Progress, out: Violation[]): vo
       continue;
     }
     const report = lastFrontReport(world);
-    if (dev.connection === 'error' && report?.ring === rinfo.index) {
+    // Mid-loop the handler judges the copies it takes up to its rp, each with its own report.
+    if (
+      before.batchEnd === undefined &&
+      world.reports.length > before.reports &&
+      dev.connection === 'error' &&
+      report?.ring === rinfo.index
+    ) {
       if (report.code !== 'illegal-response-count') {
         out.push(
           violation(
@@ -207,6 +228,8 @@ function frontendOverflowAtOnce(world: World, p: Progress, out: Violation[]): vo
     p.frontCons.set(rinfo.ringFrame, {
       rspCons: rinfo.front.rspCons,
       overflow: frontProducerOverflow(rinfo.front),
+      batchEnd: rinfo.held === undefined ? undefined : rinfo.rspBatchEnd,
+      reports: world.reports.length,
     });
 }
 
@@ -406,7 +429,9 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
         consumed: ring.consumedCount,
         halted: ring.halted,
       });
-    const owed = ring.inflight.size + (ring.barrier !== undefined ? 1 : 0);
+    // A request copied but not dispatched yet (the worker's window) is owed too.
+    const owed =
+      ring.inflight.size + (ring.barrier !== undefined ? 1 : 0) + (ring.held !== undefined ? 1 : 0);
     if (ring.consumedCount !== ring.respondedCount + owed) {
       out.push(
         violation(
@@ -606,22 +631,35 @@ function refusedForTheReason(world: World, text: string, path: string, out: Viol
   }
 }
 
-/** Section 5.5: every garbage request blkback consumed got its error status, with a report. */
+/**
+ * Section 5.5: every garbage request blkback consumed got its error status, with a report; so did
+ * every indirect request of blkfront's whose descriptor page the guest spoiled before the parse.
+ */
 function garbageRequests(world: World, p: Progress, out: Violation[]): void {
-  const garbageAll = world.adversary?.garbage ?? [];
+  refusedRequests(world, world.adversary?.garbage ?? [], p.garbageJudged, out);
+  refusedRequests(world, world.adversary?.rewrittenIndirect ?? [], p.rewrittenJudged, out);
+}
+
+function refusedRequests(
+  world: World,
+  garbageAll: readonly GarbageRequest[],
+  judged: boolean[],
+  out: Violation[],
+): void {
   for (let i = 0; i < garbageAll.length; i++) {
-    if (p.garbageJudged[i] === true) continue;
+    if (judged[i] === true) continue;
     const garbage = garbageAll[i]!;
     // The backend ring that consumed it: it maps the page the garbage was published on (a
     // hostile ring-ref can map one page for two rings) and its req_cons passed the slot.
     const ring = world.host.back.rings.find(
       (r) =>
         backRingFrame(world, r) === garbage.ringFrame &&
-        passed(garbage.index, r.back.reqCons, r.back.size),
+        passed(garbage.index, r.back.reqCons, r.back.size) &&
+        r.held?.index !== garbage.index,
     );
     if (ring === undefined) continue;
-    // One consume per step, answered in that step: its response is the last one produced.
-    p.garbageJudged[i] = true;
+    // One dispatch per step, answered in that step: its response is the last one produced.
+    judged[i] = true;
     const sring = ring.back.sring;
     const rsp = world.host.env.abi.copyResponse(
       sring.view,
@@ -747,6 +785,7 @@ class HonestSideChecker implements InvariantChecker {
     frontReqProd: new Map(),
     frontCons: new Map(),
     garbageJudged: [],
+    rewrittenJudged: [],
     hadDisk: false,
     stateWritesSeen: 0,
     rings: new Map(),

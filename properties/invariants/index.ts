@@ -7,6 +7,7 @@ import { lostWakeup } from './lost-wakeup.ts';
 import { noLostRequest } from './no-lost-request.ts';
 import { queueLayout, singleQueueFallback } from './queue-layout.ts';
 import { protocolError } from './protocol-error.ts';
+import { readOnce } from './read-once.ts';
 import { ringBounds } from './ring-bounds.ts';
 import { featureNegotiation } from './feature-negotiation.ts';
 import { teardownLiveness } from './teardown-liveness.ts';
@@ -18,6 +19,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noDuplicateCompletion,
   dataIntegrity,
   ringBounds,
+  readOnce,
   protocolError,
   grantAccounting,
   legalXenbusTransitions,

@@ -16,6 +16,7 @@ export type ViolationCode =
   | 'honest-side'
   | 'teardown-liveness'
   | 'feature-negotiation'
+  | 'read-once'
   | 'canary';
 
 export interface Violation {

@@ -8,6 +8,9 @@ import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
+import { blkbackRereadsRequest } from './blkback-rereads-request.ts';
+import { blkfrontCopiesRequestBack } from './blkfront-copies-request-back.ts';
+import { blkfrontRereadsResponse } from './blkfront-rereads-response.ts';
 import { blkbackFollowsFrontendState } from './blkback-follows-frontend-state.ts';
 import { blkfrontIgnoresDeviceInfo } from './blkfront-ignores-device-info.ts';
 import { ringOrderCheckedLate } from './ring-order-checked-late.ts';
@@ -264,6 +267,26 @@ const LIST: readonly Mutant[] = [
     words: 'blkback went Closing on its own without writing the error node',
     summary:
       'frontend_changed follows a frontend state it has no case for into Closing, without xenbus_dev_fatal',
+  },
+  {
+    drivers: blkfrontRereadsResponse,
+    caughtBy: 'read-once',
+    words: 'blkfront fetched status of the response',
+    summary:
+      'blkif_interrupt checks the copy but fetches the status again from the slot at completion (rewriteResponse)',
+  },
+  {
+    drivers: blkbackRereadsRequest,
+    caughtBy: 'read-once',
+    words: 'blkback fetched sector_number of the request',
+    summary: '__do_block_io_op fetches sector_number again from the slot after checking its copy',
+  },
+  {
+    drivers: blkfrontCopiesRequestBack,
+    caughtBy: 'read-once',
+    words: 'blkfront read back the request it wrote itself',
+    summary:
+      'blkif_queue_rw_req copies the request it built back from the ring slot into its shadow',
   },
 ];
 

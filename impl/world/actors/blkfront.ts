@@ -64,6 +64,10 @@ function processResponses(world: World, action: ActionOf<'blkfront', 'processRes
     case 'finalCheck':
       rinfo.irq = 'finalCheck';
       return;
+    case 'holding':
+      // A copied response waits for its processing: the handler's next step on this ring.
+      assert(rinfo.held !== undefined, 'ring %s: holding without a copy', action.ring);
+      return;
     case 'error':
       // Linux: no EOI after a protocol violation, so the channel stays masked.
       rinfo.irq = 'idle';

@@ -42,6 +42,7 @@ describe('the attack table', () => {
       'garbageRequest',
       'flapState',
       'ringPageOrderWithRefs',
+      'rewriteIndirect',
     ]);
   });
 

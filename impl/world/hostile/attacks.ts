@@ -28,8 +28,9 @@ import {
   connectedFrontRing,
   frontRingBeforeKeysRead,
   frontRingWithFreeSlot,
-  frontRingWithUnreadResponse,
+  frontRingWithUnreadOrHeldResponse,
   replayableBackRing,
+  ringWithUnparsedIndirect,
 } from './targets.ts';
 
 /**
@@ -151,10 +152,11 @@ const ATTACKS = {
     perform: be.keepGrantMapped,
     defences: ['keepMappedPage'],
   },
-  // The 2021 "read response from backend only once": a published response rewritten before the copy.
+  // The 2021 "read response from backend only once": a published response rewritten before the
+  // copy, or after it while blkif_interrupt holds the copy (RING_COPY_RESPONSE's window).
   rewriteResponse: {
     side: 'blkback',
-    target: frontRingWithUnreadResponse,
+    target: frontRingWithUnreadOrHeldResponse,
     perform: be.rewriteResponse,
     defences: ['refuseForgedResponse', 'noEoiAfterError'],
   },
@@ -227,6 +229,14 @@ const ATTACKS = {
     target: beforeKeysRead,
     perform: fe.ringPageOrderWithRefs,
     defences: ['refuseBadConnect'],
+  },
+  // xen_blkbk_parse_indirect reads each descriptor once, after RING_COPY_REQUEST: a descriptor
+  // page rewritten after publication is judged as read then (last_sect outside the page).
+  rewriteIndirect: {
+    side: 'blkfront',
+    target: ringWithUnparsedIndirect,
+    perform: fe.rewriteIndirect,
+    defences: ['accountEveryRequest', 'refuseGarbage'],
   },
 } as const satisfies Record<string, AttackRow>;
 

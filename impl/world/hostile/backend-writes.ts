@@ -10,6 +10,7 @@ import {
   BLKIF_OP_READ,
   BLKIF_OP_WRITE,
   BLKIF_OP_WRITE_BARRIER,
+  BLKIF_RSP_ERROR,
   BLKIF_RSP_OKAY,
   type BlkifResponse,
 } from '../../xen/blkif-abi.ts';
@@ -259,6 +260,8 @@ export function spoilDeviceInfo(world: World, _r: AdversaryRecord, action: Hosti
  * between blkfront reading rsp_prod (its final check saw the response) and copying the slot. The
  * id is pushed past the ring (even values) or the operation changed (odd): blkif_interrupt must
  * judge the bytes it copies, once, as a forged response ("read response from backend only once").
+ * Or, while blkif_interrupt holds its copy of a response it accepted, that slot's status is
+ * flipped: a frontend that processes its copy never sees it (read-once judges the fetches).
  */
 export function rewriteResponse(
   world: World,
@@ -268,11 +271,20 @@ export function rewriteResponse(
   const { ring, value } = action;
   const rinfo = targetFrontRing(world, ring);
   const sring = rinfo.front.sring;
-  const unread = ringIdxDistance(rinfo.front.rspCons, rspProd(sring));
-  assert(unread >= 1 && unread <= sring.size, 'enabled only with an unread response in the ring');
+  const rawUnread = ringIdxDistance(rinfo.front.rspCons, rspProd(sring));
+  const unread = rawUnread <= sring.size ? rawUnread : 0;
+  const held = rinfo.held !== undefined ? 1 : 0;
+  assert(unread + held >= 1, 'enabled only with an unread or a held response in the ring');
+  const abi = world.front.env.abi;
+  if (value % (unread + held) === unread) {
+    const at = entryOffset(sring, ringIdxAdd(rinfo.front.rspCons, -1));
+    const was = abi.copyResponse(sring.view, at);
+    const status = was.status === BLKIF_RSP_OKAY ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
+    abi.writeResponse(sring.view, at, { ...was, status });
+    return true;
+  }
   const index = ringIdxAdd(rinfo.front.rspCons, value % unread);
   const at = entryOffset(sring, index);
-  const abi = world.front.env.abi;
   const was = abi.copyResponse(sring.view, at);
   const ops = [BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD];
   const others = ops.filter((op) => op !== was.operation);

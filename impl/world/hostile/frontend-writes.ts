@@ -13,13 +13,21 @@ import {
   setReqProd,
 } from '../../xen/shared-ring.ts';
 import { BACKEND_DOMID, frontendPath } from '../../../model/xenstore-paths.ts';
-import { type BlkifSegment, writeIndirectSegment } from '../../xen/blkif-abi.ts';
+import {
+  BLKIF_RSP_ERROR,
+  type BlkifRequest,
+  type BlkifSegment,
+  type CopyRequestResult,
+  readIndirectSegment,
+  writeIndirectSegment,
+} from '../../xen/blkif-abi.ts';
+import type { RingIdx } from '../../xen/ring-index.ts';
 import { PAGE_SIZE } from '../../xen/memory.ts';
 import type { World } from '../world.ts';
 import type { HostileAction } from './plan.ts';
 import { INDEX_JUMP_MAX } from './backend-writes.ts';
 import { buildGarbage } from './garbage.ts';
-import { type AdversaryRecord, nextGarbageId, noteGarbage } from './record.ts';
+import { type AdversaryRecord, GARBAGE_ID_BASE, nextGarbageId, noteGarbage } from './record.ts';
 import { targetBackRing, targetFrontRing } from './rings.ts';
 
 function writeFrontendKey(world: World, key: string, value: string): boolean {
@@ -236,5 +244,72 @@ export function garbageRequest(
   const ringFrame = rinfo.ringFrame;
   noteGarbage(record, { ring: rinfo.index, ringFrame, index, id, status, report, gref, what });
   assert(front.reqProdPvt === ringIdxAdd(index, 1), 'exactly one request published');
+  return true;
+}
+
+/** Published indirect requests of blkfront's own (not the adversary's garbage) not parsed yet. */
+export function unparsedIndirect(
+  world: World,
+  ring: number,
+): { index: RingIdx; req: BlkifRequest & { kind: 'indirect' } }[] {
+  const back = targetBackRing(world, ring);
+  const out: { index: RingIdx; req: BlkifRequest & { kind: 'indirect' } }[] = [];
+  const take = (index: RingIdx, copied: CopyRequestResult): void => {
+    if (copied.ok && copied.value.kind === 'indirect' && copied.value.id < GARBAGE_ID_BASE)
+      out.push({ index, req: copied.value });
+  };
+  // The copy the worker holds (RING_COPY_REQUEST done, xen_blkbk_parse_indirect not yet).
+  if (back.held !== undefined) take(back.held.index, back.held.copied);
+  const sring = back.back.sring;
+  const abi = world.host.env.abi;
+  const published = Math.min(ringIdxDistance(back.back.reqCons, reqProd(sring)), sring.size);
+  for (let n = 0; n < published; n++) {
+    const index = ringIdxAdd(back.back.reqCons, n);
+    take(index, abi.copyRequest(sring.view, entryOffset(sring, index)));
+  }
+  assert(out.length <= published + 1, 'one candidate per published or held request');
+  return out;
+}
+
+/**
+ * The guest rewrites a descriptor of one of blkfront's indirect pages after the request was
+ * published and before blkback parsed it: last_sect 8 lies outside the page, so
+ * xen_blkbk_parse_indirect must refuse the request (bad-segment, BLKIF_RSP_ERROR).
+ */
+export function rewriteIndirect(
+  world: World,
+  record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const { ring, value } = action;
+  const candidates = unparsedIndirect(world, ring);
+  assert(candidates.length > 0, 'enabled only with an unparsed indirect request');
+  const { index, req } = candidates[value % candidates.length]!;
+  const gref = req.indirectGrefs[0];
+  const frame = gref === undefined ? undefined : world.guestGnttab.entry(gref)?.frame;
+  if (frame === undefined || !world.guestMemory.isAllocated(frame)) return false;
+  const page = world.guestMemory.page(frame);
+  const view = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
+  const descriptor = Math.floor(value / candidates.length) % Math.min(req.nrSegments, 512);
+  const seg = readIndirectSegment(view, descriptor);
+  writeIndirectSegment(view, descriptor, { ...seg, lastSect: 8 });
+  const back = targetBackRing(world, ring);
+  const ringFrame =
+    back.ringRefs[0] === undefined ? undefined : world.guestGnttab.entry(back.ringRefs[0])?.frame;
+  if (ringFrame === undefined) return true;
+  record.rewrittenIndirect.push({
+    ring,
+    ringFrame,
+    index,
+    id: req.id,
+    status: BLKIF_RSP_ERROR,
+    report: 'bad-segment',
+    gref: undefined,
+    what: `indirect descriptor ${descriptor} of gref ${gref} rewritten to last_sect 8 after publication`,
+  });
+  assert(
+    readIndirectSegment(view, descriptor).lastSect === 8,
+    'the descriptor now lies outside the page',
+  );
   return true;
 }

@@ -46,6 +46,11 @@ export interface AdversaryRecord {
   readonly effective: Map<HostileAttack, number>;
   readonly forged: ForgedResponse[];
   readonly garbage: GarbageRequest[];
+  /**
+   * blkfront's own indirect requests whose descriptor page the guest rewrote after publication,
+   * before blkback parsed it: each must be refused like a garbage request (its id is blkfront's).
+   */
+  readonly rewrittenIndirect: GarbageRequest[];
   /** Grant references the hostile backend maps and never unmaps (XSA-396). */
   readonly heldRefs: number[];
   /**
@@ -66,6 +71,7 @@ export function createAdversaryRecord(plan: HostilePlan): AdversaryRecord {
     effective: new Map(),
     forged: [],
     garbage: [],
+    rewrittenIndirect: [],
     heldRefs: [],
     ownRefs: [],
     nextGarbageId: GARBAGE_ID_BASE,

@@ -9,6 +9,7 @@ import { ringIdxDistance } from '../../xen/ring-index.ts';
 import { freeRequests, rspProd } from '../../xen/shared-ring.ts';
 import type { World } from '../world.ts';
 import { replayable } from './backend-writes.ts';
+import { unparsedIndirect } from './frontend-writes.ts';
 import type { AttackSpec } from './plan.ts';
 import { firstBusyBackRing } from './rings.ts';
 
@@ -116,4 +117,32 @@ export function frontRingWithUnreadResponse(world: World, spec: AttackSpec): num
   const front = world.front.device.rings[ring]!.front;
   const unread = ringIdxDistance(front.rspCons, rspProd(front.sring));
   return unread >= 1 && unread <= front.size ? ring : undefined;
+}
+
+/** From the spec's ring on (cyclically), a backend ring with an indirect request not parsed yet. */
+export function ringWithUnparsedIndirect(world: World, spec: AttackSpec): number | undefined {
+  const rings = world.host.back.rings;
+  assert(Number.isInteger(spec.ring) && spec.ring >= 0, 'a spec ring selector');
+  for (let k = 0; k < rings.length; k++) {
+    const ring = rings[(spec.ring + k) % rings.length]!;
+    if (!ring.halted && unparsedIndirect(world, ring.index).length > 0) return ring.index;
+  }
+  return undefined;
+}
+
+/**
+ * A connected frontend ring with a published response it has not copied (within one ring), or
+ * with the copy blkif_interrupt holds between RING_COPY_RESPONSE and processing it.
+ */
+export function frontRingWithUnreadOrHeldResponse(
+  world: World,
+  spec: AttackSpec,
+): number | undefined {
+  const unread = frontRingWithUnreadResponse(world, spec);
+  if (unread !== undefined) return unread;
+  const ring = connectedFrontRing(world, spec);
+  if (ring === undefined) return undefined;
+  const rinfo = world.front.device.rings[ring];
+  assert(rinfo !== undefined, 'picked among the device’s rings');
+  return rinfo.held !== undefined ? ring : undefined;
 }
