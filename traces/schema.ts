@@ -310,6 +310,7 @@ const VIOLATION_CODES = {
   'driver-crash': true,
   'honest-side': true,
   'teardown-liveness': true,
+  'ring-isolation': true,
   'feature-negotiation': true,
   'read-once': true,
   canary: true,

@@ -143,6 +143,16 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'persistent-without-mapping',
     { bounds: { ...INDIRECT, persistent: true }, depth: 18, kind: 'step' },
   ],
+  // Two queues, the second request on the second.
+  [
+    'grants-to-first-ring',
+    {
+      bounds: { queues: 2, backendQueues: [2], requests: 2, ops: ['write'] },
+      depth: 18,
+      kind: 'step',
+      long: true,
+    },
+  ],
   // A persistent-grant READ of two segments after a WRITE of them.
   [
     'bounce-copies-first-segment',

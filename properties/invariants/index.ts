@@ -9,6 +9,7 @@ import { queueLayout, singleQueueFallback } from './queue-layout.ts';
 import { protocolError } from './protocol-error.ts';
 import { readOnce } from './read-once.ts';
 import { ringBounds } from './ring-bounds.ts';
+import { ringIsolation } from './ring-isolation.ts';
 import { featureNegotiation } from './feature-negotiation.ts';
 import { teardownLiveness } from './teardown-liveness.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
@@ -21,6 +22,8 @@ export const INVARIANTS: readonly Invariant[] = [
   ringBounds,
   readOnce,
   protocolError,
+  // Before grant accounting: an entry moved to another ring also breaks both rings' counts.
+  ringIsolation,
   grantAccounting,
   legalXenbusTransitions,
   // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.

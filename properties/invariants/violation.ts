@@ -5,6 +5,7 @@ export type ViolationCode =
   | 'no-lost-request'
   | 'no-duplicate-completion'
   | 'grant-leak'
+  | 'ring-isolation'
   | 'ring-bounds'
   | 'illegal-xenbus-transition'
   | 'queue-layout'

@@ -37,6 +37,7 @@ import { persistentWithoutNegotiation } from './persistent-without-negotiation.t
 import { persistentWithoutMapping } from './persistent-without-mapping.ts';
 import { protocolIgnored } from './protocol-ignored.ts';
 import { releaseKeepsEndedRef } from './release-keeps-ended-ref.ts';
+import { grantsToFirstRing } from './grants-to-first-ring.ts';
 import { requeueDropsLast } from './requeue-drops-last.ts';
 import { responseNeverNotifies } from './response-never-notifies.ts';
 import { responseOpIsRingOp } from './response-op-is-ring-op.ts';
@@ -204,6 +205,12 @@ const LIST: readonly Mutant[] = [
     words: 'the backend does not map it',
     summary:
       'blkif_completion keeps every grant persistent with feature_persistent, mapped by the backend or not',
+  },
+  {
+    drivers: grantsToFirstRing,
+    caughtBy: 'ring-isolation',
+    summary:
+      "blkif_completion returns a request's grant entries to the first ring's list (the pre-multi-queue device-wide info->grants)",
   },
   {
     drivers: responseNeverNotifies,
