@@ -31,6 +31,12 @@ export interface Invariant {
    * filter over the one registry: with a hostile peer, checks that trust that peer do not apply.
    */
   readonly when?: (config: WorldConfig) => boolean;
+  /**
+   * It judges what the step's action did (ring-isolation: which ring acted), so a check without
+   * an action judges nothing: not a narrowing to what the step touched, which every other step
+   * checker's full check must agree with.
+   */
+  readonly judgesAction?: boolean;
   /** A fresh checker for one run, created by the runner before the first step. */
   start(config: WorldConfig): InvariantChecker;
 }

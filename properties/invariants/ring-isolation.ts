@@ -158,6 +158,7 @@ export const ringIsolation: Invariant = {
   code: 'ring-isolation',
   phase: 'step',
   summary: 'an action on ring i changes no state of ring j != i (either honest side)',
+  judgesAction: true,
   // Every run: with a hostile peer only the honest side's rings are snapshot.
   start: () => new RingIsolationChecker(),
 };
