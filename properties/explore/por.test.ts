@@ -10,14 +10,12 @@ import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled } from '../../impl/world/enabled.ts';
-import { fingerprint, forkWorld } from '../../impl/world/fork.ts';
-import { initWorld } from '../../impl/world/init.ts';
-import { step } from '../../impl/world/step.ts';
 import type { World } from '../../impl/world/world.ts';
-import { Ledger } from '../ledger.ts';
+import { STEP_INVARIANTS } from '../invariants/index.ts';
 import { SeededChooser } from '../strategies/chooser.ts';
 import { type ConfigBounds, configsOf, SMALL_BOUNDS } from './bounds.ts';
 import { actionId, footprintOf, Independence } from './por.ts';
+import { forkRun, performStep, type RunState, runFingerprint, startRun } from './run-state.ts';
 import { explore } from './search.ts';
 
 function configOf(bounds: Partial<ConfigBounds>): WorldConfig {
@@ -39,19 +37,22 @@ const CONFIGS: readonly WorldConfig[] = [
 
 const enabledIds = (world: World): string[] => enabled(world).map(actionId);
 
-/** `first` then `second` on a fork; undefined when `second` is no longer enabled. */
-function both(world: World, first: Action, second: Action): World | undefined {
-  const fork = forkWorld(world);
-  step(fork, first);
-  if (!enabledIds(fork).includes(actionId(second))) return undefined;
-  step(fork, second);
+/** `first` then `second` on a fork of the run; undefined when `second` is no longer enabled. */
+function both(run: RunState, first: Action, second: Action): RunState | undefined {
+  const fork = forkRun(run);
+  performStep(fork, first);
+  if (!enabledIds(fork.world).includes(actionId(second))) return undefined;
+  performStep(fork, second);
   return fork;
 }
 
-/** Pairs the relation calls independent that do not commute here; and how many were tried. */
-function commuteFailures(world: World, independence: Independence) {
-  const actions = enabled(world);
-  const prints = independence.at(world, actions);
+/**
+ * Pairs the relation calls independent that do not commute here; and how many were tried. The
+ * state compared is the search's: the world and what the step checkers remember.
+ */
+function commuteFailures(run: RunState, independence: Independence) {
+  const actions = enabled(run.world);
+  const prints = independence.at(run.world, actions);
   const failures: string[] = [];
   let tried = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -60,13 +61,13 @@ function commuteFailures(world: World, independence: Independence) {
       const b = actions[j]!;
       if (!Independence.independent(prints, actionId(a), actionId(b))) continue;
       tried += 1;
-      const ab = both(world, a, b);
-      const ba = both(world, b, a);
+      const ab = both(run, a, b);
+      const ba = both(run, b, a);
       const same =
         ab !== undefined &&
         ba !== undefined &&
-        fingerprint(ab) === fingerprint(ba) &&
-        enabledIds(ab).join('|') === enabledIds(ba).join('|');
+        runFingerprint(ab) === runFingerprint(ba) &&
+        enabledIds(ab.world).join('|') === enabledIds(ba.world).join('|');
       if (!same) failures.push(`${actionId(a)} / ${actionId(b)}`);
     }
   }
@@ -75,20 +76,20 @@ function commuteFailures(world: World, independence: Independence) {
 
 /** Walks a seeded schedule and checks every third state on the way. */
 function walkAndCheck(config: WorldConfig, seed: number, independence: Independence) {
-  const world = initWorld(config, HONEST_DRIVERS, new Ledger());
+  const run = startRun(config, HONEST_DRIVERS, STEP_INVARIANTS);
   const chooser = new SeededChooser(seed, 1_000_000);
   const failures: string[] = [];
   let tried = 0;
   for (let n = 0; n < 150; n++) {
-    const actions = enabled(world);
+    const actions = enabled(run.world);
     if (actions.length === 0) break;
     if (n % 3 === 0) {
-      const found = commuteFailures(world, independence);
+      const found = commuteFailures(run, independence);
       failures.push(...found.failures);
       tried += found.tried;
     }
     const choice = chooser.choose(actions.length);
-    step(world, actions[choice === 'drain' ? 0 : choice]!);
+    performStep(run, actions[choice === 'drain' ? 0 : choice]!);
   }
   return { failures, tried };
 }

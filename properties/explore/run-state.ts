@@ -6,7 +6,7 @@ import { assert } from '../../impl/assert.ts';
 import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
-import { deepCopy, forkWorld } from '../../impl/world/fork.ts';
+import { deepCopy, fingerprint, forkWorld } from '../../impl/world/fork.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
 import type { World } from '../../impl/world/world.ts';
@@ -82,3 +82,82 @@ export function checkQuiescence(
   }
   return undefined;
 }
+
+/**
+ * Checker fields that are positions in a log the world's fingerprint leaves out (the state-write
+ * log, the drivers' reports): after every check they stand at the log's end, so their value says
+ * how long the path was, not what it remembers; only their distance to the end is state.
+ * Everything else a checker holds is its per-path memory.
+ */
+export const LOG_CURSORS: readonly {
+  readonly field: string;
+  readonly log: (world: World) => number;
+}[] = [
+  // xenbus-transitions' TransitionChecker and honest-side's Progress.
+  { field: 'next', log: (w) => w.stateWrites.length },
+  { field: 'stateWritesSeen', log: (w) => w.stateWrites.length },
+  // protocol-error's ReportChecker.
+  { field: 'seen', log: (w) => w.reports.length },
+];
+
+/**
+ * The run's state as the search merges it: the world's fingerprint and a hash of what the step
+ * checkers remember along the path (what an invariant carries from step to step). Two paths into
+ * one world whose checkers remember different things are two states: a checker could judge
+ * their futures differently.
+ */
+export function runFingerprint(run: RunState): string {
+  const world = run.world;
+  const h = { a: 0x811c9dc5 | 0, b: 0 };
+  for (const checker of run.checkers) hashMemory(h, checker, world, 0);
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+  return `${fingerprint(world)}${hex(h.a)}${hex(h.b)}`;
+}
+
+function mixText(h: { a: number; b: number }, text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    h.a = Math.imul(h.a ^ text.charCodeAt(i), 0x01000193);
+    h.b = Math.imul(h.b ^ h.a, 0x5bd1e995) + i;
+  }
+}
+
+/** Plain data, canonically: Maps and Sets in key order; the configuration and functions skipped. */
+function hashMemory(
+  h: { a: number; b: number },
+  value: unknown,
+  world: World,
+  depth: number,
+): void {
+  assert(depth < 32, 'explore: checker memory nests 32 deep');
+  if (typeof value === 'function' || value === world.config) return;
+  if (typeof value !== 'object' || value === null) {
+    mixText(h, `${typeof value}:${String(value)};`);
+    return;
+  }
+  if (value instanceof Map || value instanceof Set) {
+    const entries = value instanceof Map ? [...value.entries()] : [...value].map((k) => [k, true]);
+    const keyed = entries.map(([k, v]) => [JSON.stringify(k), v] as const).sort(byKey);
+    mixText(h, `map${keyed.length}{`);
+    for (const [k, v] of keyed) {
+      mixText(h, k);
+      hashMemory(h, v, world, depth + 1);
+    }
+    mixText(h, '}');
+    return;
+  }
+  mixText(h, Array.isArray(value) ? `[${value.length}` : '{');
+  for (const [key, field] of Object.entries(value)) {
+    const cursor = LOG_CURSORS.find((c) => c.field === key);
+    if (cursor !== undefined && typeof field === 'number') {
+      // What is left to judge, not where the path's log ends (0 after every check).
+      mixText(h, `${key}@${cursor.log(world) - field};`);
+      continue;
+    }
+    mixText(h, `${key}=`);
+    hashMemory(h, field, world, depth + 1);
+  }
+  mixText(h, '}');
+}
+
+const byKey = (x: readonly [string, unknown], y: readonly [string, unknown]): number =>
+  x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../../impl/world/drivers.ts';
+import { fingerprint } from '../../impl/world/fork.ts';
+import type { Invariant } from '../invariants/invariant.ts';
 import { MUTANTS } from '../mutants/index.ts';
 import { variantOf } from '../mutants/variant.ts';
 import { type ConfigBounds, configsOf, SMALL_BOUNDS } from './bounds.ts';
@@ -180,5 +182,69 @@ describe('explore: liveness', () => {
     });
     expect(violation?.message).toMatch(/^the fair drain did not reach quiescence in 50 steps/);
     expect(trace.steps.length).toBe(result.path.length + 50);
+  });
+});
+
+describe('explore: what a checker remembers along a path is part of the state', () => {
+  // A step invariant with per-path memory: whether blkback's last watch firing came after the
+  // first disk completion; it fails at the first completion at the guest edge if so. The firing
+  // (a settled callback) and the completion commute: both orders reach one world, so a search
+  // that merged runs by the world alone would keep only the order it met first.
+  interface Memory {
+    io: boolean;
+    firedAfterIo: boolean;
+    judged: boolean;
+  }
+  const order: Invariant = {
+    code: 'canary',
+    phase: 'step',
+    summary: "test: blkback's watch fired after the first disk completion",
+    // Plain fields on the checker itself, so a fork of the run copies them (run-state.ts).
+    start: () => ({
+      io: false,
+      firedAfterIo: false,
+      judged: false,
+      check(this: Memory, _world, ledger, action) {
+        if (action?.actor === 'blkback' && action.kind === 'completeIo') this.io = true;
+        if (action?.actor === 'xenstored' && action.connection === 'backend')
+          this.firedAfterIo = this.io;
+        if (this.judged) return [];
+        if (![...ledger.entries.values()].some((e) => e.completedAt !== undefined)) return [];
+        this.judged = true;
+        if (!this.firedAfterIo) return [];
+        return [{ code: 'canary', step: 0, message: 'the watch fired after the disk completed' }];
+      },
+    }),
+  };
+  const bounds: ExploreBounds = { depthMax: 200, statesMax: 100_000, por: false };
+
+  it('the memory splits states: the order is found; merged by the world alone, it is missed', () => {
+    const split = explore({
+      config: ONE_WRITE,
+      drivers: HONEST_DRIVERS,
+      bounds,
+      stepInvariants: [order],
+    });
+    expect(split.outcome).toBe('violation');
+    const merged = explore({
+      config: ONE_WRITE,
+      drivers: HONEST_DRIVERS,
+      bounds,
+      stepInvariants: [order],
+      stateOf: (run) => fingerprint(run.world),
+    });
+    expect(merged.outcome).toBe('pass');
+  });
+
+  it('the honest drivers: the checkers remember nothing the world does not (same state count)', () => {
+    const both = explore({ config: ONE_WRITE, drivers: HONEST_DRIVERS, bounds });
+    const world = explore({
+      config: ONE_WRITE,
+      drivers: HONEST_DRIVERS,
+      bounds,
+      stateOf: (run) => fingerprint(run.world),
+    });
+    expect(both.outcome).toBe('pass');
+    expect(both.stats.states).toBe(world.stats.states);
   });
 });

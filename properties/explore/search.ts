@@ -1,5 +1,7 @@
 // The bounded exhaustive explorer: breadth-first search over the same enabled()/step() world the
-// properties sample, with a visited set of fingerprints. Breadth-first, so the first violation
+// properties sample, with a visited set of run fingerprints (the world and what the step
+// checkers remember along the path, run-state.ts: two paths into one world whose checkers
+// remember different things stay two states). Breadth-first, so the first violation
 // found is at the smallest depth any path reaches one; every transition runs the step
 // invariants (an illegal edge into a state already seen is still an illegal edge); every state
 // where the fair drain has nothing to take runs the quiescence invariants; and once the search is
@@ -9,7 +11,6 @@ import { type Action, describeAction } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
-import { fingerprint } from '../../impl/world/fork.ts';
 import type { World } from '../../impl/world/world.ts';
 import { assert } from '../../impl/assert.ts';
 import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from '../invariants/index.ts';
@@ -17,7 +18,14 @@ import type { Invariant } from '../invariants/invariant.ts';
 import type { Violation } from '../invariants/violation.ts';
 import { findUnlive } from './liveness.ts';
 import { actionId, type Footprint, Independence } from './por.ts';
-import { checkQuiescence, forkRun, performStep, type RunState, startRun } from './run-state.ts';
+import {
+  checkQuiescence,
+  forkRun,
+  performStep,
+  type RunState,
+  runFingerprint,
+  startRun,
+} from './run-state.ts';
 
 export interface ExploreBounds {
   /** Scheduled actions from the initial state; states at this depth are not expanded. */
@@ -71,6 +79,8 @@ export interface ExploreOptions {
   readonly onTransition?: TransitionHook;
   /** The independence relation sleep sets use (default: por.ts's footprints). */
   readonly independence?: Independence;
+  /** The state the search merges runs by (default: the world and its checkers' memory). */
+  readonly stateOf?: (run: RunState) => string;
 }
 
 /** Which check found it: after a step, at a quiescent state, or the liveness pass at the end. */
@@ -149,6 +159,7 @@ class Search {
   private readonly stepInvariants: readonly Invariant[];
   private readonly quiescence: readonly Invariant[];
   private readonly independence: Independence;
+  private readonly stateOf: (run: RunState) => string;
   private transitions = 0;
   private sleptCount = 0;
   private layerDepth = 0;
@@ -168,12 +179,13 @@ class Search {
     this.quiescence = options.quiescenceInvariants ?? QUIESCENCE_INVARIANTS;
     this.nextProgress = options.progressEvery ?? 2_000;
     this.independence = options.independence ?? new Independence();
+    this.stateOf = options.stateOf ?? runFingerprint;
   }
 
   run(): ExploreResult {
     try {
       const root = startRun(this.options.config, this.options.drivers, this.stepInvariants);
-      const id = this.graph.add(fingerprint(root.world), 0, undefined, 0);
+      const id = this.graph.add(this.stateOf(root), 0, undefined, 0);
       const node = this.discovered(id, root, new Set());
       let layer: (Node | undefined)[] = [node];
       while (layer.length > 0) {
@@ -281,7 +293,7 @@ class Search {
       const path = [...this.graph.pathTo(node.id), action];
       throw new Halt(this.found('step', violation, path));
     }
-    const fp = fingerprint(child.world);
+    const fp = this.stateOf(child);
     const known = this.graph.ids.get(fp);
     this.options.onTransition?.(child.world, action, known === undefined, parentStateWrites);
     let id = known;
@@ -368,7 +380,7 @@ class Search {
       if (isFaultStart(action) || !slept.has(actionId(action))) continue;
       const child = forkRun(base);
       performStep(child, action);
-      const target = this.graph.ids.get(fingerprint(child.world));
+      const target = this.graph.ids.get(this.stateOf(child));
       // Sleep sets never lose a state: were this one new, the reduction would be unsound.
       assert(target !== undefined, 'explore: a sleeping action leads to a state already reached');
       out.push(target);
