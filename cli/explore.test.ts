@@ -49,6 +49,23 @@ describe('blkif explore', () => {
     expect(render.stdoutText()).toMatch(/^blkif trace v1: ring-bounds at step 11/);
   });
 
+  it('--hostile and --attack: a variant only a hostile peer exposes, found within one attack', async () => {
+    const io = fakeIo();
+    const attack = ['--requests', '0', '--hostile', 'blkfront', '--attack', 'flapState:8'];
+    const argv = ['explore', ...attack, '--depth', '8'];
+    expect(await runCli([...argv, '--drivers', 'blkback-follows-frontend-state'], io)).toBe(1);
+    const lines = io.stdoutText().split('\n');
+    expect(lines[0]).toContain('faults hostile blkfront: 1 attack(s) of flapState:8;');
+    expect(lines[2]).toMatch(/^ {2}honest-side at step \d+: .*went Closing on its own/);
+    expect(lines[3]).toBe(
+      '  npx blkif replay .blkif/failures/honest-side-blkback-follows-frontend-state-explore.json',
+    );
+    // The honest drivers refuse the same attack within the same bounds.
+    const honest = fakeIo();
+    expect(await runCli(argv, honest)).toBe(0);
+    expect(honest.stdoutText()).toContain('no violation within bounds');
+  });
+
   it('a state limit: incomplete, with the frontier, exit 5', async () => {
     const io = fakeIo();
     const code = await runCli(['explore', '--requests', '0', '--max-states', '50'], io);
@@ -72,6 +89,15 @@ describe('blkif explore', () => {
       [['--por', 'maybe'], /^blkif explore: --por: expected on or off, got "maybe"\n$/],
       [['--time', 'soon'], /^blkif explore: --duration: expected a time like 90s/],
       [['--drivers', 'nonesuch'], /^blkif explore: --drivers: unknown driver variant "nonesuch"/],
+      [['--attacks', '1'], /^blkif explore: --attacks: needs --hostile blkfront\|blkback\n$/],
+      [
+        ['--hostile', 'dom0'],
+        /^blkif explore: --hostile: expected blkfront or blkback, got "dom0"\n$/,
+      ],
+      [
+        ['--hostile', 'blkfront', '--attack', 'rspProdBeyondRing'],
+        /^blkif explore: --attack: rspProdBeyondRing is not an attack of a hostile blkfront\n$/,
+      ],
     ];
     for (const [args, message] of cases) {
       const io = fakeIo();

@@ -4,7 +4,13 @@
 // they read check's), or an honest "incomplete" when a state or time limit ended it first.
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { WorkloadOp } from '../../impl/world/config.ts';
-import { type ConfigBounds, configsOf, SMALL_BOUNDS } from '../../properties/explore/bounds.ts';
+import type { HostilePlan } from '../../impl/world/hostile/plan.ts';
+import {
+  type ConfigBounds,
+  configsOf,
+  hostilePlanOf,
+  SMALL_BOUNDS,
+} from '../../properties/explore/bounds.ts';
 import { ExploreCoverage } from '../../properties/explore/coverage.ts';
 import { type ExploreResult, type ExploreStats, explore } from '../../properties/explore/search.ts';
 import { traceOfPath } from '../../properties/explore/trace.ts';
@@ -54,7 +60,32 @@ function opsOf(text: string | undefined): readonly WorkloadOp[] {
   });
 }
 
+/** `--hostile side --attacks k [--attack name[:value],...]`: the peer's plan, or none. */
+function hostileOf(options: OptionValues): HostilePlan | undefined {
+  const side = stringOption(options, 'hostile');
+  const budgetGiven = options.attacks !== undefined;
+  const named = stringOption(options, 'attack');
+  if (side === undefined) {
+    if (budgetGiven || named !== undefined)
+      throw badValue(budgetGiven ? 'attacks' : 'attack', 'needs --hostile blkfront|blkback');
+    return undefined;
+  }
+  if (side !== 'blkfront' && side !== 'blkback')
+    throw badValue('hostile', `expected blkfront or blkback, got "${side}"`);
+  const budget = intOption(options, 'attacks', 0, 16, 1);
+  const specs = named?.split(',').map((text) => {
+    const [attack = '', value] = text.trim().split(':');
+    if (value !== undefined && !/^\d+$/.test(value))
+      throw badValue('attack', `expected name or name:value, got "${text.trim()}"`);
+    return value === undefined ? { attack } : { attack, value: Number(value) };
+  });
+  const made = hostilePlanOf(side, budget, specs);
+  if (!made.ok) throw badValue('attack', made.message);
+  return made.plan;
+}
+
 function boundsOf(options: OptionValues): ConfigBounds {
+  const hostile = hostileOf(options);
   const queues = intOption(options, 'queues', 1, 16, SMALL_BOUNDS.queues);
   const family = stringOption(options, 'backend-queues');
   return {
@@ -78,6 +109,7 @@ function boundsOf(options: OptionValues): ConfigBounds {
     unplug: options.unplug === true,
     close: options.close === true,
     restart: options.restart === true,
+    ...(hostile === undefined ? {} : { hostile }),
   };
 }
 
@@ -120,6 +152,9 @@ function headline(plan: ExplorePlan): string {
     b.unplug ? 'unplug' : '',
     b.close ? 'close' : '',
     b.restart ? 'backend restart' : '',
+    b.hostile === undefined || b.hostile.budget === 0
+      ? ''
+      : `hostile ${b.hostile.side}: ${b.hostile.budget} attack(s) of ${b.hostile.attacks.map((a) => `${a.attack}:${a.value}`).join(', ')}`,
   ].filter((f) => f !== '');
   return (
     `explore: drivers ${plan.selected.drivers.name}; ${b.queues} queue(s), ring order ${b.ringOrder}, ` +
@@ -388,6 +423,25 @@ const EXPLORE_OPTIONS: CliCommand['options'] = [
   { name: 'unplug', kind: 'boolean', summary: 'the scheduler may unplug the device' },
   { name: 'close', kind: 'boolean', summary: 'the guest may close the device' },
   { name: 'restart', kind: 'boolean', summary: "the backend's blkback may restart" },
+  {
+    name: 'hostile',
+    kind: 'string',
+    placeholder: 'blkfront|blkback',
+    summary: 'that peer is hostile: besides its driver it writes what it likes (attacks)',
+  },
+  {
+    name: 'attacks',
+    kind: 'number',
+    placeholder: 'N',
+    summary: 'attacks the hostile peer may take in all (default 1)',
+  },
+  {
+    name: 'attack',
+    kind: 'string',
+    placeholder: 'name[:v][,..]',
+    summary:
+      "the attacks it picks from, each once, on ring 0 (default: all of the side's, value 0)",
+  },
   {
     name: 'depth',
     kind: 'number',

@@ -12,6 +12,8 @@ import {
   type WorkloadOp,
   type WorldConfig,
 } from '../../impl/world/config.ts';
+import { attacksOf } from '../../impl/world/hostile/attacks.ts';
+import type { AttackSpec, HostilePlan, HostileSide } from '../../impl/world/hostile/plan.ts';
 
 export interface ConfigBounds {
   /** vCPUs, and blkfront's max_queues. */
@@ -43,6 +45,11 @@ export interface ConfigBounds {
   readonly unplug: boolean;
   readonly close: boolean;
   readonly restart: boolean;
+  /**
+   * A hostile peer (properties/invariants/honest-side.ts judges the honest side): which side, the
+   * attacks the scheduler may pick (each spec one shot), and how many it may take in all.
+   */
+  readonly hostile?: HostilePlan;
 }
 
 export const SMALL_BOUNDS: ConfigBounds = {
@@ -117,6 +124,9 @@ export function configsOf(
         transactionConflicts: bounds.conflicts,
         backendRestart: bounds.restart,
       },
+      ...(bounds.hostile === undefined || bounds.hostile.budget === 0
+        ? {}
+        : { hostile: bounds.hostile }),
     };
     const checked = validateConfig(config);
     if (!checked.ok) {
@@ -126,4 +136,27 @@ export function configsOf(
     configs.push(config);
   }
   return { ok: true, configs };
+}
+
+/**
+ * A hostile plan for explore: `budget` attacks in all, from every attack of `side` (or those
+ * named), each on ring 0 with its value (default 0: the first variant, the smallest jump).
+ */
+export function hostilePlanOf(
+  side: HostileSide,
+  budget: number,
+  specs?: readonly { readonly attack: string; readonly value?: number }[],
+): { ok: true; plan: HostilePlan } | { ok: false; message: string } {
+  const known = attacksOf(side);
+  const chosen: readonly { readonly attack: string; readonly value?: number }[] =
+    specs ?? known.map((attack) => ({ attack }));
+  const attacks: AttackSpec[] = [];
+  for (const spec of chosen) {
+    const attack = known.find((a) => a === spec.attack);
+    if (attack === undefined)
+      return { ok: false, message: `${spec.attack} is not an attack of a hostile ${side}` };
+    attacks.push({ attack, ring: 0, value: spec.value ?? 0 });
+  }
+  if (attacks.length === 0) return { ok: false, message: 'no attack to take' };
+  return { ok: true, plan: { side, attacks, budget } };
 }

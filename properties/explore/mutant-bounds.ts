@@ -1,10 +1,12 @@
-// Each known-bad variant with the bounds explore finds it within: the configuration (small) and a
+// Each known-bad variant with the bounds explore finds it within: the configuration (small), the
+// faults and, for a variant only a hostile peer exposes, the attack (a budget of one), and a
 // depth bound. properties/explore/mutants.test.ts explores each and holds the finding to this
 // table, so a new variant in properties/mutants needs its row here. Rows marked `long` explore
 // several thousand states (tens of seconds on this machine): `npm test` runs the others, and
 // `BLKIF_EXPLORE_LONG=1 npx vitest run properties/explore/mutants.test.ts` or
 // `npm run bench explore` runs them all.
-import type { ConfigBounds } from './bounds.ts';
+import type { HostileSide } from '../../impl/world/hostile/plan.ts';
+import { type ConfigBounds, hostilePlanOf } from './bounds.ts';
 
 export interface MutantBound {
   /** Changes to SMALL_BOUNDS (1 queue, ring order 0, write then read, no faults). */
@@ -20,32 +22,18 @@ export interface MutantBound {
   readonly long?: boolean;
 }
 
-/**
- * Variants only a hostile peer exposes (their mutant names a hostile-* property). explore's bounds
- * hold no attacks yet, so these rows say so instead of a bound; the test holds this list to
- * exactly the variants whose property is hostile, so no honest-peer variant can hide here.
- */
-export const NEEDS_HOSTILE_PEER: ReadonlyMap<string, string> = new Map([
-  ['blkfront-trusts-rsp-prod', 'a backend that publishes rsp_prod more than a ring ahead'],
-  ['blkfront-eoi-after-error', 'a backend that forges a response blkfront must refuse'],
-  [
-    'blkfront-ignores-device-info',
-    'a backend that deletes or garbles sectors, info or sector-size',
-  ],
-  ['blkback-ring-order-checked-late', 'a frontend that writes a ring-page-order above the maximum'],
-  ['blkback-follows-frontend-state', 'a frontend that flaps its own state node'],
-  ['blkback-trusts-req-prod', 'a frontend that publishes req_prod more than a ring ahead'],
-  [
-    'blkback-indirect-any-inner-op',
-    'a frontend that publishes an indirect request with a bad inner op',
-  ],
-]);
-
 const W1: Partial<ConfigBounds> = { requests: 1, ops: ['write'] };
 const W2: Partial<ConfigBounds> = { requests: 2, ops: ['write'] };
 /** A request in flight when the guest migrates to a backend like the first. */
 const MIGRATE: Partial<ConfigBounds> = { ...W1, migrations: 1, migrateQueues: 1 };
 const INDIRECT: Partial<ConfigBounds> = { ...W1, indirectSegments: 32, sectors: 128 };
+
+/** One attack of a hostile `side` in the bounds (`--hostile side --attacks 1 --attack a:v`). */
+function attack(side: HostileSide, name: string, value: number): Partial<ConfigBounds> {
+  const made = hostilePlanOf(side, 1, [{ attack: name, value }]);
+  if (!made.ok) throw new Error(`mutant-bounds: ${made.message}`);
+  return { hostile: made.plan };
+}
 
 export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, MutantBound>([
   // The resume captures nothing of what was in flight.
@@ -157,5 +145,93 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
   [
     'bounce-copies-first-segment',
     { bounds: { requests: 2, persistent: true, sectors: 16 }, depth: 28, kind: 'step', long: true },
+  ],
+  // A hostile peer: one attack, the one the variant fails to refuse (the honest side refuses it).
+  [
+    'blkfront-trusts-rsp-prod',
+    { bounds: { ...W1, ...attack('blkback', 'rspProdBeyondRing', 0) }, depth: 14, kind: 'step' },
+  ],
+  [
+    'blkfront-eoi-after-error',
+    { bounds: { ...W1, ...attack('blkback', 'bogusResponseId', 0) }, depth: 14, kind: 'step' },
+  ],
+  // The backend's sectors deleted before blkfront_connect gathers them.
+  [
+    'blkfront-ignores-device-info',
+    {
+      bounds: { requests: 0, ...attack('blkback', 'spoilDeviceInfo', 0) },
+      depth: 12,
+      kind: 'step',
+    },
+  ],
+  [
+    'blkback-ring-order-checked-late',
+    {
+      bounds: { requests: 0, ...attack('blkfront', 'ringPageOrderAboveMax', 0) },
+      depth: 9,
+      kind: 'step',
+    },
+  ],
+  [
+    'blkback-trusts-req-prod',
+    { bounds: { ...W1, ...attack('blkfront', 'reqProdBeyondRing', 0) }, depth: 12, kind: 'step' },
+  ],
+  // Value 10: the garbage table's well-formed indirect request with inner op discard.
+  [
+    'blkback-indirect-any-inner-op',
+    {
+      bounds: { requests: 0, indirectSegments: 32, ...attack('blkfront', 'garbageRequest', 10) },
+      depth: 12,
+      kind: 'step',
+    },
+  ],
+  // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
+  [
+    'blkback-follows-frontend-state',
+    { bounds: { requests: 0, ...attack('blkfront', 'flapState', 8) }, depth: 8, kind: 'step' },
+  ],
+  // A hostile peer: one attack, the one the variant fails to refuse (the honest side refuses it).
+  [
+    'blkfront-trusts-rsp-prod',
+    { bounds: { ...W1, ...attack('blkback', 'rspProdBeyondRing', 0) }, depth: 14, kind: 'step' },
+  ],
+  [
+    'blkfront-eoi-after-error',
+    { bounds: { ...W1, ...attack('blkback', 'bogusResponseId', 0) }, depth: 14, kind: 'step' },
+  ],
+  // The backend's sectors deleted before blkfront_connect gathers them.
+  [
+    'blkfront-ignores-device-info',
+    {
+      bounds: { requests: 0, ...attack('blkback', 'spoilDeviceInfo', 0) },
+      depth: 12,
+      kind: 'step',
+    },
+  ],
+  [
+    'blkback-ring-order-checked-late',
+    {
+      bounds: { requests: 0, ...attack('blkfront', 'ringPageOrderAboveMax', 0) },
+      depth: 9,
+      kind: 'step',
+    },
+  ],
+  [
+    'blkback-trusts-req-prod',
+    { bounds: { ...W1, ...attack('blkfront', 'reqProdBeyondRing', 0) }, depth: 12, kind: 'step' },
+  ],
+  // Value 10: the garbage table's well-formed indirect request with inner op discard.
+  [
+    'blkback-indirect-any-inner-op',
+    {
+      bounds: { requests: 0, indirectSegments: 32, ...attack('blkfront', 'garbageRequest', 10) },
+      depth: 12,
+      kind: 'step',
+    },
+  ],
+  // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
+  [
+    'blkback-follows-frontend-state',
+    { bounds: { requests: 0, ...attack('blkfront', 'flapState', 8) }, depth: 8, kind: 'step' },
   ],
 ]);
