@@ -84,21 +84,23 @@ export function checkQuiescence(
 }
 
 /**
- * Checker fields that are positions in a log the world's fingerprint leaves out (the state-write
- * log, the drivers' reports): after every check they stand at the log's end, so their value says
- * how long the path was, not what it remembers; only their distance to the end is state.
- * Everything else a checker holds is its per-path memory.
+ * Checker fields that are not per-path memory, by checker class and field path: positions in a
+ * log the world's fingerprint leaves out (the state-write log, the drivers' reports), which after
+ * every check stand at the log's end, so their value says how long the path was (only their
+ * distance to the end is state); and scratch buffers overwritten before they are read.
+ * Everything else a checker holds is its memory. search.test.ts holds the list to the checkers:
+ * on the honest drivers, merging by the world alone and by world and memory visit as many states.
  */
-export const LOG_CURSORS: readonly {
-  readonly field: string;
-  readonly log: (world: World) => number;
-}[] = [
-  // xenbus-transitions' TransitionChecker and honest-side's Progress.
-  { field: 'next', log: (w) => w.stateWrites.length },
-  { field: 'stateWritesSeen', log: (w) => w.stateWrites.length },
-  // protocol-error's ReportChecker.
-  { field: 'seen', log: (w) => w.reports.length },
-];
+export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scratch'> = new Map<
+  string,
+  ((world: World) => number) | 'scratch'
+>([
+  ['TransitionChecker.next', (w) => w.stateWrites.length],
+  ['HonestSideChecker.p.stateWritesSeen', (w) => w.stateWrites.length],
+  ['ReportChecker.seen', (w) => w.reports.length],
+  // ring-isolation swaps its two snapshot buffers: `last` is the world after the last step.
+  ['RingIsolationChecker.next', 'scratch'],
+]);
 
 /**
  * The run's state as the search merges it: the world's fingerprint and a hash of what the step
@@ -109,7 +111,8 @@ export const LOG_CURSORS: readonly {
 export function runFingerprint(run: RunState): string {
   const world = run.world;
   const h = { a: 0x811c9dc5 | 0, b: 0 };
-  for (const checker of run.checkers) hashMemory(h, checker, world, 0);
+  for (const checker of run.checkers)
+    hashMemory(h, checker, world, (checker as object).constructor?.name ?? '', 0);
   const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
   return `${fingerprint(world)}${hex(h.a)}${hex(h.b)}`;
 }
@@ -126,6 +129,7 @@ function hashMemory(
   h: { a: number; b: number },
   value: unknown,
   world: World,
+  path: string,
   depth: number,
 ): void {
   assert(depth < 32, 'explore: checker memory nests 32 deep');
@@ -140,21 +144,24 @@ function hashMemory(
     mixText(h, `map${keyed.length}{`);
     for (const [k, v] of keyed) {
       mixText(h, k);
-      hashMemory(h, v, world, depth + 1);
+      hashMemory(h, v, world, path, depth + 1);
     }
     mixText(h, '}');
     return;
   }
   mixText(h, Array.isArray(value) ? `[${value.length}` : '{');
   for (const [key, field] of Object.entries(value)) {
-    const cursor = LOG_CURSORS.find((c) => c.field === key);
-    if (cursor !== undefined && typeof field === 'number') {
+    const at = `${path}.${key}`;
+    const not = NOT_MEMORY.get(at);
+    if (not === 'scratch') continue;
+    if (not !== undefined) {
+      assert(typeof field === 'number', 'explore: checker cursor %s is a number', at);
       // What is left to judge, not where the path's log ends (0 after every check).
-      mixText(h, `${key}@${cursor.log(world) - field};`);
+      mixText(h, `${key}@${not(world) - field};`);
       continue;
     }
     mixText(h, `${key}=`);
-    hashMemory(h, field, world, depth + 1);
+    hashMemory(h, field, world, at, depth + 1);
   }
   mixText(h, '}');
 }
