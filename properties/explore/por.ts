@@ -32,6 +32,12 @@ interface Holder {
   readonly snapshot: { readonly value: unknown; readonly context: unknown };
 }
 
+/**
+ * Effects the world answers without touching its state: blkfront_connect's BLKIF_STATE_CONNECTED
+ * case (a capacity change, set_capacity: the model's disk never resizes).
+ */
+const NO_OP_EFFECTS: ReadonlySet<string> = new Set(['capacityChanged']);
+
 type Memo = {
   transition(snapshot: never, event: never): readonly [unknown, readonly unknown[]];
 };
@@ -42,10 +48,9 @@ type Memo = {
  * a state it has handled). settle still refreshes dev->state (`devstate:<side>`), which only
  * the toolstack's and the guest's control-plane actions read, and those are [ALL].
  */
-function machineStays(memo: Memo, holder: Holder, state: number): boolean {
-  const event = { type: 'otherEnd.stateChanged', state } as never;
-  const [next, actions] = memo.transition(holder.snapshot as never, event);
-  if (actions.length > 0) return false;
+function machineStays(memo: Memo, holder: Holder, event: object): boolean {
+  const [next, actions] = memo.transition(holder.snapshot as never, event as never);
+  if (actions.some((a) => !NO_OP_EFFECTS.has((a as { type: string }).type))) return false;
   if (next === holder.snapshot) return true;
   const s = next as Holder['snapshot'];
   return (
@@ -68,16 +73,27 @@ function watchFootprint(world: World, connection: Connection): Footprint {
     if (event.path !== `${backendPath(guest)}/${BE.state}`) return queue;
     if (!world.front.snapshot.context.bound) return queue;
     const state = readState(world.xs, guest, backendPath(guest));
-    return machineStays(frontendMemo as Memo, world.front, state) ? queue : [ALL];
+    const changed = { type: 'otherEnd.stateChanged', state };
+    return machineStays(frontendMemo as Memo, world.front, changed) ? queue : [ALL];
   }
   const event = world.xs.peekWatchEvent(BACKEND_DOMID);
   if (event === undefined) return [ALL];
   if (world.host.back.removed) return queue;
+  const back = world.host.back;
   if (event.path === `${frontendPath(guest)}/${FE.state}`) {
     const state = readState(world.xs, BACKEND_DOMID, frontendPath(guest));
-    return machineStays(backendMemo as Memo, world.host.back, state) ? queue : [ALL];
+    const changed = { type: 'otherEnd.stateChanged', state };
+    return machineStays(backendMemo as Memo, back, changed) ? queue : [ALL];
   }
-  if (event.path === `${backendPath(guest)}/${BE.physicalDevice}`) return [ALL];
+  if (event.path === `${backendPath(guest)}/${BE.physicalDevice}`) {
+    // backend_changed: a node that no longer reads is ignored; one blkback already opened is
+    // no news to a connected backend (xen_vbd_create ran once).
+    if (!world.xs.read(BACKEND_DOMID, event.path).ok) return queue;
+    const hotplug = world.host.vbdMissing
+      ? { type: 'hotplug.vbdCreateFailed', errorNumber: 2 }
+      : { type: 'hotplug.physicalDeviceChanged' };
+    return machineStays(backendMemo as Memo, back, hotplug) ? queue : [ALL];
+  }
   return queue;
 }
 

@@ -182,6 +182,14 @@ describe('explore: liveness', () => {
     });
     expect(violation?.message).toMatch(/^the fair drain did not reach quiescence in 50 steps/);
     expect(trace.steps.length).toBe(result.path.length + 50);
+    // With sleep sets the liveness pass completes slept moves from recorded edges: same verdict.
+    const reduced = explore({
+      config: ONE_WRITE,
+      drivers: spins,
+      bounds: { ...WIDE, por: true },
+      checkDiamonds: true,
+    });
+    expect(reduced.outcome === 'violation' && reduced.kind).toBe('liveness');
   });
 });
 

@@ -43,6 +43,8 @@ export interface ExploreStats {
   readonly transitions: number;
   /** Transitions sleep sets skipped (their target is reached along another order). */
   readonly slept: number;
+  /** Sleeping actions whose targets the liveness pass completed from recorded edges. */
+  readonly resolved: number;
   /** The deepest layer expanded so far. */
   readonly depth: number;
   /** States discovered and not yet expanded. */
@@ -79,6 +81,8 @@ export interface ExploreOptions {
   readonly onTransition?: TransitionHook;
   /** The independence relation sleep sets use (default: por.ts's footprints). */
   readonly independence?: Independence;
+  /** Tests: every target diamond completion gives the liveness pass is also run and compared. */
+  readonly checkDiamonds?: boolean;
   /** The state the search merges runs by (default: the world and its checkers' memory). */
   readonly stateOf?: (run: RunState) => string;
 }
@@ -110,6 +114,9 @@ interface Node {
   sleep: ReadonlySet<string>;
 }
 
+/** Distinct action ids the edge labels tell apart (beyond it, edges go unlabelled). */
+const LABELS_MAX = 1 << 16;
+
 /** Stops the layer loop with a finding or a budget. */
 class Halt {
   constructor(readonly result: ExploreResult) {}
@@ -128,6 +135,34 @@ export class StateGraph {
   readonly mark: number[] = [];
   /** Sleeping fault-free actions by state (POR): their targets are resolved when liveness asks. */
   readonly slept = new Map<number, Set<string>>();
+  /** POR: every transition taken, by source state and action (see diamondTarget). */
+  private readonly labels = new Map<string, number>();
+  private readonly edges = new Map<number, number>();
+
+  /** Records `from --action--> to` (with POR on: what diamond completion walks). */
+  label(from: number, action: string, to: number): void {
+    let index = this.labels.get(action);
+    if (index === undefined) {
+      if (this.labels.size >= LABELS_MAX) return;
+      index = this.labels.size;
+      this.labels.set(action, index);
+    }
+    this.edges.set(from * LABELS_MAX + index, to);
+  }
+
+  /**
+   * Where `action` leads from `id` without running it, by the sleep-set diamond: an action asleep
+   * at s = p.b slept because it is independent of b at p, so s.a is p.a.b. Walks the recorded
+   * edges (each hop to p's own first path); undefined when a hop is missing or too deep.
+   */
+  diamondTarget(id: number, action: string, hops = 64): number | undefined {
+    const index = this.labels.get(action);
+    const known = index === undefined ? undefined : this.edges.get(id * LABELS_MAX + index);
+    if (known !== undefined || hops === 0 || id === 0) return known;
+    const via = this.via[id]!;
+    const first = this.diamondTarget(this.parent[id]!, action, hops - 1);
+    return first === undefined ? undefined : this.diamondTarget(first, actionId(via), hops - 1);
+  }
 
   add(fp: string, parent: number, via: Action | undefined, depth: number): number {
     const id = this.parent.length;
@@ -162,6 +197,7 @@ class Search {
   private readonly stateOf: (run: RunState) => string;
   private transitions = 0;
   private sleptCount = 0;
+  private resolved = 0;
   private layerDepth = 0;
   private depthCut = 0;
   private frontier = 0;
@@ -306,6 +342,7 @@ class Search {
       id = this.graph.add(fp, node.id, action, this.graph.depth[node.id]! + 1);
       this.pending.set(id, this.discovered(id, child, sleep));
     } else this.revisit(id, sleep);
+    if (this.options.bounds.por) this.graph.label(node.id, actionId(action), id);
     if (!isFaultStart(action)) {
       this.graph.edgeFrom.push(node.id);
       this.graph.edgeTo.push(id);
@@ -374,6 +411,25 @@ class Search {
   private resolveSlept(id: number): number[] {
     const slept = this.graph.slept.get(id);
     if (slept === undefined || slept.size === 0) return [];
+    const completed: number[] = [];
+    for (const key of slept) {
+      if (isFaultStart(JSON.parse(key) as Action)) continue;
+      const target = this.graph.diamondTarget(id, key);
+      if (target === undefined) return this.runSlept(id, slept);
+      completed.push(target);
+    }
+    this.resolved += completed.length;
+    if (this.options.checkDiamonds === true) {
+      // Tests: the same targets as running the sleeping actions from the rebuilt state.
+      const ran = this.runSlept(id, slept);
+      const key = (ids: readonly number[]) => [...ids].sort((x, y) => x - y).join(',');
+      assert(key(ran) === key(completed), 'explore: diamond completion agrees with running');
+    }
+    return completed;
+  }
+
+  /** The sleeping actions of `id` run from its rebuilt state (when a diamond hop is missing). */
+  private runSlept(id: number, slept: ReadonlySet<string>): number[] {
     const base = this.rebuild(id);
     const out: number[] = [];
     for (const action of enabled(base.world)) {
@@ -424,6 +480,7 @@ class Search {
       states: this.graph.parent.length,
       transitions: this.transitions,
       slept: this.sleptCount,
+      resolved: this.resolved,
       depth: this.layerDepth,
       frontier: this.frontier,
       depthCut: this.depthCut,
