@@ -141,6 +141,8 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
       long: true,
     },
   ],
+  // A persistent grant is kept by the first completion.
+  ['grant-returned-twice', { bounds: { ...W1, persistent: true }, depth: 18, kind: 'step' }],
   // A persistent-grant READ of two segments after a WRITE of them.
   [
     'bounce-copies-first-segment',

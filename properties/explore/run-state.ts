@@ -100,6 +100,8 @@ export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scrat
   ['ReportChecker.seen', (w) => w.reports.length],
   // ring-isolation swaps its two snapshot buffers: `last` is the world after the last step.
   ['RingIsolationChecker.next', 'scratch'],
+  // grant-leak's reference stamps: only this check's stamp is ever read, each check a new one.
+  ['RingConservationChecker.stamps', 'scratch'],
 ]);
 
 /**

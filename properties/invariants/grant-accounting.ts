@@ -34,6 +34,98 @@ function ringConservation(world: World, rinfo: RingInfo, out: Violation[]): void
   }
 }
 
+/** Where a walk found a reference, packed as ring * PLACES + place, for a finding's words. */
+const PLACES = 5;
+const PLACE_NAMES = [
+  'page',
+  'persistent list',
+  'in-flight request',
+  'in-flight indirect page',
+  'deferred-end list',
+] as const;
+const DEFERRED_RING = -1;
+
+/**
+ * Exact per-ring conservation, by reference: every entry with a reference holds one the guest
+ * still grants (persistent entries keep theirs until blkfront ends it and moves the entry to the
+ * tail with INVALID_GRANT_REF) and no reference is held twice (that an unused entry holds none
+ * takeGrantSlot asserts as it takes one).
+ * `seen`/`where` are stamped per check (no clearing): a reference stamped with this check's
+ * stamp was already found in this check. A step on one ring walks that ring only; a step that
+ * may touch every ring walks them all and the deferred-end list, so no reference is held by two
+ * rings either (a move between rings in a ring's own step is ring-isolation's finding).
+ */
+class RefStamps {
+  private seen = new Int32Array(0);
+  private where = new Int32Array(0);
+  private stamp = 0;
+
+  next(): void {
+    this.stamp++;
+  }
+
+  /** Records `ref` at (ring, place); a finding when this check already found it elsewhere. */
+  hold(world: World, ref: number, ring: number, place: number, out: Violation[]): void {
+    if (ref >= this.seen.length) this.grow(ref);
+    const at = ring * PLACES + place;
+    if (this.seen[ref] === this.stamp) {
+      out.push({
+        code: 'grant-leak',
+        step: world.stepCount,
+        gref: ref,
+        message: `grant ${ref} is held twice: ${placeName(this.where[ref]!)} and ${placeName(at)}`,
+      });
+      return;
+    }
+    this.seen[ref] = this.stamp;
+    this.where[ref] = at;
+  }
+
+  private grow(ref: number): void {
+    const size = Math.max(64, 2 ** Math.ceil(Math.log2(ref + 1)));
+    const seen = new Int32Array(size);
+    const where = new Int32Array(size);
+    seen.set(this.seen);
+    where.set(this.where);
+    this.seen = seen;
+    this.where = where;
+  }
+}
+
+function placeName(at: number): string {
+  const ring = Math.floor(at / PLACES);
+  const name = PLACE_NAMES[at - ring * PLACES]!;
+  return ring === DEFERRED_RING ? `the ${name}` : `ring ${ring}'s ${name}`;
+}
+
+/** Entry `ref` at place `place` of ring `rinfo`: granted, and not held twice. */
+function holdGranted(
+  world: World,
+  rinfo: RingInfo,
+  ref: number,
+  place: number,
+  stamps: RefStamps,
+  out: Violation[],
+): void {
+  stamps.hold(world, ref, rinfo.index, place, out);
+  if (ref !== INVALID_GRANT_REF && world.guestGnttab.isGranted(ref)) return;
+  out.push({
+    code: 'grant-leak',
+    step: world.stepCount,
+    ring: rinfo.index,
+    message: `ring ${rinfo.index}'s ${PLACE_NAMES[place]} holds grant ${ref}, which the guest does not grant`,
+  });
+}
+
+function exactRing(world: World, rinfo: RingInfo, stamps: RefStamps, out: Violation[]): void {
+  for (const ref of rinfo.ringRefs) stamps.hold(world, ref, rinfo.index, 0, out);
+  for (const slot of rinfo.persistentSlots) holdGranted(world, rinfo, slot.ref, 1, stamps, out);
+  for (const shadow of rinfo.shadow) {
+    for (const slot of shadow.grantsUsed) holdGranted(world, rinfo, slot.ref, 2, stamps, out);
+    for (const slot of shadow.indirectGrants) holdGranted(world, rinfo, slot.ref, 3, stamps, out);
+  }
+}
+
 /**
  * Who holds a reference: a ring's page, its persistent or grant list, a request's data or
  * indirect page, or the deferred-end list. Kept as numbers and worded only for a finding: at
@@ -233,6 +325,7 @@ class RingConservationChecker {
   private readonly summaries: number[] = [];
   /** Per ring, its persistent list's references as of the last check (judgeJoins). */
   private readonly judged: number[][] = [];
+  private readonly stamps = new RefStamps();
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const out: Violation[] = [];
@@ -242,6 +335,10 @@ class RingConservationChecker {
     const rings = world.front.device.rings;
     const touched = action === undefined ? undefined : ringOf(action, rings.length);
     if (this.summaries.length !== rings.length * SUMMARY_WIDTH) this.summaries.length = 0;
+    this.stamps.next();
+    if (action === undefined || touched === undefined)
+      for (const ref of world.front.deferredGrants)
+        this.stamps.hold(world, ref, DEFERRED_RING, 4, out);
     for (let i = 0; i < rings.length; i++) {
       const rinfo = rings[i]!;
       const frame = this.summaries[i * SUMMARY_WIDTH];
@@ -249,6 +346,9 @@ class RingConservationChecker {
       // A new ring instance (reconnect) starts with a list of its own.
       if (frame !== rinfo.ringFrame || this.judged[i] === undefined) this.judged[i] = [];
       if (action === undefined || touched === undefined || touched === rinfo.index || changed) {
+        // A ring step that moved no entry (same list sizes) cannot have made a reference double.
+        if (changed || action === undefined || touched === undefined)
+          exactRing(world, rinfo, this.stamps, out);
         ringConservation(world, rinfo, out);
         judgeJoins(world, rinfo, this.judged[i]!, out);
       }

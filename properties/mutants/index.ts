@@ -38,6 +38,7 @@ import { persistentWithoutMapping } from './persistent-without-mapping.ts';
 import { protocolIgnored } from './protocol-ignored.ts';
 import { releaseKeepsEndedRef } from './release-keeps-ended-ref.ts';
 import { grantsToFirstRing } from './grants-to-first-ring.ts';
+import { grantReturnedTwice } from './grant-returned-twice.ts';
 import { requeueDropsLast } from './requeue-drops-last.ts';
 import { responseNeverNotifies } from './response-never-notifies.ts';
 import { responseOpIsRingOp } from './response-op-is-ring-op.ts';
@@ -211,6 +212,13 @@ const LIST: readonly Mutant[] = [
     caughtBy: 'ring-isolation',
     summary:
       "blkif_completion returns a request's grant entries to the first ring's list (the pre-multi-queue device-wide info->grants)",
+  },
+  {
+    drivers: grantReturnedTwice,
+    caughtBy: 'grant-leak',
+    words: 'is held twice',
+    summary:
+      'blkif_completion adds a persistently kept grant to rinfo->grants twice, in place of an unused entry',
   },
   {
     drivers: responseNeverNotifies,
