@@ -4,23 +4,44 @@
 // symbols below; the generic walks of fork.ts call them instead of walking the part's fields.
 import { assert } from './assert.ts';
 
-/**
- * `[FORK_SELF](copy)`: an independent copy of this part. `copy` copies any other value of the
- * world's graph through the fork's memo (views stay aliases of the fork's buffers).
- */
+/** `[FORK_SELF](fork)`: an independent copy of this part, made within the world's fork. */
 export const FORK_SELF: unique symbol = Symbol('forkSelf');
 /**
- * `[HASH_SELF](h, fresh)`: mixes this part's protocol-visible state into `h`, from its cache
- * unless `fresh` (a test compares both: a cache that misses a change is caught).
+ * `[HASH_SELF](h, fresh, value)`: mixes this part's protocol-visible state into `h`, from its
+ * cache unless `fresh` (a test compares both: a cache that misses a change is caught). `walk`
+ * mixes other values of the world's graph (buffers that views elsewhere alias are hashed once,
+ * and as the same object).
  */
 export const HASH_SELF: unique symbol = Symbol('hashSelf');
 
 export interface ForksSelf {
-  [FORK_SELF](copy: (value: unknown) => unknown): object;
+  [FORK_SELF](fork: Forking): object;
+}
+
+/** What a part that forks itself may ask of the world's fork. */
+export interface Forking {
+  /** Copies any other value of the world's graph through the fork's memo (aliases stay). */
+  copy(value: unknown): unknown;
+  /** The copy the fork has made of `value` so far, if any. */
+  copied(value: object): unknown;
+  /** Runs `finish` once the whole graph is copied (when `copied` knows every object reached). */
+  after(finish: () => void): void;
+}
+
+/** What a part that hashes itself may ask of the world's walk. */
+export interface PartWalk {
+  /** Mixes any other value of the world's graph through the walk (aliases stay back-references). */
+  value(value: unknown): void;
+  /**
+   * Mixes an ArrayBuffer exactly as the walk would (so a cached hash and a fresh one agree),
+   * from `bytes` (the hash of its bytes) when given; returns the bytes' hash it mixed, or
+   * undefined when the buffer was reached before (a back-reference).
+   */
+  buffer(buffer: ArrayBuffer, bytes: Hasher | undefined): Hasher | undefined;
 }
 
 export interface HashesSelf {
-  [HASH_SELF](h: Hasher, fresh: boolean): void;
+  [HASH_SELF](h: Hasher, fresh: boolean, walk: PartWalk): void;
 }
 
 export class Hasher {

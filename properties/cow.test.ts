@@ -1,14 +1,18 @@
-// Copy-on-write between forks (impl/blkback/disk.ts, impl/xen/xenstore.ts): a fork shares the
-// parts' contents and copies a piece on its first write. The property: after a fork, the original
+// Copy-on-write between forks (impl/blkback/disk.ts, impl/xen/xenstore.ts, impl/xen/memory.ts):
+// a fork shares the parts' contents and copies a piece on its first write (guest memory: on the
+// first page asked for of a run no view outside holds). The property: after a fork, the original
 // and the fork each take their own operations, interleaved, and each behaves exactly as a part
 // that was never forked and took the same operations (same results, same hash after every one,
 // same contents at the end). Writing in the fork never changes the original, nor the other way.
-// Teeth: variants that share a piece without copying it (the disk's chunks, xenstore's nodes)
-// are caught.
+// Teeth: variants that share a piece without copying it (the disk's chunks, xenstore's nodes,
+// a run of guest memory that a view outside holds) are caught.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Disk } from '../impl/blkback/disk.ts';
-import { FORK_SELF, HASH_SELF, Hasher } from '../impl/hash.ts';
+import { FORK_SELF, type Forking, HASH_SELF, Hasher } from '../impl/hash.ts';
+import { DomainMemory, type Frame, PAGE_SIZE } from '../impl/xen/memory.ts';
+import { deepCopy, fingerprint } from '../impl/world/fork.ts';
+import type { World } from '../impl/world/world.ts';
 import type { Result } from '../impl/xen/result.ts';
 import { Xenstore, type XsPermLetter } from '../impl/xen/xenstore.ts';
 
@@ -33,6 +37,8 @@ function divergesFrom<P extends object, O>(
   before: readonly O[],
   mine: readonly O[],
   theirs: readonly O[],
+  fork: (part: P) => P = forkOf,
+  hash: (part: P) => string = hashOf,
 ): string | undefined {
   const original = make();
   const refMine = make();
@@ -42,11 +48,11 @@ function divergesFrom<P extends object, O>(
     apply(refMine, op);
     apply(refTheirs, op);
   }
-  const fork = forkOf(original);
-  if (hashOf(fork) !== hashOf(original)) return 'the fork starts from another state';
+  const copy = fork(original);
+  if (hash(copy) !== hash(original)) return 'the fork starts from another state';
   const sides = [
     { part: original, ref: refMine, ops: mine, name: 'original' },
-    { part: fork, ref: refTheirs, ops: theirs, name: 'fork' },
+    { part: copy, ref: refTheirs, ops: theirs, name: 'fork' },
   ];
   for (let i = 0; i < Math.max(mine.length, theirs.length); i++) {
     for (const side of sides) {
@@ -55,7 +61,7 @@ function divergesFrom<P extends object, O>(
       const got = JSON.stringify(apply(side.part, op));
       const want = JSON.stringify(apply(side.ref, op));
       if (got !== want) return `${side.name} op ${i}: ${got} vs ${want}`;
-      if (hashOf(side.part) !== hashOf(side.ref)) return `${side.name} after op ${i}: state`;
+      if (hash(side.part) !== hash(side.ref)) return `${side.name} after op ${i}: state`;
     }
   }
   for (const side of sides) {
@@ -185,6 +191,96 @@ const xsProperty = fc.property(
   },
 );
 
+// ---- guest memory, with page views held outside it (as rings and grant mappings hold them)
+
+/** A domain's memory and the views others hold of it: what the world's fork copies together. */
+interface Held {
+  readonly memory: DomainMemory;
+  readonly runs: [Frame, number][];
+  readonly views: Uint8Array[];
+}
+
+type MemOp =
+  | { kind: 'alloc'; count: number }
+  | { kind: 'hold' | 'free'; run: number; page: number }
+  | { kind: 'poke'; via: 'page' | 'view'; run: number; page: number; at: number; byte: number };
+
+const memOp: fc.Arbitrary<MemOp> = fc.oneof(
+  fc.record({ kind: fc.constant('alloc' as const), count: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({
+    kind: fc.constantFrom('hold' as const, 'free' as const),
+    run: fc.nat(),
+    page: fc.nat(),
+  }),
+  fc.record({
+    kind: fc.constant('poke' as const),
+    via: fc.constantFrom('page' as const, 'page' as const, 'view' as const),
+    run: fc.nat(),
+    page: fc.nat(),
+    at: fc.nat(PAGE_SIZE - 1),
+    byte: fc.integer({ min: 1, max: 255 }),
+  }),
+);
+
+function applyMem(held: Held, op: MemOp): unknown {
+  if (op.kind === 'alloc') {
+    held.runs.push([held.memory.allocPages(op.count), op.count]);
+    return held.runs.length;
+  }
+  const run = held.runs[op.run % Math.max(1, held.runs.length)];
+  if (run === undefined) return 'no run';
+  const frame = run[0] + (op.page % run[1]);
+  if (op.kind !== 'poke') {
+    if (!held.memory.isAllocated(frame)) return 'freed';
+    if (op.kind === 'free') held.memory.freePages(run[0], run[1]);
+    else held.views.push(held.memory.page(frame));
+    return held.views.length;
+  }
+  const view = held.views[op.run % Math.max(1, held.views.length)];
+  if (op.via === 'view' && view !== undefined) {
+    view[op.at] = op.byte;
+    return view.reduce((a, b) => (a * 31 + b) | 0, 0);
+  }
+  if (!held.memory.isAllocated(frame)) return 'freed';
+  const page = held.memory.page(frame);
+  page[op.at] = op.byte;
+  return page.reduce((a, b) => (a * 31 + b) | 0, 0);
+}
+
+/** Every allocated page's bytes and every held view's. */
+function memContents(held: Held): unknown {
+  const pages = held.runs.flatMap(([first, count]) =>
+    Array.from({ length: count }, (_, i) =>
+      held.memory.isAllocated(first + i) ? Array.from(held.memory.page(first + i)) : 'freed',
+    ),
+  );
+  return { pages, views: held.views.map((v) => Array.from(v)) };
+}
+
+const heldFork = (held: Held): Held => deepCopy(held, []);
+const heldHash = (held: Held): string => fingerprint(held as unknown as World, { fresh: true });
+
+const memProperty = fc.property(
+  fc.array(memOp, { minLength: 1, maxLength: 14 }),
+  fc.array(memOp, { maxLength: 14 }),
+  fc.array(memOp, { maxLength: 14 }),
+  (before, mine, theirs) => {
+    const make = (): Held => ({ memory: new DomainMemory(1), runs: [], views: [] });
+    const first: MemOp = { kind: 'alloc', count: 2 };
+    const found = divergesFrom(
+      make,
+      applyMem,
+      memContents,
+      [first, ...before],
+      mine,
+      theirs,
+      heldFork,
+      heldHash,
+    );
+    if (found !== undefined) throw new Error(found);
+  },
+);
+
 /** Runs `body` with `method` of `proto` replaced; restores it whatever happens. */
 function patched<T>(proto: object, method: string, replacement: unknown, body: () => T): T {
   const target = proto as Record<string, unknown>;
@@ -204,6 +300,30 @@ describe('copy-on-write forks', () => {
 
   it('a forked xenstore and its original each behave as if never forked', () => {
     fc.assert(xsProperty, { numRuns: 300 });
+  });
+
+  it('a forked guest memory and its original each behave as if never forked, views held', () => {
+    fc.assert(memProperty, { numRuns: 80 });
+  });
+
+  it('teeth: a memory fork that shares a run a view outside holds is caught', () => {
+    const proto = DomainMemory.prototype as unknown as Record<symbol, (f: Forking) => object>;
+    const real = proto[FORK_SELF]!;
+    // The fork never learns which buffers the world copied with their views: it shares them all.
+    const blind = function (this: DomainMemory, fork: Forking): object {
+      return real.call(this, {
+        ...fork,
+        copied: (v) => (v instanceof ArrayBuffer ? undefined : fork.copied(v)),
+      });
+    };
+    proto[FORK_SELF] = blind;
+    try {
+      expect(fc.check(memProperty, { numRuns: 150, seed: 1, endOnFailure: true }).failed).toBe(
+        true,
+      );
+    } finally {
+      proto[FORK_SELF] = real;
+    }
   });
 
   it('teeth: a disk that writes a shared chunk in place is caught', () => {

@@ -10,7 +10,15 @@
 // closure over its own run state (the frontend's and backend's env callbacks look the world up
 // through their arguments), and `observe` is a hook of whoever drives the world.
 import { assert } from '../assert.ts';
-import { FORK_SELF, type ForksSelf, HASH_SELF, Hasher, type HashesSelf } from '../hash.ts';
+import {
+  FORK_SELF,
+  type Forking,
+  type ForksSelf,
+  HASH_SELF,
+  Hasher,
+  type HashesSelf,
+  type PartWalk,
+} from '../hash.ts';
 import { X86_32_ABI, X86_64_ABI } from '../xen/blkif-abi.ts';
 import type { World } from './world.ts';
 
@@ -18,46 +26,65 @@ import type { World } from './world.ts';
 export function deepCopy<T>(root: T, shared: Iterable<object>): T {
   const memo = new Map<unknown, unknown>();
   for (const object of shared) memo.set(object, object);
-  return copyValue(root, memo) as T;
+  const finishing: (() => void)[] = [];
+  const fork: Forking = {
+    copy: (value) => copyValue(value, memo, fork),
+    copied: (value) => memo.get(value),
+    after: (finish) => {
+      finishing.push(finish);
+    },
+  };
+  const copy = copyValue(root, memo, fork) as T;
+  assert(
+    typeof root !== 'object' || root === null || memo.has(root),
+    'deepCopy: the root uncopied',
+  );
+  // Parts that fork themselves finish once every object reached has its copy (guest memory
+  // shares the buffers no view outside it reaches).
+  for (const finish of finishing) finish();
+  return copy;
 }
 
-function copyValue(value: unknown, memo: Map<unknown, unknown>): unknown {
+function copyValue(value: unknown, memo: Map<unknown, unknown>, fork: Forking): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const known = memo.get(value);
   if (known !== undefined) return known;
   // A frozen object is an immutable value (requests, their buffers, xenstore permission lists,
   // the configuration's workload): shared, not copied.
   if (Object.isFrozen(value)) return value;
-  return copyObject(value, memo);
+  return copyObject(value, memo, fork);
 }
 
 // Objects are copied whole first (slice, spread, Object.assign keep V8's fast shapes), then
 // only their object-valued fields are replaced by copies: most fields are numbers and strings.
-function copyObject(value: object, memo: Map<unknown, unknown>): unknown {
+function copyObject(value: object, memo: Map<unknown, unknown>, fork: Forking): unknown {
   if (Array.isArray(value)) {
     const out = value.slice();
     assert(out.length === value.length, 'copy of an array of %s items', value.length);
     memo.set(value, out);
     for (let i = 0; i < out.length; i++) {
       const item: unknown = out[i];
-      if (typeof item === 'object' && item !== null) out[i] = copyValue(item, memo);
+      if (typeof item === 'object' && item !== null) out[i] = copyValue(item, memo, fork);
     }
     return out;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  // XState snapshots are never mutated (the world replaces them): shared wherever they are.
+  if (proto === Object.prototype) {
+    // XState snapshots are never mutated (the world replaces them): shared wherever they are.
+    if ('_nodes' in value && isSnapshot(value)) return value;
+    return copyFields(value, { ...value }, memo, fork);
+  }
   if (isSnapshot(value)) return value;
-  if (proto === Object.prototype) return copyFields(value, { ...value }, memo);
   if (value instanceof Map) {
     const out = new Map();
     memo.set(value, out);
-    for (const [k, v] of value) out.set(copyValue(k, memo), copyValue(v, memo));
+    for (const [k, v] of value) out.set(copyValue(k, memo, fork), copyValue(v, memo, fork));
     return out;
   }
   if (value instanceof Set) {
     const out = new Set();
     memo.set(value, out);
-    for (const v of value) out.add(copyValue(v, memo));
+    for (const v of value) out.add(copyValue(v, memo, fork));
     return out;
   }
   if (value instanceof ArrayBuffer) {
@@ -65,31 +92,40 @@ function copyObject(value: object, memo: Map<unknown, unknown>): unknown {
     memo.set(value, out);
     return out;
   }
-  if (ArrayBuffer.isView(value)) return copyView(value, memo);
+  if (ArrayBuffer.isView(value)) return copyView(value, memo, fork);
   // A part that forks itself (copy-on-write: the disk's chunks, xenstore's nodes).
   const forkSelf = (value as Partial<ForksSelf>)[FORK_SELF];
   if (forkSelf !== undefined) {
-    const out = forkSelf.call(value, (v) => copyValue(v, memo));
+    const out = forkSelf.call(value, fork);
     assert(out !== value, 'a part forked itself into itself');
     memo.set(value, out);
     return out;
   }
   // A class instance: the same prototype, its own fields copied.
-  return copyFields(value, Object.assign(Object.create(proto as object), value), memo);
+  return copyFields(value, Object.assign(Object.create(proto as object), value), memo, fork);
 }
 
-function copyFields(value: object, out: Record<string, unknown>, memo: Map<unknown, unknown>) {
+function copyFields(
+  value: object,
+  out: Record<string, unknown>,
+  memo: Map<unknown, unknown>,
+  fork: Forking,
+) {
   memo.set(value, out);
   for (const key in out) {
     const field = out[key];
-    if (typeof field === 'object' && field !== null) out[key] = copyValue(field, memo);
+    if (typeof field === 'object' && field !== null) out[key] = copyValue(field, memo, fork);
   }
   return out;
 }
 
 /** A view over the copy of its buffer: two views of one page stay aliases in the copy. */
-function copyView(view: ArrayBufferView, memo: Map<unknown, unknown>): ArrayBufferView {
-  const buffer = copyValue(view.buffer, memo) as ArrayBuffer;
+function copyView(
+  view: ArrayBufferView,
+  memo: Map<unknown, unknown>,
+  fork: Forking,
+): ArrayBufferView {
+  const buffer = copyValue(view.buffer, memo, fork) as ArrayBuffer;
   let out: ArrayBufferView;
   if (view instanceof DataView) out = new DataView(buffer, view.byteOffset, view.byteLength);
   else {
@@ -147,22 +183,163 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
   'sends',
 ]);
 
-/** The world's hasher, plus field and class names hashed once per fingerprint (they repeat). */
-interface Hash {
-  readonly h: Hasher;
-  readonly names: Map<string, number>;
-  /** Ignore every cached hash (the parts' and the snapshots'): what the caches must agree with. */
-  readonly fresh: boolean;
+/** A name's code stands for a field left out of the fingerprint. */
+const LEFT_OUT_CODE = Number.NaN;
+
+/** One fingerprint's walk: its hasher, the objects seen so far, names' codes, the cache rule. */
+class Walk implements PartWalk {
+  readonly h = new Hasher();
+  /** Objects seen so far by visit number: one reached again hashes as a back-reference. */
+  private readonly seen = new Map<object, number>();
+  /** Field and class names hashed once per fingerprint (they repeat on every object). */
+  private readonly names = new Map<string, number>();
+
+  /** `fresh`: ignore every cached hash (the parts' and the snapshots'), for checking them. */
+  constructor(readonly fresh: boolean) {}
+
+  get visited(): number {
+    return this.seen.size;
+  }
+
+  value(value: unknown): void {
+    assert(this.seen.size > 0, 'a part hashed outside the walk of its world');
+    this.mixValue(value);
+  }
+
+  /** An ArrayBuffer is its bytes' own hash, so that a part may keep it for bytes it knows fixed. */
+  buffer(buffer: ArrayBuffer, bytes: Hasher | undefined): Hasher | undefined {
+    const visit = this.seen.get(buffer);
+    if (visit !== undefined) {
+      this.h.mix(13);
+      this.h.mix(visit);
+      return undefined;
+    }
+    this.seen.set(buffer, this.seen.size);
+    assert(bytes === undefined || !this.fresh, 'a cached buffer hash in a fresh fingerprint');
+    let mixed = bytes;
+    if (mixed === undefined) {
+      mixed = new Hasher();
+      mixed.mixBytes(new Uint8Array(buffer));
+    }
+    this.h.mix(10);
+    this.h.mix(mixed.a);
+    this.h.mix(mixed.b);
+    return mixed;
+  }
+
+  private nameCode(name: string): number {
+    let code = this.names.get(name);
+    if (code === undefined) {
+      if (LEFT_OUT.has(name)) code = LEFT_OUT_CODE;
+      else {
+        code = 0x811c9dc5;
+        for (let i = 0; i < name.length; i++)
+          code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
+      }
+      this.names.set(name, code);
+      // Names are the program's field and class names: a few dozen, never data.
+      assert(this.names.size < 100_000, 'fingerprint: %s distinct field names', this.names.size);
+    }
+    return code;
+  }
+
+  mixValue(value: unknown): void {
+    if (typeof value !== 'object' || value === null) {
+      mixPrimitive(this.h, value);
+      return;
+    }
+    if (value instanceof ArrayBuffer) {
+      this.buffer(value, undefined);
+      return;
+    }
+    const visit = this.seen.get(value);
+    if (visit !== undefined) {
+      this.h.mix(13);
+      this.h.mix(visit);
+      return;
+    }
+    this.seen.set(value, this.seen.size);
+    if (Array.isArray(value)) {
+      this.h.mix(6);
+      this.h.mix(value.length);
+      for (let i = 0; i < value.length; i++) this.mixValue(value[i]);
+    } else if (Object.getPrototypeOf(value) === Object.prototype) {
+      if ('_nodes' in value && isSnapshot(value)) {
+        this.h.mix(14);
+        mixSnapshot(this.h, value, this.fresh);
+      } else {
+        this.h.mix(5);
+        this.mixFields(value);
+      }
+    } else this.mixOther(value);
+  }
+
+  /** Own enumerable fields in order, each with its name; left-out names are skipped. */
+  private mixFields(value: object): void {
+    const fields = value as Record<string, unknown>;
+    for (const key in fields) {
+      const code = this.nameCode(key);
+      if (Number.isNaN(code)) continue; // LEFT_OUT_CODE
+      this.h.mix(code);
+      this.mixValue(fields[key]);
+    }
+  }
+
+  private mixOther(value: object): void {
+    const h = this.h;
+    if (value instanceof Map) {
+      h.mix(7);
+      h.mix(value.size);
+      // Insertion order is history (which key was added first), not state: keys in order.
+      if (ascendingNumbers(value.keys()))
+        for (const [key, item] of value) {
+          h.mixNumber(key as number);
+          this.mixValue(item);
+        }
+      else
+        for (const key of sortedKeys(value.keys())) {
+          this.mixValue(key);
+          this.mixValue(value.get(key));
+        }
+    } else if (value instanceof Set) {
+      h.mix(8);
+      h.mix(value.size);
+      if (ascendingNumbers(value.values())) for (const item of value) h.mixNumber(item as number);
+      else for (const item of sortedKeys(value)) this.mixValue(item);
+    } else if (ArrayBuffer.isView(value)) {
+      // A view is its buffer (hashed once, however many views alias it) and its window.
+      h.mix(9);
+      this.mixValue(value.buffer);
+      h.mix(value.byteOffset);
+      h.mix(value.byteLength);
+    } else if (isSnapshot(value)) {
+      h.mix(14);
+      mixSnapshot(h, value, this.fresh);
+    } else this.mixInstance(value);
+  }
+
+  private mixInstance(value: object): void {
+    const hashSelf = (value as Partial<HashesSelf>)[HASH_SELF];
+    assert(
+      hashSelf === undefined || typeof hashSelf === 'function',
+      'a HASH_SELF that is no method',
+    );
+    this.h.mix(11);
+    this.h.mix(this.nameCode(value.constructor?.name ?? ''));
+    // A part that hashes itself (xenstore and the disk cache theirs while unchanged).
+    if (hashSelf !== undefined) hashSelf.call(value, this.h, this.fresh, this);
+    else this.mixFields(value);
+  }
 }
 
-function mixName(hash: Hash, name: string): void {
-  let code = hash.names.get(name);
-  if (code === undefined) {
-    code = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
-    hash.names.set(name, code);
+/** Numbers in ascending order already (the common case of numeric keys): no sort needed. */
+function ascendingNumbers(keys: Iterable<unknown>): boolean {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const key of keys) {
+    if (typeof key !== 'number' || !(key > last)) return false;
+    last = key;
   }
-  hash.h.mix(code);
+  return true;
 }
 
 /** An XState snapshot: its state value, context and status are all the machine's state. */
@@ -181,81 +358,12 @@ function sortedKeys(keys: Iterable<unknown>): unknown[] {
 
 /** Primitives by type tag and value; functions are behaviour, not state (tagged only). */
 function mixPrimitive(h: Hasher, value: unknown): void {
-  if (value === undefined) h.mix(0);
+  if (typeof value === 'number') h.mixNumber(value);
+  else if (typeof value === 'string') h.mixString(value);
+  else if (value === undefined) h.mix(0);
   else if (value === null) h.mix(1);
   else if (typeof value === 'boolean') h.mix(value ? 3 : 2);
-  else if (typeof value === 'number') h.mixNumber(value);
-  else if (typeof value === 'string') h.mixString(value);
   else h.mix(12);
-}
-
-/** Hashes `value`; objects seen before hash as their visit number (aliasing is state too). */
-function mixValue(hash: Hash, value: unknown, seen: Map<object, number>): void {
-  if (typeof value === 'object' && value !== null) {
-    const visit = seen.get(value);
-    if (visit !== undefined) {
-      hash.h.mix(13);
-      hash.h.mix(visit);
-      return;
-    }
-  } else {
-    mixPrimitive(hash.h, value);
-    return;
-  }
-  seen.set(value, seen.size);
-  mixObject(hash, value, seen);
-}
-
-function mixObject(hash: Hash, value: object, seen: Map<object, number>): void {
-  const h = hash.h;
-  if (Array.isArray(value)) {
-    h.mix(6);
-    h.mix(value.length);
-    for (const item of value) mixValue(hash, item, seen);
-  } else if (value instanceof Map) {
-    h.mix(7);
-    h.mix(value.size);
-    // Insertion order is history (which key was added first), not state: keys are sorted.
-    for (const key of sortedKeys(value.keys())) {
-      mixValue(hash, key, seen);
-      mixValue(hash, value.get(key), seen);
-    }
-  } else if (value instanceof Set) {
-    h.mix(8);
-    h.mix(value.size);
-    for (const item of sortedKeys(value)) mixValue(hash, item, seen);
-  } else if (value instanceof ArrayBuffer) {
-    h.mix(10);
-    h.mixBytes(new Uint8Array(value));
-  } else if (ArrayBuffer.isView(value)) {
-    // A view is its buffer (hashed once, however many views alias it) and its window.
-    h.mix(9);
-    mixValue(hash, value.buffer, seen);
-    h.mix(value.byteOffset);
-    h.mix(value.byteLength);
-  } else if (isSnapshot(value)) {
-    h.mix(14);
-    mixSnapshot(h, value, hash.fresh);
-  } else mixInstance(hash, value, seen);
-}
-
-function mixInstance(hash: Hash, value: object, seen: Map<object, number>): void {
-  const h = hash.h;
-  const hashSelf = (value as Partial<HashesSelf>)[HASH_SELF];
-  assert(hashSelf === undefined || typeof hashSelf === 'function', 'a HASH_SELF that is no method');
-  h.mix(11);
-  mixName(hash, value.constructor?.name ?? '');
-  // A part that hashes itself (cached while it is unchanged: xenstore, the disk).
-  if (hashSelf !== undefined) {
-    hashSelf.call(value, h, hash.fresh);
-    return;
-  }
-  const fields = value as Record<string, unknown>;
-  for (const key in fields) {
-    if (LEFT_OUT.has(key) || isDerivedCache(value, key)) continue;
-    mixName(hash, key);
-    mixValue(hash, fields[key], seen);
-  }
 }
 
 /** A snapshot's hash, kept on the snapshot itself: snapshots are immutable and interned. */
@@ -282,21 +390,16 @@ function mixSnapshot(
   h.mix(pair[1]);
 }
 
-/** DomainMemory's page views are made on first use over its runs' buffers: a cache, not state. */
-function isDerivedCache(owner: object, key: string): boolean {
-  return key === 'pages' && owner.constructor?.name === 'DomainMemory';
-}
-
 /**
  * A 64-bit hash (16 hex digits) of the world's protocol-visible state: machines, xenstore (tree,
  * watches, queued events, transactions), event channels, ring pages and both ends' private
  * indices, shadows, grant tables, the disk, guest memory, the guest's queues and the ledger.
  * See docs/architecture.md ("Fork and fingerprint") for what is deliberately left out.
+ * `fresh` ignores every cached hash: the caches must agree with it (properties/fork.test.ts).
  */
 export function fingerprint(world: World, options: { readonly fresh?: boolean } = {}): string {
-  const hash: Hash = { h: new Hasher(), names: new Map(), fresh: options.fresh === true };
-  const seen = new Map<object, number>();
-  mixValue(hash, world, seen);
-  assert(seen.size > 1, 'fingerprint: the walk reached the world');
-  return hash.h.hex();
+  const walk = new Walk(options.fresh === true);
+  walk.mixValue(world);
+  assert(walk.visited > 1, 'fingerprint: the walk reached the world');
+  return walk.h.hex();
 }

@@ -2,19 +2,48 @@
 // is one buffer seen by both ends (the backend's mapping aliases the frontend's page, as a grant
 // map does on real hardware). Frames are never reused: a page freed while the peer still holds a
 // mapping stays a dead buffer, and an invariant (not a crash) reports the use after free.
+//
+// Forks share slabs copy-on-access: every byte of a slab is reached through page() or view(), so
+// a slab no view outside this memory holds (request buffers, bounce pages not granted now) is
+// shared by a fork and its original, and whichever side asks for a page of it first gets its own
+// copy. A slab some view outside holds (a ring, a grant mapping) is copied by the world's fork
+// with that view (the view keeps aliasing its copy).
 import { assert } from '../assert.ts';
+import {
+  FORK_SELF,
+  type Forking,
+  type ForksSelf,
+  HASH_SELF,
+  type Hasher,
+  type HashesSelf,
+  type PartWalk,
+} from '../hash.ts';
 
 export const PAGE_SIZE = 4096;
 
 export type DomId = number;
 export type Frame = number;
 
-/** One allocPages() call: a contiguous run of frames, `byteOffset` into a shared slab buffer. */
+/** One buffer that runs are carved from (or a large run's own). */
+interface Slab {
+  buffer: ArrayBuffer;
+  /** Shared with a fork: no view of it exists, and its bytes cannot change until unshared. */
+  shared: boolean;
+  /** The bytes' hash, kept while the slab is shared (its bytes are fixed then). */
+  bytes: Hasher | undefined;
+}
+
+/** One allocPages() call: a contiguous run of frames, `byteOffset` into its slab's buffer. */
 interface Run {
   readonly first: Frame;
   readonly count: number;
-  readonly buffer: ArrayBuffer;
+  readonly slab: Slab;
   readonly byteOffset: number;
+}
+
+function newSlab(pages: number): Slab {
+  assert(Number.isInteger(pages) && pages >= 1, 'a slab of %s pages', pages);
+  return { buffer: new ArrayBuffer(pages * PAGE_SIZE), shared: false, bytes: undefined };
 }
 
 /**
@@ -27,15 +56,15 @@ const SLAB_PAGES = 32;
 /** Frame numbers start above 0 so that 0 never looks like a valid frame in a trace. */
 const FRAME_FIRST: Frame = 1;
 
-export class DomainMemory {
+export class DomainMemory implements ForksSelf, HashesSelf {
   readonly domid: DomId;
   private frameNext: Frame = FRAME_FIRST;
   private allocated = 0;
   // Indexed by frame - FRAME_FIRST; undefined once freed. Frames are never reused, so dense.
   // Page views are made on first use: most pages of a request buffer are only copied as a run.
-  private readonly pages: (Uint8Array | undefined)[] = [];
-  private readonly runs: (Run | undefined)[] = [];
-  private slab: ArrayBuffer | undefined;
+  private pages: (Uint8Array | undefined)[] = [];
+  private runs: (Run | undefined)[] = [];
+  private slab: Slab | undefined;
   private slabUsed = SLAB_PAGES;
 
   constructor(domid: DomId) {
@@ -53,13 +82,13 @@ export class DomainMemory {
     const first = this.frameNext;
     let run: Run;
     if (count > SLAB_PAGES / 2) {
-      run = { first, count, buffer: new ArrayBuffer(count * PAGE_SIZE), byteOffset: 0 };
+      run = { first, count, slab: newSlab(count), byteOffset: 0 };
     } else {
       if (this.slab === undefined || this.slabUsed + count > SLAB_PAGES) {
-        this.slab = new ArrayBuffer(SLAB_PAGES * PAGE_SIZE);
+        this.slab = newSlab(SLAB_PAGES);
         this.slabUsed = 0;
       }
-      run = { first, count, buffer: this.slab, byteOffset: this.slabUsed * PAGE_SIZE };
+      run = { first, count, slab: this.slab, byteOffset: this.slabUsed * PAGE_SIZE };
       this.slabUsed += count;
     }
     for (let i = 0; i < count; i++) this.runs[first - FRAME_FIRST + i] = run;
@@ -88,8 +117,9 @@ export class DomainMemory {
     if (cached !== undefined) return cached;
     const run = this.runs[frame - FRAME_FIRST];
     assert(run !== undefined, 'page: frame %s of domain %s is not allocated', frame, this.domid);
+    if (run.slab.shared) unshare(run.slab);
     const at = run.byteOffset + (frame - run.first) * PAGE_SIZE;
-    const page = new Uint8Array(run.buffer, at, PAGE_SIZE);
+    const page = new Uint8Array(run.slab.buffer, at, PAGE_SIZE);
     this.pages[frame - FRAME_FIRST] = page;
     return page;
   }
@@ -103,11 +133,103 @@ export class DomainMemory {
     for (let i = 1; i < count; i++) {
       if (this.runs[first - FRAME_FIRST + i] !== run) return undefined;
     }
+    if (run.slab.shared) unshare(run.slab);
     const at = run.byteOffset + (first - run.first) * PAGE_SIZE;
-    return new DataView(run.buffer, at, count * PAGE_SIZE);
+    return new DataView(run.slab.buffer, at, count * PAGE_SIZE);
   }
 
   isAllocated(frame: Frame): boolean {
     return Number.isInteger(frame) && this.runs[frame - FRAME_FIRST] !== undefined;
   }
+
+  /**
+   * A copy over the same slabs. Once the world's whole graph is copied, a slab whose buffer a
+   * view outside this memory holds takes the fork's copy of it; every other slab is shared, on
+   * both sides, until a page of it is asked for (the views cached here of it are dropped).
+   */
+  [FORK_SELF](fork: Forking): DomainMemory {
+    const copy = Object.create(DomainMemory.prototype) as DomainMemory;
+    Object.assign(copy, this);
+    const slabs = new Map<Slab, Slab>();
+    const theirsOf = (slab: Slab): Slab => {
+      let theirs = slabs.get(slab);
+      if (theirs === undefined) {
+        theirs = { ...slab };
+        slabs.set(slab, theirs);
+      }
+      return theirs;
+    };
+    const runs = new Map<Run, Run>();
+    copy.runs = this.runs.map((run) => {
+      if (run === undefined) return undefined;
+      let theirs = runs.get(run);
+      if (theirs === undefined) {
+        theirs = { ...run, slab: theirsOf(run.slab) };
+        runs.set(run, theirs);
+      }
+      return theirs;
+    });
+    copy.slab = this.slab === undefined ? undefined : theirsOf(this.slab);
+    copy.pages = [];
+    fork.after(() => this.finishFork(fork, copy, slabs));
+    assert(copy.runs.length === this.runs.length, 'memory fork: %s frames', copy.runs.length);
+    return copy;
+  }
+
+  private finishFork(fork: Forking, copy: DomainMemory, slabs: Map<Slab, Slab>): void {
+    for (const [slab, theirs] of slabs) {
+      const viewed = fork.copied(slab.buffer) as ArrayBuffer | undefined;
+      // A shared slab has no views anywhere: the world's fork cannot have reached its buffer.
+      assert(viewed === undefined || !slab.shared, 'a view of a shared slab');
+      if (viewed !== undefined) theirs.buffer = viewed;
+      else if (!slab.shared) {
+        slab.shared = true;
+        theirs.shared = true;
+      }
+    }
+    for (let i = 0; i < this.pages.length; i++) {
+      const page = this.pages[i];
+      if (page === undefined) continue;
+      // Views cached of a shared slab are dropped; those the world holds elsewhere keep their
+      // identity in the fork's cache too.
+      if (this.runs[i]?.slab.shared === true) this.pages[i] = undefined;
+      else copy.pages[i] = fork.copied(page) as Uint8Array | undefined;
+    }
+  }
+
+  /**
+   * The frames: which are allocated, in which runs, with their bytes (through the world's walk,
+   * so a buffer a ring or a grant mapping also views is hashed once). A shared slab keeps its
+   * bytes' hash (they cannot change while it is shared). The page views are a cache: left out.
+   */
+  [HASH_SELF](h: Hasher, fresh: boolean, walk: PartWalk): void {
+    assert(
+      this.runs.length === this.frameNext - FRAME_FIRST,
+      'memory: %s frames',
+      this.runs.length,
+    );
+    h.mix(this.domid);
+    h.mix(this.frameNext);
+    h.mix(this.allocated);
+    h.mix(this.slabUsed);
+    for (let i = 0; i < this.runs.length; i++) {
+      const run = this.runs[i];
+      if (run === undefined) h.mix(0);
+      else if (run.first === i + FRAME_FIRST) {
+        const slab = run.slab;
+        h.mix(run.count);
+        h.mix(run.byteOffset);
+        const bytes = walk.buffer(slab.buffer, slab.shared && !fresh ? slab.bytes : undefined);
+        if (slab.shared && bytes !== undefined) slab.bytes = bytes;
+      } else h.mix(1);
+    }
+  }
+}
+
+/** A shared slab's first page asked for: its own copy of the bytes, no longer shared. */
+function unshare(slab: Slab): void {
+  assert(slab.shared, 'unshare of a private slab of %s bytes', slab.buffer.byteLength);
+  slab.buffer = slab.buffer.slice(0);
+  slab.shared = false;
+  slab.bytes = undefined;
 }
