@@ -28,16 +28,47 @@ export interface Forking {
   after(finish: () => void): void;
 }
 
+/** Bytes are hashed by pages of this size: a page's hash is computed once per walk. */
+export const HASH_PAGE_BYTES = 4096;
+
+/** The hashes of one buffer's pages (two lanes each), filled as the pages are reached. */
+export class PageHashes {
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+  readonly done: Uint8Array;
+
+  constructor(pages: number) {
+    assert(Number.isInteger(pages) && pages >= 0, 'page hashes of %s pages', pages);
+    this.a = new Int32Array(pages);
+    this.b = new Int32Array(pages);
+    this.done = new Uint8Array(pages);
+  }
+
+  /** Mixes page `index` of `buffer` into `h`, hashing its bytes the first time. */
+  mixPage(h: Hasher, buffer: ArrayBuffer, index: number): void {
+    assert(index < this.done.length, 'page %s of %s hashed', index, this.done.length);
+    if (this.done[index] === 0) {
+      const one = new Hasher();
+      one.mixBytes(new Uint8Array(buffer, index * HASH_PAGE_BYTES, HASH_PAGE_BYTES));
+      this.a[index] = one.a;
+      this.b[index] = one.b;
+      this.done[index] = 1;
+    }
+    h.mix(this.a[index]!);
+    h.mix(this.b[index]!);
+  }
+}
+
 /** What a part that hashes itself may ask of the world's walk. */
 export interface PartWalk {
   /** Mixes any other value of the world's graph through the walk (aliases stay back-references). */
   value(value: unknown): void;
   /**
-   * Mixes an ArrayBuffer exactly as the walk would (so a cached hash and a fresh one agree),
-   * from `bytes` (the hash of its bytes) when given; returns the bytes' hash it mixed, or
-   * undefined when the buffer was reached before (a back-reference).
+   * Mixes `count` pages of `buffer` from byte `offset` exactly as a view of them would be mixed
+   * (the buffer's identity, then the pages' bytes), so that a cached and a fresh hash agree.
+   * `cache`, which the caller keeps only while those bytes cannot change, holds page hashes.
    */
-  buffer(buffer: ArrayBuffer, bytes: Hasher | undefined): Hasher | undefined;
+  pages(buffer: ArrayBuffer, offset: number, count: number, cache: PageHashes | undefined): void;
 }
 
 export interface HashesSelf {

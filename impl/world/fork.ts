@@ -14,9 +14,11 @@ import {
   FORK_SELF,
   type Forking,
   type ForksSelf,
+  HASH_PAGE_BYTES,
   HASH_SELF,
   Hasher,
   type HashesSelf,
+  PageHashes,
   type PartWalk,
 } from '../hash.ts';
 import { X86_32_ABI, X86_64_ABI } from '../xen/blkif-abi.ts';
@@ -193,6 +195,8 @@ class Walk implements PartWalk {
   private readonly seen = new Map<object, number>();
   /** Field and class names hashed once per fingerprint (they repeat on every object). */
   private readonly names = new Map<string, number>();
+  /** Page hashes of the buffers reached so far (views of one page share its hash). */
+  private readonly pageCache = new Map<ArrayBuffer, PageHashes>();
 
   /** `fresh`: ignore every cached hash (the parts' and the snapshots'), for checking them. */
   constructor(readonly fresh: boolean) {}
@@ -207,24 +211,51 @@ class Walk implements PartWalk {
   }
 
   /** An ArrayBuffer is its bytes' own hash, so that a part may keep it for bytes it knows fixed. */
-  buffer(buffer: ArrayBuffer, bytes: Hasher | undefined): Hasher | undefined {
+  pages(buffer: ArrayBuffer, offset: number, count: number, cache: PageHashes | undefined): void {
+    assert(cache === undefined || !this.fresh, 'cached page hashes in a fresh fingerprint');
+    this.identity(buffer);
+    this.h.mix(offset);
+    this.h.mix(count * HASH_PAGE_BYTES);
+    this.contents(buffer, offset, count * HASH_PAGE_BYTES, cache);
+  }
+
+  /** A buffer is an object like any other: reached again, it is a back-reference. */
+  private identity(buffer: ArrayBuffer): void {
     const visit = this.seen.get(buffer);
     if (visit !== undefined) {
       this.h.mix(13);
       this.h.mix(visit);
-      return undefined;
+      return;
     }
     this.seen.set(buffer, this.seen.size);
-    assert(bytes === undefined || !this.fresh, 'a cached buffer hash in a fresh fingerprint');
-    let mixed = bytes;
-    if (mixed === undefined) {
-      mixed = new Hasher();
-      mixed.mixBytes(new Uint8Array(buffer));
-    }
+    assert(this.seen.get(buffer) === this.seen.size - 1, 'a buffer numbered out of order');
     this.h.mix(10);
-    this.h.mix(mixed.a);
-    this.h.mix(mixed.b);
-    return mixed;
+    this.h.mix(buffer.byteLength);
+  }
+
+  /**
+   * The bytes of one window of a buffer: whole pages by their hashes (each page hashed once per
+   * walk however many views and runs cover it), any other window byte by byte. Bytes no view
+   * and no live run covers (a slab's dead or unused space) are never part of the state.
+   */
+  private contents(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    cache: PageHashes | undefined,
+  ): void {
+    assert(offset >= 0 && offset + length <= buffer.byteLength, 'a window past its buffer');
+    if (offset % HASH_PAGE_BYTES !== 0 || length % HASH_PAGE_BYTES !== 0) {
+      this.h.mixBytes(new Uint8Array(buffer, offset, length));
+      return;
+    }
+    let pages = cache ?? this.pageCache.get(buffer);
+    if (pages === undefined) {
+      pages = new PageHashes(Math.floor(buffer.byteLength / HASH_PAGE_BYTES));
+      this.pageCache.set(buffer, pages);
+    }
+    const first = offset / HASH_PAGE_BYTES;
+    for (let i = first; i < first + length / HASH_PAGE_BYTES; i++) pages.mixPage(this.h, buffer, i);
   }
 
   private nameCode(name: string): number {
@@ -249,7 +280,9 @@ class Walk implements PartWalk {
       return;
     }
     if (value instanceof ArrayBuffer) {
-      this.buffer(value, undefined);
+      // Reached as a buffer, not through a view: all of it.
+      this.identity(value);
+      this.contents(value, 0, value.byteLength, undefined);
       return;
     }
     const visit = this.seen.get(value);
@@ -307,11 +340,13 @@ class Walk implements PartWalk {
       if (ascendingNumbers(value.values())) for (const item of value) h.mixNumber(item as number);
       else for (const item of sortedKeys(value)) this.mixValue(item);
     } else if (ArrayBuffer.isView(value)) {
-      // A view is its buffer (hashed once, however many views alias it) and its window.
+      // A view is its buffer (which other views may alias) and the bytes of its window.
       h.mix(9);
-      this.mixValue(value.buffer);
+      const buffer = value.buffer as ArrayBuffer;
+      this.identity(buffer);
       h.mix(value.byteOffset);
       h.mix(value.byteLength);
+      this.contents(buffer, value.byteOffset, value.byteLength, undefined);
     } else if (isSnapshot(value)) {
       h.mix(14);
       mixSnapshot(h, value, this.fresh);
@@ -363,7 +398,11 @@ function mixPrimitive(h: Hasher, value: unknown): void {
   else if (value === undefined) h.mix(0);
   else if (value === null) h.mix(1);
   else if (typeof value === 'boolean') h.mix(value ? 3 : 2);
-  else h.mix(12);
+  else {
+    // Functions are behaviour, tagged only; a bigint would lose its value here.
+    assert(typeof value !== 'bigint', 'fingerprint: a bigint is hashed as a tag only');
+    h.mix(12);
+  }
 }
 
 /** A snapshot's hash, kept on the snapshot itself: snapshots are immutable and interned. */
