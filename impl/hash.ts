@@ -97,6 +97,7 @@ export class Hasher {
     }
     this.a = a;
     this.b = b;
+    assert(a === (a | 0) && b === (b | 0), 'string hash lanes left 32 bits');
   }
 
   mixNumber(n: number): void {

@@ -33,6 +33,8 @@ export function deepCopy<T>(root: T, shared: Iterable<object>): T {
     copy: (value) => copyValue(value, memo, fork),
     copied: (value) => memo.get(value),
     after: (finish) => {
+      // A few parts fork themselves (memory, xenstore, the disk): never one per object.
+      assert(finishing.length < 64, 'deepCopy: %s parts to finish', finishing.length);
       finishing.push(finish);
     },
   };
@@ -199,7 +201,9 @@ class Walk implements PartWalk {
   private readonly pageCache = new Map<ArrayBuffer, PageHashes>();
 
   /** `fresh`: ignore every cached hash (the parts' and the snapshots'), for checking them. */
-  constructor(readonly fresh: boolean) {}
+  constructor(readonly fresh: boolean) {
+    assert(typeof fresh === 'boolean', 'fingerprint: fresh is %s', typeof fresh);
+  }
 
   get visited(): number {
     return this.seen.size;
@@ -219,16 +223,23 @@ class Walk implements PartWalk {
     this.contents(buffer, offset, count * HASH_PAGE_BYTES, cache);
   }
 
-  /** A buffer is an object like any other: reached again, it is a back-reference. */
-  private identity(buffer: ArrayBuffer): void {
-    const visit = this.seen.get(buffer);
+  /** True the first time `object` is reached (numbered); later, mixes the back-reference. */
+  private firstVisit(object: object): boolean {
+    const visit = this.seen.get(object);
     if (visit !== undefined) {
       this.h.mix(13);
       this.h.mix(visit);
-      return;
+      return false;
     }
-    this.seen.set(buffer, this.seen.size);
-    assert(this.seen.get(buffer) === this.seen.size - 1, 'a buffer numbered out of order');
+    const number = this.seen.size;
+    this.seen.set(object, number);
+    assert(this.seen.size === number + 1, 'object number %s given twice', number);
+    return true;
+  }
+
+  /** A buffer is an object like any other: reached again, it is a back-reference. */
+  private identity(buffer: ArrayBuffer): void {
+    if (!this.firstVisit(buffer)) return;
     this.h.mix(10);
     this.h.mix(buffer.byteLength);
   }
@@ -285,13 +296,7 @@ class Walk implements PartWalk {
       this.contents(value, 0, value.byteLength, undefined);
       return;
     }
-    const visit = this.seen.get(value);
-    if (visit !== undefined) {
-      this.h.mix(13);
-      this.h.mix(visit);
-      return;
-    }
-    this.seen.set(value, this.seen.size);
+    if (!this.firstVisit(value)) return;
     if (Array.isArray(value)) {
       this.h.mix(6);
       this.h.mix(value.length);
@@ -319,6 +324,7 @@ class Walk implements PartWalk {
   }
 
   private mixOther(value: object): void {
+    assert(!Array.isArray(value), 'an array in the walk of non-plain objects');
     const h = this.h;
     if (value instanceof Map) {
       h.mix(7);
@@ -383,12 +389,13 @@ function isSnapshot(value: object): value is { value: unknown; context: unknown;
 }
 
 function sortedKeys(keys: Iterable<unknown>): unknown[] {
-  return [...keys].sort((x, y) => {
+  const order = (x: unknown, y: unknown): number => {
     const sx = typeof x === 'number' ? x : String(x);
     const sy = typeof y === 'number' ? y : String(y);
     if (typeof sx === 'number' && typeof sy === 'number') return sx - sy;
     return String(sx) < String(sy) ? -1 : String(sx) > String(sy) ? 1 : 0;
-  });
+  };
+  return [...keys].sort(order);
 }
 
 /** Primitives by type tag and value; functions are behaviour, not state (tagged only). */
