@@ -192,48 +192,4 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkback-follows-frontend-state',
     { bounds: { requests: 0, ...attack('blkfront', 'flapState', 8) }, depth: 8, kind: 'step' },
   ],
-  // A hostile peer: one attack, the one the variant fails to refuse (the honest side refuses it).
-  [
-    'blkfront-trusts-rsp-prod',
-    { bounds: { ...W1, ...attack('blkback', 'rspProdBeyondRing', 0) }, depth: 14, kind: 'step' },
-  ],
-  [
-    'blkfront-eoi-after-error',
-    { bounds: { ...W1, ...attack('blkback', 'bogusResponseId', 0) }, depth: 14, kind: 'step' },
-  ],
-  // The backend's sectors deleted before blkfront_connect gathers them.
-  [
-    'blkfront-ignores-device-info',
-    {
-      bounds: { requests: 0, ...attack('blkback', 'spoilDeviceInfo', 0) },
-      depth: 12,
-      kind: 'step',
-    },
-  ],
-  [
-    'blkback-ring-order-checked-late',
-    {
-      bounds: { requests: 0, ...attack('blkfront', 'ringPageOrderAboveMax', 0) },
-      depth: 9,
-      kind: 'step',
-    },
-  ],
-  [
-    'blkback-trusts-req-prod',
-    { bounds: { ...W1, ...attack('blkfront', 'reqProdBeyondRing', 0) }, depth: 12, kind: 'step' },
-  ],
-  // Value 10: the garbage table's well-formed indirect request with inner op discard.
-  [
-    'blkback-indirect-any-inner-op',
-    {
-      bounds: { requests: 0, indirectSegments: 32, ...attack('blkfront', 'garbageRequest', 10) },
-      depth: 12,
-      kind: 'step',
-    },
-  ],
-  // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
-  [
-    'blkback-follows-frontend-state',
-    { bounds: { requests: 0, ...attack('blkfront', 'flapState', 8) }, depth: 8, kind: 'step' },
-  ],
 ]);
