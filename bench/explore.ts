@@ -163,7 +163,9 @@ function ratioFigures(deadline: number): BenchFigure[] {
       const missing =
         found.outcome !== 'violation'
           ? `explore: ${found.outcome} within depth ${row.depth}`
-          : 'check found nothing';
+          : now() > deadline
+            ? 'not measured: bench budget (check stopped)'
+            : `check found nothing in ${ROW_CHECK_RUNS} runs`;
       out.push({ label: `ratio ${name}`, value: 0, unit: '', absent: missing });
       continue;
     }
