@@ -45,6 +45,7 @@ export const ACTION_KEYS: readonly string[] = [
   'guest.submit',
   'guest.resume',
   'guest.close',
+  'guest.unbind',
   'blkfront.probe',
   'blkfront.queueRequest',
   'blkfront.processResponses',
@@ -252,7 +253,11 @@ export function measureCoverage(
       for (const [key, n] of run.actionCounts) bump(actions, key, n);
       for (const hit of probes.hits) bump(scenarios, hit);
       // Only the tables' edges: a same-value rewrite over the toolstack's Closing is no edge.
+      // The hostile side's node is the adversary's (it flaps it under the driver's writes): only
+      // the honest side's edges are the Linux drivers' behaviour.
+      const hostile = scenario.config.hostile?.side;
       for (const w of run.world.stateWrites) {
+        if (hostile !== undefined && (w.side === 'frontend') === (hostile === 'blkfront')) continue;
         const key = edgeName(w.side, w.from, w.to, w.writer);
         if (xenbusEdges.has(key)) bump(xenbusEdges, key);
       }

@@ -79,7 +79,14 @@ export const xenbusTransitions: PropertyDef = {
     'each side only takes the xenbus state edges the Linux drivers take, through every fault',
   codes: ['illegal-xenbus-transition', 'teardown-liveness'],
   scenario: scenarioArb({
-    ...withWeights({ migrations: 50, unplug: 45, frontendClose: 35, transactionConflicts: 60 }),
+    ...withWeights({
+      migrations: 50,
+      unplug: 45,
+      frontendClose: 35,
+      transactionConflicts: 60,
+      guestUnbind: 35,
+      channelLimit: 25,
+    }),
     itemCountMax: 6,
     ioHeavyPercent: IO_HEAVY_CONTROL,
   }),

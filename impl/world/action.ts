@@ -16,6 +16,8 @@ export type Action =
   | { readonly actor: 'guest'; readonly kind: 'resume' }
   // The guest shuts the device down (frontend-initiated close).
   | { readonly actor: 'guest'; readonly kind: 'close' }
+  // The guest unbinds blkfront (sysfs unbind, rmmod): xenbus_dev_remove, then Closed by xenbus.
+  | { readonly actor: 'guest'; readonly kind: 'unbind' }
   // blkfront probe: the driver binds and watches the backend's state.
   | { readonly actor: 'blkfront'; readonly kind: 'probe' }
   // blk-mq dispatches the head of a hardware queue to blkif_queue_rq (build, publish, notify).

@@ -74,6 +74,12 @@ export interface FaultPlan {
    * fails, xenbus_dev_fatal): the backend closes before it ever connects.
    */
   readonly hotplugFailure?: boolean;
+  /**
+   * The guest may unbind blkfront from the device (sysfs unbind, rmmod xen-blkfront) from this
+   * step of the run on (the administrator's moment): xenbus_dev_remove runs blkfront_remove and
+   * writes Closed for it.
+   */
+  readonly guestUnbindFromStep?: number;
   /** With unplug: the detach may also come before the frontend started talking to blkback. */
   readonly detachEarly?: boolean;
   /**
@@ -195,6 +201,8 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
   checkInt(issues, 'diskSectors', config.diskSectors, 8, 1 << 24);
   if (config.faults.faultsAfterRequests !== undefined)
     checkInt(issues, 'faults.faultsAfterRequests', config.faults.faultsAfterRequests, 0, 1 << 20);
+  if (config.faults.guestUnbindFromStep !== undefined)
+    checkInt(issues, 'faults.guestUnbindFromStep', config.faults.guestUnbindFromStep, 0, 1 << 20);
   if (config.faults.eventChannelsMax !== undefined)
     checkInt(issues, 'faults.eventChannelsMax', config.faults.eventChannelsMax, 1, 1 << 17);
   checkInt(issues, 'frontend.queueCountMax', config.frontend.queueCountMax, 0, 1024);

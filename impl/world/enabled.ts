@@ -16,7 +16,7 @@ import type { World } from './world.ts';
 /**
  * The canonical order, one call per kind (or kind and target), each appending its actions.
  * Written out as calls rather than a loop over a list of functions: every call site then sees one
- * function, which the JIT can inline; a loop's one call site sees all 25 (the hot path).
+ * function, which the JIT can inline; a loop's one call site sees all 26 (the hot path).
  */
 export function enabled(world: World): Action[] {
   const out: Action[] = [];
@@ -45,6 +45,7 @@ export function enabled(world: World): Action[] {
   toolstack.forceRemoveEnabled(world, out);
   toolstack.hotplugFailsEnabled(world, out);
   guest.closeEnabled(world, out);
+  guest.unbindEnabled(world, out);
   toolstack.restartBackendEnabled(world, out);
   toolstack.destroyEnabled(world, out);
   toolstack.dom0WriteEnabled(world, out);

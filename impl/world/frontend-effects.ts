@@ -132,7 +132,8 @@ function switchFrontendState(world: World, state: number): void {
   if (!written.ok) return;
   world.stateWrites.push({
     side: 'frontend',
-    writer: 'frontend',
+    // blkfront_remove has run (the driver is unbound): this is xenbus_dev_remove's Closed.
+    writer: front.snapshot.context.bound ? 'frontend' : 'xenbus',
     from: Number(before.value),
     to: value,
     step: world.stepCount,

@@ -20,6 +20,8 @@ interface RawFaults {
   readonly channels: number;
   /** For I/O-heavy runs: how many requests the guest submits before a save may come. */
   readonly loadBeforeSave: number;
+  /** The step from which the guest may unbind blkfront (before, during or after the connect). */
+  readonly unbindFromStep: number;
 }
 
 /** A migration target: any backend, with the run's switched-off features removed. */
@@ -37,6 +39,7 @@ export const rawFaultsArb: fc.Arbitrary<RawFaults> = fc.record({
   detachEarly: sometimes(30),
   channels: fc.integer({ min: 0, max: 3 }),
   loadBeforeSave: fc.integer({ min: 12, max: 64 }),
+  unbindFromStep: fc.integer({ min: 0, max: 40 }),
 });
 
 export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
@@ -47,6 +50,7 @@ export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
     transactionConflicts: swarm.transactionConflicts ? raw.transactionConflicts : 0,
     backendRestart: swarm.backendRestart,
     hotplugFailure: swarm.hotplugFailure,
+    ...(swarm.guestUnbind ? { guestUnbindFromStep: raw.unbindFromStep } : {}),
     detachEarly: swarm.unplug && raw.unplug && raw.detachEarly,
     // Not with migrations: a restore onto a host with more queues than channels fails in
     // talk_to_blkback, and blkfront_resume's error path never requeues what it captured.

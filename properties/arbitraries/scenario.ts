@@ -63,6 +63,7 @@ export function ioHeavyShape(shape: ScenarioShape): ScenarioShape {
       hotplugFailure: 0,
       channelLimit: 0,
       transactionConflicts: 10,
+      guestUnbind: 0,
     },
     vcpuCount: fc.integer({ min: 2, max: 4 }),
     itemCountMin: 48,

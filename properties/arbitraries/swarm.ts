@@ -30,6 +30,8 @@ export interface SwarmWeights {
   /** Migrations wait until the guest submitted some requests (in flight across the save). */
   readonly saveUnderLoad: number;
   readonly x86_32: number;
+  /** The guest unbinds blkfront (xenbus_dev_remove) at some state of the device. */
+  readonly guestUnbind: number;
 }
 
 export type Swarm = { readonly [K in keyof SwarmWeights]: boolean };
@@ -49,9 +51,10 @@ export const DEFAULT_WEIGHTS: SwarmWeights = {
   // Off by default: a backend crash is not always survivable (see suites/backend-restart.test.ts).
   backendRestart: 0,
   hotplugFailure: 8,
-  channelLimit: 8,
+  channelLimit: 12,
   saveUnderLoad: 0,
   x86_32: 20,
+  guestUnbind: 15,
 };
 
 export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {
@@ -72,5 +75,6 @@ export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {
     channelLimit: sometimes(weights.channelLimit),
     saveUnderLoad: sometimes(weights.saveUnderLoad),
     x86_32: sometimes(weights.x86_32),
+    guestUnbind: sometimes(weights.guestUnbind),
   });
 }

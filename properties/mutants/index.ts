@@ -4,6 +4,7 @@ import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import type { ViolationCode } from '../invariants/violation.ts';
 import { assumeMultiQueue } from './assume-multi-queue.ts';
 import { backendNeverCloses } from './backend-never-closes.ts';
+import { backendMissesSuddenClosed } from './backend-misses-sudden-closed.ts';
 import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
@@ -104,6 +105,11 @@ const LIST: readonly Mutant[] = [
     drivers: backendNeverCloses,
     caughtBy: 'teardown-liveness',
     summary: "blkback disconnects on the frontend's Closed but never writes Closed itself",
+  },
+  {
+    drivers: backendMissesSuddenClosed,
+    caughtBy: 'teardown-liveness',
+    summary: 'blkback in InitWait ignores a Closed it sees without Closing (an unbound frontend)',
   },
   {
     drivers: backendSkipsFinalCheck,

@@ -10,9 +10,12 @@ import { hasWork, issueItem } from '../block-layer.ts';
 import { sendToFrontend } from '../frontend-effects.ts';
 import type { ActionOf, ActorModule } from '../kinds.ts';
 import { frontConnected, guestRuns, teardownOf, type World } from '../world.ts';
+import { IN_CALLBACK } from '../../../model/events.ts';
+import { answersOutstanding } from './toolstack.ts';
 
 const RESUME: Action = { actor: 'guest', kind: 'resume' };
 const CLOSE: Action = { actor: 'guest', kind: 'close' };
+const UNBIND: Action = { actor: 'guest', kind: 'unbind' };
 
 /**
  * A vCPU hands one workload item to blk-mq (bio submission); dispatch to the driver is a
@@ -60,6 +63,20 @@ function close(world: World): void {
   sendToFrontend(world, { type: 'guest.shutdown' });
 }
 
+/**
+ * The guest's administrator unbinds blkfront (echo vbd-51712 > .../drivers/vbd/unbind, or rmmod
+ * xen-blkfront): xenbus_dev_remove frees the otherend watch, blkfront_remove's del_gendisk finds
+ * nothing in flight, blkif_free ends the grants and closes the channels, and xenbus, blkfront not
+ * allowing rebind, writes Closed itself: the backend sees Closed whatever it saw before.
+ */
+function unbind(world: World): void {
+  assert(world.lifecycle.kind === 'running', 'the guest unbinds its driver while it runs');
+  assert(world.front.snapshot.context.bound, 'blkfront is bound to the device it unbinds');
+  world.xs.unwatch(world.guestDomid, `${backendPath(world.guestDomid)}/${BE.state}`, 'otherend');
+  sendToFrontend(world, { type: 'device.remove' });
+  assert(!world.front.snapshot.context.bound, 'blkfront_remove left the driver bound');
+}
+
 export const GUEST: ActorModule<'guest'> = {
   actor: 'guest',
   kinds: {
@@ -70,6 +87,11 @@ export const GUEST: ActorModule<'guest'> = {
     },
     resume: { perform: resume, describe: () => 'guest resume', faultStart: false },
     close: { perform: close, describe: () => 'guest close', faultStart: true },
+    unbind: {
+      perform: unbind,
+      describe: () => 'guest unbinds blkfront (xenbus_dev_remove)',
+      faultStart: true,
+    },
   },
 };
 
@@ -91,4 +113,32 @@ export function resumeEnabled(world: World, out: Action[]): void {
 export function closeEnabled(world: World, out: Action[]): void {
   if (world.lifecycle.kind !== 'running' || !frontConnected(world)) return;
   if (world.config.faults.frontendClose) out.push(CLOSE);
+}
+
+/**
+ * A fault of the plan: from the plan's step on, the guest may unbind a bound blkfront outside a xenwatch callback and its transaction, with no request outstanding
+ * (del_gendisk would wait for them) and no response still to come. Not while the backend maps
+ * a page other than a ring's: blkif_free_ring frees the bounce pages of persistent grants it
+ * could only defer — a finding (docs/findings.md), kept out of the honest campaign. Not while a
+ * resume renegotiates: with the otherend watch freed first, del_gendisk would wait forever for
+ * the captured requests.
+ */
+export function unbindEnabled(world: World, out: Action[]): void {
+  const from = world.config.faults.guestUnbindFromStep;
+  if (world.lifecycle.kind !== 'running' || from === undefined || world.stepCount < from) return;
+  const front = world.front;
+  if (!front.snapshot.context.bound || front.tx !== undefined) return;
+  if (front.snapshot.hasTag(IN_CALLBACK) || front.snapshot.context.connection === 'SUSPENDED')
+    return;
+  for (const rinfo of front.device.rings)
+    if (rinfo.inflightCount > 0 || rinfo.dispatch.length > 0) return;
+  if (!answersOutstanding(world) && !persistentlyMapped(world)) out.push(UNBIND);
+}
+
+/** The backend maps a guest page that is no ring page (a persistent grant it keeps). */
+function persistentlyMapped(world: World): boolean {
+  const table = world.guestGnttab;
+  if (table.mappedCount() === 0) return false;
+  const rings = new Set(world.front.device.rings.flatMap((r) => r.ringRefs));
+  return table.grantedRefs().some((ref) => table.isMapped(ref) && !rings.has(ref));
 }

@@ -283,7 +283,7 @@ export function removeDeviceEnabled(world: World, out: Action[]): void {
  * (folded into the toolstack's step) waits while a response can still arrive — the backend still
  * has I/O in flight, or a frontend ring has responses or an event it has not handled yet.
  */
-function answersOutstanding(world: World): boolean {
+export function answersOutstanding(world: World): boolean {
   if (world.host.back.rings.some(ringBusy)) return true;
   const dev = world.front.device;
   if (dev.connection !== 'connected') return false;

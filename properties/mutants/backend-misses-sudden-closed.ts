@@ -1,0 +1,17 @@
+// A blkback whose frontend_changed acts on the frontend's Closed only after its Closing: a
+// frontend that goes away before the backend connected (the guest unbound blkfront, and
+// xenbus_dev_remove wrote Closed over Initialising or Initialised) leaves blkback in InitWait
+// for good. Linux's frontend_changed disconnects and closes on Closed whatever came before it.
+// Caught at quiescence by teardown-liveness.
+import { XenbusState } from '../../model/xenbus-state.ts';
+import { xenbusSwitchState } from '../../impl/blkfront/xenbus.ts';
+import { variantOf } from './variant.ts';
+
+export const backendMissesSuddenClosed = variantOf('backend-misses-sudden-closed', {
+  blkback: {
+    switchState: (current: number, next: number) =>
+      current === XenbusState.InitWait && next === XenbusState.Closed
+        ? undefined
+        : xenbusSwitchState(current, next),
+  },
+});
