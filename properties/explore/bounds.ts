@@ -50,6 +50,8 @@ export interface ConfigBounds {
    * attacks the scheduler may pick (each spec one shot), and how many it may take in all.
    */
   readonly hostile?: HostilePlan;
+  /** The guest may unbind blkfront (xenbus_dev_remove) at any step. */
+  readonly unbind?: boolean;
 }
 
 export const SMALL_BOUNDS: ConfigBounds = {
@@ -123,6 +125,7 @@ export function configsOf(
         frontendClose: bounds.close,
         transactionConflicts: bounds.conflicts,
         backendRestart: bounds.restart,
+        ...(bounds.unbind === true ? { guestUnbindFromStep: 0 } : {}),
       },
       ...(bounds.hostile === undefined || bounds.hostile.budget === 0
         ? {}

@@ -62,6 +62,13 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
   // Connected, then xl block-detach: the frontend answers the backend's Closing.
   ['reannounce-on-close', { bounds: { requests: 0, unplug: true }, depth: 16, kind: 'step' }],
   ['backend-never-closes', { bounds: { requests: 0, close: true }, depth: 16, kind: 'quiescence' }],
+  // The guest unbinds blkfront before blkback connected: Closed over Initialising.
+  [
+    'backend-misses-sudden-closed',
+    { bounds: { requests: 0, unbind: true }, depth: 8, kind: 'quiescence' },
+  ],
+  // Two ring pages: their references reversed.
+  ['ring-refs-reversed', { bounds: { ringOrder: 1, requests: 0 }, depth: 6, kind: 'step' }],
   ['connected-before-backend', { bounds: W1, depth: 6, kind: 'step' }],
   // A second fetch of a slot field shows at the first request consumed or response processed.
   ['blkback-rereads-request', { bounds: W1, depth: 16, kind: 'step' }],

@@ -1,8 +1,11 @@
 // Invariants 1-4 and 33: the queue count the frontend uses follows the negotiation rule from what
-// the backend advertised; the keys it wrote are flat for one queue and queue-N/ for several; the
+// the backend advertised; the keys it wrote are flat for one queue and queue-N/ for several, with
+// ring-page-order and each ring's ring-ref (one page) or ring-ref0..N-1 naming its own pages; the
 // backend maps exactly that many rings with one bound event channel each. The single-queue
 // fallback is the same rule seen from a backend without multi-queue, reported under its own code.
-import { frontendQueueCountMax, negotiateQueues } from '../../model/negotiate.ts';
+// The rules are computed here from both sides' parameters (blkif.h, negotiate_mq,
+// talk_to_blkback, write_per_ring_nodes), never through model/negotiate.ts, the code under test.
+import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { FE, queueDir } from '../../model/xenstore-keys.ts';
 import { BACKEND_DOMID, frontendPath } from '../../model/xenstore-paths.ts';
@@ -25,6 +28,7 @@ function layoutSettled(world: World): boolean {
 /**
  * One check, reported under one code: single-queue-fallback when the backend does not advertise
  * multi-queue-max-queues, queue-layout when it does (each finding belongs to exactly one code).
+ * The ring keys (ring-page-order, ring-ref) do not depend on multi-queue: queue-layout's always.
  */
 function layoutViolations(
   world: World,
@@ -34,13 +38,14 @@ function layoutViolations(
   if (!layoutSettled(world)) return [];
   const front = world.front;
   const advertised = world.host.back.config.queueCountMax;
-  if (onlyWithoutMultiQueue !== (advertised === undefined)) return [];
   const out: Violation[] = [];
+  if (!onlyWithoutMultiQueue) ringKeyViolations(world, code, out);
+  if (onlyWithoutMultiQueue !== (advertised === undefined)) return out;
   const step = world.stepCount;
-  const expected = negotiateQueues(
-    frontendQueueCountMax(world.config.frontend.queueCountMax, world.config.vcpuCount),
-    advertised,
-  );
+  // negotiate_mq: min(max_queues lowered to the vCPU count, the backend's max, 1 when absent),
+  // and never fewer than one ring.
+  const frontendMax = Math.min(world.config.frontend.queueCountMax, world.config.vcpuCount);
+  const expected = Math.max(1, Math.min(frontendMax, advertised ?? 1));
   const n = front.device.rings.length;
   if (n !== expected) {
     out.push({
@@ -111,6 +116,74 @@ function layoutViolations(
     });
   }
   return out;
+}
+
+/** XENBUS_MAX_RING_GRANT_ORDER: blkfront lowers max_ring_page_order to 4 at load. */
+const RING_ORDER_CAP = 4;
+
+/**
+ * talk_to_blkback and write_per_ring_nodes: ring order = min(frontend max, backend
+ * max-ring-page-order, 0 when absent); ring-page-order is written only above 0 (blkback reads it
+ * first, so it must be absent for one page); each ring names its pages as ring-ref (one page) or
+ * ring-ref0..N-1, each holding that page's grant reference.
+ */
+function ringKeyViolations(world: World, code: ViolationCode, out: Violation[]): void {
+  const dev = world.front.device;
+  const fe = Math.min(world.config.frontend.ringPageOrderMax, RING_ORDER_CAP);
+  const order = Math.min(fe, world.host.back.config.ringPageOrderMax ?? 0);
+  const step = world.stepCount;
+  const dir = frontendPath(world.guestDomid);
+  const read = (key: string): string | undefined => {
+    const got = world.xs.read(BACKEND_DOMID, `${dir}/${key}`);
+    return got.ok ? got.value : undefined;
+  };
+  const written = read(FE.ringPageOrder);
+  const want = order === 0 ? undefined : String(order);
+  if (written !== want) {
+    out.push({
+      code,
+      step,
+      key: FE.ringPageOrder,
+      message: `ring-page-order is ${written ?? 'absent'}; min(frontend max ${fe}, backend max-ring-page-order ${world.host.back.config.ringPageOrderMax ?? 'absent'}) gives ${want ?? 'absent (one page)'}`,
+    });
+  }
+  for (const rinfo of dev.rings)
+    ringRefViolations(rinfo, dev.rings.length, order, read, out, code, step);
+}
+
+function ringRefViolations(
+  rinfo: RingInfo,
+  queueCount: number,
+  order: number,
+  read: (key: string) => string | undefined,
+  out: Violation[],
+  code: ViolationCode,
+  step: number,
+): void {
+  const prefix = queueCount === 1 ? '' : `${queueDir(rinfo.index)}/`;
+  const pages = 2 ** order;
+  if (rinfo.ringRefs.length !== pages) {
+    out.push({
+      code,
+      step,
+      ring: rinfo.index,
+      message: `ring ${rinfo.index} has ${rinfo.ringRefs.length} pages; ring order ${order} calls for ${pages}`,
+    });
+    return;
+  }
+  for (let page = 0; page < pages; page++) {
+    const key = `${prefix}${FE.ringRef}${order === 0 ? '' : String(page)}`;
+    const value = read(key);
+    const want = String(rinfo.ringRefs[page]);
+    if (value === want) continue;
+    out.push({
+      code,
+      step,
+      ring: rinfo.index,
+      key,
+      message: `${key} is ${value ?? 'absent'}; ring ${rinfo.index}'s page ${page} is granted as ${want}`,
+    });
+  }
 }
 
 /** The layout only changes with xenstore writes: a run's checker rechecks when the store changed. */

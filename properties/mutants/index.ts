@@ -25,6 +25,7 @@ import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
 import { frontendTrustsRspProd } from './frontend-trusts-rsp-prod.ts';
 import { publishPastPrivate } from './publish-past-private.ts';
 import { queueDirsFromOne } from './queue-dirs-from-one.ts';
+import { ringRefsReversed } from './ring-refs-reversed.ts';
 import { advertiseIndirectDefault } from './advertise-indirect-default.ts';
 import { barrierForgotten } from './barrier-forgotten.ts';
 import { elevenSegmentsRejected } from './eleven-segments-rejected.ts';
@@ -79,6 +80,11 @@ const LIST: readonly Mutant[] = [
     drivers: queueDirsFromOne,
     caughtBy: 'queue-layout',
     summary: 'talk_to_blkback numbers queue directories from queue-1',
+  },
+  {
+    drivers: ringRefsReversed,
+    caughtBy: 'queue-layout',
+    summary: "talk_to_blkback writes a multi-page ring's grant references in reverse page order",
   },
   {
     drivers: assumeMultiQueue,
