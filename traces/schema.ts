@@ -121,6 +121,8 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   detachEarly: 'boolean?',
   eventChannelsMax: 'number?',
   faultsAfterRequests: 'number?',
+  faultsWithInFlight: 'number?',
+  guestUnbindFromStep: 'number?',
 };
 const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
   dir: 'string',

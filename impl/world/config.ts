@@ -93,6 +93,11 @@ export interface FaultPlan {
    */
   readonly faultsAfterRequests?: number;
   /**
+   * With faultsAfterRequests: a save or detach of a connected device also waits until this many
+   * requests are in flight on its rings (the moment is still the scheduler's choice).
+   */
+  readonly faultsWithInFlight?: number;
+  /**
    * dom0 userspace overwrites driver keys, in this order, each once (the conformance replay of a
    * recorded run with hostile dom0 writes); the default properties have none.
    */
@@ -201,6 +206,8 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
   checkInt(issues, 'diskSectors', config.diskSectors, 8, 1 << 24);
   if (config.faults.faultsAfterRequests !== undefined)
     checkInt(issues, 'faults.faultsAfterRequests', config.faults.faultsAfterRequests, 0, 1 << 20);
+  if (config.faults.faultsWithInFlight !== undefined)
+    checkInt(issues, 'faults.faultsWithInFlight', config.faults.faultsWithInFlight, 0, 1 << 20);
   if (config.faults.guestUnbindFromStep !== undefined)
     checkInt(issues, 'faults.guestUnbindFromStep', config.faults.guestUnbindFromStep, 0, 1 << 20);
   if (config.faults.eventChannelsMax !== undefined)

@@ -20,8 +20,6 @@ interface RawFaults {
   readonly channels: number;
   /** For I/O-heavy runs: how many requests the guest submits before a save may come. */
   readonly loadBeforeSave: number;
-  /** The step from which the guest may unbind blkfront (before, during or after the connect). */
-  readonly unbindFromStep: number;
 }
 
 /** A migration target: any backend, with the run's switched-off features removed. */
@@ -39,7 +37,6 @@ export const rawFaultsArb: fc.Arbitrary<RawFaults> = fc.record({
   detachEarly: sometimes(30),
   channels: fc.integer({ min: 0, max: 3 }),
   loadBeforeSave: fc.integer({ min: 12, max: 64 }),
-  unbindFromStep: fc.integer({ min: 0, max: 40 }),
 });
 
 export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
@@ -50,7 +47,6 @@ export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
     transactionConflicts: swarm.transactionConflicts ? raw.transactionConflicts : 0,
     backendRestart: swarm.backendRestart,
     hotplugFailure: swarm.hotplugFailure,
-    ...(swarm.guestUnbind ? { guestUnbindFromStep: raw.unbindFromStep } : {}),
     detachEarly: swarm.unplug && raw.unplug && raw.detachEarly,
     // Not with migrations: a restore onto a host with more queues than channels fails in
     // talk_to_blkback, and blkfront_resume's error path never requeues what it captured.
@@ -60,3 +56,34 @@ export function faultsOf(raw: RawFaults, swarm: Swarm): FaultPlan {
 }
 
 export type { RawFaults };
+
+/**
+ * Fault draws added after the first ones: drawn after the schedule (scenario.ts), so every seed
+ * still draws the configurations and schedules it drew before they existed.
+ */
+export interface LateFaults {
+  /** The guest may unbind blkfront (swarm feature guestUnbind). */
+  readonly unbind: boolean;
+  /** The step from which it may (before, during or after the connect). */
+  readonly unbindFromStep: number;
+  /** With a save under load: requests in flight on the rings before a save or detach may come. */
+  readonly inFlightBeforeSave: number;
+}
+
+export function lateFaultsArb(unbindPercent: number): fc.Arbitrary<LateFaults> {
+  return fc.record({
+    unbind: sometimes(unbindPercent),
+    unbindFromStep: fc.integer({ min: 0, max: 40 }),
+    inFlightBeforeSave: fc.integer({ min: 2, max: 24 }),
+  });
+}
+
+export function withLateFaults(faults: FaultPlan, late: LateFaults): FaultPlan {
+  return {
+    ...faults,
+    ...(late.unbind ? { guestUnbindFromStep: late.unbindFromStep } : {}),
+    ...(faults.faultsAfterRequests !== undefined
+      ? { faultsWithInFlight: late.inFlightBeforeSave }
+      : {}),
+  };
+}

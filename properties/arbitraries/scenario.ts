@@ -13,7 +13,7 @@ import {
   swarmFrontend,
   vcpuCountArb,
 } from './config.ts';
-import { faultsOf, rawFaultsArb } from './faults.ts';
+import { faultsOf, lateFaultsArb, rawFaultsArb, withLateFaults } from './faults.ts';
 import { scheduleArb } from './schedule.ts';
 import { DEFAULT_WEIGHTS, type SwarmWeights, swarmArb } from './swarm.ts';
 import { rawWorkloadArb, workloadOf } from './workload.ts';
@@ -113,13 +113,19 @@ export function scenarioArb(shape: Partial<ScenarioShape> = {}): fc.Arbitrary<Sc
 }
 
 function shapedScenarioArb(full: ScenarioShape): fc.Arbitrary<Scenario> {
-  return fc.record({
-    config: configArb(full),
-    choices: scheduleArb({
-      choiceCountMax: full.choiceCountMax,
-      fromEndPercent: full.fromEndPercent,
-    }),
-  });
+  return fc
+    .record({
+      config: configArb(full),
+      choices: scheduleArb({
+        choiceCountMax: full.choiceCountMax,
+        fromEndPercent: full.fromEndPercent,
+      }),
+      late: lateFaultsArb(full.weights.guestUnbind),
+    })
+    .map(({ config, choices, late }) => ({
+      config: { ...config, faults: withLateFaults(config.faults, late) },
+      choices,
+    }));
 }
 
 /** Shapes with one feature forced on or off, for properties that aim at one family. */

@@ -34,7 +34,8 @@ export interface SwarmWeights {
   readonly guestUnbind: number;
 }
 
-export type Swarm = { readonly [K in keyof SwarmWeights]: boolean };
+/** guestUnbind is drawn after the schedule (scenario.ts lateFaultsArb), not with the rest. */
+export type Swarm = { readonly [K in Exclude<keyof SwarmWeights, 'guestUnbind'>]: boolean };
 
 export const DEFAULT_WEIGHTS: SwarmWeights = {
   multiQueue: 75,
@@ -51,7 +52,7 @@ export const DEFAULT_WEIGHTS: SwarmWeights = {
   // Off by default: a backend crash is not always survivable (see suites/backend-restart.test.ts).
   backendRestart: 0,
   hotplugFailure: 8,
-  channelLimit: 12,
+  channelLimit: 8,
   saveUnderLoad: 0,
   x86_32: 20,
   guestUnbind: 15,
@@ -75,6 +76,5 @@ export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {
     channelLimit: sometimes(weights.channelLimit),
     saveUnderLoad: sometimes(weights.saveUnderLoad),
     x86_32: sometimes(weights.x86_32),
-    guestUnbind: sometimes(weights.guestUnbind),
   });
 }

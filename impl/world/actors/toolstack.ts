@@ -294,10 +294,19 @@ export function answersOutstanding(world: World): boolean {
   return false;
 }
 
-/** The plan's load condition for saves and detaches (faultsAfterRequests) holds. */
+/**
+ * The plan's load condition for saves and detaches holds: the guest submitted faultsAfterRequests
+ * requests, and a connected device has faultsWithInFlight of them on its rings.
+ */
 function loaded(world: World): boolean {
-  const after = world.config.faults.faultsAfterRequests;
-  return after === undefined || world.guest.nextTag - 1 >= after;
+  const faults = world.config.faults;
+  const after = faults.faultsAfterRequests;
+  if (after !== undefined && world.guest.nextTag - 1 < after) return false;
+  const inFlight = faults.faultsWithInFlight;
+  if (inFlight === undefined || !frontConnected(world)) return true;
+  let n = 0;
+  for (const rinfo of world.front.device.rings) n += rinfo.inflightCount;
+  return n >= inFlight;
 }
 
 /** A migration of the plan may start while connected, or while renegotiating after a resume. */
