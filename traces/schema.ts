@@ -122,7 +122,7 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   eventChannelsMax: 'number?',
   faultsAfterRequests: 'number?',
   faultsWithInFlight: 'number?',
-  guestUnbindFromStep: 'number?',
+  guestUnbindAfterWrites: 'number?',
 };
 const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
   dir: 'string',

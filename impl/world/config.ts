@@ -75,11 +75,12 @@ export interface FaultPlan {
    */
   readonly hotplugFailure?: boolean;
   /**
-   * The guest may unbind blkfront from the device (sysfs unbind, rmmod xen-blkfront) from this
-   * step of the run on (the administrator's moment): xenbus_dev_remove runs blkfront_remove and
-   * writes Closed for it.
+   * The guest may unbind blkfront from the device (sysfs unbind, rmmod xen-blkfront) once blkfront
+   * has written its state this many times (the administrator's moment: before it talked, after
+   * Initialised or a failure, after Connected): xenbus_dev_remove runs blkfront_remove and writes
+   * Closed for it.
    */
-  readonly guestUnbindFromStep?: number;
+  readonly guestUnbindAfterWrites?: number;
   /** With unplug: the detach may also come before the frontend started talking to blkback. */
   readonly detachEarly?: boolean;
   /**
@@ -208,8 +209,14 @@ export function validateConfig(config: WorldConfig): Result<WorldConfig, readonl
     checkInt(issues, 'faults.faultsAfterRequests', config.faults.faultsAfterRequests, 0, 1 << 20);
   if (config.faults.faultsWithInFlight !== undefined)
     checkInt(issues, 'faults.faultsWithInFlight', config.faults.faultsWithInFlight, 0, 1 << 20);
-  if (config.faults.guestUnbindFromStep !== undefined)
-    checkInt(issues, 'faults.guestUnbindFromStep', config.faults.guestUnbindFromStep, 0, 1 << 20);
+  if (config.faults.guestUnbindAfterWrites !== undefined)
+    checkInt(
+      issues,
+      'faults.guestUnbindAfterWrites',
+      config.faults.guestUnbindAfterWrites,
+      0,
+      1 << 20,
+    );
   if (config.faults.eventChannelsMax !== undefined)
     checkInt(issues, 'faults.eventChannelsMax', config.faults.eventChannelsMax, 1, 1 << 17);
   checkInt(issues, 'frontend.queueCountMax', config.frontend.queueCountMax, 0, 1024);

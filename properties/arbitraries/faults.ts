@@ -64,8 +64,8 @@ export type { RawFaults };
 export interface LateFaults {
   /** The guest may unbind blkfront (swarm feature guestUnbind). */
   readonly unbind: boolean;
-  /** The step from which it may (before, during or after the connect). */
-  readonly unbindFromStep: number;
+  /** After how many of blkfront's state writes it may (before it talked, after one, after two). */
+  readonly unbindAfterWrites: number;
   /** With a save under load: requests in flight on the rings before a save or detach may come. */
   readonly inFlightBeforeSave: number;
 }
@@ -73,7 +73,7 @@ export interface LateFaults {
 export function lateFaultsArb(unbindPercent: number): fc.Arbitrary<LateFaults> {
   return fc.record({
     unbind: sometimes(unbindPercent),
-    unbindFromStep: fc.integer({ min: 0, max: 40 }),
+    unbindAfterWrites: fc.integer({ min: 0, max: 2 }),
     inFlightBeforeSave: fc.integer({ min: 2, max: 24 }),
   });
 }
@@ -81,7 +81,7 @@ export function lateFaultsArb(unbindPercent: number): fc.Arbitrary<LateFaults> {
 export function withLateFaults(faults: FaultPlan, late: LateFaults): FaultPlan {
   return {
     ...faults,
-    ...(late.unbind ? { guestUnbindFromStep: late.unbindFromStep } : {}),
+    ...(late.unbind ? { guestUnbindAfterWrites: late.unbindAfterWrites } : {}),
     ...(faults.faultsAfterRequests !== undefined
       ? { faultsWithInFlight: late.inFlightBeforeSave }
       : {}),

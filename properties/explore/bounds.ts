@@ -125,7 +125,7 @@ export function configsOf(
         frontendClose: bounds.close,
         transactionConflicts: bounds.conflicts,
         backendRestart: bounds.restart,
-        ...(bounds.unbind === true ? { guestUnbindFromStep: 0 } : {}),
+        ...(bounds.unbind === true ? { guestUnbindAfterWrites: 0 } : {}),
       },
       ...(bounds.hostile === undefined || bounds.hostile.budget === 0
         ? {}

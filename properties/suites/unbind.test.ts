@@ -20,7 +20,7 @@ const CONFIG: WorldConfig = {
   frontend: DEFAULT_FRONTEND,
   backend: DEFAULT_BACKEND,
   workload: [],
-  faults: { ...NO_FAULTS, guestUnbindFromStep: 0 },
+  faults: { ...NO_FAULTS, guestUnbindAfterWrites: 0 },
 };
 
 /** The first ordinary step each time, until `until` holds or nothing is left to do. */
@@ -52,6 +52,17 @@ describe('guest unbinds blkfront', () => {
     expect(writes).toContain('backend 2->6 backend');
     expect(world.host.back.cachedState).toBe(XenbusState.Closed);
     expect(world.guestGnttab.grantedCount()).toBe(0);
+  });
+
+  it("after blkfront's own failure: Closing -> Closed by xenbus", () => {
+    // max_event_channels 1 leaves no port: setup_blkring fails, xenbus_dev_fatal writes Closing.
+    const config = { ...CONFIG, faults: { ...CONFIG.faults, eventChannelsMax: 1 } };
+    const world = initWorld(config, HONEST_DRIVERS, new Ledger());
+    runUntil(world, (w) => w.front.cachedState === XenbusState.Closing && unbindEnabled(w));
+    expect(world.front.cachedState).toBe(XenbusState.Closing);
+    step(world, { actor: 'guest', kind: 'unbind' });
+    const writes = world.stateWrites.map((w) => `${w.side} ${w.from}->${w.to} ${w.writer}`);
+    expect(writes).toContain('frontend 5->6 xenbus');
   });
 
   it('on a connected device without persistent mappings: Connected -> Closed by xenbus', () => {

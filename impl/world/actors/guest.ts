@@ -116,7 +116,8 @@ export function closeEnabled(world: World, out: Action[]): void {
 }
 
 /**
- * A fault of the plan: from the plan's step on, the guest may unbind a bound blkfront outside a xenwatch callback and its transaction, with no request outstanding
+ * A fault of the plan: after the plan's number of frontend state writes, the guest may unbind a
+ * bound blkfront outside a xenwatch callback and its transaction, with no request outstanding
  * (del_gendisk would wait for them) and no response still to come. Not while the backend maps
  * a page other than a ring's: blkif_free_ring frees the bounce pages of persistent grants it
  * could only defer — a finding (docs/findings.md), kept out of the honest campaign. Not while a
@@ -124,8 +125,9 @@ export function closeEnabled(world: World, out: Action[]): void {
  * the captured requests.
  */
 export function unbindEnabled(world: World, out: Action[]): void {
-  const from = world.config.faults.guestUnbindFromStep;
-  if (world.lifecycle.kind !== 'running' || from === undefined || world.stepCount < from) return;
+  const after = world.config.faults.guestUnbindAfterWrites;
+  if (world.lifecycle.kind !== 'running' || after === undefined) return;
+  if (frontendWrites(world) < after) return;
   const front = world.front;
   if (!front.snapshot.context.bound || front.tx !== undefined) return;
   if (front.snapshot.hasTag(IN_CALLBACK) || front.snapshot.context.connection === 'SUSPENDED')
@@ -141,4 +143,11 @@ function persistentlyMapped(world: World): boolean {
   if (table.mappedCount() === 0) return false;
   const rings = new Set(world.front.device.rings.flatMap((r) => r.ringRefs));
   return table.grantedRefs().some((ref) => table.isMapped(ref) && !rings.has(ref));
+}
+
+/** How many times blkfront (or xenbus for it) has written its state node so far. */
+function frontendWrites(world: World): number {
+  let n = 0;
+  for (const w of world.stateWrites) if (w.side === 'frontend') n += 1;
+  return n;
 }
