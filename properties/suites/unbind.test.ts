@@ -32,6 +32,9 @@ function runUntil(world: World, until: (w: World) => boolean): void {
   }
 }
 
+/** Each state write as `side from->to writer`. */
+const writesOf = (world: World): string[] =>
+  world.stateWrites.map((w) => `${w.side} ${w.from}->${w.to} ${w.writer}`);
 const unbindEnabled = (w: World): boolean => enabled(w).some((a) => a.kind === 'unbind');
 const quietlyConnected = (w: World): boolean =>
   frontConnected(w) && w.xs.pendingWatchCount(w.guestDomid) === 0;
@@ -47,7 +50,7 @@ describe('guest unbinds blkfront', () => {
     expect(unbindEnabled(world)).toBe(true);
     step(world, { actor: 'guest', kind: 'unbind' });
     runUntil(world, () => false);
-    const writes = world.stateWrites.map((w) => `${w.side} ${w.from}->${w.to} ${w.writer}`);
+    const writes = writesOf(world);
     expect(writes).toContain('frontend 1->6 xenbus');
     expect(writes).toContain('backend 2->6 backend');
     expect(world.host.back.cachedState).toBe(XenbusState.Closed);
@@ -61,7 +64,7 @@ describe('guest unbinds blkfront', () => {
     runUntil(world, (w) => w.front.cachedState === XenbusState.Closing && unbindEnabled(w));
     expect(world.front.cachedState).toBe(XenbusState.Closing);
     step(world, { actor: 'guest', kind: 'unbind' });
-    const writes = world.stateWrites.map((w) => `${w.side} ${w.from}->${w.to} ${w.writer}`);
+    const writes = writesOf(world);
     expect(writes).toContain('frontend 5->6 xenbus');
   });
 
@@ -71,7 +74,7 @@ describe('guest unbinds blkfront', () => {
     expect(unbindEnabled(world)).toBe(true);
     step(world, { actor: 'guest', kind: 'unbind' });
     runUntil(world, () => false);
-    const writes = world.stateWrites.map((w) => `${w.side} ${w.from}->${w.to} ${w.writer}`);
+    const writes = writesOf(world);
     expect(writes).toContain('frontend 4->6 xenbus');
     expect(writes).toContain('backend 4->6 backend');
     // The ring page's grant was deferred with its page, and ended once blkback unmapped it.
