@@ -46,6 +46,23 @@ describe.each(cases)('machine memo, $name machine', ({ machine, exploration }) =
     }
   });
 
+  it('agrees with transition() when every state key hashes alike (one chain of states)', () => {
+    const memo = new MachineMemo(machine, 4096, () => 7);
+    for (const round of [0, 1]) {
+      for (const { from, event, to, actions } of exploration.steps) {
+        const [next, got] = memo.transition(from as never, event as never);
+        expect(plain(next as AnyMachineSnapshot), `round ${round}`).toEqual(plain(to));
+        expect(got).toEqual(actions.map((a) => ({ type: a.type, params: a.params })));
+      }
+    }
+    // Equal states found through the chain are one object, as with distinct hashes.
+    const { from, event } = exploration.steps[0]!;
+    const [a] = memo.transition(from as never, event as never);
+    const [b] = new MachineMemo(machine, 4096, () => 7).transition(from as never, event as never);
+    expect(memo.transition(a, event as never)[0]).toBe(memo.transition(a, event as never)[0]);
+    expect(plain(b as AnyMachineSnapshot)).toEqual(plain(a as AnyMachineSnapshot));
+  });
+
   it('hands out one object per state: a repeated step is found by identity', () => {
     const memo = new MachineMemo(machine);
     const { from, event } = exploration.steps[0]!;

@@ -39,8 +39,10 @@ export const MEMO_ENTRIES_MAX = 4096;
 
 interface StateNode<M extends AnyStateMachine> {
   readonly snapshot: SnapshotFrom<M>;
-  /** Keyed by the event's JSON (events are small, flat records). */
-  readonly next: Map<string, MemoResult<M>>;
+  /** Keyed by the event's JSON (events are small, flat records); made on the first transition. */
+  next: Map<string, MemoResult<M>> | undefined;
+  /** Another state whose key hashes alike (compared by key when looked up). */
+  sameHash: StateNode<M> | undefined;
 }
 
 export class MachineMemo<M extends AnyStateMachine> {
@@ -48,16 +50,24 @@ export class MachineMemo<M extends AnyStateMachine> {
   private readonly scope: AnyActorScope;
   private collected: MemoAction[] = [];
   private readonly byIdentity = new Map<SnapshotFrom<M>, StateNode<M>>();
-  private readonly byState = new Map<string, StateNode<M>>();
+  /**
+   * By a hash of the state's key, not the key itself: a state key is a few hundred characters and
+   * a campaign's memo holds thousands of states (most of its memory was these strings).
+   */
+  private readonly byState = new Map<number, StateNode<M>>();
+  private states = 0;
   private readonly initials = new Map<string, SnapshotFrom<M>>();
   private entries = 0;
 
   private readonly entriesMax: number;
+  private readonly hash: (key: string) => number;
 
-  constructor(machine: M, entriesMax = MEMO_ENTRIES_MAX) {
+  /** `hash` of a state key: tests pass a constant one, so that every state shares one chain. */
+  constructor(machine: M, entriesMax = MEMO_ENTRIES_MAX, hash: (key: string) => number = keyHash) {
     assert(Number.isInteger(entriesMax) && entriesMax >= 1, 'machine memo: bound must be >= 1');
     this.machine = machine;
     this.entriesMax = entriesMax;
+    this.hash = hash;
     this.scope = inertScope(machine, (action) => {
       this.collected.push(action);
     });
@@ -90,7 +100,7 @@ export class MachineMemo<M extends AnyStateMachine> {
   transition(snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): MemoResult<M> {
     const node = this.byIdentity.get(snapshot) ?? this.adopt(snapshot);
     const eventKey = JSON.stringify(event);
-    const hit = node.next.get(eventKey);
+    const hit = node.next?.get(eventKey);
     if (hit !== undefined) return hit;
     this.collected = [];
     const raw = this.machine.transition(snapshot, event, this.scope) as SnapshotFrom<M>;
@@ -98,7 +108,9 @@ export class MachineMemo<M extends AnyStateMachine> {
     this.collected = [];
     if (this.entries >= this.entriesMax) this.clear();
     const result: MemoResult<M> = [this.canonical(raw), actions];
-    (this.byIdentity.get(snapshot) ?? this.adopt(snapshot)).next.set(eventKey, result);
+    const from = this.byIdentity.get(snapshot) ?? this.adopt(snapshot);
+    from.next ??= new Map();
+    from.next.set(eventKey, result);
     this.entries++;
     // Every cache is bounded (issue 19): a long campaign keeps a flat heap.
     assert(this.entries <= this.entriesMax, 'machine memo holds %s transitions', this.entries);
@@ -114,19 +126,25 @@ export class MachineMemo<M extends AnyStateMachine> {
   private clear(): void {
     this.byIdentity.clear();
     this.byState.clear();
+    this.states = 0;
     this.entries = 0;
     assert(this.byIdentity.size === 0 && this.byState.size === 0, 'machine memo not cleared');
   }
 
   /** The canonical object of `snapshot`'s state: an earlier equal one, or itself if new. */
   private canonical(snapshot: SnapshotFrom<M>): SnapshotFrom<M> {
-    const known = this.byIdentity.get(snapshot) ?? this.byState.get(stateKey(snapshot));
-    if (known !== undefined) return known.snapshot;
-    if (this.byState.size >= this.entriesMax) this.clear();
-    const node: StateNode<M> = { snapshot, next: new Map() };
-    this.byState.set(stateKey(snapshot), node);
+    const same = this.byIdentity.get(snapshot);
+    if (same !== undefined) return same.snapshot;
+    const key = stateKey(snapshot);
+    const hash = this.hash(key);
+    for (let n = this.byState.get(hash); n !== undefined; n = n.sameHash)
+      if (stateKey(n.snapshot) === key) return n.snapshot;
+    if (this.states >= this.entriesMax) this.clear();
+    const node: StateNode<M> = { snapshot, next: undefined, sameHash: this.byState.get(hash) };
+    this.byState.set(hash, node);
     this.byIdentity.set(snapshot, node);
-    assert(this.byState.size <= this.entriesMax, 'machine memo holds %s states', this.byState.size);
+    this.states++;
+    assert(this.states <= this.entriesMax, 'machine memo holds %s states', this.states);
     return snapshot;
   }
 
@@ -140,6 +158,18 @@ export class MachineMemo<M extends AnyStateMachine> {
     else this.byIdentity.set(snapshot, node);
     return node;
   }
+}
+
+/** Two 32-bit FNV-1a hashes of `key` in one exact integer (below 2^53). */
+function keyHash(key: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x200000 + (b >>> 11);
 }
 
 function stateKey(snapshot: unknown): string {
