@@ -163,6 +163,17 @@ export class EventChannels {
     return ports !== undefined && this.validPort(ports, port) ? (ports.sends[port] ?? 0) : 0;
   }
 
+  /** Pending and not masked: what delivery needs, asked of each port with one table lookup. */
+  isDeliverable(dom: DomId, port: Port): boolean {
+    const ports = this.domains.get(dom);
+    return (
+      ports !== undefined &&
+      this.validPort(ports, port) &&
+      ports.pending[port] === true &&
+      ports.masked[port] !== true
+    );
+  }
+
   isMasked(dom: DomId, port: Port): boolean {
     const ports = this.domains.get(dom);
     return ports !== undefined && this.validPort(ports, port) && ports.masked[port] === true;

@@ -97,6 +97,8 @@ export function ringWorkEnabled(world: World, out: Action[]): void {
     else if (ring.barrier !== undefined && ring.inflight.size === 0)
       out.push(cache.ring('blkback', 'submitBarrier', ring.index));
     else if (needsFinalCheck(ring)) out.push(cache.ring('blkback', 'finalCheck', ring.index));
+    // Most rings have no I/O in flight: no iterator for them.
+    if (ring.inflight.size === 0) continue;
     for (const pending of ring.inflight.values())
       out.push(cache.completeIo(ring.index, pending.slot, pending.id));
   }

@@ -43,14 +43,14 @@ export function deliverEnabled(world: World, out: Action[]): void {
   const evtchn = world.evtchn;
   const cache = world.actionCache;
   // Most steps leave no event pending: one count per domain spares a look at every port.
-  for (const ring of evtchn.anyPending(BACKEND_DOMID) ? world.host.back.rings : []) {
-    if (evtchn.isPending(BACKEND_DOMID, ring.port) && !evtchn.isMasked(BACKEND_DOMID, ring.port))
-      out.push(cache.ring('blkback', 'deliverEvent', ring.index));
+  if (evtchn.anyPending(BACKEND_DOMID)) {
+    for (const ring of world.host.back.rings)
+      if (evtchn.isDeliverable(BACKEND_DOMID, ring.port))
+        out.push(cache.ring('blkback', 'deliverEvent', ring.index));
   }
-  if (!guestRuns(world) || !evtchn.anyPending(world.guestDomid)) return;
-  for (const rinfo of world.front.device.rings) {
-    const port = rinfo.port;
-    if (evtchn.isPending(world.guestDomid, port) && !evtchn.isMasked(world.guestDomid, port))
+  const guest = world.guestDomid;
+  if (!guestRuns(world) || !evtchn.anyPending(guest)) return;
+  for (const rinfo of world.front.device.rings)
+    if (evtchn.isDeliverable(guest, rinfo.port))
       out.push(cache.ring('blkfront', 'deliverEvent', rinfo.index));
-  }
 }
