@@ -43,6 +43,12 @@ const SITUATION: Record<string, { attack: string; oldMessage: string }> = {
     attack: 'rspProdBeyondRing',
     oldMessage: 'with response-id-out-of-range, not illegal-response-count',
   },
+  // The honest backend's push moved rsp_prod back under a forged one (an overflow from blkfront's
+  // view) while blkif_interrupt held a copy; blkback's own report came later in the step.
+  'rsp-prod-backwards-mid-loop.json': {
+    attack: 'wrongOperation',
+    oldMessage: 'with response-not-waiting, not illegal-response-count',
+  },
   // req_prod overflowed, then a disconnect's kthread_stop halted the ring before the worker ran.
   'overflowed-ring-stopped-by-disconnect.json': {
     attack: 'reqProdBeyondRing',

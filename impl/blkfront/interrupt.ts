@@ -65,6 +65,7 @@ export function processResponses(
     // RING_COPY_RESPONSE: one private copy, every check reads the copy.
     const rsp = copyResponseSlot(front, env.abi, front.rspCons);
     front.rspCons = ringIdxAdd(front.rspCons, 1);
+    rinfo.eoiSpurious = false; // "eoiflag = 0": this event found work
     if (checkOne(dev, rinfo, rsp, env) === 'error') return 'error';
     if (env.peerMayRewrite) {
       rinfo.held = rsp;

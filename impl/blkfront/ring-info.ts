@@ -74,6 +74,11 @@ export interface RingInfo {
   held: BlkifResponse | undefined;
   /** The rsp_prod blkif_interrupt read once for the loop in progress (its `rp`). */
   rspBatchEnd: RingIdx;
+  /**
+   * blkif_interrupt's eoiflag: XEN_EOI_FLAG_SPURIOUS from the event's delivery until the handler
+   * processes a response; the late EOI passes it (XSA-391's spurious-event throttling).
+   */
+  eoiSpurious: boolean;
 }
 
 export function createShadows(ringSize: number): Shadow[] {

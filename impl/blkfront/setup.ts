@@ -84,6 +84,7 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
       irq: 'idle',
       held: undefined,
       rspBatchEnd: front.rspCons,
+      eoiSpurious: true,
     },
   };
 }

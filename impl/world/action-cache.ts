@@ -12,9 +12,10 @@ export type RingActionKind =
   | 'finalCheck'
   | 'consumeRequest'
   | 'submitBarrier'
-  | 'deliverEvent';
+  | 'deliverEvent'
+  | 'lateEoiExpired';
 /** Slots per side in a ring's row: one per RingActionKind. */
-const RING_KIND_COUNT = 6;
+const RING_KIND_COUNT = 7;
 
 /** A kind's slot: a switch on the (interned) kind strings, not a search of a list, per call. */
 function ringKindSlot(kind: RingActionKind): number {
@@ -31,6 +32,8 @@ function ringKindSlot(kind: RingActionKind): number {
       return 4;
     case 'deliverEvent':
       return 5;
+    case 'lateEoiExpired':
+      return 6;
   }
 }
 
@@ -53,7 +56,7 @@ export class ActionCache {
     let action = row[slot];
     if (action === undefined) {
       action =
-        kind === 'deliverEvent'
+        kind === 'deliverEvent' || kind === 'lateEoiExpired'
           ? { actor: 'hypervisor', kind, side, ring }
           : ({ actor: side, kind, ring } as Action);
       row[slot] = action;

@@ -51,6 +51,13 @@ export type Action =
       readonly side: Side;
       readonly ring: number;
     }
+  // The receiving kernel's lateeoi worker: a late EOI it delayed after spurious events unmasks.
+  | {
+      readonly actor: 'hypervisor';
+      readonly kind: 'lateEoiExpired';
+      readonly side: Side;
+      readonly ring: number;
+    }
   // The next queued watch event of one connection reaches its xenbus watch thread.
   | { readonly actor: 'xenstored'; readonly kind: 'fireWatch'; readonly connection: Connection }
   // blkback's otherend watch takes the next event and drops its queued repeats (Linux's

@@ -17,6 +17,30 @@ function connect(channels: EventChannels): { fe: Port; be: Port } {
 }
 
 describe('EventChannels', () => {
+  it('xen_irq_lateeoi: the second spurious EOI in a row stays masked until its timer; real work resets', () => {
+    const channels = new EventChannels();
+    const { fe } = connect(channels);
+    channels.mask(GUEST, fe);
+    expect(channels.lateEoi(GUEST, fe, true)).toBe('unmasked');
+    expect(channels.spuriousCount(GUEST, fe)).toBe(1);
+    channels.mask(GUEST, fe);
+    expect(channels.lateEoi(GUEST, fe, true)).toBe('delayed');
+    expect(channels.isMasked(GUEST, fe)).toBe(true);
+    expect(channels.anyEoiDelayed(GUEST)).toBe(true);
+    expect(() => channels.lateEoi(GUEST, fe, false)).toThrow(AssertionError);
+    channels.lateEoiExpired(GUEST, fe);
+    expect([channels.isMasked(GUEST, fe), channels.anyEoiDelayed(GUEST)]).toEqual([false, false]);
+    channels.mask(GUEST, fe);
+    expect(channels.lateEoi(GUEST, fe, false)).toBe('unmasked');
+    expect(channels.spuriousCount(GUEST, fe)).toBe(0);
+    // Closing a port with a delayed EOI forgets it.
+    channels.mask(GUEST, fe);
+    channels.lateEoi(GUEST, fe, true);
+    channels.lateEoi(GUEST, fe, true);
+    expect(channels.close(GUEST, fe).ok).toBe(true);
+    expect(channels.anyEoiDelayed(GUEST)).toBe(false);
+  });
+
   it('allocates the lowest free port >= 1 and reuses closed ports', () => {
     const channels = new EventChannels();
     expect([1, 2, 3].map(() => channels.allocUnbound(GUEST, BACKEND))).toEqual([1, 2, 3]);

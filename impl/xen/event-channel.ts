@@ -32,7 +32,12 @@ class DomainPorts {
   masked: boolean[] = [false];
   /** Sends from each port that reached a peer: traces tell a notifying push from a silent one. */
   sends: number[] = [0];
+  /** The receiving kernel's irq_info->spurious_cnt: spurious late EOIs in a row. */
+  spurious: number[] = [0];
+  /** A late EOI the kernel delayed (lateeoi_list_add): masked until the lateeoi worker runs. */
+  eoiDelayed: boolean[] = [false];
   pendingCount = 0;
+  delayedCount = 0;
   inUse = 0;
   interdomain = 0;
 }
@@ -75,6 +80,8 @@ export class EventChannels {
     ports.remotePort[port] = 0;
     ports.pending[port] = false;
     ports.masked[port] = false;
+    ports.spurious[port] = 0;
+    ports.eoiDelayed[port] = false;
     ports.inUse++;
     assert(port >= 1, 'allocUnbound: port 0 handed out');
     assert(ports.inUse < ports.state.length, 'dom %s: %s ports in use', dom, ports.inUse);
@@ -98,6 +105,8 @@ export class EventChannels {
     local.remotePort[port] = remotePort;
     local.pending[port] = false;
     local.masked[port] = false;
+    local.spurious[port] = 0;
+    local.eoiDelayed[port] = false;
     local.inUse++;
     local.interdomain++;
     remote.state[remotePort] = State.Interdomain;
@@ -144,6 +153,56 @@ export class EventChannels {
     const ports = this.ownPort(dom, port, 'unmask');
     ports.masked[port] = false;
     assert(!this.isMasked(dom, port), 'unmask of port %s did not stick', port);
+  }
+
+  /**
+   * xen_irq_lateeoi(irq, flags) of the receiving kernel (drivers/xen/events/events_base.c,
+   * xen_irq_lateeoi_locked, XSA-332): the end of one event's handling. A spurious EOI
+   * (XEN_EOI_FLAG_SPURIOUS: the handler found nothing to do) counts up spurious_cnt and, from the
+   * second in a row, does not unmask: the EOI waits 1 << (spurious_cnt - 2) jiffies on the
+   * lateeoi list (one pending timer: lateEoiExpired). Any other EOI resets the count and unmasks.
+   */
+  lateEoi(dom: DomId, port: Port, spurious: boolean): 'unmasked' | 'delayed' {
+    const ports = this.ownPort(dom, port, 'lateEoi');
+    assert(!ports.eoiDelayed[port], 'lateEoi: port %s already waits on the lateeoi list', port);
+    ports.spurious[port] = spurious ? Math.min((ports.spurious[port] ?? 0) + 1, 255) : 0;
+    if (ports.spurious[port]! > 1) {
+      ports.eoiDelayed[port] = true;
+      ports.delayedCount++;
+      ports.masked[port] = true;
+      return 'delayed';
+    }
+    ports.masked[port] = false;
+    assert(!this.isMasked(dom, port), 'late EOI of port %s did not unmask', port);
+    return 'unmasked';
+  }
+
+  /** xen_irq_lateeoi_worker: a delayed EOI's time came; the channel is unmasked. */
+  lateEoiExpired(dom: DomId, port: Port): void {
+    const ports = this.ownPort(dom, port, 'lateEoiExpired');
+    assert(ports.eoiDelayed[port] === true, 'lateEoiExpired: port %s has no delayed EOI', port);
+    ports.eoiDelayed[port] = false;
+    ports.delayedCount--;
+    ports.masked[port] = false;
+  }
+
+  /** Whether any late EOI of `dom` waits for its timer: enabled() asks it before each port. */
+  anyEoiDelayed(dom: DomId): boolean {
+    const ports = this.domains.get(dom);
+    assert(ports === undefined || ports.delayedCount >= 0, 'dom %s: delayed EOIs below 0', dom);
+    return ports !== undefined && ports.delayedCount > 0;
+  }
+
+  /** A delayed late EOI is waiting for its timer on `port` of `dom`. */
+  isEoiDelayed(dom: DomId, port: Port): boolean {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && this.validPort(ports, port) && ports.eoiDelayed[port] === true;
+  }
+
+  /** The kernel's spurious_cnt for `port` of `dom` (0 after any EOI that found work). */
+  spuriousCount(dom: DomId, port: Port): number {
+    const ports = this.domains.get(dom);
+    return ports !== undefined && this.validPort(ports, port) ? (ports.spurious[port] ?? 0) : 0;
   }
 
   /** Whether any port of `dom` is pending: enabled() asks it before looking at each port. */
@@ -229,9 +288,12 @@ export class EventChannels {
       ports.interdomain--;
     }
     if (ports.pending[port]) ports.pendingCount--;
+    if (ports.eoiDelayed[port]) ports.delayedCount--;
     ports.state[port] = State.Closed;
     ports.pending[port] = false;
     ports.masked[port] = false;
+    ports.spurious[port] = 0;
+    ports.eoiDelayed[port] = false;
     ports.inUse--;
     assert(ports.inUse >= 0, 'close: in-use count underflow');
     assert(ports.interdomain <= ports.inUse, 'close: more bound ports than ports in use');
@@ -305,6 +367,8 @@ export class EventChannels {
     ports.pending.push(false);
     ports.masked.push(false);
     ports.sends.push(0);
+    ports.spurious.push(0);
+    ports.eoiDelayed.push(false);
     // Every column grew alike: a port's state, peer, bits and count stay one row.
     assert(ports.sends.length === ports.state.length, 'dom port table of %s ragged', port);
     return port;

@@ -194,6 +194,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
       kind: 'step',
     },
   ],
+  // Value 0: two notifications with nothing behind them, the second after the first's EOI.
+  [
+    'blkfront-eoi-never-spurious',
+    { bounds: { ...W1, ...attack('blkback', 'floodEvents', 0) }, depth: 24, kind: 'step' },
+  ],
   // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
   [
     'blkback-follows-frontend-state',

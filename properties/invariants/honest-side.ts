@@ -65,6 +65,8 @@ interface Progress {
   /** Had blkfront connected its disk (blkfront_connect's full connect) before this step. */
   hadDisk: boolean;
   stateWritesSeen: number;
+  /** Per frontend ring (by its first frame): its handler run and spurious runs in a row. */
+  frontIrq: Map<Frame, FrontIrq>;
   /** By ringKey: was req_prod beyond the ring, how many requests consumed, was it halted. */
   rings: Map<number, RingBefore>;
 }
@@ -74,7 +76,7 @@ interface FrontBefore {
   readonly overflow: boolean;
   /** Mid-loop (a copy held): the rsp_prod the loop read before, which it goes on up to. */
   readonly batchEnd: RingIdx | undefined;
-  /** How many driver reports there were: a refusal is judged in the step that made it. */
+  /** How many driver reports there were: blkfront's refusal is judged in the step that made it. */
   readonly reports: number;
 }
 
@@ -174,6 +176,13 @@ function verdictOn(rinfo: RingInfo, rsp: BlkifResponse): Verdict {
   return shadow.operation === rsp.operation ? 'accepted' : 'response-wrong-operation';
 }
 
+/** The position of blkfront's last report in world.reports (-1: none). */
+function lastFrontReportAt(world: World): number {
+  for (let k = world.reports.length - 1; k >= 0; k--)
+    if (world.reports[k]!.side === 'blkfront') return k;
+  return -1;
+}
+
 function lastFrontReport(world: World): DriverReport | undefined {
   for (let k = world.reports.length - 1; k >= 0; k--)
     if (world.reports[k]!.side === 'blkfront') return world.reports[k];
@@ -208,7 +217,7 @@ function frontendOverflowAtOnce(world: World, p: Progress, out: Violation[]): vo
     // Mid-loop the handler judges the copies it takes up to its rp, each with its own report.
     if (
       before.batchEnd === undefined &&
-      world.reports.length > before.reports &&
+      lastFrontReportAt(world) >= before.reports &&
       dev.connection === 'error' &&
       report?.ring === rinfo.index
     ) {
@@ -735,6 +744,47 @@ function backendIdlesOverflowed(world: World, _p: Progress, out: Violation[]): v
   }
 }
 
+/**
+ * XSA-391 in blkif_interrupt: eoiflag starts as XEN_EOI_FLAG_SPURIOUS and is cleared by the
+ * first response processed; xen_irq_lateeoi delays the unmask from the second spurious EOI in a
+ * row. Judged per ring from its indices alone: a handler run (delivery to EOI) that moved no
+ * rsp_cons is spurious, and after the second in a row the channel must still be masked.
+ */
+function spuriousThrottled(world: World, p: Progress, out: Violation[]): void {
+  const dev = world.front.device;
+  const seen = new Map<Frame, FrontIrq>();
+  for (const rinfo of dev.rings) {
+    const before = p.frontIrq.get(rinfo.ringFrame);
+    let run: FrontIrq = before ?? { running: false, startCons: rinfo.front.rspCons, spurious: 0 };
+    const running = rinfo.irq !== 'idle';
+    if (!run.running && running) run = { ...run, running, startCons: rinfo.front.rspCons };
+    else if (run.running && !running) {
+      const spurious = rinfo.front.rspCons === run.startCons ? run.spurious + 1 : 0;
+      run = { running, startCons: rinfo.front.rspCons, spurious };
+      const masked = world.evtchn.isMasked(world.guestDomid, rinfo.port);
+      // After a protocol error the channel stays masked anyway (noEoiAfterError judges it).
+      if (spurious >= 2 && !masked && dev.connection !== 'error') {
+        out.push(
+          violation(
+            world,
+            `blkfront ended ${spurious} spurious events in a row on ring ${rinfo.index} and the channel was unmasked at once (no XEN_EOI_FLAG_SPURIOUS throttling)`,
+            { ring: rinfo.index },
+          ),
+        );
+      }
+    }
+    seen.set(rinfo.ringFrame, run);
+  }
+  p.frontIrq = seen;
+}
+
+interface FrontIrq {
+  readonly running: boolean;
+  readonly startCons: RingIdx;
+  /** Handler runs in a row that processed no response. */
+  readonly spurious: number;
+}
+
 type DefenceCheck = (world: World, p: Progress, out: Violation[]) => void;
 
 /**
@@ -750,6 +800,7 @@ const DEFENCE_CHECKS = {
     },
   },
   noEoiAfterError: { phase: 'step', check: noEoiAfterError },
+  throttleSpuriousEvents: { phase: 'step', check: spuriousThrottled },
   refuseRspProdOverflowAtOnce: { phase: 'step', check: frontendOverflowAtOnce },
   keepOwnLimits: { phase: 'step', check: (world, _p, out) => frontendLimits(world, out) },
   keepMappedPage: { phase: 'step', check: (world, _p, out) => heldGrants(world, out) },
@@ -788,6 +839,7 @@ class HonestSideChecker implements InvariantChecker {
     rewrittenJudged: [],
     hadDisk: false,
     stateWritesSeen: 0,
+    frontIrq: new Map(),
     rings: new Map(),
   };
 

@@ -10,6 +10,7 @@ import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
 import { blkbackRereadsRequest } from './blkback-rereads-request.ts';
+import { blkfrontEoiNeverSpurious } from './blkfront-eoi-never-spurious.ts';
 import { blkfrontCopiesRequestBack } from './blkfront-copies-request-back.ts';
 import { blkfrontRereadsResponse } from './blkfront-rereads-response.ts';
 import { blkbackFollowsFrontendState } from './blkback-follows-frontend-state.ts';
@@ -314,6 +315,14 @@ const LIST: readonly Mutant[] = [
     words: 'blkfront read back the request it wrote itself',
     summary:
       'blkif_queue_rw_req copies the request it built back from the ring slot into its shadow',
+  },
+  {
+    drivers: blkfrontEoiNeverSpurious,
+    caughtBy: 'honest-side',
+    property: 'hostile-backend',
+    words: 'no XEN_EOI_FLAG_SPURIOUS throttling',
+    summary:
+      'blkif_interrupt ends every event with xen_irq_lateeoi(irq, 0), never flagged spurious',
   },
 ];
 

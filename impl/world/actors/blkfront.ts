@@ -95,7 +95,8 @@ function finalCheck(world: World, action: ActionOf<'blkfront', 'finalCheck'>): v
 function endInterrupt(world: World, rinfo: RingInfo): void {
   assert(rinfo.irq !== 'idle', 'ring %s: EOI without a handler running', rinfo.index);
   rinfo.irq = 'idle';
-  world.evtchn.unmask(world.guestDomid, rinfo.port);
+  // xen_irq_lateeoi(irq, eoiflag): spurious when the handler processed no response.
+  world.evtchn.lateEoi(world.guestDomid, rinfo.port, rinfo.eoiSpurious);
   if (rinfo.stopped && !ringFull(rinfo.front)) rinfo.stopped = false;
 }
 

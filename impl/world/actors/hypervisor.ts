@@ -25,6 +25,15 @@ function deliverEvent(world: World, action: ActionOf<'hypervisor', 'deliverEvent
   // Late EOI (XSA-391): the channel stays masked until the handler ends.
   world.evtchn.mask(world.guestDomid, rinfo.port);
   rinfo.irq = 'responses';
+  rinfo.eoiSpurious = true; // blkif_interrupt: eoiflag = XEN_EOI_FLAG_SPURIOUS
+}
+
+/** xen_irq_lateeoi_worker: the delay of a late EOI after spurious events is over. */
+function lateEoiExpired(world: World, action: ActionOf<'hypervisor', 'lateEoiExpired'>): void {
+  assert(action.side === 'blkfront', 'only blkfront rings delay late EOIs');
+  const rinfo = world.front.device.rings[action.ring];
+  assert(rinfo !== undefined, 'frontend ring %s exists', action.ring);
+  world.evtchn.lateEoiExpired(world.guestDomid, rinfo.port);
 }
 
 export const HYPERVISOR: ActorModule<'hypervisor'> = {
@@ -33,6 +42,11 @@ export const HYPERVISOR: ActorModule<'hypervisor'> = {
     deliverEvent: {
       perform: deliverEvent,
       describe: (a) => `hypervisor delivers the event of ${a.side} ring ${a.ring}`,
+      faultStart: false,
+    },
+    lateEoiExpired: {
+      perform: lateEoiExpired,
+      describe: (a) => `${a.side} ring ${a.ring}: the delayed late EOI unmasks the channel`,
       faultStart: false,
     },
   },
@@ -49,8 +63,17 @@ export function deliverEnabled(world: World, out: Action[]): void {
         out.push(cache.ring('blkback', 'deliverEvent', ring.index));
   }
   const guest = world.guestDomid;
+  if (guestRuns(world) && evtchn.anyEoiDelayed(guest)) lateEoiEnabled(world, out);
   if (!guestRuns(world) || !evtchn.anyPending(guest)) return;
   for (const rinfo of world.front.device.rings)
     if (evtchn.isDeliverable(guest, rinfo.port))
       out.push(cache.ring('blkfront', 'deliverEvent', rinfo.index));
+}
+
+/** A late EOI the guest kernel delayed (spurious events in a row): its timer can fire. */
+function lateEoiEnabled(world: World, out: Action[]): void {
+  assert(guestRuns(world), 'the guest kernel runs its lateeoi worker only while it runs');
+  for (const rinfo of world.front.device.rings)
+    if (world.evtchn.isEoiDelayed(world.guestDomid, rinfo.port))
+      out.push(world.actionCache.ring('blkfront', 'lateEoiExpired', rinfo.index));
 }

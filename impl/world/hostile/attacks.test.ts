@@ -25,6 +25,7 @@ describe('the attack table', () => {
       'wrongOperation',
       'rspProdBeyondRing',
       'eventStorm',
+      'floodEvents',
       'lyingQueueCountMax',
       'lyingRingPageOrderMax',
       'lyingIndirectSegmentsMax',
@@ -55,6 +56,7 @@ describe('the attack table', () => {
       'refuseMissingDeviceInfo',
       'refuseRspProdOverflow',
       'refuseRspProdOverflowAtOnce',
+      'throttleSpuriousEvents',
     ]);
     expect([...defencesAgainst('blkfront')].sort()).toEqual([
       'accountEveryRequest',

@@ -28,6 +28,7 @@ import {
   connectedFrontRing,
   frontRingBeforeKeysRead,
   frontRingWithFreeSlot,
+  frontRingNotPending,
   frontRingWithUnreadOrHeldResponse,
   replayableBackRing,
   ringWithUnparsedIndirect,
@@ -45,6 +46,11 @@ export type Defence =
   | 'refuseForgedResponse'
   /** blkfront: after a protocol error the failing ring's channel stays masked (no late EOI). */
   | 'noEoiAfterError'
+  /**
+   * blkfront: a handler run that processed no response ends with XEN_EOI_FLAG_SPURIOUS, so from
+   * the second such run in a row the channel stays masked until the lateeoi worker's delay.
+   */
+  | 'throttleSpuriousEvents'
   /**
    * blkfront: with rsp_prod more than a ring ahead it reads no slot (rsp_cons stays) and the
    * device is marked broken with illegal-response-count (RING_RESPONSE_PROD_OVERFLOW first).
@@ -123,6 +129,14 @@ const ATTACKS = {
     target: anyBackRing,
     perform: be.eventStorm,
     defences: ['keepOwnLimits'],
+  },
+  // XSA-391: a backend that notifies again each time blkif_interrupt has EOI'd, with nothing
+  // behind it: the late EOI flagged spurious throttles the channel (xen_irq_lateeoi).
+  floodEvents: {
+    side: 'blkback',
+    target: frontRingNotPending,
+    perform: be.floodEvents,
+    defences: ['keepOwnLimits', 'throttleSpuriousEvents'],
   },
   // negotiate_mq clamps multi-queue-max-queues to its own max_queues.
   lyingQueueCountMax: {
@@ -289,10 +303,11 @@ export function attackActions(world: World, out: HostileAction[]): void {
   const plan = world.config.hostile;
   const record = world.adversary;
   if (plan === undefined || record === undefined || !guestRuns(world)) return;
-  if (record.taken >= plan.budget) return;
   assert(record.used.length === plan.attacks.length, 'one shot per spec of the plan');
   for (let i = 0; i < plan.attacks.length; i++) {
     if (record.used[i]) continue;
+    // A flood under way goes on past the budget: it was counted at its first notification.
+    if (record.taken >= plan.budget && (record.floodShots[i] ?? 0) === 0) continue;
     const spec = plan.attacks[i]!;
     // validateHostilePlan refuses unknown names; an unvalidated plan's are never enabled.
     const ring = rowOf(spec.attack)?.target(world, spec);

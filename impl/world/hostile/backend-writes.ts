@@ -189,6 +189,19 @@ export function eventStorm(world: World, _record: AdversaryRecord, action: Hosti
   return true;
 }
 
+/** One notification of a flood on the ring's channel (the spec sends several, one per step). */
+export function floodEvents(
+  world: World,
+  _record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const back = backRingNumbered(world, action.ring);
+  if (back === undefined) return false;
+  const sent = world.evtchn.notify(BACKEND_DOMID, back.port);
+  assert(!sent.ok || world.evtchn.peerOf(BACKEND_DOMID, back.port) !== undefined, 'a bound port');
+  return sent.ok;
+}
+
 /** XSA-396: map a one-shot data grant of a request in flight a second time and never unmap it. */
 export function keepGrantMapped(
   world: World,

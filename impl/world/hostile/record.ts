@@ -40,8 +40,10 @@ export interface GarbageRequest {
 export interface AdversaryRecord {
   /** Attack actions taken (the budget counts these). */
   taken: number;
-  /** Per spec of the plan: already taken (each spec is one shot). */
+  /** Per spec of the plan: already taken (each spec is one shot, a flood's several). */
   readonly used: boolean[];
+  /** Per spec of the plan: notifications a floodEvents spec sent so far. */
+  readonly floodShots: number[];
   /** Attacks that changed something, by name, in first-effect order (no-op attempts not counted). */
   readonly effective: Map<HostileAttack, number>;
   readonly forged: ForgedResponse[];
@@ -68,6 +70,7 @@ export function createAdversaryRecord(plan: HostilePlan): AdversaryRecord {
   const record: AdversaryRecord = {
     taken: 0,
     used: plan.attacks.map(() => false),
+    floodShots: plan.attacks.map(() => 0),
     effective: new Map(),
     forged: [],
     garbage: [],
@@ -92,13 +95,28 @@ export function adversaryOf(world: World): AdversaryRecord {
  * attack and value; enabled() offered it from exactly such a spec).
  */
 export function spendSpec(record: AdversaryRecord, plan: HostilePlan, action: HostileAction): void {
-  assert(record.taken < plan.budget, 'an attack is enabled only within the budget');
-  record.taken += 1;
   const spec = plan.attacks.findIndex(
     (s, i) => !record.used[i] && s.attack === action.attack && s.value === action.value,
   );
   assert(spec >= 0, 'an enabled attack comes from an unspent spec');
+  // A flood's later notifications are the same attack going on: only its first counts.
+  const shots = record.floodShots[spec] ?? 0;
+  assert(shots > 0 || record.taken < plan.budget, 'an attack is enabled only within the budget');
+  if (action.attack === 'floodEvents') {
+    record.floodShots[spec] = shots + 1;
+    if (shots + 1 < floodShotsOf(action.value)) {
+      if (shots === 0) record.taken += 1;
+      return;
+    }
+  }
+  if (shots === 0) record.taken += 1;
   record.used[spec] = true;
+}
+
+/** How many notifications one floodEvents spec sends, each after the last was handled. */
+export function floodShotsOf(value: number): number {
+  assert(Number.isInteger(value) && value >= 0, 'a spec value');
+  return 2 + (value % 6);
 }
 
 export function noteEffective(record: AdversaryRecord, attack: HostileAttack): void {

@@ -146,3 +146,12 @@ export function frontRingWithUnreadOrHeldResponse(
   assert(rinfo !== undefined, 'picked among the device’s rings');
   return rinfo.held !== undefined ? ring : undefined;
 }
+
+/** A connected frontend ring whose channel is not pending: a notify there is a new event. */
+export function frontRingNotPending(world: World, spec: AttackSpec): number | undefined {
+  const ring = connectedFrontRing(world, spec);
+  if (ring === undefined) return undefined;
+  const rinfo = world.front.device.rings[ring];
+  assert(rinfo !== undefined, 'picked among the device’s rings');
+  return world.evtchn.isPending(world.guestDomid, rinfo.port) ? undefined : ring;
+}
