@@ -10,6 +10,13 @@ import { testSeed } from '../report.ts';
 const seed = testSeed();
 /** Enough to find every mutant on any seed; shrinking runs come on top. */
 const TEETH_RUNS = 400;
+/**
+ * Runs in all, shrinking included: a teeth test asks whether the variant is caught and replays,
+ * not how small its counterexample gets (properties/suites/shrink-quality.test.ts asks that).
+ * Some variants' failures took over 30,000 shrinking runs and two minutes under load; the budget
+ * keeps the smallest counterexample reached by then, which its path still replays.
+ */
+const TEETH_BUDGET = 4000;
 /** Codes without a driver mutant here: the harness's own, and the hostile suites' (their teeth). */
 const EXEMPT: ReadonlySet<string> = new Set(['canary', 'driver-crash', 'honest-side']);
 
@@ -34,7 +41,16 @@ describe(`teeth (seed ${seed})`, () => {
           ? propertyFor(mutant.caughtBy)
           : PROPERTIES.find((p) => p.name === mutant.property)!;
       expect(def?.codes).toContain(mutant.caughtBy);
-      const outcome = checkProperty(def, { numRuns: TEETH_RUNS, seed, drivers: mutant.drivers });
+      let runs = 0;
+      const outcome = checkProperty(def, {
+        numRuns: TEETH_RUNS,
+        seed,
+        drivers: mutant.drivers,
+        onRun: (n) => {
+          runs = n;
+        },
+        stop: () => runs >= TEETH_BUDGET,
+      });
       expect(outcome.error).toBeUndefined();
       const failure = outcome.failure;
       expect(failure, `${def.name} did not find ${name} in ${TEETH_RUNS} runs`).toBeDefined();
