@@ -202,7 +202,10 @@ export class EventChannels {
   /** The kernel's spurious_cnt for `port` of `dom` (0 after any EOI that found work). */
   spuriousCount(dom: DomId, port: Port): number {
     const ports = this.domains.get(dom);
-    return ports !== undefined && this.validPort(ports, port) ? (ports.spurious[port] ?? 0) : 0;
+    const count =
+      ports !== undefined && this.validPort(ports, port) ? (ports.spurious[port] ?? 0) : 0;
+    assert(count >= 0, 'port %s of dom %s: spurious count below 0', port, dom);
+    return count;
   }
 
   /** Whether any port of `dom` is pending: enabled() asks it before looking at each port. */
@@ -219,7 +222,9 @@ export class EventChannels {
   /** How many sends from `port` of `dom` reached its peer, ever (not protocol state: a count). */
   sendCount(dom: DomId, port: Port): number {
     const ports = this.domains.get(dom);
-    return ports !== undefined && this.validPort(ports, port) ? (ports.sends[port] ?? 0) : 0;
+    const count = ports !== undefined && this.validPort(ports, port) ? (ports.sends[port] ?? 0) : 0;
+    assert(count >= 0, 'port %s of dom %s: send count below 0', port, dom);
+    return count;
   }
 
   /** Pending and not masked: what delivery needs, asked of each port with one table lookup. */

@@ -182,7 +182,10 @@ export class GrantTable {
 
   /** Number of live mappings of `ref` (each map() counts once until its unmap()). */
   mapCount(ref: GrantRef): number {
-    return this.inRange(ref) && ref < this.mapCounts.length ? this.mapCounts[ref]! : 0;
+    const count = this.inRange(ref) && ref < this.mapCounts.length ? this.mapCounts[ref]! : 0;
+    // unmap() refuses a ref with no mapping, so a negative count is a bookkeeping bug here.
+    assert(count >= 0, 'grant ref %s: %s mappings', ref, count);
+    return count;
   }
 
   /** The entry as the granter wrote it, or undefined if `ref` is not granted. */

@@ -19,6 +19,8 @@ export function ringIdx(n: number): RingIdx {
 
 /** a + n modulo 2^32; n may be negative. */
 export function ringIdxAdd(a: RingIdx, n: number): RingIdx {
+  // A fractional step would wrap to a different index than ring.h's unsigned arithmetic.
+  assert(Number.isInteger(n), 'RING_IDX %s advanced by %s, which is no integer', a, n);
   return ((a + n) >>> 0) as RingIdx;
 }
 
@@ -29,6 +31,8 @@ export function ringIdxDistance(from: RingIdx, to: RingIdx): number {
 
 /** Slot of an index in a ring of `size` entries (a power of two): idx & (size - 1). */
 export function slotOf(idx: RingIdx, size: number): SlotIndex {
+  // The mask is the slot only for a power of two: any other size would alias two slots.
+  assert(size > 0 && (size & (size - 1)) === 0, 'slot of %s in a ring of %s entries', idx, size);
   return (idx & (size - 1)) as SlotIndex;
 }
 
