@@ -25,12 +25,14 @@ import type { BlkfrontDevice, BlkfrontReportCode, FrontEnv, Outcome, Refusal } f
 import { returnGrantSlot } from './grants.ts';
 import { type GrantSlot, INVALID_GRANT_REF, type RingInfo, releaseShadowId } from './ring-info.ts';
 
-export type ResponsesResult = 'ignored' | 'error' | 'finalCheck' | 'idle' | 'holding';
+export type ResponsesResult = 'ignored' | 'error' | 'finalCheck' | 'idle' | 'holding' | 'revoking';
 
 /**
  * First half of blkif_interrupt: process rsp_cons .. rsp_prod (as read once). When the backend
  * may rewrite published slots, each response is copied and checked in one call and processed
  * from that copy in the next ('holding' in between: the window an adversary step can sit in).
+ * A completion that queried its grants and left their end for later stops the loop there
+ * ('revoking'); the next call completes that response again (its second half), then goes on.
  */
 export function processResponses(
   dev: BlkfrontDevice,
@@ -40,10 +42,17 @@ export function processResponses(
   assert(dev.rings[rinfo.index] === rinfo, 'ring %s is not one of the device rings', rinfo.index);
   const front = rinfo.front;
   const held = rinfo.held;
-  if (held !== undefined) {
+  const revoking = rinfo.revoking;
+  if (revoking !== undefined) {
+    // The end-access half of a completion split after its grant queries; then the loop goes on.
+    assert(rinfo.held === undefined, 'ring %s: a held copy beside a split completion', rinfo.index);
+    if (completeOne(dev, rinfo, revoking.rsp, env) === 'error') return 'error';
+    if (rinfo.revoking !== undefined) return 'revoking';
+  } else if (held !== undefined) {
     // The loop goes on where it stopped, on the copy: the slot is not read again.
     rinfo.held = undefined;
     if (completeOne(dev, rinfo, held, env) === 'error') return 'error';
+    if (rinfo.revoking !== undefined) return 'revoking';
   } else {
     // Events on a device that is not CONNECTED are ignored (and, after an error, never EOI'd).
     if (dev.connection !== 'connected') return 'ignored';
@@ -72,6 +81,7 @@ export function processResponses(
       return 'holding';
     }
     if (completeOne(dev, rinfo, rsp, env) === 'error') return 'error';
+    if (rinfo.revoking !== undefined) return 'revoking';
   }
   // Every response consumed without an error ended one waiting shadow, so rsp_cons cannot have
   // passed req_prod_pvt: the checks above are what keep a hostile rsp_prod from moving it there.
@@ -133,6 +143,7 @@ function completeOne(
   const incomplete = env.drivers.completeResponse(dev, rinfo, rsp, env);
   if (incomplete !== undefined)
     return fail(dev, rinfo, env, incomplete.code, id, incomplete.message);
+  maybe(rinfo.revoking !== undefined);
   return 'ok';
 }
 
@@ -185,10 +196,35 @@ export function completeResponse(
 ): Refusal | undefined {
   const id = rsp.id;
   const shadow = rinfo.shadow[id]!;
-  const request = shadow.request;
-  assert(request !== undefined, 'ring %s: waiting shadow %s without a request', rinfo.index, id);
-  if (dev.bounce && rsp.operation === BLKIF_OP_READ && rsp.status === BLKIF_RSP_OKAY)
-    copyReadData(rinfo, id, env);
+  assert(shadow.request !== undefined, 'ring %s: shadow %s without a request', rinfo.index, id);
+  // gnttab_try_end_foreign_access checks and ends in one step: this completion never splits.
+  assert(rinfo.revoking === undefined, 'ring %s: the honest completion split', rinfo.index);
+  copyBouncedRead(dev, rinfo, rsp, env);
+  return releaseAndEnd(dev, rinfo, rsp, env);
+}
+
+/** blkif_completion's first act: a bounced READ that succeeded is copied into the guest's pages. */
+export function copyBouncedRead(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+  env: FrontEnv,
+): void {
+  assert(rinfo.shadow[rsp.id]?.status === 'processing', 'ring %s: not completing', rinfo.index);
+  const copies = dev.bounce && rsp.operation === BLKIF_OP_READ && rsp.status === BLKIF_RSP_OKAY;
+  maybe(copies);
+  if (copies) copyReadData(rinfo, rsp.id, env);
+}
+
+/** Release every grant of the response's request (releaseGrant per entry), then end it. */
+function releaseAndEnd(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+  env: FrontEnv,
+): Refusal | undefined {
+  const id = rsp.id;
+  const shadow = rinfo.shadow[id]!;
   if (
     !releaseGrants(dev, rinfo, shadow.grantsUsed, env) ||
     !releaseGrants(dev, rinfo, shadow.indirectGrants, env)
@@ -198,6 +234,25 @@ export function completeResponse(
       message: `backend still maps a non-persistent grant of request id ${id}`,
     };
   }
+  assert(shadow.grantsUsed.length === 0, 'ring %s: request %s kept a grant', rinfo.index, id);
+  return endRequest(dev, rinfo, rsp, env);
+}
+
+/**
+ * The end of blkif_completion once every grant entry is back on the ring's lists: free the id
+ * (add_id_to_freelist), then end the request once with the outcome its status gives.
+ */
+export function endRequest(
+  dev: BlkfrontDevice,
+  rinfo: RingInfo,
+  rsp: BlkifResponse,
+  env: FrontEnv,
+): Refusal | undefined {
+  const id = rsp.id;
+  const shadow = rinfo.shadow[id]!;
+  const request = shadow.request;
+  assert(request !== undefined, 'ring %s: waiting shadow %s without a request', rinfo.index, id);
+  assert(shadow.indirectGrants.length === 0, 'ring %s: request %s kept a grant', rinfo.index, id);
   if (!releaseShadowId(rinfo, id)) {
     env.report({
       side: 'blkfront',

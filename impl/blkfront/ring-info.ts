@@ -35,6 +35,14 @@ export interface Shadow {
   readonly indirectGrants: GrantSlot[];
 }
 
+/** A completion between its grant queries and its end of access (RingInfo.revoking). */
+export interface Revocation {
+  /** The accepted response's private copy: its id names the shadow whose grants are queried. */
+  readonly rsp: BlkifResponse;
+  /** Per grant of the shadow (grantsUsed, then indirectGrants): still mapped when queried. */
+  readonly mappedWhenQueried: readonly boolean[];
+}
+
 /** Linux's blkif_interrupt holds ring_lock throughout; the model splits it at the final check. */
 export type IrqState = 'idle' | 'responses' | 'finalCheck';
 
@@ -72,6 +80,13 @@ export interface RingInfo {
    * may rewrite the slot (FrontEnv.peerMayRewrite). rsp_cons is already past it.
    */
   held: BlkifResponse | undefined;
+  /**
+   * A completion split at its grant end: the response accepted and each grant of its request
+   * queried (gnttab_query_foreign_access), the end of access still to come. Only a completion
+   * that queries before it ends opens this window (the pre-XSA-396 blkif_completion); Linux's
+   * gnttab_try_end_foreign_access checks and ends in one step and never leaves it set.
+   */
+  revoking: Revocation | undefined;
   /** The rsp_prod blkif_interrupt read once for the loop in progress (its `rp`). */
   rspBatchEnd: RingIdx;
   /**

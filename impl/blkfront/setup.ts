@@ -83,6 +83,7 @@ export function setupRing(index: number, ringPageOrder: number, env: FrontEnv): 
       stopped: false,
       irq: 'idle',
       held: undefined,
+      revoking: undefined,
       rspBatchEnd: front.rspCons,
       eoiSpurious: true,
     },
@@ -117,7 +118,7 @@ export function freeRing(rinfo: RingInfo, env: FrontEnv): number[] {
   const deferred: number[] = [];
   const endSlot = (slot: GrantSlot): void => {
     if (slot.ref !== INVALID_GRANT_REF) {
-      if (!env.gnttab.endAccess(slot.ref).ok) deferred.push(slot.ref);
+      if (!env.gnttab.endForeignAccess(slot.ref)) deferred.push(slot.ref);
       slot.ref = INVALID_GRANT_REF;
     }
     if (slot.frame !== undefined) env.memory.freePages(slot.frame, 1);
@@ -135,7 +136,7 @@ export function freeRing(rinfo: RingInfo, env: FrontEnv): number[] {
   );
   for (const frame of rinfo.indirectPages) env.memory.freePages(frame, 1);
   rinfo.indirectPages.length = 0;
-  for (const ref of rinfo.ringRefs) if (!env.gnttab.endAccess(ref).ok) deferred.push(ref);
+  for (const ref of rinfo.ringRefs) if (!env.gnttab.endForeignAccess(ref)) deferred.push(ref);
   env.evtchn.close(env.domid, rinfo.port);
   // A ring page the backend still maps stays allocated (the deferred list keeps it alive).
   if (!rinfo.ringRefs.some((ref) => deferred.includes(ref)))

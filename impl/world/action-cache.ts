@@ -13,9 +13,10 @@ export type RingActionKind =
   | 'consumeRequest'
   | 'submitBarrier'
   | 'deliverEvent'
-  | 'lateEoiExpired';
+  | 'lateEoiExpired'
+  | 'endForeignAccess';
 /** Slots per side in a ring's row: one per RingActionKind. */
-const RING_KIND_COUNT = 7;
+const RING_KIND_COUNT = 8;
 
 /** A kind's slot: a switch on the (interned) kind strings, not a search of a list, per call. */
 function ringKindSlot(kind: RingActionKind): number {
@@ -34,6 +35,8 @@ function ringKindSlot(kind: RingActionKind): number {
       return 5;
     case 'lateEoiExpired':
       return 6;
+    case 'endForeignAccess':
+      return 7;
   }
 }
 

@@ -18,6 +18,9 @@ export type Action =
   | { readonly actor: 'guest'; readonly kind: 'close' }
   // The guest unbinds blkfront (sysfs unbind, rmmod): xenbus_dev_remove, then Closed by xenbus.
   | { readonly actor: 'guest'; readonly kind: 'unbind' }
+  // The guest kernel's deferred timer (gnttab_handle_deferred): one retry pass over the grants
+  // gnttab_end_foreign_access could not end; the grantee may unmap before or after it.
+  | { readonly actor: 'guest'; readonly kind: 'handleDeferred' }
   // blkfront probe: the driver binds and watches the backend's state.
   | { readonly actor: 'blkfront'; readonly kind: 'probe' }
   // blk-mq dispatches the head of a hardware queue to blkif_queue_rq (build, publish, notify).
@@ -26,6 +29,9 @@ export type Action =
   | { readonly actor: 'blkfront'; readonly kind: 'processResponses'; readonly ring: number }
   // RING_FINAL_CHECK_FOR_RESPONSES: races with the backend's push-and-check.
   | { readonly actor: 'blkfront'; readonly kind: 'finalCheck'; readonly ring: number }
+  // The end-access half of a blkif_completion that queried each grant first: the backend may map
+  // between the query and the end (XSA-396's window; only a query-first completion opens it).
+  | { readonly actor: 'blkfront'; readonly kind: 'endForeignAccess'; readonly ring: number }
   // The commit of blkfront's xenstore transaction: other writers may conflict until then.
   | { readonly actor: 'blkfront'; readonly kind: 'commitTransaction' }
   | { readonly actor: 'blkback'; readonly kind: 'probe' }

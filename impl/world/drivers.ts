@@ -78,6 +78,9 @@ export interface BlkfrontDrivers {
    * releaseGrant every entry of the request, free the id, then end the request exactly once
    * (env.complete) with the outcome its status gives (downgrading flush/discard on EOPNOTSUPP).
    * Must leave every grant entry back on the ring's lists; a Refusal marks the device broken.
+   * It may split at the end of access (set rinfo.revoking and return): it is then called again
+   * with the same response, as the ring's next handler step, for the rest. The honest one never
+   * splits (gnttab_try_end_foreign_access checks and ends at once).
    */
   readonly completeResponse: typeof completeResponse;
   /**

@@ -34,6 +34,7 @@ export function enabled(world: World): Action[] {
   blkback.ringWorkEnabled(world, out);
   blkfront.ringWorkEnabled(world, out);
   guest.submitEnabled(world, out);
+  guest.handleDeferredEnabled(world, out);
   // The continuation of a started fault.
   toolstack.migrateEnabled(world, out);
   guest.resumeEnabled(world, out);

@@ -54,6 +54,28 @@ describe('GrantTable', () => {
     expect(table.endAccess(ref)).toEqual({ ok: false, error: 'not-granted' });
   });
 
+  it('defers the end of a mapped reference and ends it once the grantee unmaps (the deferred list)', () => {
+    const { memory, table } = fresh();
+    const frame = memory.allocPages(1);
+    const idle = grant(table, frame);
+    const held = grant(table, frame);
+    expect(table.map(held, BACKEND, false).ok).toBe(true);
+    expect(table.endForeignAccess(idle)).toBe(true);
+    expect(table.endForeignAccess(held)).toBe(false);
+    // Deferred: still granted (not reused), and the timer has nothing to end while it is mapped.
+    expect(table.isGranted(held)).toBe(true);
+    expect(table.deferredRefs()).toEqual([held]);
+    expect(table.deferredEndable()).toBe(false);
+    expect(table.handleDeferred()).toEqual([]);
+    expect(grant(table, frame)).toBe(idle);
+    expect(table.unmap(held, BACKEND).ok).toBe(true);
+    expect(table.deferredEndable()).toBe(true);
+    expect(table.handleDeferred()).toEqual([held]);
+    expect(table.isGranted(held)).toBe(false);
+    expect(table.deferredRefs()).toEqual([]);
+    expect(table.deferredEndable()).toBe(false);
+  });
+
   it('refuses maps by the wrong domain and writable maps of read-only grants', () => {
     const { memory, table } = fresh();
     const ref = grant(table, memory.allocPages(1), true);

@@ -6,6 +6,9 @@
 //
 // endAccess mirrors gnttab_try_end_foreign_access (XSA-396): while the grantee holds a mapping the
 // call is refused and nothing changes; the old query-then-end race is a driver-level mutant.
+// endForeignAccess is gnttab_end_foreign_access: a reference the grantee still maps goes on the
+// deferred list (gnttab_add_deferred) and handleDeferred, the guest kernel's deferred timer
+// (gnttab_handle_deferred), retries each entry once, ending those no longer mapped.
 // map/unmap are the grantee's GNTTABOP_map_grant_ref / unmap_grant_ref; the mapping aliases the
 // granter's page bytes. A read-only mapping still hands out a Uint8Array (JavaScript cannot
 // enforce it); honest backends only read it and a hostile one is caught by the data invariant.
@@ -77,6 +80,8 @@ export class GrantTable {
   private mapped = 0;
   private readonly grantedByGrantee = new Map<DomId, number>();
   private readonly mappedByMapper = new Map<DomId, number>();
+  /** drivers/xen/grant-table.c's deferred_list: references ended by force, oldest first. */
+  private readonly deferred: GrantRef[] = [];
 
   constructor(owner: DomId, memory: DomainMemory, refCountMax: number) {
     assert(memory.domid === owner, 'GrantTable: memory belongs to another domain');
@@ -138,6 +143,55 @@ export class GrantTable {
     assert(this.granted >= 0, 'endAccess: granted count underflow');
     assert(this.grantedByGrantee.get(grantee)! >= 0, 'endAccess: dom %s grants below 0', grantee);
     return OK_VOID;
+  }
+
+  /**
+   * gnttab_end_foreign_access: end access now, or, while the grantee still maps the reference,
+   * queue it on the deferred list (gnttab_add_deferred) for the timer to end later. True when
+   * ended now. The reference stays granted while deferred: it is not reused before it ends.
+   */
+  endForeignAccess(ref: GrantRef): boolean {
+    assert(this.isGranted(ref), 'endForeignAccess: ref %s is not granted', ref);
+    assert(!this.deferred.includes(ref), 'endForeignAccess: ref %s is already deferred', ref);
+    if (this.endAccess(ref).ok) return true;
+    this.deferred.push(ref);
+    assert(this.isMapped(ref), 'endForeignAccess: deferred ref %s is not mapped', ref);
+    return false;
+  }
+
+  /**
+   * gnttab_handle_deferred: one pass over the deferred list, each entry tried once; the ones the
+   * grantee no longer maps are ended (their references free again), the others stay queued.
+   * Returns the references ended, in list order.
+   */
+  handleDeferred(): GrantRef[] {
+    const ended: GrantRef[] = [];
+    const before = this.deferred.length;
+    let kept = 0;
+    for (let i = 0; i < before; i++) {
+      const ref = this.deferred[i]!;
+      if (this.endAccess(ref).ok) ended.push(ref);
+      else this.deferred[kept++] = ref;
+    }
+    this.deferred.length = kept;
+    assert(kept + ended.length === before, 'handleDeferred: an entry lost');
+    assert(
+      this.deferred.every((ref) => this.isMapped(ref)),
+      'handleDeferred: kept an unmapped',
+    );
+    return ended;
+  }
+
+  /** The deferred list, oldest first (for invariants and reports). */
+  deferredRefs(): readonly GrantRef[] {
+    assert(this.deferred.length <= this.granted, 'deferred list longer than the grants');
+    return this.deferred;
+  }
+
+  /** The deferred timer would end something now: some deferred reference is no longer mapped. */
+  deferredEndable(): boolean {
+    for (const ref of this.deferred) if (this.mapCounts[ref] === 0) return true;
+    return false;
   }
 
   /** GNTTABOP_map_grant_ref by `mapper`; Xen checks the entry's domid and GTF_readonly. */

@@ -199,6 +199,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkfront-eoi-never-spurious',
     { bounds: { ...W1, ...attack('blkback', 'floodEvents', 0) }, depth: 24, kind: 'step' },
   ],
+  // The one attack: a map of a queried grant between blkif_completion's query and its end.
+  [
+    'blkfront-queries-then-ends',
+    { bounds: { ...W1, ...attack('blkback', 'mapDuringRevocation', 0) }, depth: 24, kind: 'step' },
+  ],
   // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
   [
     'blkback-follows-frontend-state',

@@ -179,7 +179,7 @@ function ownersOf(world: World): Map<number, Owner[]> {
       for (const slot of shadow.indirectGrants) own(slot.ref, 'indirect', ring, id);
     });
   }
-  for (const ref of world.front.deferredGrants) own(ref, 'deferred', 0, 0);
+  for (const ref of world.guestGnttab.deferredRefs()) own(ref, 'deferred', 0, 0);
   return owners;
 }
 
@@ -337,7 +337,7 @@ class RingConservationChecker {
     if (this.summaries.length !== rings.length * SUMMARY_WIDTH) this.summaries.length = 0;
     this.stamps.next();
     if (action === undefined || touched === undefined)
-      for (const ref of world.front.deferredGrants)
+      for (const ref of world.guestGnttab.deferredRefs())
         this.stamps.hold(world, ref, DEFERRED_RING, 4, out);
     for (let i = 0; i < rings.length; i++) {
       const rinfo = rings[i]!;

@@ -364,10 +364,9 @@ function heldGrants(world: World, out: Violation[]): void {
       out.push(
         violation(world, `grant ${gref} was ended while the backend still maps it`, { gref }),
       );
-    } else if (
-      !world.guestMemory.isAllocated(entry.frame) &&
-      !world.front.deferredGrants.includes(gref)
-    ) {
+    } else if (world.front.deferredGrants.includes(gref)) {
+      // blkif_free's deferral: judged only on never being ended (above).
+    } else if (!world.guestMemory.isAllocated(entry.frame)) {
       out.push(
         violation(
           world,
@@ -375,8 +374,32 @@ function heldGrants(world: World, out: Violation[]): void {
           { gref },
         ),
       );
+    } else if (reusable(world, entry.frame, gref)) {
+      out.push(
+        violation(
+          world,
+          `blkfront put guest frame ${entry.frame} back for reuse while the backend still maps it through grant ${gref}`,
+          { gref },
+        ),
+      );
     }
   }
+}
+
+/**
+ * A bounce page blkfront may hand out again: its entry is back on a ring's list without `gref`,
+ * or another grant of a request in flight carries it (the page was given up while mapped).
+ */
+function reusable(world: World, frame: number, gref: number): boolean {
+  for (const rinfo of world.front.device.rings) {
+    for (const slot of rinfo.unusedSlots) if (slot.frame === frame) return true;
+    for (const slot of rinfo.persistentSlots)
+      if (slot.frame === frame && slot.ref !== gref) return true;
+    for (const shadow of rinfo.shadow)
+      for (const slot of shadow.grantsUsed)
+        if (slot.frame === frame && slot.ref !== gref) return true;
+  }
+  return false;
 }
 
 /** The device keys blkfront_connect gathers; the disk connects only when all three read. */

@@ -11,6 +11,7 @@ import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
 import { blkbackRereadsRequest } from './blkback-rereads-request.ts';
 import { blkfrontEoiNeverSpurious } from './blkfront-eoi-never-spurious.ts';
+import { blkfrontQueriesThenEnds } from './blkfront-queries-then-ends.ts';
 import { blkfrontCopiesRequestBack } from './blkfront-copies-request-back.ts';
 import { blkfrontRereadsResponse } from './blkfront-rereads-response.ts';
 import { blkbackFollowsFrontendState } from './blkback-follows-frontend-state.ts';
@@ -323,6 +324,14 @@ const LIST: readonly Mutant[] = [
     words: 'no XEN_EOI_FLAG_SPURIOUS throttling',
     summary:
       'blkif_interrupt ends every event with xen_irq_lateeoi(irq, 0), never flagged spurious',
+  },
+  {
+    drivers: blkfrontQueriesThenEnds,
+    caughtBy: 'honest-side',
+    property: 'hostile-backend',
+    words: 'while the backend still maps it through grant',
+    summary:
+      'blkif_completion queries each grant (gnttab_query_foreign_access) and ends it in a later step, ignoring a failed end (XSA-396)',
   },
 ];
 

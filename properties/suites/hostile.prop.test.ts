@@ -69,6 +69,14 @@ function honestSideHolds(
   });
 }
 
+/**
+ * Attacks that land only in a window the honest drivers never open: mapDuringRevocation needs a
+ * completion split between gnttab_query_foreign_access and the end of access, and Linux's
+ * gnttab_try_end_foreign_access checks and ends in one step (variant blkfront-queries-then-ends
+ * opens it; its teeth are in teeth.test.ts and properties/explore/mutants.test.ts).
+ */
+const NO_WINDOW_IN_HONEST: ReadonlySet<HostileAttack> = new Set(['mapDuringRevocation']);
+
 /** A known-bad variant is caught: fast-check finds a failure whose first line names `code`. */
 function expectCaught(
   side: HostileSide,
@@ -100,8 +108,12 @@ describe(`hostile peers (seed ${SEED})`, () => {
         numRuns: 250,
         seed: SEED,
       });
-      for (const attack of attacksOf(side))
-        expect([attack, reached.get(attack) ?? 0]).not.toEqual([attack, 0]);
+      for (const attack of attacksOf(side)) {
+        // The honest completion never opens this one's window: it is never reached here.
+        if (NO_WINDOW_IN_HONEST.has(attack))
+          expect([attack, reached.get(attack) ?? 0]).toEqual([attack, 0]);
+        else expect([attack, reached.get(attack) ?? 0]).not.toEqual([attack, 0]);
+      }
     });
   }
 

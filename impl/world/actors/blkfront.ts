@@ -51,10 +51,21 @@ function queueRequest(world: World, action: ActionOf<'blkfront', 'queueRequest'>
     });
 }
 
-/** blkif_interrupt up to the rsp_prod it read; the backend may push more meanwhile. */
-function processResponses(world: World, action: ActionOf<'blkfront', 'processResponses'>): void {
+/**
+ * blkif_interrupt up to the rsp_prod it read; the backend may push more meanwhile. The same
+ * routine takes the end-access half of a split completion first (endForeignAccess).
+ */
+function processResponses(
+  world: World,
+  action: ActionOf<'blkfront', 'processResponses' | 'endForeignAccess'>,
+): void {
   const rinfo = frontRing(world, action.ring);
   assert(rinfo.irq === 'responses', 'the handler runs after a delivered event');
+  assert(
+    (action.kind === 'endForeignAccess') === (rinfo.revoking !== undefined),
+    'ring %s: end access exactly when a completion is split',
+    action.ring,
+  );
   const result = world.drivers.blkfront.processResponses(
     world.front.device,
     rinfo,
@@ -63,6 +74,10 @@ function processResponses(world: World, action: ActionOf<'blkfront', 'processRes
   switch (result) {
     case 'finalCheck':
       rinfo.irq = 'finalCheck';
+      return;
+    case 'revoking':
+      // A completion queried its grants; their end is the handler's next step on this ring.
+      assert(rinfo.revoking !== undefined, 'ring %s: revoking without a completion', action.ring);
       return;
     case 'holding':
       // A copied response waits for its processing: the handler's next step on this ring.
@@ -119,6 +134,12 @@ export const BLKFRONT: ActorModule<'blkfront'> = {
       describe: (a) => `blkfront ring ${a.ring}: blkif_interrupt processes responses`,
       faultStart: false,
     },
+    // The end of access after blkif_completion's grant queries, when a completion splits them.
+    endForeignAccess: {
+      perform: processResponses,
+      describe: (a) => `blkfront ring ${a.ring}: blkif_completion ends foreign access`,
+      faultStart: false,
+    },
     finalCheck: {
       perform: finalCheck,
       describe: (a) => `blkfront ring ${a.ring}: final check`,
@@ -151,7 +172,9 @@ export function ringWorkEnabled(world: World, out: Action[]): void {
   const dev = world.front.device;
   const cache = world.actionCache;
   for (const rinfo of dev.rings) {
-    if (rinfo.irq === 'responses')
+    if (rinfo.revoking !== undefined)
+      out.push(cache.ring('blkfront', 'endForeignAccess', rinfo.index));
+    else if (rinfo.irq === 'responses')
       out.push(cache.ring('blkfront', 'processResponses', rinfo.index));
     else if (rinfo.irq === 'finalCheck')
       out.push(cache.ring('blkfront', 'finalCheck', rinfo.index));

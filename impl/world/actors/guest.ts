@@ -16,6 +16,7 @@ import { answersOutstanding } from './toolstack.ts';
 const RESUME: Action = { actor: 'guest', kind: 'resume' };
 const CLOSE: Action = { actor: 'guest', kind: 'close' };
 const UNBIND: Action = { actor: 'guest', kind: 'unbind' };
+const HANDLE_DEFERRED: Action = { actor: 'guest', kind: 'handleDeferred' };
 
 /**
  * A vCPU hands one workload item to blk-mq (bio submission); dispatch to the driver is a
@@ -77,6 +78,21 @@ function unbind(world: World): void {
   assert(!world.front.snapshot.context.bound, 'blkfront_remove left the driver bound');
 }
 
+/**
+ * The deferred timer's gnttab_handle_deferred: every deferred reference the backend no longer
+ * maps is ended now (its reference free again); blkif_free's record of them drops the ended.
+ */
+function handleDeferred(world: World): void {
+  const before = world.guestGnttab.deferredRefs().length;
+  const ended = world.guestGnttab.handleDeferred();
+  assert(ended.length > 0, 'the deferred timer runs only with something to end');
+  const deferred = world.front.deferredGrants;
+  let kept = 0;
+  for (const ref of deferred) if (!ended.includes(ref)) deferred[kept++] = ref;
+  deferred.length = kept;
+  assert(world.guestGnttab.deferredRefs().length === before - ended.length, 'ended once each');
+}
+
 export const GUEST: ActorModule<'guest'> = {
   actor: 'guest',
   kinds: {
@@ -86,6 +102,11 @@ export const GUEST: ActorModule<'guest'> = {
       faultStart: false,
     },
     resume: { perform: resume, describe: () => 'guest resume', faultStart: false },
+    handleDeferred: {
+      perform: handleDeferred,
+      describe: () => 'guest deferred timer: gnttab_handle_deferred',
+      faultStart: false,
+    },
     close: { perform: close, describe: () => 'guest close', faultStart: true },
     unbind: {
       perform: unbind,
@@ -101,6 +122,11 @@ export function submitEnabled(world: World, out: Action[]): void {
   if (!world.front.hasDisk || world.front.device.rings.length === 0) return;
   for (let vcpu = 0; vcpu < world.guest.vcpuCount; vcpu++)
     if (hasWork(world.guest, vcpu)) out.push(world.actionCache.submit(vcpu));
+}
+
+/** The deferred timer fires while the guest runs and some deferred grant is no longer mapped. */
+export function handleDeferredEnabled(world: World, out: Action[]): void {
+  if (guestRuns(world) && world.guestGnttab.deferredEndable()) out.push(HANDLE_DEFERRED);
 }
 
 /** Restored, and the new host's backend waits in InitWait with its hotplug done. */

@@ -32,6 +32,7 @@ describe('the attack table', () => {
       'keepGrantMapped',
       'rewriteResponse',
       'spoilDeviceInfo',
+      'mapDuringRevocation',
     ]);
     expect(FRONTEND_ATTACKS).toEqual([
       'numQueuesAboveMax',

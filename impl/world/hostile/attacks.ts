@@ -29,6 +29,7 @@ import {
   frontRingBeforeKeysRead,
   frontRingWithFreeSlot,
   frontRingNotPending,
+  frontRingRevoking,
   frontRingWithUnreadOrHeldResponse,
   replayableBackRing,
   ringWithUnparsedIndirect,
@@ -180,6 +181,14 @@ const ATTACKS = {
     target: beforeDeviceInfoRead,
     perform: be.spoilDeviceInfo,
     defences: ['refuseMissingDeviceInfo'],
+  },
+  // XSA-396: a mapping made between blkif_completion's query and its end of access; a completion
+  // that queries first (gnttab_query_foreign_access) ends a grant the backend maps by then.
+  mapDuringRevocation: {
+    side: 'blkback',
+    target: frontRingRevoking,
+    perform: be.mapDuringRevocation,
+    defences: ['keepMappedPage'],
   },
   // connect_ring: "guest requested N queues, exceeding the maximum", xenbus_dev_fatal.
   numQueuesAboveMax: {

@@ -17,6 +17,7 @@ import {
 import { ringIdxAdd, ringIdxDistance } from '../../xen/ring-index.ts';
 import { entryOffset, reqProd, rspProd, setRspProd } from '../../xen/shared-ring.ts';
 import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
+import type { RingInfo } from '../../blkfront/ring-info.ts';
 import type { World } from '../world.ts';
 import type { HostileAction } from './plan.ts';
 import type { BackendAttack } from './attacks.ts';
@@ -219,6 +220,42 @@ export function keepGrantMapped(
   if (!mapped.ok) return false;
   record.heldRefs.push(gref);
   assert(world.guestGnttab.isMapped(gref), 'the held grant stays mapped');
+  return true;
+}
+
+/** The grants of ring `rinfo`'s split completion that were unmapped when queried and still are. */
+export function queriedUnmapped(world: World, rinfo: RingInfo): number[] {
+  const revocation = rinfo.revoking;
+  if (revocation === undefined) return [];
+  const shadow = rinfo.shadow[revocation.rsp.id];
+  assert(shadow !== undefined, 'a split completion names a shadow of its ring');
+  const slots = shadow.grantsUsed.concat(shadow.indirectGrants);
+  const refs: number[] = [];
+  slots.forEach((slot, i) => {
+    if (revocation.mappedWhenQueried[i] === false && !world.guestGnttab.isMapped(slot.ref))
+      refs.push(slot.ref);
+  });
+  return refs;
+}
+
+/**
+ * XSA-396's race: between blkif_completion's gnttab_query_foreign_access (not mapped) and its end
+ * of access, map one of the queried grants and never unmap it. A completion that checks and ends
+ * in one step (gnttab_try_end_foreign_access) never opens this window.
+ */
+export function mapDuringRevocation(
+  world: World,
+  record: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const rinfo = targetFrontRing(world, action.ring);
+  const refs = queriedUnmapped(world, rinfo);
+  assert(refs.length > 0, 'enabled only with a queried grant still unmapped');
+  const gref = refs[action.value % refs.length]!;
+  const mapped = world.guestGnttab.map(gref, BACKEND_DOMID, false);
+  if (!mapped.ok) return false;
+  record.heldRefs.push(gref);
+  assert(world.guestGnttab.isMapped(gref), 'the grant mapped in the window stays mapped');
   return true;
 }
 

@@ -8,7 +8,7 @@ import { assert } from '../../assert.ts';
 import { ringIdxDistance } from '../../xen/ring-index.ts';
 import { freeRequests, rspProd } from '../../xen/shared-ring.ts';
 import type { World } from '../world.ts';
-import { replayable } from './backend-writes.ts';
+import { queriedUnmapped, replayable } from './backend-writes.ts';
 import { unparsedIndirect } from './frontend-writes.ts';
 import type { AttackSpec } from './plan.ts';
 import { firstBusyBackRing } from './rings.ts';
@@ -154,4 +154,18 @@ export function frontRingNotPending(world: World, spec: AttackSpec): number | un
   const rinfo = world.front.device.rings[ring];
   assert(rinfo !== undefined, 'picked among the device’s rings');
   return world.evtchn.isPending(world.guestDomid, rinfo.port) ? undefined : ring;
+}
+
+/**
+ * From the spec's ring on (cyclically), a frontend ring whose completion queried its grants and
+ * has not ended access yet, with a queried grant still unmapped (XSA-396's window).
+ */
+export function frontRingRevoking(world: World, spec: AttackSpec): number | undefined {
+  const rings = world.front.device.rings;
+  assert(Number.isInteger(spec.ring) && spec.ring >= 0, 'a spec ring selector');
+  for (let k = 0; k < rings.length; k++) {
+    const at = (spec.ring + k) % rings.length;
+    if (queriedUnmapped(world, rings[at]!).length > 0) return at;
+  }
+  return undefined;
 }
