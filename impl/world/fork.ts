@@ -190,13 +190,33 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
 /** A name's code stands for a field left out of the fingerprint. */
 const LEFT_OUT_CODE = Number.NaN;
 
-/** One fingerprint's walk: its hasher, the objects seen so far, names' codes, the cache rule. */
+/**
+ * Field and class names' codes, kept across fingerprints: they are the program's names (a few
+ * hundred at most), and hashing them anew in every walk cost a sixth of a fingerprint.
+ */
+const NAME_CODES = new Map<string, number>();
+const NAME_CODES_MAX = 4096;
+
+function nameCode(name: string): number {
+  let code = NAME_CODES.get(name);
+  if (code === undefined) {
+    if (LEFT_OUT.has(name)) code = LEFT_OUT_CODE;
+    else {
+      code = 0x811c9dc5;
+      for (let i = 0; i < name.length; i++) code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
+    }
+    // Field and class names are few; a plain object keyed by data could bring many: not kept.
+    if (NAME_CODES.size < NAME_CODES_MAX) NAME_CODES.set(name, code);
+    assert(NAME_CODES.size <= NAME_CODES_MAX, 'fingerprint: %s names kept', NAME_CODES.size);
+  }
+  return code;
+}
+
+/** One fingerprint's walk: its hasher, the objects seen so far, the cache rule. */
 class Walk implements PartWalk {
   readonly h = new Hasher();
   /** Objects seen so far by visit number: one reached again hashes as a back-reference. */
   private readonly seen = new Map<object, number>();
-  /** Field and class names hashed once per fingerprint (they repeat on every object). */
-  private readonly names = new Map<string, number>();
   /** Page hashes of the buffers reached so far (views of one page share its hash). */
   private readonly pageCache = new Map<ArrayBuffer, PageHashes>();
 
@@ -269,22 +289,6 @@ class Walk implements PartWalk {
     for (let i = first; i < first + length / HASH_PAGE_BYTES; i++) pages.mixPage(this.h, buffer, i);
   }
 
-  private nameCode(name: string): number {
-    let code = this.names.get(name);
-    if (code === undefined) {
-      if (LEFT_OUT.has(name)) code = LEFT_OUT_CODE;
-      else {
-        code = 0x811c9dc5;
-        for (let i = 0; i < name.length; i++)
-          code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
-      }
-      this.names.set(name, code);
-      // Names are the program's field and class names: a few dozen, never data.
-      assert(this.names.size < 100_000, 'fingerprint: %s distinct field names', this.names.size);
-    }
-    return code;
-  }
-
   mixValue(value: unknown): void {
     if (typeof value !== 'object' || value === null) {
       mixPrimitive(this.h, value);
@@ -316,7 +320,7 @@ class Walk implements PartWalk {
   private mixFields(value: object): void {
     const fields = value as Record<string, unknown>;
     for (const key in fields) {
-      const code = this.nameCode(key);
+      const code = nameCode(key);
       if (Number.isNaN(code)) continue; // LEFT_OUT_CODE
       this.h.mix(code);
       this.mixValue(fields[key]);
@@ -366,7 +370,7 @@ class Walk implements PartWalk {
       'a HASH_SELF that is no method',
     );
     this.h.mix(11);
-    this.h.mix(this.nameCode(value.constructor?.name ?? ''));
+    this.h.mix(nameCode(value.constructor?.name ?? ''));
     // A part that hashes itself (xenstore and the disk cache theirs while unchanged).
     if (hashSelf !== undefined) hashSelf.call(value, this.h, this.fresh, this);
     else this.mixFields(value);

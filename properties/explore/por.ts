@@ -16,9 +16,17 @@ import { backendMemo, frontendMemo } from '../../impl/world/machine-memo.ts';
 import type { World } from '../../impl/world/world.ts';
 import { readState } from '../../impl/world/xenbus.ts';
 
+/** Ids already made: actions are immutable, and the world's action cache reuses them. */
+const IDS = new WeakMap<Action, string>();
+
 /** An action's identity across forks: its actor, kind and targets (what a sleep set holds). */
 export function actionId(action: Action): string {
-  return JSON.stringify(action);
+  let id = IDS.get(action);
+  if (id === undefined) {
+    id = JSON.stringify(action);
+    IDS.set(action, id);
+  }
+  return id;
 }
 
 /** Touches everything: never independent of anything. */

@@ -6,6 +6,7 @@ import { assert } from '../../impl/assert.ts';
 import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
+import { Hasher } from '../../impl/hash.ts';
 import { deepCopy, fingerprint, forkWorld } from '../../impl/world/fork.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
@@ -85,9 +86,10 @@ export function checkQuiescence(
 
 /**
  * Checker fields that are not per-path memory, by checker class and field path: positions in a
- * log the world's fingerprint leaves out (the state-write log, the drivers' reports), which after
- * every check stand at the log's end, so their value says how long the path was (only their
- * distance to the end is state); and scratch buffers overwritten before they are read.
+ * log the world's fingerprint leaves out (the state-write log, the drivers' reports, xenstore's
+ * write count), which after every check stand at the log's end, so their value says how long the
+ * path was (only their distance to the end is state); and scratch buffers overwritten before
+ * they are read.
  * Everything else a checker holds is its memory. search.test.ts holds the list to the checkers:
  * on the honest drivers, merging by the world alone and by world and memory visit as many states.
  */
@@ -98,11 +100,22 @@ export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scrat
   ['TransitionChecker.next', (w) => w.stateWrites.length],
   ['HonestSideChecker.p.stateWritesSeen', (w) => w.stateWrites.length],
   ['ReportChecker.seen', (w) => w.reports.length],
+  // feature-negotiation and queue-layout recheck when xenstore's write count moved; it stands
+  // at the count after every check (their cached result is then the world's own verdict).
+  ['NegotiationChecker.writes', (w) => w.xs.writeCount],
+  ['LayoutChecker.writes', (w) => w.xs.writeCount],
   // ring-isolation swaps its two snapshot buffers: `last` is the world after the last step.
   ['RingIsolationChecker.next', 'scratch'],
   // grant-leak's reference stamps: only this check's stamp is ever read, each check a new one.
   ['RingConservationChecker.stamps', 'scratch'],
 ]);
+
+/** The checker fields' path prefixes NOT_MEMORY names: deeper, no path is built. */
+const MEMORY_PREFIXES: ReadonlySet<string> = new Set(
+  [...NOT_MEMORY.keys()].flatMap((key) =>
+    key.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.')),
+  ),
+);
 
 /**
  * The run's state as the search merges it: the world's fingerprint and a hash of what the step
@@ -112,61 +125,93 @@ export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scrat
  */
 export function runFingerprint(run: RunState): string {
   const world = run.world;
-  const h = { a: 0x811c9dc5 | 0, b: 0 };
-  for (const checker of run.checkers)
-    hashMemory(h, checker, world, (checker as object).constructor?.name ?? '', 0);
-  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
-  return `${fingerprint(world)}${hex(h.a)}${hex(h.b)}`;
-}
-
-function mixText(h: { a: number; b: number }, text: string): void {
-  for (let i = 0; i < text.length; i++) {
-    h.a = Math.imul(h.a ^ text.charCodeAt(i), 0x01000193);
-    h.b = Math.imul(h.b ^ h.a, 0x5bd1e995) + i;
+  const h = new Hasher();
+  for (const checker of run.checkers) {
+    const name = (checker as object).constructor?.name ?? '';
+    h.mixString(name);
+    hashMemory(h, checker, world, name, 0);
   }
+  return `${fingerprint(world)}${h.hex()}`;
 }
 
-/** Plain data, canonically: Maps and Sets in key order; the configuration and functions skipped. */
+/**
+ * Plain data, canonically: Maps and Sets in key order; the configuration and functions skipped.
+ * `path` (Class.field...) is kept only while NOT_MEMORY could still name a field below it.
+ */
 function hashMemory(
-  h: { a: number; b: number },
+  h: Hasher,
   value: unknown,
   world: World,
-  path: string,
+  path: string | undefined,
   depth: number,
 ): void {
   assert(depth < 32, 'explore: checker memory nests 32 deep');
   if (typeof value === 'function' || value === world.config) return;
   if (typeof value !== 'object' || value === null) {
-    mixText(h, `${typeof value}:${String(value)};`);
+    mixScalar(h, value);
     return;
   }
   if (value instanceof Map || value instanceof Set) {
-    const entries = value instanceof Map ? [...value.entries()] : [...value].map((k) => [k, true]);
-    const keyed = entries.map(([k, v]) => [JSON.stringify(k), v] as const).sort(byKey);
-    mixText(h, `map${keyed.length}{`);
-    for (const [k, v] of keyed) {
-      mixText(h, k);
-      hashMemory(h, v, world, path, depth + 1);
-    }
-    mixText(h, '}');
+    hashCollection(h, value, world, depth);
     return;
   }
-  mixText(h, Array.isArray(value) ? `[${value.length}` : '{');
-  for (const [key, field] of Object.entries(value)) {
-    const at = `${path}.${key}`;
-    const not = NOT_MEMORY.get(at);
+  if (Array.isArray(value)) {
+    h.mix(6);
+    h.mix(value.length);
+    for (const item of value) hashMemory(h, item, world, undefined, depth + 1);
+    return;
+  }
+  if (ArrayBuffer.isView(value)) {
+    h.mix(9);
+    h.mixBytes(value);
+    return;
+  }
+  h.mix(5);
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const at = path === undefined ? undefined : `${path}.${key}`;
+    const not = at === undefined ? undefined : NOT_MEMORY.get(at);
     if (not === 'scratch') continue;
+    h.mixString(key);
+    const field = fields[key];
     if (not !== undefined) {
       assert(typeof field === 'number', 'explore: checker cursor %s is a number', at);
       // What is left to judge, not where the path's log ends (0 after every check).
-      mixText(h, `${key}@${not(world) - field};`);
+      h.mixNumber(not(world) - field);
       continue;
     }
-    mixText(h, `${key}=`);
-    hashMemory(h, field, world, at, depth + 1);
+    const below = at !== undefined && MEMORY_PREFIXES.has(at) ? at : undefined;
+    hashMemory(h, field, world, below, depth + 1);
   }
-  mixText(h, '}');
 }
 
-const byKey = (x: readonly [string, unknown], y: readonly [string, unknown]): number =>
-  x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+/** A Map or Set in key order (numeric keys as they are, others by their JSON). */
+function hashCollection(
+  h: Hasher,
+  value: Map<unknown, unknown> | Set<unknown>,
+  world: World,
+  depth: number,
+): void {
+  const entries: [unknown, unknown][] =
+    value instanceof Map ? [...value.entries()] : [...value].map((k) => [k, true]);
+  const numeric = entries.every(([k]) => typeof k === 'number');
+  const keyed = numeric
+    ? entries.sort((x, y) => (x[0] as number) - (y[0] as number))
+    : entries.map(([k, v]) => [JSON.stringify(k), v] as [unknown, unknown]).sort(byKey);
+  h.mix(7);
+  h.mix(keyed.length);
+  for (const [k, v] of keyed) {
+    mixScalar(h, k);
+    hashMemory(h, v, world, undefined, depth + 1);
+  }
+}
+
+/** A primitive by type and value. */
+function mixScalar(h: Hasher, value: unknown): void {
+  if (typeof value === 'number') h.mixNumber(value);
+  else if (typeof value === 'string') h.mixString(value);
+  else h.mixString(`${typeof value}:${String(value)}`);
+}
+
+const byKey = (x: [unknown, unknown], y: [unknown, unknown]): number =>
+  (x[0] as string) < (y[0] as string) ? -1 : (x[0] as string) > (y[0] as string) ? 1 : 0;
