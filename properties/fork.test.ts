@@ -6,7 +6,9 @@ import { Disk } from '../impl/blkback/disk.ts';
 import { FORK_SELF, type Forking } from '../impl/hash.ts';
 import { DomainMemory } from '../impl/xen/memory.ts';
 import { Xenstore } from '../impl/xen/xenstore.ts';
+import type { BlockOp, BlockRequest } from '../impl/blkfront/block-request.ts';
 import { describeAction } from '../impl/world/action.ts';
+import type { GuestObserver } from '../impl/world/block-layer.ts';
 import type { WorldConfig } from '../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../impl/world/drivers.ts';
 import { enabled } from '../impl/world/enabled.ts';
@@ -246,6 +248,76 @@ describe('fingerprint', () => {
     world.observe = () => {};
     ledgerOf(world).now += 17;
     expect(fingerprint(world)).toBe(before);
+  });
+
+  describe("the ledger's event numbers: only the order a read check compares is state", () => {
+    const req = (tag: number, op: BlockOp): BlockRequest => ({
+      tag,
+      op,
+      sector: 0,
+      sectorCount: 1,
+      vcpu: 0,
+      buffer: undefined,
+      secure: false,
+      parentTag: undefined,
+    });
+    const [r0, w, r] = [req(1, 'read'), req(2, 'write'), req(3, 'read')];
+    type Event = readonly ['submit' | 'complete', BlockRequest];
+    const ledgerOfEvents = (events: readonly Event[]): Ledger => {
+      const ledger = new Ledger();
+      for (const [kind, request] of events)
+        if (kind === 'submit') ledger.submitted(request);
+        else ledger.completed(request, 'ok', new Uint8Array(512));
+      return ledger;
+    };
+    const world = worldAt(fc.sample(casesArb, { seed: 5, numRuns: 1 })[0]!.config, 11, 150);
+    const printWith = (ledger: Ledger): string => {
+      const fork = forkWorld(world);
+      (fork.guest as { observer: GuestObserver }).observer = ledger;
+      return fingerprint(fork);
+    };
+    /** The verdict on read `r` completing with never-written data, after `events`. */
+    const verdict = (events: readonly Event[]) => {
+      const ledger = ledgerOfEvents(events);
+      ledger.completed(r, 'ok', new Uint8Array(512));
+      return ledger.violations.map((v) => v.code);
+    };
+    // A completed read's numbers are never compared again: where it completed is no state.
+    const early: Event[] = [
+      ['submit', r0],
+      ['complete', r0],
+      ['submit', w],
+      ['complete', w],
+      ['submit', r],
+    ];
+    const late: Event[] = [
+      ['submit', w],
+      ['submit', r0],
+      ['complete', r0],
+      ['complete', w],
+      ['submit', r],
+    ];
+    // The write still in flight when the read was submitted: the read may see either content.
+    const overlap: Event[] = [
+      ['submit', r0],
+      ['complete', r0],
+      ['submit', w],
+      ['submit', r],
+      ['complete', w],
+    ];
+
+    it('equal for event numbers that differ but keep the order the checks compare', () => {
+      expect(printWith(ledgerOfEvents(late))).toBe(printWith(ledgerOfEvents(early)));
+      expect(verdict(late)).toEqual(verdict(early));
+    });
+
+    it('teeth: a write completed after the read was submitted, not before, differs', () => {
+      // The verdicts differ (never-written data is legal only while the write overlaps)...
+      expect(verdict(early)).toEqual(['data-integrity']);
+      expect(verdict(overlap)).toEqual([]);
+      // ...so the fingerprints must.
+      expect(printWith(ledgerOfEvents(overlap))).not.toBe(printWith(ledgerOfEvents(early)));
+    });
   });
 
   // One protocol-visible change at a time, each on a fork of a world in mid-run: the

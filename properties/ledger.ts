@@ -6,6 +6,7 @@ import type { Outcome } from '../impl/blkfront/device.ts';
 import type { GuestObserver } from '../impl/world/block-layer.ts';
 import type { Violation } from './invariants/violation.ts';
 import { assert } from '../impl/assert.ts';
+import { HASH_SELF, type Hasher, type HashesSelf, type PartWalk } from '../impl/hash.ts';
 
 interface Entry {
   readonly request: BlockRequest;
@@ -29,7 +30,7 @@ interface RangeWrite {
   unknown: boolean;
 }
 
-export class Ledger implements GuestObserver {
+export class Ledger implements GuestObserver, HashesSelf {
   /** The step number the world is at; the runner sets it before each step. */
   now = 0;
   readonly entries = new Map<number, Entry>();
@@ -101,6 +102,46 @@ export class Ledger implements GuestObserver {
 
   get submittedCount(): number {
     return this.entries.size;
+  }
+
+  /**
+   * The ledger as a fingerprint sees it: what a future verdict can depend on, not the event
+   * numbers themselves. checkRead compares a write's submission and completion with a read's
+   * submission and with other writes' submissions, so only their order is state: they are
+   * hashed as ranks among the numbers kept. A completed read's numbers (and a flush's) are
+   * never compared again (the check ran at its completion): only that it completed, and how.
+   * `seq` and `now` count events and steps, which equal states reached by paths of different
+   * lengths do not share. The findings are hashed whole (a run ends at its first).
+   */
+  [HASH_SELF](h: Hasher, _fresh: boolean, walk: PartWalk): void {
+    const kept: number[] = [];
+    for (const entry of this.entries.values())
+      if (entry.completedAt === undefined && entry.request.op === 'read')
+        kept.push(entry.submittedAt);
+    for (const w of this.writes) {
+      kept.push(w.submittedAt);
+      if (w.completedAt !== undefined) kept.push(w.completedAt);
+    }
+    kept.sort((x, y) => x - y);
+    const rank = (at: number | undefined): number => (at === undefined ? -1 : kept.indexOf(at));
+    h.mix(this.entries.size);
+    for (const tag of [...this.entries.keys()].sort((x, y) => x - y)) {
+      const entry = this.entries.get(tag)!;
+      walk.value(entry.request);
+      walk.value(entry.outcome);
+      const pendingRead = entry.completedAt === undefined && entry.request.op === 'read';
+      h.mix(pendingRead ? rank(entry.submittedAt) : entry.completedAt === undefined ? -2 : -3);
+    }
+    h.mix(this.writes.length);
+    for (const w of this.writes) {
+      h.mix(w.tag);
+      h.mix(w.first);
+      h.mix(w.end);
+      h.mix(w.unknown ? 1 : 0);
+      h.mix(rank(w.submittedAt));
+      h.mix(rank(w.completedAt));
+    }
+    walk.value(this.violations);
   }
 
   /**
