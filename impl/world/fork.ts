@@ -191,26 +191,31 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
 const LEFT_OUT_CODE = Number.NaN;
 
 /**
- * Field and class names' codes, kept across fingerprints: they are the program's names (a few
- * hundred at most), and hashing them anew in every walk cost a sixth of a fingerprint.
+ * Field and class names' codes, which a caller fingerprinting many worlds (an explorer) keeps
+ * across fingerprints: they are the program's names, and hashing them anew in every walk cost
+ * a sixth of a fingerprint.
  */
-const NAME_CODES = new Map<string, number>();
-const NAME_CODES_MAX = 4096;
+export class FingerprintNames {
+  private readonly codes = new Map<string, number>();
 
-function nameCode(name: string): number {
-  let code = NAME_CODES.get(name);
-  if (code === undefined) {
-    if (LEFT_OUT.has(name)) code = LEFT_OUT_CODE;
-    else {
-      code = 0x811c9dc5;
-      for (let i = 0; i < name.length; i++) code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
+  code(name: string): number {
+    let code = this.codes.get(name);
+    if (code === undefined) {
+      if (LEFT_OUT.has(name)) code = LEFT_OUT_CODE;
+      else {
+        code = 0x811c9dc5;
+        for (let i = 0; i < name.length; i++)
+          code = Math.imul(code ^ name.charCodeAt(i), 0x01000193);
+      }
+      // Field and class names are few; a plain object keyed by data could bring many: not kept.
+      if (this.codes.size < NAME_CODES_MAX) this.codes.set(name, code);
+      assert(this.codes.size <= NAME_CODES_MAX, 'fingerprint: %s names kept', this.codes.size);
     }
-    // Field and class names are few; a plain object keyed by data could bring many: not kept.
-    if (NAME_CODES.size < NAME_CODES_MAX) NAME_CODES.set(name, code);
-    assert(NAME_CODES.size <= NAME_CODES_MAX, 'fingerprint: %s names kept', NAME_CODES.size);
+    return code;
   }
-  return code;
 }
+
+const NAME_CODES_MAX = 4096;
 
 /** One fingerprint's walk: its hasher, the objects seen so far, the cache rule. */
 class Walk implements PartWalk {
@@ -221,7 +226,10 @@ class Walk implements PartWalk {
   private readonly pageCache = new Map<ArrayBuffer, PageHashes>();
 
   /** `fresh`: ignore every cached hash (the parts' and the snapshots'), for checking them. */
-  constructor(readonly fresh: boolean) {
+  constructor(
+    readonly fresh: boolean,
+    private readonly names: FingerprintNames,
+  ) {
     assert(typeof fresh === 'boolean', 'fingerprint: fresh is %s', typeof fresh);
   }
 
@@ -320,7 +328,7 @@ class Walk implements PartWalk {
   private mixFields(value: object): void {
     const fields = value as Record<string, unknown>;
     for (const key in fields) {
-      const code = nameCode(key);
+      const code = this.names.code(key);
       if (Number.isNaN(code)) continue; // LEFT_OUT_CODE
       this.h.mix(code);
       this.mixValue(fields[key]);
@@ -370,7 +378,7 @@ class Walk implements PartWalk {
       'a HASH_SELF that is no method',
     );
     this.h.mix(11);
-    this.h.mix(nameCode(value.constructor?.name ?? ''));
+    this.h.mix(this.names.code(value.constructor?.name ?? ''));
     // A part that hashes itself (xenstore and the disk cache theirs while unchanged).
     if (hashSelf !== undefined) hashSelf.call(value, this.h, this.fresh, this);
     else this.mixFields(value);
@@ -446,9 +454,13 @@ function mixSnapshot(
  * indices, shadows, grant tables, the disk, guest memory, the guest's queues and the ledger.
  * See docs/architecture.md ("Fork and fingerprint") for what is deliberately left out.
  * `fresh` ignores every cached hash: the caches must agree with it (properties/fork.test.ts).
+ * `names`: the name codes to reuse (one FingerprintNames for all the worlds of a search).
  */
-export function fingerprint(world: World, options: { readonly fresh?: boolean } = {}): string {
-  const walk = new Walk(options.fresh === true);
+export function fingerprint(
+  world: World,
+  options: { readonly fresh?: boolean; readonly names?: FingerprintNames | undefined } = {},
+): string {
+  const walk = new Walk(options.fresh === true, options.names ?? new FingerprintNames());
   walk.mixValue(world);
   assert(walk.visited > 1, 'fingerprint: the walk reached the world');
   return walk.h.hex();

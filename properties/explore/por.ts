@@ -16,17 +16,26 @@ import { backendMemo, frontendMemo } from '../../impl/world/machine-memo.ts';
 import type { World } from '../../impl/world/world.ts';
 import { readState } from '../../impl/world/xenbus.ts';
 
-/** Ids already made: actions are immutable, and the world's action cache reuses them. */
-const IDS = new WeakMap<Action, string>();
-
 /** An action's identity across forks: its actor, kind and targets (what a sleep set holds). */
 export function actionId(action: Action): string {
-  let id = IDS.get(action);
-  if (id === undefined) {
-    id = JSON.stringify(action);
-    IDS.set(action, id);
+  return JSON.stringify(action);
+}
+
+/**
+ * actionId, remembered per action object for one search: actions are immutable, and the
+ * world's action cache hands the same objects to every fork, so most ids are made once.
+ */
+export class ActionIds {
+  private readonly ids = new WeakMap<Action, string>();
+
+  of(action: Action): string {
+    let id = this.ids.get(action);
+    if (id === undefined) {
+      id = actionId(action);
+      this.ids.set(action, id);
+    }
+    return id;
   }
-  return id;
 }
 
 /** Touches everything: never independent of anything. */
@@ -213,12 +222,13 @@ export function disjoint(fx: Footprint, fy: Footprint): boolean {
 
 /** The relation at one state: the footprints of the actions enabled there, by action id. */
 export class Independence {
+  private readonly ids = new ActionIds();
   constructor(private readonly footprint: (world: World, a: Action) => Footprint = footprintOf) {}
 
   /** Footprints of `actions` (enabled at `world`), computed once per expansion. */
   at(world: World, actions: readonly Action[]): ReadonlyMap<string, Footprint> {
     const out = new Map<string, Footprint>();
-    for (const action of actions) out.set(actionId(action), this.footprint(world, action));
+    for (const action of actions) out.set(this.ids.of(action), this.footprint(world, action));
     return out;
   }
 

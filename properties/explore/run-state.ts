@@ -7,7 +7,7 @@ import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import { Hasher } from '../../impl/hash.ts';
-import { deepCopy, fingerprint, forkWorld } from '../../impl/world/fork.ts';
+import { deepCopy, type FingerprintNames, fingerprint, forkWorld } from '../../impl/world/fork.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
 import type { World } from '../../impl/world/world.ts';
@@ -121,9 +121,9 @@ const MEMORY_PREFIXES: ReadonlySet<string> = new Set(
  * The run's state as the search merges it: the world's fingerprint and a hash of what the step
  * checkers remember along the path (what an invariant carries from step to step). Two paths into
  * one world whose checkers remember different things are two states: a checker could judge
- * their futures differently.
+ * their futures differently. `names`: the name codes a search reuses across its states.
  */
-export function runFingerprint(run: RunState): string {
+export function runFingerprint(run: RunState, names?: FingerprintNames): string {
   const world = run.world;
   const h = new Hasher();
   for (const checker of run.checkers) {
@@ -131,7 +131,7 @@ export function runFingerprint(run: RunState): string {
     h.mixString(name);
     hashMemory(h, checker, world, name, 0);
   }
-  return `${fingerprint(world)}${h.hex()}`;
+  return `${fingerprint(world, { names })}${h.hex()}`;
 }
 
 /**

@@ -11,13 +11,14 @@ import { type Action, describeAction } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
+import { FingerprintNames } from '../../impl/world/fork.ts';
 import type { World } from '../../impl/world/world.ts';
 import { assert } from '../../impl/assert.ts';
 import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from '../invariants/index.ts';
 import type { Invariant } from '../invariants/invariant.ts';
 import type { Violation } from '../invariants/violation.ts';
 import { findUnlive } from './liveness.ts';
-import { actionId, type Footprint, Independence } from './por.ts';
+import { ActionIds, type Footprint, Independence } from './por.ts';
 import {
   checkQuiescence,
   forkRun,
@@ -138,6 +139,7 @@ export class StateGraph {
   /** POR: every transition taken, by source state and action (see diamondTarget). */
   private readonly labels = new Map<string, number>();
   private readonly edges = new Map<number, number>();
+  private readonly actionIds = new ActionIds();
 
   /** Records `from --action--> to` (with POR on: what diamond completion walks). */
   label(from: number, action: string, to: number): void {
@@ -161,7 +163,9 @@ export class StateGraph {
     if (known !== undefined || hops === 0 || id === 0) return known;
     const via = this.via[id]!;
     const first = this.diamondTarget(this.parent[id]!, action, hops - 1);
-    return first === undefined ? undefined : this.diamondTarget(first, actionId(via), hops - 1);
+    return first === undefined
+      ? undefined
+      : this.diamondTarget(first, this.actionIds.of(via), hops - 1);
   }
 
   add(fp: string, parent: number, via: Action | undefined, depth: number): number {
@@ -189,6 +193,7 @@ export function explore(options: ExploreOptions): ExploreResult {
 
 class Search {
   readonly graph = new StateGraph();
+  private readonly ids = new ActionIds();
   private readonly now: () => number;
   private readonly started: number;
   private readonly stepInvariants: readonly Invariant[];
@@ -215,7 +220,8 @@ class Search {
     this.quiescence = options.quiescenceInvariants ?? QUIESCENCE_INVARIANTS;
     this.nextProgress = options.progressEvery ?? 2_000;
     this.independence = options.independence ?? new Independence();
-    this.stateOf = options.stateOf ?? runFingerprint;
+    const names = new FingerprintNames();
+    this.stateOf = options.stateOf ?? ((run) => runFingerprint(run, names));
   }
 
   run(): ExploreResult {
@@ -263,7 +269,7 @@ class Search {
     assert(run !== undefined, 'explore: a node is expanded once');
     node.run = undefined;
     const taken = node.actions.filter((action) => {
-      if (!this.options.bounds.por || !node.sleep.has(actionId(action))) return true;
+      if (!this.options.bounds.por || !node.sleep.has(this.ids.of(action))) return true;
       this.sleptCount += 1;
       this.noteSlept(node.id, action);
       return false;
@@ -296,10 +302,10 @@ class Search {
   ) {
     const out = new Set<string>();
     if (!this.options.bounds.por) return out;
-    const id = actionId(action);
+    const id = this.ids.of(action);
     for (const key of sleep) if (Independence.independent(prints, key, id)) out.add(key);
     for (const b of done) {
-      const key = actionId(b);
+      const key = this.ids.of(b);
       if (Independence.independent(prints, key, id)) out.add(key);
     }
     return out;
@@ -311,7 +317,7 @@ class Search {
       set = new Set();
       this.graph.slept.set(id, set);
     }
-    set.add(actionId(action));
+    set.add(this.ids.of(action));
   }
 
   private transition(
@@ -342,7 +348,7 @@ class Search {
       id = this.graph.add(fp, node.id, action, this.graph.depth[node.id]! + 1);
       this.pending.set(id, this.discovered(id, child, sleep));
     } else this.revisit(id, sleep);
-    if (this.options.bounds.por) this.graph.label(node.id, actionId(action), id);
+    if (this.options.bounds.por) this.graph.label(node.id, this.ids.of(action), id);
     if (!isFaultStart(action)) {
       this.graph.edgeFrom.push(node.id);
       this.graph.edgeTo.push(id);
@@ -391,7 +397,7 @@ class Search {
     // sleep-set rule: the earlier expansion's children keep the sleep sets they had).
     const done: Action[] = [];
     for (const action of actions) {
-      if (!woken.has(actionId(action))) continue;
+      if (!woken.has(this.ids.of(action))) continue;
       this.transition(node, run, action, this.childSleep(prints, sleep, done, action));
       done.push(action);
     }
@@ -433,7 +439,7 @@ class Search {
     const base = this.rebuild(id);
     const out: number[] = [];
     for (const action of enabled(base.world)) {
-      if (isFaultStart(action) || !slept.has(actionId(action))) continue;
+      if (isFaultStart(action) || !slept.has(this.ids.of(action))) continue;
       const child = forkRun(base);
       performStep(child, action);
       const target = this.graph.ids.get(this.stateOf(child));
