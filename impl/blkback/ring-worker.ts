@@ -32,7 +32,7 @@ import {
 import { assert, maybe } from '../assert.ts';
 import type { BlkbackReportCode } from '../blkfront/device.ts';
 import type { BackEnv, BackRingState, IoKind, MappedSegment, PendingRequest } from './back-ring.ts';
-import { mapSegments, readIndirectSegments, releaseSegments } from './persistent-cache.ts';
+import { readIndirectSegments, releaseSegments } from './persistent-cache.ts';
 
 export type ConsumeResult =
   | { readonly kind: 'halted' }
@@ -362,7 +362,7 @@ function mapRequest(
     );
     return undefined;
   }
-  return mapSegments(ring, req.id, descriptors, op === BLKIF_OP_READ, env);
+  return env.drivers.mapSegments(ring, req.id, descriptors, op === BLKIF_OP_READ, env);
 }
 
 export type CompleteResult = {

@@ -8,7 +8,7 @@
 // comment is its contract: what it may read and change, and what it must leave true. The honest
 // routines assert their own side of it; the properties judge only what a real peer could see.
 import { connectRing } from '../blkback/connect.ts';
-import { keepPersistent } from '../blkback/persistent-cache.ts';
+import { keepPersistent, mapSegments } from '../blkback/persistent-cache.ts';
 import {
   completeIo,
   consumeRequest,
@@ -196,6 +196,12 @@ export interface BlkbackDrivers {
    * access to every other grant at once) and below max_persistent_grants. Pure.
    */
   readonly keepPersistent: typeof keepPersistent;
+  /**
+   * xen_blkbk_map for a checked request's data segments: map each (persistent ones found in the
+   * tree), or, when one fails, release exactly what this call mapped, report grant-map-failed
+   * naming the failing grant and return undefined (the request is answered BLKIF_RSP_ERROR).
+   */
+  readonly mapSegments: typeof mapSegments;
   /** drain_io is over: submit the held WRITE_BARRIER once nothing else is in flight. */
   readonly submitBarrier: typeof submitBarrier;
   /**
@@ -257,6 +263,7 @@ export const HONEST_DRIVERS: Drivers = {
     consumeRequest,
     validateRequest,
     keepPersistent,
+    mapSegments,
     submitBarrier,
     finalCheck: backFinalCheck,
     completeIo,

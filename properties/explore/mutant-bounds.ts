@@ -199,6 +199,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkfront-eoi-never-spurious',
     { bounds: { ...W1, ...attack('blkback', 'floodEvents', 0) }, depth: 24, kind: 'step' },
   ],
+  // Value 0: a direct read of two segments, the second through a grant that does not exist.
+  [
+    'map-failure-keeps-mapped',
+    { bounds: { requests: 0, ...attack('blkfront', 'mapFailure', 0) }, depth: 12, kind: 'step' },
+  ],
   // The one attack: a map of a queried grant between blkif_completion's query and its end.
   [
     'blkfront-queries-then-ends',

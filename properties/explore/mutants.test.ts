@@ -40,6 +40,7 @@ describe('explore finds every known-bad variant within its bounds', () => {
     'blkback-trusts-req-prod',
     'blkback-indirect-any-inner-op',
     'blkback-follows-frontend-state',
+    'map-failure-keeps-mapped',
   ];
   it('the honest drivers under those attacks, to the same depth: no violation', () => {
     for (const name of controls) {

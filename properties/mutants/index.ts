@@ -46,6 +46,7 @@ import { grantReturnedTwice } from './grant-returned-twice.ts';
 import { requeueDropsLast } from './requeue-drops-last.ts';
 import { responseNeverNotifies } from './response-never-notifies.ts';
 import { responseOpIsRingOp } from './response-op-is-ring-op.ts';
+import { mapFailureKeepsMapped } from './map-failure-keeps-mapped.ts';
 import { nativeRingGeometry } from './native-ring-geometry.ts';
 import { writeBecomesRead } from './write-becomes-read.ts';
 import { wrongResponseOperation } from './wrong-response-operation.ts';
@@ -332,6 +333,14 @@ const LIST: readonly Mutant[] = [
     words: 'while the backend still maps it through grant',
     summary:
       'blkif_completion queries each grant (gnttab_query_foreign_access) and ends it in a later step, ignoring a failed end (XSA-396)',
+  },
+  {
+    drivers: mapFailureKeepsMapped,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'guest grants; its rings, persistent trees and requests account for',
+    summary:
+      'xen_blkbk_map fails a request on a grant that does not map but keeps the segments it mapped before it (XSA-365)',
   },
 ];
 

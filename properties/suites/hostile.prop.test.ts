@@ -76,6 +76,8 @@ function honestSideHolds(
  * opens it; its teeth are in teeth.test.ts and properties/explore/mutants.test.ts).
  */
 const NO_WINDOW_IN_HONEST: ReadonlySet<HostileAttack> = new Set(['mapDuringRevocation']);
+/** Runs of plans with only an attack the mixed plans did not reach. */
+const FOCUSED_RUNS = 150;
 
 /** A known-bad variant is caught: fast-check finds a failure whose first line names `code`. */
 function expectCaught(
@@ -110,9 +112,18 @@ describe(`hostile peers (seed ${SEED})`, () => {
       });
       for (const attack of attacksOf(side)) {
         // The honest completion never opens this one's window: it is never reached here.
-        if (NO_WINDOW_IN_HONEST.has(attack))
+        if (NO_WINDOW_IN_HONEST.has(attack)) {
           expect([attack, reached.get(attack) ?? 0]).toEqual([attack, 0]);
-        else expect([attack, reached.get(attack) ?? 0]).not.toEqual([attack, 0]);
+          continue;
+        }
+        // A rare one (rewriteIndirect needs blkfront's own indirect request not parsed yet) gets
+        // plans of its own: it is reached there, and the honest side holds there too.
+        if ((reached.get(attack) ?? 0) === 0)
+          fc.assert(honestSideHolds(side, HONEST_DRIVERS, [attack], reached), {
+            numRuns: FOCUSED_RUNS,
+            seed: SEED,
+          });
+        expect([attack, reached.get(attack) ?? 0]).not.toEqual([attack, 0]);
       }
     });
   }

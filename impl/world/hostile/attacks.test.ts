@@ -45,6 +45,7 @@ describe('the attack table', () => {
       'flapState',
       'ringPageOrderWithRefs',
       'rewriteIndirect',
+      'mapFailure',
     ]);
   });
 

@@ -261,6 +261,14 @@ const ATTACKS = {
     perform: fe.rewriteIndirect,
     defences: ['accountEveryRequest', 'refuseGarbage'],
   },
+  // xen_blkbk_map fails on a late data grant (direct, or in an indirect request's first batch):
+  // exactly that request fails (BLKIF_RSP_ERROR) and what it mapped is unmapped (XSA-365).
+  mapFailure: {
+    side: 'blkfront',
+    target: frontRingWithFreeSlot,
+    perform: fe.garbageRequest,
+    defences: ['accountEveryRequest', 'refuseGarbage'],
+  },
 } as const satisfies Record<string, AttackRow>;
 
 export type HostileAttack = keyof typeof ATTACKS;

@@ -225,18 +225,21 @@ export function garbageRequest(
   const front = rinfo.front;
   assert(freeRequests(front) > 0, 'enabled only with a free slot on the ring');
   const id = nextGarbageId(record);
-  const { req, status, what, report, gref } = buildGarbage({
-    id,
-    value,
-    handle: world.front.device.handle,
-    diskSectors: world.disk.sectorCount,
-    indirectSegmentsMax: world.host.env.features.indirectSegmentsMax,
-    // Past the end of the guest's grant table: never granted, whatever the honest frontend grants
-    // between this write and blkback's consume (a free reference could be granted meanwhile).
-    ungranted: world.guestGnttab.refCountMax + (value % 4096),
-    refCountMax: world.guestGnttab.refCountMax,
-    grantPage: (descriptors) => grantOwnPage(world, record, descriptors),
-  });
+  const { req, status, what, report, gref } = buildGarbage(
+    {
+      id,
+      value,
+      handle: world.front.device.handle,
+      diskSectors: world.disk.sectorCount,
+      indirectSegmentsMax: world.host.env.features.indirectSegmentsMax,
+      // Past the end of the guest's grant table: never granted, whatever the honest frontend grants
+      // between this write and blkback's consume (a free reference could be granted meanwhile).
+      ungranted: world.guestGnttab.refCountMax + (value % 4096),
+      refCountMax: world.guestGnttab.refCountMax,
+      grantPage: (descriptors) => grantOwnPage(world, record, descriptors),
+    },
+    action.attack === 'mapFailure',
+  );
   const index = front.reqProdPvt;
   world.front.env.abi.writeRequest(front.sring.view, entryOffset(front.sring, index), req);
   front.reqProdPvt = ringIdxAdd(index, 1);

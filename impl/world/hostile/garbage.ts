@@ -250,12 +250,58 @@ const GARBAGE: readonly GarbageRow[] = [
   },
 ];
 
+/**
+ * Requests whose data grants map up to a late one that does not (xen_blkbk_map's failure after
+ * some segments of the batch mapped): exactly this request fails with BLKIF_RSP_ERROR and what
+ * was mapped for it is unmapped (XSA-365). The mapFailure attack's table.
+ */
+const MAP_FAILURES: readonly GarbageRow[] = [
+  {
+    what: 'direct request with an ungranted last segment',
+    report: 'grant-map-failed',
+    status: BLKIF_RSP_ERROR,
+    build(g) {
+      const n = 2 + (Math.floor(g.value / 2) % (BLKIF_MAX_SEGMENTS_PER_REQUEST - 1));
+      const data = g.grantPage(undefined);
+      assert(n >= 2 && n <= BLKIF_MAX_SEGMENTS_PER_REQUEST, 'a direct request of 2..11 segments');
+      // A full grant table: only the ungranted segment, the same refusal.
+      if (data === undefined)
+        return rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]);
+      return rw(g, BLKIF_OP_READ, n, 0, descriptorsWith(n, data, n - 1, g.ungranted));
+    },
+  },
+  {
+    what: 'indirect request with an ungranted data page late in its first batch',
+    report: 'grant-map-failed',
+    status: BLKIF_RSP_ERROR,
+    reportFor: (g) => (g.indirectSegmentsMax >= 1 ? 'grant-map-failed' : 'request-rejected'),
+    build(g) {
+      const room = Math.min(g.indirectSegmentsMax, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+      const n = Math.max(1, Math.min(room, 2 + (Math.floor(g.value / 2) % 10)));
+      const bad = n - 1;
+      const data = g.grantPage(undefined);
+      const page =
+        data === undefined ? undefined : g.grantPage(descriptorsWith(n, data, bad, g.ungranted));
+      assert(bad >= 0 && n <= BLKIF_MAX_SEGMENTS_PER_REQUEST, 'the bad one in the first batch');
+      if (page === undefined)
+        return rw(g, BLKIF_OP_READ, 1, 0, [{ gref: g.ungranted, firstSect: 0, lastSect: 7 }]);
+      return indirect(g, BLKIF_OP_READ, n, page);
+    },
+  },
+];
+
 /** What each row of the table is, in the order a value selects them. */
 export const GARBAGE_KINDS: readonly string[] = GARBAGE.map((row) => row.what);
+/** The mapFailure attack's rows, in the order a value selects them. */
+export const MAP_FAILURE_KINDS: readonly string[] = MAP_FAILURES.map((row) => row.what);
 
-/** The garbage `g.value` selects, built: the request, the status it must get, one line why. */
-export function buildGarbage(g: GarbageContext): Garbage {
-  const row = GARBAGE[g.value % GARBAGE.length];
+/**
+ * The garbage `g.value` selects, built: the request, the status it must get, one line why. From
+ * the garbage table, or with `mapFailures` from the late-map-failure table.
+ */
+export function buildGarbage(g: GarbageContext, mapFailures = false): Garbage {
+  const table = mapFailures ? MAP_FAILURES : GARBAGE;
+  const row = table[g.value % table.length];
   assert(row !== undefined, 'the value selects a row of the garbage table');
   const req = row.build(g);
   assert(req.id === g.id, 'the garbage carries the adversary-drawn id');
