@@ -113,6 +113,10 @@ export const frontendTransitions: readonly LegalTransition[] = [
     'xenbus',
     'xenbus_dev_remove after blkfront_remove (blkfront does not allow rebind)',
   ),
+  // A kexec'd HVM kernel's xenbus_reset_frontend over the Closed frontend the old kernel left:
+  // Closing for a Connected backend, then (Closed, as above) and Initialising for a Closed one.
+  ...edges([S.Closed], S.Closing, 'xenbus', 'xenbus_reset_frontend: the backend is Connected'),
+  ...edges([S.Closed], S.Initialising, 'xenbus', 'xenbus_reset_frontend: the backend is Closed'),
 ];
 
 /** State changes of BE `state` as Linux blkback [cur] makes them, plus libxl's unplug write. */

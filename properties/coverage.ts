@@ -46,6 +46,8 @@ export const ACTION_KEYS: readonly string[] = [
   'guest.resume',
   'guest.close',
   'guest.unbind',
+  'guest.kexec',
+  'guest.continueReset',
   'blkfront.probe',
   'blkfront.queueRequest',
   'blkfront.processResponses',

@@ -123,6 +123,7 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   faultsAfterRequests: 'number?',
   faultsWithInFlight: 'number?',
   guestUnbindAfterWrites: 'number?',
+  guestKexec: 'boolean?',
 };
 const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
   dir: 'string',

@@ -21,6 +21,10 @@ export type Action =
   // The guest kernel's deferred timer (gnttab_handle_deferred): one retry pass over the grants
   // gnttab_end_foreign_access could not end; the grantee may unmap before or after it.
   | { readonly actor: 'guest'; readonly kind: 'handleDeferred' }
+  // The guest kexecs into a new kernel whose xenbus_reset_frontend writes the first reset state.
+  | { readonly actor: 'guest'; readonly kind: 'kexec' }
+  // xenbus_reset_wait_for_backend woke on the backend's state: the reset's next write, or its end.
+  | { readonly actor: 'guest'; readonly kind: 'continueReset' }
   // blkfront probe: the driver binds and watches the backend's state.
   | { readonly actor: 'blkfront'; readonly kind: 'probe' }
   // blk-mq dispatches the head of a hardware queue to blkif_queue_rq (build, publish, notify).

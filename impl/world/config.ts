@@ -81,6 +81,13 @@ export interface FaultPlan {
    * Closed for it.
    */
   readonly guestUnbindAfterWrites?: number;
+  /**
+   * Once blkfront is unbound (guestUnbindAfterWrites), the guest may kexec into a new kernel,
+   * once: an HVM kernel's xenbus_reset_state drives the backend through Closing and Closed back
+   * to InitWait (xenbus_reset_frontend), then a new blkfront starts a second session in the same
+   * directory, over the first session's keys.
+   */
+  readonly guestKexec?: boolean;
   /** With unplug: the detach may also come before the frontend started talking to blkback. */
   readonly detachEarly?: boolean;
   /**

@@ -38,6 +38,7 @@ export function enabled(world: World): Action[] {
   // The continuation of a started fault.
   toolstack.migrateEnabled(world, out);
   guest.resumeEnabled(world, out);
+  guest.continueResetEnabled(world, out);
   toolstack.removeDeviceEnabled(world, out);
   // New faults, only when the scheduler picks them.
   xenstored.conflictEnabled(world, out);
@@ -47,6 +48,7 @@ export function enabled(world: World): Action[] {
   toolstack.hotplugFailsEnabled(world, out);
   guest.closeEnabled(world, out);
   guest.unbindEnabled(world, out);
+  guest.kexecEnabled(world, out);
   toolstack.restartBackendEnabled(world, out);
   toolstack.destroyEnabled(world, out);
   toolstack.dom0WriteEnabled(world, out);

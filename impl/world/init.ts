@@ -32,7 +32,59 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
   const guestGnttab = new GrantTable(FIRST_GUEST_DOMID, guestMemory, GRANT_REF_COUNT_MAX);
   const disk = new Disk(config.diskSectors, false);
   const guest = createGuest(config.vcpuCount, config.workload, observer);
-  const device: BlkfrontDevice = {
+  const device = freshDevice();
+  const world = {
+    config,
+    drivers,
+    xs,
+    evtchn,
+    disk,
+    guestMemory,
+    guestGnttab,
+    guest,
+    guestDomid: FIRST_GUEST_DOMID,
+    lifecycle: { kind: 'running' },
+    migrationCount: 0,
+    backendRestarts: 0,
+    kexecs: 0,
+    dom0WritesDone: 0,
+    conflictsLeft: config.faults.transactionConflicts,
+    stepCount: 0,
+    reports: [],
+    stateWrites: [],
+    adversary: config.hostile === undefined ? undefined : createAdversaryRecord(config.hostile),
+    actionCache: new ActionCache(),
+    observe: undefined,
+  } as unknown as World;
+  const snapshot = freshFrontendSnapshot(config, FIRST_GUEST_DOMID);
+  (world as { front: World['front'] }).front = {
+    snapshot,
+    device,
+    tx: undefined,
+    cachedState: XenbusState.Initialising,
+    hasDisk: false,
+    diskDead: false,
+    deferredGrants: [],
+    env: frontEnvOf(world),
+    probed: false,
+    resetAwaits: undefined,
+  };
+  introduceDomain(xs, FIRST_GUEST_DOMID);
+  createDevice(xs, FIRST_GUEST_DOMID);
+  world.host = createHost(world, 0, config.backend);
+  // A fresh world: the toolstack's transactions committed, no channel, no grant yet.
+  assert(xs.openTransactions() === 0, 'a fresh world with an open transaction');
+  assert(
+    guestGnttab.grantedCount() === 0,
+    'a fresh world with %s grants',
+    guestGnttab.grantedCount(),
+  );
+  return world;
+}
+
+/** blkfront's device before probe: no rings, nothing negotiated (blkfront_probe's kzalloc). */
+export function freshDevice(): BlkfrontDevice {
+  return {
     handle: VBD_DEVID,
     rings: [],
     ringPageOrder: 0,
@@ -47,58 +99,21 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
       discardSecure: false,
     },
   };
-  const world = {
-    config,
-    drivers,
-    xs,
-    evtchn,
-    disk,
-    guestMemory,
-    guestGnttab,
-    guest,
-    guestDomid: FIRST_GUEST_DOMID,
-    lifecycle: { kind: 'running' },
-    migrationCount: 0,
-    backendRestarts: 0,
-    dom0WritesDone: 0,
-    conflictsLeft: config.faults.transactionConflicts,
-    stepCount: 0,
-    reports: [],
-    stateWrites: [],
-    adversary: config.hostile === undefined ? undefined : createAdversaryRecord(config.hostile),
-    actionCache: new ActionCache(),
-    observe: undefined,
-  } as unknown as World;
+}
+
+/** blkfront's machine as a freshly loaded module starts it (xlblk_init's parameters). */
+export function freshFrontendSnapshot(config: WorldConfig, guest: DomId): World['front']['snapshot'] {
+  assert(guest !== BACKEND_DOMID, 'blkfront runs in a guest, not dom%s', guest);
   const snapshot = frontendMemo.initial({
     queueCountMax: config.frontend.queueCountMax,
     vcpuCount: config.vcpuCount,
     ringPageOrderMax: config.frontend.ringPageOrderMax,
     persistent: config.frontend.persistent,
-    backendPath: backendPath(FIRST_GUEST_DOMID),
+    backendPath: backendPath(guest),
     protocol: config.abi,
   });
-  (world as { front: World['front'] }).front = {
-    snapshot,
-    device,
-    tx: undefined,
-    cachedState: XenbusState.Initialising,
-    hasDisk: false,
-    diskDead: false,
-    deferredGrants: [],
-    env: frontEnvOf(world),
-    probed: false,
-  };
-  introduceDomain(xs, FIRST_GUEST_DOMID);
-  createDevice(xs, FIRST_GUEST_DOMID);
-  world.host = createHost(world, 0, config.backend);
-  // A fresh world: the toolstack's transactions committed, no channel, no grant yet.
-  assert(xs.openTransactions() === 0, 'a fresh world with an open transaction');
-  assert(
-    guestGnttab.grantedCount() === 0,
-    'a fresh world with %s grants',
-    guestGnttab.grantedCount(),
-  );
-  return world;
+  assert(!snapshot.context.bound, 'a fresh blkfront is bound before probe');
+  return snapshot;
 }
 
 /**

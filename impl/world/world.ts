@@ -28,7 +28,8 @@ export type BackendSnapshot = SnapshotFrom<typeof backendMachine>;
 
 export interface FrontSide {
   snapshot: FrontendSnapshot;
-  readonly device: BlkfrontDevice;
+  /** Replaced when a kexec'd kernel loads a new blkfront (the old one left no state behind). */
+  device: BlkfrontDevice;
   /** The open xenstore transaction of talk_to_blkback, committed by its own action. */
   tx: TxId | undefined;
   /** The state value last written by xenbus_switch_state (dev->state). */
@@ -43,6 +44,11 @@ export interface FrontSide {
   probed: boolean;
   /** What the frontend's routines work with; rebuilt when the guest's domid changes. */
   env: FrontEnv;
+  /**
+   * A kexec'd kernel's xenbus_reset_frontend is under way: the backend state it waits for
+   * (xenbus_reset_wait_for_backend) before its next write; undefined when no reset runs.
+   */
+  resetAwaits: number | undefined;
 }
 
 export interface BackSide {
@@ -144,6 +150,8 @@ export interface World {
   host: Host;
   /** Backend restarts performed so far (config.faults.backendRestart allows one). */
   backendRestarts: number;
+  /** Guest kexecs performed so far (config.faults.guestKexec allows one). */
+  kexecs: number;
   /** dom0 userspace writes performed so far (index into config.faults.dom0Writes). */
   dom0WritesDone: number;
   /** Migrations performed so far (index into config.faults.migrations). */

@@ -68,6 +68,8 @@ export interface LateFaults {
   readonly unbindAfterWrites: number;
   /** With a save under load: requests in flight on the rings before a save or detach may come. */
   readonly inFlightBeforeSave: number;
+  /** With unbind: the guest may then kexec into a new kernel (xenbus_reset_frontend). */
+  readonly kexec: boolean;
 }
 
 export function lateFaultsArb(unbindPercent: number): fc.Arbitrary<LateFaults> {
@@ -75,6 +77,7 @@ export function lateFaultsArb(unbindPercent: number): fc.Arbitrary<LateFaults> {
     unbind: sometimes(unbindPercent),
     unbindAfterWrites: fc.integer({ min: 0, max: 2 }),
     inFlightBeforeSave: fc.integer({ min: 2, max: 24 }),
+    kexec: sometimes(60),
   });
 }
 
@@ -82,6 +85,7 @@ export function withLateFaults(faults: FaultPlan, late: LateFaults): FaultPlan {
   return {
     ...faults,
     ...(late.unbind ? { guestUnbindAfterWrites: late.unbindAfterWrites } : {}),
+    ...(late.unbind && late.kexec ? { guestKexec: true } : {}),
     ...(faults.faultsAfterRequests !== undefined
       ? { faultsWithInFlight: late.inFlightBeforeSave }
       : {}),

@@ -52,6 +52,8 @@ export interface ConfigBounds {
   readonly hostile?: HostilePlan;
   /** The guest may unbind blkfront (xenbus_dev_remove) at any step. */
   readonly unbind?: boolean;
+  /** With unbind: the guest may then kexec into a new kernel (xenbus_reset_frontend). */
+  readonly kexec?: boolean;
 }
 
 export const SMALL_BOUNDS: ConfigBounds = {
@@ -126,6 +128,7 @@ export function configsOf(
         transactionConflicts: bounds.conflicts,
         backendRestart: bounds.restart,
         ...(bounds.unbind === true ? { guestUnbindAfterWrites: 0 } : {}),
+        ...(bounds.unbind === true && bounds.kexec === true ? { guestKexec: true } : {}),
       },
       ...(bounds.hostile === undefined || bounds.hostile.budget === 0
         ? {}

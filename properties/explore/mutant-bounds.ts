@@ -67,6 +67,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'backend-misses-sudden-closed',
     { bounds: { requests: 0, unbind: true }, depth: 8, kind: 'quiescence' },
   ],
+  // Unbound before talking, blkback Closed, then the kexec's reset writes Initialising.
+  [
+    'backend-ignores-reconnect',
+    { bounds: { requests: 0, unbind: true, kexec: true }, depth: 12, kind: 'quiescence' },
+  ],
   // Two ring pages: their references reversed.
   ['ring-refs-reversed', { bounds: { ringOrder: 1, requests: 0 }, depth: 6, kind: 'step' }],
   ['connected-before-backend', { bounds: W1, depth: 6, kind: 'step' }],

@@ -5,6 +5,7 @@ import type { ViolationCode } from '../invariants/violation.ts';
 import { assumeMultiQueue } from './assume-multi-queue.ts';
 import { backendNeverCloses } from './backend-never-closes.ts';
 import { backendMissesSuddenClosed } from './backend-misses-sudden-closed.ts';
+import { backendIgnoresReconnect } from './backend-ignores-reconnect.ts';
 import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
@@ -119,6 +120,11 @@ const LIST: readonly Mutant[] = [
     drivers: backendMissesSuddenClosed,
     caughtBy: 'teardown-liveness',
     summary: 'blkback in InitWait ignores a Closed it sees without Closing (an unbound frontend)',
+  },
+  {
+    drivers: backendIgnoresReconnect,
+    caughtBy: 'teardown-liveness',
+    summary: "blkback stays Closed on a kexec'd kernel's Initialising (no prepare for reconnect)",
   },
   {
     drivers: backendSkipsFinalCheck,

@@ -32,10 +32,6 @@ const EDGES_NOT_YET_PRODUCED: ReadonlyMap<string, string> = new Map([
     'talk_to_blkback failing after Closed: needs blkback Connected again over a Closed blkfront (see 6 -> 3)',
   ],
   [
-    'backend 6 (Closed) -> 2 (InitWait) by backend',
-    'a frontend that writes Initialising after Closed: Linux blkfront never does (xenbus_reset_frontend after kexec, not modelled)',
-  ],
-  [
     'backend 6 (Closed) -> 4 (Connected) by backend',
     'a frontend Initialised again after Closed, seen by a Closed blkback (as 6 -> 2)',
   ],

@@ -159,9 +159,12 @@ export function commitEnabled(world: World, out: Action[]): void {
   if (guestRuns(world) && world.front.tx !== undefined) out.push(COMMIT);
 }
 
-/** xenbus probes a fresh frontend directory (once; resume does not probe again). */
+/**
+ * xenbus probes a fresh frontend directory (once; resume does not probe again); after a kexec,
+ * only once xenbus_reset_frontend is done.
+ */
 export function probeEnabled(world: World, out: Action[]): void {
-  if (!guestRuns(world) || world.front.probed) return;
+  if (!guestRuns(world) || world.front.probed || world.front.resetAwaits !== undefined) return;
   const state = readState(world.xs, world.guestDomid, frontendPath(world.guestDomid));
   if (state === XenbusState.Initialising) out.push(PROBE);
 }

@@ -12,11 +12,14 @@ import type { ActionOf, ActorModule } from '../kinds.ts';
 import { frontConnected, guestRuns, teardownOf, type World } from '../world.ts';
 import { IN_CALLBACK } from '../../../model/events.ts';
 import { answersOutstanding } from './toolstack.ts';
+import { backendStateOf, continueReset, kexec, resetWrite } from '../kexec.ts';
 
 const RESUME: Action = { actor: 'guest', kind: 'resume' };
 const CLOSE: Action = { actor: 'guest', kind: 'close' };
 const UNBIND: Action = { actor: 'guest', kind: 'unbind' };
 const HANDLE_DEFERRED: Action = { actor: 'guest', kind: 'handleDeferred' };
+const KEXEC: Action = { actor: 'guest', kind: 'kexec' };
+const CONTINUE_RESET: Action = { actor: 'guest', kind: 'continueReset' };
 
 /**
  * A vCPU hands one workload item to blk-mq (bio submission); dispatch to the driver is a
@@ -113,6 +116,16 @@ export const GUEST: ActorModule<'guest'> = {
       describe: () => 'guest unbinds blkfront (xenbus_dev_remove)',
       faultStart: true,
     },
+    kexec: {
+      perform: kexec,
+      describe: () => 'guest kexecs a new kernel (xenbus_reset_frontend)',
+      faultStart: true,
+    },
+    continueReset: {
+      perform: continueReset,
+      describe: () => 'guest xenbus_reset_frontend: the backend followed',
+      faultStart: false,
+    },
   },
 };
 
@@ -176,4 +189,25 @@ function frontendWrites(world: World): number {
   let n = 0;
   for (const w of world.stateWrites) if (w.side === 'frontend') n += 1;
   return n;
+}
+
+/**
+ * A fault of the plan, once: after blkfront was unbound (the old kernel's driver let go of the
+ * device, nothing in flight, no answer to come), the guest kexecs into a new kernel, while the
+ * backend is bound and in a state xenbus_reset_frontend handles (Connected, Closing, Closed).
+ */
+export function kexecEnabled(world: World, out: Action[]): void {
+  if (world.lifecycle.kind !== 'running' || world.config.faults.guestKexec !== true) return;
+  const front = world.front;
+  if (world.kexecs > 0 || !front.probed || front.snapshot.context.bound) return;
+  if (front.resetAwaits !== undefined || !world.host.back.snapshot.context.bound) return;
+  if (answersOutstanding(world) || resetWrite(backendStateOf(world)) === undefined) return;
+  out.push(KEXEC);
+}
+
+/** The reset's waiter wakes once the backend's state node reads what it waits for. */
+export function continueResetEnabled(world: World, out: Action[]): void {
+  const awaited = world.front.resetAwaits;
+  if (awaited === undefined || !guestRuns(world)) return;
+  if (backendStateOf(world) === awaited) out.push(CONTINUE_RESET);
 }

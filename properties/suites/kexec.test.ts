@@ -1,0 +1,104 @@
+// A guest kexec after blkfront was unbound: the new kernel's xenbus_reset_frontend drives blkback
+// from wherever it is (Connected, Closing, Closed) back to InitWait, and a new blkfront connects a
+// second session in the same directory; the workload left after the kexec completes on it.
+import { describe, expect, it } from 'vitest';
+import { XenbusState } from '../../model/xenbus-state.ts';
+import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS } from '../../impl/world/config.ts';
+import type { WorldConfig } from '../../impl/world/config.ts';
+import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
+import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
+import { initWorld } from '../../impl/world/init.ts';
+import { step } from '../../impl/world/step.ts';
+import { frontConnected, type World } from '../../impl/world/world.ts';
+import { Ledger } from '../ledger.ts';
+import { backendIgnoresReconnect } from '../mutants/backend-ignores-reconnect.ts';
+import { teardownLiveness } from '../invariants/teardown-liveness.ts';
+
+const CONFIG: WorldConfig = {
+  vcpuCount: 1,
+  abi: 'x86_64-abi',
+  diskSectors: 256,
+  frontend: DEFAULT_FRONTEND,
+  backend: DEFAULT_BACKEND,
+  workload: [{ vcpu: 0, op: 'write', sector: 0, sectorCount: 8, offsetSectors: 0 }],
+  faults: { ...NO_FAULTS, guestUnbindAfterWrites: 0, guestKexec: true },
+};
+
+/** The first ordinary step each time, until `until` holds or nothing is left to do. */
+function runUntil(world: World, until: (w: World) => boolean): void {
+  for (let i = 0; i < 800 && !until(world); i++) {
+    const next = enabled(world).find((a) => !isFaultStart(a));
+    if (next === undefined) return;
+    step(world, next);
+  }
+}
+
+const writesOf = (world: World): string[] =>
+  world.stateWrites.map((w) => `${w.side} ${w.from}->${w.to} ${w.writer}`);
+const has = (w: World, kind: string): boolean => enabled(w).some((a) => a.kind === kind);
+
+/** Unbind before talking, let blkback close, kexec, and run the second session to the end. */
+function kexecAfterUnbind(drivers: Drivers): { world: World; ledger: Ledger } {
+  const ledger = new Ledger();
+  const world = initWorld(CONFIG, drivers, ledger);
+  runUntil(world, (w) => w.front.probed);
+  step(world, { actor: 'guest', kind: 'unbind' });
+  runUntil(world, (w) => has(w, 'kexec') && w.host.back.cachedState === XenbusState.Closed);
+  step(world, { actor: 'guest', kind: 'kexec' });
+  runUntil(world, () => false);
+  return { world, ledger };
+}
+
+describe('guest kexec (xenbus_reset_frontend)', () => {
+  it('is not offered while blkfront is bound', () => {
+    const world = initWorld(CONFIG, HONEST_DRIVERS, new Ledger());
+    runUntil(world, frontConnected);
+    expect(has(world, 'kexec')).toBe(false);
+  });
+
+  it('over a Closed backend: Initialising, blkback prepares for reconnect, a second session', () => {
+    const { world, ledger } = kexecAfterUnbind(HONEST_DRIVERS);
+    const writes = writesOf(world);
+    expect(writes).toContain('frontend 6->1 xenbus');
+    expect(writes).toContain('backend 6->2 backend');
+    expect(writes.filter((w) => w === 'frontend 1->3 frontend')).toHaveLength(1);
+    expect(frontConnected(world)).toBe(true);
+    expect(world.front.snapshot.context.bound).toBe(true);
+    // The write submitted after the kexec completed on the new session.
+    expect(ledger.pending()).toHaveLength(0);
+    expect(world.guest.submittedCount).toBe(1);
+  });
+
+  it('over a Connected backend: Closing, Closed, Initialising, each after the backend followed', () => {
+    const world = initWorld(CONFIG, HONEST_DRIVERS, new Ledger());
+    runUntil(world, (w) => frontConnected(w) && w.guest.submittedCount === 1 && !has(w, 'submit'));
+    runUntil(world, (w) => has(w, 'unbind'));
+    step(world, { actor: 'guest', kind: 'unbind' });
+    // The kexec comes before blkback's watch saw the Closed: it still reads Connected.
+    expect(world.host.back.cachedState).toBe(XenbusState.Connected);
+    expect(has(world, 'kexec')).toBe(true);
+    step(world, { actor: 'guest', kind: 'kexec' });
+    expect(world.front.resetAwaits).toBe(XenbusState.Closing);
+    runUntil(world, () => false);
+    // Each reset write comes after the backend followed the one before it.
+    const writes = writesOf(world);
+    const order = [
+      'frontend 6->5 xenbus',
+      'backend 4->5 backend',
+      'frontend 5->6 xenbus',
+      'backend 5->6 backend',
+      'frontend 6->1 xenbus',
+      'backend 6->2 backend',
+      'frontend 1->3 frontend',
+    ].map((w) => writes.lastIndexOf(w));
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!))).toBe(true);
+    expect(frontConnected(world)).toBe(true);
+  });
+
+  it('teeth: a blkback that stays Closed on Initialising leaves the reset waiting', () => {
+    const { world, ledger } = kexecAfterUnbind(backendIgnoresReconnect);
+    expect(world.front.resetAwaits).toBe(XenbusState.InitWait);
+    const found = teardownLiveness.start(world.config).check(world, ledger);
+    expect(found.map((v) => v.code)).toEqual(['teardown-liveness']);
+  });
+});
