@@ -99,6 +99,8 @@ interface Probe {
   readonly host: Host;
   /** After a migration: the old host's backend leaf as it was left (its teardown's target). */
   readonly retired?: string;
+  /** Guest kexecs so far: a kexec starts a new blkfront from its initial state. */
+  readonly kexecs: number;
 }
 
 /** Counts, per machine, how often property runs took each declared edge. */
@@ -131,6 +133,7 @@ export class EdgeCounter {
             front: leafId('frontend', world.front.snapshot.value),
             back: leafId('backend', world.host.back.snapshot.value),
             host: world.host,
+            kexecs: world.kexecs,
             ...(moved ? { retired: leafId('backend', host!.back.snapshot.value) } : {}),
           });
           host = world.host;
@@ -145,11 +148,15 @@ export class EdgeCounter {
     let front = this.machines.frontend.initialLeaf;
     let back = this.machines.backend.initialLeaf;
     let host: Host | undefined;
+    let kexecs = 0;
     probes.forEach((probe, i) => {
       const observations = run.records[i]?.observations ?? [];
       const effects = (side: MachineName) =>
         observations.flatMap((o) => (o.kind === 'effect' && o.side === side ? [o.effect] : []));
       this.steps += 1;
+      // The kexec's new blkfront starts over; the old one's machine is gone with its kernel.
+      if (probe.kexecs !== kexecs) front = this.machines.frontend.initialLeaf;
+      kexecs = probe.kexecs;
       if (!this.machines.frontend.attribute(front, probe.front, effects('frontend')))
         this.unattributed += 1;
       const explained =

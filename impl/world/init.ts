@@ -102,7 +102,10 @@ export function freshDevice(): BlkfrontDevice {
 }
 
 /** blkfront's machine as a freshly loaded module starts it (xlblk_init's parameters). */
-export function freshFrontendSnapshot(config: WorldConfig, guest: DomId): World['front']['snapshot'] {
+export function freshFrontendSnapshot(
+  config: WorldConfig,
+  guest: DomId,
+): World['front']['snapshot'] {
   assert(guest !== BACKEND_DOMID, 'blkfront runs in a guest, not dom%s', guest);
   const snapshot = frontendMemo.initial({
     queueCountMax: config.frontend.queueCountMax,
