@@ -84,7 +84,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
 
 /** blkfront's device before probe: no rings, nothing negotiated (blkfront_probe's kzalloc). */
 export function freshDevice(): BlkfrontDevice {
-  return {
+  const device: BlkfrontDevice = {
     handle: VBD_DEVID,
     rings: [],
     ringPageOrder: 0,
@@ -99,6 +99,8 @@ export function freshDevice(): BlkfrontDevice {
       discardSecure: false,
     },
   };
+  assert(device.rings.length === 0, 'a fresh device has no rings');
+  return device;
 }
 
 /** blkfront's machine as a freshly loaded module starts it (xlblk_init's parameters). */

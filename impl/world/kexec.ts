@@ -26,6 +26,7 @@ const S = XenbusState;
  * InitWait); any other backend state gets no reset.
  */
 export function resetWrite(backendState: number): { write: number; awaits: number } | undefined {
+  assert(Number.isInteger(backendState), 'a backend state is a number, not %s', backendState);
   switch (backendState) {
     case S.Connected:
       return { write: S.Closing, awaits: S.Closing };
@@ -40,7 +41,9 @@ export function resetWrite(backendState: number): { write: number; awaits: numbe
 
 /** The backend's state as the guest reads it. */
 export function backendStateOf(world: World): number {
-  return readState(world.xs, world.guestDomid, backendPath(world.guestDomid));
+  const state = readState(world.xs, world.guestDomid, backendPath(world.guestDomid));
+  assert(Number.isInteger(state), 'xenbus_read_driver_state gives a number');
+  return state;
 }
 
 /**
@@ -82,6 +85,7 @@ export function continueReset(world: World): void {
 function writeResetState(world: World, state: number): void {
   const path = `${frontendPath(world.guestDomid)}/${FE.state}`;
   const before = readState(world.xs, world.guestDomid, frontendPath(world.guestDomid));
+  assert(world.front.resetAwaits === undefined || before !== S.Unknown, 'a reset in a gone dir');
   const written = world.xs.write(world.guestDomid, path, String(state));
   assert(written.ok, 'the guest writes its own frontend state');
   world.observe?.({ kind: 'state', side: 'frontend', state });

@@ -202,6 +202,7 @@ export function kexecEnabled(world: World, out: Action[]): void {
   if (world.kexecs > 0 || !front.probed || front.snapshot.context.bound) return;
   if (front.resetAwaits !== undefined || !world.host.back.snapshot.context.bound) return;
   if (answersOutstanding(world) || resetWrite(backendStateOf(world)) === undefined) return;
+  assert(front.device.rings.length === 0, 'an unbound blkfront holds no rings');
   out.push(KEXEC);
 }
 
@@ -209,5 +210,6 @@ export function kexecEnabled(world: World, out: Action[]): void {
 export function continueResetEnabled(world: World, out: Action[]): void {
   const awaited = world.front.resetAwaits;
   if (awaited === undefined || !guestRuns(world)) return;
+  assert(!world.front.probed, 'blkfront probed before its kernel finished the reset');
   if (backendStateOf(world) === awaited) out.push(CONTINUE_RESET);
 }
