@@ -19,14 +19,14 @@ import { type BackendEffectParams, backendEffectActions } from './effects.ts';
 import { type BackendEvent, IN_CALLBACK } from './events.ts';
 import { XenbusState } from './xenbus-state.ts';
 
-/** blkback's module parameters at probe time. */
+/**
+ * blkback's module parameters at probe time, as far as the machine reads them (guards, effect
+ * parameters). Its limits (xenblk_max_queues, xen_blkif_max_ring_order, MAX_INDIRECT_SEGMENTS)
+ * are not here: the world's effects read them from the host's configuration and no transition
+ * depends on them, so hosts that differ only in their limits share one machine state (one memo
+ * entry instead of one per configuration).
+ */
 export interface BackendInput {
-  /** xenblk_max_queues (default: online CPUs of the backend domain). */
-  readonly queueCountMax: number;
-  /** xen_blkif_max_ring_order (default 4). */
-  readonly ringPageOrderMax: number;
-  /** MAX_INDIRECT_SEGMENTS (256). */
-  readonly indirectSegmentsMax: number;
   /** feature_persistent module parameter (default true). */
   readonly persistent: boolean;
 }

@@ -18,12 +18,7 @@ export const EXPLORE_FRONTEND_INPUT: FrontendInput = {
   backendPath: '/local/domain/0/backend/vbd/1/51712',
 };
 
-export const EXPLORE_BACKEND_INPUT: BackendInput = {
-  queueCountMax: 2,
-  ringPageOrderMax: 4,
-  indirectSegmentsMax: 256,
-  persistent: true,
-};
+export const EXPLORE_BACKEND_INPUT: BackendInput = { persistent: true };
 
 const FRONTEND_ANSWER_EVENTS: readonly FrontendEvent[] = [
   { type: 'backend.limitsRead', queueCountMax: undefined, ringPageOrderMax: undefined },

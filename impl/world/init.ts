@@ -228,12 +228,7 @@ export function createHost(world: World, index: number, config: BackendConfig): 
     'host %s is not in the fault plan',
     index,
   );
-  const snapshot = backendMemo.initial({
-    queueCountMax: config.queueCountMax ?? NOT_ADVERTISED.queueCount,
-    ringPageOrderMax: config.ringPageOrderMax ?? NOT_ADVERTISED.ringPageOrder,
-    indirectSegmentsMax: config.indirectSegmentsMax ?? NOT_ADVERTISED.indirectSegments,
-    persistent: config.persistent,
-  });
+  const snapshot = backendMemo.initial({ persistent: config.persistent });
   const env = new HostBackEnv(world, config);
   return {
     index,

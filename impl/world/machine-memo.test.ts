@@ -63,6 +63,23 @@ describe.each(cases)('machine memo, $name machine', ({ machine, exploration }) =
     expect(plain(b as AnyMachineSnapshot)).toEqual(plain(a as AnyMachineSnapshot));
   });
 
+  it('a full memo forgets its oldest states first and keeps its newest', () => {
+    const bound = 7;
+    const memo = new MachineMemo(machine, bound);
+    const results = exploration.steps.map(({ from, event }) => ({
+      from,
+      event,
+      result: memo.transition(from as never, event as never),
+    }));
+    expect(memo.size).toBeLessThanOrEqual(bound);
+    // Once warm it sits at its bound instead of swinging back to empty.
+    expect(memo.size).toBeGreaterThan(bound / 2);
+    const last = results[results.length - 1]!;
+    expect(memo.transition(last.from as never, last.event as never)).toBe(last.result);
+    const first = results[0]!;
+    expect(memo.transition(first.from as never, first.event as never)).not.toBe(first.result);
+  });
+
   it('hands out one object per state: a repeated step is found by identity', () => {
     const memo = new MachineMemo(machine);
     const { from, event } = exploration.steps[0]!;

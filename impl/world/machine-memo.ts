@@ -34,8 +34,13 @@ export type MemoResult<M extends AnyStateMachine> = readonly [
   readonly MemoAction[],
 ];
 
-/** Bound on memoised transitions (and, separately, interned states) per machine; then it starts over. */
-export const MEMO_ENTRIES_MAX = 4096;
+/** Bound on memoised transitions (and, separately, interned states) per machine: then oldest go. */
+export const MEMO_ENTRIES_MAX = 2048;
+/**
+ * Bound on initial snapshots (one per machine input). A campaign draws a new configuration for
+ * most runs, so a larger bound mostly holds inputs that never come back.
+ */
+export const INITIALS_MAX = 256;
 
 interface StateNode<M extends AnyStateMachine> {
   readonly snapshot: SnapshotFrom<M>;
@@ -43,6 +48,9 @@ interface StateNode<M extends AnyStateMachine> {
   next: Map<string, MemoResult<M>> | undefined;
   /** Another state whose key hashes alike (compared by key when looked up). */
   sameHash: StateNode<M> | undefined;
+  readonly hash: number;
+  /** Every snapshot object byIdentity maps to this node (its own first). */
+  readonly identities: SnapshotFrom<M>[];
 }
 
 export class MachineMemo<M extends AnyStateMachine> {
@@ -56,6 +64,12 @@ export class MachineMemo<M extends AnyStateMachine> {
    */
   private readonly byState = new Map<number, StateNode<M>>();
   private states = 0;
+  /**
+   * Every state node, oldest first: a full memo forgets its oldest states one at a time rather
+   * than starting over, so that a long campaign's memo stays at its bound instead of swinging
+   * between empty and full (which made the heap after N runs depend on where the swing was).
+   */
+  private readonly order = new Set<StateNode<M>>();
   private readonly initials = new Map<string, SnapshotFrom<M>>();
   private entries = 0;
 
@@ -86,10 +100,12 @@ export class MachineMemo<M extends AnyStateMachine> {
       (snapshot as { status?: string }).status === 'active',
       'machine memo: initial snapshot is not active',
     );
-    if (this.initials.size >= this.entriesMax) this.initials.clear();
+    // The oldest goes first, as with states (see `order`): Maps keep insertion order.
+    const initialsMax = Math.min(INITIALS_MAX, this.entriesMax);
+    if (this.initials.size >= initialsMax) this.initials.delete(this.initials.keys().next().value!);
     this.initials.set(key, snapshot);
     assert(
-      this.initials.size <= this.entriesMax,
+      this.initials.size <= initialsMax,
       'machine memo holds %s initial states',
       this.initials.size,
     );
@@ -106,7 +122,7 @@ export class MachineMemo<M extends AnyStateMachine> {
     const raw = this.machine.transition(snapshot, event, this.scope) as SnapshotFrom<M>;
     const actions = this.collected;
     this.collected = [];
-    if (this.entries >= this.entriesMax) this.clear();
+    while (this.entries >= this.entriesMax) this.forgetOldest();
     const result: MemoResult<M> = [this.canonical(raw), actions];
     const from = this.byIdentity.get(snapshot) ?? this.adopt(snapshot);
     from.next ??= new Map();
@@ -123,14 +139,6 @@ export class MachineMemo<M extends AnyStateMachine> {
     return this.entries;
   }
 
-  private clear(): void {
-    this.byIdentity.clear();
-    this.byState.clear();
-    this.states = 0;
-    this.entries = 0;
-    assert(this.byIdentity.size === 0 && this.byState.size === 0, 'machine memo not cleared');
-  }
-
   /** The canonical object of `snapshot`'s state: an earlier equal one, or itself if new. */
   private canonical(snapshot: SnapshotFrom<M>): SnapshotFrom<M> {
     const same = this.byIdentity.get(snapshot);
@@ -139,10 +147,18 @@ export class MachineMemo<M extends AnyStateMachine> {
     const hash = this.hash(key);
     for (let n = this.byState.get(hash); n !== undefined; n = n.sameHash)
       if (stateKey(n.snapshot) === key) return n.snapshot;
-    if (this.states >= this.entriesMax) this.clear();
-    const node: StateNode<M> = { snapshot, next: undefined, sameHash: this.byState.get(hash) };
+    if (this.states >= this.entriesMax) this.forgetOldest();
+    const sameHash = this.byState.get(hash);
+    const node: StateNode<M> = {
+      snapshot,
+      next: undefined,
+      sameHash,
+      hash,
+      identities: [snapshot],
+    };
     this.byState.set(hash, node);
     this.byIdentity.set(snapshot, node);
+    this.order.add(node);
     this.states++;
     assert(this.states <= this.entriesMax, 'machine memo holds %s states', this.states);
     return snapshot;
@@ -150,13 +166,36 @@ export class MachineMemo<M extends AnyStateMachine> {
 
   /** The node of a snapshot the memo did not hand out (or has forgotten since a clear). */
   private adopt(snapshot: SnapshotFrom<M>): StateNode<M> {
+    // Other objects of a known state are remembered too, within twice the bound.
+    while (this.byIdentity.size >= 2 * this.entriesMax) this.forgetOldest();
     const canonical = this.canonical(snapshot);
     const node = this.byIdentity.get(canonical);
     assert(node !== undefined, 'machine memo: a canonical snapshot has a node');
-    // Other objects of a known state are remembered too, within the same bound.
-    if (this.byIdentity.size >= 2 * this.entriesMax) this.clear();
-    else this.byIdentity.set(snapshot, node);
+    if (snapshot !== canonical) {
+      this.byIdentity.set(snapshot, node);
+      node.identities.push(snapshot);
+    }
     return node;
+  }
+
+  /** Drops the oldest state with its transitions (results that lead to it keep their snapshot). */
+  private forgetOldest(): void {
+    const oldest = this.order.values().next().value;
+    assert(oldest !== undefined, 'machine memo: %s transitions but no state', this.entries);
+    this.order.delete(oldest);
+    let at = this.byState.get(oldest.hash);
+    if (at === oldest) {
+      if (oldest.sameHash === undefined) this.byState.delete(oldest.hash);
+      else this.byState.set(oldest.hash, oldest.sameHash);
+    } else {
+      while (at !== undefined && at.sameHash !== oldest) at = at.sameHash;
+      assert(at !== undefined, 'machine memo: a state missing from its hash chain');
+      at.sameHash = oldest.sameHash;
+    }
+    for (const snapshot of oldest.identities) this.byIdentity.delete(snapshot);
+    this.entries -= oldest.next?.size ?? 0;
+    this.states -= 1;
+    assert(this.entries >= 0 && this.states >= 0, 'machine memo counts after forgetting');
   }
 }
 

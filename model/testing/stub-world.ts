@@ -28,6 +28,13 @@ import {
 export const FE_PATH = '/local/domain/1/device/vbd/51712';
 export const BE_PATH = '/local/domain/0/backend/vbd/1/51712';
 
+/** blkback's limits as probe advertises them, with the machine's input. */
+export interface StubBackendInput extends BackendInput {
+  readonly queueCountMax: number;
+  readonly ringPageOrderMax: number;
+  readonly indirectSegmentsMax: number;
+}
+
 export interface Write {
   readonly by: 'frontend' | 'backend' | 'toolstack';
   readonly path: string;
@@ -59,7 +66,8 @@ export class StubWorld {
 
   constructor(
     readonly frontendInput: FrontendInput,
-    readonly backendInput: BackendInput,
+    /** What probe advertises (xen_blkbk_probe's writes) and the machine's own input. */
+    readonly backendInput: StubBackendInput,
     /** blkback's parameters when it validates (may differ from what probe advertised). */
     readonly backendLimits: BackendLimits,
   ) {
@@ -67,7 +75,7 @@ export class StubWorld {
     this.write('toolstack', `${BE_PATH}/${BE.state}`, '1');
     this.write('toolstack', `${BE_PATH}/${BE.online}`, '1');
     this.fe = initialTransition(frontendMachine, frontendInput)[0];
-    this.be = initialTransition(backendMachine, backendInput)[0];
+    this.be = initialTransition(backendMachine, { persistent: backendInput.persistent })[0];
   }
 
   write(by: Write['by'], path: string, value: string): void {
