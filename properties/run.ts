@@ -76,7 +76,14 @@ export function runSchedule(options: RunOptions): RunResult {
   const ledger = new Ledger();
   const world = initWorld(options.config, options.drivers, ledger);
   // One checker per invariant for this run: their cursors are theirs, not module state.
-  const stepCheckers = startCheckers(options.stepInvariants ?? STEP_INVARIANTS, options.config);
+  const stepList = options.stepInvariants ?? STEP_INVARIANTS;
+  const stepCheckers = startCheckers(stepList, options.config);
+  // In full-check mode a checker that judges the action itself still gets it (its full check is
+  // a whole comparison, e.g. ring-isolation's reference); every other checker gets none.
+  const judgesAction = stepList
+    .filter((i) => i.when === undefined || i.when(options.config))
+    .map((i) => i.judgesAction === true);
+  assert(judgesAction.length === stepCheckers.length, 'one flag per step checker');
   const records: StepRecord[] = [];
   // Counted per actor and kind without building a key string on every step (the hot path).
   const counts = new Map<string, Map<string, number>>();
@@ -118,9 +125,13 @@ export function runSchedule(options: RunOptions): RunResult {
       records.push({ action, observations: notes, state: summarizeWorld(world) });
       notes = [];
     }
-    const touched = options.fullStepChecks === true ? undefined : action;
-    for (const checker of stepCheckers) {
-      const found = checker.check(world, ledger, touched);
+    const full = options.fullStepChecks === true;
+    for (let i = 0; i < stepCheckers.length; i++) {
+      const found = stepCheckers[i]!.check(
+        world,
+        ledger,
+        full && !judgesAction[i] ? undefined : action,
+      );
       if (found.length > 0) return found[0];
     }
     return undefined;

@@ -1,6 +1,7 @@
-// Step checkers look only at what the step touched (grant-accounting: the ring it names); in
-// fullStepChecks mode they look at everything after every step. Both must reach the same verdict
-// at the same step, on honest drivers and on every known-bad variant.
+// Step checkers look only at what the step touched (grant-accounting: the ring it names;
+// ring-isolation: each ring's numbers updated in place); in fullStepChecks mode they look at
+// everything after every step (ring-isolation: its reference, whole snapshots compared). Both
+// must reach the same verdict at the same step, on honest drivers and on every known-bad variant.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Drivers } from '../../impl/world/drivers.ts';
@@ -13,16 +14,27 @@ import { ChoiceListChooser } from '../strategies/chooser.ts';
 import { grantAccounting } from './grant-accounting.ts';
 import { STEP_INVARIANTS } from './index.ts';
 import type { Invariant } from './invariant.ts';
+import { ringIsolation, ringIsolationReference } from './ring-isolation.ts';
+import type { Violation } from './violation.ts';
 
-const SAMPLES = 12;
+/**
+ * Scenarios per property. Every variant runs on every property's scenarios: a variant caught by
+ * one invariant must not make another checker's narrowing go wrong first.
+ */
+const SAMPLES = 6;
+
+interface Verdict {
+  readonly text: string;
+  readonly violation: Violation | undefined;
+}
 
 function verdict(
   def: PropertyDef,
   scenario: Scenario,
   drivers: Drivers,
   full: boolean,
-  stepInvariants: readonly Invariant[] = def.stepInvariants ?? STEP_INVARIANTS,
-): string {
+  stepInvariants: readonly Invariant[],
+): Verdict {
   const run = runSchedule({
     config: scenario.config,
     drivers,
@@ -35,7 +47,12 @@ function verdict(
       : {}),
     fullStepChecks: full,
   });
-  return JSON.stringify({ steps: run.steps, drain: run.drainSteps, violation: run.violation });
+  const text = JSON.stringify({
+    steps: run.steps,
+    drain: run.drainSteps,
+    violation: run.violation,
+  });
+  return { text, violation: run.violation };
 }
 
 const DRIVERS: readonly Drivers[] = [
@@ -43,39 +60,58 @@ const DRIVERS: readonly Drivers[] = [
   ...[...MUTANTS.values()].map((m) => m.drivers),
 ];
 
-/** Scenarios where full and incremental checks disagree, as "property/drivers" labels. */
-function disagreements(stepInvariants?: (def: PropertyDef) => readonly Invariant[]): {
+/** The teeth tests' runs: the grant property, honest drivers and the two grant variants. */
+const GRANT_PROPERTY = PROPERTIES.filter((def) => def.name === 'grant-accounting');
+const GRANT_DRIVERS = DRIVERS.filter((d) =>
+  [HONEST_DRIVERS.name, 'grants-to-first-ring', 'grant-returned-twice'].includes(d.name),
+);
+
+const stepList = (def: PropertyDef): readonly Invariant[] => def.stepInvariants ?? STEP_INVARIANTS;
+
+/** The full check: every narrowing checker without the action, ring-isolation's reference. */
+const fullList = (def: PropertyDef): readonly Invariant[] =>
+  stepList(def).map((i) => (i === ringIsolation ? ringIsolationReference : i));
+
+/**
+ * Scenarios where full and incremental checks disagree, as "property/drivers" labels, and what
+ * the full checks found, as "drivers: code" labels.
+ */
+function disagreements(
+  incremental: (def: PropertyDef) => readonly Invariant[] = stepList,
+  defs: readonly PropertyDef[] = PROPERTIES,
+  driversList: readonly Drivers[] = DRIVERS,
+): {
   differ: string[];
-  findings: number;
+  found: Set<string>;
 } {
   const differ: string[] = [];
-  let findings = 0;
-  for (const def of PROPERTIES) {
+  const found = new Set<string>();
+  for (const def of defs) {
     const scenarios = fc.sample(def.scenario, { seed: 12, numRuns: SAMPLES });
-    // A checker that judges the action itself has no full check to agree with.
-    const narrowing = (def.stepInvariants ?? STEP_INVARIANTS).filter((i) => !i.judgesAction);
-    for (const drivers of DRIVERS) {
+    for (const drivers of driversList) {
       for (const scenario of scenarios) {
-        const invariants = (stepInvariants?.(def) ?? narrowing).filter((i) => !i.judgesAction);
-        const full = verdict(def, scenario, drivers, true, narrowing);
-        const incremental = verdict(def, scenario, drivers, false, invariants);
-        if (full !== incremental) differ.push(`${def.name}/${drivers.name}`);
-        if (full.includes('"code":"grant-leak"')) findings += 1;
+        const full = verdict(def, scenario, drivers, true, fullList(def));
+        const narrow = verdict(def, scenario, drivers, false, incremental(def));
+        if (full.text !== narrow.text) differ.push(`${def.name}/${drivers.name}`);
+        if (full.violation !== undefined) found.add(`${drivers.name}: ${full.violation.code}`);
       }
     }
   }
-  return { differ, findings };
+  return { differ, found };
 }
 
 describe('incremental step checks', () => {
   it('reach the same verdict at the same step as a full check after every step', () => {
-    const { differ, findings } = disagreements();
+    const { differ, found } = disagreements();
     expect(differ).toEqual([]);
-    // The mutants make the grant checks fire: agreement is not between two silent checkers.
-    expect(findings).toBeGreaterThan(0);
+    // The variants make both narrowed checks fire: agreement is not between silent checkers.
+    expect(found).toContain('grants-to-first-ring: ring-isolation');
+    expect(found).toContain('grant-returned-twice: grant-leak');
+    expect(found).not.toContain(`${HONEST_DRIVERS.name}: ring-isolation`);
+    expect(found).not.toContain(`${HONEST_DRIVERS.name}: grant-leak`);
   });
 
-  it('teeth: a checker that skips ring steps disagrees with the full check', () => {
+  it('teeth: a grant checker that skips ring steps disagrees with the full check', () => {
     const blind: Invariant = {
       ...grantAccounting,
       start(config) {
@@ -87,7 +123,25 @@ describe('incremental step checks', () => {
       },
     };
     const swap = (def: PropertyDef): readonly Invariant[] =>
-      (def.stepInvariants ?? STEP_INVARIANTS).map((i) => (i === grantAccounting ? blind : i));
-    expect(disagreements(swap).differ.length).toBeGreaterThan(0);
+      stepList(def).map((i) => (i === grantAccounting ? blind : i));
+    expect(disagreements(swap, GRANT_PROPERTY, GRANT_DRIVERS).differ.length).toBeGreaterThan(0);
+  });
+
+  it('teeth: an isolation checker blind to ring 0 disagrees with the reference', () => {
+    const blind: Invariant = {
+      ...ringIsolation,
+      start(config) {
+        const inner = ringIsolation.start(config);
+        return {
+          check: (world, ledger, action) =>
+            inner.check(world, ledger, action).filter((v) => v.ring !== 0),
+        };
+      },
+    };
+    const swap = (def: PropertyDef): readonly Invariant[] =>
+      stepList(def).map((i) => (i === ringIsolation ? blind : i));
+    expect(disagreements(swap, GRANT_PROPERTY, GRANT_DRIVERS).differ).toContain(
+      'grant-accounting/grants-to-first-ring',
+    );
   });
 });

@@ -2,6 +2,8 @@
 // multi-queue series each blkfront_ring_info and each xen_blkif_ring owns its shared page, event
 // channel, shadows, grant list, pending pool and persistent tree; a ring's interrupt handler,
 // request queueing, ring thread and completions take only that ring's lock.
+import type { BackRingState as BackRing } from '../../impl/blkback/back-ring.ts';
+import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
 import type { Action } from '../../impl/world/action.ts';
 import type { World } from '../../impl/world/world.ts';
 import { reqEvent, reqProd, rspEvent, rspProd } from '../../impl/xen/shared-ring.ts';
@@ -50,7 +52,9 @@ const FRONT_WIDTH = FRONT_FIELDS.length;
 const WIDTH = FRONT_WIDTH + BACK_FIELDS.length;
 /** A ring index one side does not have (or does not judge: the hostile side's). */
 const ABSENT = -1;
-const IRQ_CODES = { idle: 0, responses: 1, finalCheck: 2 } as const;
+const IRQ_IDLE = 0;
+const IRQ_RESPONSES = 1;
+const IRQ_FINAL = 2;
 
 /** "blkfront ring 1's rsp_cons" */
 function fieldName(ring: number, field: number): string {
@@ -59,50 +63,70 @@ function fieldName(ring: number, field: number): string {
     : `blkback ring ${ring}'s ${BACK_FIELDS[field - FRONT_WIDTH]}`;
 }
 
-/** `into` gets WIDTH numbers per ring index; returns the number of ring indices. */
-function snapshot(world: World, into: number[]): number {
+/** blkfront's and blkback's rings as judged: the hostile side's are not. */
+function judgedRings(world: World): {
+  readonly front: readonly RingInfo[];
+  readonly back: readonly BackRing[];
+} {
   const hostile = world.config.hostile?.side;
-  const front = hostile === 'blkfront' ? [] : world.front.device.rings;
-  const back = hostile === 'blkback' ? [] : world.host.back.rings;
+  return {
+    front: hostile === 'blkfront' ? [] : world.front.device.rings,
+    back: hostile === 'blkback' ? [] : world.host.back.rings,
+  };
+}
+
+/** The number of ring indices either side has (the highest index + 1). */
+function ringCount(front: readonly RingInfo[], back: readonly BackRing[]): number {
   let count = 0;
   for (const r of front) count = Math.max(count, r.index + 1);
   for (const r of back) count = Math.max(count, r.index + 1);
+  return count;
+}
+
+/** blkfront ring `r`'s judged numbers, FRONT_WIDTH of them from `into[at]` on. */
+function readFront(r: RingInfo, into: number[], at: number): void {
+  const s = r.front.sring;
+  into[at] = r.ringFrame;
+  into[at + 1] = r.front.reqProdPvt;
+  into[at + 2] = r.front.rspCons;
+  into[at + 3] = reqProd(s);
+  into[at + 4] = reqEvent(s);
+  into[at + 5] = rspProd(s);
+  into[at + 6] = rspEvent(s);
+  into[at + 7] = r.shadowFree;
+  into[at + 8] = r.inflightCount;
+  into[at + 9] = r.persistentSlots.length;
+  into[at + 10] = r.unusedSlots.length;
+  into[at + 11] = r.freshSlots;
+  into[at + 12] = r.persistentGntsC;
+  into[at + 13] = r.dispatch.length;
+  into[at + 14] = r.irq === 'idle' ? IRQ_IDLE : r.irq === 'responses' ? IRQ_RESPONSES : IRQ_FINAL;
+}
+
+/** blkback ring `r`'s judged numbers, WIDTH - FRONT_WIDTH of them from `into[at]` on. */
+function readBack(r: BackRing, into: number[], at: number): void {
+  into[at] = r.port;
+  into[at + 1] = r.back.reqCons;
+  into[at + 2] = r.back.rspProdPvt;
+  into[at + 3] = r.consumedCount;
+  into[at + 4] = r.respondedCount;
+  into[at + 5] = r.pendingFree.length;
+  into[at + 6] = r.inflight.size;
+  into[at + 7] = r.persistent.size;
+  into[at + 8] = r.worker === 'running' ? 1 : 0;
+  into[at + 9] = r.halted ? 1 : 0;
+  into[at + 10] = r.barrier === undefined ? 0 : 1;
+}
+
+/** `into` gets WIDTH numbers per ring index; returns the number of ring indices. */
+function snapshot(world: World, into: number[]): number {
+  const { front, back } = judgedRings(world);
+  const count = ringCount(front, back);
   into.length = count * WIDTH;
   into.fill(ABSENT);
-  for (const r of front) {
-    const at = r.index * WIDTH;
-    const s = r.front.sring;
-    into[at] = r.ringFrame;
-    into[at + 1] = r.front.reqProdPvt;
-    into[at + 2] = r.front.rspCons;
-    into[at + 3] = reqProd(s);
-    into[at + 4] = reqEvent(s);
-    into[at + 5] = rspProd(s);
-    into[at + 6] = rspEvent(s);
-    into[at + 7] = r.shadowFree;
-    into[at + 8] = r.inflightCount;
-    into[at + 9] = r.persistentSlots.length;
-    into[at + 10] = r.unusedSlots.length;
-    into[at + 11] = r.freshSlots;
-    into[at + 12] = r.persistentGntsC;
-    into[at + 13] = r.dispatch.length;
-    into[at + 14] = IRQ_CODES[r.irq];
-  }
-  for (const r of back) {
-    // Looked up by its index, not its place in the array.
-    const at = r.index * WIDTH + FRONT_WIDTH;
-    into[at] = r.port;
-    into[at + 1] = r.back.reqCons;
-    into[at + 2] = r.back.rspProdPvt;
-    into[at + 3] = r.consumedCount;
-    into[at + 4] = r.respondedCount;
-    into[at + 5] = r.pendingFree.length;
-    into[at + 6] = r.inflight.size;
-    into[at + 7] = r.persistent.size;
-    into[at + 8] = r.worker === 'running' ? 1 : 0;
-    into[at + 9] = r.halted ? 1 : 0;
-    into[at + 10] = r.barrier === undefined ? 0 : 1;
-  }
+  for (const r of front) readFront(r, into, r.index * WIDTH);
+  // Looked up by its index, not its place in the array.
+  for (const r of back) readBack(r, into, r.index * WIDTH + FRONT_WIDTH);
   return count;
 }
 
@@ -122,8 +146,29 @@ function sameRings(before: readonly number[], after: readonly number[]): boolean
   return true;
 }
 
-class RingIsolationChecker {
-  /** The snapshot after the last step, and a buffer for the next (swapped, not reallocated). */
+function finding(
+  world: World,
+  action: Action,
+  ring: number,
+  at: number,
+  from: number,
+  to: number,
+): Violation {
+  const j = Math.floor(at / WIDTH);
+  return {
+    code: 'ring-isolation',
+    step: world.stepCount,
+    ring: j,
+    message: `${action.actor} ${action.kind} on ring ${ring} changed ${fieldName(j, at - j * WIDTH)} from ${from} to ${to}`,
+  };
+}
+
+/**
+ * The reference check: a whole snapshot of every ring after every step, compared field by field
+ * with the one before. Kept for the test that shows the incremental checker below reaches the
+ * same verdicts at the same steps (incremental.test.ts).
+ */
+class RingIsolationReference {
   private last: number[] = [];
   private next: number[] = [];
 
@@ -135,24 +180,111 @@ class RingIsolationChecker {
     this.next = before;
     const ring = action === undefined ? undefined : actedRing(action);
     if (ring === undefined || count < 2 || !sameRings(before, after)) return [];
-    for (let j = 0; j < count; j++) {
-      if (j === ring) continue;
-      for (let f = 0; f < WIDTH; f++) {
-        const at = j * WIDTH + f;
-        if (before[at] === after[at]) continue;
-        return [
-          {
-            code: 'ring-isolation',
-            step: world.stepCount,
-            ring: j,
-            message: `${action!.actor} ${action!.kind} on ring ${ring} changed ${fieldName(j, f)} from ${before[at]} to ${after[at]}`,
-          },
-        ];
-      }
+    for (let at = 0; at < after.length; at++) {
+      if (before[at] === after[at] || Math.floor(at / WIDTH) === ring) continue;
+      return [finding(world, action!, ring, at, before[at]!, after[at]!)];
     }
     return [];
   }
 }
+
+/**
+ * Incremental: the snapshot of the last step is updated in place, number by number, and only a
+ * number that changed is written; a change on another ring than the acting one is the finding.
+ * No snapshot is built, filled or swapped per step, so a step costs a read and a compare per
+ * judged number. `last` holds exactly what the reference's does (the world after the last step),
+ * so a search that merges runs by what checkers remember sees the same states.
+ */
+class RingIsolationChecker {
+  private last: number[] = [];
+  /** Ring counts per side in `last` (with the identities, they say whether the ring set held). */
+  private frontRings = 0;
+  private backRings = 0;
+  /**
+   * Scratch: one ring's numbers as just read (always a ring of the world just checked, so no
+   * memory a search could tell apart) and the old value of the first that changed (reset).
+   */
+  private readonly row: number[] = new Array<number>(WIDTH).fill(0);
+  private changedFrom = 0;
+
+  check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
+    const { front, back } = judgedRings(world);
+    const count = ringCount(front, back);
+    if (!this.sameRingSet(front, back, count)) {
+      snapshot(world, this.last);
+      this.frontRings = front.length;
+      this.backRings = back.length;
+      return [];
+    }
+    const acted = action === undefined ? undefined : actedRing(action);
+    const ring = acted === undefined || count < 2 ? -1 : acted;
+    // The first change on another ring, by its place in the snapshot (the reference's order).
+    let found = -1;
+    let from = 0;
+    for (const r of front) {
+      const at = r.index * WIDTH;
+      readFront(r, this.row, 0);
+      const changed = this.update(at, FRONT_WIDTH);
+      if (changed >= 0 && ring >= 0 && r.index !== ring && (found < 0 || changed < found)) {
+        found = changed;
+        from = this.changedFrom;
+      }
+    }
+    for (const r of back) {
+      const at = r.index * WIDTH + FRONT_WIDTH;
+      readBack(r, this.row, 0);
+      const changed = this.update(at, WIDTH - FRONT_WIDTH);
+      if (changed >= 0 && ring >= 0 && r.index !== ring && (found < 0 || changed < found)) {
+        found = changed;
+        from = this.changedFrom;
+      }
+    }
+    this.changedFrom = 0;
+    return found < 0 ? [] : [finding(world, action!, ring, found, from, this.last[found]!)];
+  }
+
+  /**
+   * Copies `row`'s first `width` numbers into `last` from `at` on, writing only those that
+   * changed; returns the place of the first that changed (its old value in changedFrom), or -1.
+   */
+  private update(at: number, width: number): number {
+    const last = this.last;
+    const row = this.row;
+    let first = -1;
+    for (let k = 0; k < width; k++) {
+      const value = row[k]!;
+      if (last[at + k] === value) continue;
+      if (first < 0) {
+        first = at + k;
+        this.changedFrom = last[at + k]!;
+      }
+      last[at + k] = value;
+    }
+    return first;
+  }
+
+  /** The same ring indices as in `last`, each with the same identity (ring frame, port). */
+  private sameRingSet(
+    front: readonly RingInfo[],
+    back: readonly BackRing[],
+    count: number,
+  ): boolean {
+    if (count * WIDTH !== this.last.length) return false;
+    if (front.length !== this.frontRings || back.length !== this.backRings) return false;
+    for (const r of front) if (this.last[r.index * WIDTH] !== r.ringFrame) return false;
+    for (const r of back) if (this.last[r.index * WIDTH + FRONT_WIDTH] !== r.port) return false;
+    return true;
+  }
+}
+
+/** The reference check as an invariant (tests only: the registry holds the incremental one). */
+export const ringIsolationReference: Invariant = {
+  code: 'ring-isolation',
+  phase: 'step',
+  summary: 'ring isolation, judged from whole snapshots (the reference for the incremental check)',
+  judgesAction: true,
+  start: () => new RingIsolationReference(),
+};
 
 export const ringIsolation: Invariant = {
   code: 'ring-isolation',
