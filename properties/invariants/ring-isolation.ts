@@ -200,10 +200,7 @@ class RingIsolationChecker {
   /** Ring counts per side in `last` (with the identities, they say whether the ring set held). */
   private frontRings = 0;
   private backRings = 0;
-  /**
-   * Scratch: one ring's numbers as just read (always a ring of the world just checked, so no
-   * memory a search could tell apart) and the old value of the first that changed (reset).
-   */
+  /** Scratch, zeroed after each check: one ring's numbers as read, a changed number's old value. */
   private readonly row: number[] = new Array<number>(WIDTH).fill(0);
   private changedFrom = 0;
 
@@ -240,6 +237,7 @@ class RingIsolationChecker {
       }
     }
     this.changedFrom = 0;
+    this.row.fill(0);
     return found < 0 ? [] : [finding(world, action!, ring, found, from, this.last[found]!)];
   }
 
