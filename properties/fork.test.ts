@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Disk } from '../impl/blkback/disk.ts';
 import { FORK_SELF, type Forking } from '../impl/hash.ts';
+import { GrantTable } from '../impl/xen/grant-table.ts';
 import { DomainMemory } from '../impl/xen/memory.ts';
 import { Xenstore } from '../impl/xen/xenstore.ts';
 import type { BlockOp, BlockRequest } from '../impl/blkfront/block-request.ts';
@@ -20,6 +21,12 @@ import { scenarioArb } from './arbitraries/scenario.ts';
 import { summarizeWorld } from './counterexample.ts';
 import { Ledger } from './ledger.ts';
 import { SeededChooser } from './strategies/chooser.ts';
+
+/** The grant table's private copy-on-write and hash-cache flags, as its teeth variants see them. */
+interface GrantTableCow {
+  columnsShared: boolean;
+  hashed: boolean;
+}
 
 const ledgerOf = (world: World): Ledger => world.guest.observer as Ledger;
 
@@ -124,6 +131,22 @@ describe('forkWorld', () => {
     }
   });
 
+  it("teeth: a grant table whose fork skips its columns' copy before a change is caught", () => {
+    const proto = GrantTable.prototype as unknown as { changing(this: GrantTableCow): void };
+    const real = proto.changing;
+    // The change happens in the columns the fork shares with its original.
+    proto.changing = function (this: GrantTableCow) {
+      this.columnsShared = false;
+      real.call(this);
+    };
+    try {
+      const result = fc.check(divergent, { numRuns: 30, seed: 2, endOnFailure: true });
+      expect(result.failed).toBe(true);
+    } finally {
+      proto.changing = real;
+    }
+  });
+
   it('teeth: a fork that shares one mutable part (the grant table) is caught', () => {
     const shallow = (world: World): World =>
       deepCopy(world, [world.config, world.drivers, world.actionCache, world.guestGnttab]);
@@ -217,6 +240,22 @@ describe('fingerprint', () => {
     Xenstore: Xenstore.prototype,
     Disk: Disk.prototype,
   };
+
+  it('teeth: a grant table that keeps its cached hash across a change is caught', () => {
+    const proto = GrantTable.prototype as unknown as { changing(this: GrantTableCow): void };
+    const real = proto.changing;
+    proto.changing = function (this: GrantTableCow) {
+      const hashed = this.hashed;
+      real.call(this);
+      this.hashed = hashed;
+    };
+    try {
+      const result = fc.check(cachesAgree, { numRuns: 25, seed: 9, endOnFailure: true });
+      expect(result.failed).toBe(true);
+    } finally {
+      proto.changing = real;
+    }
+  });
   it.each([
     ['Xenstore', 'takeWatchEvent'],
     ['Disk', 'write'],

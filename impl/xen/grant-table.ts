@@ -13,6 +13,15 @@
 // granter's page bytes. A read-only mapping still hands out a Uint8Array (JavaScript cannot
 // enforce it); honest backends only read it and a hostile one is caught by the data invariant.
 import { assert } from '../assert.ts';
+import {
+  FORK_SELF,
+  type Forking,
+  type ForksSelf,
+  HASH_SELF,
+  Hasher,
+  type HashesSelf,
+  type PartWalk,
+} from '../hash.ts';
 import type { DomainMemory, DomId, Frame } from './memory.ts';
 import { err, OK_VOID, ok, type Result } from './result.ts';
 
@@ -58,10 +67,10 @@ const E_WRONG_DOMAIN = err('wrong-domain' as const);
 const E_READ_ONLY = err('read-only' as const);
 const E_NOT_MAPPED = err('not-mapped' as const);
 
-export class GrantTable {
+export class GrantTable implements ForksSelf, HashesSelf {
   readonly owner: DomId;
   readonly refCountMax: number;
-  private readonly memory: DomainMemory;
+  private memory: DomainMemory;
   // Struct of arrays indexed by reference: no object per entry, no allocation per grant. They
   // grow on demand (doubling, up to refCountMax): a run uses a few hundred references of a
   // 16k-entry table, and a fresh world must stay small. A reference past them was never granted.
@@ -71,17 +80,23 @@ export class GrantTable {
   private mapCounts: Uint32Array;
   // The page captured at grant time: a granter that frees a still-granted page leaves the
   // grantee's mapping aliasing a dead buffer (the real use-after-free), reported by an invariant.
-  private readonly pages: (Uint8Array | undefined)[];
+  private pages: (Uint8Array | undefined)[];
   private freeNext: Int32Array;
   private freeHead: GrantRef;
   /** One past the highest reference ever handed out: bounds grantedRefs() scans. */
   private refHighWater = GNTTAB_NR_RESERVED_ENTRIES;
   private granted = 0;
   private mapped = 0;
-  private readonly grantedByGrantee = new Map<DomId, number>();
-  private readonly mappedByMapper = new Map<DomId, number>();
+  private grantedByGrantee = new Map<DomId, number>();
+  private mappedByMapper = new Map<DomId, number>();
+  /** The five columns are shared with a fork (or its original): copied before a change. */
+  private columnsShared = false;
+  /** hashA/hashB hold the hash of the entries while nothing changed. */
+  private hashed = false;
+  private hashA = 0;
+  private hashB = 0;
   /** drivers/xen/grant-table.c's deferred_list: references ended by force, oldest first. */
-  private readonly deferred: GrantRef[] = [];
+  private deferred: GrantRef[] = [];
 
   constructor(owner: DomId, memory: DomainMemory, refCountMax: number) {
     assert(memory.domid === owner, 'GrantTable: memory belongs to another domain');
@@ -106,6 +121,7 @@ export class GrantTable {
   grantAccess(grantee: DomId, frame: Frame, readOnly: boolean): Result<GrantRef, GrantError> {
     assert(this.memory.isAllocated(frame), 'grantAccess: frame %s is not allocated', frame);
     assert(Number.isInteger(grantee) && grantee >= 0, 'grantAccess: bad grantee domid');
+    this.changing();
     let ref = this.freeHead;
     if (ref !== FREE_LIST_END) {
       this.freeHead = this.freeNext[ref]!;
@@ -134,6 +150,7 @@ export class GrantTable {
     const grantee = this.granteeAt(ref);
     if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
     if (this.mapCounts[ref] !== 0) return E_STILL_MAPPED;
+    this.changing();
     this.grantee[ref] = GRANTEE_NONE;
     this.pages[ref] = undefined;
     this.freeNext[ref] = this.freeHead;
@@ -154,6 +171,7 @@ export class GrantTable {
     assert(this.isGranted(ref), 'endForeignAccess: ref %s is not granted', ref);
     assert(!this.deferred.includes(ref), 'endForeignAccess: ref %s is already deferred', ref);
     if (this.endAccess(ref).ok) return true;
+    this.changing();
     this.deferred.push(ref);
     assert(this.isMapped(ref), 'endForeignAccess: deferred ref %s is not mapped', ref);
     return false;
@@ -165,6 +183,7 @@ export class GrantTable {
    * Returns the references ended, in list order.
    */
   handleDeferred(): GrantRef[] {
+    this.changing();
     const ended: GrantRef[] = [];
     const before = this.deferred.length;
     let kept = 0;
@@ -201,6 +220,7 @@ export class GrantTable {
     if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
     if (grantee !== mapper) return E_WRONG_DOMAIN;
     if (writable && this.readOnly[ref] === 1) return E_READ_ONLY;
+    this.changing();
     const frame = this.frame[ref]!;
     this.mapCounts[ref]!++;
     this.mapped++;
@@ -218,6 +238,7 @@ export class GrantTable {
     if (grantee === GRANTEE_NONE) return E_NOT_GRANTED;
     if (grantee !== mapper) return E_WRONG_DOMAIN;
     if (this.mapCounts[ref] === 0) return E_NOT_MAPPED;
+    this.changing();
     this.mapCounts[ref]!--;
     this.mapped--;
     this.mappedByMapper.set(mapper, this.mappedByMapper.get(mapper)! - 1);
@@ -288,6 +309,92 @@ export class GrantTable {
   private granteeAt(ref: GrantRef): DomId {
     assert(ref >= 0 && ref < this.refCountMax, 'granteeAt: ref %s out of the table', ref);
     return ref < this.grantee.length ? this.grantee[ref]! : GRANTEE_NONE;
+  }
+
+  /** Before any change: the table's own columns, and its cached hash dropped. */
+  private changing(): void {
+    this.hashed = false;
+    if (!this.columnsShared) return;
+    this.columnsShared = false;
+    this.grantee = this.grantee.slice();
+    this.frame = this.frame.slice();
+    this.readOnly = this.readOnly.slice();
+    this.mapCounts = this.mapCounts.slice();
+    this.freeNext = this.freeNext.slice();
+    assert(this.grantee.length === this.mapCounts.length, 'grant table: ragged columns');
+  }
+
+  /**
+   * A copy that shares the five columns copy-on-write: each side copies them before its first
+   * change (most forks in a search are dropped before they grant or map again). The page views
+   * go through the world's fork, so they alias its copies of memory.
+   */
+  [FORK_SELF](fork: Forking): GrantTable {
+    const copy = Object.create(GrantTable.prototype) as GrantTable;
+    Object.assign(copy, this);
+    this.columnsShared = true;
+    copy.columnsShared = true;
+    copy.pages = fork.copy(this.pages) as (Uint8Array | undefined)[];
+    copy.memory = fork.copy(this.memory) as DomainMemory;
+    copy.grantedByGrantee = new Map(this.grantedByGrantee);
+    copy.mappedByMapper = new Map(this.mappedByMapper);
+    copy.deferred = [...this.deferred];
+    assert(copy.grantee === this.grantee && copy.pages !== this.pages, 'grant table fork');
+    return copy;
+  }
+
+  /**
+   * The entries in use (domid, frame, read-only, map count of each granted reference), the free
+   * list in its order (it decides the next references), the deferred list, the high water and
+   * the counts: cached until the next change. Stale columns of free references and the capacity
+   * grown so far are not state. The captured page views go through the walk every time (other
+   * parts view those buffers too).
+   */
+  [HASH_SELF](h: Hasher, fresh: boolean, walk: PartWalk): void {
+    if (fresh || !this.hashed) {
+      const own = this.entriesHash();
+      if (fresh) {
+        h.mix(own.a);
+        h.mix(own.b);
+        walk.value(this.pages);
+        return;
+      }
+      this.hashA = own.a;
+      this.hashB = own.b;
+      this.hashed = true;
+    }
+    assert(this.hashed, 'grant table: no cached hash');
+    h.mix(this.hashA);
+    h.mix(this.hashB);
+    walk.value(this.pages);
+  }
+
+  /** The entries' own hash: cached and fresh fingerprints mix its two words alike. */
+  private entriesHash(): Hasher {
+    const own = new Hasher();
+    own.mix(this.owner);
+    own.mix(this.refCountMax);
+    own.mix(this.refHighWater);
+    for (let ref = 0; ref < this.refHighWater; ref++) {
+      const grantee = this.granteeAt(ref);
+      own.mix(grantee);
+      if (grantee === GRANTEE_NONE) continue;
+      own.mixNumber(this.frame[ref]!);
+      own.mix(this.readOnly[ref]!);
+      own.mix(this.mapCounts[ref]!);
+    }
+    let free = 0;
+    for (let ref = this.freeHead; ref !== FREE_LIST_END; ref = this.freeNext[ref]!) {
+      own.mix(ref);
+      free += 1;
+      assert(free <= this.refHighWater, 'grant table: a free list that loops');
+    }
+    own.mix(free);
+    own.mix(this.deferred.length);
+    for (const ref of this.deferred) own.mix(ref);
+    own.mix(this.granted);
+    own.mix(this.mapped);
+    return own;
   }
 
   /** Doubles every column, new slots free and unmapped. */
