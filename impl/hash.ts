@@ -100,11 +100,14 @@ export class Hasher {
     assert(a === (a | 0) && b === (b | 0), 'string hash lanes left 32 bits');
   }
 
+  /** Two words for an int32 or a uint32 (the tag tells them apart), a string for the rest. */
   mixNumber(n: number): void {
-    if (Number.isInteger(n) && n >= -0x80000000 && n <= 0xffffffff) {
+    if ((n | 0) === n) {
       this.mix(4);
+      this.mix(n);
+    } else if (n >>> 0 === n) {
+      this.mix(15);
       this.mix(n | 0);
-      this.mix(n < 0 ? -1 : Math.floor(n / 0x100000000));
     } else this.mixString(`n${n}`);
   }
 
