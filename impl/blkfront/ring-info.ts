@@ -1,6 +1,15 @@
 // blkfront_ring_info: everything blkfront keeps per ring (= per blk-mq hardware queue) since Bob
 // Liu's multi-queue series made grants, shadows and indirect pages per ring instead of per device.
 import { assert, maybe } from '../assert.ts';
+import {
+  FORK_SELF,
+  type Forking,
+  type ForksSelf,
+  HASH_SELF,
+  type Hasher,
+  type HashesSelf,
+  type PartWalk,
+} from '../hash.ts';
 import type { GrantRef } from '../xen/grant-table.ts';
 import type { Frame } from '../xen/memory.ts';
 import type { Port } from '../xen/event-channel.ts';
@@ -96,20 +105,61 @@ export interface RingInfo {
   eoiSpurious: boolean;
 }
 
+/** The status strings' codes in a shadow's hash. */
+const STATUS_CODES: Readonly<Record<ShadowStatus, number>> = {
+  free: 0,
+  processing: 1,
+  waiting: 2,
+};
+
+/**
+ * One shadow entry. A class so that it forks and hashes itself (there are ring-size of them per
+ * ring, most of a world's objects): the same fields as the generic walks would take, without
+ * their per-field lookups. The request and the grant lists go through the world's fork and walk
+ * (the lists' entries are rinfo->grants entries, which the ring's grant lists also hold).
+ */
+export class ShadowEntry implements Shadow, ForksSelf, HashesSelf {
+  status: ShadowStatus = 'free';
+  request: BlockRequest | undefined = undefined;
+  ringOperation = 0;
+  operation = 0;
+  grantsUsed: GrantSlot[] = [];
+  indirectGrants: GrantSlot[] = [];
+
+  constructor(public link: number) {
+    assert(Number.isInteger(link) && link >= 0, 'shadow link %s', link);
+  }
+
+  [FORK_SELF](fork: Forking): ShadowEntry {
+    const copy = new ShadowEntry(this.link);
+    copy.status = this.status;
+    copy.request = fork.copy(this.request) as BlockRequest | undefined;
+    copy.ringOperation = this.ringOperation;
+    copy.operation = this.operation;
+    copy.grantsUsed = fork.copy(this.grantsUsed) as GrantSlot[];
+    copy.indirectGrants = fork.copy(this.indirectGrants) as GrantSlot[];
+    assert(copy.grantsUsed !== this.grantsUsed, 'a shadow fork shares its grant list');
+    return copy;
+  }
+
+  [HASH_SELF](h: Hasher, _fresh: boolean, walk: PartWalk): void {
+    const code = STATUS_CODES[this.status];
+    assert(code !== undefined, 'shadow status %s', this.status);
+    h.mix(code);
+    h.mixNumber(this.link);
+    h.mixNumber(this.ringOperation);
+    h.mixNumber(this.operation);
+    walk.value(this.request);
+    walk.value(this.grantsUsed);
+    walk.value(this.indirectGrants);
+  }
+}
+
 export function createShadows(ringSize: number): Shadow[] {
   assert(isRingSize(ringSize), 'shadow array for ring size %s', ringSize);
   const shadow: Shadow[] = [];
-  for (let i = 0; i < ringSize; i++) {
-    shadow.push({
-      status: 'free',
-      link: i + 1 < ringSize ? i + 1 : SHADOW_LIST_END,
-      request: undefined,
-      ringOperation: 0,
-      operation: 0,
-      grantsUsed: [],
-      indirectGrants: [],
-    });
-  }
+  for (let i = 0; i < ringSize; i++)
+    shadow.push(new ShadowEntry(i + 1 < ringSize ? i + 1 : SHADOW_LIST_END));
   assert(shadow.length === ringSize, 'one shadow per ring slot');
   return shadow;
 }

@@ -78,6 +78,15 @@ function copyObject(value: object, memo: Map<unknown, unknown>, fork: Forking): 
     if ('_nodes' in value && isSnapshot(value)) return value;
     return copyFields(value, { ...value }, memo, fork);
   }
+  // A part that forks itself (copy-on-write: the disk's chunks, xenstore's nodes; the grant
+  // table; shadows), looked up first: most class instances in a world are such parts.
+  const forkSelf = (value as Partial<ForksSelf>)[FORK_SELF];
+  if (forkSelf !== undefined) {
+    const out = forkSelf.call(value, fork);
+    assert(out !== value, 'a part forked itself into itself');
+    memo.set(value, out);
+    return out;
+  }
   if (isSnapshot(value)) return value;
   if (value instanceof Map) {
     const out = new Map();
@@ -97,14 +106,6 @@ function copyObject(value: object, memo: Map<unknown, unknown>, fork: Forking): 
     return out;
   }
   if (ArrayBuffer.isView(value)) return copyView(value, memo, fork);
-  // A part that forks itself (copy-on-write: the disk's chunks, xenstore's nodes).
-  const forkSelf = (value as Partial<ForksSelf>)[FORK_SELF];
-  if (forkSelf !== undefined) {
-    const out = forkSelf.call(value, fork);
-    assert(out !== value, 'a part forked itself into itself');
-    memo.set(value, out);
-    return out;
-  }
   // A class instance: the same prototype, its own fields copied.
   return copyFields(value, Object.assign(Object.create(proto as object), value), memo, fork);
 }
@@ -338,6 +339,11 @@ class Walk implements PartWalk {
   private mixOther(value: object): void {
     assert(!Array.isArray(value), 'an array in the walk of non-plain objects');
     const h = this.h;
+    // A part that hashes itself first: most class instances in a world are such parts.
+    if ((value as Partial<HashesSelf>)[HASH_SELF] !== undefined) {
+      this.mixInstance(value);
+      return;
+    }
     if (value instanceof Map) {
       h.mix(7);
       h.mix(value.size);
