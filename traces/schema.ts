@@ -316,6 +316,7 @@ const VIOLATION_CODES = {
   'ring-isolation': true,
   'feature-negotiation': true,
   'read-once': true,
+  'release-once': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

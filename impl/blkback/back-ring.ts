@@ -1,8 +1,8 @@
 // xen_blkif_ring: per-ring backend state (connect_ring/read_per_ring_refs set it up; the ring
 // thread xen_blkif_schedule drives it).
 import type { BlkifAbi } from '../xen/blkif-abi.ts';
-import type { EventChannels, Port } from '../xen/event-channel.ts';
-import type { GrantMapping, GrantRef, GrantTable } from '../xen/grant-table.ts';
+import type { EventChannels, EvtchnError, Port } from '../xen/event-channel.ts';
+import type { GrantError, GrantMapping, GrantRef, GrantTable } from '../xen/grant-table.ts';
 import type { DomainMemory, DomId } from '../xen/memory.ts';
 import type { CopyRequestResult } from '../xen/blkif-abi.ts';
 import type { RingIdx } from '../xen/ring-index.ts';
@@ -43,6 +43,8 @@ export type WorkerState = 'sleeping' | 'running';
 
 export interface BackRingState {
   readonly index: number;
+  /** This ring instance's number among all the world mapped (the world numbers it as it maps). */
+  serial: number;
   readonly back: BackRing;
   readonly port: Port;
   readonly ringRefs: readonly GrantRef[];
@@ -65,6 +67,28 @@ export interface BackRingState {
   stopped: boolean;
   consumedCount: number;
   respondedCount: number;
+}
+
+/**
+ * What xen_blkif_disconnect's release of one idle ring did, as each call returned: judged by the
+ * release-once invariant (the oracle, not the driver, decides whether a result was an error).
+ */
+export interface RingRelease {
+  readonly serial: number;
+  readonly index: number;
+  readonly step: number;
+  /** kthread_stop ran: the ring thread is stopped before anything it uses goes. */
+  readonly workerStopped: boolean;
+  /** unbind_from_irqhandler's EVTCHNOP_close. */
+  readonly channelClosed: 'ok' | EvtchnError;
+  /** xenbus_unmap_ring_vfree: one result per ring page. */
+  readonly ringUnmapped: readonly ('ok' | GrantError)[];
+  /** free_persistent_gnts: one result per entry of the tree, and the entries left after it. */
+  readonly persistentUnmapped: readonly ('ok' | GrantError)[];
+  readonly persistentLeft: number;
+  /** The pending pool (pending_free) as released, and the pool's size (32 x ring pages). */
+  readonly pendingFree: readonly number[];
+  readonly pendingCount: number;
 }
 
 export interface BackFeatures {

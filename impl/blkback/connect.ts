@@ -10,8 +10,9 @@ import {
 import { assert } from '../assert.ts';
 import { ringIdxDistance } from '../xen/ring-index.ts';
 import type { Port } from '../xen/event-channel.ts';
-import type { BackEnv, BackRingState } from './back-ring.ts';
+import type { BackEnv, BackRingState, RingRelease } from './back-ring.ts';
 import { freePersistentGrants } from './persistent-cache.ts';
+import { finishIteration } from './ring-worker.ts';
 
 export type ConnectResult = { ok: true; ring: BackRingState } | { ok: false; message: string };
 
@@ -73,6 +74,7 @@ export function connectRing(
     ok: true,
     ring: {
       index,
+      serial: 0,
       back,
       port: bound.value as Port,
       ringRefs,
@@ -102,13 +104,59 @@ export function ringBusy(ring: BackRingState): boolean {
   return busy;
 }
 
-/** Release an idle ring: unbind, free persistent grants, unmap the ring pages. */
-export function disconnectRing(ring: BackRingState, env: BackEnv): void {
-  env.evtchn.close(env.domid, ring.port);
-  freePersistentGrants(ring, env);
-  assert(ring.persistent.size === 0, 'ring %s: persistent grants left after free', ring.index);
-  for (const ref of ring.ringRefs) {
-    const unmapped = env.gnttab.unmap(ref, env.domid);
-    assert(unmapped.ok, 'ring %s: ring-ref %s was not mapped', ring.index, ref);
+/**
+ * xen_blkif_disconnect: every ring's thread stopped (kthread_stop, after the iteration it is in);
+ * a ring with I/O in flight is kept, halted, for a later call once that I/O ends; every other one
+ * is released (releaseRing). Returns the rings still to release and what each release returned.
+ */
+export function disconnect(
+  rings: readonly BackRingState[],
+  env: BackEnv,
+  step: number,
+): { kept: BackRingState[]; released: RingRelease[] } {
+  const kept: BackRingState[] = [];
+  const released: RingRelease[] = [];
+  for (const ring of rings) {
+    finishIteration(ring, env);
+    if (ringBusy(ring)) {
+      ring.halted = true;
+      ring.stopped = true;
+      kept.push(ring);
+    } else released.push(releaseRing(ring, env, step));
   }
+  assert(kept.length + released.length === rings.length, 'every ring kept or released');
+  assert(kept.every(ringBusy), 'only busy rings are kept');
+  return { kept, released };
+}
+
+/**
+ * The release of one idle ring: stop its thread, unbind its channel, free the persistent grants,
+ * unmap the ring pages, with the pending pool as it is. The calls' results are recorded as they
+ * came back; whether one was an error (a release of what was already released) is the oracle's
+ * to judge, at the release.
+ */
+export function releaseRing(ring: BackRingState, env: BackEnv, step: number): RingRelease {
+  assert(ring.inflight.size === 0 && ring.barrier === undefined, 'ring %s: busy', ring.index);
+  assert(ring.held === undefined, 'ring %s: released holding a copied request', ring.index);
+  ring.halted = true;
+  ring.stopped = true;
+  const closed = env.evtchn.close(env.domid, ring.port);
+  const persistentUnmapped = freePersistentGrants(ring, env);
+  const ringUnmapped = ring.ringRefs.map((ref) => {
+    const unmapped = env.gnttab.unmap(ref, env.domid);
+    return unmapped.ok ? ('ok' as const) : unmapped.error;
+  });
+  assert(ringUnmapped.length === ring.ringRefs.length, 'one unmap per ring page');
+  return {
+    serial: ring.serial,
+    index: ring.index,
+    step,
+    workerStopped: ring.stopped,
+    channelClosed: closed.ok ? 'ok' : closed.error,
+    ringUnmapped,
+    persistentUnmapped,
+    persistentLeft: ring.persistent.size,
+    pendingFree: ring.pendingFree.slice(),
+    pendingCount: 32 * ring.ringRefs.length,
+  };
 }

@@ -8,6 +8,7 @@ import {
   readIndirectSegment,
   SEGS_PER_INDIRECT_FRAME,
 } from '../xen/blkif-abi.ts';
+import type { GrantError } from '../xen/grant-table.ts';
 import { PAGE_SIZE } from '../xen/memory.ts';
 import { noteDescriptorReads } from '../xen/shared-ring.ts';
 import type { BackEnv, BackRingState, MappedSegment } from './back-ring.ts';
@@ -166,12 +167,21 @@ export function readIndirectSegments(
   return segments;
 }
 
-/** free_persistent_gnts: unmap the whole tree (disconnect, or a host that abandons its I/O). */
-export function freePersistentGrants(ring: BackRingState, env: BackEnv): void {
+/**
+ * free_persistent_gnts: unmap the whole tree (disconnect, or a host that abandons its I/O). The
+ * unmaps' results are returned, not asserted: release-once judges them (a second release of the
+ * same tree finds nothing mapped, and that is the error to report at the release).
+ */
+export function freePersistentGrants(ring: BackRingState, env: BackEnv): ('ok' | GrantError)[] {
+  const results: ('ok' | GrantError)[] = [];
   for (const [gref, entry] of ring.persistent) {
     maybe(entry.active); // I/O the host abandoned (migration, a dead backend) leaves it active
     const unmapped = env.gnttab.unmap(gref, env.domid);
-    assert(unmapped.ok, 'ring %s: persistent grant %s was not mapped', ring.index, gref);
+    results.push(unmapped.ok ? 'ok' : unmapped.error);
   }
+  const size = ring.persistent.size;
   ring.persistent.clear();
+  assert(results.length === size, 'ring %s: one unmap per persistent grant', ring.index);
+  assert(ring.persistent.size === 0, 'ring %s: persistent grants left after free', ring.index);
+  return results;
 }

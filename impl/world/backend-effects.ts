@@ -6,9 +6,9 @@ import type { BackendEvent } from '../../model/events.ts';
 import { NOT_ADVERTISED } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { BE, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
-import { assert, unreachable } from '../assert.ts';
-import { disconnectRing, ringBusy } from '../blkback/connect.ts';
-import { finishIteration } from '../blkback/ring-worker.ts';
+import { assert, maybe, unreachable } from '../assert.ts';
+import type { BackEnv, BackRingState } from '../blkback/back-ring.ts';
+import { ringBusy } from '../blkback/connect.ts';
 import { abiByName } from '../xen/blkif-abi.ts';
 import {
   BACKEND_DOMID,
@@ -188,9 +188,11 @@ function mapRings(
       env,
     );
     if (!connected.ok) {
-      for (const ring of back.rings.splice(0)) disconnectRing(ring, env);
+      releaseAll(world, back.rings.splice(0), env);
       return { type: 'rings.mapFailed', errorNumber: 22, error: connected.message };
     }
+    world.backRingSerial += 1;
+    connected.ring.serial = world.backRingSerial;
     back.rings.push(connected.ring);
   }
   back.queueCount = keys.queueCount;
@@ -215,21 +217,38 @@ function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
   for (const [key, value] of writes) write(world, beKey(world, key), value, tx);
 }
 
+/**
+ * The Drivers table's xen_blkif_disconnect over `rings`: its releases logged, the rings it keeps
+ * returned (the caller lists them as the backend's rings still to release).
+ */
+export function disconnectAll(
+  world: World,
+  rings: readonly BackRingState[],
+  env: BackEnv,
+): BackRingState[] {
+  const logged = world.ringReleases.length;
+  const { kept, released } = world.drivers.blkback.disconnect(rings, env, world.stepCount);
+  world.ringReleases.push(...released);
+  assert(world.ringReleases.length === logged + released.length, 'every release logged');
+  return kept;
+}
+
+/** A teardown with nothing in flight (the I/O abandoned, or never started): nothing is kept. */
+export function releaseAll(world: World, rings: readonly BackRingState[], env: BackEnv): void {
+  const kept = disconnectAll(world, rings, env);
+  // Only a ring the variant under test forgot to release stays: the next check reports it.
+  maybe(kept.length > 0);
+}
+
 /** xen_blkif_disconnect [cur]: release idle rings, keep busy ones; busy ones drain later. */
-function disconnectRings(_world: World, host: Host): BackendEvent {
+function disconnectRings(world: World, host: Host): BackendEvent {
   const back = host.back;
-  for (const ring of back.rings) finishIteration(ring, host.env);
-  const kept = back.rings.filter(ringBusy);
-  for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
-  // kthread_stop: a busy ring's thread is gone too; only its in-flight I/O still completes.
-  for (const ring of kept) {
-    ring.halted = true;
-    ring.stopped = true;
-  }
+  const kept = disconnectAll(world, back.rings, host.env);
   back.rings.length = 0;
   back.rings.push(...kept);
   assert(back.rings.length === kept.length, 'disconnect kept %s rings', back.rings.length);
-  if (kept.length > 0) {
+  // kthread_stop: a busy ring's thread is gone too; only its in-flight I/O still completes.
+  if (kept.some(ringBusy)) {
     back.drainOwed = true;
     return { type: 'rings.busy' };
   }
@@ -240,8 +259,9 @@ function disconnectRings(_world: World, host: Host): BackendEvent {
 export function settleDrain(world: World, host: Host): void {
   const back = host.back;
   if (!back.drainOwed || back.rings.some(ringBusy)) return;
-  for (const ring of back.rings) disconnectRing(ring, host.env);
+  const kept = disconnectAll(world, back.rings, host.env);
   back.rings.length = 0;
+  back.rings.push(...kept);
   back.drainOwed = false;
   assert(!back.rings.some(ringBusy), 'a drained backend with busy rings');
   if (!back.removed) sendToBackend(world, host, { type: 'rings.drained' });
@@ -251,14 +271,12 @@ export function settleDrain(world: World, host: Host): void {
 function unregister(world: World, host: Host): void {
   const back = host.back;
   back.removed = true;
-  for (const ring of back.rings) finishIteration(ring, host.env);
   // xen_blkbk_remove runs xen_blkif_disconnect: idle rings go now, busy ones when their I/O ends.
-  const busy = back.rings.filter(ringBusy);
-  for (const ring of back.rings) if (!ringBusy(ring)) disconnectRing(ring, host.env);
+  const busy = disconnectAll(world, back.rings, host.env);
   back.rings.length = 0;
   back.rings.push(...busy);
   assert(back.rings.length === busy.length, 'unregister kept %s rings', back.rings.length);
-  if (busy.length > 0) back.drainOwed = true;
+  if (busy.some(ringBusy)) back.drainOwed = true;
   const path = beKey(world, BE.state);
   const state = world.xs.read(BACKEND_DOMID, path);
   if (state.ok && state.value === String(XenbusState.Closing)) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BackEnv, BackRingState } from '../blkback/back-ring.ts';
-import { connectRing, disconnectRing, ringBusy } from '../blkback/connect.ts';
+import { connectRing, releaseRing, ringBusy } from '../blkback/connect.ts';
 import { Disk } from '../blkback/disk.ts';
 import {
   canConsume,
@@ -177,8 +177,16 @@ describe.each([
       // Without persistent grants every data grant has been ended; with them the backend keeps maps.
       if (!persistent) expect(h.gnttab.mappedCount(0)).toBe(1); // only the ring page
       expect(ringBusy(h.back)).toBe(false);
-      disconnectRing(h.back, h.benv);
+      const release = releaseRing(h.back, h.benv, 0);
       expect(h.gnttab.mappedCount(0)).toBe(0);
+      expect(release.channelClosed).toBe('ok');
+      expect(release.ringUnmapped).toEqual(['ok']);
+      expect(release.persistentUnmapped.every((r) => r === 'ok')).toBe(true);
+      expect(release.pendingFree.length).toBe(release.pendingCount);
+      // A second release of the same ring is refused by both the hypervisor calls.
+      const again = releaseRing(h.back, h.benv, 1);
+      expect(again.channelClosed).toBe('closed');
+      expect(again.ringUnmapped).toEqual(['not-mapped']);
       expect(freeRing(h.rinfo, h.fenv)).toEqual([]);
       expect(h.gnttab.grantedCount()).toBe(0);
     });

@@ -7,7 +7,7 @@
 // that replaces only a seam (say releaseGrant) keeps the honest routine around it. Each entry's
 // comment is its contract: what it may read and change, and what it must leave true. The honest
 // routines assert their own side of it; the properties judge only what a real peer could see.
-import { connectRing } from '../blkback/connect.ts';
+import { connectRing, disconnect } from '../blkback/connect.ts';
 import { keepPersistent, mapSegments } from '../blkback/persistent-cache.ts';
 import {
   completeIo,
@@ -177,6 +177,13 @@ export interface BlkbackDrivers {
    * channel. On failure every page it mapped is unmapped again.
    */
   readonly connectRing: typeof connectRing;
+  /**
+   * xen_blkif_disconnect over the rings still to release: stop each ring's thread; keep a ring
+   * with I/O in flight (halted) for a later call; release every other one exactly once
+   * (releaseRing: channel closed, persistent grants freed, ring unmapped, pool as it stands),
+   * returning what each release returned. A ring it releases must not be among those it keeps.
+   */
+  readonly disconnect: typeof disconnect;
 
   // --- request consumption (the ring thread: __do_block_io_op, dispatch_rw_block_io) ---
   /**
@@ -260,6 +267,7 @@ export const HONEST_DRIVERS: Drivers = {
     switchState: xenbusSwitchState,
     frontendChangedState: parseStateNode,
     connectRing,
+    disconnect,
     consumeRequest,
     validateRequest,
     keepPersistent,

@@ -179,6 +179,7 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
   'stepCount',
   'reports',
   'stateWrites',
+  'ringReleases',
   'observe',
   'config',
   'drivers',

@@ -51,6 +51,8 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     conflictsLeft: config.faults.transactionConflicts,
     stepCount: 0,
     reports: [],
+    ringReleases: [],
+    backRingSerial: 0,
     stateWrites: [],
     adversary: config.hostile === undefined ? undefined : createAdversaryRecord(config.hostile),
     actionCache: new ActionCache(),

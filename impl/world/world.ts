@@ -6,7 +6,7 @@ import { XenbusState } from '../../model/xenbus-state.ts';
 import { assert } from '../assert.ts';
 import type { backendMachine } from '../../model/backend-machine.ts';
 import type { frontendMachine } from '../../model/frontend-machine.ts';
-import type { BackRingState } from '../blkback/back-ring.ts';
+import type { BackRingState, RingRelease } from '../blkback/back-ring.ts';
 import type { Disk } from '../blkback/disk.ts';
 import type { BlkfrontDevice, DriverReport, FrontEnv } from '../blkfront/device.ts';
 import type { BackEnv } from '../blkback/back-ring.ts';
@@ -159,6 +159,10 @@ export interface World {
   conflictsLeft: number;
   stepCount: number;
   readonly reports: DriverReport[];
+  /** Every backend ring release, in order (xen_blkif_disconnect's results, for release-once). */
+  readonly ringReleases: RingRelease[];
+  /** Backend ring instances mapped so far: the next one's serial. */
+  backRingSerial: number;
   /** Every state value each side wrote to its own state node, in order (for the xenbus invariant). */
   readonly stateWrites: StateWrite[];
   /** The hostile peer's record when config.hostile is set (what it did, for the honest side's judge). */

@@ -204,6 +204,16 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkfront-eoi-never-spurious',
     { bounds: { ...W1, ...attack('blkback', 'floodEvents', 0) }, depth: 24, kind: 'step' },
   ],
+  // Two rings, one write on ring 0 still in flight when xl block-detach tears the device down.
+  [
+    'disconnect-keeps-released',
+    {
+      bounds: { queues: 2, backendQueues: [2], ...W1, unplug: true },
+      depth: 40,
+      kind: 'step',
+      long: true,
+    },
+  ],
   // Value 0: a direct read of two segments, the second through a grant that does not exist.
   [
     'map-failure-keeps-mapped',

@@ -10,6 +10,7 @@ import { protocolError } from './protocol-error.ts';
 import { readOnce } from './read-once.ts';
 import { ringBounds } from './ring-bounds.ts';
 import { ringIsolation } from './ring-isolation.ts';
+import { releaseOnce, releaseOnceAtQuiescence } from './release-once.ts';
 import { featureNegotiation } from './feature-negotiation.ts';
 import { teardownLiveness } from './teardown-liveness.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
@@ -25,6 +26,7 @@ export const INVARIANTS: readonly Invariant[] = [
   // Before grant accounting: an entry moved to another ring also breaks both rings' counts.
   ringIsolation,
   grantAccounting,
+  releaseOnce,
   legalXenbusTransitions,
   // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.
   honestSide,
@@ -36,6 +38,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noLostRequest,
   teardownLiveness,
   grantAccountingFull,
+  releaseOnceAtQuiescence,
   honestSideAtQuiescence,
 ];
 

@@ -18,6 +18,7 @@ export type ViolationCode =
   | 'teardown-liveness'
   | 'feature-negotiation'
   | 'read-once'
+  | 'release-once'
   | 'canary';
 
 export interface Violation {

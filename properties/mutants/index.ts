@@ -22,6 +22,7 @@ import { indirectAnyInnerOp } from './indirect-any-inner-op.ts';
 import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
+import { disconnectKeepsReleased } from './disconnect-keeps-released.ts';
 import { dropGrantOnCompletion } from './drop-grant-on-completion.ts';
 import { frontendEoiAfterError } from './frontend-eoi-after-error.ts';
 import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
@@ -347,6 +348,13 @@ const LIST: readonly Mutant[] = [
     words: 'guest grants; its rings, persistent trees and requests account for',
     summary:
       'xen_blkbk_map fails a request on a grant that does not map but keeps the segments it mapped before it (XSA-365)',
+  },
+  {
+    drivers: disconnectKeepsReleased,
+    caughtBy: 'release-once',
+    words: 'released',
+    summary:
+      'xen_blkif_disconnect with a ring busy keeps every ring listed, the released ones too, and releases them again later',
   },
 ];
 

@@ -5,7 +5,8 @@ import { XenbusState } from '../../../model/xenbus-state.ts';
 import { BACKEND_DOMID, backendPath, frontendPath } from '../../../model/xenstore-paths.ts';
 import { BE } from '../../../model/xenstore-keys.ts';
 import { assert } from '../../assert.ts';
-import { disconnectRing, ringBusy } from '../../blkback/connect.ts';
+import { ringBusy } from '../../blkback/connect.ts';
+import { releaseAll } from '../backend-effects.ts';
 import { rspProd } from '../../xen/shared-ring.ts';
 import type { Action } from '../action.ts';
 import { sendToBackend } from '../backend-effects.ts';
@@ -119,7 +120,7 @@ function destroyDomain(world: World): void {
   initiateRemove(world.xs, domid, true);
   if (old.back.snapshot.context.bound)
     sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
-  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
+  releaseAll(world, old.back.rings.splice(0), old.env);
   for (const rinfo of world.front.device.rings) world.evtchn.close(domid, rinfo.port);
   unwatchBackend(world, domid);
   world.xs.unwatch(domid, `${backendPath(domid)}/${BE.state}`, 'otherend');
@@ -199,7 +200,7 @@ function restartBackend(world: World): void {
   world.backendRestarts += 1;
   const old = world.host;
   abandonInflight(world, old);
-  for (const ring of old.back.rings.splice(0)) disconnectRing(ring, old.env);
+  releaseAll(world, old.back.rings.splice(0), old.env);
   unwatchBackend(world, world.guestDomid);
   recreateBackendDir(world.xs, world.guestDomid);
   world.host = createHost(world, old.index, old.back.config);

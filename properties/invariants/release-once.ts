@@ -1,0 +1,160 @@
+// Release exactly once (xen_blkif_disconnect / xen_blkif_free in xenbus.c, free_persistent_gnts in
+// blkback.c): each backend ring instance is released once, and that release frees everything —
+// its thread stopped, its event channel closed, its ring pages unmapped, its persistent grants
+// freed — with its pending pool whole. Linux guards each resource (ring->xenblkd, ring->irq,
+// the mapped sring) so a second xen_blkif_disconnect releases nothing twice; a second release is
+// judged at the release, by what the hypervisor calls returned (EVTCHNOP_close on a closed port,
+// an unmap of what is no longer mapped), not only when the freed resource is reused.
+import type { RingRelease } from '../../impl/blkback/back-ring.ts';
+import type { Action } from '../../impl/world/action.ts';
+import type { World } from '../../impl/world/world.ts';
+import { XenbusState } from '../../model/xenbus-state.ts';
+import type { Ledger } from '../ledger.ts';
+import type { Invariant, InvariantChecker } from './invariant.ts';
+import { stateless } from './invariant.ts';
+import type { Violation } from './violation.ts';
+
+/** The backend itself is honest (a hostile backend's releases are not judged). */
+const honestBackend = (config: World['config']): boolean => config.hostile?.side !== 'blkback';
+
+function violation(world: World, ring: number, message: string): Violation {
+  return { code: 'release-once', step: world.stepCount, ring, message };
+}
+
+/** What one release record says went wrong, in the order the release ran. */
+function judgeRelease(world: World, r: RingRelease, out: Violation[]): void {
+  const what = `releasing blkback ring ${r.index} (instance ${r.serial})`;
+  if (!r.workerStopped) out.push(violation(world, r.index, `${what}: its ring thread still runs`));
+  if (r.channelClosed !== 'ok')
+    out.push(violation(world, r.index, `${what}: EVTCHNOP_close returned ${r.channelClosed}`));
+  const failed = r.persistentUnmapped.filter((x) => x !== 'ok');
+  if (failed.length > 0)
+    out.push(
+      violation(world, r.index, `${what}: unmapping a persistent grant returned ${failed[0]}`),
+    );
+  if (r.persistentLeft > 0)
+    out.push(violation(world, r.index, `${what}: ${r.persistentLeft} persistent grants left`));
+  r.ringUnmapped.forEach((x, page) => {
+    if (x !== 'ok')
+      out.push(violation(world, r.index, `${what}: unmapping ring page ${page} returned ${x}`));
+  });
+  const slots = new Set(r.pendingFree);
+  const whole =
+    slots.size === r.pendingFree.length &&
+    r.pendingFree.length === r.pendingCount &&
+    r.pendingFree.every((s) => Number.isInteger(s) && s >= 0 && s < r.pendingCount);
+  if (!whole)
+    out.push(
+      violation(
+        world,
+        r.index,
+        `${what}: its pending pool holds ${slots.size} distinct of ${r.pendingCount} slots (${r.pendingFree.length} entries)`,
+      ),
+    );
+}
+
+/** Per listed ring: free + in flight + held barrier is the pool, each slot once. */
+function poolConserved(world: World, index: number | undefined, out: Violation[]): void {
+  for (const ring of world.host.back.rings) {
+    if (index !== undefined && ring.index !== index) continue;
+    const count = 32 * ring.ringRefs.length;
+    const slots = new Set(ring.pendingFree);
+    for (const slot of ring.inflight.keys()) slots.add(slot);
+    if (ring.barrier !== undefined) slots.add(ring.barrier.slot);
+    const entries = ring.pendingFree.length + ring.inflight.size + (ring.barrier ? 1 : 0);
+    if (slots.size !== count || entries !== count)
+      out.push(
+        violation(
+          world,
+          ring.index,
+          `blkback ring ${ring.index}'s pending pool: ${entries} slots free or in use, ${slots.size} distinct, of ${count}`,
+        ),
+      );
+  }
+}
+
+/**
+ * The ring a blkback ring action works on (its pool only), NONE for a step that touches no
+ * backend pool (blkfront, event delivery, a submission), undefined for anything else.
+ */
+const NONE = -1;
+function poolRingOf(action: Action | undefined): number | undefined {
+  if (action === undefined) return undefined;
+  if (action.actor === 'blkback') return 'ring' in action ? action.ring : undefined;
+  if (action.actor === 'blkfront' || action.actor === 'hypervisor') return NONE;
+  if (action.actor === 'guest' && action.kind === 'submit') return NONE;
+  return undefined;
+}
+
+class ReleaseChecker implements InvariantChecker {
+  /** How far into world.ringReleases this checker has judged. */
+  private seen = 0;
+  /** Serials of the ring instances released so far. */
+  private readonly released = new Set<number>();
+
+  check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
+    const out: Violation[] = [];
+    const log = world.ringReleases;
+    for (; this.seen < log.length; this.seen++) {
+      const r = log[this.seen]!;
+      if (this.released.has(r.serial))
+        out.push(
+          violation(
+            world,
+            r.index,
+            `blkback released ring ${r.index} (instance ${r.serial}) twice`,
+          ),
+        );
+      this.released.add(r.serial);
+      judgeRelease(world, r, out);
+    }
+    for (const ring of world.host.back.rings)
+      if (this.released.has(ring.serial))
+        out.push(
+          violation(
+            world,
+            ring.index,
+            `blkback ring ${ring.index} (instance ${ring.serial}) was released but is still one of its rings`,
+          ),
+        );
+    const pool = poolRingOf(action);
+    if (pool !== NONE) poolConserved(world, pool, out);
+    return out;
+  }
+}
+
+export const releaseOnce: Invariant = {
+  code: 'release-once',
+  phase: 'step',
+  summary:
+    'each backend ring released once, completely (thread, channel, ring pages, persistent grants), its pending pool whole',
+  when: honestBackend,
+  start: () => new ReleaseChecker(),
+};
+
+/**
+ * After a disconnect (the backend Closed, or its device gone) every ring without I/O in flight
+ * has been released: xen_blkif_disconnect keeps only busy rings, and the last completion of a
+ * busy one releases it.
+ */
+export const releaseOnceAtQuiescence = stateless({
+  code: 'release-once',
+  phase: 'quiescence',
+  summary: 'after a disconnect no idle backend ring is left unreleased',
+  when: honestBackend,
+  check(world) {
+    const out: Violation[] = [];
+    const back = world.host.back;
+    if (!back.removed && back.cachedState !== XenbusState.Closed) return out;
+    for (const ring of back.rings)
+      if (ring.inflight.size === 0 && ring.barrier === undefined)
+        out.push(
+          violation(
+            world,
+            ring.index,
+            `blkback ring ${ring.index} has no I/O in flight but was never released after the disconnect`,
+          ),
+        );
+    return out;
+  },
+});
