@@ -116,8 +116,9 @@ export function disconnect(
 ): { kept: BackRingState[]; released: RingRelease[] } {
   const kept: BackRingState[] = [];
   const released: RingRelease[] = [];
+  // Every thread stopped first (each finishes the request it copied), then the releases.
+  for (const ring of rings) finishIteration(ring, env);
   for (const ring of rings) {
-    finishIteration(ring, env);
     if (ringBusy(ring)) {
       ring.halted = true;
       ring.stopped = true;

@@ -233,8 +233,12 @@ export function disconnectAll(
   return kept;
 }
 
-/** A teardown with nothing in flight (the I/O abandoned, or never started): nothing is kept. */
+/**
+ * A teardown with nothing in flight (a host that goes away abandons its I/O, or the rings never
+ * started): a request a ring thread had copied goes with the host, undispatched; nothing is kept.
+ */
 export function releaseAll(world: World, rings: readonly BackRingState[], env: BackEnv): void {
+  for (const ring of rings) ring.held = undefined;
   const kept = disconnectAll(world, rings, env);
   // Only a ring the variant under test forgot to release stays: the next check reports it.
   maybe(kept.length > 0);
