@@ -248,6 +248,21 @@ export const backendMachine = setupBackend.createMachine({
                 assign({ bound: true }),
               ],
             },
+            // xenbus_dev_fatal("creating block interface"), then xen_blkbk_remove: the driver
+            // is not bound and xenbus_dev_probe registers no otherend watch.
+            'device.probeFailed': {
+              target: '#backend.Closing.failed',
+              actions: [
+                {
+                  type: 'writeError',
+                  params: ({ event }) => ({
+                    errorNumber: event.type === 'device.probeFailed' ? event.errorNumber : EIO,
+                    message: 'creating block interface',
+                  }),
+                },
+                ...switchTo(S.Closing),
+              ],
+            },
           },
         },
       },

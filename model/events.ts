@@ -47,6 +47,8 @@ export type FrontendEvent =
 
 export type BackendEvent =
   | { readonly type: 'device.probe' }
+  // xen_blkbk_probe failed (xen_blkif_alloc: -ENOMEM): xenbus_dev_fatal, then xen_blkbk_remove.
+  | { readonly type: 'device.probeFailed'; readonly errorNumber: number }
   | OtherEndStateChanged
   | TransactionEnded
   | { readonly type: 'hotplug.physicalDeviceChanged' }

@@ -54,6 +54,7 @@ export const ACTION_KEYS: readonly string[] = [
   'blkfront.finalCheck',
   'blkfront.commitTransaction',
   'blkback.probe',
+  'blkback.probeFails',
   'blkback.consumeRequest',
   'blkback.submitBarrier',
   'blkback.completeIo',

@@ -85,6 +85,7 @@ export const xenbusTransitions: PropertyDef = {
       frontendClose: 35,
       transactionConflicts: 60,
       guestUnbind: 50,
+      backendProbeFailure: 15,
       channelLimit: 40,
     }),
     itemCountMax: 6,
@@ -147,7 +148,12 @@ function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
         ? 'against a hostile backend, blkfront reports and disables the device, never completes a wrong request'
         : 'against a hostile frontend, blkback answers, refuses or halts, and keeps its mappings accounted',
     codes: ['honest-side', 'driver-crash'],
-    scenario: hostileScenarioArb({ side, unplug: side === 'blkfront' }),
+    scenario: hostileScenarioArb({
+      side,
+      unplug: side === 'blkfront',
+      // blkback's reactions to every frontend state, Closed and Closing included.
+      ...(side === 'blkfront' ? { flapPercent: 30 } : {}),
+    }),
     defaultRuns: 250,
     stepsMax: 400,
     drainStepsMax: DRAIN_STEPS_MAX,

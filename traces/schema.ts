@@ -124,6 +124,7 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   faultsWithInFlight: 'number?',
   guestUnbindAfterWrites: 'number?',
   guestKexec: 'boolean?',
+  backendProbeFailure: 'boolean?',
 };
 const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
   dir: 'string',

@@ -39,6 +39,8 @@ export type Action =
   // The commit of blkfront's xenstore transaction: other writers may conflict until then.
   | { readonly actor: 'blkfront'; readonly kind: 'commitTransaction' }
   | { readonly actor: 'blkback'; readonly kind: 'probe' }
+  // xen_blkbk_probe fails (out of memory): xenbus_dev_fatal writes Closing over Initialising.
+  | { readonly actor: 'blkback'; readonly kind: 'probeFails' }
   // One RING_COPY_REQUEST: the frontend may publish between two of them.
   | { readonly actor: 'blkback'; readonly kind: 'consumeRequest'; readonly ring: number }
   // drain_io finished: the held WRITE_BARRIER goes to the disk.

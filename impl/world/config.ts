@@ -75,6 +75,11 @@ export interface FaultPlan {
    */
   readonly hotplugFailure?: boolean;
   /**
+   * blkback's probe on the first host may fail (xen_blkbk_probe: xen_blkif_alloc runs out of
+   * memory, xenbus_dev_fatal): Closing over Initialising, the device left without a driver.
+   */
+  readonly backendProbeFailure?: boolean;
+  /**
    * The guest may unbind blkfront from the device (sysfs unbind, rmmod xen-blkfront) once blkfront
    * has written its state this many times (the administrator's moment: before it talked, after
    * Initialised or a failure, after Connected): xenbus_dev_remove runs blkfront_remove and writes

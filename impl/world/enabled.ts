@@ -46,6 +46,7 @@ export function enabled(world: World): Action[] {
   toolstack.unplugEnabled(world, out);
   toolstack.forceRemoveEnabled(world, out);
   toolstack.hotplugFailsEnabled(world, out);
+  blkback.probeFailsEnabled(world, out);
   guest.closeEnabled(world, out);
   guest.unbindEnabled(world, out);
   guest.kexecEnabled(world, out);

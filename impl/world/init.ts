@@ -237,6 +237,7 @@ export function createHost(world: World, index: number, config: BackendConfig): 
     env,
     hotplugDone: false,
     vbdMissing: false,
+    probeFailed: false,
     workersStarted: false,
     back: {
       snapshot,

@@ -77,6 +77,8 @@ export interface Host {
   hotplugDone: boolean;
   /** The hotplug script named a device that cannot be opened (xen_vbd_create fails). */
   vbdMissing: boolean;
+  /** xen_blkbk_probe failed: no driver is bound to this backend device. */
+  probeFailed: boolean;
   /** startRingWorkers ran: one ring thread per ring consumes from now on. */
   workersStarted: boolean;
 }

@@ -98,6 +98,19 @@ export function probe(world: World, actor: 'blkfront' | 'blkback'): void {
   world.xs.watch(BACKEND_DOMID, `${frontendPath(guest)}/${FE.state}`, 'otherend');
 }
 
+/**
+ * xenbus_dev_probe with a failing xen_blkbk_probe: the fatal error is written and the state set
+ * to Closing, no watch is registered, and the device stays without a driver.
+ */
+export function probeFails(world: World): void {
+  const host = world.host;
+  assert(!host.back.snapshot.context.bound && !host.probeFailed, 'blkback probes once');
+  host.probeFailed = true;
+  // -ENOMEM from xen_blkif_alloc's kmem_cache_zalloc.
+  sendToBackend(world, host, { type: 'device.probeFailed', errorNumber: 12 });
+  assert(!host.back.snapshot.context.bound, 'a failed probe left blkback bound');
+}
+
 /** The backend's watches of one guest's device, as xenbus unregisters them. */
 export function unwatchBackend(world: World, guest: DomId): void {
   assert(guest !== BACKEND_DOMID, 'blkback unwatches a device of dom %s', guest);

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type { BackendConfig, FaultPlan } from '../../impl/world/config.ts';
 import { backendConfigArb, swarmBackend } from './config.ts';
-import { type Swarm, sometimes } from './swarm.ts';
+import { type Swarm, type SwarmWeights, sometimes } from './swarm.ts';
 
 export const MIGRATION_COUNT_MAX = 2;
 export const TRANSACTION_CONFLICTS_MAX = 3;
@@ -70,14 +70,19 @@ export interface LateFaults {
   readonly inFlightBeforeSave: number;
   /** With unbind: the guest may then kexec into a new kernel (xenbus_reset_frontend). */
   readonly kexec: boolean;
+  /** blkback's probe may fail (swarm feature backendProbeFailure). */
+  readonly probeFailure: boolean;
 }
 
-export function lateFaultsArb(unbindPercent: number): fc.Arbitrary<LateFaults> {
+export function lateFaultsArb(
+  weights: Pick<SwarmWeights, 'guestUnbind' | 'backendProbeFailure'>,
+): fc.Arbitrary<LateFaults> {
   return fc.record({
-    unbind: sometimes(unbindPercent),
+    unbind: sometimes(weights.guestUnbind),
     unbindAfterWrites: fc.integer({ min: 0, max: 2 }),
     inFlightBeforeSave: fc.integer({ min: 2, max: 24 }),
     kexec: sometimes(60),
+    probeFailure: sometimes(weights.backendProbeFailure),
   });
 }
 
@@ -86,6 +91,7 @@ export function withLateFaults(faults: FaultPlan, late: LateFaults): FaultPlan {
     ...faults,
     ...(late.unbind ? { guestUnbindAfterWrites: late.unbindAfterWrites } : {}),
     ...(late.unbind && late.kexec ? { guestKexec: true } : {}),
+    ...(late.probeFailure ? { backendProbeFailure: true } : {}),
     ...(faults.faultsAfterRequests !== undefined
       ? { faultsWithInFlight: late.inFlightBeforeSave }
       : {}),

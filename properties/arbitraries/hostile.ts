@@ -96,9 +96,39 @@ export interface HostileScenarioOptions {
   readonly choiceCountMax?: number;
   /** Let the toolstack unplug the device (disconnect with a hostile peer). */
   readonly unplug?: boolean;
+  /**
+   * Percent of runs whose plan holds only state-node writes (the side's flapState): several in a
+   * row take the honest driver through the reactions of its whole state table (blkback's connect
+   * over Closing or Closed), which one flap among every other attack rarely does.
+   */
+  readonly flapPercent?: number;
 }
 
+/** The side's attacks, or, in flapPercent % of runs, only its state flaps. */
 export function hostileScenarioArb(options: HostileScenarioOptions): fc.Arbitrary<Scenario> {
+  const flaps = options.flapPercent ?? 0;
+  const ordinary = attackScenarioArb(options);
+  if (flaps <= 0) return ordinary;
+  // The ordinary branch first: fast-check's oneof prefers it when shrinking.
+  const flapping = attackScenarioArb({ ...options, attacks: ['flapState'] }).map(
+    (scenario): Scenario => ({ ...scenario, config: connectAndClose(scenario.config) }),
+  );
+  return fc.oneof(
+    { weight: 100 - flaps, arbitrary: ordinary },
+    { weight: flaps, arbitrary: flapping },
+  );
+}
+
+/** flapState's values picked among Initialised, Connected, Closing and Closed, with budget. */
+function connectAndClose(config: WorldConfig): WorldConfig {
+  const plan = config.hostile;
+  if (plan === undefined) return config;
+  // FLAP_VALUES[2..5] are '3'..'6'.
+  const attacks = plan.attacks.map((a) => ({ ...a, value: 2 + (a.value % 4) }));
+  return { ...config, hostile: { ...plan, attacks, budget: attacks.length } };
+}
+
+function attackScenarioArb(options: HostileScenarioOptions): fc.Arbitrary<Scenario> {
   const vcpuCount = fc.integer({ min: 1, max: 4 });
   return vcpuCount.chain((vcpus) =>
     fc

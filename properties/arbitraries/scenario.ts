@@ -64,6 +64,7 @@ export function ioHeavyShape(shape: ScenarioShape): ScenarioShape {
       channelLimit: 0,
       transactionConflicts: 10,
       guestUnbind: 0,
+      backendProbeFailure: 0,
     },
     vcpuCount: fc.integer({ min: 2, max: 4 }),
     itemCountMin: 48,
@@ -120,7 +121,7 @@ function shapedScenarioArb(full: ScenarioShape): fc.Arbitrary<Scenario> {
         choiceCountMax: full.choiceCountMax,
         fromEndPercent: full.fromEndPercent,
       }),
-      late: lateFaultsArb(full.weights.guestUnbind),
+      late: lateFaultsArb(full.weights),
     })
     .map(({ config, choices, late }) => ({
       config: { ...config, faults: withLateFaults(config.faults, late) },

@@ -32,10 +32,13 @@ export interface SwarmWeights {
   readonly x86_32: number;
   /** The guest unbinds blkfront (xenbus_dev_remove) at some state of the device. */
   readonly guestUnbind: number;
+  /** blkback's probe on the first host fails (xen_blkbk_probe's xenbus_dev_fatal). */
+  readonly backendProbeFailure: number;
 }
 
-/** guestUnbind is drawn after the schedule (scenario.ts lateFaultsArb), not with the rest. */
-export type Swarm = { readonly [K in Exclude<keyof SwarmWeights, 'guestUnbind'>]: boolean };
+/** Features drawn after the schedule (scenario.ts lateFaultsArb), not with the rest. */
+type LateFeature = 'guestUnbind' | 'backendProbeFailure';
+export type Swarm = { readonly [K in Exclude<keyof SwarmWeights, LateFeature>]: boolean };
 
 export const DEFAULT_WEIGHTS: SwarmWeights = {
   multiQueue: 75,
@@ -56,6 +59,7 @@ export const DEFAULT_WEIGHTS: SwarmWeights = {
   saveUnderLoad: 0,
   x86_32: 20,
   guestUnbind: 15,
+  backendProbeFailure: 3,
 };
 
 export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {

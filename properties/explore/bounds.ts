@@ -54,6 +54,8 @@ export interface ConfigBounds {
   readonly unbind?: boolean;
   /** With unbind: the guest may then kexec into a new kernel (xenbus_reset_frontend). */
   readonly kexec?: boolean;
+  /** blkback's probe may fail (xen_blkbk_probe's xenbus_dev_fatal). */
+  readonly probeFailure?: boolean;
 }
 
 export const SMALL_BOUNDS: ConfigBounds = {
@@ -129,6 +131,7 @@ export function configsOf(
         backendRestart: bounds.restart,
         ...(bounds.unbind === true ? { guestUnbindAfterWrites: 0 } : {}),
         ...(bounds.unbind === true && bounds.kexec === true ? { guestKexec: true } : {}),
+        ...(bounds.probeFailure === true ? { backendProbeFailure: true } : {}),
       },
       ...(bounds.hostile === undefined || bounds.hostile.budget === 0
         ? {}

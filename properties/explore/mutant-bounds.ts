@@ -72,6 +72,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'backend-ignores-reconnect',
     { bounds: { requests: 0, unbind: true, kexec: true }, depth: 12, kind: 'quiescence' },
   ],
+  // The failed probe's state stays Initialising under a waiting blkfront.
+  [
+    'probe-failure-unannounced',
+    { bounds: { requests: 0, probeFailure: true }, depth: 4, kind: 'quiescence' },
+  ],
   // Two ring pages: their references reversed.
   ['ring-refs-reversed', { bounds: { ringOrder: 1, requests: 0 }, depth: 6, kind: 'step' }],
   ['connected-before-backend', { bounds: W1, depth: 6, kind: 'step' }],

@@ -160,7 +160,7 @@ export function footprintOf(world: World, a: Action): Footprint {
 }
 
 function backFootprint(world: World, a: Extract<Action, { actor: 'blkback' }>): Footprint {
-  if (a.kind === 'probe' || a.kind === 'commitTransaction') return [ALL];
+  if (a.kind === 'probe' || a.kind === 'probeFails' || a.kind === 'commitTransaction') return [ALL];
   const r = a.ring;
   const response = [`rsp-prod:${r}`, `evt:front:${r}`];
   switch (a.kind) {

@@ -29,7 +29,7 @@ function endOf(world: World, side: End['side']): End {
   const unbound =
     side === 'frontend'
       ? world.front.probed && !world.front.snapshot.context.bound
-      : world.host.back.removed;
+      : world.host.back.removed || world.host.probeFailed;
   return { side, state, unbound };
 }
 

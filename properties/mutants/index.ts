@@ -6,6 +6,7 @@ import { assumeMultiQueue } from './assume-multi-queue.ts';
 import { backendNeverCloses } from './backend-never-closes.ts';
 import { backendMissesSuddenClosed } from './backend-misses-sudden-closed.ts';
 import { backendIgnoresReconnect } from './backend-ignores-reconnect.ts';
+import { probeFailureUnannounced } from './probe-failure-unannounced.ts';
 import { reannounceOnClose } from './reannounce-on-close.ts';
 import { staleAdvertisement } from './stale-advertisement.ts';
 import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
@@ -126,6 +127,11 @@ const LIST: readonly Mutant[] = [
     drivers: backendIgnoresReconnect,
     caughtBy: 'teardown-liveness',
     summary: "blkback stays Closed on a kexec'd kernel's Initialising (no prepare for reconnect)",
+  },
+  {
+    drivers: probeFailureUnannounced,
+    caughtBy: 'teardown-liveness',
+    summary: 'a failed xen_blkbk_probe writes its error but leaves the state Initialising',
   },
   {
     drivers: backendSkipsFinalCheck,

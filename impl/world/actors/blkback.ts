@@ -12,9 +12,10 @@ import type { Action } from '../action.ts';
 import { settleDrain } from '../backend-effects.ts';
 import type { ActionOf, ActorModule } from '../kinds.ts';
 import type { World } from '../world.ts';
-import { commit, probe, readState } from '../xenbus.ts';
+import { commit, probe, probeFails, readState } from '../xenbus.ts';
 
 const PROBE: Action = { actor: 'blkback', kind: 'probe' };
+const PROBE_FAILS: Action = { actor: 'blkback', kind: 'probeFails' };
 const COMMIT: Action = { actor: 'blkback', kind: 'commitTransaction' };
 
 /** By ring index, not position: a disconnect keeps only its busy rings in the array. */
@@ -41,6 +42,11 @@ export const BLKBACK: ActorModule<'blkback'> = {
       perform: (world) => probe(world, 'blkback'),
       describe: () => 'blkback probe',
       faultStart: false,
+    },
+    probeFails: {
+      perform: probeFails,
+      describe: () => 'blkback probe fails (xen_blkif_alloc: ENOMEM)',
+      faultStart: true,
     },
     // One RING_COPY_REQUEST: the frontend may publish between two of them.
     consumeRequest: {
@@ -82,10 +88,22 @@ export function commitEnabled(world: World, out: Action[]): void {
 
 /** xenbus probes a backend directory in Initialising that no driver is bound to. */
 export function probeEnabled(world: World, out: Action[]): void {
+  if (probeable(world)) out.push(PROBE);
+}
+
+function probeable(world: World): boolean {
   const back = world.host.back;
-  if (back.snapshot.context.bound || back.removed) return;
-  const state = readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid));
-  if (state === XenbusState.Initialising) out.push(PROBE);
+  if (back.snapshot.context.bound || back.removed || world.host.probeFailed) return false;
+  return (
+    readState(world.xs, BACKEND_DOMID, backendPath(world.guestDomid)) === XenbusState.Initialising
+  );
+}
+
+/** A fault of the plan: the first host's probe fails instead (never on a restore's host). */
+export function probeFailsEnabled(world: World, out: Action[]): void {
+  if (world.config.faults.backendProbeFailure !== true || world.lifecycle.kind !== 'running')
+    return;
+  if (world.host.index === 0 && probeable(world)) out.push(PROBE_FAILS);
 }
 
 /** Per ring: the thread's next step (consume, barrier, final check), then each pending I/O. */
