@@ -30,6 +30,7 @@ export const BENCH_MODULES: readonly { name: string; load: () => Promise<BenchMo
   { name: 'fork', load: () => import('./fork.ts') },
   { name: 'explore', load: () => import('./explore.ts') },
   { name: 'main-job', load: () => import('./main-job.ts') },
+  { name: 'first-failure', load: () => import('./first-failure.ts') },
   { name: 'memory', load: () => import('./memory.ts') },
 ];
 

@@ -17,8 +17,8 @@ const bounds = { stepsMax: STEPS_MAX, drainStepsMax: DRAIN_STEPS_MAX } as const;
  * Percent of runs drawn I/O-heavy (scenario.ts ioHeavyShape): most for the data-path families,
  * some for the control-plane ones, whose ordinary runs stress the xenbus side.
  */
-const IO_HEAVY = 75;
-const IO_HEAVY_CONTROL = 25;
+const IO_HEAVY = 85;
+const IO_HEAVY_CONTROL = 30;
 
 export const requestsCompleteOnce: PropertyDef = {
   name: 'requests-complete-once',

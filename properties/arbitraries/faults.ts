@@ -80,7 +80,7 @@ export function lateFaultsArb(
   return fc.record({
     unbind: sometimes(weights.guestUnbind),
     unbindAfterWrites: fc.integer({ min: 0, max: 2 }),
-    inFlightBeforeSave: fc.integer({ min: 2, max: 24 }),
+    inFlightBeforeSave: fc.integer({ min: 2, max: 40 }),
     kexec: sometimes(60),
     probeFailure: sometimes(weights.backendProbeFailure),
   });

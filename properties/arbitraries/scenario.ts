@@ -55,8 +55,8 @@ export function ioHeavyShape(shape: ScenarioShape): ScenarioShape {
     weights: {
       ...shape.weights,
       bigRings: 0,
-      multiQueue: 50,
-      migrations: 35,
+      multiQueue: 60,
+      migrations: 45,
       saveUnderLoad: 100,
       unplug: 15,
       frontendClose: 0,

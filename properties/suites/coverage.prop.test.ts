@@ -45,6 +45,19 @@ describe(`coverage of the default budget (seed ${seed})`, () => {
     expect(missed, formatCoverage(report)).toEqual([]);
   });
 
+  // Depth (issue 14): runs that reach a scenario once prove little; each is reached 50 times, and
+  // a quarter of the runs fill a ring (the stopped queues and final checks are there).
+  it('reaches every named scenario at least 50 times', () => {
+    const thin = NAMED_SCENARIOS.filter((s) => (report.scenarios.get(s) ?? 0) < 50);
+    expect(thin, formatCoverage(report)).toEqual([]);
+  });
+
+  it('fills a ring in at least a quarter of the runs', () => {
+    expect(report.depth.ringFullRuns / report.runs, formatCoverage(report)).toBeGreaterThanOrEqual(
+      0.25,
+    );
+  });
+
   it('takes every action kind of an honest run', () => {
     expect(ACTION_KEYS.filter((k) => (report.actions.get(k) ?? 0) === 0)).toEqual([]);
   });
