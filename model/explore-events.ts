@@ -72,6 +72,7 @@ const BACKEND_ANSWER_EVENTS: readonly BackendEvent[] = [
 
 const BACKEND_OUTSIDE_EVENTS: readonly BackendEvent[] = [
   { type: 'device.probe' },
+  { type: 'device.probeFailed', errorNumber: 12 },
   ...OBSERVABLE_STATES.map((state): BackendEvent => ({ type: 'otherEnd.stateChanged', state })),
   { type: 'hotplug.physicalDeviceChanged' },
   { type: 'hotplug.vbdCreateFailed', errorNumber: 2 },

@@ -86,14 +86,11 @@ export const frontendTransitions: readonly LegalTransition[] = [
     'frontend',
     'talk_to_blkback again: backend Connected after a close that left no rings',
   ),
-  // Only after xenbus_dev_resume reset dev->state to Initialising: a live Connected never goes
-  // back to Initialised (a capacity change or repeated Connected leaves the state alone).
-  ...edges(
-    [S.Connected],
-    S.Initialised,
-    'frontend',
-    'blkfront_resume in a directory the toolstack did not re-create',
-  ).map((edge) => ({ ...edge, cached: S.Initialising })),
+  // Not Connected -> Initialised: a live Connected never goes back (a capacity change or a
+  // repeated Connected leaves the state alone), a restore's directory is new (Initialising), and
+  // the one way Linux takes it — blkfront_resume in place after an HVM guest's ACPI S3
+  // (xenbus_frontend_dev_resume) — writes Initialised under a blkback that ignores it while
+  // Connected (frontend_changed), a session that never reconnects: no survivable run has it.
   ...edges([S.Initialised], S.Connected, 'frontend', 'blkfront_connect or blkif_recover'),
   ...edges(
     [S.Initialising, S.Initialised, S.Connected, S.Closed],

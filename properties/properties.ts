@@ -151,8 +151,8 @@ function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
     scenario: hostileScenarioArb({
       side,
       unplug: side === 'blkfront',
-      // blkback's reactions to every frontend state, Closed and Closing included.
-      ...(side === 'blkfront' ? { flapPercent: 30 } : {}),
+      // Each driver's reactions to every state of its peer, Closed and Closing included.
+      flapPercent: 30,
     }),
     defaultRuns: 250,
     stepsMax: 400,

@@ -104,27 +104,69 @@ export interface HostileScenarioOptions {
   readonly flapPercent?: number;
 }
 
+/**
+ * The state flaps of each side, and the values they pick (indices of FLAP_VALUES, '1'..'9'):
+ * a guest flaps Initialised, Connected, Closing, Closed under blkback; a backend flaps InitWait,
+ * Connected, Closing, Closed under blkfront, and may lie about its queue count between two
+ * talk_to_blkback runs (the first may fail on a small event-channel limit, the next succeed).
+ */
+interface Flaps {
+  readonly attacks: HostileAttack[];
+  /** Values of the 1st, 3rd, ... flap (a close) and of the 2nd, 4th, ... (a connect). */
+  readonly close: readonly number[];
+  readonly open: readonly number[];
+}
+const FLAPS: Record<HostileSide, Flaps> = {
+  blkfront: { attacks: ['flapState'], close: [4, 5], open: [2, 3] },
+  blkback: { attacks: ['flapBackendState', 'lyingQueueCountMax'], close: [4, 5], open: [1, 3, 3] },
+};
+
 /** The side's attacks, or, in flapPercent % of runs, only its state flaps. */
 export function hostileScenarioArb(options: HostileScenarioOptions): fc.Arbitrary<Scenario> {
   const flaps = options.flapPercent ?? 0;
   const ordinary = attackScenarioArb(options);
   if (flaps <= 0) return ordinary;
+  const flapSet = FLAPS[options.side];
+  const flapping = fc
+    .tuple(attackScenarioArb({ ...options, attacks: flapSet.attacks }), fc.boolean())
+    .map(([scenario, starved]): Scenario => {
+      const config = connectAndClose(scenario.config, flapSet);
+      return { ...scenario, config: starved ? starveChannels(config) : config };
+    });
   // The ordinary branch first: fast-check's oneof prefers it when shrinking.
-  const flapping = attackScenarioArb({ ...options, attacks: ['flapState'] }).map(
-    (scenario): Scenario => ({ ...scenario, config: connectAndClose(scenario.config) }),
-  );
   return fc.oneof(
     { weight: 100 - flaps, arbitrary: ordinary },
     { weight: flaps, arbitrary: flapping },
   );
 }
 
-/** flapState's values picked among Initialised, Connected, Closing and Closed, with budget. */
-function connectAndClose(config: WorldConfig): WorldConfig {
+/**
+ * One usable event channel under two or more queues: setup_blkring's xenbus_alloc_evtchn fails
+ * and talk_to_blkback goes to Closing, until the backend's multi-queue-max-queues reads 0 (the
+ * lie's first value), which negotiate_mq makes one ring, and a second talk succeeds.
+ */
+function starveChannels(config: WorldConfig): WorldConfig {
+  const vcpuCount = Math.max(2, config.vcpuCount);
+  return {
+    ...config,
+    vcpuCount,
+    frontend: { ...config.frontend, queueCountMax: Math.max(2, config.frontend.queueCountMax) },
+    backend: { ...config.backend, queueCountMax: Math.max(2, config.backend.queueCountMax ?? 2) },
+    faults: { ...config.faults, eventChannelsMax: 2 },
+  };
+}
+
+/** The flaps alternate a close and a connect (in plan order), each spec within the budget. */
+function connectAndClose(config: WorldConfig, flaps: Flaps): WorldConfig {
   const plan = config.hostile;
   if (plan === undefined) return config;
-  // FLAP_VALUES[2..5] are '3'..'6'.
-  const attacks = plan.attacks.map((a) => ({ ...a, value: 2 + (a.value % 4) }));
+  let n = 0;
+  const attacks = plan.attacks.map((a) => {
+    if (a.attack === 'lyingQueueCountMax') return { ...a, value: 0 };
+    if (!a.attack.startsWith('flap')) return a;
+    const values = n++ % 2 === 0 ? flaps.close : flaps.open;
+    return { ...a, value: values[a.value % values.length]! };
+  });
   return { ...config, hostile: { ...plan, attacks, budget: attacks.length } };
 }
 

@@ -32,16 +32,17 @@ class TransitionChecker implements InvariantChecker {
   private next = 0;
 
   /**
-   * A hostile guest owns its state node (it flaps it at will), so the frontend's edges say
-   * nothing there: only blkback's are judged. Everywhere else both sides are.
+   * A hostile peer owns its state node (it flaps it at will, and its driver's writes start from
+   * whatever it left there), so that side's edges say nothing: only the honest side's are judged.
+   * Without a hostile peer both sides are.
    */
-  constructor(private readonly hostileGuest: boolean) {}
+  constructor(private readonly hostileSide: StateWrite['side'] | undefined) {}
 
   check(world: World): readonly Violation[] {
     const out: Violation[] = [];
     for (; this.next < world.stateWrites.length; this.next++) {
       const w = world.stateWrites[this.next]!;
-      if (this.hostileGuest && w.side === 'frontend') continue;
+      if (w.side === this.hostileSide) continue;
       judgeWrite(w, out);
     }
     return out;
@@ -52,5 +53,10 @@ export const legalXenbusTransitions: Invariant = {
   code: 'illegal-xenbus-transition',
   phase: 'step',
   summary: 'each side only takes the xenbus state edges the Linux drivers take',
-  start: (config) => new TransitionChecker(config.hostile?.side === 'blkfront'),
+  start: (config) => {
+    const hostile = config.hostile?.side;
+    return new TransitionChecker(
+      hostile === undefined ? undefined : hostile === 'blkfront' ? 'frontend' : 'backend',
+    );
+  },
 };

@@ -33,6 +33,7 @@ describe('the attack table', () => {
       'rewriteResponse',
       'spoilDeviceInfo',
       'mapDuringRevocation',
+      'flapBackendState',
     ]);
     expect(FRONTEND_ATTACKS).toEqual([
       'numQueuesAboveMax',
@@ -79,9 +80,10 @@ describe('the attack table', () => {
 function hostileConfig(side: HostileSide): WorldConfig {
   const hostile: HostilePlan = {
     side,
-    // Without spoilDeviceInfo: blkfront then never connects, and nothing else would land.
+    // Without spoilDeviceInfo and state flaps: blkfront then never connects (or stops being
+    // connected), and nothing else would land.
     attacks: attacksOf(side)
-      .filter((attack) => attack !== 'spoilDeviceInfo')
+      .filter((attack) => attack !== 'spoilDeviceInfo' && attack !== 'flapBackendState')
       .flatMap((attack) => [
         { attack, ring: 0, value: 3 },
         { attack, ring: 1, value: 1 },

@@ -20,6 +20,7 @@ import { type AdversaryRecord, noteEffective, spendSpec } from './record.ts';
 import {
   anyBackRing,
   anyFrontRing,
+  backendDirPresent,
   beforeDeviceInfoRead,
   beforeFeaturesRead,
   beforeKeysRead,
@@ -189,6 +190,15 @@ const ATTACKS = {
     target: frontRingRevoking,
     perform: be.mapDuringRevocation,
     defences: ['keepMappedPage'],
+  },
+  // (Appended: the plan generator draws by position, so earlier rows keep their seeds.)
+  // blkback_changed reacts to whatever backend state it reads: a second talk_to_blkback after a
+  // close, blkfront_closing, or nothing (a state it has no case for).
+  flapBackendState: {
+    side: 'blkback',
+    target: backendDirPresent,
+    perform: be.flapBackendState,
+    defences: ['keepOwnLimits'],
   },
   // connect_ring: "guest requested N queues, exceeding the maximum", xenbus_dev_fatal.
   numQueuesAboveMax: {

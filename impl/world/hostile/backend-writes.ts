@@ -283,6 +283,26 @@ export function lie(world: World, _record: AdversaryRecord, action: HostileActio
   return written.ok;
 }
 
+/** What a flapping backend writes to its own state node: every XenbusState and text that is none. */
+const FLAP_VALUES = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'up'] as const;
+
+/**
+ * The backend domain writes its own state node behind blkback's back: blkfront's otherend watch
+ * fires and blkback_changed reacts to whatever it reads then.
+ */
+export function flapBackendState(
+  world: World,
+  _r: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const text = FLAP_VALUES[action.value % FLAP_VALUES.length]!;
+  assert(text.length > 0, 'a state node is never written empty');
+  const path = `${backendPath(world.guestDomid)}/${BE.state}`;
+  const written = world.xs.write(BACKEND_DOMID, path, text);
+  if (written.ok) world.observe?.({ kind: 'xenstoreWrite', dom: BACKEND_DOMID, path, value: text });
+  return written.ok;
+}
+
 /** The keys blkfront_connect gathers before it connects the disk. */
 const DEVICE_INFO_KEYS = [BE.sectors, BE.info, BE.sectorSize] as const;
 /** Texts no %llu/%u/%lu conversion accepts (sscanf fails on them as readUnsigned does). */

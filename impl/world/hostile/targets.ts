@@ -80,6 +80,13 @@ export function replayableBackRing(world: World, spec: AttackSpec): number | und
 }
 
 /** Before blkfront read the backend's features (talk_to_blkback): a lie still matters. */
+/** The backend's directory is there to write (its device not unregistered). */
+export function backendDirPresent(world: World): number | undefined {
+  const back = world.host.back;
+  assert(world.host.index >= 0, 'a host of the plan');
+  return back.removed ? undefined : 0;
+}
+
 export function beforeFeaturesRead(world: World): number | undefined {
   const back = world.host.back;
   return back.removed || world.front.hasDisk ? undefined : 0;
