@@ -17,7 +17,7 @@ const seed = testSeed();
 const EDGES_NOT_YET_PRODUCED: ReadonlyMap<string, string> = new Map([
   [
     'frontend 5 (Closing) -> 3 (Initialised) by frontend',
-    "a second talk_to_blkback that succeeds after a failed one: only a hostile backend shows Connected to a blkfront whose talk failed (rings freed), and only a queue count it lowers in between lets the second succeed; the flap runs of hostile-backend reach it about once in 1,000",
+    'a second talk_to_blkback that succeeds after a failed one: only a hostile backend shows Connected to a blkfront whose talk failed (rings freed), and only a queue count it lowers in between lets the second succeed; the flap runs of hostile-backend reach it about once in 1,000',
   ],
   [
     'frontend 6 (Closed) -> 5 (Closing) by frontend',
