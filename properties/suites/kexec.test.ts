@@ -3,6 +3,7 @@
 // second session in the same directory; the workload left after the kexec completes on it.
 import { describe, expect, it } from 'vitest';
 import { XenbusState } from '../../model/xenbus-state.ts';
+import { BACKEND_DOMID, backendErrorPath, frontendPath } from '../../model/xenstore-paths.ts';
 import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS } from '../../impl/world/config.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
@@ -100,5 +101,60 @@ describe('guest kexec (xenbus_reset_frontend)', () => {
     expect(world.front.resetAwaits).toBe(XenbusState.InitWait);
     const found = teardownLiveness.start(world.config).check(world, ledger);
     expect(found.map((v) => v.code)).toEqual(['teardown-liveness']);
+  });
+});
+
+describe('a second session over the first one’s keys', () => {
+  // Two queues in the first session; before the second, dom0 lowers the backend's advertised
+  // queue count to 1, so the new blkfront negotiates one ring and writes the flat keys only.
+  const TWO_QUEUES: WorldConfig = {
+    ...CONFIG,
+    vcpuCount: 2,
+    frontend: { ...DEFAULT_FRONTEND, queueCountMax: 2 },
+    backend: { ...DEFAULT_BACKEND, queueCountMax: 2 },
+    workload: [],
+  };
+
+  function secondSession(config: WorldConfig): World {
+    const world = initWorld(config, HONEST_DRIVERS, new Ledger());
+    runUntil(world, frontConnected);
+    runUntil(world, (w) => has(w, 'unbind'));
+    step(world, { actor: 'guest', kind: 'unbind' });
+    runUntil(world, (w) => has(w, 'kexec') && w.host.back.cachedState === XenbusState.Closed);
+    if (has(world, 'dom0Write')) step(world, { actor: 'toolstack', kind: 'dom0Write' });
+    step(world, { actor: 'guest', kind: 'kexec' });
+    runUntil(world, () => false);
+    return world;
+  }
+
+  it('with the same layout, the second session connects', () => {
+    const world = secondSession(TWO_QUEUES);
+    expect(frontConnected(world)).toBe(true);
+    expect(world.host.back.rings).toHaveLength(2);
+  });
+
+  it('with one queue, blkback reads the stale multi-queue-num-queues and fails', () => {
+    const world = secondSession({
+      ...TWO_QUEUES,
+      faults: {
+        ...TWO_QUEUES.faults,
+        dom0Writes: [{ dir: 'backend', key: 'multi-queue-max-queues', value: '1' }],
+      },
+    });
+    // talk_to_blkback wrote one ring's flat keys and left the first session's queue count.
+    const fe = frontendPath(world.guestDomid);
+    expect(world.xs.read(BACKEND_DOMID, `${fe}/multi-queue-num-queues`)).toEqual({
+      ok: true,
+      value: '2',
+    });
+    expect(world.xs.read(BACKEND_DOMID, `${fe}/ring-ref`).ok).toBe(true);
+    expect(world.front.device.rings).toHaveLength(1);
+    // blkback took the two stale queue directories: the session never connects.
+    expect(frontConnected(world)).toBe(false);
+    expect(world.host.back.cachedState).not.toBe(XenbusState.Connected);
+    const error = world.xs.read(BACKEND_DOMID, backendErrorPath(world.guestDomid));
+    expect(error.ok ? error.value : 'no error node').toMatch(/mapping ring-ref \d+ of ring 0/);
+    // xenbus_dev_fatal's Closing reaches blkfront, which closes: nothing is left half-connected.
+    expect(world.front.cachedState).toBe(XenbusState.Closed);
   });
 });
