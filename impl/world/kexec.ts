@@ -76,7 +76,10 @@ export function continueReset(world: World): void {
   assert(awaited !== undefined, 'a reset under way');
   assert(backendStateOf(world) === awaited, 'the backend reads %s, the reset waits for', awaited);
   // After InitWait the reset is done: unregister_xenbus_watch, then the new blkfront probes.
-  const next = awaited === S.InitWait ? undefined : resetWrite(awaited);
+  // A directory the toolstack removed meanwhile (a detach) takes no more writes: xenbus_printf
+  // fails, the reset's later waits time out, and no blkfront will probe the gone device.
+  const gone = readState(world.xs, world.guestDomid, frontendPath(world.guestDomid)) === S.Unknown;
+  const next = awaited === S.InitWait || gone ? undefined : resetWrite(awaited);
   if (next !== undefined) writeResetState(world, next.write);
   world.front.resetAwaits = next?.awaits;
 }
@@ -85,7 +88,7 @@ export function continueReset(world: World): void {
 function writeResetState(world: World, state: number): void {
   const path = `${frontendPath(world.guestDomid)}/${FE.state}`;
   const before = readState(world.xs, world.guestDomid, frontendPath(world.guestDomid));
-  assert(world.front.resetAwaits === undefined || before !== S.Unknown, 'a reset in a gone dir');
+  assert(before !== S.Unknown, 'xenbus_reset_frontend writes into a gone directory');
   const written = world.xs.write(world.guestDomid, path, String(state));
   assert(written.ok, 'the guest writes its own frontend state');
   world.observe?.({ kind: 'state', side: 'frontend', state });

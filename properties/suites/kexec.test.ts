@@ -158,3 +158,32 @@ describe('a second session over the first one’s keys', () => {
     expect(world.front.cachedState).toBe(XenbusState.Closed);
   });
 });
+
+describe('a detach during the reset', () => {
+  it('writes nothing once the toolstack removed the directory (check --runs 3000 --seed 9, seed 24)', () => {
+    const config: WorldConfig = {
+      ...CONFIG,
+      workload: [],
+      faults: { ...CONFIG.faults, unplug: true, detachEarly: true },
+    };
+    const world = initWorld(config, HONEST_DRIVERS, new Ledger());
+    runUntil(world, frontConnected);
+    runUntil(world, (w) => has(w, 'unbind'));
+    step(world, { actor: 'guest', kind: 'unbind' });
+    expect(world.host.back.cachedState).toBe(XenbusState.Connected);
+    step(world, { actor: 'guest', kind: 'kexec' });
+    step(world, { actor: 'toolstack', kind: 'unplug' });
+    step(world, { actor: 'toolstack', kind: 'forceRemove' });
+    // The toolstack's Closing is what the reset waits for: it wakes with its directory gone.
+    expect(has(world, 'continueReset')).toBe(true);
+    step(world, { actor: 'guest', kind: 'continueReset' });
+    expect(world.front.resetAwaits).toBeUndefined();
+    runUntil(world, () => false);
+    // No write lands in the gone directory and no blkfront probes it; a wait the backend can no
+    // longer answer stays (Linux's times out), which no check minds: the device is gone.
+    expect(world.xs.read(BACKEND_DOMID, `${frontendPath(world.guestDomid)}/state`).ok).toBe(false);
+    expect(world.front.probed).toBe(false);
+    const found = teardownLiveness.start(world.config).check(world, new Ledger());
+    expect(found).toEqual([]);
+  });
+});
