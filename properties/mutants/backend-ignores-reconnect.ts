@@ -3,14 +3,10 @@
 // waits for before its new blkfront probes; without it the reset waits for good, the frontend
 // reading Initialising over a Closed backend. Caught at quiescence by teardown-liveness.
 import { XenbusState } from '../../model/xenbus-state.ts';
-import { xenbusSwitchState } from '../../impl/blkfront/xenbus.ts';
-import { variantOf } from './variant.ts';
+import { skippingSwitch, variantOf } from './variant.ts';
 
 export const backendIgnoresReconnect = variantOf('backend-ignores-reconnect', {
   blkback: {
-    switchState: (current: number, next: number) =>
-      current === XenbusState.Closed && next === XenbusState.InitWait
-        ? undefined
-        : xenbusSwitchState(current, next),
+    switchState: skippingSwitch(XenbusState.Closed, XenbusState.InitWait),
   },
 });

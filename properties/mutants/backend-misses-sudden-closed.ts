@@ -4,14 +4,10 @@
 // for good. Linux's frontend_changed disconnects and closes on Closed whatever came before it.
 // Caught at quiescence by teardown-liveness.
 import { XenbusState } from '../../model/xenbus-state.ts';
-import { xenbusSwitchState } from '../../impl/blkfront/xenbus.ts';
-import { variantOf } from './variant.ts';
+import { skippingSwitch, variantOf } from './variant.ts';
 
 export const backendMissesSuddenClosed = variantOf('backend-misses-sudden-closed', {
   blkback: {
-    switchState: (current: number, next: number) =>
-      current === XenbusState.InitWait && next === XenbusState.Closed
-        ? undefined
-        : xenbusSwitchState(current, next),
+    switchState: skippingSwitch(XenbusState.InitWait, XenbusState.Closed),
   },
 });

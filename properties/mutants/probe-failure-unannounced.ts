@@ -3,14 +3,10 @@
 // device will not come and never closes. Linux's xenbus_dev_fatal switches to Closing, which
 // blkback_changed answers with blkfront_closing. Caught at quiescence by teardown-liveness.
 import { XenbusState } from '../../model/xenbus-state.ts';
-import { xenbusSwitchState } from '../../impl/blkfront/xenbus.ts';
-import { variantOf } from './variant.ts';
+import { skippingSwitch, variantOf } from './variant.ts';
 
 export const probeFailureUnannounced = variantOf('probe-failure-unannounced', {
   blkback: {
-    switchState: (current: number, next: number) =>
-      current === XenbusState.Initialising && next === XenbusState.Closing
-        ? undefined
-        : xenbusSwitchState(current, next),
+    switchState: skippingSwitch(XenbusState.Initialising, XenbusState.Closing),
   },
 });

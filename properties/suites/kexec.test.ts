@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { BACKEND_DOMID, backendErrorPath, frontendPath } from '../../model/xenstore-paths.ts';
-import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS } from '../../impl/world/config.ts';
+import { DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../../impl/world/config.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
@@ -12,18 +12,11 @@ import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
 import { frontConnected, type World } from '../../impl/world/world.ts';
 import { Ledger } from '../ledger.ts';
+import { ONE_WRITE, oneDisk } from './one-disk.ts';
 import { backendIgnoresReconnect } from '../mutants/backend-ignores-reconnect.ts';
 import { teardownLiveness } from '../invariants/teardown-liveness.ts';
 
-const CONFIG: WorldConfig = {
-  vcpuCount: 1,
-  abi: 'x86_64-abi',
-  diskSectors: 256,
-  frontend: DEFAULT_FRONTEND,
-  backend: DEFAULT_BACKEND,
-  workload: [{ vcpu: 0, op: 'write', sector: 0, sectorCount: 8, offsetSectors: 0 }],
-  faults: { ...NO_FAULTS, guestUnbindAfterWrites: 0, guestKexec: true },
-};
+const CONFIG: WorldConfig = oneDisk({ guestUnbindAfterWrites: 0, guestKexec: true }, ONE_WRITE);
 
 /** The first ordinary step each time, until `until` holds or nothing is left to do. */
 function runUntil(world: World, until: (w: World) => boolean): void {

@@ -4,7 +4,6 @@
 import { describe, expect, it } from 'vitest';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { backendErrorPath, BACKEND_DOMID } from '../../model/xenstore-paths.ts';
-import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS } from '../../impl/world/config.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { type Drivers, HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
@@ -13,17 +12,10 @@ import { step } from '../../impl/world/step.ts';
 import type { World } from '../../impl/world/world.ts';
 import { teardownLiveness } from '../invariants/teardown-liveness.ts';
 import { Ledger } from '../ledger.ts';
+import { ONE_WRITE, oneDisk } from './one-disk.ts';
 import { probeFailureUnannounced } from '../mutants/probe-failure-unannounced.ts';
 
-const CONFIG: WorldConfig = {
-  vcpuCount: 1,
-  abi: 'x86_64-abi',
-  diskSectors: 256,
-  frontend: DEFAULT_FRONTEND,
-  backend: DEFAULT_BACKEND,
-  workload: [{ vcpu: 0, op: 'write', sector: 0, sectorCount: 8, offsetSectors: 0 }],
-  faults: { ...NO_FAULTS, backendProbeFailure: true },
-};
+const CONFIG: WorldConfig = oneDisk({ backendProbeFailure: true }, ONE_WRITE);
 
 /** The probe fails first, then the ordinary steps run to quiescence. */
 function failedProbe(drivers: Drivers): { world: World; ledger: Ledger } {

@@ -4,7 +4,6 @@
 // grants only deferred), which is why the honest campaign leaves it out (docs/findings.md).
 import { describe, expect, it } from 'vitest';
 import { XenbusState } from '../../model/xenbus-state.ts';
-import { DEFAULT_BACKEND, DEFAULT_FRONTEND, NO_FAULTS } from '../../impl/world/config.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import { HONEST_DRIVERS } from '../../impl/world/drivers.ts';
 import { enabled, isFaultStart } from '../../impl/world/enabled.ts';
@@ -12,16 +11,9 @@ import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
 import { frontConnected, type World } from '../../impl/world/world.ts';
 import { Ledger } from '../ledger.ts';
+import { ONE_WRITE, oneDisk } from './one-disk.ts';
 
-const CONFIG: WorldConfig = {
-  vcpuCount: 1,
-  abi: 'x86_64-abi',
-  diskSectors: 256,
-  frontend: DEFAULT_FRONTEND,
-  backend: DEFAULT_BACKEND,
-  workload: [],
-  faults: { ...NO_FAULTS, guestUnbindAfterWrites: 0 },
-};
+const CONFIG: WorldConfig = oneDisk({ guestUnbindAfterWrites: 0 });
 
 /** The first ordinary step each time, until `until` holds or nothing is left to do. */
 function runUntil(world: World, until: (w: World) => boolean): void {
@@ -40,7 +32,7 @@ const quietlyConnected = (w: World): boolean =>
   frontConnected(w) && w.xs.pendingWatchCount(w.guestDomid) === 0;
 const PERSISTENT: WorldConfig = {
   ...CONFIG,
-  workload: [{ vcpu: 0, op: 'write', sector: 0, sectorCount: 8, offsetSectors: 0 }],
+  workload: ONE_WRITE,
 };
 
 describe('guest unbinds blkfront', () => {
