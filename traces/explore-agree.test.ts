@@ -91,7 +91,7 @@ describe('check -> explore', () => {
   const cases = [
     ['complete-twice', 'requests-complete-once', 400, 7],
     ['backend-skips-final-check', 'lost-wakeup', 400, 7],
-    ['write-becomes-read', 'data-integrity', 20, 2],
+    ['write-becomes-read', 'data-integrity', 20, 4],
   ] as const;
   for (const [name, property, numRuns, seed] of cases) {
     it(`${name}: check's shrunk counterexample shows the same violation under explore's checker`, () => {
