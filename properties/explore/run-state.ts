@@ -159,7 +159,10 @@ function hashMemory(
   if (Array.isArray(value)) {
     h.mix(6);
     h.mix(value.length);
-    for (const item of value) hashMemory(h, item, world, undefined, depth + 1);
+    // Mostly arrays of numbers (per-ring summaries, snapshot rows): those without a call each.
+    for (const item of value)
+      if (typeof item === 'number') h.mixNumber(item);
+      else hashMemory(h, item, world, undefined, depth + 1);
     return;
   }
   if (ArrayBuffer.isView(value)) {
