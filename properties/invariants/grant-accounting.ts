@@ -314,8 +314,8 @@ function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
 }
 
 /**
- * Incremental: after a blkfront step on ring r only ring r is walked, after a backend ring step or
- * an event delivery none, plus any ring whose instance or list sizes changed; a step that names
+ * Incremental: after a blkfront step on ring r only ring r is walked, after a backend ring step,
+ * an event delivery or a submission none, plus any ring whose instance or list sizes changed; a step that names
  * no ring (control plane, faults, hostile peers) walks them all, as does a check without an action (quiescence, and the full-check mode tests use
  * to show both agree). The walk is over every shadow slot, so at 16 queues of order-4 rings
  * (8,192 slots) walking only the touched ring is what keeps checks cheap.
@@ -333,7 +333,7 @@ class RingConservationChecker {
     // declared the device broken.
     if (world.config.hostile !== undefined && world.front.device.connection === 'error') return out;
     const rings = world.front.device.rings;
-    const touched = action === undefined ? undefined : ringOf(action, rings.length);
+    const touched = action === undefined ? undefined : ringOf(action);
     if (this.summaries.length !== rings.length * SUMMARY_WIDTH) this.summaries.length = 0;
     this.stamps.next();
     if (action === undefined || touched === undefined)
@@ -367,14 +367,14 @@ const NO_RING = -1;
  * which no entry lives in; an event delivery only wakes a handler (xen_blkif_be_int,
  * blkif_interrupt's upcall marks the ring), whose processing is a step of its own; a submission
  * only reaches blk-mq's queue of its vCPU (blk_mq_map_queue), where no grant is taken until
- * queueRequest; control-plane, fault and hostile actions may touch them all.
+ * queueRequest (blkif_queue_rq); control-plane, fault and hostile actions may touch them all.
+ * A ring whose list sizes or instance changed is walked whatever the action said.
  */
-function ringOf(action: Action, ringCount: number): number | undefined {
+function ringOf(action: Action): number | undefined {
   if (action.actor === 'blkfront') return 'ring' in action ? action.ring : undefined;
   if (action.actor === 'blkback') return 'ring' in action ? NO_RING : undefined;
   if (action.actor === 'hypervisor') return NO_RING;
-  if (action.actor === 'guest' && action.kind === 'submit' && ringCount > 0)
-    return action.vcpu % ringCount;
+  if (action.actor === 'guest' && action.kind === 'submit') return NO_RING;
   return undefined;
 }
 
