@@ -119,44 +119,42 @@ function readBack(r: BackRing, into: number[], at: number): void {
 }
 
 /**
- * Whether blkfront ring `r`'s numbers are still those at `v[at]` (its identity aside): the fast
- * path, one expression with no call but the header reads, so that the JIT inlines it (a call per
- * number cost more than the numbers' reads). The order is readFront's.
+ * The first of blkfront ring `r`'s numbers (by place, its identity aside) that differs from those
+ * at `v[at]`, or -1 when none does: the fast path, plain compares the JIT inlines (a call per
+ * number cost more than the reads). The order is readFront's.
  */
-function frontSame(r: RingInfo, v: readonly number[], at: number): boolean {
+function frontChange(r: RingInfo, v: readonly number[], at: number): number {
   const s = r.front.sring;
-  return (
-    v[at + 1] === r.front.reqProdPvt &&
-    v[at + 2] === r.front.rspCons &&
-    v[at + 3] === reqProd(s) &&
-    v[at + 4] === reqEvent(s) &&
-    v[at + 5] === rspProd(s) &&
-    v[at + 6] === rspEvent(s) &&
-    v[at + 7] === r.shadowFree &&
-    v[at + 8] === r.inflightCount &&
-    v[at + 9] === r.persistentSlots.length &&
-    v[at + 10] === r.unusedSlots.length &&
-    v[at + 11] === r.freshSlots &&
-    v[at + 12] === r.persistentGntsC &&
-    v[at + 13] === r.dispatch.length &&
-    v[at + 14] === irqCode(r)
-  );
+  if (v[at + 1] !== r.front.reqProdPvt) return 1;
+  if (v[at + 2] !== r.front.rspCons) return 2;
+  if (v[at + 3] !== reqProd(s)) return 3;
+  if (v[at + 4] !== reqEvent(s)) return 4;
+  if (v[at + 5] !== rspProd(s)) return 5;
+  if (v[at + 6] !== rspEvent(s)) return 6;
+  if (v[at + 7] !== r.shadowFree) return 7;
+  if (v[at + 8] !== r.inflightCount) return 8;
+  if (v[at + 9] !== r.persistentSlots.length) return 9;
+  if (v[at + 10] !== r.unusedSlots.length) return 10;
+  if (v[at + 11] !== r.freshSlots) return 11;
+  if (v[at + 12] !== r.persistentGntsC) return 12;
+  if (v[at + 13] !== r.dispatch.length) return 13;
+  if (v[at + 14] !== irqCode(r)) return 14;
+  return -1;
 }
 
-/** Whether blkback ring `r`'s numbers are still those at `v[at]` (readBack's order). */
-function backSame(r: BackRing, v: readonly number[], at: number): boolean {
-  return (
-    v[at + 1] === r.back.reqCons &&
-    v[at + 2] === r.back.rspProdPvt &&
-    v[at + 3] === r.consumedCount &&
-    v[at + 4] === r.respondedCount &&
-    v[at + 5] === r.pendingFree.length &&
-    v[at + 6] === r.inflight.size &&
-    v[at + 7] === r.persistent.size &&
-    v[at + 8] === (r.worker === 'running' ? 1 : 0) &&
-    v[at + 9] === (r.halted ? 1 : 0) &&
-    v[at + 10] === (r.barrier === undefined ? 0 : 1)
-  );
+/** The same for blkback ring `r` (readBack's order), its place counted from FRONT_WIDTH. */
+function backChange(r: BackRing, v: readonly number[], at: number): number {
+  if (v[at + 1] !== r.back.reqCons) return 1;
+  if (v[at + 2] !== r.back.rspProdPvt) return 2;
+  if (v[at + 3] !== r.consumedCount) return 3;
+  if (v[at + 4] !== r.respondedCount) return 4;
+  if (v[at + 5] !== r.pendingFree.length) return 5;
+  if (v[at + 6] !== r.inflight.size) return 6;
+  if (v[at + 7] !== r.persistent.size) return 7;
+  if (v[at + 8] !== (r.worker === 'running' ? 1 : 0)) return 8;
+  if (v[at + 9] !== (r.halted ? 1 : 0)) return 9;
+  if (v[at + 10] !== (r.barrier === undefined ? 0 : 1)) return 10;
+  return -1;
 }
 
 function irqCode(r: RingInfo): number {
@@ -234,20 +232,17 @@ class RingIsolationReference {
 }
 
 /**
- * Incremental: the snapshot of the last step is updated in place, number by number, and only a
- * number that changed is written; a change on another ring than the acting one is the finding.
- * No snapshot is built, filled or swapped per step, so a step costs a read and a compare per
- * judged number. `last` holds exactly what the reference's does (the world after the last step),
- * so a search that merges runs by what checkers remember sees the same states.
+ * Incremental: the snapshot of the last step is updated in place. Each ring is first compared
+ * with it (frontChange, backChange); only a ring that changed is read into it, and
+ * a change on another ring than the acting one is the finding. No snapshot is built, filled or
+ * swapped per step. `last` holds exactly what the reference's does (the world after the last
+ * step), so a search that merges runs by what checkers remember sees the same states.
  */
 class RingIsolationChecker {
   private last: number[] = [];
   /** Ring counts per side in `last` (with the identities, they say whether the ring set held). */
   private frontRings = 0;
   private backRings = 0;
-  /** Scratch, zeroed after each check: one ring's numbers as read, a changed number's old value. */
-  private readonly row: number[] = new Array<number>(WIDTH).fill(0);
-  private changedFrom = 0;
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const { front, back } = judgedRings(world);
@@ -260,55 +255,32 @@ class RingIsolationChecker {
     }
     const acted = action === undefined ? undefined : actedRing(action);
     const ring = acted === undefined || count < 2 ? -1 : acted;
-    // The first change on another ring, by its place in the snapshot (the reference's order).
+    const last = this.last;
+    // The first change on another ring, by its place in the snapshot (the reference's order),
+    // and its old value.
     let found = -1;
     let from = 0;
-    let slow = false;
     for (const r of front) {
       const at = r.index * WIDTH;
-      if (frontSame(r, this.last, at)) continue;
-      slow = true;
-      readFront(r, this.row, 0);
-      const changed = this.update(at, FRONT_WIDTH);
-      if (changed >= 0 && ring >= 0 && r.index !== ring && (found < 0 || changed < found)) {
-        found = changed;
-        from = this.changedFrom;
+      const k = frontChange(r, last, at);
+      if (k < 0) continue;
+      if (ring >= 0 && r.index !== ring && (found < 0 || at + k < found)) {
+        found = at + k;
+        from = last[at + k]!;
       }
+      readFront(r, last, at);
     }
     for (const r of back) {
       const at = r.index * WIDTH + FRONT_WIDTH;
-      if (backSame(r, this.last, at)) continue;
-      slow = true;
-      readBack(r, this.row, 0);
-      const changed = this.update(at, WIDTH - FRONT_WIDTH);
-      if (changed >= 0 && ring >= 0 && r.index !== ring && (found < 0 || changed < found)) {
-        found = changed;
-        from = this.changedFrom;
+      const k = backChange(r, last, at);
+      if (k < 0) continue;
+      if (ring >= 0 && r.index !== ring && (found < 0 || at + k < found)) {
+        found = at + k;
+        from = last[at + k]!;
       }
+      readBack(r, last, at);
     }
-    this.changedFrom = 0;
-    if (slow) for (let k = 0; k < WIDTH; k++) this.row[k] = 0;
-    return found < 0 ? [] : [finding(world, action!, ring, found, from, this.last[found]!)];
-  }
-
-  /**
-   * Copies `row`'s first `width` numbers into `last` from `at` on, writing only those that
-   * changed; returns the place of the first that changed (its old value in changedFrom), or -1.
-   */
-  private update(at: number, width: number): number {
-    const last = this.last;
-    const row = this.row;
-    let first = -1;
-    for (let k = 0; k < width; k++) {
-      const value = row[k]!;
-      if (last[at + k] === value) continue;
-      if (first < 0) {
-        first = at + k;
-        this.changedFrom = last[at + k]!;
-      }
-      last[at + k] = value;
-    }
-    return first;
+    return found < 0 ? [] : [finding(world, action!, ring, found, from, last[found]!)];
   }
 
   /** The same ring indices as in `last`, each with the same identity (ring frame, port). */
