@@ -65,6 +65,13 @@ export interface BackRingState {
   halted: boolean;
   /** Halted by a disconnect's kthread_stop, not by the worker's overflow check (which reports). */
   stopped: boolean;
+  /**
+   * xen_blkif_schedule's do_eoi: an event woke the thread (xen_blkif_be_int) and its late EOI is
+   * owed at the end of the pass that finds no more work; the channel stays masked until then.
+   */
+  eoiOwed: boolean;
+  /** eoi_flags & XEN_EOI_FLAG_SPURIOUS: no request seen since the last late EOI (or the start). */
+  eoiSpurious: boolean;
   consumedCount: number;
   respondedCount: number;
 }

@@ -86,6 +86,8 @@ export function connectRing(
       worker: 'sleeping',
       halted: false,
       stopped: false,
+      eoiOwed: false,
+      eoiSpurious: true, // xen_blkif_schedule: eoi_flags = XEN_EOI_FLAG_SPURIOUS
       consumedCount: 0,
       respondedCount: 0,
     },

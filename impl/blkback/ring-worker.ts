@@ -145,6 +145,7 @@ function consumeOne(ring: BackRingState, env: BackEnv): ConsumeResult {
   const copied = copyRequestSlot(back, env.abi, index);
   back.reqCons = ringIdxAdd(index, 1); // "before make_response()"
   ring.consumedCount += 1;
+  ring.eoiSpurious = false; // "We've seen a request, so clear spurious eoi flag."
   // __do_block_io_op: RING_COPY_REQUEST, then barrier() and every check on the private copy.
   if (env.peerMayRewrite) {
     ring.held = { index, copied };
@@ -468,10 +469,29 @@ export function finalCheck(ring: BackRingState): boolean {
   return more;
 }
 
-/** The ring's interrupt handler: set waiting_reqs and wake the thread. */
+/**
+ * xen_blkif_be_int -> blkif_notify_work: waiting_reqs = 1 and wake the thread. The event was
+ * acked masked (a lateeoi binding), so the pass it starts owes the late EOI (do_eoi).
+ */
 export function wake(ring: BackRingState): void {
   maybe(ring.worker === 'sleeping');
   ring.worker = 'running';
+  ring.eoiOwed = true;
+}
+
+/**
+ * The end of a pass of xen_blkif_schedule: once the thread waits again (do_block_io_op found no
+ * more work) after a pass an event started, xen_irq_lateeoi(ring->irq, eoi_flags), then
+ * eoi_flags |= XEN_EOI_FLAG_SPURIOUS. A halted ring (-EACCES) waits for kthread_stop instead and
+ * never gets here, so its channel stays masked. Returns how the events core took the EOI.
+ */
+export function endPass(ring: BackRingState, env: BackEnv): 'unmasked' | 'delayed' | undefined {
+  if (ring.worker !== 'sleeping' || !ring.eoiOwed) return undefined;
+  const eoi = env.evtchn.lateEoi(env.domid, ring.port, ring.eoiSpurious);
+  ring.eoiOwed = false;
+  ring.eoiSpurious = true;
+  assert(eoi === 'delayed' || !env.evtchn.isMasked(env.domid, ring.port), 'EOI unmasked');
+  return eoi;
 }
 
 function report(

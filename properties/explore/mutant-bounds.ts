@@ -209,6 +209,24 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkfront-eoi-never-spurious',
     { bounds: { ...W1, ...attack('blkback', 'floodEvents', 0) }, depth: 24, kind: 'step' },
   ],
+  // Value 0: the guest notifies blkback twice with nothing published, the second after the EOI.
+  [
+    'blkback-eoi-never-spurious',
+    {
+      bounds: { requests: 0, ...attack('blkfront', 'floodBackendEvents', 0) },
+      depth: 16,
+      kind: 'step',
+    },
+  ],
+  // The guest's req_prod a ring past, with a notification: the halting pass must not EOI.
+  [
+    'blkback-eoi-after-halt',
+    {
+      bounds: { requests: 0, ...attack('blkfront', 'reqProdBeyondRing', 0) },
+      depth: 12,
+      kind: 'step',
+    },
+  ],
   // Two rings, one write on ring 0 still in flight when xl block-detach tears the device down.
   [
     'disconnect-keeps-released',

@@ -34,6 +34,13 @@ import {
   reqProd,
   rspProd,
 } from '../../impl/xen/shared-ring.ts';
+import {
+  type BackPasses,
+  backendSpuriousThrottled,
+  backRingFrame,
+  noEoiAfterHalt,
+  ringKey,
+} from './backend-events.ts';
 import type { Invariant, InvariantChecker, InvariantPhase } from './invariant.ts';
 import { hostileRun } from './runs.ts';
 import type { Violation } from './violation.ts';
@@ -69,6 +76,10 @@ interface Progress {
   frontIrq: Map<Frame, FrontIrq>;
   /** By ringKey: was req_prod beyond the ring, how many requests consumed, was it halted. */
   rings: Map<number, RingBefore>;
+  /** By ring serial: the ring thread's passes and spurious EOIs in a row (backend-events.ts). */
+  backPasses: Map<number, BackPasses>;
+  /** By ring serial: whether the backend ring's channel was masked. */
+  backMasked: Map<number, boolean>;
 }
 
 interface FrontBefore {
@@ -84,23 +95,6 @@ interface RingBefore {
   readonly overflow: boolean;
   readonly consumed: number;
   readonly halted: boolean;
-}
-
-/**
- * The guest frame a backend ring's page starts at: what blkback mapped through its first
- * ring-ref (read back from the grant, which blkfront cannot end while it is mapped).
- */
-function backRingFrame(world: World, ring: BackRingState): Frame | undefined {
-  const ref = ring.ringRefs[0];
-  return ref === undefined ? undefined : world.guestGnttab.entry(ref)?.frame;
-}
-
-/**
- * One backend ring across steps: its page and its number. Frames are never reused, so a ring a
- * reconnect or restart builds afresh is a new key even where it keeps the number.
- */
-function ringKey(frame: Frame, ring: BackRingState): number {
-  return frame * 4096 + ring.index;
 }
 
 function violation(
@@ -833,6 +827,18 @@ const DEFENCE_CHECKS = {
   refuseGarbage: { phase: 'step', check: garbageRequests },
   refuseRspProdOverflow: { phase: 'quiescence', check: frontendIdlesOverflowed },
   haltOnReqProdOverflow: { phase: 'quiescence', check: backendIdlesOverflowed },
+  throttleBackendEvents: {
+    phase: 'step',
+    check: (world, p, out) => {
+      p.backPasses = backendSpuriousThrottled(world, p.backPasses, out);
+    },
+  },
+  noEoiAfterHalt: {
+    phase: 'step',
+    check: (world, p, out) => {
+      p.backMasked = noEoiAfterHalt(world, p.backMasked, out);
+    },
+  },
 } as const satisfies Record<Defence, { phase: InvariantPhase; check: DefenceCheck }>;
 
 /** The checks of `phase` for a run of `config`: the defences its hostile side's attacks call for. */
@@ -864,6 +870,8 @@ class HonestSideChecker implements InvariantChecker {
     stateWritesSeen: 0,
     frontIrq: new Map(),
     rings: new Map(),
+    backPasses: new Map(),
+    backMasked: new Map(),
   };
 
   constructor(config: WorldConfig, phase: InvariantPhase) {

@@ -13,6 +13,8 @@ import { backendSkipsFinalCheck } from './backend-skips-final-check.ts';
 import { blkbackTrustsReqProd } from './blkback-trusts-req-prod.ts';
 import { blkbackRereadsRequest } from './blkback-rereads-request.ts';
 import { blkfrontEoiNeverSpurious } from './blkfront-eoi-never-spurious.ts';
+import { blkbackEoiNeverSpurious } from './blkback-eoi-never-spurious.ts';
+import { blkbackEoiAfterHalt } from './blkback-eoi-after-halt.ts';
 import { blkfrontQueriesThenEnds } from './blkfront-queries-then-ends.ts';
 import { blkfrontCopiesRequestBack } from './blkfront-copies-request-back.ts';
 import { blkfrontRereadsResponse } from './blkfront-rereads-response.ts';
@@ -338,6 +340,22 @@ const LIST: readonly Mutant[] = [
     words: 'no XEN_EOI_FLAG_SPURIOUS throttling',
     summary:
       'blkif_interrupt ends every event with xen_irq_lateeoi(irq, 0), never flagged spurious',
+  },
+  {
+    drivers: blkbackEoiNeverSpurious,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'no XEN_EOI_FLAG_SPURIOUS throttling',
+    summary:
+      'xen_blkif_schedule ends every pass an event started with xen_irq_lateeoi(ring->irq, 0), never flagged spurious',
+  },
+  {
+    drivers: blkbackEoiAfterHalt,
+    caughtBy: 'honest-side',
+    property: 'hostile-frontend',
+    words: 'a late EOI after -EACCES',
+    summary:
+      'xen_blkif_schedule ends a pass refused with -EACCES by its late EOI and waits for the next event, not for kthread_stop',
   },
   {
     drivers: blkfrontQueriesThenEnds,

@@ -7,7 +7,7 @@ import { XenbusState } from '../../../model/xenbus-state.ts';
 import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
 import { assert } from '../../assert.ts';
 import type { BackRingState } from '../../blkback/back-ring.ts';
-import { canConsume, needsFinalCheck } from '../../blkback/ring-worker.ts';
+import { canConsume, endPass, needsFinalCheck } from '../../blkback/ring-worker.ts';
 import type { Action } from '../action.ts';
 import { settleDrain } from '../backend-effects.ts';
 import type { ActionOf, ActorModule } from '../kinds.ts';
@@ -50,8 +50,11 @@ export const BLKBACK: ActorModule<'blkback'> = {
     },
     // One RING_COPY_REQUEST: the frontend may publish between two of them.
     consumeRequest: {
-      perform: (world, a) =>
-        world.drivers.blkback.consumeRequest(backRing(world, a.ring), world.host.env),
+      perform: (world, a) => {
+        const ring = backRing(world, a.ring);
+        world.drivers.blkback.consumeRequest(ring, world.host.env);
+        endPass(ring, world.host.env);
+      },
       describe: (a) => `blkback ring ${a.ring}: consume one request`,
       faultStart: false,
     },
@@ -69,7 +72,11 @@ export const BLKBACK: ActorModule<'blkback'> = {
     },
     // RING_FINAL_CHECK_FOR_REQUESTS before the ring thread sleeps: races with the frontend's push.
     finalCheck: {
-      perform: (world, a) => world.drivers.blkback.finalCheck(backRing(world, a.ring)),
+      perform: (world, a) => {
+        const ring = backRing(world, a.ring);
+        world.drivers.blkback.finalCheck(ring);
+        endPass(ring, world.host.env);
+      },
       describe: (a) => `blkback ring ${a.ring}: final check`,
       faultStart: false,
     },

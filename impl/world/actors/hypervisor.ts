@@ -13,6 +13,8 @@ function deliverEvent(world: World, action: ActionOf<'hypervisor', 'deliverEvent
     const ring = backRing(world, action.ring);
     const delivered = world.evtchn.deliver(BACKEND_DOMID, ring.port);
     assert(delivered, 'backend ring %s: event delivered while not pending', action.ring);
+    // lateeoi_ack_dynirq: masked until the ring thread's xen_irq_lateeoi (XSA-332).
+    world.evtchn.mask(BACKEND_DOMID, ring.port);
     // xen_blkif_be_int: wake the ring thread.
     wake(ring);
     return;
@@ -30,7 +32,11 @@ function deliverEvent(world: World, action: ActionOf<'hypervisor', 'deliverEvent
 
 /** xen_irq_lateeoi_worker: the delay of a late EOI after spurious events is over. */
 function lateEoiExpired(world: World, action: ActionOf<'hypervisor', 'lateEoiExpired'>): void {
-  assert(action.side === 'blkfront', 'only blkfront rings delay late EOIs');
+  if (action.side === 'blkback') {
+    // The backend domain's events core: the same xen_irq_lateeoi_worker, for a ring thread's EOI.
+    world.evtchn.lateEoiExpired(BACKEND_DOMID, backRing(world, action.ring).port);
+    return;
+  }
   const rinfo = world.front.device.rings[action.ring];
   assert(rinfo !== undefined, 'frontend ring %s exists', action.ring);
   world.evtchn.lateEoiExpired(world.guestDomid, rinfo.port);
@@ -52,11 +58,19 @@ export const HYPERVISOR: ActorModule<'hypervisor'> = {
   },
 };
 
-/** Every pending, unmasked channel: the backend's rings first, then the guest's (while it runs). */
+/**
+ * Every delayed late EOI whose timer can fire and every pending, unmasked channel: the backend's
+ * rings first, then the guest's (while it runs).
+ */
 export function deliverEnabled(world: World, out: Action[]): void {
   const evtchn = world.evtchn;
   const cache = world.actionCache;
   // Most steps leave no event pending: one count per domain spares a look at every port.
+  if (evtchn.anyEoiDelayed(BACKEND_DOMID)) {
+    for (const ring of world.host.back.rings)
+      if (evtchn.isEoiDelayed(BACKEND_DOMID, ring.port))
+        out.push(cache.ring('blkback', 'lateEoiExpired', ring.index));
+  }
   if (evtchn.anyPending(BACKEND_DOMID)) {
     for (const ring of world.host.back.rings)
       if (evtchn.isDeliverable(BACKEND_DOMID, ring.port))

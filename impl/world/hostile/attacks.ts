@@ -30,6 +30,7 @@ import {
   frontRingBeforeKeysRead,
   frontRingWithFreeSlot,
   frontRingNotPending,
+  frontRingPeerNotPending,
   frontRingRevoking,
   frontRingWithUnreadOrHeldResponse,
   replayableBackRing,
@@ -79,7 +80,14 @@ export type Defence =
   /** blkback: a malformed request gets its error status and a report. */
   | 'refuseGarbage'
   /** blkback: it halts a ring whose req_prod lies more than a ring ahead. */
-  | 'haltOnReqProdOverflow';
+  | 'haltOnReqProdOverflow'
+  /**
+   * blkback: a ring thread's pass that saw no request ends with XEN_EOI_FLAG_SPURIOUS, so from the
+   * second such pass in a row the channel stays masked until the lateeoi worker's delay.
+   */
+  | 'throttleBackendEvents'
+  /** blkback: a ring halted over its req_prod sends no late EOI: its channel stays masked. */
+  | 'noEoiAfterHalt';
 
 export interface AttackRow {
   readonly side: HostileSide;
@@ -240,7 +248,7 @@ const ATTACKS = {
     side: 'blkfront',
     target: anyFrontRing,
     perform: fe.reqProdBeyondRing,
-    defences: ['accountEveryRequest', 'haltOnReqProdOverflow'],
+    defences: ['accountEveryRequest', 'haltOnReqProdOverflow', 'noEoiAfterHalt'],
   },
   // dispatch_rw_block_io / dispatch_other_io refuse malformed requests with an error status.
   garbageRequest: {
@@ -278,6 +286,14 @@ const ATTACKS = {
     target: frontRingWithFreeSlot,
     perform: fe.garbageRequest,
     defences: ['accountEveryRequest', 'refuseGarbage'],
+  },
+  // XSA-332: a guest that notifies again each time blkback's ring thread has EOI'd, with nothing
+  // published behind it: the late EOI flagged spurious throttles the channel (xen_irq_lateeoi).
+  floodBackendEvents: {
+    side: 'blkfront',
+    target: frontRingPeerNotPending,
+    perform: fe.floodBackendEvents,
+    defences: ['accountEveryRequest', 'throttleBackendEvents'],
   },
 } as const satisfies Record<string, AttackRow>;
 

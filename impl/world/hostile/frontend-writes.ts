@@ -192,6 +192,21 @@ export function reqProdBeyondRing(
 }
 
 /**
+ * One notification of a flood on the backend's channel of the ring, with nothing published
+ * behind it (the guest's own EVTCHNOP_send on its port; the spec sends several, one per step).
+ */
+export function floodBackendEvents(
+  world: World,
+  _r: AdversaryRecord,
+  action: HostileAction,
+): boolean {
+  const rinfo = targetFrontRing(world, action.ring);
+  const sent = world.evtchn.notify(world.guestDomid, rinfo.port);
+  assert(!sent.ok || world.evtchn.peerOf(world.guestDomid, rinfo.port) !== undefined, 'bound');
+  return sent.ok;
+}
+
+/**
  * The guest grants the backend a page of its own (gnttab_grant_foreign_access from its own code,
  * not blkfront's): an indirect page holding `descriptors`, read-only, or a writable data page.
  */

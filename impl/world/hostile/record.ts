@@ -42,7 +42,7 @@ export interface AdversaryRecord {
   taken: number;
   /** Per spec of the plan: already taken (each spec is one shot, a flood's several). */
   readonly used: boolean[];
-  /** Per spec of the plan: notifications a floodEvents spec sent so far. */
+  /** Per spec of the plan: notifications a flood spec (floodEvents, floodBackendEvents) sent so far. */
   readonly floodShots: number[];
   /** Attacks that changed something, by name, in first-effect order (no-op attempts not counted). */
   readonly effective: Map<HostileAttack, number>;
@@ -102,7 +102,7 @@ export function spendSpec(record: AdversaryRecord, plan: HostilePlan, action: Ho
   // A flood's later notifications are the same attack going on: only its first counts.
   const shots = record.floodShots[spec] ?? 0;
   assert(shots > 0 || record.taken < plan.budget, 'an attack is enabled only within the budget');
-  if (action.attack === 'floodEvents') {
+  if (FLOODS.has(action.attack)) {
     record.floodShots[spec] = shots + 1;
     if (shots + 1 < floodShotsOf(action.value)) {
       if (shots === 0) record.taken += 1;
@@ -113,7 +113,10 @@ export function spendSpec(record: AdversaryRecord, plan: HostilePlan, action: Ho
   record.used[spec] = true;
 }
 
-/** How many notifications one floodEvents spec sends, each after the last was handled. */
+/** The attacks whose spec sends several notifications, each after the last was handled. */
+const FLOODS: ReadonlySet<HostileAttack> = new Set(['floodEvents', 'floodBackendEvents']);
+
+/** How many notifications one flood spec sends, each after the last was handled. */
 export function floodShotsOf(value: number): number {
   assert(Number.isInteger(value) && value >= 0, 'a spec value');
   return 2 + (value % 6);

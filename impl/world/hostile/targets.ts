@@ -176,3 +176,14 @@ export function frontRingRevoking(world: World, spec: AttackSpec): number | unde
   }
   return undefined;
 }
+
+/** A frontend ring whose channel's backend end is bound and not pending: a notify is a new event. */
+export function frontRingPeerNotPending(world: World, spec: AttackSpec): number | undefined {
+  const ring = anyFrontRing(world, spec);
+  if (ring === undefined) return undefined;
+  const rinfo = world.front.device.rings[ring];
+  assert(rinfo !== undefined, 'picked among the device’s rings');
+  const peer = world.evtchn.peerOf(world.guestDomid, rinfo.port);
+  if (peer === undefined || world.evtchn.isPending(peer.dom, peer.port)) return undefined;
+  return ring;
+}
