@@ -47,6 +47,7 @@ describe('the attack table', () => {
       'ringPageOrderWithRefs',
       'rewriteIndirect',
       'mapFailure',
+      'floodBackendEvents',
     ]);
   });
 
@@ -64,8 +65,10 @@ describe('the attack table', () => {
     expect([...defencesAgainst('blkfront')].sort()).toEqual([
       'accountEveryRequest',
       'haltOnReqProdOverflow',
+      'noEoiAfterHalt',
       'refuseBadConnect',
       'refuseGarbage',
+      'throttleBackendEvents',
     ]);
   });
 
