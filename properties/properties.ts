@@ -48,7 +48,7 @@ export const grantAccounting: PropertyDef = {
   name: 'grant-accounting',
   summary:
     'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
-  codes: ['grant-leak', 'ring-isolation', 'release-once'],
+  codes: ['grant-leak', 'ring-isolation', 'release-once', 'grant-permission'],
   scenario: scenarioArb(
     withWeights(
       { persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 },

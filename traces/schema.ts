@@ -318,6 +318,7 @@ const VIOLATION_CODES = {
   'feature-negotiation': true,
   'read-once': true,
   'release-once': true,
+  'grant-permission': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

@@ -23,6 +23,8 @@ export interface MappedSegment {
   readonly lastSect: number;
   /** True when the mapping belongs to the persistent tree (released, not unmapped, at the end). */
   readonly persistent: boolean;
+  /** Mapped without GNTMAP_readonly: the backend may write guest data into it (a READ). */
+  readonly writable: boolean;
 }
 
 export type IoKind = 'read' | 'write' | 'flush' | 'discard';

@@ -23,7 +23,8 @@ export function mapSegments(
 ): MappedSegment[] | undefined {
   maybe(descriptors.length === 0); // a flush carries no data
   const mapped: MappedSegment[] = [];
-  // Read-only only when grants are one-shot and the backend only reads guest memory.
+  // xen_blkbk_map: GNTMAP_readonly only when grants are one-shot (!use_persistent_gnts) and the
+  // request writes to disk (the backend only reads guest memory); a persistent one may serve a READ later.
   const writable = env.features.persistent || isRead;
   maybe(writable);
   for (const seg of descriptors) {
@@ -46,6 +47,7 @@ export function mapSegments(
       firstSect: seg.firstSect,
       lastSect: seg.lastSect,
       persistent: page.persistent,
+      writable: page.writable,
     });
   }
   assert(mapped.length === descriptors.length, 'request %s: segments not all mapped', requestId);
@@ -57,14 +59,14 @@ function mapOne(
   gref: number,
   writable: boolean,
   env: BackEnv,
-): { page: Uint8Array; persistent: boolean } | undefined {
+): { page: Uint8Array; persistent: boolean; writable: boolean } | undefined {
   if (env.features.persistent) {
     const known = ring.persistent.get(gref);
     maybe(known !== undefined);
     if (known !== undefined && !known.active) {
       assert(known.mapping.ref === gref, 'persistent tree files grant %s elsewhere', gref);
       known.active = true;
-      return { page: known.mapping.page, persistent: true };
+      return { page: known.mapping.page, persistent: true, writable: known.mapping.writable };
     }
     // Found but active: the frontend reused a reference still in use; map it one-shot instead.
   }
@@ -77,7 +79,7 @@ function mapOne(
     'ring %s: persistent tree past max_pgrants',
     ring.index,
   );
-  return { page: mapping.value.page, persistent: keep };
+  return { page: mapping.value.page, persistent: keep, writable: mapping.value.writable };
 }
 
 /**

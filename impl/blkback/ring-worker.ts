@@ -406,8 +406,10 @@ function doIo(pending: PendingRequest, env: BackEnv): void {
   let sector = pending.sector;
   for (const seg of pending.segments) {
     const bytes = seg.page.subarray(seg.firstSect * 512, (seg.lastSect + 1) * 512);
-    if (pending.kind === 'read') env.disk.read(sector, bytes);
-    else env.disk.write(sector, bytes);
+    // A READ stores guest data through the mapping: Xen refuses it through a GNTMAP_readonly one.
+    if (pending.kind === 'read') {
+      if (env.gnttab.writeThrough(seg.gref, seg.writable, env.domid)) env.disk.read(sector, bytes);
+    } else env.disk.write(sector, bytes);
     sector += seg.lastSect - seg.firstSect + 1;
   }
   assert(sector >= pending.sector, 'request %s: I/O ran backwards', pending.id);

@@ -86,6 +86,23 @@ describe('GrantTable', () => {
     expect(table.unmap(ref, OTHER)).toEqual({ ok: false, error: 'wrong-domain' });
   });
 
+  it('refuses a write through a read-only mapping, records it, and allows one through a writable', () => {
+    const { memory, table } = fresh();
+    const ref = grant(table, memory.allocPages(1));
+    const readOnly = table.map(ref, BACKEND, false);
+    const writable = table.map(ref, BACKEND, true);
+    if (!readOnly.ok || !writable.ok) throw new Error('maps of a writable grant failed');
+    expect(table.writeThrough(ref, writable.value.writable, BACKEND)).toBe(true);
+    expect(table.faultedWrites()).toEqual([]);
+    expect(table.writeThrough(ref, readOnly.value.writable, BACKEND)).toBe(false);
+    expect(table.faultedWrites()).toEqual([{ mapper: BACKEND, ref }]);
+    // Every refused write is recorded, oldest first.
+    const other = grant(table, memory.allocPages(1));
+    table.map(other, BACKEND, false);
+    table.writeThrough(other, false, BACKEND);
+    expect(table.faultedWrites().map((f) => f.ref)).toEqual([ref, other]);
+  });
+
   it('counts maps and keeps accounting by grantee and mapper', () => {
     const { memory, table } = fresh();
     const frame = memory.allocPages(1);

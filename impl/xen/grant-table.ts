@@ -10,8 +10,11 @@
 // deferred list (gnttab_add_deferred) and handleDeferred, the guest kernel's deferred timer
 // (gnttab_handle_deferred), retries each entry once, ending those no longer mapped.
 // map/unmap are the grantee's GNTTABOP_map_grant_ref / unmap_grant_ref; the mapping aliases the
-// granter's page bytes. A read-only mapping still hands out a Uint8Array (JavaScript cannot
-// enforce it); honest backends only read it and a hostile one is caught by the data invariant.
+// granter's page bytes. A read-only mapping (GNTMAP_readonly) still hands out a Uint8Array, which
+// JavaScript cannot make read-only without a proxy on the hot path, so the permission is enforced
+// at the write: a mapper writes through a mapping only after writeThrough() allows it. Xen installs
+// a GNTMAP_readonly mapping without write permission, so such a write faults in the mapper and the
+// page is left as it was; the fault is recorded (writeFaults) for the grant-permission invariant.
 import { assert } from '../assert.ts';
 import {
   FORK_SELF,
@@ -35,6 +38,12 @@ export type GrantError =
   | 'wrong-domain'
   | 'read-only'
   | 'not-mapped';
+
+/** A write the mapper attempted through a read-only mapping (a page fault in the mapper). */
+export interface GrantWriteFault {
+  readonly mapper: DomId;
+  readonly ref: GrantRef;
+}
 
 export interface GrantMapping {
   readonly ref: GrantRef;
@@ -97,6 +106,8 @@ export class GrantTable implements ForksSelf, HashesSelf {
   private hashB = 0;
   /** drivers/xen/grant-table.c's deferred_list: references ended by force, oldest first. */
   private deferred: GrantRef[] = [];
+  /** Writes refused because the mapping was read-only, oldest first. */
+  private writeFaults: GrantWriteFault[] = [];
 
   constructor(owner: DomId, memory: DomainMemory, refCountMax: number) {
     assert(memory.domid === owner, 'GrantTable: memory belongs to another domain');
@@ -231,6 +242,25 @@ export class GrantTable implements ForksSelf, HashesSelf {
     return ok({ ref, frame, page, writable });
   }
 
+  /**
+   * `mapper` is about to write through its mapping of `ref`, made `writable` or not: a mapping Xen
+   * made with GNTMAP_readonly has no write permission in the mapper's page tables, so the write
+   * faults (recorded, and false: the caller must not write; the page stays as it was).
+   */
+  writeThrough(ref: GrantRef, writable: boolean, mapper: DomId): boolean {
+    if (writable) return true;
+    assert(this.mapCount(ref) > 0, 'writeThrough: dom %s does not map grant %s', mapper, ref);
+    this.changing();
+    this.writeFaults.push({ mapper, ref });
+    assert(this.writeFaults.length > 0, 'writeThrough: the fault was not recorded');
+    return false;
+  }
+
+  /** Writes refused by writeThrough, oldest first (judged by the grant-permission invariant). */
+  faultedWrites(): readonly GrantWriteFault[] {
+    return this.writeFaults;
+  }
+
   /** GNTTABOP_unmap_grant_ref: drops one of `mapper`'s mappings of `ref`. */
   unmap(ref: GrantRef, mapper: DomId): Result<void, GrantError> {
     if (!this.inRange(ref)) return E_BAD_REF;
@@ -339,6 +369,7 @@ export class GrantTable implements ForksSelf, HashesSelf {
     copy.grantedByGrantee = new Map(this.grantedByGrantee);
     copy.mappedByMapper = new Map(this.mappedByMapper);
     copy.deferred = [...this.deferred];
+    copy.writeFaults = [...this.writeFaults];
     assert(copy.grantee === this.grantee && copy.pages !== this.pages, 'grant table fork');
     return copy;
   }
@@ -392,6 +423,11 @@ export class GrantTable implements ForksSelf, HashesSelf {
     own.mix(free);
     own.mix(this.deferred.length);
     for (const ref of this.deferred) own.mix(ref);
+    own.mix(this.writeFaults.length);
+    for (const f of this.writeFaults) {
+      own.mix(f.mapper);
+      own.mix(f.ref);
+    }
     own.mix(this.granted);
     own.mix(this.mapped);
     return own;

@@ -247,6 +247,11 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkfront-queries-then-ends',
     { bounds: { ...W1, ...attack('blkback', 'mapDuringRevocation', 0) }, depth: 24, kind: 'step' },
   ],
+  // One read with one-shot grants: its data lands through the mapping made read-only.
+  [
+    'blkback-writes-readonly-grant',
+    { bounds: { requests: 1, ops: ['read'] }, depth: 18, kind: 'step' },
+  ],
   // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
   [
     'blkback-follows-frontend-state',

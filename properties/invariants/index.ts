@@ -1,5 +1,6 @@
 // The registry: every invariant the suite checks, by phase.
 import { grantAccounting, grantAccountingFull } from './grant-accounting.ts';
+import { grantPermission } from './grant-permission.ts';
 import type { Invariant } from './invariant.ts';
 import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
 import { honestSide, honestSideAtQuiescence } from './honest-side.ts';
@@ -26,6 +27,7 @@ export const INVARIANTS: readonly Invariant[] = [
   // Before grant accounting: an entry moved to another ring also breaks both rings' counts.
   ringIsolation,
   grantAccounting,
+  grantPermission,
   releaseOnce,
   legalXenbusTransitions,
   // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.

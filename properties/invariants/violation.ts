@@ -19,6 +19,7 @@ export type ViolationCode =
   | 'feature-negotiation'
   | 'read-once'
   | 'release-once'
+  | 'grant-permission'
   | 'canary';
 
 export interface Violation {

@@ -26,6 +26,7 @@ import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
 import { disconnectKeepsReleased } from './disconnect-keeps-released.ts';
+import { blkbackWritesReadonlyGrant } from './blkback-writes-readonly-grant.ts';
 import { dropGrantOnCompletion } from './drop-grant-on-completion.ts';
 import { frontendEoiAfterError } from './frontend-eoi-after-error.ts';
 import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
@@ -379,6 +380,13 @@ const LIST: readonly Mutant[] = [
     words: 'released',
     summary:
       'xen_blkif_disconnect with a ring busy keeps every ring listed, the released ones too, and releases them again later',
+  },
+  {
+    drivers: blkbackWritesReadonlyGrant,
+    caughtBy: 'grant-permission',
+    words: 'wrote through its read-only mapping',
+    summary:
+      "xen_blkbk_map_seg maps a READ's one-shot grants read-only (GNTMAP_readonly test inverted) and stores the disk's data through them",
   },
 ];
 
