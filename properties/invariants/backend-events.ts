@@ -20,14 +20,6 @@ export function backRingFrame(world: World, ring: BackRingState): Frame | undefi
   return ref === undefined ? undefined : world.guestGnttab.entry(ref)?.frame;
 }
 
-/**
- * One backend ring across steps: its page and its number. Frames are never reused, so a ring a
- * reconnect or restart builds afresh is a new key even where it keeps the number.
- */
-export function ringKey(frame: Frame, ring: BackRingState): number {
-  return frame * 4096 + ring.index;
-}
-
 /** One backend ring's passes as the judge saw them after the previous step. */
 export interface BackPasses {
   /** A pass an event started is under way (its late EOI owed). */

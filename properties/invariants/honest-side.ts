@@ -39,7 +39,6 @@ import {
   backendSpuriousThrottled,
   backRingFrame,
   noEoiAfterHalt,
-  ringKey,
 } from './backend-events.ts';
 import type { Invariant, InvariantChecker, InvariantPhase } from './invariant.ts';
 import { hostileRun } from './runs.ts';
@@ -74,7 +73,7 @@ interface Progress {
   stateWritesSeen: number;
   /** Per frontend ring (by its first frame): its handler run and spurious runs in a row. */
   frontIrq: Map<Frame, FrontIrq>;
-  /** By ringKey: was req_prod beyond the ring, how many requests consumed, was it halted. */
+  /** By ring serial: was req_prod beyond the ring, how many requests consumed, was it halted. */
   rings: Map<number, RingBefore>;
   /** By ring serial: the ring thread's passes and spurious EOIs in a row (backend-events.ts). */
   backPasses: Map<number, BackPasses>;
@@ -435,9 +434,9 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
   const seen: Progress['rings'] = new Map();
   for (const ring of world.host.back.rings) {
     const b = ring.back;
-    const frame = backRingFrame(world, ring);
-    const key = frame === undefined ? undefined : ringKey(frame, ring);
-    const before = key === undefined ? undefined : p.rings.get(key);
+    // The ring instance, not its page: a release and a new map of the same page is a new ring.
+    const key = ring.serial;
+    const before = p.rings.get(key);
     if (before?.overflow === true && ring.consumedCount > before.consumed) {
       out.push(
         violation(
@@ -449,12 +448,11 @@ function backendRings(world: World, p: Progress, out: Violation[]): void {
       );
     }
     if (before !== undefined) haltedExactly(world, ring, before, out);
-    if (key !== undefined)
-      seen.set(key, {
-        overflow: backProducerOverflow(b),
-        consumed: ring.consumedCount,
-        halted: ring.halted,
-      });
+    seen.set(key, {
+      overflow: backProducerOverflow(b),
+      consumed: ring.consumedCount,
+      halted: ring.halted,
+    });
     // A request copied but not dispatched yet (the worker's window) is owed too.
     const owed =
       ring.inflight.size + (ring.barrier !== undefined ? 1 : 0) + (ring.held !== undefined ? 1 : 0);
