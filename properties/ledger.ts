@@ -39,9 +39,18 @@ export class Ledger implements GuestObserver, HashesSelf {
   private readonly writes: RangeWrite[] = [];
   private readonly writesByTag = new Map<number, RangeWrite>();
   private seq = 0;
+  /**
+   * Each data page the guest handed the block layer, to the tag of its request (frames are never
+   * reused): no-leak lets a trusted backend see such a page whole, and nothing else.
+   */
+  private readonly bufferFrames = new Map<number, number>();
 
   submitted(request: BlockRequest): void {
     this.seq += 1;
+    const buffer = request.buffer;
+    if (buffer !== undefined)
+      for (let p = 0; p < buffer.pageCount; p++)
+        this.bufferFrames.set(buffer.firstFrame + p, request.tag);
     this.entries.set(request.tag, {
       request,
       submittedAt: this.seq,
@@ -60,6 +69,11 @@ export class Ledger implements GuestObserver, HashesSelf {
       this.writesByTag.set(request.tag, write);
       this.writes.push(write);
     }
+  }
+
+  /** The frame is a data page of a request the guest submitted (a page of its own memory). */
+  isBufferFrame(frame: number): boolean {
+    return this.bufferFrames.has(frame);
   }
 
   completed(request: BlockRequest, outcome: Outcome, data: Uint8Array | undefined): void {

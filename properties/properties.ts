@@ -47,11 +47,20 @@ export const dataIntegrity: PropertyDef = {
 export const grantAccounting: PropertyDef = {
   name: 'grant-accounting',
   summary:
-    'every grant free in one ring list, held by one request or persistent in one ring; all ended after close',
-  codes: ['grant-leak', 'ring-isolation', 'release-once', 'grant-permission'],
+    'every grant free in one ring list, held by one request or persistent in one ring, showing the backend nothing private; all ended after close',
+  codes: ['grant-leak', 'ring-isolation', 'release-once', 'grant-permission', 'no-leak'],
+  // Shared pages: persistent grants and indirect pages, and half the runs with an untrusted
+  // backend (no-leak's bounce), to check what the grants show as well as where they are.
   scenario: scenarioArb(
     withWeights(
-      { persistent: 80, indirect: 70, largeRequests: 50, unplug: 35, frontendClose: 25 },
+      {
+        persistent: 80,
+        indirect: 70,
+        largeRequests: 50,
+        unplug: 35,
+        frontendClose: 25,
+        untrustedBackend: 50,
+      },
       { ioHeavyPercent: IO_HEAVY },
     ),
   ),

@@ -125,6 +125,7 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   guestUnbindAfterWrites: 'number?',
   guestKexec: 'boolean?',
   backendProbeFailure: 'boolean?',
+  backendUntrusted: 'boolean?',
 };
 const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
   dir: 'string',
@@ -319,6 +320,7 @@ const VIOLATION_CODES = {
   'read-once': true,
   'release-once': true,
   'grant-permission': true,
+  'no-leak': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

@@ -89,7 +89,12 @@ export interface BlkfrontDevice {
   ringPageOrder: number;
   connection: Connection;
   features: FrontFeatures;
-  /** info->bounce: data goes through the ring's own granted pages (persistent grants on). */
+  /** What talk_to_blkback read from the own `trusted` node (absent or unparsable: trusted). */
+  backendTrusted: boolean;
+  /**
+   * info->bounce: data goes through the ring's own granted pages, never the guest's (persistent
+   * grants on, or the backend untrusted). Set by blkfront_gather_backend_features (bounces()).
+   */
   bounce: boolean;
   /** Requests captured by blkfront_resume, reissued by blkif_recover. */
   captured: BlockRequest[];

@@ -3,7 +3,7 @@
 // (blkfront_gather_backend_features) and xenbus_switch_state. They sit in the Drivers table so a
 // variant can replace them.
 import { negotiateIndirectSegments } from '../../model/negotiate.ts';
-import { BE, readUnsigned } from '../../model/xenstore-keys.ts';
+import { BE, FE, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert } from '../assert.ts';
 import type { FrontFeatures } from './device.ts';
 
@@ -24,6 +24,27 @@ export function readBackendLimits(read: (key: string) => string | undefined): Ba
   assert(limits.queueCountMax === undefined || Number.isInteger(limits.queueCountMax), 'u32');
   assert(limits.ringPageOrderMax === undefined || Number.isInteger(limits.ringPageOrderMax), 'u32');
   return limits;
+}
+
+/**
+ * talk_to_blkback's xenbus_read_unsigned(dev->nodename, "trusted", 1): the toolstack's word on
+ * the backend (the xen_blkif_trusted module parameter is left at its default, true).
+ */
+export function readTrusted(read: (key: string) => string | undefined): boolean {
+  const value = readUnsigned(read(FE.trusted));
+  assert(value === undefined || Number.isInteger(value), 'trusted reads as a u32');
+  return value === undefined || value !== 0;
+}
+
+/**
+ * info->bounce as Linux sets it since 2400617da7ee ("xen/blkfront: force data bouncing when
+ * backend is untrusted", XSA-403): bounce when the backend is untrusted (talk_to_blkback) or
+ * persistent grants are on (blkfront_gather_backend_features). Pure.
+ */
+export function bounces(backendTrusted: boolean, persistent: boolean): boolean {
+  const bounce = !backendTrusted || persistent;
+  assert(bounce || (backendTrusted && !persistent), 'a trusted backend without persistent grants');
+  return bounce;
 }
 
 /**

@@ -105,8 +105,10 @@ export function issueItem(
       const pageCount = Math.ceil((offset + count) / SECTORS_PER_PAGE);
       // blk_queue_max_segments: no request needs more pages than the device takes.
       assert(count > 0 && pageCount <= segmentLimit, 'request of %s pages', pageCount);
+      // A bio's pages are ordinary guest memory: around (and, for a read, under) the request's
+      // sectors they hold other private data (XSA-403: a 4 KiB grant shows the whole page).
       const buffer = Object.freeze({
-        firstFrame: memory.allocPages(pageCount),
+        firstFrame: memory.allocRecycledPages(pageCount),
         pageCount,
         offsetBytes: offset * SECTOR_SIZE,
       });
@@ -134,11 +136,13 @@ export function issueItem(
   return out;
 }
 
-/** Words 0 and 1 of every written sector: the writer's tag and the sector number. */
+/** Words 0 and 1 of every written sector: the writer's tag and the sector number; zeros between. */
 export function stampWrite(request: BlockRequest, memory: DomainMemory): void {
   const bytes = requestBytes(request, memory);
   assert(bytes !== undefined, 'write %s without a buffer to stamp', request.tag);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The write's data is every byte of its sectors: what the guest means the disk to hold.
+  bytes.fill(0);
   for (let s = 0; s < request.sectorCount; s++) {
     const at = s * SECTOR_SIZE;
     view.setUint32(at, request.tag, true);

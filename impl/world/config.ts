@@ -93,6 +93,11 @@ export interface FaultPlan {
    * directory, over the first session's keys.
    */
   readonly guestKexec?: boolean;
+  /**
+   * The toolstack marks the backend untrusted (LIBXL_DISK_BACKEND_UNTRUSTED): libxl writes the
+   * frontend's `trusted` node as 0 and blkfront bounces every data page through its own (XSA-403).
+   */
+  readonly backendUntrusted?: boolean;
   /** With unplug: the detach may also come before the frontend started talking to blkback. */
   readonly detachEarly?: boolean;
   /**

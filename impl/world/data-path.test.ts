@@ -55,6 +55,7 @@ function harness(persistent: boolean, indirectSegments: number) {
     rings: [],
     ringPageOrder: 0,
     connection: 'connected',
+    backendTrusted: true,
     bounce: persistent,
     captured: [],
     features: { persistent, indirectSegments, flush: 'flush', discard: true, discardSecure: false },

@@ -28,6 +28,7 @@ import {
 import { buildRequest, flushRequests, queueRequest } from '../blkfront/queue-request.ts';
 import { captureInflight, freeRings, requeueCaptured } from '../blkfront/recover.ts';
 import {
+  bounces,
   gatherBackendFeatures,
   readBackendLimits,
   readDeviceInfo,
@@ -128,6 +129,11 @@ export interface BlkfrontDrivers {
    * what the backend did not advertise: the backend rejects a request it cannot serve.
    */
   readonly gatherBackendFeatures: typeof gatherBackendFeatures;
+  /**
+   * info->bounce from the `trusted` node talk_to_blkback read and the negotiated persistent
+   * grants. Pure. True makes every data page the backend sees one of the ring's own pages.
+   */
+  readonly bounces: typeof bounces;
   /**
    * blkfront_connect's xenbus_gather of the mandatory device keys (sectors, info, sector-size):
    * the first one absent or unparsable, undefined when all read. Reads only through `read`; a
@@ -257,6 +263,7 @@ export const HONEST_DRIVERS: Drivers = {
     keyLayout,
     readBackendLimits,
     gatherBackendFeatures,
+    bounces,
     readDeviceInfo,
     switchState: xenbusSwitchState,
   },

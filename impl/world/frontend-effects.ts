@@ -8,6 +8,7 @@ import { assert, unreachable } from '../assert.ts';
 import { setupRing } from '../blkfront/setup.ts';
 import { failOutstanding } from '../blkfront/recover.ts';
 import { segmentLimit } from '../blkfront/device.ts';
+import { readTrusted } from '../blkfront/xenbus.ts';
 import { backendPath, frontendErrorPath, frontendPath } from '../../model/xenstore-paths.ts';
 import { type MachineSide, settle } from './machine-loop.ts';
 import { splitForLimit } from './block-layer.ts';
@@ -32,6 +33,12 @@ function readBackend(world: World, key: string): string | undefined {
   return read.ok ? read.value : undefined;
 }
 
+/** A key of blkfront's own directory (dev->nodename), as the guest reads it. */
+function readOwn(world: World, key: string): string | undefined {
+  const read = world.xs.read(world.guestDomid, `${frontendPath(world.guestDomid)}/${key}`);
+  return read.ok ? read.value : undefined;
+}
+
 function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent | undefined {
   const front = world.front;
   const dev = front.device;
@@ -40,6 +47,7 @@ function runFrontendEffect(world: World, effect: FrontendEffect): FrontendEvent 
       switchFrontendState(world, effect.state);
       return undefined;
     case 'readBackendLimits':
+      dev.backendTrusted = readTrusted((key) => readOwn(world, key));
       return {
         type: 'backend.limitsRead',
         ...world.drivers.blkfront.readBackendLimits((key) => readBackend(world, key)),
@@ -200,8 +208,8 @@ function readFeatures(world: World): void {
     (key) => readBackend(world, key),
     world.config.frontend,
   );
-  // Persistent grants force bouncing through the ring's own pages (info->bounce).
-  dev.bounce = dev.features.persistent;
+  // Persistent grants or an untrusted backend force bouncing through the ring's own pages.
+  dev.bounce = world.drivers.blkfront.bounces(dev.backendTrusted, dev.features.persistent);
 }
 
 /** A dead disk fails what blk-mq still holds; requests on the rings wait for their responses. */

@@ -72,7 +72,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     resetAwaits: undefined,
   };
   introduceDomain(xs, FIRST_GUEST_DOMID);
-  createDevice(xs, FIRST_GUEST_DOMID);
+  createDevice(xs, FIRST_GUEST_DOMID, config.faults.backendUntrusted !== true);
   world.host = createHost(world, 0, config.backend);
   // A fresh world: the toolstack's transactions committed, no channel, no grant yet.
   assert(xs.openTransactions() === 0, 'a fresh world with an open transaction');
@@ -91,6 +91,7 @@ export function freshDevice(): BlkfrontDevice {
     rings: [],
     ringPageOrder: 0,
     connection: 'disconnected',
+    backendTrusted: true,
     bounce: false,
     captured: [],
     features: {

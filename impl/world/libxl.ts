@@ -52,10 +52,10 @@ export function introduceDomain(xs: Xenstore, guest: DomId): void {
  * libxl__device_disk_add: both directories with their permissions first (children inherit a
  * node's permissions when created), then their keys, state Initialising, one transaction.
  */
-export function createDevice(xs: Xenstore, guest: DomId): void {
+export function createDevice(xs: Xenstore, guest: DomId, backendTrusted: boolean): void {
   assert(guest !== BACKEND_DOMID && guest > 0, 'a vbd for domain %s', guest);
   const tx = xs.transactionStart(BACKEND_DOMID);
-  writeFrontendDir(xs, guest, tx);
+  writeFrontendDir(xs, guest, tx, backendTrusted);
   writeBackendDir(xs, guest, tx);
   mustOk(xs.transactionEnd(BACKEND_DOMID, tx, true), 'device creation commits');
   // Both ends start in Initialising: the drivers' probes find a fresh device.
@@ -82,7 +82,7 @@ export function recreateBackendDir(xs: Xenstore, guest: DomId): void {
   assert(readsInitialising(xs, backendPath(guest)), 'backend of %s re-created started', guest);
 }
 
-function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
+function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number, trusted: boolean): void {
   assert(tx > 0, 'the frontend directory of %s is written outside a transaction', guest);
   const fe = frontendPath(guest);
   const w = (path: string, value: string): void =>
@@ -106,7 +106,8 @@ function writeFrontendDir(xs: Xenstore, guest: DomId, tx: number): void {
   w(`${fe}/${FE.state}`, String(XenbusState.Initialising));
   w(`${fe}/${FE.virtualDevice}`, String(VBD_DEVID));
   w(`${fe}/${FE.deviceType}`, 'disk');
-  w(`${fe}/${FE.trusted}`, '1');
+  // libxl__device_disk_add: "trusted" is 0 when LIBXL_DISK_BACKEND_UNTRUSTED is set (XSA-403).
+  w(`${fe}/${FE.trusted}`, trusted ? '1' : '0');
 }
 
 function writeBackendDir(xs: Xenstore, guest: DomId, tx: number): void {

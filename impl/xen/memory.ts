@@ -116,6 +116,23 @@ export class DomainMemory implements ForksSelf, HashesSelf {
     assert(this.allocated >= 0, 'freePages: allocated count underflow');
   }
 
+  /**
+   * alloc_pages without __GFP_ZERO: a run whose every word still holds what the frame's earlier
+   * user left, this domain's private data (privateWord). Frame numbers stay fresh (a freed frame
+   * stays dead, so a use after free is still seen); what is recycled is the bytes, which is all a
+   * peer that is granted the page can tell apart.
+   */
+  allocRecycledPages(count: number): Frame {
+    const first = this.allocPages(count);
+    const view = this.view(first, count);
+    assert(view !== undefined, 'allocRecycledPages: run of %s pages', count);
+    new Uint32Array(view.buffer, view.byteOffset, (count * PAGE_SIZE) / 4).fill(
+      privateWord(this.domid),
+    );
+    assert(view.getUint32(0, true) === privateWord(this.domid), 'allocRecycledPages: filled');
+    return first;
+  }
+
   /** The 4096-byte page; asking for a frame we never allocated (or freed) is our bug. */
   page(frame: Frame): Uint8Array {
     const cached = this.pages[frame - FRAME_FIRST];
@@ -232,6 +249,28 @@ export class DomainMemory implements ForksSelf, HashesSelf {
       } else h.mix(1);
     }
   }
+}
+
+/**
+ * The word every 4-byte unit of a domain's private memory holds (no-leak's mark). No field the
+ * drivers share is near it: ids, grefs, sector numbers and the guest's stamps stay far below.
+ */
+export function privateWord(domid: DomId): number {
+  assert(Number.isInteger(domid) && domid >= 0 && domid < 0x100, 'privateWord of dom %s', domid);
+  return (PRIVATE_WORD_BASE | domid) >>> 0;
+}
+
+const PRIVATE_WORD_BASE = 0x5ec2e700;
+
+/**
+ * The byte offset (from `at`) of the first 4-aligned word in `size` bytes of `view` that is
+ * `word`, or -1. A peer reads a word at a time; a private word cut by a field is not counted.
+ */
+export function findWord(view: DataView, at: number, size: number, word: number): number {
+  assert(at >= 0 && at % 4 === 0 && at + size <= view.byteLength, 'findWord at %s', at);
+  const end = at + size - 3;
+  for (let i = at; i < end; i += 4) if (view.getUint32(i, true) === word) return i - at;
+  return -1;
 }
 
 /** A shared slab's first page asked for: its own copy of the bytes, no longer shared. */

@@ -72,10 +72,12 @@ export interface LateFaults {
   readonly kexec: boolean;
   /** blkback's probe may fail (swarm feature backendProbeFailure). */
   readonly probeFailure: boolean;
+  /** The toolstack writes trusted = 0 (swarm feature untrustedBackend). */
+  readonly untrusted: boolean;
 }
 
 export function lateFaultsArb(
-  weights: Pick<SwarmWeights, 'guestUnbind' | 'backendProbeFailure'>,
+  weights: Pick<SwarmWeights, 'guestUnbind' | 'backendProbeFailure' | 'untrustedBackend'>,
 ): fc.Arbitrary<LateFaults> {
   return fc.record({
     unbind: sometimes(weights.guestUnbind),
@@ -83,6 +85,7 @@ export function lateFaultsArb(
     inFlightBeforeSave: fc.integer({ min: 2, max: 40 }),
     kexec: sometimes(60),
     probeFailure: sometimes(weights.backendProbeFailure),
+    untrusted: sometimes(weights.untrustedBackend),
   });
 }
 
@@ -92,6 +95,7 @@ export function withLateFaults(faults: FaultPlan, late: LateFaults): FaultPlan {
     ...(late.unbind ? { guestUnbindAfterWrites: late.unbindAfterWrites } : {}),
     ...(late.unbind && late.kexec ? { guestKexec: true } : {}),
     ...(late.probeFailure ? { backendProbeFailure: true } : {}),
+    ...(late.untrusted ? { backendUntrusted: true } : {}),
     ...(faults.faultsAfterRequests !== undefined
       ? { faultsWithInFlight: late.inFlightBeforeSave }
       : {}),

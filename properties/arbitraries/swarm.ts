@@ -34,10 +34,12 @@ export interface SwarmWeights {
   readonly guestUnbind: number;
   /** blkback's probe on the first host fails (xen_blkbk_probe's xenbus_dev_fatal). */
   readonly backendProbeFailure: number;
+  /** libxl marks the backend untrusted (trusted = 0): blkfront must bounce (XSA-403). */
+  readonly untrustedBackend: number;
 }
 
 /** Features drawn after the schedule (scenario.ts lateFaultsArb), not with the rest. */
-type LateFeature = 'guestUnbind' | 'backendProbeFailure';
+type LateFeature = 'guestUnbind' | 'backendProbeFailure' | 'untrustedBackend';
 export type Swarm = { readonly [K in Exclude<keyof SwarmWeights, LateFeature>]: boolean };
 
 export const DEFAULT_WEIGHTS: SwarmWeights = {
@@ -60,6 +62,7 @@ export const DEFAULT_WEIGHTS: SwarmWeights = {
   x86_32: 20,
   guestUnbind: 15,
   backendProbeFailure: 3,
+  untrustedBackend: 25,
 };
 
 export function swarmArb(weights: SwarmWeights): fc.Arbitrary<Swarm> {

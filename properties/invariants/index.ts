@@ -5,6 +5,7 @@ import type { Invariant } from './invariant.ts';
 import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
 import { honestSide, honestSideAtQuiescence } from './honest-side.ts';
 import { lostWakeup } from './lost-wakeup.ts';
+import { noLeak } from './no-leak.ts';
 import { noLostRequest } from './no-lost-request.ts';
 import { queueLayout, singleQueueFallback } from './queue-layout.ts';
 import { protocolError } from './protocol-error.ts';
@@ -23,6 +24,7 @@ export const INVARIANTS: readonly Invariant[] = [
   dataIntegrity,
   ringBounds,
   readOnce,
+  noLeak,
   protocolError,
   // Before grant accounting: an entry moved to another ring also breaks both rings' counts.
   ringIsolation,

@@ -20,6 +20,7 @@ export type ViolationCode =
   | 'read-once'
   | 'release-once'
   | 'grant-permission'
+  | 'no-leak'
   | 'canary';
 
 export interface Violation {

@@ -38,6 +38,8 @@ import { advertiseIndirectDefault } from './advertise-indirect-default.ts';
 import { barrierForgotten } from './barrier-forgotten.ts';
 import { elevenSegmentsRejected } from './eleven-segments-rejected.ts';
 import { bounceCopiesFirstSegment } from './bounce-copies-first-segment.ts';
+import { blkfrontIgnoresTrusted } from './blkfront-ignores-trusted.ts';
+import { responsePaddingFromStack } from './response-padding-from-stack.ts';
 import { flushAdvertisedAlways } from './flush-advertised-always.ts';
 import { flushOpIgnoresBarrier } from './flush-op-ignores-barrier.ts';
 import { indirectIgnoresBackendMax } from './indirect-ignores-backend-max.ts';
@@ -177,6 +179,20 @@ const LIST: readonly Mutant[] = [
     drivers: bounceCopiesFirstSegment,
     caughtBy: 'data-integrity',
     summary: 'blkif_completion copies only the first segment of a bounced READ to the guest',
+  },
+  {
+    drivers: blkfrontIgnoresTrusted,
+    caughtBy: 'no-leak',
+    words: 'untrusted backend',
+    summary:
+      'blkfront bounces only with persistent grants and grants its own data pages whole to an untrusted backend (before 2400617da7ee, XSA-403)',
+  },
+  {
+    drivers: responsePaddingFromStack,
+    caughtBy: 'no-leak',
+    words: 'response slot',
+    summary:
+      'make_response copies a response built on its stack, padding and all, into the slot (before 089bc0143f48, XSA-216)',
   },
   {
     drivers: releaseKeepsEndedRef,

@@ -96,7 +96,7 @@ function migrate(world: World): void {
   world.guestDomid = oldDomid + 1;
   world.front.env = frontEnvOf(world);
   introduceDomain(world.xs, world.guestDomid);
-  createDevice(world.xs, world.guestDomid);
+  createDevice(world.xs, world.guestDomid, world.config.faults.backendUntrusted !== true);
   world.host = createHost(world, world.migrationCount, target);
   // The restored domain starts from nothing on the new host: no rings, no channels yet.
   assert(world.host.back.rings.length === 0, 'host %s starts with rings', world.migrationCount);
