@@ -56,6 +56,8 @@ export interface ConfigBounds {
   readonly kexec?: boolean;
   /** blkback's probe may fail (xen_blkbk_probe's xenbus_dev_fatal). */
   readonly probeFailure?: boolean;
+  /** The toolstack writes trusted = 0: blkfront must bounce (XSA-403). */
+  readonly untrusted?: boolean;
 }
 
 export const SMALL_BOUNDS: ConfigBounds = {
@@ -132,6 +134,7 @@ export function configsOf(
         ...(bounds.unbind === true ? { guestUnbindAfterWrites: 0 } : {}),
         ...(bounds.unbind === true && bounds.kexec === true ? { guestKexec: true } : {}),
         ...(bounds.probeFailure === true ? { backendProbeFailure: true } : {}),
+        ...(bounds.untrusted === true ? { backendUntrusted: true } : {}),
       },
       ...(bounds.hostile === undefined || bounds.hostile.budget === 0
         ? {}
