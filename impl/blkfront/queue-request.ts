@@ -248,7 +248,7 @@ function grantSegments(
   const count = segmentCountOf(request);
   for (let i = 0; i < count; i++) {
     const dataFrame = buffer.firstFrame + i;
-    // Bouncing (persistent grants): the entry's own page; otherwise the guest's data page itself.
+    // info->bounce (persistent grants, or trusted = 0): the entry's own page; else the guest's own.
     const slot = grantSlot(rinfo, dev.bounce ? (s) => ownPage(s, env) : () => dataFrame, env);
     if (slot === undefined) return undefined;
     shadow.grantsUsed.push(slot);

@@ -43,7 +43,10 @@ export function readTrusted(read: (key: string) => string | undefined): boolean 
  */
 export function bounces(backendTrusted: boolean, persistent: boolean): boolean {
   const bounce = !backendTrusted || persistent;
-  assert(bounce || (backendTrusted && !persistent), 'a trusted backend without persistent grants');
+  assert(
+    typeof backendTrusted === 'boolean' && typeof persistent === 'boolean',
+    'bounces of flags',
+  );
   return bounce;
 }
 
@@ -75,7 +78,7 @@ export interface FrontendParameters {
 /**
  * blkfront_gather_backend_features (blkfront_connect, and blkif_recover after a resume): what
  * the backend advertises, read with `read` (a backend key; undefined when absent), combined with
- * the frontend's own parameters. Pure. The world sets info->bounce from `persistent`.
+ * the frontend's own parameters. Pure. The world sets info->bounce from `persistent` and the `trusted` node (bounces).
  */
 export function gatherBackendFeatures(
   read: (key: string) => string | undefined,

@@ -43,8 +43,12 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
   ['drop-grant-on-completion', { bounds: W1, depth: 18, kind: 'step' }],
   ['publish-past-private', { bounds: W1, depth: 14, kind: 'step' }],
   ['response-never-notifies', { bounds: W1, depth: 20, kind: 'quiescence' }],
-  // No persistent grants (SMALL_BOUNDS): only trusted = 0 asks for the bounce.
-  ['blkfront-ignores-trusted', { bounds: { ...W1, untrusted: true }, depth: 14, kind: 'step' }],
+  // No persistent grants (SMALL_BOUNDS): only trusted = 0 asks for the bounce. A read: its page
+  // is private under the sectors too (a one-page write overwrites all of it with its data).
+  [
+    'blkfront-ignores-trusted',
+    { bounds: { requests: 1, ops: ['read'], untrusted: true }, depth: 14, kind: 'step' },
+  ],
   ['response-padding-from-stack', { bounds: W1, depth: 20, kind: 'step' }],
   // Directories numbered from 1 only show with two queues.
   [
