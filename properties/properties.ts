@@ -48,7 +48,14 @@ export const grantAccounting: PropertyDef = {
   name: 'grant-accounting',
   summary:
     'every grant free in one ring list, held by one request or persistent in one ring, showing the backend nothing private; all ended after close',
-  codes: ['grant-leak', 'ring-isolation', 'release-once', 'grant-permission', 'no-leak'],
+  codes: [
+    'grant-leak',
+    'ring-isolation',
+    'release-once',
+    'grant-permission',
+    'no-leak',
+    'persistent-cache',
+  ],
   // Shared pages: persistent grants and indirect pages, and half the runs with an untrusted
   // backend (no-leak's bounce), to check what the grants show as well as where they are.
   scenario: scenarioArb(

@@ -321,6 +321,7 @@ const VIOLATION_CODES = {
   'release-once': true,
   'grant-permission': true,
   'no-leak': true,
+  'persistent-cache': true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

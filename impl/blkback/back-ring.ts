@@ -13,7 +13,14 @@ import type { Disk } from './disk.ts';
 
 export interface PersistentGrant {
   readonly mapping: GrantMapping;
+  /** In use by a request in flight (persistent_gnt->active). */
   active: boolean;
+  /**
+   * Used within the grant timeout (persistent_gnt_timeout is false): put_persistent_gnt sets it
+   * (last_used = jiffies); each purge pass clears it on the entries it keeps. The model has no
+   * clock: time is counted in purge passes, so an entry idle through a whole pass has timed out.
+   */
+  recentlyUsed: boolean;
 }
 
 export interface MappedSegment {
@@ -51,6 +58,14 @@ export interface BackRingState {
   readonly port: Port;
   readonly ringRefs: readonly GrantRef[];
   readonly persistent: Map<GrantRef, PersistentGrant>;
+  /** persistent_gnt_in_use: entries of the tree active for a request in flight. */
+  persistentInUse: number;
+  /**
+   * overflow_max_grants: a grant could not be kept because the tree was full; the next purge of
+   * a full tree then removes idle entries that did not time out too. Linux keeps the flag per vbd
+   * (shared by its rings); kept per ring here, where a world fingerprint sees it.
+   */
+  overflowMaxGrants: boolean;
   /** pending_free: 32 x pages slots; a slot index is free iff it is in this stack. */
   readonly pendingFree: number[];
   readonly inflight: Map<number, PendingRequest>;

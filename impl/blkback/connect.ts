@@ -79,6 +79,8 @@ export function connectRing(
       port: bound.value as Port,
       ringRefs,
       persistent: new Map(),
+      persistentInUse: 0,
+      overflowMaxGrants: false,
       pendingFree: Array.from({ length: pendingCount }, (_, i) => pendingCount - 1 - i),
       inflight: new Map(),
       barrier: undefined,

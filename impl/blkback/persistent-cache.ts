@@ -1,6 +1,7 @@
 // xen_blkbk_map / xen_blkbk_unmap and the per-ring persistent-grant tree (get_persistent_gnt,
-// add_persistent_gnt, put_persistent_gnt). With persistent grants a mapping outlives its request
-// and is reused by reference; without them every mapping is unmapped before the response.
+// add_persistent_gnt, put_persistent_gnt, purge_persistent_gnt). With persistent grants a mapping
+// outlives its request and is reused by reference; without them every mapping is unmapped before
+// the response. The tree holds at most max_persistent_grants entries and is purged of idle ones.
 import { assert, maybe } from '../assert.ts';
 import {
   type BlkifRequest,
@@ -8,7 +9,7 @@ import {
   readIndirectSegment,
   SEGS_PER_INDIRECT_FRAME,
 } from '../xen/blkif-abi.ts';
-import type { GrantError } from '../xen/grant-table.ts';
+import type { GrantError, GrantRef } from '../xen/grant-table.ts';
 import { PAGE_SIZE } from '../xen/memory.ts';
 import { noteDescriptorReads } from '../xen/shared-ring.ts';
 import type { BackEnv, BackRingState, MappedSegment } from './back-ring.ts';
@@ -65,7 +66,9 @@ function mapOne(
     maybe(known !== undefined);
     if (known !== undefined && !known.active) {
       assert(known.mapping.ref === gref, 'persistent tree files grant %s elsewhere', gref);
+      // get_persistent_gnt: active again, one more in use.
       known.active = true;
+      ring.persistentInUse += 1;
       return { page: known.mapping.page, persistent: true, writable: known.mapping.writable };
     }
     // Found but active: the frontend reused a reference still in use; map it one-shot instead.
@@ -73,12 +76,19 @@ function mapOne(
   const mapping = env.gnttab.map(gref, env.domid, writable);
   if (!mapping.ok) return undefined;
   const keep = env.drivers.keepPersistent(ring, gref, env);
-  if (keep) ring.persistent.set(gref, { mapping: mapping.value, active: true });
-  assert(
-    ring.persistent.size <= env.features.persistentGrantsMax,
-    'ring %s: persistent tree past max_pgrants',
-    ring.index,
-  );
+  if (keep) {
+    // add_persistent_gnt: in the tree, active, in use.
+    ring.persistent.set(gref, { mapping: mapping.value, active: true, recentlyUsed: true });
+    ring.persistentInUse += 1;
+  } else if (
+    env.features.persistent &&
+    ring.persistent.size >= env.features.persistentGrantsMax
+  ) {
+    // xen_blkbk_map: "is using maximum number of persistent grants".
+    ring.overflowMaxGrants = true;
+  }
+  // The tree's limit is judged by the persistent-cache invariant, not asserted: a variant may break it.
+  assert(ring.persistentInUse <= ring.persistent.size, 'ring %s: in use past the tree', ring.index);
   return { page: mapping.value.page, persistent: keep, writable: mapping.value.writable };
 }
 
@@ -118,7 +128,11 @@ export function releaseSegments(
         seg.gref,
       );
       assert(entry.active, 'ring %s: persistent grant %s released twice', ring.index, seg.gref);
+      // put_persistent_gnt: idle, last_used now, one fewer in use.
       entry.active = false;
+      entry.recentlyUsed = true;
+      ring.persistentInUse -= 1;
+      assert(ring.persistentInUse >= 0, 'ring %s: persistent_gnt_in_use < 0', ring.index);
     } else {
       // xen_blkbk_unmap: our own mapping, so the hypervisor cannot refuse it.
       const unmapped = env.gnttab.unmap(seg.gref, env.domid);
@@ -183,7 +197,49 @@ export function freePersistentGrants(ring: BackRingState, env: BackEnv): ('ok' |
   }
   const size = ring.persistent.size;
   ring.persistent.clear();
+  ring.persistentInUse = 0;
   assert(results.length === size, 'ring %s: one unmap per persistent grant', ring.index);
   assert(ring.persistent.size === 0, 'ring %s: persistent grants left after free', ring.index);
   return results;
+}
+
+/** LRU_PERCENT_CLEAN: the share of max_persistent_grants a purge of a full tree removes. */
+export const LRU_PERCENT_CLEAN = 5;
+
+/**
+ * purge_persistent_gnt, run by the ring thread (xen_blkif_schedule, every LRU_INTERVAL): remove
+ * every idle entry that timed out; when the tree is full and a grant could not be kept
+ * (overflow_max_grants), also idle ones that did not, lowest reference first, until
+ * (count - max) + LRU_PERCENT_CLEAN % of max are gone. An active entry (counted in
+ * persistent_gnt_in_use) is never removed: its request's I/O still goes through the mapping.
+ * The removed entries are unmapped at once (Linux queues them for xen_blkbk_unmap_purged_grants;
+ * off the tree they are idle and unreachable, so only the moment of the unmap differs). Time is
+ * counted in purge passes (recentlyUsed). Returns the references unmapped.
+ */
+export function purgePersistentGrants(ring: BackRingState, env: BackEnv): GrantRef[] {
+  const max = env.features.persistentGrantsMax;
+  const count = ring.persistent.size;
+  const full = count > max || (count === max && ring.overflowMaxGrants);
+  const clean = full ? Math.min(count, count - max + Math.floor(max / 100) * LRU_PERCENT_CLEAN) : 0;
+  const purged: GrantRef[] = [];
+  for (const [gref, entry] of ring.persistent)
+    if (!entry.active && !entry.recentlyUsed) purged.push(gref);
+  if (purged.length < clean) {
+    // The rb-tree's order: ascending references.
+    const used = [...ring.persistent].filter(([, e]) => !e.active && e.recentlyUsed);
+    used.sort((a, b) => a[0] - b[0]);
+    for (const [gref] of used.slice(0, clean - purged.length)) purged.push(gref);
+  }
+  for (const gref of purged) {
+    ring.persistent.delete(gref);
+    const unmapped = env.gnttab.unmap(gref, env.domid);
+    assert(unmapped.ok, 'ring %s: purged persistent grant %s was not mapped', ring.index, gref);
+  }
+  maybe(purged.length > 0);
+  if (purged.length > 0) ring.overflowMaxGrants = false;
+  // The pass takes its time: what it keeps idle has not been used since.
+  for (const entry of ring.persistent.values()) entry.recentlyUsed = false;
+  assert(ring.persistent.size === count - purged.length, 'ring %s: purge miscounted', ring.index);
+  assert(ring.persistentInUse <= ring.persistent.size, 'ring %s: in use past the tree', ring.index);
+  return purged;
 }

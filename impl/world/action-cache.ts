@@ -14,9 +14,10 @@ export type RingActionKind =
   | 'submitBarrier'
   | 'deliverEvent'
   | 'lateEoiExpired'
-  | 'endForeignAccess';
+  | 'endForeignAccess'
+  | 'purgePersistent';
 /** Slots per side in a ring's row: one per RingActionKind. */
-const RING_KIND_COUNT = 8;
+const RING_KIND_COUNT = 9;
 
 /** A kind's slot: a switch on the (interned) kind strings, not a search of a list, per call. */
 function ringKindSlot(kind: RingActionKind): number {
@@ -37,6 +38,8 @@ function ringKindSlot(kind: RingActionKind): number {
       return 6;
     case 'endForeignAccess':
       return 7;
+    case 'purgePersistent':
+      return 8;
   }
 }
 

@@ -36,6 +36,9 @@ export type Action =
   // The end-access half of a blkif_completion that queried each grant first: the backend may map
   // between the query and the end (XSA-396's window; only a query-first completion opens it).
   | { readonly actor: 'blkfront'; readonly kind: 'endForeignAccess'; readonly ring: number }
+  // blkfront_delay_work's purge_persistent_grants, every 10 s with persistent grants: it takes each
+  // ring's lock, so it sits between the ring's handler runs; the backend may purge before or after.
+  | { readonly actor: 'blkfront'; readonly kind: 'purgePersistent' }
   // The commit of blkfront's xenstore transaction: other writers may conflict until then.
   | { readonly actor: 'blkfront'; readonly kind: 'commitTransaction' }
   | { readonly actor: 'blkback'; readonly kind: 'probe' }
@@ -55,6 +58,9 @@ export type Action =
     }
   // RING_FINAL_CHECK_FOR_REQUESTS before the ring thread sleeps: races with the frontend's push.
   | { readonly actor: 'blkback'; readonly kind: 'finalCheck'; readonly ring: number }
+  // purge_persistent_gnt when the ring thread's wait times out (LRU_INTERVAL): it runs between
+  // the thread's passes, so no map races it, while the disk's completions (puts) may.
+  | { readonly actor: 'blkback'; readonly kind: 'purgePersistent'; readonly ring: number }
   | { readonly actor: 'blkback'; readonly kind: 'commitTransaction' }
   // A pending event reaches its handler; sends before delivery coalesce.
   | {

@@ -229,6 +229,8 @@ export function disconnectAll(
   const logged = world.ringReleases.length;
   const { kept, released } = world.drivers.blkback.disconnect(rings, env, world.stepCount);
   world.ringReleases.push(...released);
+  // free_persistent_gnts unmapped what blkfront may still keep: its next purge can end them.
+  if (released.some((r) => r.persistentUnmapped.length > 0)) world.front.persistentPurgeDue = true;
   assert(world.ringReleases.length === logged + released.length, 'every release logged');
   return kept;
 }

@@ -8,7 +8,11 @@
 // comment is its contract: what it may read and change, and what it must leave true. The honest
 // routines assert their own side of it; the properties judge only what a real peer could see.
 import { connectRing, disconnect } from '../blkback/connect.ts';
-import { keepPersistent, mapSegments } from '../blkback/persistent-cache.ts';
+import {
+  keepPersistent,
+  mapSegments,
+  purgePersistentGrants as purgeBackend,
+} from '../blkback/persistent-cache.ts';
 import {
   completeIo,
   consumeRequest,
@@ -25,6 +29,7 @@ import {
   releaseGrant,
   validateResponse,
 } from '../blkfront/interrupt.ts';
+import { purgePersistentGrants } from '../blkfront/purge.ts';
 import { buildRequest, flushRequests, queueRequest } from '../blkfront/queue-request.ts';
 import { captureInflight, freeRings, requeueCaptured } from '../blkfront/recover.ts';
 import {
@@ -96,6 +101,13 @@ export interface BlkfrontDrivers {
    * re-read rsp_prod. True means more responses arrived ("goto again"); it may sleep only armed.
    */
   readonly finalCheck: typeof frontFinalCheck;
+  /**
+   * purge_persistent_grants (blkfront_delay_work): on every ring, end each kept entry of the
+   * grant list the backend no longer maps and return it with INVALID_GRANT_REF. Must touch only
+   * the ring's free entries, keep every entry the backend still maps, and keep persistent_gnts_c
+   * equal to the kept entries. Returns how many it ended.
+   */
+  readonly purgePersistentGrants: typeof purgePersistentGrants;
 
   // --- resume and recovery (blkfront_resume, blkif_free, blkif_recover) ---
   /**
@@ -215,6 +227,12 @@ export interface BlkbackDrivers {
    * naming the failing grant and return undefined (the request is answered BLKIF_RSP_ERROR).
    */
   readonly mapSegments: typeof mapSegments;
+  /**
+   * purge_persistent_gnt, one LRU pass of the ring thread: remove (and unmap) idle entries of the
+   * tree that timed out, and when the tree is full some other idle ones. Must never remove an
+   * active entry (a request in flight does I/O through it). Returns the references unmapped.
+   */
+  readonly purgePersistent: typeof purgeBackend;
   /** drain_io is over: submit the held WRITE_BARRIER once nothing else is in flight. */
   readonly submitBarrier: typeof submitBarrier;
   /**
@@ -257,6 +275,7 @@ export const HONEST_DRIVERS: Drivers = {
     completeResponse,
     releaseGrant,
     finalCheck: frontFinalCheck,
+    purgePersistentGrants,
     captureInflight,
     freeRings,
     requeueCaptured,
@@ -279,6 +298,7 @@ export const HONEST_DRIVERS: Drivers = {
     validateRequest,
     keepPersistent,
     mapSegments,
+    purgePersistent: purgeBackend,
     submitBarrier,
     finalCheck: backFinalCheck,
     completeIo,

@@ -53,6 +53,9 @@ export function enabled(world: World): Action[] {
   toolstack.restartBackendEnabled(world, out);
   toolstack.destroyEnabled(world, out);
   toolstack.dom0WriteEnabled(world, out);
+  // Timers: the backend's LRU purge and blkfront's delayed purge, when time passes.
+  blkback.purgeEnabled(world, out);
+  blkfront.purgeEnabled(world, out);
   attacksEnabled(world, out);
   return out;
 }

@@ -67,6 +67,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     hasDisk: false,
     diskDead: false,
     deferredGrants: [],
+    persistentPurgeDue: false,
     env: frontEnvOf(world),
     probed: false,
     resetAwaits: undefined,

@@ -42,6 +42,12 @@ export interface FrontSide {
   readonly deferredGrants: number[];
   /** xenbus probed the device (once per directory; resume does not probe again). */
   probed: boolean;
+  /**
+   * The backend unmapped persistent grants (its purge, a ring release) since blkfront's last
+   * purge_persistent_grants: only then can that purge end anything (otherwise every kept entry
+   * is still mapped and it changes nothing, so the model does not offer it).
+   */
+  persistentPurgeDue: boolean;
   /** What the frontend's routines work with; rebuilt when the guest's domid changes. */
   env: FrontEnv;
   /**

@@ -29,6 +29,8 @@ export interface ConfigBounds {
   readonly persistent: boolean;
   /** The backend's feature_persistent when it differs from the frontend's. */
   readonly backendPersistent?: boolean;
+  /** The backend's max_persistent_grants (default Linux's 1056). */
+  readonly persistentGrantsMax?: number;
   /** The guest's ABI (a 32-bit guest's ring entries are laid out differently). */
   readonly abi?: AbiName;
   /** What the backend's disk offers for cache flushes (default both: flush and barrier). */
@@ -86,6 +88,7 @@ function backendOf(bounds: ConfigBounds, queues: number | undefined): BackendCon
     ringPageOrderMax: bounds.ringOrder === 0 ? undefined : bounds.ringOrder,
     indirectSegmentsMax: indirect === 0 ? undefined : indirect,
     persistent: bounds.backendPersistent ?? bounds.persistent,
+    persistentGrantsMax: bounds.persistentGrantsMax ?? DEFAULT_BACKEND.persistentGrantsMax,
     flush: cache === 'both' || cache === 'flush',
     barrier: cache === 'both' || cache === 'barrier',
   };

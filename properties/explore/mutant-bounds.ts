@@ -259,6 +259,15 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkback-writes-readonly-grant',
     { bounds: { requests: 1, ops: ['read'] }, depth: 18, kind: 'step' },
   ],
+  // One write with persistent grants, in flight across two LRU passes: the second purges it.
+  ['blkback-purge-in-use', { bounds: { ...W1, persistent: true }, depth: 24, kind: 'step' }],
+  // One write with persistent grants and max_persistent_grants 0: its grant is kept anyway.
+  [
+    'blkback-persistent-past-limit',
+    { bounds: { ...W1, persistent: true, persistentGrantsMax: 0 }, depth: 18, kind: 'step' },
+  ],
+  // One write kept persistent, purged by the backend's two passes, then blkfront's purge.
+  ['blkfront-purge-keeps-ref', { bounds: { ...W1, persistent: true }, depth: 30, kind: 'step' }],
   // Value 8: the guest writes state "9", a XenbusState frontend_changed has no case for.
   [
     'blkback-follows-frontend-state',

@@ -188,7 +188,8 @@ function backFootprint(world: World, a: Extract<Action, { actor: 'blkback' }>): 
 }
 
 function frontFootprint(world: World, a: Extract<Action, { actor: 'blkfront' }>): Footprint {
-  if (a.kind === 'probe' || a.kind === 'commitTransaction') return [ALL];
+  if (a.kind === 'probe' || a.kind === 'commitTransaction' || a.kind === 'purgePersistent')
+    return [ALL];
   const r = a.ring;
   const dev = world.front.device;
   switch (a.kind) {

@@ -1,6 +1,7 @@
 // The registry: every invariant the suite checks, by phase.
 import { grantAccounting, grantAccountingFull } from './grant-accounting.ts';
 import { grantPermission } from './grant-permission.ts';
+import { persistentCache } from './persistent-cache.ts';
 import type { Invariant } from './invariant.ts';
 import { dataIntegrity, noDuplicateCompletion } from './ledger-checks.ts';
 import { honestSide, honestSideAtQuiescence } from './honest-side.ts';
@@ -30,6 +31,7 @@ export const INVARIANTS: readonly Invariant[] = [
   ringIsolation,
   grantAccounting,
   grantPermission,
+  persistentCache,
   releaseOnce,
   legalXenbusTransitions,
   // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.

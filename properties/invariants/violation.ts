@@ -21,6 +21,7 @@ export type ViolationCode =
   | 'release-once'
   | 'grant-permission'
   | 'no-leak'
+  | 'persistent-cache'
   | 'canary';
 
 export interface Violation {

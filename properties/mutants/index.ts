@@ -27,6 +27,9 @@ import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
 import { disconnectKeepsReleased } from './disconnect-keeps-released.ts';
 import { blkbackWritesReadonlyGrant } from './blkback-writes-readonly-grant.ts';
+import { blkbackPurgeInUse } from './blkback-purge-in-use.ts';
+import { blkbackPersistentPastLimit } from './blkback-persistent-past-limit.ts';
+import { blkfrontPurgeKeepsRef } from './blkfront-purge-keeps-ref.ts';
 import { dropGrantOnCompletion } from './drop-grant-on-completion.ts';
 import { frontendEoiAfterError } from './frontend-eoi-after-error.ts';
 import { frontendSkipsFinalCheck } from './frontend-skips-final-check.ts';
@@ -403,6 +406,25 @@ const LIST: readonly Mutant[] = [
     words: 'wrote through its read-only mapping',
     summary:
       "xen_blkbk_map_seg maps a READ's one-shot grants read-only (GNTMAP_readonly test inverted) and stores the disk's data through them",
+  },
+  {
+    drivers: blkbackPurgeInUse,
+    caughtBy: 'persistent-cache',
+    words: 'does I/O through persistent grant',
+    summary:
+      'purge_persistent_gnt without the active test: a timed-out entry is unmapped while a request in flight uses it',
+  },
+  {
+    drivers: blkbackPersistentPastLimit,
+    caughtBy: 'persistent-cache',
+    words: 'over max_persistent_grants',
+    summary: 'add_persistent_gnt without the max_pgrants test: the tree grows past the limit',
+  },
+  {
+    drivers: blkfrontPurgeKeepsRef,
+    caughtBy: 'grant-leak',
+    summary:
+      'purge_persistent_grants ends an unmapped kept grant but leaves the entry persistent with its ended reference',
   },
 ];
 

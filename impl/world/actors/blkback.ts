@@ -34,6 +34,14 @@ function completeIo(world: World, action: ActionOf<'blkback', 'completeIo'>): vo
   settleDrain(world, world.host);
 }
 
+/** One LRU pass; blkfront's next purge can end what it unmapped. */
+function purgePersistent(world: World, action: ActionOf<'blkback', 'purgePersistent'>): void {
+  const ring = backRing(world, action.ring);
+  assert(ring.worker === 'sleeping', 'ring %s purges inside a pass', action.ring);
+  const purged = world.drivers.blkback.purgePersistent(ring, world.host.env);
+  if (purged.length > 0) world.front.persistentPurgeDue = true;
+}
+
 export const BLKBACK: ActorModule<'blkback'> = {
   actor: 'blkback',
   kinds: {
@@ -79,6 +87,13 @@ export const BLKBACK: ActorModule<'blkback'> = {
       },
       describe: (a) => `blkback ring ${a.ring}: final check`,
       faultStart: false,
+    },
+    // purge_persistent_gnt: the thread's LRU pass once its wait timed out. Taking it stands for
+    // the time passing, the scheduler's choice; nothing waits for it, so the drain never does.
+    purgePersistent: {
+      perform: purgePersistent,
+      describe: (a) => `blkback ring ${a.ring}: purge idle persistent grants (purge_persistent_gnt)`,
+      faultStart: true,
     },
     // connect()'s commit: other writers may conflict until then (EAGAIN).
     commitTransaction: {
@@ -126,6 +141,20 @@ export function ringWorkEnabled(world: World, out: Action[]): void {
     if (ring.inflight.size === 0) continue;
     for (const pending of ring.inflight.values())
       out.push(cache.completeIo(ring.index, pending.slot, pending.id));
+  }
+}
+
+/**
+ * Per ring: xen_blkif_schedule's purge, with persistent grants negotiated (feature_gnt_persistent)
+ * and a tree to purge, while the thread waits between passes (its timeout is what runs it). A
+ * halted ring waits for kthread_stop only, a stopped one has no thread.
+ */
+export function purgeEnabled(world: World, out: Action[]): void {
+  if (!world.host.workersStarted || !world.host.env.features.persistent) return;
+  for (const ring of world.host.back.rings) {
+    if (ring.persistent.size === 0 || ring.worker !== 'sleeping') continue;
+    if (ring.halted || ring.stopped) continue;
+    out.push(world.actionCache.ring('blkback', 'purgePersistent', ring.index));
   }
 }
 

@@ -14,6 +14,7 @@ import { commit, probe, readState } from '../xenbus.ts';
 
 const PROBE: Action = { actor: 'blkfront', kind: 'probe' };
 const COMMIT: Action = { actor: 'blkfront', kind: 'commitTransaction' };
+const PURGE: Action = { actor: 'blkfront', kind: 'purgePersistent' };
 
 function frontRing(world: World, index: number): RingInfo {
   const rinfo = world.front.device.rings[index];
@@ -145,6 +146,16 @@ export const BLKFRONT: ActorModule<'blkfront'> = {
       describe: (a) => `blkfront ring ${a.ring}: final check`,
       faultStart: false,
     },
+    // blkfront_delay_work: purge_persistent_grants over every ring. Taking it stands for the
+    // 10 s passing, the scheduler's choice; nothing waits for it, so the drain never does.
+    purgePersistent: {
+      perform: (world) => {
+        world.drivers.blkfront.purgePersistentGrants(world.front.device, world.front.env);
+        world.front.persistentPurgeDue = false;
+      },
+      describe: () => 'blkfront delayed work: purge_persistent_grants',
+      faultStart: true,
+    },
     // talk_to_blkback's commit: other writers may conflict until then (EAGAIN).
     commitTransaction: {
       perform: (world) => commit(world, 'blkfront'),
@@ -184,6 +195,24 @@ export function ringWorkEnabled(world: World, out: Action[]): void {
     else if (dev.connection === 'connected' && !rinfo.stopped && rinfo.dispatch.length > 0)
       out.push(cache.ring('blkfront', 'queueRequest', rinfo.index));
   }
+}
+
+/**
+ * blkfront_delay_work runs purge_persistent_grants while feature_persistent is negotiated; it is
+ * offered once the backend unmapped persistent grants since its last run (else it ends nothing),
+ * with some ring keeping one, and not while a ring's handler holds its lock (the model's split
+ * final check or completion). A hostile guest runs no blkfront.
+ */
+export function purgeEnabled(world: World, out: Action[]): void {
+  const dev = world.front.device;
+  if (!world.front.persistentPurgeDue || !dev.features.persistent || !guestRuns(world)) return;
+  if (world.config.hostile?.side === 'blkfront') return;
+  let kept = false;
+  for (const rinfo of dev.rings) {
+    if (rinfo.irq === 'finalCheck' || rinfo.revoking !== undefined) return;
+    if (rinfo.persistentGntsC > 0) kept = true;
+  }
+  if (kept) out.push(PURGE);
 }
 
 /** The watch thread takes the frontend's next watch event unless a callback is still running. */
