@@ -25,7 +25,8 @@ export function mapSegments(
   maybe(descriptors.length === 0); // a flush carries no data
   const mapped: MappedSegment[] = [];
   // xen_blkbk_map: GNTMAP_readonly only when grants are one-shot (!use_persistent_gnts) and the
-  // request writes to disk (the backend only reads guest memory); a persistent one may serve a READ later.
+  // request writes to disk (the backend only reads guest memory); a persistent one may serve a
+  // READ later.
   const writable = env.features.persistent || isRead;
   maybe(writable);
   for (const seg of descriptors) {
@@ -80,14 +81,12 @@ function mapOne(
     // add_persistent_gnt: in the tree, active, in use.
     ring.persistent.set(gref, { mapping: mapping.value, active: true, recentlyUsed: true });
     ring.persistentInUse += 1;
-  } else if (
-    env.features.persistent &&
-    ring.persistent.size >= env.features.persistentGrantsMax
-  ) {
+  } else if (env.features.persistent && ring.persistent.size >= env.features.persistentGrantsMax) {
     // xen_blkbk_map: "is using maximum number of persistent grants".
     ring.overflowMaxGrants = true;
   }
-  // The tree's limit is judged by the persistent-cache invariant, not asserted: a variant may break it.
+  // The tree's limit is judged by the persistent-cache invariant, not asserted (a variant may
+  // break it).
   assert(ring.persistentInUse <= ring.persistent.size, 'ring %s: in use past the tree', ring.index);
   return { page: mapping.value.page, persistent: keep, writable: mapping.value.writable };
 }

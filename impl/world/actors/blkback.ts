@@ -92,7 +92,8 @@ export const BLKBACK: ActorModule<'blkback'> = {
     // the time passing, the scheduler's choice; nothing waits for it, so the drain never does.
     purgePersistent: {
       perform: purgePersistent,
-      describe: (a) => `blkback ring ${a.ring}: purge idle persistent grants (purge_persistent_gnt)`,
+      describe: (a) =>
+        `blkback ring ${a.ring}: purge idle persistent grants (purge_persistent_gnt)`,
       faultStart: true,
     },
     // connect()'s commit: other writers may conflict until then (EAGAIN).
