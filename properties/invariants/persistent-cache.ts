@@ -71,18 +71,15 @@ function judgeInUse(world: World, ring: BackRingState, out: Violation[]): void {
 }
 
 /**
- * What a step can have changed: a blkback ring step its own ring's tree (a purge may remove
- * entries: judged in full; a consume or completion adds or releases them: the limit), steps of
- * blkfront, the hypervisor or a submission no tree, anything else (control plane, faults, an
- * adversary) every ring's.
+ * What a step can have changed: only blkback's ring steps map into a ring's tree (a consume adds,
+ * a completion releases: the limit is judged) or remove from it (a purge: judged in full). A
+ * release drops a whole ring from the list (release-once judges it); nothing else touches a tree.
+ * Without an action (quiescence, the full-check mode) every ring is judged in full.
  */
 const NONE = -1;
 function treeRingOf(action: Action | undefined): number | undefined {
   if (action === undefined) return undefined;
-  if (action.actor === 'blkback') return 'ring' in action ? action.ring : undefined;
-  if (action.actor === 'blkfront' || action.actor === 'hypervisor') return NONE;
-  if (action.actor === 'guest' && action.kind === 'submit') return NONE;
-  return undefined;
+  return action.actor === 'blkback' && 'ring' in action ? action.ring : NONE;
 }
 
 class CacheChecker implements InvariantChecker {
@@ -95,6 +92,7 @@ class CacheChecker implements InvariantChecker {
       if (at !== undefined && ring.index !== at) continue;
       judgeLimit(world, ring, out);
       if (full) judgeInUse(world, ring, out);
+      if (at !== undefined) break;
     }
     return out;
   }
