@@ -10,9 +10,11 @@ import {
   needsFinalCheck,
   wake,
 } from '../blkback/ring-worker.ts';
+import { purgePersistentGrants as purgeBack } from '../blkback/persistent-cache.ts';
 import type { BlockRequest } from '../blkfront/block-request.ts';
 import type { BlkfrontDevice, DriverReport, FrontEnv, Outcome } from '../blkfront/device.ts';
 import { finalCheck, processResponses } from '../blkfront/interrupt.ts';
+import { purgePersistentGrants as purgeFront } from '../blkfront/purge.ts';
 import { queueRequest } from '../blkfront/queue-request.ts';
 import { fillGrantBuffers, freeRing, setupRing } from '../blkfront/setup.ts';
 import { X86_64_ABI } from '../xen/blkif-abi.ts';
@@ -193,3 +195,48 @@ describe.each([
     });
   },
 );
+
+describe('persistent grants purged on both sides (purge_persistent_gnt, purge_persistent_grants)', () => {
+  it('the backend unmaps idle entries after a pass they stayed idle through; blkfront then ends them', () => {
+    const h = harness(true, 0);
+    const item = { vcpu: 0, op: 'write' as const, sector: 0, sectorCount: 16, offsetSectors: 0 };
+    const guest = createGuest(1, [item, item], h.guest.observer);
+    const requests = issueItem(guest, 0, 11, h.guestMemory);
+    h.guest.nextTag = guest.nextTag;
+    run(h, requests);
+    const kept = h.back.persistent.size;
+    expect(kept).toBe(2);
+    expect(h.rinfo.persistentGntsC).toBe(2);
+    expect(h.back.persistentInUse).toBe(0);
+    // Nothing unmapped yet: blkfront's purge ends nothing.
+    expect(purgeFront(h.dev, h.fenv)).toBe(0);
+    // The first pass finds both used since the last one; the second removes them.
+    expect(purgeBack(h.back, h.benv)).toEqual([]);
+    expect(purgeBack(h.back, h.benv).length).toBe(kept);
+    expect(h.gnttab.mappedCount(0)).toBe(1); // only the ring page
+    expect(purgeFront(h.dev, h.fenv)).toBe(kept);
+    expect(h.rinfo.persistentGntsC).toBe(0);
+    expect(h.gnttab.grantedCount()).toBe(1); // only the ring page
+    // The next request grants and maps afresh, and is kept again.
+    const more = issueItem(guest, 0, 11, h.guestMemory);
+    h.guest.nextTag = guest.nextTag;
+    run(h, more);
+    expect(h.completed.get(more[0]!.tag)?.outcome).toBe('ok');
+    expect(h.back.persistent.size).toBe(kept);
+  });
+
+  it('never removes an entry a request in flight uses', () => {
+    const h = harness(true, 0);
+    const items = [{ vcpu: 0, op: 'write' as const, sector: 0, sectorCount: 8, offsetSectors: 0 }];
+    const guest = createGuest(1, items, h.guest.observer);
+    const [request] = issueItem(guest, 0, 11, h.guestMemory);
+    h.guest.nextTag = guest.nextTag;
+    expect(queueRequest(h.dev, h.rinfo, request!, h.fenv).kind).toBe('queued');
+    expect(h.evtchn.deliver(0, h.back.port)).toBe(true);
+    wake(h.back);
+    consumeRequest(h.back, h.benv);
+    expect(h.back.persistentInUse).toBe(1);
+    for (let pass = 0; pass < 3; pass++) expect(purgeBack(h.back, h.benv)).toEqual([]);
+    expect(h.back.persistent.size).toBe(1);
+  });
+});
