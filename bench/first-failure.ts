@@ -1,14 +1,16 @@
 // Time to first failure: for every registered known-bad variant, how long the default main job
-// (`blkif check`: every property with its default budget, in report order) runs before its first
-// failing run, over several seeds. The main job's value is how soon it finds a bug; a variant
-// whose median is high lives where the default runs seldom go, or in a property the job reaches
-// late (the hostile ones come last). Measured serially, as `--jobs 1` runs the job: each
-// property's chunks of runs in order, each drawn as its check draws it (cli/check/shard.ts), run
-// with the property's invariants until one fails; shrinking is not counted. Wall time, so a
-// loaded machine inflates every row alike: compare rows within one run.
+// (`blkif check`: every property with its default budget) runs before its first failing run,
+// over several seeds. The main job's value is how soon it finds a bug; a variant whose median is
+// high lives where the default runs seldom go. Measured serially, as `--jobs 1` runs the job:
+// every property's chunks of runs in order, each drawn as its check draws it (cli/check/shard.ts),
+// the properties interleaved run by run as cli/check/turns.ts does (the next run goes to the
+// property that has simulated the fewest actions, ties to the earlier one), each run with its
+// property's invariants until one fails; shrinking is not counted. Wall time, so a loaded
+// machine inflates every row alike: compare rows within one run.
 import fc from 'fast-check';
 import { shardChunks } from '../cli/check/shard.ts';
-import { runScenario } from '../properties/catalog.ts';
+import type { Drivers } from '../impl/world/drivers.ts';
+import { type PropertyDef, runScenario } from '../properties/catalog.ts';
 import { MUTANTS } from '../properties/mutants/index.ts';
 import { PROPERTIES } from '../properties/properties.ts';
 import { median } from './interleave.ts';
@@ -28,21 +30,38 @@ interface FirstFailure {
   readonly property: string | undefined;
 }
 
+/** A property's runs in campaign order, each with whether it failed and its actions. */
+function* runsOf(def: PropertyDef, seed: number, drivers: Drivers) {
+  for (const chunk of shardChunks(seed, def.defaultRuns, WHOLE)) {
+    for (const scenario of fc.sample(def.scenario, { seed: chunk.seed, numRuns: chunk.runs })) {
+      const run = runScenario(def, scenario, drivers, false);
+      yield { failed: run.violation !== undefined, actions: run.steps + run.drainSteps };
+    }
+  }
+}
+
 /** The main job under `seed` with `name`'s drivers, up to its first failing run. */
 function firstFailure(name: string, seed: number): FirstFailure {
   const drivers = MUTANTS.get(name)!.drivers;
   const started = performance.now();
-  for (const def of PROPERTIES) {
-    for (const chunk of shardChunks(seed, def.defaultRuns, WHOLE)) {
-      for (const scenario of fc.sample(def.scenario, { seed: chunk.seed, numRuns: chunk.runs })) {
-        const run = runScenario(def, scenario, drivers, false);
-        const ms = performance.now() - started;
-        if (run.violation !== undefined) return { ms, property: def.name };
-        if (ms > CAP_MS) return { ms: undefined, property: undefined };
-      }
+  const runs = PROPERTIES.map((def) => runsOf(def, seed, drivers));
+  const spent = PROPERTIES.map(() => 0);
+  const open = PROPERTIES.map(() => true);
+  for (;;) {
+    let next = -1;
+    for (let i = 0; i < runs.length; i++)
+      if (open[i] && (next < 0 || spent[i]! < spent[next]!)) next = i;
+    if (next < 0) return { ms: undefined, property: undefined };
+    const run = runs[next]!.next();
+    if (run.done === true) {
+      open[next] = false;
+      continue;
     }
+    spent[next]! += run.value.actions;
+    const ms = performance.now() - started;
+    if (run.value.failed) return { ms, property: PROPERTIES[next]!.name };
+    if (ms > CAP_MS) return { ms: undefined, property: undefined };
   }
-  return { ms: undefined, property: undefined };
 }
 
 export function run(): BenchFigure[] {

@@ -108,7 +108,7 @@ describe('--bail and --duration', () => {
       '--seed',
       '1',
       '--runs',
-      '5',
+      '200',
       '--bail',
     ]);
     expect(code).toBe(1);
@@ -300,7 +300,7 @@ describe('--report junit and markdown', () => {
       '--seed',
       '1',
       '--runs',
-      '5',
+      '200',
       '--bail',
       '--report',
       'junit=b.xml',

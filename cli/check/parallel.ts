@@ -1,17 +1,19 @@
-// `blkif check --jobs N` with N > 1: the plan's chunks are handed to N job runners in campaign
-// order (property by property, chunk by chunk) and their outcomes put back in that order, so the
-// summary and the failures are the ones one job reaches. One job runs a property's chunks until
-// the first that fails (or errs): here the chunks after it are cancelled and their outcomes
-// discarded, and a property's row is written (its failure printed, its trace kept) only once
-// every chunk before that one is in and every property before it is written. --bail skips the
-// properties after the first failing one as one job does. A signal stops every runner at its
-// next run boundary; what was found is kept (a property whose chunks did not all run is marked
-// interrupted). --duration's share of a property starts when its first chunk does.
+// `blkif check --jobs N` with N > 1: the plan's chunks are handed to N job runners round-robin
+// over the properties (every property's first chunk, then every second one, ...) and their
+// outcomes put back in campaign order, so the summary and the failures are the ones one job
+// reaches. One job runs a property's chunks until the first that fails (or errs): here the
+// chunks after it are cancelled and their outcomes discarded, and a property's row is written
+// (its failure printed, its trace kept) only once every chunk before that one is in and no
+// property that one job finishes earlier is left (report-order.ts). --bail skips the properties
+// not written at the first failure, as one job does. A signal stops every runner at its next run
+// boundary; what was found is kept (a property whose chunks did not all run is marked
+// interrupted). --duration ends every property at the same time.
 import type { PropertyOutcome } from '../../properties/catalog.ts';
 import type { CliIo, Interrupts } from '../command.ts';
 import type { Findings } from './findings.ts';
 import type { ChunkJob, JobPool, JobProgress } from './jobs.ts';
 import { Progress } from './progress.ts';
+import { ReportOrder } from './report-order.ts';
 import { type CheckPlan, propertySummary, type Ran } from './run-plan.ts';
 import type { PropertySummary } from './summary.ts';
 
@@ -83,9 +85,14 @@ interface Busy {
 export class ParallelRun {
   private readonly runs: PropertyRun[];
   private readonly busy: (Busy | undefined)[];
-  private readonly summaries: PropertySummary[] = [];
+  /** Rows written (progress names the first property not written). */
+  private written = 0;
   private readonly progress: Progress;
-  private readonly timeShareMs: number | undefined;
+  /** Date.now at which --duration ends every property's runs. */
+  private readonly deadline: number | undefined;
+  private readonly order: ReportOrder;
+  /** The rows written so far, by property. */
+  private readonly rows: (PropertySummary | undefined)[];
   private readonly totalRuns: number;
   private signalled = false;
   private doneRuns = 0;
@@ -102,12 +109,14 @@ export class ParallelRun {
     this.busy = new Array<Busy | undefined>(pool.size).fill(undefined);
     this.progress = new Progress(io);
     const { durationMs } = plan.budgets;
-    this.timeShareMs = durationMs === 'none' ? undefined : durationMs / plan.properties.length;
+    this.order = new ReportOrder(plan.properties.length);
+    this.rows = new Array<PropertySummary | undefined>(plan.properties.length).fill(undefined);
     this.totalRuns = plan.properties.reduce(
       (n, p) => n + p.chunks.reduce((m, c) => m + c.runs, 0),
       0,
     );
     this.started = io.now();
+    this.deadline = durationMs === 'none' ? undefined : this.started + durationMs;
   }
 
   /** Runs the plan; the rows of the properties written, in plan order. */
@@ -125,7 +134,7 @@ export class ParallelRun {
     }
     this.progress.clear();
     this.write(true);
-    return this.summaries;
+    return this.rows.filter((r) => r !== undefined);
   }
 
   /** Hands a chunk to every idle runner; resolves once no runner is busy and none is left. */
@@ -155,26 +164,31 @@ export class ParallelRun {
     if (this.busy.every((b) => b === undefined)) resolve();
   }
 
+  /** The next chunk, round-robin by chunk index over the open properties (as one job interleaves). */
   private nextJob(): { property: number; chunkIndex: number; job: ChunkJob } | undefined {
     if (this.signalled) return undefined;
+    const now = this.io.now();
+    let pick = -1;
     for (let i = 0; i < this.runs.length; i++) {
       const run = this.runs[i]!;
       if (run.closed || run.next >= run.chunks) continue;
-      const now = this.io.now();
-      if (run.started === undefined) {
-        run.started = now;
-        if (this.timeShareMs !== undefined) run.deadline = now + this.timeShareMs;
-      }
-      if (run.deadline !== undefined && now >= run.deadline) {
+      if (this.deadline !== undefined && now >= this.deadline) {
         run.closed = true;
         run.timeLimited = true;
         continue;
       }
-      const chunkIndex = run.next++;
-      const chunk = this.plan.properties[i]!.chunks[chunkIndex]!;
-      return { property: i, chunkIndex, job: { property: i, chunk, deadline: run.deadline } };
+      if (pick < 0 || run.next < this.runs[pick]!.next) pick = i;
     }
-    return undefined;
+    if (pick < 0) return undefined;
+    const run = this.runs[pick]!;
+    run.started ??= now;
+    const chunkIndex = run.next++;
+    const chunk = this.plan.properties[pick]!.chunks[chunkIndex]!;
+    return {
+      property: pick,
+      chunkIndex,
+      job: { property: pick, chunk, deadline: this.deadline },
+    };
   }
 
   /** Keeps a chunk's outcome unless one job would never have run that chunk. */
@@ -206,38 +220,63 @@ export class ParallelRun {
   }
 
   /**
-   * Writes the rows that are settled, in plan order. At the end (`last`), after a signal, a
-   * property that started but did not finish is written as interrupted; the rest are left out.
+   * Writes the rows that are settled, in report order (report-order.ts). At the end (`last`),
+   * after a signal, a property that started but did not finish is written as interrupted; the
+   * rest are left out.
    */
   private write(last: boolean): void {
-    for (let i = this.summaries.length; i < this.runs.length; i++) {
+    for (const [i, run] of this.runs.entries())
+      this.order.update(i, this.knownActions(run), run.complete());
+    for (let i = this.order.next(); i !== undefined; i = this.order.next()) this.writeRow(i, true);
+    if (!last) return;
+    for (const i of this.order.unwritten()) {
       const run = this.runs[i]!;
-      const { def } = this.plan.properties[i]!;
-      if (run.skipped) {
-        this.summaries.push({ name: def.name, runs: 0, actions: 0, timeMs: 0, result: 'skipped' });
-        continue;
-      }
-      const complete = run.complete();
-      if (!complete && !(last && run.started !== undefined)) return;
-      this.progress.clear();
-      const timeMs = (run.finished ?? this.io.now()) - (run.started ?? this.io.now());
-      const context = { io: this.io, findings: this.findings };
-      const row = propertySummary(this.plan, def, run.ran(!complete), timeMs, context);
-      this.summaries.push(row);
-      if (this.plan.budgets.bail && row.result !== 'pass') this.skipAfter(i);
+      if (run.skipped || run.complete() || run.started !== undefined)
+        this.writeRow(i, run.complete());
     }
   }
 
-  private skipAfter(index: number): void {
-    for (let i = index + 1; i < this.runs.length; i++) {
+  /** The actions of a property's chunks in campaign order up to the first one not in. */
+  private knownActions(run: PropertyRun): number {
+    const end = run.cut === undefined ? run.chunks : run.cut + 1;
+    let actions = 0;
+    for (let j = 0; j < end; j++) {
+      const r = run.results[j];
+      if (r === undefined) break;
+      actions += r.actions;
+    }
+    return actions;
+  }
+
+  private writeRow(i: number, complete: boolean): void {
+    const run = this.runs[i]!;
+    const { def } = this.plan.properties[i]!;
+    this.order.markWritten(i);
+    if (run.skipped) {
+      this.rows[i] = { name: def.name, runs: 0, actions: 0, timeMs: 0, result: 'skipped' };
+      return;
+    }
+    this.progress.clear();
+    const timeMs = (run.finished ?? this.io.now()) - (run.started ?? this.io.now());
+    const context = { io: this.io, findings: this.findings };
+    const row = propertySummary(this.plan, def, run.ran(!complete), timeMs, context);
+    this.rows[i] = row;
+    this.written += 1;
+    if (this.plan.budgets.bail && row.result !== 'pass') this.skipRest();
+  }
+
+  /** --bail: every property not written yet is skipped, its chunks cancelled. */
+  private skipRest(): void {
+    const rest = new Set(this.order.unwritten());
+    for (const i of rest) {
       this.runs[i]!.skipped = true;
       this.runs[i]!.closed = true;
     }
-    this.cancelWhere((b) => b.property > index);
+    this.cancelWhere((b) => rest.has(b.property));
   }
 
   private showProgress(): void {
-    const open = this.plan.properties[this.summaries.length]?.def.name ?? 'finishing';
+    const open = `${this.plan.properties.length - this.written} properties`;
     let runs = this.doneRuns;
     let actions = this.doneActions;
     for (const b of this.busy) {

@@ -1,8 +1,8 @@
-// Running a checked plan: each property's chunks in order until the first failure, the progress
-// line, the failure report (style rule 10: the violation line, then seed, path and the replay
-// command), the trace file (one per distinct violation, findings.ts), the table, the coverage
-// pass when asked for. --bail stops after the first failing property; --duration gives each
-// property an equal share of the time and says how many runs fitted.
+// Running a checked plan: every property's chunks in order until its first failure, the
+// properties interleaved run by run (turns.ts), the progress line, the failure report (style
+// rule 10: the violation line, then seed, path and the replay command), the trace file (one per
+// distinct violation, findings.ts), the table, the coverage pass when asked for. --bail stops at
+// the first failure reported; --duration ends every property at once and says how many runs fitted.
 import type { Drivers } from '../../impl/world/drivers.ts';
 import {
   checkPropertyAsync,
@@ -26,6 +26,7 @@ import { Findings } from './findings.ts';
 import type { JobSetup } from './jobs.ts';
 import { ParallelRun } from './parallel.ts';
 import { Progress } from './progress.ts';
+import { Turns } from './turns.ts';
 import type { Chunk, Shard } from './shard.ts';
 import {
   type CampaignBudgets,
@@ -96,53 +97,69 @@ export interface Ran {
   readonly shrinkCut: boolean;
 }
 
+/** What every property's task shares in one job. */
 interface RunContext {
   readonly io: CliIo;
   readonly progress: Progress;
-  readonly findings: Findings;
   readonly interrupts: Interrupts;
-  /** This property's share of --duration. */
-  readonly timeShareMs: number | undefined;
+  readonly turns: Turns;
+  /** Date.now at which --duration ends every property's runs. */
+  readonly deadline: number | undefined;
+  /** --bail: a property has failed, the others stop at their next run. */
+  bailed: boolean;
+  /** Runs and actions of every property so far, for the progress line. */
+  readonly done: {
+    runs: number;
+    actions: number;
+    readonly total: number;
+    readonly started: number;
+  };
 }
 
 /**
- * The chunks of one property in order. A signal or the end of its share of --duration stops it
- * at the next run boundary (both through fast-check's `stop`; only a signal is an interrupt).
+ * Property `index`'s chunks in order, taking turns with the other properties before each run
+ * (turns.ts). A signal, --bail or the end of --duration stops it at the next run boundary (through
+ * fast-check's `stop`; only a signal is an interrupt). Ends holding the turn, its actions counted.
  */
 async function runChunks(
   plan: CheckPlan,
-  def: PropertyDef,
-  chunks: readonly Chunk[],
+  index: number,
   context: RunContext,
+  clock: { spentMs: number; resumed: number; owed: number },
 ): Promise<Ran> {
-  const { io, progress, interrupts, timeShareMs } = context;
-  const started = io.now();
-  const deadline = timeShareMs === undefined ? undefined : started + timeShareMs;
+  const { io, progress, interrupts, deadline, done } = context;
+  const { def, chunks } = plan.properties[index]!;
   let timeUp = false;
   let signalled = false;
   const stop = () => {
     signalled = signalled || interrupts.requested();
     timeUp = timeUp || (!signalled && deadline !== undefined && io.now() >= deadline);
-    return signalled || timeUp;
+    return signalled || timeUp || context.bailed;
   };
-  const total = chunks.reduce((n, c) => n + c.runs, 0);
   let runs = 0;
   let actions = 0;
   let outcome: PropertyOutcome | undefined;
+  const label =
+    plan.properties.length === 1 ? def.name : `${plan.properties.length} properties, interleaved`;
   for (const chunk of chunks) {
     timeUp = timeUp || (deadline !== undefined && io.now() >= deadline);
-    if (timeUp) break;
-    const before = { runs, actions };
+    if (timeUp || context.bailed) break;
+    let seen = 0;
     outcome = await checkPropertyAsync(def, {
       numRuns: chunk.runs,
       seed: chunk.seed,
       drivers: plan.drivers,
       strategy: plan.strategy,
       ...(plan.path === undefined ? {} : { path: plan.path }),
-      onRun: (r, a) =>
-        progress.update(def.name, before.runs + r, total, before.actions + a, started),
+      onRun: (_, a) => {
+        clock.owed += a - seen;
+        done.actions += a - seen;
+        done.runs += 1;
+        seen = a;
+        progress.update(label, done.runs, done.total, done.actions, done.started);
+      },
       stop,
-      pause: () => interrupts.pause(),
+      pause: () => pass(index, context, clock),
     });
     runs += outcome.runs;
     actions += outcome.actions;
@@ -161,17 +178,46 @@ async function runChunks(
   };
 }
 
+/** Gives up the turn (its actions since the last one counted), then the event loop a turn. */
+async function pass(
+  index: number,
+  context: RunContext,
+  clock: { spentMs: number; resumed: number; owed: number },
+): Promise<void> {
+  const { io, turns, interrupts } = context;
+  clock.spentMs += io.now() - clock.resumed;
+  const owed = clock.owed;
+  clock.owed = 0;
+  await turns.pass(index, owed);
+  clock.resumed = io.now();
+  const paused = interrupts.pause();
+  if (paused !== undefined) await paused;
+}
+
+/** One property's task in one job: its runs, then its row once its turn to finish comes. */
 async function runProperty(
   plan: CheckPlan,
-  def: PropertyDef,
-  chunks: readonly Chunk[],
+  index: number,
   context: RunContext,
+  findings: Findings,
 ): Promise<PropertySummary> {
-  const { io, progress, findings } = context;
-  const started = io.now();
-  const ran = await runChunks(plan, def, chunks, context);
-  progress.clear();
-  return propertySummary(plan, def, ran, io.now() - started, { io, findings });
+  const { io, progress, turns } = context;
+  const { def } = plan.properties[index]!;
+  await turns.first(index);
+  const clock = { spentMs: 0, resumed: io.now(), owed: 0 };
+  try {
+    const ran = await runChunks(plan, index, context, clock);
+    // It finishes in turn, after its last run's actions: the rows come in report-order.ts's order.
+    await pass(index, context, clock);
+    progress.clear();
+    if (context.bailed)
+      return { name: def.name, runs: 0, actions: 0, timeMs: 0, result: 'skipped' };
+    const row = propertySummary(plan, def, ran, clock.spentMs, { io, findings });
+    context.bailed = plan.budgets.bail && row.result !== 'pass';
+    return row;
+  } finally {
+    turns.done(index);
+  }
 }
 
 /** A property's row of the summary; its failure is reported (printed, its trace written). */
@@ -253,8 +299,8 @@ function headerLine(plan: CheckPlan): string {
 }
 
 /**
- * Runs every property (the rest are skipped after a failure under --bail); a signal ends it
- * after the property it interrupted.
+ * Runs every property at once, interleaved run by run (turns.ts); rows in plan order. Under
+ * --bail the properties that had not finished when the first failure was written are skipped.
  */
 async function runAll(
   plan: CheckPlan,
@@ -262,23 +308,21 @@ async function runAll(
   findings: Findings,
   interrupts: Interrupts,
 ): Promise<PropertySummary[]> {
-  const progress = new Progress(io);
   const { durationMs } = plan.budgets;
-  const timeShareMs = durationMs === 'none' ? undefined : durationMs / plan.properties.length;
-  const context: RunContext = { io, progress, findings, interrupts, timeShareMs };
-  const properties: PropertySummary[] = [];
-  let bailed = false;
-  for (const { def, chunks } of plan.properties) {
-    if (bailed) {
-      properties.push({ name: def.name, runs: 0, actions: 0, timeMs: 0, result: 'skipped' });
-      continue;
-    }
-    const p = await runProperty(plan, def, chunks, context);
-    properties.push(p);
-    if (p.interrupted === true) break;
-    bailed = plan.budgets.bail && p.result !== 'pass';
-  }
-  return properties;
+  const started = io.now();
+  const total = plan.properties.reduce((n, p) => n + p.chunks.reduce((m, c) => m + c.runs, 0), 0);
+  const context: RunContext = {
+    io,
+    progress: new Progress(io),
+    interrupts,
+    turns: new Turns(plan.properties.length),
+    deadline: durationMs === 'none' ? undefined : started + durationMs,
+    bailed: false,
+    done: { runs: 0, actions: 0, total, started },
+  };
+  const tasks = plan.properties.map((_, i) => runProperty(plan, i, context, findings));
+  context.turns.start();
+  return Promise.all(tasks);
 }
 
 /** Runs the plan's properties in order; an interrupt ends it at the next run boundary. */
