@@ -23,7 +23,7 @@ const IO_HEAVY_CONTROL = 30;
 export const requestsCompleteOnce: PropertyDef = {
   name: 'requests-complete-once',
   summary: 'every request the guest submits completes exactly once, across faults and migrations',
-  codes: ['no-lost-request', 'no-duplicate-completion', 'protocol-error'],
+  codes: ['no-lost-request', 'no-duplicate-completion', 'protocol-error', 'answered'],
   scenario: scenarioArb({ ioHeavyPercent: IO_HEAVY }),
   defaultRuns: 300,
   ...bounds,

@@ -322,6 +322,7 @@ const VIOLATION_CODES = {
   'grant-permission': true,
   'no-leak': true,
   'persistent-cache': true,
+  answered: true,
   canary: true,
 } as const satisfies Record<ViolationCode, true>;
 

@@ -7,7 +7,7 @@ import { NOT_ADVERTISED } from '../../model/negotiate.ts';
 import { XenbusState } from '../../model/xenbus-state.ts';
 import { BE, FE, formatErrorNode, readUnsigned } from '../../model/xenstore-keys.ts';
 import { assert, maybe, unreachable } from '../assert.ts';
-import type { BackEnv, BackRingState } from '../blkback/back-ring.ts';
+import type { BackRingState } from '../blkback/back-ring.ts';
 import { ringBusy } from '../blkback/connect.ts';
 import { abiByName } from '../xen/blkif-abi.ts';
 import {
@@ -18,7 +18,9 @@ import {
   frontendPath,
 } from '../../model/xenstore-paths.ts';
 import { type MachineSide, settle } from './machine-loop.ts';
-import type { BackendSnapshot, Host, World } from './world.ts';
+import type { BackendSnapshot, Host, RingEnd, RingEndCause, World } from './world.ts';
+import { ringIdxDistance } from '../xen/ring-index.ts';
+import { rspProd } from '../xen/shared-ring.ts';
 
 const BACKEND_HOME = `${domainPath(BACKEND_DOMID)}/`;
 
@@ -188,7 +190,7 @@ function mapRings(
       env,
     );
     if (!connected.ok) {
-      releaseAll(world, back.rings.splice(0), env);
+      releaseAll(world, host, back.rings.splice(0), 'connect_ring');
       return { type: 'rings.mapFailed', errorNumber: 22, error: connected.message };
     }
     world.backRingSerial += 1;
@@ -218,30 +220,71 @@ function writeConnectKeys(world: World, host: Host, persistent: boolean): void {
 }
 
 /**
- * The Drivers table's xen_blkif_disconnect over `rings`: its releases logged, the rings it keeps
+ * The Drivers table's xen_blkif_disconnect over `rings`, called by `cause`: its releases logged,
+ * every ring it did not keep logged as ended (with what it still owed), the rings it keeps
  * returned (the caller lists them as the backend's rings still to release).
  */
 export function disconnectAll(
   world: World,
+  host: Host,
   rings: readonly BackRingState[],
-  env: BackEnv,
+  cause: RingEndCause,
 ): BackRingState[] {
+  const env = host.env;
+  const why = host.ioAbandoned ? 'host-gone' : cause;
   const logged = world.ringReleases.length;
+  const owed = rings.map(owedIds);
   const { kept, released } = world.drivers.blkback.disconnect(rings, env, world.stepCount);
   world.ringReleases.push(...released);
   // free_persistent_gnts unmapped what blkfront may still keep: its next purge can end them.
   if (released.some((r) => r.persistentUnmapped.length > 0)) world.front.persistentPurgeDue = true;
   assert(world.ringReleases.length === logged + released.length, 'every release logged');
+  rings.forEach((ring, i) => {
+    if (!kept.includes(ring)) world.ringEnds.push(ringEnd(world, ring, why, owed[i]!));
+  });
   return kept;
+}
+
+/** The requests `ring` consumed and has not answered: in flight, held by drain_io, or copied. */
+function owedIds(ring: BackRingState): number[] {
+  const ids = [...ring.inflight.values()].map((p) => p.id);
+  if (ring.barrier !== undefined) ids.push(ring.barrier.id);
+  const held = ring.held?.copied;
+  if (held !== undefined) ids.push(held.ok ? held.value.id : held.error.id);
+  return ids;
+}
+
+/** What the ring's own indices say as it leaves the list (read by the world, not the driver). */
+function ringEnd(
+  world: World,
+  ring: BackRingState,
+  cause: RingEndCause,
+  owed: readonly number[],
+): RingEnd {
+  const b = ring.back;
+  return {
+    serial: ring.serial,
+    index: ring.index,
+    step: world.stepCount,
+    cause,
+    unanswered: ringIdxDistance(b.rspProdPvt, b.reqCons),
+    unpublished: ringIdxDistance(rspProd(b.sring), b.rspProdPvt),
+    owedIds: owed,
+  };
 }
 
 /**
  * A teardown with nothing in flight (a host that goes away abandons its I/O, or the rings never
  * started): a request a ring thread had copied goes with the host, undispatched; nothing is kept.
  */
-export function releaseAll(world: World, rings: readonly BackRingState[], env: BackEnv): void {
+export function releaseAll(
+  world: World,
+  host: Host,
+  rings: readonly BackRingState[],
+  cause: 'connect_ring' | 'host-gone',
+): void {
   for (const ring of rings) ring.held = undefined;
-  const kept = disconnectAll(world, rings, env);
+  const kept = disconnectAll(world, host, rings, cause);
   // Only a ring the variant under test forgot to release stays: the next check reports it.
   maybe(kept.length > 0);
 }
@@ -249,7 +292,7 @@ export function releaseAll(world: World, rings: readonly BackRingState[], env: B
 /** xen_blkif_disconnect [cur]: release idle rings, keep busy ones; busy ones drain later. */
 function disconnectRings(world: World, host: Host): BackendEvent {
   const back = host.back;
-  const kept = disconnectAll(world, back.rings, host.env);
+  const kept = disconnectAll(world, host, back.rings, 'frontend_changed');
   back.rings.length = 0;
   back.rings.push(...kept);
   assert(back.rings.length === kept.length, 'disconnect kept %s rings', back.rings.length);
@@ -265,7 +308,7 @@ function disconnectRings(world: World, host: Host): BackendEvent {
 export function settleDrain(world: World, host: Host): void {
   const back = host.back;
   if (!back.drainOwed || back.rings.some(ringBusy)) return;
-  const kept = disconnectAll(world, back.rings, host.env);
+  const kept = disconnectAll(world, host, back.rings, 'end_block_io_op');
   back.rings.length = 0;
   back.rings.push(...kept);
   back.drainOwed = false;
@@ -278,7 +321,7 @@ function unregister(world: World, host: Host): void {
   const back = host.back;
   back.removed = true;
   // xen_blkbk_remove runs xen_blkif_disconnect: idle rings go now, busy ones when their I/O ends.
-  const busy = disconnectAll(world, back.rings, host.env);
+  const busy = disconnectAll(world, host, back.rings, 'xen_blkbk_remove');
   back.rings.length = 0;
   back.rings.push(...busy);
   assert(back.rings.length === busy.length, 'unregister kept %s rings', back.rings.length);

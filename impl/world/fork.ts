@@ -180,6 +180,7 @@ const LEFT_OUT: ReadonlySet<string> = new Set([
   'reports',
   'stateWrites',
   'ringReleases',
+  'ringEnds',
   'observe',
   'config',
   'drivers',

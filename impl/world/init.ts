@@ -52,6 +52,7 @@ export function initWorld(config: WorldConfig, drivers: Drivers, observer: Guest
     stepCount: 0,
     reports: [],
     ringReleases: [],
+    ringEnds: [],
     backRingSerial: 0,
     stateWrites: [],
     adversary: config.hostile === undefined ? undefined : createAdversaryRecord(config.hostile),
@@ -241,6 +242,7 @@ export function createHost(world: World, index: number, config: BackendConfig): 
     vbdMissing: false,
     probeFailed: false,
     workersStarted: false,
+    ioAbandoned: false,
     back: {
       snapshot,
       config,

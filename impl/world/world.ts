@@ -87,6 +87,11 @@ export interface Host {
   probeFailed: boolean;
   /** startRingWorkers ran: one ring thread per ring consumes from now on. */
   workersStarted: boolean;
+  /**
+   * The host is going away (its domain destroyed, or blkback restarting): its disk I/O in flight
+   * was abandoned with it, so the rings it releases owe no response (abandonInflight).
+   */
+  ioAbandoned: boolean;
 }
 
 /**
@@ -169,6 +174,8 @@ export interface World {
   readonly reports: DriverReport[];
   /** Every backend ring release, in order (xen_blkif_disconnect's results, for release-once). */
   readonly ringReleases: RingRelease[];
+  /** Every backend ring instance that left the backend's list, in order (for answered). */
+  readonly ringEnds: RingEnd[];
   /** Backend ring instances mapped so far: the next one's serial. */
   backRingSerial: number;
   /** Every state value each side wrote to its own state node, in order (for the xenbus invariant). */
@@ -182,6 +189,38 @@ export interface World {
    * function the world holds that is not part of its state: a fork does not carry it over.
    */
   observe: ((note: Observation) => void) | undefined;
+}
+
+/**
+ * Who called xen_blkif_disconnect on a ring list: frontend_changed (the frontend's Closed, or its
+ * Initialised from Closed before a reconnect), the last completion of a busy ring
+ * (__end_block_io_op's reference drop), xen_blkbk_remove (device_unregister), connect_ring's
+ * failed map of a later ring (nothing consumed yet), or a host that went away (the domain
+ * destroyed or blkback restarted: its I/O in flight was abandoned with the host beforehand).
+ */
+export type RingEndCause =
+  | 'frontend_changed'
+  | 'end_block_io_op'
+  | 'xen_blkbk_remove'
+  | 'connect_ring'
+  | 'host-gone';
+
+/**
+ * One backend ring instance leaving the backend's list, as the world saw it around the driver's
+ * disconnect: its ring indices after it (the protocol's own count of what it consumed and
+ * answered) and the ids of the requests it owed when the disconnect began.
+ */
+export interface RingEnd {
+  readonly serial: number;
+  readonly index: number;
+  readonly step: number;
+  readonly cause: RingEndCause;
+  /** req_cons - rsp_prod_pvt after the disconnect: requests consumed and never answered. */
+  readonly unanswered: number;
+  /** rsp_prod_pvt - rsp_prod: responses made and never published. */
+  readonly unpublished: number;
+  /** Ids in flight, held by drain_io or copied when the disconnect began. */
+  readonly owedIds: readonly number[];
 }
 
 /** One write of a side's own state node by its driver or by xenbus on its behalf. */

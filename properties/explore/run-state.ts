@@ -101,6 +101,7 @@ export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scrat
   ['HonestSideChecker.p.stateWritesSeen', (w) => w.stateWrites.length],
   ['ReportChecker.seen', (w) => w.reports.length],
   ['ReleaseChecker.seen', (w) => w.ringReleases.length],
+  ['AnsweredChecker.seen', (w) => w.ringEnds.length],
   // feature-negotiation and queue-layout recheck when xenstore's write count moved; it stands
   // at the count after every check (their cached result is then the world's own verdict).
   ['NegotiationChecker.writes', (w) => w.xs.writeCount],

@@ -14,6 +14,7 @@ import { readOnce } from './read-once.ts';
 import { ringBounds } from './ring-bounds.ts';
 import { ringIsolation } from './ring-isolation.ts';
 import { releaseOnce, releaseOnceAtQuiescence } from './release-once.ts';
+import { answered } from './answered.ts';
 import { featureNegotiation } from './feature-negotiation.ts';
 import { teardownLiveness } from './teardown-liveness.ts';
 import { legalXenbusTransitions } from './xenbus-transitions.ts';
@@ -33,6 +34,7 @@ export const INVARIANTS: readonly Invariant[] = [
   grantPermission,
   persistentCache,
   releaseOnce,
+  answered,
   legalXenbusTransitions,
   // Each judges only the runs its `when` names (runs.ts): hostile-peer runs skip what trusts the peer.
   honestSide,

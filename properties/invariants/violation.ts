@@ -22,6 +22,7 @@ export type ViolationCode =
   | 'grant-permission'
   | 'no-leak'
   | 'persistent-cache'
+  | 'answered'
   | 'canary';
 
 export interface Violation {

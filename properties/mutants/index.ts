@@ -26,6 +26,7 @@ import { collectAfterFree } from './collect-after-free.ts';
 import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
 import { disconnectKeepsReleased } from './disconnect-keeps-released.ts';
+import { disconnectFreesBusyRing } from './disconnect-frees-busy-ring.ts';
 import { blkbackWritesReadonlyGrant } from './blkback-writes-readonly-grant.ts';
 import { blkbackPurgeInUse } from './blkback-purge-in-use.ts';
 import { blkbackPersistentPastLimit } from './blkback-persistent-past-limit.ts';
@@ -399,6 +400,13 @@ const LIST: readonly Mutant[] = [
     words: 'released',
     summary:
       'xen_blkif_disconnect with a ring busy keeps every ring listed, the released ones too, and releases them again later',
+  },
+  {
+    drivers: disconnectFreesBusyRing,
+    caughtBy: 'answered',
+    words: 'never answered',
+    summary:
+      'xen_blkif_disconnect frees a ring with I/O in flight instead of returning -EBUSY: its consumed requests are never answered',
   },
   {
     drivers: blkbackWritesReadonlyGrant,

@@ -120,7 +120,7 @@ function destroyDomain(world: World): void {
   initiateRemove(world.xs, domid, true);
   if (old.back.snapshot.context.bound)
     sendToBackend(world, old, { type: 'otherEnd.stateChanged', state: XenbusState.Unknown });
-  releaseAll(world, old.back.rings.splice(0), old.env);
+  releaseAll(world, old, old.back.rings.splice(0), 'host-gone');
   for (const rinfo of world.front.device.rings) world.evtchn.close(domid, rinfo.port);
   unwatchBackend(world, domid);
   world.xs.unwatch(domid, `${backendPath(domid)}/${BE.state}`, 'otherend');
@@ -160,6 +160,7 @@ function dom0Write(world: World): void {
 
 /** A backend host that goes away takes its disk I/O in flight with it, and those mappings. */
 function abandonInflight(world: World, host: Host): void {
+  host.ioAbandoned = true;
   for (const ring of host.back.rings) {
     for (const pending of [...ring.inflight.values(), ...(ring.barrier ? [ring.barrier] : [])]) {
       for (const seg of pending.segments)
@@ -200,7 +201,7 @@ function restartBackend(world: World): void {
   world.backendRestarts += 1;
   const old = world.host;
   abandonInflight(world, old);
-  releaseAll(world, old.back.rings.splice(0), old.env);
+  releaseAll(world, old, old.back.rings.splice(0), 'host-gone');
   unwatchBackend(world, world.guestDomid);
   recreateBackendDir(world.xs, world.guestDomid);
   world.host = createHost(world, old.index, old.back.config);
