@@ -244,6 +244,8 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
       long: true,
     },
   ],
+  // One write in flight when xl block-detach tears the device down: the ring is freed under it.
+  ['disconnect-frees-busy-ring', { bounds: { ...W1, unplug: true }, depth: 20, kind: 'step' }],
   // Value 0: a direct read of two segments, the second through a grant that does not exist.
   [
     'map-failure-keeps-mapped',

@@ -60,7 +60,7 @@ function judgeEnd(world: World, end: RingEnd, out: Violation[]): void {
       step: world.stepCount,
       ring: end.index,
       ...(end.owedIds.length > 0 ? { requestId: end.owedIds[0] } : {}),
-      message: `${what} with ${owed} consumed request${owed === 1 ? '' : 's'} never answered${ids}: blkfront fails them when it frees the ring`,
+      message: `${what} with ${owed} consumed request${owed === 1 ? '' : 's'} never answered${ids}, left to blkfront to fail or requeue`,
     });
   } else if (owed < 0) {
     out.push({

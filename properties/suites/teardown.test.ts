@@ -174,7 +174,9 @@ function property(fault: Fault, drivers: Drivers, tally: Observed[]) {
 /**
  * Broken: a disconnect that abandons the I/O of a ring it stopped — the slot is freed, but the
  * data grants stay mapped and no response is pushed (4.6's early return from a busy ring leaked
- * in the same way).
+ * in the same way). The missing response is seen first, at the completion that drops it
+ * (answered: req_cons - rsp_prod_pvt no longer matches what the ring holds); the mapped grants
+ * would be grant-leak's finding later.
  */
 const ABANDONS_BUSY_RINGS: Drivers = {
   ...HONEST_DRIVERS,
@@ -208,7 +210,7 @@ describe(`teardown with requests in flight (seed ${SEED})`, () => {
     it(`${fault}: a disconnect that abandons busy rings is caught`, () => {
       const found = fc.check(property(fault, ABANDONS_BUSY_RINGS, []), { numRuns: 30, seed: SEED });
       expect(found.failed).toBe(true);
-      expect(String(found.errorInstance)).toContain('grant-leak');
+      expect(String(found.errorInstance)).toContain('answered at step');
     });
   }
 });
