@@ -138,8 +138,7 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     {
       bounds: { requests: 2, ops: ['write', 'flush'], cache: 'barrier' },
       depth: 27,
-      kind: 'quiescence',
-      long: true,
+      kind: 'step',
     },
   ],
   // A 32-bit guest: the backend must decode its layout.
