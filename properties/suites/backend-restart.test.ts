@@ -123,6 +123,10 @@ describe('backend restart under a connected frontend (seed 4242)', () => {
       { numRuns: 300, seed: 4242 },
     );
     expect(result.failed).toBe(true);
-    expect(String(result.errorInstance)).toMatch(/no-lost-request at step|lost-wakeup at step/);
+    // answered sees it as the successor attaches: req_cons - rsp_prod_pvt counts requests the
+    // new ring holds nothing for; otherwise they are lost at quiescence.
+    expect(String(result.errorInstance)).toMatch(
+      /answered at step|no-lost-request at step|lost-wakeup at step/,
+    );
   });
 });
