@@ -9,10 +9,35 @@ import {
   readIndirectSegment,
   SEGS_PER_INDIRECT_FRAME,
 } from '../xen/blkif-abi.ts';
-import type { GrantError, GrantRef } from '../xen/grant-table.ts';
+import type { GrantError, GrantMapping, GrantRef } from '../xen/grant-table.ts';
 import { PAGE_SIZE } from '../xen/memory.ts';
 import { noteDescriptorReads } from '../xen/shared-ring.ts';
 import type { BackEnv, BackRingState, MappedSegment } from './back-ring.ts';
+
+/**
+ * A segment in flight: its mapping, not a view of the page (the granter's memory resolves it on
+ * use), so a fork of a world with I/O in flight copies no guest page it does not touch.
+ */
+class Segment implements MappedSegment {
+  constructor(
+    private readonly mapping: GrantMapping,
+    readonly firstSect: number,
+    readonly lastSect: number,
+    readonly persistent: boolean,
+  ) {}
+
+  get gref(): GrantRef {
+    return this.mapping.ref;
+  }
+
+  get page(): Uint8Array {
+    return this.mapping.page;
+  }
+
+  get writable(): boolean {
+    return this.mapping.writable;
+  }
+}
 
 /** Map every data segment; on any failure unmap what was mapped and report (XSA-365's lesson). */
 export function mapSegments(
@@ -43,14 +68,7 @@ export function mapSegments(
       });
       return undefined;
     }
-    mapped.push({
-      gref: seg.gref,
-      page: page.page,
-      firstSect: seg.firstSect,
-      lastSect: seg.lastSect,
-      persistent: page.persistent,
-      writable: page.writable,
-    });
+    mapped.push(new Segment(page.mapping, seg.firstSect, seg.lastSect, page.persistent));
   }
   assert(mapped.length === descriptors.length, 'request %s: segments not all mapped', requestId);
   return mapped;
@@ -61,7 +79,7 @@ function mapOne(
   gref: number,
   writable: boolean,
   env: BackEnv,
-): { page: Uint8Array; persistent: boolean; writable: boolean } | undefined {
+): { mapping: GrantMapping; persistent: boolean } | undefined {
   if (env.features.persistent) {
     const known = ring.persistent.get(gref);
     maybe(known !== undefined);
@@ -70,7 +88,7 @@ function mapOne(
       // get_persistent_gnt: active again, one more in use.
       known.active = true;
       ring.persistentInUse += 1;
-      return { page: known.mapping.page, persistent: true, writable: known.mapping.writable };
+      return { mapping: known.mapping, persistent: true };
     }
     // Found but active: the frontend reused a reference still in use; map it one-shot instead.
   }
@@ -88,7 +106,7 @@ function mapOne(
   // The tree's limit is judged by the persistent-cache invariant, not asserted (a variant may
   // break it).
   assert(ring.persistentInUse <= ring.persistent.size, 'ring %s: in use past the tree', ring.index);
-  return { page: mapping.value.page, persistent: keep, writable: mapping.value.writable };
+  return { mapping: mapping.value, persistent: keep };
 }
 
 /**

@@ -10,7 +10,8 @@
 // deferred list (gnttab_add_deferred) and handleDeferred, the guest kernel's deferred timer
 // (gnttab_handle_deferred), retries each entry once, ending those no longer mapped.
 // map/unmap are the grantee's GNTTABOP_map_grant_ref / unmap_grant_ref; the mapping aliases the
-// granter's page bytes. A read-only mapping (GNTMAP_readonly) still hands out a Uint8Array, which
+// granter's page bytes, looked up in the granter's memory on each use (a grant pins its frame
+// there, so a page the granter frees while granted is still what the mapping reaches). A read-only mapping (GNTMAP_readonly) still hands out a Uint8Array, which
 // JavaScript cannot make read-only without a proxy on the hot path, so the permission is enforced
 // at the write: a mapper writes through a mapping only after writeThrough() allows it. Xen installs
 // a GNTMAP_readonly mapping without write permission, so such a write faults in the mapper and the
@@ -48,8 +49,26 @@ export interface GrantWriteFault {
 export interface GrantMapping {
   readonly ref: GrantRef;
   readonly frame: Frame;
+  /** The granter's page, resolved on each use: a mapping holds no view of its own. */
   readonly page: Uint8Array;
   readonly writable: boolean;
+}
+
+/**
+ * A mapping as the mapper keeps it: where, not the bytes. Holding a view would make every fork
+ * of a world copy the slab behind each persistent grant; the granter's memory resolves it.
+ */
+class Mapping implements GrantMapping {
+  constructor(
+    readonly ref: GrantRef,
+    readonly frame: Frame,
+    readonly writable: boolean,
+    private readonly memory: DomainMemory,
+  ) {}
+
+  get page(): Uint8Array {
+    return this.memory.grantedPage(this.frame);
+  }
 }
 
 /** What the granter wrote into the entry (domid, frame, GTF_readonly). */
@@ -87,9 +106,6 @@ export class GrantTable implements ForksSelf, HashesSelf {
   private frame: Float64Array;
   private readOnly: Uint8Array;
   private mapCounts: Uint32Array;
-  // The page captured at grant time: a granter that frees a still-granted page leaves the
-  // grantee's mapping aliasing a dead buffer (the real use-after-free), reported by an invariant.
-  private pages: (Uint8Array | undefined)[];
   private freeNext: Int32Array;
   private freeHead: GrantRef;
   /** One past the highest reference ever handed out: bounds grantedRefs() scans. */
@@ -121,7 +137,6 @@ export class GrantTable implements ForksSelf, HashesSelf {
     this.frame = new Float64Array(capacity);
     this.readOnly = new Uint8Array(capacity);
     this.mapCounts = new Uint32Array(capacity);
-    this.pages = [];
     this.freeNext = new Int32Array(capacity);
     // Freed references form a LIFO list; never-used ones come from the bump pointer refHighWater,
     // which yields 8, 9, 10... exactly as Linux's initial free list does.
@@ -144,7 +159,9 @@ export class GrantTable implements ForksSelf, HashesSelf {
     this.grantee[ref] = grantee;
     this.frame[ref] = frame;
     this.readOnly[ref] = readOnly ? 1 : 0;
-    this.pages[ref] = this.memory.page(frame);
+    // The grant pins the frame: a granter that frees a still-granted page leaves the grantee's
+    // mapping aliasing a dead buffer (the real use-after-free), reported by an invariant.
+    this.memory.pin(frame);
     if (ref >= this.refHighWater) this.refHighWater = ref + 1;
     this.granted++;
     this.grantedByGrantee.set(grantee, (this.grantedByGrantee.get(grantee) ?? 0) + 1);
@@ -163,7 +180,7 @@ export class GrantTable implements ForksSelf, HashesSelf {
     if (this.mapCounts[ref] !== 0) return E_STILL_MAPPED;
     this.changing();
     this.grantee[ref] = GRANTEE_NONE;
-    this.pages[ref] = undefined;
+    this.memory.unpin(this.frame[ref]!);
     this.freeNext[ref] = this.freeHead;
     this.freeHead = ref;
     this.granted--;
@@ -236,10 +253,8 @@ export class GrantTable implements ForksSelf, HashesSelf {
     this.mapCounts[ref]!++;
     this.mapped++;
     this.mappedByMapper.set(mapper, (this.mappedByMapper.get(mapper) ?? 0) + 1);
-    const page = this.pages[ref];
-    assert(page !== undefined, 'map: a granted reference has no page');
     assert(this.mapped >= this.mapCounts[ref]!, 'map: ref %s has more maps than the table', ref);
-    return ok({ ref, frame, page, writable });
+    return ok(new Mapping(ref, frame, writable, this.memory));
   }
 
   /**
@@ -356,21 +371,20 @@ export class GrantTable implements ForksSelf, HashesSelf {
 
   /**
    * A copy that shares the five columns copy-on-write: each side copies them before its first
-   * change (most forks in a search are dropped before they grant or map again). The page views
-   * go through the world's fork, so they alias its copies of memory.
+   * change (most forks in a search are dropped before they grant or map again). The memory goes
+   * through the world's fork (its mappings resolve pages there).
    */
   [FORK_SELF](fork: Forking): GrantTable {
     const copy = Object.create(GrantTable.prototype) as GrantTable;
     Object.assign(copy, this);
     this.columnsShared = true;
     copy.columnsShared = true;
-    copy.pages = fork.copy(this.pages) as (Uint8Array | undefined)[];
     copy.memory = fork.copy(this.memory) as DomainMemory;
     copy.grantedByGrantee = new Map(this.grantedByGrantee);
     copy.mappedByMapper = new Map(this.mappedByMapper);
     copy.deferred = [...this.deferred];
     copy.writeFaults = [...this.writeFaults];
-    assert(copy.grantee === this.grantee && copy.pages !== this.pages, 'grant table fork');
+    assert(copy.grantee === this.grantee && copy.deferred !== this.deferred, 'grant table fork');
     return copy;
   }
 
@@ -378,8 +392,8 @@ export class GrantTable implements ForksSelf, HashesSelf {
    * The entries in use (domid, frame, read-only, map count of each granted reference), the free
    * list in its order (it decides the next references), the deferred list, the high water and
    * the counts: cached until the next change. Stale columns of free references and the capacity
-   * grown so far are not state. The captured page views go through the walk every time (other
-   * parts view those buffers too).
+   * grown so far are not state. The granted pages' bytes are the memory's to hash (its dead
+   * frames included).
    */
   [HASH_SELF](h: Hasher, fresh: boolean, walk: PartWalk): void {
     if (fresh || !this.hashed) {
@@ -387,7 +401,7 @@ export class GrantTable implements ForksSelf, HashesSelf {
       if (fresh) {
         h.mix(own.a);
         h.mix(own.b);
-        walk.value(this.pages);
+        walk.value(this.memory);
         return;
       }
       this.hashA = own.a;
@@ -397,7 +411,7 @@ export class GrantTable implements ForksSelf, HashesSelf {
     assert(this.hashed, 'grant table: no cached hash');
     h.mix(this.hashA);
     h.mix(this.hashB);
-    walk.value(this.pages);
+    walk.value(this.memory);
   }
 
   /** The entries' own hash: cached and fresh fingerprints mix its two words alike. */
@@ -450,6 +464,6 @@ export class GrantTable implements ForksSelf, HashesSelf {
     this.readOnly = widen(this.readOnly, new Uint8Array(capacity));
     this.mapCounts = widen(this.mapCounts, new Uint32Array(capacity));
     this.freeNext = widen(this.freeNext, new Int32Array(capacity));
-    assert(this.mapCounts.length === capacity && this.pages.length <= capacity, 'grow: ragged');
+    assert(this.mapCounts.length === capacity && this.freeNext.length === capacity, 'grow: ragged');
   }
 }

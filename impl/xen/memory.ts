@@ -1,7 +1,8 @@
 // Each domain's pseudo-physical memory as real bytes, so that a ring page or a granted data page
 // is one buffer seen by both ends (the backend's mapping aliases the frontend's page, as a grant
-// map does on real hardware). Frames are never reused: a page freed while the peer still holds a
-// mapping stays a dead buffer, and an invariant (not a crash) reports the use after free.
+// map does on real hardware). Frames are never reused: a page freed while a grant of it is still
+// in the table stays a dead buffer the grantee can still map and use (the grant pins the frame),
+// and an invariant (not a crash) reports the use after free.
 //
 // Forks share slabs copy-on-access: every byte of a slab is reached through page() or view(), so
 // a slab no view outside this memory holds (request buffers, bounce pages not granted now) is
@@ -41,6 +42,8 @@ interface Run {
   readonly count: number;
   readonly slab: Slab;
   readonly byteOffset: number;
+  /** Freed by the domain while some grant still pins it: only grantedPage() reaches it. */
+  readonly dead: boolean;
 }
 
 function newSlab(pages: number): Slab {
@@ -58,6 +61,9 @@ function newSlab(pages: number): Slab {
  */
 const SLAB_PAGES = 8;
 
+/** Frames whose pin counts a fresh memory holds before it grows the column. */
+const PINS_FIRST = 64;
+
 /** Frame numbers start above 0 so that 0 never looks like a valid frame in a trace. */
 const FRAME_FIRST: Frame = 1;
 
@@ -71,6 +77,13 @@ export class DomainMemory implements ForksSelf, HashesSelf {
   private runs: (Run | undefined)[] = [];
   private slab: Slab | undefined;
   private slabUsed = SLAB_PAGES;
+  /**
+   * Grants of each frame in the domain's grant table (gnttab_grant_foreign_access holds the page
+   * until the access ends), indexed like `runs`, grown on demand; shared with a fork until either
+   * side changes it.
+   */
+  private pins = new Uint16Array(PINS_FIRST);
+  private pinsShared = false;
 
   constructor(domid: DomId) {
     assert(Number.isInteger(domid) && domid >= 0, 'domid must be a non-negative integer');
@@ -87,13 +100,13 @@ export class DomainMemory implements ForksSelf, HashesSelf {
     const first = this.frameNext;
     let run: Run;
     if (count > SLAB_PAGES / 2) {
-      run = { first, count, slab: newSlab(count), byteOffset: 0 };
+      run = { first, count, slab: newSlab(count), byteOffset: 0, dead: false };
     } else {
       if (this.slab === undefined || this.slabUsed + count > SLAB_PAGES) {
         this.slab = newSlab(SLAB_PAGES);
         this.slabUsed = 0;
       }
-      run = { first, count, slab: this.slab, byteOffset: this.slabUsed * PAGE_SIZE };
+      run = { first, count, slab: this.slab, byteOffset: this.slabUsed * PAGE_SIZE, dead: false };
       this.slabUsed += count;
     }
     for (let i = 0; i < count; i++) this.runs[first - FRAME_FIRST + i] = run;
@@ -108,9 +121,17 @@ export class DomainMemory implements ForksSelf, HashesSelf {
     for (let i = 0; i < count; i++) {
       assert(this.isAllocated(first + i), 'freePages: frame %s is not allocated', first + i);
     }
+    let dead: Run | undefined;
     for (let i = 0; i < count; i++) {
-      this.pages[first - FRAME_FIRST + i] = undefined;
-      this.runs[first - FRAME_FIRST + i] = undefined;
+      const at = first - FRAME_FIRST + i;
+      this.pages[at] = undefined;
+      // A frame still granted stays reachable to the grantee: the real page is not reused
+      // while Xen's grant entry refers to it, whatever the guest's allocator believes.
+      if (at < this.pins.length && this.pins[at] !== 0) {
+        const run = this.runs[at]!;
+        if (dead === undefined || dead.first !== run.first) dead = { ...run, dead: true };
+        this.runs[at] = dead;
+      } else this.runs[at] = undefined;
     }
     this.allocated -= count;
     assert(this.allocated >= 0, 'freePages: allocated count underflow');
@@ -139,6 +160,23 @@ export class DomainMemory implements ForksSelf, HashesSelf {
     if (cached !== undefined) return cached;
     const run = this.runs[frame - FRAME_FIRST];
     assert(run !== undefined, 'page: frame %s of domain %s is not allocated', frame, this.domid);
+    assert(!run.dead, 'page: frame %s of domain %s was freed', frame, this.domid);
+    return this.pageOf(run, frame);
+  }
+
+  /**
+   * The page a grant of `frame` reaches: allocated, or freed while still granted (the dead buffer
+   * a use after free writes into). Asking for a frame no grant pins after its free is our bug.
+   */
+  grantedPage(frame: Frame): Uint8Array {
+    const cached = this.pages[frame - FRAME_FIRST];
+    if (cached !== undefined) return cached;
+    const run = this.runs[frame - FRAME_FIRST];
+    assert(run !== undefined, 'grantedPage: frame %s of domain %s is gone', frame, this.domid);
+    return this.pageOf(run, frame);
+  }
+
+  private pageOf(run: Run, frame: Frame): Uint8Array {
     if (run.slab.shared) unshare(run.slab);
     const at = run.byteOffset + (frame - run.first) * PAGE_SIZE;
     const page = new Uint8Array(run.slab.buffer, at, PAGE_SIZE);
@@ -150,7 +188,7 @@ export class DomainMemory implements ForksSelf, HashesSelf {
   view(first: Frame, count: number): DataView | undefined {
     assert(Number.isInteger(count) && count >= 1, 'view: count must be >= 1');
     const run = this.runs[first - FRAME_FIRST];
-    if (run === undefined) return undefined;
+    if (run === undefined || run.dead) return undefined;
     if (first + count > run.first + run.count) return undefined;
     for (let i = 1; i < count; i++) {
       if (this.runs[first - FRAME_FIRST + i] !== run) return undefined;
@@ -161,7 +199,51 @@ export class DomainMemory implements ForksSelf, HashesSelf {
   }
 
   isAllocated(frame: Frame): boolean {
-    return Number.isInteger(frame) && this.runs[frame - FRAME_FIRST] !== undefined;
+    if (!Number.isInteger(frame)) return false;
+    const run = this.runs[frame - FRAME_FIRST];
+    return run !== undefined && !run.dead;
+  }
+
+  /** A grant of `frame` was made (gnttab_grant_foreign_access): the frame outlives its free. */
+  pin(frame: Frame): void {
+    assert(
+      this.isAllocated(frame),
+      'pin: frame %s of domain %s is not allocated',
+      frame,
+      this.domid,
+    );
+    const at = frame - FRAME_FIRST;
+    this.changingPins(at);
+    assert(this.pins[at]! < 0xffff, 'pin: frame %s granted 65535 times', frame);
+    this.pins[at]! += 1;
+  }
+
+  /** A grant of `frame` ended: a frame freed meanwhile is gone once its last grant is. */
+  unpin(frame: Frame): void {
+    const at = frame - FRAME_FIRST;
+    assert(at >= 0 && at < this.pins.length && this.pins[at]! > 0, 'unpin: frame %s', frame);
+    this.changingPins(at);
+    this.pins[at]! -= 1;
+    if (this.pins[at] === 0 && this.runs[at]?.dead === true) {
+      this.runs[at] = undefined;
+      this.pages[at] = undefined;
+    }
+  }
+
+  /** Before a change of `pins` at `at`: the memory's own column, wide enough. */
+  private changingPins(at: number): void {
+    if (at >= this.pins.length) {
+      let capacity = this.pins.length * 2;
+      while (capacity <= at) capacity *= 2;
+      const wider = new Uint16Array(capacity);
+      wider.set(this.pins);
+      this.pins = wider;
+      this.pinsShared = false;
+    } else if (this.pinsShared) {
+      this.pins = this.pins.slice();
+      this.pinsShared = false;
+    }
+    assert(at < this.pins.length && !this.pinsShared, 'pins: column at %s', at);
   }
 
   /**
@@ -194,6 +276,8 @@ export class DomainMemory implements ForksSelf, HashesSelf {
     });
     copy.slab = this.slab === undefined ? undefined : theirsOf(this.slab);
     copy.pages = [];
+    this.pinsShared = true;
+    copy.pinsShared = true;
     fork.after(() => this.finishFork(fork, copy, slabs));
     assert(copy.runs.length === this.runs.length, 'memory fork: %s frames', copy.runs.length);
     return copy;
@@ -239,6 +323,8 @@ export class DomainMemory implements ForksSelf, HashesSelf {
       const run = this.runs[i];
       if (run === undefined) h.mix(0);
       else if (run.first === i + FRAME_FIRST) {
+        // A dead frame's bytes are still what its grantee reads; whether it is dead is state.
+        h.mix(run.dead ? 2 : 3);
         const slab = run.slab;
         let cache: PageHashes | undefined;
         if (slab.shared && !fresh) {

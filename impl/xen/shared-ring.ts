@@ -304,7 +304,7 @@ const UNKNOWN_FIELDS: readonly SlotField[] = ['operation', 'id'];
  * indirect_op and nr_segments as nr_segments, its indirect_grefs as segments).
  */
 export function copyRequestSlot(b: BackRing, abi: BlkifAbi, idx: RingIdx): CopyRequestResult {
-  assert(b.reads.entryOf.length === b.size, 'back ring: a read log of another size');
+  assert(b.reads.size === b.size, 'back ring: a read log of another size');
   const copied = abi.copyRequest(b.sring.view, entryOffset(b.sring, idx));
   const fields = !copied.ok
     ? REFUSED_FIELDS
@@ -317,7 +317,7 @@ export function copyRequestSlot(b: BackRing, abi: BlkifAbi, idx: RingIdx): CopyR
 
 /** RING_COPY_RESPONSE of the entry at `idx`: id, operation and status, each read once. */
 export function copyResponseSlot(f: FrontRing, abi: BlkifAbi, idx: RingIdx): BlkifResponse {
-  assert(f.reads.entryOf.length === f.size, 'front ring: a read log of another size');
+  assert(f.reads.size === f.size, 'front ring: a read log of another size');
   const rsp = abi.copyResponse(f.sring.view, entryOffset(f.sring, idx));
   noteSlotRead(f.reads, slotOf(idx, f.size), idx, 'response', RESPONSE_FIELDS);
   return rsp;

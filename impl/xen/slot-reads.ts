@@ -7,6 +7,15 @@
 // produced (reading back what it wrote), is kept as the log's finding for the read-once
 // invariant. Pure bookkeeping: nothing here reads the shared page.
 import { assert } from '../assert.ts';
+import {
+  FORK_SELF,
+  type Forking,
+  type ForksSelf,
+  HASH_SELF,
+  type Hasher,
+  type HashesSelf,
+  type PartWalk,
+} from '../hash.ts';
 import type { RingIdx } from './ring-index.ts';
 
 /** The fields of a ring entry, as counted (request and response fields share the slot). */
@@ -34,26 +43,112 @@ export interface ReadFinding {
   readonly field: string;
 }
 
-export interface SlotReads {
+/**
+ * One reader's log of one ring. The per-slot columns live in one buffer shared with a fork until
+ * either side notes a read (a fork of a world copies no log it does not read again).
+ */
+export class SlotReads implements ForksSelf, HashesSelf {
   /** Per slot: the ring index whose entry the counts are for (+1; 0: none yet). */
-  readonly entryOf: Float64Array;
-  readonly counts: Uint8Array;
+  private entryOf: Float64Array;
+  private counts: Uint8Array;
+  private columnsShared = false;
   /** Per (gref, descriptor, field) of the indirect pages of the request being parsed. */
-  readonly descriptors: Map<number, number>;
+  private descriptors = new Map<number, number>();
   /** The request index `descriptors` counts for. */
-  descriptorsOf: number;
-  finding: ReadFinding | undefined;
+  private descriptorsOf = -1;
+  finding: ReadFinding | undefined = undefined;
+
+  constructor(readonly size: number) {
+    assert(Number.isInteger(size) && size >= 1, 'a read log for %s slots', size);
+    const buffer = new ArrayBuffer(size * 8 + size * FIELD_COUNT);
+    this.entryOf = new Float64Array(buffer, 0, size);
+    this.counts = new Uint8Array(buffer, size * 8, size * FIELD_COUNT);
+  }
+
+  /** The reads of `field` counted for the entry at ring index `index` in `slot`. */
+  countOf(slot: number, index: RingIdx, field: SlotField): number {
+    if (this.entryOf[slot] !== index + 1) return 0;
+    return this.counts[slot * FIELD_COUNT + SLOT_FIELDS.indexOf(field)]!;
+  }
+
+  /** One read of `fields` of the entry at ring index `index` (slot `slot`). */
+  noteSlot(
+    slot: number,
+    index: RingIdx,
+    entry: 'request' | 'response',
+    fields: readonly SlotField[],
+  ): void {
+    assert(slot >= 0 && slot < this.size, 'slot %s of the read log', slot);
+    this.changing();
+    if (this.entryOf[slot] !== index + 1) {
+      this.entryOf[slot] = index + 1;
+      this.counts.fill(0, slot * FIELD_COUNT, (slot + 1) * FIELD_COUNT);
+    }
+    for (const field of fields) {
+      const at = slot * FIELD_COUNT + SLOT_FIELDS.indexOf(field);
+      const n = this.counts[at]! + 1;
+      this.counts[at] = Math.min(n, 255);
+      if (n > 1 && this.finding === undefined)
+        this.finding = { what: 'twice', entry, index, field };
+    }
+  }
+
+  /** One read of a descriptor field while parsing the indirect pages of request `index`. */
+  noteDescriptor(index: RingIdx, gref: number, descriptor: number, field: DescriptorField): void {
+    if (this.descriptorsOf !== index) {
+      this.descriptorsOf = index;
+      this.descriptors.clear();
+    }
+    const f = DESCRIPTOR_FIELDS.indexOf(field);
+    assert(f >= 0 && Number.isInteger(descriptor) && descriptor >= 0, 'a descriptor field');
+    const key = (gref * 512 + descriptor) * 4 + f;
+    const n = (this.descriptors.get(key) ?? 0) + 1;
+    this.descriptors.set(key, n);
+    if (n > 1 && this.finding === undefined)
+      this.finding = {
+        what: 'twice',
+        entry: `indirect descriptor ${descriptor} of gref ${gref}`,
+        index,
+        field,
+      };
+  }
+
+  /** Before a change of the columns: this log's own copy. */
+  private changing(): void {
+    if (!this.columnsShared) return;
+    const buffer = this.entryOf.buffer.slice(0);
+    this.entryOf = new Float64Array(buffer, 0, this.size);
+    this.counts = new Uint8Array(buffer, this.size * 8, this.size * FIELD_COUNT);
+    this.columnsShared = false;
+  }
+
+  /** A copy sharing the columns until either side changes them; the descriptor map is small. */
+  [FORK_SELF](fork: Forking): SlotReads {
+    const copy = Object.create(SlotReads.prototype) as SlotReads;
+    Object.assign(copy, this);
+    this.columnsShared = true;
+    copy.columnsShared = true;
+    copy.descriptors = new Map(this.descriptors);
+    copy.finding = fork.copy(this.finding) as ReadFinding | undefined;
+    assert(copy.entryOf === this.entryOf && copy.descriptors !== this.descriptors, 'log fork');
+    return copy;
+  }
+
+  /** The counts of every slot's current entry, the descriptor counts and the finding. */
+  [HASH_SELF](h: Hasher, _fresh: boolean, walk: PartWalk): void {
+    h.mix(this.size);
+    for (let slot = 0; slot < this.size; slot++) {
+      h.mixNumber(this.entryOf[slot]!);
+      for (let f = 0; f < FIELD_COUNT; f++) h.mix(this.counts[slot * FIELD_COUNT + f]!);
+    }
+    h.mix(this.descriptorsOf);
+    walk.value(this.descriptors);
+    walk.value(this.finding);
+  }
 }
 
 export function slotReadsFor(size: number): SlotReads {
-  assert(Number.isInteger(size) && size >= 1, 'a read log for %s slots', size);
-  return {
-    entryOf: new Float64Array(size),
-    counts: new Uint8Array(size * FIELD_COUNT),
-    descriptors: new Map(),
-    descriptorsOf: -1,
-    finding: undefined,
-  };
+  return new SlotReads(size);
 }
 
 /** One read of `fields` of the entry at ring index `index` (slot `slot`). */
@@ -64,17 +159,7 @@ export function noteSlotRead(
   entry: 'request' | 'response',
   fields: readonly SlotField[],
 ): void {
-  assert(slot >= 0 && slot < log.entryOf.length, 'slot %s of the read log', slot);
-  if (log.entryOf[slot] !== index + 1) {
-    log.entryOf[slot] = index + 1;
-    log.counts.fill(0, slot * FIELD_COUNT, (slot + 1) * FIELD_COUNT);
-  }
-  for (const field of fields) {
-    const at = slot * FIELD_COUNT + SLOT_FIELDS.indexOf(field);
-    const n = log.counts[at]! + 1;
-    log.counts[at] = Math.min(n, 255);
-    if (n > 1 && log.finding === undefined) log.finding = { what: 'twice', entry, index, field };
-  }
+  log.noteSlot(slot, index, entry, fields);
 }
 
 /** The producer read an entry it wrote itself (its own request, or its own response). */
@@ -96,20 +181,5 @@ export function noteDescriptorRead(
   descriptor: number,
   field: DescriptorField,
 ): void {
-  if (log.descriptorsOf !== index) {
-    log.descriptorsOf = index;
-    log.descriptors.clear();
-  }
-  const f = DESCRIPTOR_FIELDS.indexOf(field);
-  assert(f >= 0 && Number.isInteger(descriptor) && descriptor >= 0, 'a descriptor field');
-  const key = (gref * 512 + descriptor) * 4 + f;
-  const n = (log.descriptors.get(key) ?? 0) + 1;
-  log.descriptors.set(key, n);
-  if (n > 1 && log.finding === undefined)
-    log.finding = {
-      what: 'twice',
-      entry: `indirect descriptor ${descriptor} of gref ${gref}`,
-      index,
-      field,
-    };
+  log.noteDescriptor(index, gref, descriptor, field);
 }
