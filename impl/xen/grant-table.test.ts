@@ -179,6 +179,27 @@ describe('GrantTable', () => {
     expect(again.ok && again.value.page[5]).toBe(0xab);
   });
 
+  it('a frame freed while granted is gone once its last grant ends', () => {
+    const { memory, table } = fresh();
+    const frame = memory.allocPages(1);
+    const first = grant(table, frame);
+    const second = grant(table, frame);
+    const mapping = table.map(first, BACKEND, true);
+    if (!mapping.ok) throw new Error('map failed');
+    memory.freePages(frame, 1);
+    expect(memory.isAllocated(frame)).toBe(false);
+    expect(() => memory.page(frame)).toThrow(AssertionError);
+    mapping.value.page[7] = 0xcd;
+    expect(table.unmap(first, BACKEND).ok).toBe(true);
+    expect(table.endAccess(first).ok).toBe(true);
+    // The second grant still pins the dead frame: the grantee reads what was written into it.
+    const again = table.map(second, BACKEND, false);
+    expect(again.ok && again.value.page[7]).toBe(0xcd);
+    expect(table.unmap(second, BACKEND).ok).toBe(true);
+    expect(table.endAccess(second).ok).toBe(true);
+    expect(() => memory.grantedPage(frame)).toThrow(AssertionError);
+  });
+
   it('asserts when our own code grants a frame it does not own', () => {
     const { table } = fresh();
     expect(() => table.grantAccess(BACKEND, 12345, false)).toThrow(AssertionError);

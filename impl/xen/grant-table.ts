@@ -26,7 +26,7 @@ import {
   type HashesSelf,
   type PartWalk,
 } from '../hash.ts';
-import type { DomainMemory, DomId, Frame } from './memory.ts';
+import { type DomainMemory, type DomId, type Frame, PAGE_SIZE } from './memory.ts';
 import { err, OK_VOID, ok, type Result } from './result.ts';
 
 export type GrantRef = number;
@@ -67,7 +67,14 @@ class Mapping implements GrantMapping {
   ) {}
 
   get page(): Uint8Array {
-    return this.memory.grantedPage(this.frame);
+    const page = this.memory.grantedPage(this.frame);
+    assert(
+      page.byteLength === PAGE_SIZE,
+      'grant %s: a page of %s bytes',
+      this.ref,
+      page.byteLength,
+    );
+    return page;
   }
 }
 

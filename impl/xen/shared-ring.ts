@@ -23,14 +23,7 @@ import {
   ringIdxDistance,
   slotOf,
 } from './ring-index.ts';
-import {
-  noteDescriptorRead,
-  noteReadBack,
-  noteSlotRead,
-  type SlotField,
-  type SlotReads,
-  slotReadsFor,
-} from './slot-reads.ts';
+import { noteReadBack, type SlotField, type SlotReads, slotReadsFor } from './slot-reads.ts';
 
 export const SRING_HEADER_SIZE = 64;
 export const SRING_REQ_PROD_OFFSET = 0;
@@ -311,7 +304,7 @@ export function copyRequestSlot(b: BackRing, abi: BlkifAbi, idx: RingIdx): CopyR
     : copied.value.kind === 'unknown'
       ? UNKNOWN_FIELDS
       : RW_FIELDS;
-  noteSlotRead(b.reads, slotOf(idx, b.size), idx, 'request', fields);
+  b.reads.noteSlot(slotOf(idx, b.size), idx, 'request', fields);
   return copied;
 }
 
@@ -319,7 +312,7 @@ export function copyRequestSlot(b: BackRing, abi: BlkifAbi, idx: RingIdx): CopyR
 export function copyResponseSlot(f: FrontRing, abi: BlkifAbi, idx: RingIdx): BlkifResponse {
   assert(f.reads.size === f.size, 'front ring: a read log of another size');
   const rsp = abi.copyResponse(f.sring.view, entryOffset(f.sring, idx));
-  noteSlotRead(f.reads, slotOf(idx, f.size), idx, 'response', RESPONSE_FIELDS);
+  f.reads.noteSlot(slotOf(idx, f.size), idx, 'response', RESPONSE_FIELDS);
   return rsp;
 }
 
@@ -331,7 +324,7 @@ export function readResponseField(
   field: 'id' | 'operation' | 'status',
 ): number {
   const rsp = abi.copyResponse(f.sring.view, entryOffset(f.sring, idx));
-  noteSlotRead(f.reads, slotOf(idx, f.size), idx, 'response', [field]);
+  f.reads.noteSlot(slotOf(idx, f.size), idx, 'response', [field]);
   assert(Number.isInteger(rsp[field]), 'response field %s is an integer', field);
   return rsp[field];
 }
@@ -339,7 +332,7 @@ export function readResponseField(
 /** sector_number of the request at `idx`, fetched again from the slot (counted). */
 export function readRequestSector(b: BackRing, abi: BlkifAbi, idx: RingIdx): number {
   const at = entryOffset(b.sring, idx) + abi.layout.sectorNumberOffset;
-  noteSlotRead(b.reads, slotOf(idx, b.size), idx, 'request', ['sector_number']);
+  b.reads.noteSlot(slotOf(idx, b.size), idx, 'request', ['sector_number']);
   const sector =
     b.sring.view.getUint32(at + 4, true) * 0x1_0000_0000 + b.sring.view.getUint32(at, true);
   assert(Number.isInteger(sector) && sector >= 0, 'a u64 read as %s', sector);
@@ -360,7 +353,7 @@ export function readBackRequest(f: FrontRing, abi: BlkifAbi, idx: RingIdx): Copy
 export function noteDescriptorReads(b: BackRing, gref: number, descriptor: number): void {
   assert(Number.isInteger(descriptor) && descriptor >= 0, 'descriptor %s', descriptor);
   const index = ringIdxAdd(b.reqCons, -1);
-  noteDescriptorRead(b.reads, index, gref, descriptor, 'gref');
-  noteDescriptorRead(b.reads, index, gref, descriptor, 'first_sect');
-  noteDescriptorRead(b.reads, index, gref, descriptor, 'last_sect');
+  b.reads.noteDescriptor(index, gref, descriptor, 'gref');
+  b.reads.noteDescriptor(index, gref, descriptor, 'first_sect');
+  b.reads.noteDescriptor(index, gref, descriptor, 'last_sect');
 }

@@ -65,12 +65,6 @@ export class SlotReads implements ForksSelf, HashesSelf {
     this.counts = new Uint8Array(buffer, size * 8, size * FIELD_COUNT);
   }
 
-  /** The reads of `field` counted for the entry at ring index `index` in `slot`. */
-  countOf(slot: number, index: RingIdx, field: SlotField): number {
-    if (this.entryOf[slot] !== index + 1) return 0;
-    return this.counts[slot * FIELD_COUNT + SLOT_FIELDS.indexOf(field)]!;
-  }
-
   /** One read of `fields` of the entry at ring index `index` (slot `slot`). */
   noteSlot(
     slot: number,
@@ -120,6 +114,7 @@ export class SlotReads implements ForksSelf, HashesSelf {
     this.entryOf = new Float64Array(buffer, 0, this.size);
     this.counts = new Uint8Array(buffer, this.size * 8, this.size * FIELD_COUNT);
     this.columnsShared = false;
+    assert(this.counts.buffer === buffer, 'read log: columns over one buffer');
   }
 
   /** A copy sharing the columns until either side changes them; the descriptor map is small. */
@@ -136,6 +131,7 @@ export class SlotReads implements ForksSelf, HashesSelf {
 
   /** The counts of every slot's current entry, the descriptor counts and the finding. */
   [HASH_SELF](h: Hasher, _fresh: boolean, walk: PartWalk): void {
+    assert(this.entryOf.length === this.size, 'read log of %s slots', this.entryOf.length);
     h.mix(this.size);
     for (let slot = 0; slot < this.size; slot++) {
       h.mixNumber(this.entryOf[slot]!);
@@ -148,18 +144,9 @@ export class SlotReads implements ForksSelf, HashesSelf {
 }
 
 export function slotReadsFor(size: number): SlotReads {
-  return new SlotReads(size);
-}
-
-/** One read of `fields` of the entry at ring index `index` (slot `slot`). */
-export function noteSlotRead(
-  log: SlotReads,
-  slot: number,
-  index: RingIdx,
-  entry: 'request' | 'response',
-  fields: readonly SlotField[],
-): void {
-  log.noteSlot(slot, index, entry, fields);
+  const log = new SlotReads(size);
+  assert(log.finding === undefined, 'a fresh read log with a finding');
+  return log;
 }
 
 /** The producer read an entry it wrote itself (its own request, or its own response). */
@@ -171,15 +158,4 @@ export function noteReadBack(
 ): void {
   assert(SLOT_FIELDS.includes(field), 'a slot field');
   log.finding ??= { what: 'read-back', entry, index, field };
-}
-
-/** One read of a descriptor field while parsing the indirect pages of request `index`. */
-export function noteDescriptorRead(
-  log: SlotReads,
-  index: RingIdx,
-  gref: number,
-  descriptor: number,
-  field: DescriptorField,
-): void {
-  log.noteDescriptor(index, gref, descriptor, field);
 }
