@@ -53,71 +53,71 @@ function judgeRelease(world: World, r: RingRelease, out: Violation[]): void {
 }
 
 /**
- * Stamps per pending slot for the distinct count: a Set of a 16-page ring's 512 slots after
- * every blkback step was a fifth of a 16-queue run's time. One generation per count.
+ * Stamps per pending slot for the distinct count, one generation per count: a Set of a 16-page
+ * ring's 512 slots after every blkback step was a fifth of a 16-queue run's time.
  */
-let stamps = new Uint32Array(64);
-let generation = 0;
+class SlotStamps {
+  private stamps = new Uint32Array(64);
+  private generation = 0;
 
-/** How many distinct slots of 0..count-1 `free`, `inflight` and `barrier` name together. */
-function distinctSlots(
-  count: number,
-  free: readonly number[],
-  inflight: Iterable<number>,
-  barrier: number | undefined,
-): number {
-  if (stamps.length < count) stamps = new Uint32Array(count * 2);
-  generation += 1;
-  if (generation === 0xffffffff) {
-    stamps.fill(0);
-    generation = 1;
+  /** How many distinct slots of 0..count-1 `free`, `inflight` and `barrier` name together. */
+  distinct(
+    count: number,
+    free: readonly number[],
+    inflight: Iterable<number>,
+    barrier: number | undefined,
+  ): number {
+    if (this.stamps.length < count) this.stamps = new Uint32Array(count * 2);
+    this.generation += 1;
+    if (this.generation === 0xffffffff) {
+      this.stamps.fill(0);
+      this.generation = 1;
+    }
+    const stamps = this.stamps;
+    const generation = this.generation;
+    let distinct = 0;
+    const mark = (slot: number): void => {
+      if (!Number.isInteger(slot) || slot < 0 || slot >= count || stamps[slot] === generation)
+        return;
+      stamps[slot] = generation;
+      distinct += 1;
+    };
+    for (const slot of free) mark(slot);
+    for (const slot of inflight) mark(slot);
+    if (barrier !== undefined) mark(barrier);
+    return distinct;
   }
-  let distinct = 0;
-  const mark = (slot: number): void => {
-    if (!Number.isInteger(slot) || slot < 0 || slot >= count || stamps[slot] === generation) return;
-    stamps[slot] = generation;
-    distinct += 1;
-  };
-  for (const slot of free) mark(slot);
-  for (const slot of inflight) mark(slot);
-  if (barrier !== undefined) mark(barrier);
-  return distinct;
 }
 
+type BackRing = World['host']['back']['rings'][number];
+
 /** Per listed ring: free + in flight + held barrier is the pool, each slot once. */
-function poolConserved(world: World, index: number | undefined, out: Violation[]): void {
+function poolConserved(
+  world: World,
+  index: number | undefined,
+  stamps: SlotStamps,
+  out: Violation[],
+): void {
   for (const ring of world.host.back.rings) {
     if (index !== undefined && ring.index !== index) continue;
     const count = 32 * ring.ringRefs.length;
     const entries = ring.pendingFree.length + ring.inflight.size + (ring.barrier ? 1 : 0);
-    if (entries !== count) {
-      out.push(poolViolation(world, ring, entries, undefined, count));
-      continue;
-    }
-    const distinct = distinctSlots(
-      count,
-      ring.pendingFree,
-      ring.inflight.keys(),
-      ring.barrier?.slot,
+    // The count first: it is what a double free or a lost slot changes, and costs nothing.
+    const distinct = entries !== count ? undefined : distinctOf(ring, count, stamps);
+    if (distinct === count) continue;
+    const d = distinct ?? distinctOf(ring, count, stamps);
+    out.push(
+      violation(
+        world,
+        ring.index,
+        `blkback ring ${ring.index}'s pending pool: ${entries} slots free or in use, ${d} distinct, of ${count}`,
+      ),
     );
-    if (distinct !== count) out.push(poolViolation(world, ring, entries, distinct, count));
   }
 }
 
-function poolViolation(
-  world: World,
-  ring: World['host']['back']['rings'][number],
-  entries: number,
-  distinct: number | undefined,
-  count: number,
-): Violation {
-  const d =
-    distinct ?? distinctSlots(count, ring.pendingFree, ring.inflight.keys(), ring.barrier?.slot);
-  return violation(
-    world,
-    ring.index,
-    `blkback ring ${ring.index}'s pending pool: ${entries} slots free or in use, ${d} distinct, of ${count}`,
-  );
+function distinctOf(ring: BackRing, count: number, stamps: SlotStamps): number {
+  return stamps.distinct(count, ring.pendingFree, ring.inflight.keys(), ring.barrier?.slot);
 }
 
 /**
@@ -138,6 +138,7 @@ class ReleaseChecker implements InvariantChecker {
   private seen = 0;
   /** Serials of the ring instances released so far. */
   private readonly released = new Set<number>();
+  private readonly stamps = new SlotStamps();
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const out: Violation[] = [];
@@ -165,7 +166,7 @@ class ReleaseChecker implements InvariantChecker {
           ),
         );
     const pool = poolRingOf(action);
-    if (pool !== NONE) poolConserved(world, pool, out);
+    if (pool !== NONE) poolConserved(world, pool, this.stamps, out);
     return out;
   }
 }
