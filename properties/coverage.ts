@@ -71,6 +71,7 @@ export const ACTION_KEYS: readonly string[] = [
   'toolstack.removeDevice',
   'toolstack.forceRemove',
   'toolstack.hotplugFails',
+  'toolstack.restartBackend',
 ];
 
 export interface CoverageReport {

@@ -116,6 +116,7 @@ const FAULT_FIELDS: Readonly<Record<string, FieldType>> = {
   frontendClose: 'boolean',
   transactionConflicts: 'count',
   backendRestart: 'boolean?',
+  backendRestartIdle: 'boolean?',
   destroy: 'boolean?',
   hotplugFailure: 'boolean?',
   detachEarly: 'boolean?',

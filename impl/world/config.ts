@@ -65,6 +65,13 @@ export interface FaultPlan {
    */
   readonly backendRestart?: boolean;
   /**
+   * The same restart, but only while blkback owes nothing: every request it consumed answered and
+   * pushed (a driver domain rebooted between requests). The successor's BACK_RING_ATTACH at
+   * rsp_prod then consumes exactly what was never taken, so an honest run survives it. Not
+   * offered with a failing probe or hotplug in the plan (the successor would not come up).
+   */
+  readonly backendRestartIdle?: boolean;
+  /**
    * xl destroy of the running guest, once (the conformance replay's toolstack: a recorded run
    * ends in it); the default properties leave it off.
    */

@@ -349,14 +349,48 @@ export function unplugEnabled(world: World, out: Action[]): void {
     front.cachedState === XenbusState.Initialising &&
     front.device.rings.length === 0 &&
     front.tx === undefined;
+  // The same race after a backend restart: the successor connects the live rings of a blkfront
+  // that stays Connected (frontend_changed), so until it is Connected too it may still overwrite
+  // the toolstack's Closing.
+  const reconnecting =
+    world.backendRestarts > 0 && world.host.back.cachedState !== XenbusState.Connected;
+  if (reconnecting) return;
   if (frontConnected(world) || (notTalking && world.config.faults.detachEarly === true))
     out.push(FIXED.unplug);
 }
 
 export function restartBackendEnabled(world: World, out: Action[]): void {
   if (world.lifecycle.kind !== 'running' || !frontConnected(world)) return;
-  if (world.config.faults.backendRestart === true && world.backendRestarts === 0)
+  if (world.backendRestarts !== 0) return;
+  const faults = world.config.faults;
+  if (faults.backendRestart === true || (survivable(faults) && owesNothing(world)))
     out.push(FIXED.restartBackend);
+}
+
+/**
+ * The idle restart, and a successor that comes up: a failing probe or hotplug would close it
+ * under a connected blkfront whose queued requests then wait in del_gendisk for ever.
+ */
+function survivable(faults: World['config']['faults']): boolean {
+  return (
+    faults.backendRestartIdle === true &&
+    faults.hotplugFailure !== true &&
+    faults.backendProbeFailure !== true
+  );
+}
+
+/**
+ * blkback has answered and pushed every request it consumed, on every ring (no pending_req in
+ * use, no barrier held, no copy taken but not dispatched): what a crash between requests leaves.
+ */
+function owesNothing(world: World): boolean {
+  for (const ring of world.host.back.rings) {
+    const back = ring.back;
+    if (ring.inflight.size > 0 || ring.barrier !== undefined || ring.held !== undefined)
+      return false;
+    if (back.reqCons !== back.rspProdPvt || rspProd(back.sring) !== back.rspProdPvt) return false;
+  }
+  return true;
 }
 
 /** xl destroy may come at any point of a running guest's life, connected or not. */
