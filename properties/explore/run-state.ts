@@ -110,6 +110,8 @@ export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scrat
   ['RingIsolationChecker.next', 'scratch'],
   // grant-leak's reference stamps: only this check's stamp is ever read, each check a new one.
   ['RingConservationChecker.stamps', 'scratch'],
+  // release-once's pending-slot stamps: likewise, a new generation per count.
+  ['ReleaseChecker.stamps', 'scratch'],
 ]);
 
 /** The checker fields' path prefixes NOT_MEMORY names: deeper, no path is built. */
