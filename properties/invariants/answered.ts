@@ -12,7 +12,9 @@
 // ring whose host went away (xl destroy, the source domain of a migration, a blkback restart):
 // its disk I/O went with the host and no Linux backend could answer it.
 import { teardownOf, type RingEnd, type World } from '../../impl/world/world.ts';
-import { ringIdxDistance } from '../../impl/xen/ring-index.ts';
+import type { BackRingState } from '../../impl/blkback/back-ring.ts';
+import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
+import { entryOffset } from '../../impl/xen/shared-ring.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
 import { honestRun } from './runs.ts';
@@ -79,36 +81,99 @@ function judgeEnd(world: World, end: RingEnd, out: Violation[]): void {
     });
 }
 
+/** A ring as the last check left it: its indices and the ids it held for consumed requests. */
+interface RingSeen {
+  readonly reqCons: RingIdx;
+  readonly rspProdPvt: RingIdx;
+  readonly ids: readonly number[];
+}
+
+/** What the ring holds for requests it consumed: in flight, held by drain_io, copied. */
+function heldCount(ring: BackRingState): number {
+  return (
+    ring.inflight.size + (ring.barrier !== undefined ? 1 : 0) + (ring.held !== undefined ? 1 : 0)
+  );
+}
+
+function heldIds(ring: BackRingState): number[] {
+  const ids = [...ring.inflight.values()].map((p) => p.id);
+  if (ring.barrier !== undefined) ids.push(ring.barrier.id);
+  const copied = ring.held?.copied;
+  if (copied !== undefined) ids.push(copied.ok ? copied.value.id : copied.error.id);
+  return ids;
+}
+
+/** The ids of the responses the ring pushed from index `from` on (its own slots, read raw). */
+function answeredSince(world: World, ring: BackRingState, from: RingIdx): number[] {
+  const b = ring.back;
+  const count = Math.min(ringIdxDistance(from, b.rspProdPvt), b.size);
+  const ids: number[] = [];
+  for (let k = 0; k < count; k++) {
+    const at = entryOffset(b.sring, ringIdxAdd(from, k));
+    ids.push(world.host.env.abi.copyResponse(b.sring.view, at).id);
+  }
+  return ids;
+}
+
+/** Ids held after the previous check that are neither held now nor answered since. */
+function droppedIds(world: World, ring: BackRingState, prev: RingSeen, now: RingSeen): number[] {
+  const left = [...prev.ids];
+  for (const id of [...now.ids, ...answeredSince(world, ring, prev.rspProdPvt)]) {
+    const at = left.indexOf(id);
+    if (at >= 0) left.splice(at, 1);
+  }
+  return left;
+}
+
 /**
  * While a ring lives: what its indices say it owes (req_cons - rsp_prod_pvt) is what it still
  * holds for those requests (pending requests in flight, the barrier drain_io holds, the copy not
  * dispatched yet), so a request dropped without its response is seen at the step that drops it.
+ * `seen` is each ring (by serial) as the previous check left it, to name what was dropped.
  */
-function liveRings(world: World, out: Violation[]): void {
-  for (const ring of world.host.back.rings) {
+function liveRings(world: World, seen: Map<number, RingSeen>, out: Violation[]): void {
+  const rings = world.host.back.rings;
+  for (const ring of rings) {
     const b = ring.back;
+    const prev = seen.get(ring.serial);
+    const held = heldCount(ring);
+    const same =
+      prev?.reqCons === b.reqCons && prev.rspProdPvt === b.rspProdPvt && prev.ids.length === held;
+    const now = same ? prev : { reqCons: b.reqCons, rspProdPvt: b.rspProdPvt, ids: heldIds(ring) };
+    seen.set(ring.serial, now);
     const owed = signed(ringIdxDistance(b.rspProdPvt, b.reqCons));
-    const held =
-      ring.inflight.size + (ring.barrier !== undefined ? 1 : 0) + (ring.held !== undefined ? 1 : 0);
-    if (owed !== held)
-      out.push({
-        code: CODE,
-        step: world.stepCount,
-        ring: ring.index,
-        message: `blkback ring ${ring.index} consumed up to req_cons ${b.reqCons} and answered up to rsp_prod_pvt ${b.rspProdPvt} (${owed} owed) but holds ${held} requests in flight, draining or copied`,
-      });
+    if (owed === held) continue;
+    const dropped = prev === undefined ? [] : droppedIds(world, ring, prev, now);
+    const what =
+      dropped.length > 0
+        ? `dropped request id ${dropped.join(', ')} without a response`
+        : `owes ${owed} requests and holds ${held}`;
+    const during = teardownOf(world) === undefined ? '' : ` ${teardownWords(world)}`;
+    out.push({
+      code: CODE,
+      step: world.stepCount,
+      ring: ring.index,
+      ...(dropped.length > 0 ? { requestId: dropped[0] } : {}),
+      message: `blkback ring ${ring.index} ${what}${during}: req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt} (${owed} owed), ${held} in flight, draining or copied`,
+    });
   }
+  // A ring gone from the list is judged by its end; its memory goes with it.
+  if (seen.size > rings.length)
+    for (const serial of [...seen.keys()])
+      if (!rings.some((r) => r.serial === serial)) seen.delete(serial);
 }
 
 class AnsweredChecker implements InvariantChecker {
   /** How far into world.ringEnds this checker has judged. */
   private seen = 0;
+  /** Each live ring (by serial) as the last check left it. */
+  private readonly rings = new Map<number, RingSeen>();
 
   check(world: World, _ledger: Ledger): readonly Violation[] {
     const out: Violation[] = [];
     const ends = world.ringEnds;
     for (; this.seen < ends.length; this.seen++) judgeEnd(world, ends[this.seen]!, out);
-    liveRings(world, out);
+    liveRings(world, this.rings, out);
     return out;
   }
 }

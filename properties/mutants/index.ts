@@ -281,7 +281,7 @@ const LIST: readonly Mutant[] = [
     // Seen at the step that drops it: req_cons - rsp_prod_pvt counts a request the ring no longer
     // holds (before answered, only at quiescence, as the flush that never completes).
     caughtBy: 'answered',
-    words: 'requests in flight, draining or copied',
+    words: 'without a response',
     summary: "drain_io frees the held WRITE_BARRIER's slot without submitting it",
   },
   {
