@@ -100,7 +100,9 @@ function heldIds(ring: BackRingState): number[] {
   if (ring.barrier !== undefined) ids.push(ring.barrier.id);
   const copied = ring.held?.copied;
   if (copied !== undefined) ids.push(copied.ok ? copied.value.id : copied.error.id);
-  return ids;
+  // In id order: the memory is then a function of the world (its maps hash in key order), so
+  // two paths into one world are one state to the explorer (run-state.ts).
+  return ids.sort((a, b) => a - b);
 }
 
 /** The ids of the responses the ring pushed from index `from` on (its own slots, read raw). */
