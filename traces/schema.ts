@@ -133,7 +133,11 @@ const DOM0_WRITE_FIELDS: Readonly<Record<string, FieldType>> = {
   key: 'string',
   value: 'string',
 };
-const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = { side: 'string', budget: 'number' };
+const HOSTILE_FIELDS: Readonly<Record<string, FieldType>> = {
+  side: 'string',
+  budget: 'number',
+  paced: 'boolean?',
+};
 const ATTACK_FIELDS: Readonly<Record<string, FieldType>> = {
   attack: 'string',
   ring: 'number',

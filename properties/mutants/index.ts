@@ -23,6 +23,7 @@ import { blkfrontIgnoresDeviceInfo } from './blkfront-ignores-device-info.ts';
 import { ringOrderCheckedLate } from './ring-order-checked-late.ts';
 import { indirectAnyInnerOp } from './indirect-any-inner-op.ts';
 import { collectAfterFree } from './collect-after-free.ts';
+import { failedTalkKeepsRings } from './failed-talk-keeps-rings.ts';
 import { completeTwice } from './complete-twice.ts';
 import { connectedBeforeBackend } from './connected-before-backend.ts';
 import { disconnectKeepsReleased } from './disconnect-keeps-released.ts';
@@ -290,6 +291,14 @@ const LIST: readonly Mutant[] = [
     property: 'hostile-backend',
     words: 'although rsp_prod lay more than',
     summary: 'blkif_interrupt without RING_RESPONSE_PROD_OVERFLOW reads slots up to any rsp_prod',
+  },
+  {
+    drivers: failedTalkKeepsRings,
+    caughtBy: 'driver-crash',
+    property: 'hostile-backend',
+    words: 'negotiate_mq requires the ring array to be freed first',
+    summary:
+      'blkif_free skips rings no request went through: a failed talk_to_blkback keeps its rings, the next one hits BUG_ON(nr_rings)',
   },
   {
     drivers: frontendEoiAfterError,

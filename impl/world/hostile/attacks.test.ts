@@ -295,3 +295,48 @@ describe('a published response rewritten before blkfront copies it', () => {
     });
   }
 });
+
+describe('a paced plan', () => {
+  const flap = (value: number) => ({ attack: 'flapBackendState' as const, ring: 0, value });
+  // '6' (Closed), then '4' (Connected): the second offered only after blkfront handled the first.
+  const plan: HostilePlan = {
+    side: 'blkback',
+    attacks: [flap(5), flap(3)],
+    budget: 2,
+    paced: true,
+  };
+
+  it('offers only its next spec, and only once blkfront has reacted to everything written', () => {
+    const world = initWorld({ ...hostileConfig('blkback'), hostile: plan }, HONEST_DRIVERS, {
+      submitted: () => {},
+      completed: () => {},
+    });
+    const taken: number[] = [];
+    for (let n = 0; n < 400; n++) {
+      const actions = enabled(world);
+      if (actions.length === 0) break;
+      const attacks = actions.filter((a) => a.actor === 'hostile');
+      expect(attacks.length).toBeLessThanOrEqual(1);
+      if (attacks.length === 1) {
+        // Settled: bound, no otherend event queued for blkfront, no callback or transaction.
+        expect(world.front.snapshot.context.bound).toBe(true);
+        expect(world.xs.pendingWatchCount(world.guestDomid)).toBe(0);
+        expect(world.front.tx).toBeUndefined();
+        const next = adversaryOf(world).used.indexOf(false);
+        // Before its Connected, blkfront has read the Closed and closed (blkfront_closing).
+        if (next === 1) expect(world.front.cachedState).toBe(6);
+        taken.push(next);
+        step(world, attacks[0]!);
+      } else step(world, actions[0]!);
+    }
+    expect(taken).toEqual([0, 1]);
+  });
+
+  it('is refused when paced is not a boolean', () => {
+    const bad = validateConfig({
+      ...hostileConfig('blkback'),
+      hostile: { ...plan, paced: 'yes' as unknown as boolean },
+    });
+    expect(bad.ok ? [] : bad.error.map((i) => i.path)).toEqual(['hostile.paced']);
+  });
+});

@@ -33,6 +33,7 @@ import {
   frontRingPeerNotPending,
   frontRingRevoking,
   frontRingWithUnreadOrHeldResponse,
+  honestSideSettled,
   replayableBackRing,
   ringWithUnparsedIndirect,
 } from './targets.ts';
@@ -347,7 +348,11 @@ export function attackActions(world: World, out: HostileAction[]): void {
   const record = world.adversary;
   if (plan === undefined || record === undefined || !guestRuns(world)) return;
   assert(record.used.length === plan.attacks.length, 'one shot per spec of the plan');
-  for (let i = 0; i < plan.attacks.length; i++) {
+  // A paced adversary offers only its next spec, and only once the honest side has settled.
+  const next = plan.paced === true ? record.used.indexOf(false) : 0;
+  if (next < 0 || (plan.paced === true && !honestSideSettled(world, plan.side))) return;
+  const end = plan.paced === true ? next + 1 : plan.attacks.length;
+  for (let i = next; i < end; i++) {
     if (record.used[i]) continue;
     // A flood under way goes on past the budget: it was counted at its first notification.
     if (record.taken >= plan.budget && (record.floodShots[i] ?? 0) === 0) continue;

@@ -21,6 +21,13 @@ export interface HostilePlan {
   readonly side: HostileSide;
   readonly attacks: readonly AttackSpec[];
   readonly budget: number;
+  /**
+   * The adversary follows its plan in order, each write once the honest driver has handled the
+   * last (bound, its watch events fired, no callback or transaction under way): a peer domain
+   * that watches the honest side's state node and answers each reaction, as a malicious backend
+   * walking blkfront's blkback_changed through a chosen sequence would.
+   */
+  readonly paced?: boolean;
 }
 
 /** One attack as the scheduler takes it: the spec's ring resolved to the ring it hits now. */
@@ -52,6 +59,12 @@ export function validateHostilePlan(plan: HostilePlan): ConfigIssue[] {
     issues.push({
       path: 'hostile.budget',
       message: `must be an integer in 0..10000, got ${JSON.stringify(plan.budget)}`,
+    });
+  }
+  if (plan.paced !== undefined && typeof plan.paced !== 'boolean') {
+    issues.push({
+      path: 'hostile.paced',
+      message: `must be a boolean, got ${JSON.stringify(plan.paced)}`,
     });
   }
   plan.attacks.forEach((spec, i) => {

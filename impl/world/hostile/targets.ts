@@ -2,6 +2,7 @@
 // in the device, or a backend ring's number), or undefined when it has nothing to hit — then the
 // attack is not enabled. A spec's ring is taken modulo the rings there are (fast-check's "by
 // position modulo what is available"), so a shrunk spec still names a ring.
+import { IN_CALLBACK } from '../../../model/events.ts';
 import { BE } from '../../../model/xenstore-keys.ts';
 import { BACKEND_DOMID, backendPath } from '../../../model/xenstore-paths.ts';
 import { assert } from '../../assert.ts';
@@ -10,7 +11,7 @@ import { freeRequests, rspProd } from '../../xen/shared-ring.ts';
 import type { World } from '../world.ts';
 import { queriedUnmapped, replayable } from './backend-writes.ts';
 import { unparsedIndirect } from './frontend-writes.ts';
-import type { AttackSpec } from './plan.ts';
+import type { AttackSpec, HostileSide } from './plan.ts';
 import { firstBusyBackRing } from './rings.ts';
 
 /** `spec.ring` modulo the `count` rings there are, or undefined when there are none. */
@@ -85,6 +86,22 @@ export function backendDirPresent(world: World): number | undefined {
   const back = world.host.back;
   assert(world.host.index >= 0, 'a host of the plan');
   return back.removed ? undefined : 0;
+}
+
+/**
+ * A paced adversary's moment (plan.paced): the honest driver of the other side is bound, has
+ * fired every watch event queued for it, and is in no callback or transaction: it has reacted
+ * to everything written so far.
+ */
+export function honestSideSettled(world: World, hostile: HostileSide): boolean {
+  const honest = hostile === 'blkback' ? world.front : world.host.back;
+  const domid = hostile === 'blkback' ? world.guestDomid : BACKEND_DOMID;
+  return (
+    honest.snapshot.context.bound &&
+    !honest.snapshot.hasTag(IN_CALLBACK) &&
+    honest.tx === undefined &&
+    world.xs.pendingWatchCount(domid) === 0
+  );
 }
 
 export function beforeFeaturesRead(world: World): number | undefined {
