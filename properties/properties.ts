@@ -150,6 +150,15 @@ export const lostWakeup: PropertyDef = {
   ...bounds,
 };
 
+/** Percent of the hostile runs whose plans hold only state flaps (arbitraries/hostile.ts). */
+const FLAP_PERCENT = 30;
+/**
+ * Percent of the hostile runs that follow the side's paced script (arbitraries/hostile.ts):
+ * blkfront's talk_to_blkback over Closed and over Closing, failing and then succeeding; blkback's
+ * connect over Closing and over Closed.
+ */
+const PACED_PERCENT = 15;
+
 /**
  * A hostile peer: the honest side reports, refuses and keeps its own accounting; it never
  * crashes or completes the wrong request. Checked with the invariants whose `when` admits a
@@ -167,8 +176,10 @@ function hostileProperty(side: 'blkfront' | 'blkback'): PropertyDef {
     scenario: hostileScenarioArb({
       side,
       unplug: side === 'blkfront',
-      // Each driver's reactions to every state of its peer, Closed and Closing included.
-      flapPercent: 30,
+      // Each driver's reactions to every state of its peer, Closed and Closing included; half
+      // of the flap runs follow the side's paced script.
+      flapPercent: FLAP_PERCENT - PACED_PERCENT,
+      pacedPercent: PACED_PERCENT,
     }),
     defaultRuns: 250,
     stepsMax: 400,

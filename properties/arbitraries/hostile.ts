@@ -11,6 +11,7 @@ import type {
 } from '../../impl/world/config.ts';
 import { attacksOf, type HostileAttack } from '../../impl/world/hostile/attacks.ts';
 import type { AttackSpec, HostilePlan, HostileSide } from '../../impl/world/hostile/plan.ts';
+import { assert } from '../../impl/assert.ts';
 import type { Scenario } from '../catalog.ts';
 
 export const HOSTILE_DISK_SECTORS = 2048;
@@ -102,6 +103,11 @@ export interface HostileScenarioOptions {
    * over Closing or Closed), which one flap among every other attack rarely does.
    */
   readonly flapPercent?: number;
+  /**
+   * Percent of runs that follow the side's paced script (backendScript, frontendScript): a paced
+   * plan, each write once the honest driver has handled the last.
+   */
+  readonly pacedPercent?: number;
 }
 
 /**
@@ -121,11 +127,12 @@ const FLAPS: Record<HostileSide, Flaps> = {
   blkback: { attacks: ['flapBackendState', 'lyingQueueCountMax'], close: [4, 5], open: [1, 3, 3] },
 };
 
-/** The side's attacks, or, in flapPercent % of runs, only its state flaps. */
+/** The side's attacks, or, in flapPercent % of runs, only its state flaps (pacedPercent: scripted). */
 export function hostileScenarioArb(options: HostileScenarioOptions): fc.Arbitrary<Scenario> {
   const flaps = options.flapPercent ?? 0;
+  const paced = options.pacedPercent ?? 0;
   const ordinary = attackScenarioArb(options);
-  if (flaps <= 0) return ordinary;
+  if (flaps <= 0 && paced <= 0) return ordinary;
   const flapSet = FLAPS[options.side];
   const flapping = fc
     .tuple(attackScenarioArb({ ...options, attacks: flapSet.attacks }), fc.boolean())
@@ -133,11 +140,63 @@ export function hostileScenarioArb(options: HostileScenarioOptions): fc.Arbitrar
       const config = connectAndClose(scenario.config, flapSet);
       return { ...scenario, config: starved ? starveChannels(config) : config };
     });
+  const script = options.side === 'blkback' ? backendScript : frontendScript;
+  const scripted = attackScenarioArb({ ...options, attacks: flapSet.attacks.slice(0, 1) }).map(
+    (scenario): Scenario => ({ ...scenario, config: pacedBy(scenario.config, script) }),
+  );
   // The ordinary branch first: fast-check's oneof prefers it when shrinking.
   return fc.oneof(
-    { weight: 100 - flaps, arbitrary: ordinary },
-    { weight: flaps, arbitrary: flapping },
+    { weight: 100 - flaps - paced, arbitrary: ordinary },
+    ...(flaps > 0 ? [{ weight: flaps, arbitrary: flapping }] : []),
+    ...(paced > 0 ? [{ weight: paced, arbitrary: scripted }] : []),
   );
+}
+
+/** The side's script in place of the drawn plan, paced; the first drawn value picks among its forms. */
+function pacedBy(
+  config: WorldConfig,
+  script: (config: WorldConfig, choice: number) => { config: WorldConfig; attacks: AttackSpec[] },
+): WorldConfig {
+  const plan = config.hostile;
+  if (plan === undefined) return config;
+  const { config: shaped, attacks } = script(config, plan.attacks[0]!.value);
+  assert(attacks.length > 0, 'a script writes something');
+  return { ...shaped, hostile: { ...plan, attacks, budget: attacks.length, paced: true } };
+}
+
+const specOf = (attack: HostileAttack, value: number): AttackSpec => ({ attack, ring: 0, value });
+
+/**
+ * A paced backend's script: multi-queue-max-queues 4294967295 (or 0), a close (Closing or
+ * Closed), Connected, multi-queue-max-queues 0, Connected. Under one usable channel blkfront
+ * either closes before it talked (blkback's probe failed) or fails its first talk
+ * (setup_blkring's ENOSPC); blkback_changed's Connected case then runs talk_to_blkback over
+ * Closed or Closing, which fails again (xenbus_dev_fatal: Closed -> Closing), until the lie 0
+ * makes negotiate_mq take one ring and the next talk succeeds (Closing or Closed ->
+ * Initialised). Values index FLAP_VALUES ('5', '6', '4') and the lies ('4294967295', '0').
+ * Bit 0 of `choice`: Closing or Closed; bit 1: the first lie is 0 (the talk over Closed
+ * succeeds at once, Closed -> Initialised).
+ */
+function backendScript(config: WorldConfig, choice: number) {
+  const flap = (value: number) => specOf('flapBackendState', value);
+  const lie = (value: number) => specOf('lyingQueueCountMax', value);
+  const attacks = [lie(choice & 2 ? 0 : 1), flap(choice & 1 ? 5 : 4), flap(3), lie(0), flap(3)];
+  // blkback's probe may fail (xen_blkbk_probe's xenbus_dev_fatal): Closing before blkfront talked.
+  const faults = { ...config.faults, backendProbeFailure: true };
+  return { config: starveChannels({ ...config, faults }), attacks };
+}
+
+/**
+ * A paced guest's script: Closing, Initialised, Closed, Initialised (or Closed first; bit 0 of
+ * `choice`). Each close walks blkback's frontend_changed to Closing or through
+ * xen_blkif_disconnect to Closed (online stays 1), and each Initialised after it reconnects
+ * over the keys blkfront left (connect_ring, connect: Closing -> Connected, Closed ->
+ * Connected). Values index FLAP_VALUES ('5', '6', '3').
+ */
+function frontendScript(config: WorldConfig, choice: number) {
+  const flap = (value: number) => specOf('flapState', value);
+  const [first, second] = choice & 1 ? [5, 4] : [4, 5];
+  return { config, attacks: [flap(first), flap(2), flap(second), flap(2)] };
 }
 
 /**
