@@ -60,6 +60,8 @@ export interface ConfigBounds {
   readonly probeFailure?: boolean;
   /** The toolstack writes trusted = 0: blkfront must bounce (XSA-403). */
   readonly untrusted?: boolean;
+  /** The guest's max_event_channels (port 0 reserved): setup_blkring's ENOSPC past it. */
+  readonly eventChannels?: number;
 }
 
 export const SMALL_BOUNDS: ConfigBounds = {
@@ -138,6 +140,7 @@ export function configsOf(
         ...(bounds.unbind === true && bounds.kexec === true ? { guestKexec: true } : {}),
         ...(bounds.probeFailure === true ? { backendProbeFailure: true } : {}),
         ...(bounds.untrusted === true ? { backendUntrusted: true } : {}),
+        ...(bounds.eventChannels !== undefined ? { eventChannelsMax: bounds.eventChannels } : {}),
       },
       ...(bounds.hostile === undefined || bounds.hostile.budget === 0
         ? {}

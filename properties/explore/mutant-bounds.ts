@@ -176,6 +176,21 @@ export const MUTANT_BOUNDS: ReadonlyMap<string, MutantBound> = new Map<string, M
     'blkfront-trusts-rsp-prod',
     { bounds: { ...W1, ...attack('blkback', 'rspProdBeyondRing', 0) }, depth: 14, kind: 'step' },
   ],
+  // Two queues, one usable channel: the first talk fails (ENOSPC), a Connected flap runs the next.
+  [
+    'failed-talk-keeps-rings',
+    {
+      bounds: {
+        queues: 2,
+        backendQueues: [2],
+        requests: 0,
+        eventChannels: 2,
+        ...attack('blkback', 'flapBackendState', 3),
+      },
+      depth: 12,
+      kind: 'step',
+    },
+  ],
   [
     'blkfront-eoi-after-error',
     { bounds: { ...W1, ...attack('blkback', 'bogusResponseId', 0) }, depth: 14, kind: 'step' },
