@@ -43,7 +43,7 @@ export function startRun(
  */
 export function forkRun(run: RunState): RunState {
   const world = forkWorld(run.world);
-  const checkers = deepCopy(run.checkers, [run.world.config]);
+  const checkers = deepCopy(run.checkers, [run.world.config, ...renewedScratch(run.checkers)]);
   assert(checkers !== run.checkers || checkers.length === 0, 'explore: checkers are copied');
   return { world, checkers };
 }
@@ -89,14 +89,12 @@ export function checkQuiescence(
  * log the world's fingerprint leaves out (the state-write log, the drivers' reports, xenstore's
  * write count), which after every check stand at the log's end, so their value says how long the
  * path was (only their distance to the end is state); and scratch buffers overwritten before
- * they are read.
+ * they are read ('scratch'; 'renewed' when every use starts a new generation of it, so that a
+ * run and its forks may share one: the search runs one check at a time).
  * Everything else a checker holds is its memory. search.test.ts holds the list to the checkers:
  * on the honest drivers, merging by the world alone and by world and memory visit as many states.
  */
-export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scratch'> = new Map<
-  string,
-  ((world: World) => number) | 'scratch'
->([
+export const NOT_MEMORY: ReadonlyMap<string, NotMemory> = new Map<string, NotMemory>([
   ['TransitionChecker.next', (w) => w.stateWrites.length],
   ['HonestSideChecker.p.stateWritesSeen', (w) => w.stateWrites.length],
   ['ReportChecker.seen', (w) => w.reports.length],
@@ -109,17 +107,55 @@ export const NOT_MEMORY: ReadonlyMap<string, ((world: World) => number) | 'scrat
   // ring-isolation swaps its two snapshot buffers: `last` is the world after the last step.
   ['RingIsolationChecker.next', 'scratch'],
   // grant-leak's reference stamps: only this check's stamp is ever read, each check a new one.
-  ['RingConservationChecker.stamps', 'scratch'],
+  ['RingConservationChecker.stamps', 'renewed'],
   // release-once's pending-slot stamps: likewise, a new generation per count.
-  ['ReleaseChecker.stamps', 'scratch'],
+  ['ReleaseChecker.stamps', 'renewed'],
 ]);
 
-/** The checker fields' path prefixes NOT_MEMORY names: deeper, no path is built. */
-const MEMORY_PREFIXES: ReadonlySet<string> = new Set(
-  [...NOT_MEMORY.keys()].flatMap((key) =>
-    key.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.')),
-  ),
-);
+/** A checker field that is no memory: a log cursor (its distance to the log's end), or scratch. */
+export type NotMemory = ((world: World) => number) | 'scratch' | 'renewed';
+
+/** NOT_MEMORY as a tree by checker class and field: what forkRun shares, hashMemory skips. */
+type RuleTree = ReadonlyMap<string, NotMemory | RuleTree>;
+
+const RULES: RuleTree = (() => {
+  const root = new Map<string, NotMemory | Map<string, unknown>>();
+  for (const [key, rule] of NOT_MEMORY) {
+    const parts = key.split('.');
+    let at = root as Map<string, unknown>;
+    for (const part of parts.slice(0, -1)) {
+      let below = at.get(part);
+      if (below === undefined) at.set(part, (below = new Map()));
+      assert(below instanceof Map, 'NOT_MEMORY: %s names a field and a field below it', key);
+      at = below as Map<string, unknown>;
+    }
+    at.set(parts[parts.length - 1]!, rule);
+  }
+  return root as RuleTree;
+})();
+
+/** The rules below `name` in `tree` (a checker class, or one of its fields), if any. */
+function rulesBelow(tree: RuleTree | undefined, name: string): RuleTree | undefined {
+  const below = tree?.get(name);
+  return below instanceof Map ? below : undefined;
+}
+
+/**
+ * The checkers' 'renewed' scratch objects (stamp tables of a few hundred bytes each): a fork
+ * shares them instead of copying a buffer per table per transition.
+ */
+function renewedScratch(checkers: readonly InvariantChecker[]): object[] {
+  const out: object[] = [];
+  for (const checker of checkers) {
+    const rules = rulesBelow(RULES, (checker as object).constructor?.name ?? '');
+    if (rules === undefined) continue;
+    for (const [field, rule] of rules) {
+      const value = (checker as unknown as Record<string, unknown>)[field];
+      if (rule === 'renewed' && typeof value === 'object' && value !== null) out.push(value);
+    }
+  }
+  return out;
+}
 
 /**
  * The run's state as the search merges it: the world's fingerprint and a hash of what the step
@@ -133,20 +169,20 @@ export function runFingerprint(run: RunState, names?: FingerprintNames): string 
   for (const checker of run.checkers) {
     const name = (checker as object).constructor?.name ?? '';
     h.mixString(name);
-    hashMemory(h, checker, world, name, 0);
+    hashMemory(h, checker, world, rulesBelow(RULES, name), 0);
   }
   return `${fingerprint(world, { names })}${h.hex()}`;
 }
 
 /**
  * Plain data, canonically: Maps and Sets in key order; the configuration and functions skipped.
- * `path` (Class.field...) is kept only while NOT_MEMORY could still name a field below it.
+ * `rules`: what NOT_MEMORY names below this value (only along the paths it names).
  */
 function hashMemory(
   h: Hasher,
   value: unknown,
   world: World,
-  path: string | undefined,
+  rules: RuleTree | undefined,
   depth: number,
 ): void {
   assert(depth < 32, 'explore: checker memory nests 32 deep');
@@ -176,19 +212,17 @@ function hashMemory(
   h.mix(5);
   const fields = value as Record<string, unknown>;
   for (const key in fields) {
-    const at = path === undefined ? undefined : `${path}.${key}`;
-    const not = at === undefined ? undefined : NOT_MEMORY.get(at);
-    if (not === 'scratch') continue;
+    const not = rules?.get(key);
+    if (not === 'scratch' || not === 'renewed') continue;
     h.mixString(key);
     const field = fields[key];
-    if (not !== undefined) {
-      assert(typeof field === 'number', 'explore: checker cursor %s is a number', at);
+    if (typeof not === 'function') {
+      assert(typeof field === 'number', 'explore: checker cursor %s is a number', key);
       // What is left to judge, not where the path's log ends (0 after every check).
       h.mixNumber(not(world) - field);
       continue;
     }
-    const below = at !== undefined && MEMORY_PREFIXES.has(at) ? at : undefined;
-    hashMemory(h, field, world, below, depth + 1);
+    hashMemory(h, field, world, not, depth + 1);
   }
 }
 
