@@ -18,6 +18,7 @@ import { initWorld } from '../impl/world/init.ts';
 import { step } from '../impl/world/step.ts';
 import type { Observation, World } from '../impl/world/world.ts';
 import { scenarioArb } from './arbitraries/scenario.ts';
+import { ringIdx } from '../impl/xen/ring-index.ts';
 import { summarizeWorld } from './counterexample.ts';
 import { Ledger } from './ledger.ts';
 import { SeededChooser } from './strategies/chooser.ts';
@@ -371,6 +372,9 @@ describe('fingerprint', () => {
     ['a shadow', (w) => flip(w.front.device.rings[0]?.shadow[0], 'ringOperation')],
     ['the frontend machine', (w) => swapSnapshot(w)],
     ['a pending event', (w) => sendAny(w)],
+    ['a port mask', (w) => toggleMask(w)],
+    ['a read log count', (w) => noteRead(w)],
+    ['a free shadow grant list', (w) => growFreeShadowList(w)],
     ['the ledger', (w) => addFinding(w)],
     ['the guest queues', (w) => bump(w.guest.cursors, 0)],
   ];
@@ -406,6 +410,35 @@ function grantRingAgain(world: World): boolean {
   const rinfo = world.front.device.rings[0];
   if (rinfo === undefined || !world.guestMemory.isAllocated(rinfo.ringFrame)) return false;
   return world.guestGnttab.grantAccess(0, rinfo.ringFrame, true).ok;
+}
+
+/** The mask of the frontend's first ring port, flipped (a masked port is not delivered). */
+function toggleMask(world: World): boolean {
+  const rinfo = world.front.device.rings[0];
+  if (rinfo === undefined || rinfo.port === undefined) return false;
+  if (world.evtchn.isMasked(world.guestDomid, rinfo.port))
+    world.evtchn.unmask(world.guestDomid, rinfo.port);
+  else world.evtchn.mask(world.guestDomid, rinfo.port);
+  return true;
+}
+
+/** One more read of a slot's id field in blkfront's read log (read-once's state). */
+function noteRead(world: World): boolean {
+  const ring = world.front.device.rings[0]?.front;
+  if (ring === undefined) return false;
+  ring.reads.noteSlot(0, ringIdx(0), 'response', ['id']);
+  return true;
+}
+
+/** A grant list entry where a free shadow had none (its empty list is hashed inline). */
+function growFreeShadowList(world: World): boolean {
+  const shadow = world.front.device.rings[0]?.shadow.find((s) => s.grantsUsed.length === 0);
+  if (shadow === undefined) return false;
+  const rinfo = world.front.device.rings[0]!;
+  const slot = rinfo.persistentSlots[0] ?? rinfo.unusedSlots[0];
+  if (slot === undefined) return false;
+  shadow.grantsUsed.push(slot);
+  return true;
 }
 
 function poke(view: DataView | undefined, at: number): boolean {

@@ -154,9 +154,18 @@ export class ShadowEntry implements Shadow, ForksSelf, HashesSelf {
     h.mixNumber(this.ringOperation);
     h.mixNumber(this.operation);
     walk.value(this.request);
-    walk.value(this.grantsUsed);
-    walk.value(this.indirectGrants);
+    // An empty list is this entry's own (see the fork): mixed as the walk mixes an array, without
+    // the walk's numbering of it (two of the three objects a free shadow holds).
+    if (this.grantsUsed.length === 0) mixEmptyList(h);
+    else walk.value(this.grantsUsed);
+    if (this.indirectGrants.length === 0) mixEmptyList(h);
+    else walk.value(this.indirectGrants);
   }
+}
+
+function mixEmptyList(h: Hasher): void {
+  h.mix(6);
+  h.mix(0);
 }
 
 export function createShadows(ringSize: number): Shadow[] {

@@ -12,7 +12,7 @@ import {
   type Forking,
   type ForksSelf,
   HASH_SELF,
-  type Hasher,
+  Hasher,
   type HashesSelf,
   type PartWalk,
 } from '../hash.ts';
@@ -52,6 +52,10 @@ export class SlotReads implements ForksSelf, HashesSelf {
   private entryOf: Float64Array;
   private counts: Uint8Array;
   private columnsShared = false;
+  /** The columns' hash while they are unchanged (hashB: its second lane). */
+  private hashed = false;
+  private hashA = 0;
+  private hashB = 0;
   /** Per (gref, descriptor, field) of the indirect pages of the request being parsed. */
   private descriptors = new Map<number, number>();
   /** The request index `descriptors` counts for. */
@@ -109,6 +113,7 @@ export class SlotReads implements ForksSelf, HashesSelf {
 
   /** Before a change of the columns: this log's own copy. */
   private changing(): void {
+    this.hashed = false;
     if (!this.columnsShared) return;
     const buffer = this.entryOf.buffer.slice(0);
     this.entryOf = new Float64Array(buffer, 0, this.size);
@@ -130,16 +135,37 @@ export class SlotReads implements ForksSelf, HashesSelf {
   }
 
   /** The counts of every slot's current entry, the descriptor counts and the finding. */
-  [HASH_SELF](h: Hasher, _fresh: boolean, walk: PartWalk): void {
+  [HASH_SELF](h: Hasher, fresh: boolean, walk: PartWalk): void {
     assert(this.entryOf.length === this.size, 'read log of %s slots', this.entryOf.length);
-    h.mix(this.size);
-    for (let slot = 0; slot < this.size; slot++) {
-      h.mixNumber(this.entryOf[slot]!);
-      for (let f = 0; f < FIELD_COUNT; f++) h.mix(this.counts[slot * FIELD_COUNT + f]!);
+    if (fresh || !this.hashed) {
+      const own = this.columnsHash();
+      if (fresh) {
+        h.mix(own.a);
+        h.mix(own.b);
+      } else {
+        this.hashA = own.a;
+        this.hashB = own.b;
+        this.hashed = true;
+      }
+    }
+    if (!fresh) {
+      h.mix(this.hashA);
+      h.mix(this.hashB);
     }
     h.mix(this.descriptorsOf);
     walk.value(this.descriptors);
     walk.value(this.finding);
+  }
+
+  /** The columns' own hash: every slot's entry index and field counts. */
+  private columnsHash(): Hasher {
+    const own = new Hasher();
+    own.mix(this.size);
+    for (let slot = 0; slot < this.size; slot++) {
+      own.mixNumber(this.entryOf[slot]!);
+      for (let f = 0; f < FIELD_COUNT; f++) own.mix(this.counts[slot * FIELD_COUNT + f]!);
+    }
+    return own;
   }
 }
 
