@@ -8,7 +8,7 @@ import type { BlkfrontDevice, DriverReport, FrontEnv, Outcome } from '../blkfron
 import { abiByName, type BlkifAbi, X86_64_ABI } from '../xen/blkif-abi.ts';
 import { EventChannels } from '../xen/event-channel.ts';
 import { GrantTable } from '../xen/grant-table.ts';
-import { DomainMemory, type DomId } from '../xen/memory.ts';
+import { DomainMemory, type DomId, FORKED_SLAB_PAGES } from '../xen/memory.ts';
 import { Xenstore } from '../xen/xenstore.ts';
 import type { BackendConfig, WorldConfig } from './config.ts';
 import type { BlkbackDrivers, BlkfrontDrivers, Drivers } from './drivers.ts';
@@ -25,10 +25,22 @@ export const FIRST_GUEST_DOMID = 1;
 /** Linux's default grant table: 32 frames of 512 v1 entries. */
 const GRANT_REF_COUNT_MAX = 32 * 512;
 
-export function initWorld(config: WorldConfig, drivers: Drivers, observer: GuestObserver): World {
+/** How the world is laid out in the host's memory (never its behaviour). */
+export interface WorldLayout {
+  /** The world is forked at every step (the explorer): guest memory in one buffer per page. */
+  readonly forked?: boolean;
+}
+
+export function initWorld(
+  config: WorldConfig,
+  drivers: Drivers,
+  observer: GuestObserver,
+  layout: WorldLayout = {},
+): World {
   const xs = new Xenstore();
   const evtchn = new EventChannels();
-  const guestMemory = new DomainMemory(FIRST_GUEST_DOMID);
+  const slabPages = layout.forked === true ? FORKED_SLAB_PAGES : undefined;
+  const guestMemory = new DomainMemory(FIRST_GUEST_DOMID, slabPages);
   const guestGnttab = new GrantTable(FIRST_GUEST_DOMID, guestMemory, GRANT_REF_COUNT_MAX);
   const disk = new Disk(config.diskSectors, false);
   const guest = createGuest(config.vcpuCount, config.workload, observer);

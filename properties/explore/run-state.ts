@@ -33,7 +33,8 @@ export function startRun(
   drivers: Drivers,
   stepInvariants: readonly Invariant[],
 ): RunState {
-  const world = initWorld(config, drivers, new Ledger());
+  // Laid out for forking: the search forks a world at almost every transition.
+  const world = initWorld(config, drivers, new Ledger(), { forked: true });
   return { world, checkers: startCheckers(stepInvariants, config) };
 }
 
