@@ -126,7 +126,10 @@ const RULES: RuleTree = (() => {
     let at = root as Map<string, unknown>;
     for (const part of parts.slice(0, -1)) {
       let below = at.get(part);
-      if (below === undefined) at.set(part, (below = new Map()));
+      if (below === undefined) {
+        below = new Map<string, unknown>();
+        at.set(part, below);
+      }
       assert(below instanceof Map, 'NOT_MEMORY: %s names a field and a field below it', key);
       at = below as Map<string, unknown>;
     }
