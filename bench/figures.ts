@@ -29,6 +29,7 @@ export const BENCH_MODULES: readonly { name: string; load: () => Promise<BenchMo
   { name: 'world', load: () => import('./steps-per-second.ts') },
   { name: 'fork', load: () => import('./fork.ts') },
   { name: 'explore', load: () => import('./explore.ts') },
+  { name: 'explore-ratios', load: () => import('./explore-ratios.ts') },
   { name: 'main-job', load: () => import('./main-job.ts') },
   { name: 'first-failure', load: () => import('./first-failure.ts') },
   { name: 'memory', load: () => import('./memory.ts') },
