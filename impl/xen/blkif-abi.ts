@@ -214,37 +214,23 @@ class LayoutAbi implements BlkifAbi {
     const l = this.layout;
     assert(offset >= 0 && offset + l.requestSize <= view.byteLength, 'request slot out of view');
     for (let i = 0; i < l.requestSize; i += 4) view.setUint32(offset + i, 0, true);
-    assertUint(req.operation, 8, 'operation');
-    view.setUint8(offset, req.operation);
-    writeU64(view, offset + l.idOffset, req.id);
-    if (req.kind === 'unknown') return;
-    assertUint(req.handle, 16, 'handle');
-    writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
-    if (req.kind === 'rw') {
-      assertUint(req.nrSegments, 8, 'nr_segments');
-      assert(req.segments.length <= BLKIF_MAX_SEGMENTS_PER_REQUEST, 'too many segments to write');
-      view.setUint8(offset + 1, req.nrSegments);
-      view.setUint16(offset + 2, req.handle, true);
-      for (let i = 0; i < req.segments.length; i++) {
-        writeSegment(view, offset + l.segOffset + i * BLKIF_SEGMENT_SIZE, req.segments[i]!);
-      }
-    } else if (req.kind === 'discard') {
-      assertUint(req.flag, 8, 'discard flag');
-      view.setUint8(offset + 1, req.flag);
-      view.setUint16(offset + 2, req.handle, true);
-      writeU64(view, offset + l.discardNrSectorsOffset, req.nrSectors);
-    } else {
-      assertUint(req.indirectOp, 8, 'indirect_op');
-      assertUint(req.nrSegments, 16, 'indirect nr_segments');
-      const grefs = req.indirectGrefs;
-      assert(grefs.length <= BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, 'too many indirect pages');
-      view.setUint8(offset + 1, req.indirectOp);
-      view.setUint16(offset + 2, req.nrSegments, true);
-      view.setUint16(offset + l.indirectHandleOffset, req.handle, true);
-      for (let i = 0; i < grefs.length; i++) {
-        assertUint(grefs[i]!, 32, 'indirect gref');
-        view.setUint32(offset + l.indirectGrefsOffset + 4 * i, grefs[i]!, true);
-      }
+    // One writer per kind, each reading one object shape. Read in one function, the kinds'
+    // shapes (and the hostile writers' variants of them) kept V8 re-optimising it after
+    // "wrong map" deoptimisations, hundreds of times a campaign.
+    switch (req.kind) {
+      case 'rw':
+        writeRw(view, offset, l, req);
+        return;
+      case 'discard':
+        writeDiscard(view, offset, l, req);
+        return;
+      case 'indirect':
+        writeIndirect(view, offset, l, req);
+        return;
+      default:
+        assertUint(req.operation, 8, 'operation');
+        view.setUint8(offset, req.operation);
+        writeU64(view, offset + l.idOffset, req.id);
     }
   }
 
@@ -373,6 +359,70 @@ class LayoutAbi implements BlkifAbi {
       operation: view.getUint8(offset + l.responseOperationOffset),
       status: view.getInt16(offset + l.responseStatusOffset, true),
     };
+  }
+}
+
+type RequestOf<K extends BlkifRequest['kind']> = Extract<BlkifRequest, { kind: K }>;
+
+function writeRw(view: DataView, offset: number, l: BlkifLayout, req: RequestOf<'rw'>): void {
+  assertUint(req.operation, 8, 'operation');
+  view.setUint8(offset, req.operation);
+  writeU64(view, offset + l.idOffset, req.id);
+  assertUint(req.handle, 16, 'handle');
+  writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
+  assertUint(req.nrSegments, 8, 'nr_segments');
+  assert(req.segments.length <= BLKIF_MAX_SEGMENTS_PER_REQUEST, 'too many segments to write');
+  const end = l.segOffset + req.segments.length * BLKIF_SEGMENT_SIZE;
+  assert(end <= l.requestSize, 'segments end at %s, past the %s-byte request', end, l.requestSize);
+  view.setUint8(offset + 1, req.nrSegments);
+  view.setUint16(offset + 2, req.handle, true);
+  for (let i = 0; i < req.segments.length; i++) {
+    writeSegment(view, offset + l.segOffset + i * BLKIF_SEGMENT_SIZE, req.segments[i]!);
+  }
+}
+
+function writeDiscard(
+  view: DataView,
+  offset: number,
+  l: BlkifLayout,
+  req: RequestOf<'discard'>,
+): void {
+  assertUint(req.operation, 8, 'operation');
+  view.setUint8(offset, req.operation);
+  writeU64(view, offset + l.idOffset, req.id);
+  assertUint(req.handle, 16, 'handle');
+  writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
+  assertUint(req.flag, 8, 'discard flag');
+  view.setUint8(offset + 1, req.flag);
+  view.setUint16(offset + 2, req.handle, true);
+  writeU64(view, offset + l.discardNrSectorsOffset, req.nrSectors);
+  // nr_sectors sits where a rw request's segments start: it must not reach sector_number.
+  assert(readU64(view, offset + l.sectorNumberOffset) === req.sectorNumber, 'discard layout');
+}
+
+function writeIndirect(
+  view: DataView,
+  offset: number,
+  l: BlkifLayout,
+  req: RequestOf<'indirect'>,
+): void {
+  assertUint(req.operation, 8, 'operation');
+  view.setUint8(offset, req.operation);
+  writeU64(view, offset + l.idOffset, req.id);
+  assertUint(req.handle, 16, 'handle');
+  writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
+  assertUint(req.indirectOp, 8, 'indirect_op');
+  assertUint(req.nrSegments, 16, 'indirect nr_segments');
+  const grefs = req.indirectGrefs;
+  assert(grefs.length <= BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, 'too many indirect pages');
+  const end = l.indirectGrefsOffset + 4 * grefs.length;
+  assert(end <= l.requestSize, 'indirect grefs end at %s, past the request', end);
+  view.setUint8(offset + 1, req.indirectOp);
+  view.setUint16(offset + 2, req.nrSegments, true);
+  view.setUint16(offset + l.indirectHandleOffset, req.handle, true);
+  for (let i = 0; i < grefs.length; i++) {
+    assertUint(grefs[i]!, 32, 'indirect gref');
+    view.setUint32(offset + l.indirectGrefsOffset + 4 * i, grefs[i]!, true);
   }
 }
 
