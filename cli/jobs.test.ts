@@ -18,7 +18,7 @@ import {
   FIXTURE_PROPERTY,
   fixtureDrivers,
 } from '../traces/testing/fixtures.ts';
-import { type JobPool, type JobStarter, runChunkJob } from './check/jobs.ts';
+import { type ChunkJob, type JobPool, type JobStarter, runChunkJob } from './check/jobs.ts';
 import type { CheckSummary } from './check/summary.ts';
 import type { Registry } from './registry.ts';
 import { runCli } from './run-cli.ts';
@@ -68,37 +68,49 @@ const REGISTRY: Registry = {
 
 /**
  * Runners in this thread; runner r's chunks finish after a number of event-loop turns that
- * varies with the runner and the chunk, so that outcomes arrive out of campaign order.
+ * varies with the runner and the chunk, so that outcomes arrive out of campaign order. Runners
+ * after the first hold `depth` chunks at a time, as worker threads do (thread-pool.ts).
  */
-function scrambledJobs(): JobStarter & { started: number[]; finished: { chunk: number }[] } {
+function scrambledJobs(
+  depth = 1,
+): JobStarter & { started: number[]; finished: { chunk: number }[]; queued: number } {
   const started: number[] = [];
   const finished: { chunk: number }[] = [];
+  const state = { queued: 0 };
   return {
     cores: 1,
     started,
     finished,
+    get queued() {
+      return state.queued;
+    },
     async start(_setup, local, count): Promise<JobPool> {
       started.push(count);
-      const stopped = new Array<boolean>(count).fill(false);
+      const held = new Array<number>(count).fill(0);
+      const cancelled = new Set<ChunkJob>();
       let interrupted = false;
       let calls = 0;
       return {
         size: count,
+        depth: (runner) => (runner === 0 ? 1 : depth),
         async run(runner, job, onProgress) {
-          stopped[runner] = false;
+          if (held[runner]! >= (runner === 0 ? 1 : depth)) throw new Error(`runner ${runner} full`);
+          if (held[runner]! > 0) state.queued += 1;
+          held[runner]! += 1;
           const turns = (calls++ * 5 + runner + 3) % 7;
           for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
           const outcome = runChunkJob(
             local,
             job,
-            () => interrupted || stopped[runner]!,
+            () => interrupted || cancelled.has(job),
             onProgress,
           );
+          held[runner]! -= 1;
           finished.push({ chunk: job.chunk.seed });
           return outcome;
         },
-        cancel: (runner) => {
-          stopped[runner] = true;
+        cancel: (_runner, job) => {
+          cancelled.add(job);
         },
         interrupt: () => {
           interrupted = true;
@@ -115,10 +127,12 @@ interface Ran {
   readonly summary: CheckSummary;
   /** stdout without the header and the times. */
   readonly text: string;
+  /** Chunks handed to a runner while it held another. */
+  readonly queued: number;
 }
 
-async function check(jobs: number, argv: readonly string[]): Promise<Ran> {
-  const starter = scrambledJobs();
+async function check(jobs: number, argv: readonly string[], depth = 1): Promise<Ran> {
+  const starter = scrambledJobs(depth);
   const io: FakeIo = Object.assign(fakeIo(), { jobs: starter });
   const code = await runCli(
     ['check', '--jobs', String(jobs), '--summary-out', 's.json', '--out', 'out', ...argv],
@@ -129,7 +143,7 @@ async function check(jobs: number, argv: readonly string[]): Promise<Ran> {
   expect(starter.started).toEqual(jobs === 1 ? [] : [jobs]);
   const summary = JSON.parse(io.files.get('s.json')!) as CheckSummary;
   const text = io.stdoutText().replace(/ +[\d.]+s +/g, ' T ');
-  return { code, io, summary, text };
+  return { code, io, summary, text, queued: starter.queued };
 }
 
 /** The summary with the times set aside (wall time is the one thing jobs change). */
@@ -161,13 +175,23 @@ describe('check --jobs N: the same campaign as one job', () => {
     ],
   ])('%s', async (_, argv) => {
     const one = await check(1, argv);
-    for (const jobs of [3]) {
-      const many = await check(jobs, argv);
+    // Three runners one chunk each, and two whose second holds up to three chunks at a time.
+    for (const [jobs, depth] of [
+      [3, 1],
+      [2, 3],
+    ] as const) {
+      const many = await check(jobs, argv, depth);
       expect(many.code).toBe(one.code);
       expect(timeless(many.summary)).toEqual(timeless(one.summary));
       expect(many.text).toBe(one.text);
       expect(traces(many.io)).toEqual(traces(one.io));
     }
+  });
+
+  it('a runner deeper than one is handed chunks to queue while more are left than runners', async () => {
+    const argv = ['--seed', '13', '--runs', '400', '--property', 'rare-a,fixture-io,rare-b'];
+    expect((await check(2, argv, 3)).queued).toBeGreaterThan(0);
+    expect((await check(3, argv, 1)).queued).toBe(0);
   });
 
   it('the rare failures are found past the first chunk (what makes the cases above bite)', async () => {

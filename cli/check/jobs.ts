@@ -28,17 +28,26 @@ export interface JobProgress {
   readonly actions: number;
 }
 
-/** Job runners, each running one chunk at a time. */
+/**
+ * Job runners, each running one chunk at a time. A runner may hold more chunks than the one it
+ * runs (`depth`): a worker thread starts its next chunk the moment one ends, without waiting for
+ * the main thread (busy with a chunk of its own) to hand it one.
+ */
 export interface JobPool {
   readonly size: number;
-  /** Runs a chunk on runner `runner` (which must be idle). */
+  /** How many chunks runner `runner` holds at most: the one it runs and those queued behind it. */
+  depth(runner: number): number;
+  /** Runs a chunk on runner `runner` (holding fewer than its depth), after those it holds. */
   run(
     runner: number,
     job: ChunkJob,
     onProgress: (p: JobProgress) => void,
   ): Promise<PropertyOutcome>;
-  /** Ends runner `runner`'s chunk at its next run boundary (its outcome is then discarded). */
-  cancel(runner: number): void;
+  /**
+   * Ends `job` (one runner `runner` holds) at its next run boundary, or before its first run if
+   * it has not started; its outcome is then discarded.
+   */
+  cancel(runner: number, job: ChunkJob): void;
   /** Ends every runner's chunk at its next run boundary: a signal. */
   interrupt(): void;
   close(): Promise<void>;

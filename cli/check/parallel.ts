@@ -1,13 +1,13 @@
-// `blkif check --jobs N` with N > 1: the plan's chunks are handed to N job runners round-robin
-// over the properties (every property's first chunk, then every second one, ...) and their
-// outcomes put back in campaign order, so the summary and the failures are the ones one job
-// reaches. One job runs a property's chunks until the first that fails (or errs): here the
-// chunks after it are cancelled and their outcomes discarded, and a property's row is written
-// (its failure printed, its trace kept) only once every chunk before that one is in and no
-// property that one job finishes earlier is left (report-order.ts). --bail skips the properties
-// not written at the first failure, as one job does. A signal stops every runner at its next run
-// boundary; what was found is kept (a property whose chunks did not all run is marked
-// interrupted). --duration ends every property at the same time.
+// `blkif check --jobs N` with N > 1: the plan's chunks are handed to N job runners round-robin over
+// the properties (every property's first chunk, then every second one, ...), a worker thread
+// holding its next chunk while it runs one, and their outcomes put back in campaign order, so the
+// summary and the failures are the ones one job reaches. One job runs a property's chunks until the
+// first that fails (or errs): here the chunks after it are cancelled and their outcomes discarded,
+// and a property's row is written (its failure printed, its trace kept) only once every chunk
+// before that one is in and no property that one job finishes earlier is left (report-order.ts).
+// --bail skips the properties not written at the first failure, as one job does. A signal stops
+// every runner at its next run boundary; what was found is kept (a property whose chunks did not
+// all run is marked interrupted). --duration ends every property at the same time.
 import type { PropertyOutcome } from '../../properties/catalog.ts';
 import type { CliIo, Interrupts } from '../command.ts';
 import type { Findings } from './findings.ts';
@@ -79,12 +79,14 @@ class PropertyRun {
 interface Busy {
   readonly property: number;
   readonly chunk: number;
+  readonly job: ChunkJob;
   progress: JobProgress;
 }
 
 export class ParallelRun {
   private readonly runs: PropertyRun[];
-  private readonly busy: (Busy | undefined)[];
+  /** The chunks each runner holds (the one it runs first). */
+  private readonly busy: Busy[][];
   /** Rows written (progress names the first property not written). */
   private written = 0;
   private readonly progress: Progress;
@@ -106,7 +108,7 @@ export class ParallelRun {
     private readonly findings: Findings,
   ) {
     this.runs = plan.properties.map((p) => new PropertyRun(p.chunks.length));
-    this.busy = new Array<Busy | undefined>(pool.size).fill(undefined);
+    this.busy = Array.from({ length: pool.size }, () => []);
     this.progress = new Progress(io);
     const { durationMs } = plan.budgets;
     this.order = new ReportOrder(plan.properties.length);
@@ -137,31 +139,57 @@ export class ParallelRun {
     return this.rows.filter((r) => r !== undefined);
   }
 
-  /** Hands a chunk to every idle runner; resolves once no runner is busy and none is left. */
+  /**
+   * Hands chunks to every runner holding fewer than its depth; resolves once no runner holds one
+   * and none is left. A runner is handed a chunk to queue behind its own only while more chunks
+   * are left than there are runners: at the end, a chunk queued behind a long one would wait
+   * while another runner goes idle.
+   */
   private fill(resolve: () => void, reject: (error: unknown) => void): void {
     for (let runner = 0; runner < this.busy.length; runner++) {
-      if (this.busy[runner] !== undefined) continue;
-      const job = this.nextJob();
-      if (job === undefined) break;
-      const busy: Busy = {
-        property: job.property,
-        chunk: job.chunkIndex,
-        progress: { runs: 0, actions: 0 },
-      };
-      this.busy[runner] = busy;
-      this.pool
-        .run(runner, job.job, (p) => {
-          busy.progress = p;
-          this.showProgress();
-        })
-        .then((outcome) => {
-          this.busy[runner] = undefined;
-          this.accept(busy, outcome);
-          this.write(false);
-          this.fill(resolve, reject);
-        }, reject);
+      const held = this.busy[runner]!;
+      while (held.length < this.pool.depth(runner)) {
+        if (held.length > 0 && this.left() <= this.busy.length) break;
+        const job = this.nextJob();
+        if (job === undefined) break;
+        this.hand(runner, job, resolve, reject);
+      }
     }
-    if (this.busy.every((b) => b === undefined)) resolve();
+    if (this.busy.every((b) => b.length === 0)) resolve();
+  }
+
+  private hand(
+    runner: number,
+    job: { property: number; chunkIndex: number; job: ChunkJob },
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ): void {
+    const busy: Busy = {
+      property: job.property,
+      chunk: job.chunkIndex,
+      job: job.job,
+      progress: { runs: 0, actions: 0 },
+    };
+    const held = this.busy[runner]!;
+    held.push(busy);
+    this.pool
+      .run(runner, job.job, (p) => {
+        busy.progress = p;
+        this.showProgress();
+      })
+      .then((outcome) => {
+        held.splice(held.indexOf(busy), 1);
+        this.accept(busy, outcome);
+        this.write(false);
+        this.fill(resolve, reject);
+      }, reject);
+  }
+
+  /** Chunks not handed out yet, of the properties still open. */
+  private left(): number {
+    let left = 0;
+    for (const run of this.runs) if (!run.closed) left += run.chunks - run.next;
+    return left;
   }
 
   /** The next chunk, round-robin by chunk index over the open properties (as one job interleaves). */
@@ -214,8 +242,8 @@ export class ParallelRun {
   }
 
   private cancelWhere(which: (b: Busy) => boolean): void {
-    this.busy.forEach((b, runner) => {
-      if (b !== undefined && which(b)) this.pool.cancel(runner);
+    this.busy.forEach((held, runner) => {
+      for (const b of held) if (which(b)) this.pool.cancel(runner, b.job);
     });
   }
 
@@ -279,9 +307,9 @@ export class ParallelRun {
     const open = `${this.plan.properties.length - this.written} properties`;
     let runs = this.doneRuns;
     let actions = this.doneActions;
-    for (const b of this.busy) {
-      runs += b?.progress.runs ?? 0;
-      actions += b?.progress.actions ?? 0;
+    for (const b of this.busy.flat()) {
+      runs += b.progress.runs;
+      actions += b.progress.actions;
     }
     const label = `${open} (${this.pool.size} jobs, all properties)`;
     this.progress.update(label, runs, this.totalRuns, actions, this.started);

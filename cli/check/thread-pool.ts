@@ -17,9 +17,14 @@ import {
   LocalRunner,
 } from './jobs.ts';
 
-/** Control words shared with a worker (worker.ts reads them between runs). */
+/**
+ * Control words shared with a worker (worker.ts reads them between runs): [0] a signal asked every
+ * chunk to stop; [1 + id % WORKER_DEPTH] the id of a chunk cancelled. A worker's chunks have
+ * consecutive ids and it holds at most WORKER_DEPTH of them, so each has a word of its own.
+ */
 const INTERRUPT = 0;
-const CANCELLED = 1;
+/** Chunks a worker holds: the one it runs and the next, so that it never waits for one. */
+const WORKER_DEPTH = 2;
 
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
@@ -39,6 +44,7 @@ function startWorker(setup: JobSetup, control: SharedArrayBuffer): Worker {
 }
 
 interface Pending {
+  readonly job: ChunkJob;
   readonly resolve: (outcome: PropertyOutcome) => void;
   readonly reject: (error: Error) => void;
   readonly onProgress: (p: JobProgress) => void;
@@ -49,90 +55,103 @@ type WorkerMessage =
   | { readonly type: 'done'; readonly id: number; readonly outcome: PropertyOutcome }
   | { readonly type: 'failed'; readonly id?: number; readonly message: string };
 
+interface Runner {
+  readonly worker: Worker;
+  readonly control: Int32Array;
+  /** The chunks it holds, by id (ids count up per worker). */
+  readonly pending: Map<number, Pending>;
+  nextId: number;
+}
+
 /** Runner 0 is this thread; runner i > 0 is worker i - 1. */
 class ThreadPool implements JobPool {
   readonly size: number;
   private readonly local: LocalRunner;
-  private readonly workers: Worker[] = [];
-  private readonly controls: Int32Array[] = [];
-  /** The chunk each runner is running (by id), and how to answer it. */
-  private readonly current: (number | undefined)[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly runners: Runner[] = [];
   private broken: Error | undefined;
 
   constructor(setup: JobSetup, local: LocalJobs, count: number) {
     this.size = count;
     this.local = new LocalRunner(local);
     for (let i = 0; i < count - 1; i++) {
-      const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-      const worker = startWorker(setup, control);
-      worker.on('message', (m: WorkerMessage) => this.onMessage(i, m));
+      const buffer = new SharedArrayBuffer((1 + WORKER_DEPTH) * Int32Array.BYTES_PER_ELEMENT);
+      const worker = startWorker(setup, buffer);
+      const runner: Runner = {
+        worker,
+        control: new Int32Array(buffer),
+        pending: new Map(),
+        nextId: 1,
+      };
+      worker.on('message', (m: WorkerMessage) => this.onMessage(runner, m));
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => {
-        if (this.pending.size > 0) this.fail(new Error(`check --jobs: a worker exited (${code})`));
+        if (runner.pending.size > 0)
+          this.fail(new Error(`check --jobs: a worker exited (${code})`));
       });
-      this.workers.push(worker);
-      this.controls.push(new Int32Array(control));
-      this.current.push(undefined);
+      this.runners.push(runner);
     }
+  }
+
+  depth(runner: number): number {
+    return runner === 0 ? 1 : WORKER_DEPTH;
   }
 
   run(runner: number, job: ChunkJob, onProgress: (p: JobProgress) => void) {
     if (runner === 0) return this.local.run(job, onProgress);
-    const worker = runner - 1;
-    if (this.current[worker] !== undefined) throw new Error(`job runner ${runner} is busy`);
-    const id = this.nextId++;
-    this.current[worker] = id;
+    const r = this.runners[runner - 1]!;
+    if (r.pending.size >= WORKER_DEPTH) throw new Error(`job runner ${runner} is full`);
+    const id = r.nextId++;
     return new Promise<PropertyOutcome>((resolve, reject) => {
       if (this.broken !== undefined) {
         reject(this.broken);
         return;
       }
-      this.pending.set(id, { resolve, reject, onProgress });
-      this.workers[worker]!.postMessage({ id, job });
+      r.pending.set(id, { job, resolve, reject, onProgress });
+      r.worker.postMessage({ id, job });
     });
   }
 
-  cancel(runner: number): void {
+  cancel(runner: number, job: ChunkJob): void {
     if (runner === 0) {
       this.local.cancel();
       return;
     }
-    const id = this.current[runner - 1];
-    if (id !== undefined) Atomics.store(this.controls[runner - 1]!, CANCELLED, id);
+    const r = this.runners[runner - 1]!;
+    for (const [id, p] of r.pending)
+      if (p.job === job) Atomics.store(r.control, 1 + (id % WORKER_DEPTH), id);
   }
 
   interrupt(): void {
     this.local.interrupt();
-    for (const control of this.controls) Atomics.store(control, INTERRUPT, 1);
+    for (const r of this.runners) Atomics.store(r.control, INTERRUPT, 1);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.runners.map((r) => r.worker.terminate()));
   }
 
-  private onMessage(worker: number, message: WorkerMessage): void {
+  private onMessage(runner: Runner, message: WorkerMessage): void {
     if (message.type === 'failed' && message.id === undefined) {
       this.fail(new Error(`check --jobs: a worker could not start: ${message.message}`));
       return;
     }
-    const pending = this.pending.get(message.id!);
+    const pending = runner.pending.get(message.id!);
     if (pending === undefined) return;
     if (message.type === 'progress') {
       pending.onProgress(message.progress);
       return;
     }
-    this.pending.delete(message.id!);
-    this.current[worker] = undefined;
+    runner.pending.delete(message.id!);
     if (message.type === 'done') pending.resolve(message.outcome);
     else pending.reject(new Error(message.message));
   }
 
   private fail(error: Error): void {
     this.broken ??= error;
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+    for (const r of this.runners) {
+      for (const p of r.pending.values()) p.reject(error);
+      r.pending.clear();
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 // A `check --jobs` worker thread (started by thread-pool.ts): rebuilds the plan's properties and
-// drivers from the JobSetup, then runs the chunks it is sent, one at a time, and posts each
-// outcome back (a setup that fails is reported once, with no id, and the pool gives up). The main thread stops a chunk through the shared control words (CONTROL in
-// thread-pool.ts), which a synchronous campaign can read between runs without an event loop turn.
+// drivers from the JobSetup, then runs the chunks it is sent, one at a time (the next one waits
+// in its port while it runs one), and posts each outcome back (a setup that fails is reported
+// once, with no id, and the pool gives up). The main thread stops a chunk through the shared
+// control words (thread-pool.ts), which a synchronous campaign reads between runs without an
+// event loop turn.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import type { PropertyDef } from '../../properties/catalog.ts';
@@ -14,9 +16,11 @@ interface WorkerInput {
   readonly control: SharedArrayBuffer;
 }
 
-/** Control words: [0] a signal asked every chunk to stop; [1] the id of a chunk cancelled. */
+/**
+ * Control words: [0] a signal asked every chunk to stop; [1 + id % slots] the id of a chunk
+ * cancelled (thread-pool.ts: the chunks a worker holds have consecutive ids, fewer than slots).
+ */
 const INTERRUPT = 0;
-const CANCELLED = 1;
 
 async function localJobs(setup: JobSetup): Promise<LocalJobs> {
   const module = (await import(setup.registry.module)) as Record<string, unknown>;
@@ -41,6 +45,7 @@ async function serve(): Promise<void> {
   if (port === null) throw new Error('cli/check/worker.ts runs as a worker thread');
   const input = workerData as WorkerInput;
   const control = new Int32Array(input.control);
+  const slots = control.length - 1;
   let local: LocalJobs;
   try {
     local = await localJobs(input.setup);
@@ -51,7 +56,7 @@ async function serve(): Promise<void> {
   port.on('message', (message: { readonly id: number; readonly job: ChunkJob }) => {
     const { id, job } = message;
     const stopped = () =>
-      Atomics.load(control, INTERRUPT) !== 0 || Atomics.load(control, CANCELLED) === id;
+      Atomics.load(control, INTERRUPT) !== 0 || Atomics.load(control, 1 + (id % slots)) === id;
     try {
       const outcome = runChunkJob(local, job, stopped, (progress) =>
         port.postMessage({ type: 'progress', id, progress }),
