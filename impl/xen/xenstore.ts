@@ -236,7 +236,9 @@ function inheritPerms(parentPerms: readonly XsPerm[], dom: DomId): readonly XsPe
 
 /** The committed store plus watches and their per-domain queues. */
 class Store {
-  readonly nodes = new Map<string, XsNode>();
+  /** Path to node; shared with a fork until either side stores or removes a node (ownNodes). */
+  nodes = new Map<string, XsNode>();
+  private nodesShared = false;
   generation = NO_GENERATION;
   writes = 0;
   readonly watchesByPath = new Map<string, Watch[]>();
@@ -254,7 +256,10 @@ class Store {
   fork(): Store {
     const copy = new Store();
     this.owner = {};
-    for (const [path, node] of this.nodes) copy.nodes.set(path, node);
+    // Most forks in a search never write xenstore: the map is shared until one side does.
+    copy.nodes = this.nodes;
+    copy.nodesShared = true;
+    this.nodesShared = true;
     copy.generation = this.generation;
     copy.writes = this.writes;
     // Watch objects are immutable: the lists are copied, the watches shared.
@@ -265,6 +270,15 @@ class Store {
       copy.queues.set(dom, { events: queue.events.slice(), head: queue.head });
     assert(copy.owner !== this.owner && copy.nodes.size === this.nodes.size, 'store fork');
     return copy;
+  }
+
+  /** The node map for a change: this store's own (copied first if a fork shares it). */
+  ownNodes(): Map<string, XsNode> {
+    if (this.nodesShared) {
+      this.nodes = new Map(this.nodes);
+      this.nodesShared = false;
+    }
+    return this.nodes;
   }
 
   enqueue(dom: DomId, path: string, token: string): void {
@@ -351,7 +365,7 @@ class CommittedView implements View {
       return node;
     }
     const mine = copyNode(node, this.store.owner);
-    this.store.nodes.set(path, mine);
+    this.store.ownNodes().set(path, mine);
     return mine;
   }
 
@@ -362,7 +376,7 @@ class CommittedView implements View {
 
   /** A new node (generation 0) is stored; a known one must already be the stored one. */
   put(path: string, node: XsNode): void {
-    if (node.generation === NO_GENERATION) this.store.nodes.set(path, node);
+    if (node.generation === NO_GENERATION) this.store.ownNodes().set(path, node);
     else assert(this.store.nodes.get(path) === node, 'put %s: not the stored node', path);
     assert(
       node.owner === this.store.owner && !node.hashed,
@@ -374,7 +388,7 @@ class CommittedView implements View {
 
   remove(path: string): void {
     assert(path !== '/', 'the root node removed');
-    const removed = this.store.nodes.delete(path);
+    const removed = this.store.ownNodes().delete(path);
     assert(removed, 'removed %s, which was not stored', path);
   }
 
@@ -492,7 +506,7 @@ class TransactionView implements View {
     for (const [path, access] of this.accessed) {
       if (!access.modified) continue;
       if (access.node === null) {
-        nodes.delete(path);
+        this.store.ownNodes().delete(path);
         continue;
       }
       access.node.generation = ++this.store.generation;
@@ -500,7 +514,7 @@ class TransactionView implements View {
       access.node.owner = this.store.owner;
       access.node.hashed = false;
       assert(access.node.generation > access.generation, 'commit of %s went back', path);
-      nodes.set(path, access.node);
+      this.store.ownNodes().set(path, access.node);
     }
     for (const [path, access] of this.accessed) {
       if (!access.fire) continue;
@@ -786,7 +800,7 @@ export class Xenstore implements ForksSelf, HashesSelf {
   constructor() {
     const root = newNode('', ROOT_PERMS, this.store.owner);
     root.generation = ++this.store.generation;
-    this.store.nodes.set('/', root);
+    this.store.ownNodes().set('/', root);
     this.committed = new CommittedView(this.store);
     assert(this.store.nodes.size === 1, 'a new store holds only its root');
   }
