@@ -105,8 +105,17 @@ export const NOT_MEMORY: ReadonlyMap<string, NotMemory> = new Map<string, NotMem
   // at the count after every check (their cached result is then the world's own verdict).
   ['NegotiationChecker.writes', (w) => w.xs.writeCount],
   ['LayoutChecker.writes', (w) => w.xs.writeCount],
-  // ring-isolation swaps its two snapshot buffers: `last` is the world after the last step.
-  ['RingIsolationChecker.next', 'scratch'],
+  // The run's shared ring comparison (ring-changes.ts): its `last` is the world after the last
+  // step; `step` stands at the world's step count after every check; `now` is the last step's
+  // changes, overwritten before it is read. Hashed once, under ring-isolation (every run has
+  // it); the other checkers hold the same object.
+  ['RingIsolationChecker.changes.step', (w) => w.stepCount],
+  ['RingIsolationChecker.changes.now', 'scratch'],
+  ['RingBoundsChecker.changes', 'scratch'],
+  ['RingConservationChecker.changes', 'scratch'],
+  ['ReleaseChecker.changes', 'scratch'],
+  ['AnsweredChecker.changes', 'scratch'],
+  ['NoLeakChecker.changes', 'scratch'],
   // grant-leak's reference stamps: only this check's stamp is ever read, each check a new one.
   ['RingConservationChecker.stamps', 'renewed'],
   // release-once's pending-slot stamps: likewise, a new generation per count.

@@ -16,7 +16,9 @@ import type { BackRingState } from '../../impl/blkback/back-ring.ts';
 import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
 import { entryOffset } from '../../impl/xen/shared-ring.ts';
 import type { Ledger } from '../ledger.ts';
+import type { Action } from '../../impl/world/action.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
+import { newRunScope, type RingChanges } from './ring-changes.ts';
 import { honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
@@ -133,49 +135,72 @@ function droppedIds(world: World, ring: BackRingState, prev: RingSeen, now: Ring
  * dispatched yet), so a request dropped without its response is seen at the step that drops it.
  * `seen` is each ring (by serial) as the previous check left it, to name what was dropped.
  */
-function liveRings(world: World, seen: Map<number, RingSeen>, out: Violation[]): void {
+function liveRings(
+  world: World,
+  seen: Map<number, RingSeen>,
+  changed: readonly number[] | undefined,
+  out: Violation[],
+): void {
   const rings = world.host.back.rings;
-  for (const ring of rings) {
-    const b = ring.back;
-    const prev = seen.get(ring.serial);
-    const held = heldCount(ring);
-    const same =
-      prev?.reqCons === b.reqCons && prev.rspProdPvt === b.rspProdPvt && prev.ids.length === held;
-    const now = same ? prev : { reqCons: b.reqCons, rspProdPvt: b.rspProdPvt, ids: heldIds(ring) };
-    seen.set(ring.serial, now);
-    const owed = signed(ringIdxDistance(b.rspProdPvt, b.reqCons));
-    if (owed === held) continue;
-    const dropped = prev === undefined ? [] : droppedIds(world, ring, prev, now);
-    const what =
-      dropped.length > 0
-        ? `dropped request id ${dropped.join(', ')} without a response`
-        : `owes ${owed} requests and holds ${held}`;
-    const during = teardownOf(world) === undefined ? '' : ` ${teardownWords(world)}`;
-    out.push({
-      code: CODE,
-      step: world.stepCount,
-      ring: ring.index,
-      ...(dropped.length > 0 ? { requestId: dropped[0] } : {}),
-      message: `blkback ring ${ring.index} ${what}${during}: req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt} (${owed} owed), ${held} in flight, draining or copied`,
-    });
-  }
+  if (changed === undefined) for (const ring of rings) liveRing(world, ring, seen, out);
+  else for (const at of changed) liveRing(world, rings[at]!, seen, out);
   // A ring gone from the list is judged by its end; its memory goes with it.
   if (seen.size > rings.length)
     for (const serial of [...seen.keys()])
       if (!rings.some((r) => r.serial === serial)) seen.delete(serial);
 }
 
+function liveRing(
+  world: World,
+  ring: BackRingState,
+  seen: Map<number, RingSeen>,
+  out: Violation[],
+): void {
+  const b = ring.back;
+  const prev = seen.get(ring.serial);
+  const held = heldCount(ring);
+  const same =
+    prev?.reqCons === b.reqCons && prev.rspProdPvt === b.rspProdPvt && prev.ids.length === held;
+  const now = same ? prev : { reqCons: b.reqCons, rspProdPvt: b.rspProdPvt, ids: heldIds(ring) };
+  seen.set(ring.serial, now);
+  const owed = signed(ringIdxDistance(b.rspProdPvt, b.reqCons));
+  if (owed === held) return;
+  const dropped = prev === undefined ? [] : droppedIds(world, ring, prev, now);
+  const what =
+    dropped.length > 0
+      ? `dropped request id ${dropped.join(', ')} without a response`
+      : `owes ${owed} requests and holds ${held}`;
+  const during = teardownOf(world) === undefined ? '' : ` ${teardownWords(world)}`;
+  out.push({
+    code: CODE,
+    step: world.stepCount,
+    ring: ring.index,
+    ...(dropped.length > 0 ? { requestId: dropped[0] } : {}),
+    message: `blkback ring ${ring.index} ${what}${during}: req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt} (${owed} owed), ${held} in flight, draining or copied`,
+  });
+}
+
+/**
+ * A ring's verdict reads its indices, what it holds (in flight, the barrier, the copy) and its
+ * instance, all among the run's shared comparison's numbers: after a step that changed none of
+ * a ring's, its verdict and memory stay as the last check left them, so only changed rings are
+ * judged (all of them at a ring end, a change of the ring set, or a check without an action).
+ */
 class AnsweredChecker implements InvariantChecker {
   /** How far into world.ringEnds this checker has judged. */
   private seen = 0;
   /** Each live ring (by serial) as the last check left it. */
   private readonly rings = new Map<number, RingSeen>();
 
-  check(world: World, _ledger: Ledger): readonly Violation[] {
+  constructor(private readonly changes: RingChanges) {}
+
+  check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const out: Violation[] = [];
     const ends = world.ringEnds;
+    const ended = this.seen < ends.length;
     for (; this.seen < ends.length; this.seen++) judgeEnd(world, ends[this.seen]!, out);
-    liveRings(world, this.rings, out);
+    const now = action === undefined || ended ? undefined : this.changes.update(world);
+    liveRings(world, this.rings, now === undefined || now.all ? undefined : now.back, out);
     return out;
   }
 }
@@ -186,5 +211,5 @@ export const answered: Invariant = {
   summary:
     'every request a backend ring consumed is answered once before the ring is released (honest peers)',
   when: honestRun,
-  start: () => new AnsweredChecker(),
+  start: (_config, scope) => new AnsweredChecker((scope ?? newRunScope()).changes),
 };

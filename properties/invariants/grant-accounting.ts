@@ -2,19 +2,20 @@
 // every reference the guest granted owned by exactly one place, and every backend mapping
 // belonging to a live ring, a persistent entry or an in-flight segment.
 import { INVALID_GRANT_REF, type RingInfo } from '../../impl/blkfront/ring-info.ts';
+import { type RingIdx, ringIdxAdd, ringIdxDistance } from '../../impl/xen/ring-index.ts';
+import { entryOffset } from '../../impl/xen/shared-ring.ts';
 import { BACKEND_DOMID } from '../../model/xenstore-paths.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Action } from '../../impl/world/action.ts';
 import { type Invariant, stateless } from './invariant.ts';
+import { newRunScope, type RingChanges } from './ring-changes.ts';
 import { honestGuest, honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
-function ringConservation(world: World, rinfo: RingInfo, out: Violation[]): void {
+/** `held`: the entries the ring's requests hold (walkRing counts them). */
+function ringConservation(world: World, rinfo: RingInfo, held: number, out: Violation[]): void {
   if (rinfo.grantSlotCount === 0) return; // grant buffers not filled yet (before connect)
-  let held = 0;
-  for (const shadow of rinfo.shadow)
-    held += shadow.grantsUsed.length + shadow.indirectGrants.length;
   const free = rinfo.persistentSlots.length + rinfo.unusedSlots.length + rinfo.freshSlots;
   if (free + held !== rinfo.grantSlotCount) {
     out.push({
@@ -117,13 +118,85 @@ function holdGranted(
   });
 }
 
-function exactRing(world: World, rinfo: RingInfo, stamps: RefStamps, out: Violation[]): void {
-  for (const ref of rinfo.ringRefs) stamps.hold(world, ref, rinfo.index, 0, out);
-  for (const slot of rinfo.persistentSlots) holdGranted(world, rinfo, slot.ref, 1, stamps, out);
-  for (const shadow of rinfo.shadow) {
-    for (const slot of shadow.grantsUsed) holdGranted(world, rinfo, slot.ref, 2, stamps, out);
-    for (const slot of shadow.indirectGrants) holdGranted(world, rinfo, slot.ref, 3, stamps, out);
+/** Entries held by shadow `shadow`, each held and judged when `stamps` is given. */
+function holdShadow(
+  world: World,
+  rinfo: RingInfo,
+  shadow: RingInfo['shadow'][number],
+  stamps: RefStamps | undefined,
+  out: Violation[],
+): number {
+  const used = shadow.grantsUsed;
+  const indirect = shadow.indirectGrants;
+  if (stamps !== undefined) {
+    for (const slot of used) holdGranted(world, rinfo, slot.ref, 2, stamps, out);
+    for (const slot of indirect) holdGranted(world, rinfo, slot.ref, 3, stamps, out);
   }
+  return used.length + indirect.length;
+}
+
+/**
+ * One walk of ring `rinfo` for both of its checks: the exact one (with `stamps`: every reference
+ * granted, none held twice; its findings first) and the conservation count. The shadows walked
+ * are `ids` (ascending; every other shadow holds nothing), or all of them; returns the ids of
+ * the shadows that hold entries, ascending.
+ */
+function walkRing(
+  world: World,
+  rinfo: RingInfo,
+  ids: readonly number[] | undefined,
+  stamps: RefStamps | undefined,
+  out: Violation[],
+): number[] {
+  if (stamps !== undefined) {
+    for (const ref of rinfo.ringRefs) stamps.hold(world, ref, rinfo.index, 0, out);
+    for (const slot of rinfo.persistentSlots) holdGranted(world, rinfo, slot.ref, 1, stamps, out);
+  }
+  const shadows = rinfo.shadow;
+  const holding: number[] = [];
+  let held = 0;
+  const count = ids === undefined ? shadows.length : ids.length;
+  for (let k = 0; k < count; k++) {
+    const id = ids === undefined ? k : ids[k]!;
+    const n = holdShadow(world, rinfo, shadows[id]!, stamps, out);
+    held += n;
+    if (n > 0) holding.push(id);
+  }
+  ringConservation(world, rinfo, held, out);
+  return holding;
+}
+
+/**
+ * The shadows a blkfront step on its own ring can have given entries: those it published a
+ * request for (blkif_queue_rq takes a shadow, grants its pages and writes its id into the slot
+ * at req_prod_pvt in one step; a request it could not grant gives its entries back unpublished),
+ * with those that held entries after the last check, ascending and once each. Undefined when a
+ * published slot names no shadow (the walk is then over all of them).
+ */
+function shadowsToWalk(
+  world: World,
+  rinfo: RingInfo,
+  holding: readonly number[],
+  from: number,
+): number[] | undefined {
+  const front = rinfo.front;
+  const count = ringIdxDistance(from as RingIdx, front.reqProdPvt);
+  if (count > front.size) return undefined;
+  const ids = holding.slice();
+  const layout = world.front.env.abi.layout;
+  const view = front.sring.view;
+  for (let k = count; k > 0; k--) {
+    const at = entryOffset(front.sring, ringIdxAdd(front.reqProdPvt, -k)) + layout.idOffset;
+    const id = view.getUint32(at, true);
+    if (view.getUint32(at + 4, true) !== 0 || id >= rinfo.shadow.length) return undefined;
+    ids.push(id);
+  }
+  if (count === 0) return ids;
+  ids.sort((a, b) => a - b);
+  let kept = 0;
+  for (const id of ids) if (kept === 0 || ids[kept - 1] !== id) ids[kept++] = id;
+  ids.length = kept;
+  return ids;
 }
 
 /**
@@ -315,10 +388,12 @@ function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
 
 /**
  * Incremental: after a blkfront step on ring r only ring r is walked, after a backend ring step,
- * an event delivery or a submission none, plus any ring whose instance or list sizes changed; a step that names
- * no ring (control plane, faults, hostile peers) walks them all, as does a check without an action (quiescence, and the full-check mode tests use
- * to show both agree). The walk is over every shadow slot, so at 16 queues of order-4 rings
- * (8,192 slots) walking only the touched ring is what keeps checks cheap.
+ * an event delivery or a submission none, plus any ring whose instance or list sizes changed
+ * (among the rings the run's shared comparison says changed: the summary's numbers are all among
+ * its numbers); a step that names no ring (control plane, faults, hostile peers) walks them all,
+ * as does a check without an action (quiescence, and the full-check mode tests use to show both
+ * agree). The walk is over every shadow slot, so at 16 queues of order-4 rings (8,192 slots)
+ * walking only the touched ring is what keeps checks cheap.
  */
 class RingConservationChecker {
   /** SUMMARY_WIDTH numbers per ring, as of the last check. */
@@ -326,6 +401,14 @@ class RingConservationChecker {
   /** Per ring, its persistent list's references as of the last check (judgeJoins). */
   private readonly judged: number[][] = [];
   private readonly stamps = new RefStamps();
+  /**
+   * Per ring, the shadows that held entries after the last walk (ascending), and req_prod_pvt
+   * then: the next walk on the ring's own step starts from them. A function of the world.
+   */
+  private readonly holding: (number[] | undefined)[] = [];
+  private readonly published: (number | undefined)[] = [];
+
+  constructor(private readonly changes: RingChanges) {}
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const out: Violation[] = [];
@@ -336,24 +419,62 @@ class RingConservationChecker {
     const touched = action === undefined ? undefined : ringOf(action);
     if (this.summaries.length !== rings.length * SUMMARY_WIDTH) this.summaries.length = 0;
     this.stamps.next();
-    if (action === undefined || touched === undefined)
-      for (const ref of world.guestGnttab.deferredRefs())
-        this.stamps.hold(world, ref, DEFERRED_RING, 4, out);
-    for (let i = 0; i < rings.length; i++) {
-      const rinfo = rings[i]!;
-      const frame = this.summaries[i * SUMMARY_WIDTH];
-      const changed = summarize(rinfo, this.summaries, i * SUMMARY_WIDTH);
-      // A new ring instance (reconnect) starts with a list of its own.
-      if (frame !== rinfo.ringFrame || this.judged[i] === undefined) this.judged[i] = [];
-      if (action === undefined || touched === undefined || touched === rinfo.index || changed) {
-        // A ring step that moved no entry (same list sizes) cannot have made a reference double.
-        if (changed || action === undefined || touched === undefined)
-          exactRing(world, rinfo, this.stamps, out);
-        ringConservation(world, rinfo, out);
-        judgeJoins(world, rinfo, this.judged[i]!, out);
-      }
+    const whole = touched === undefined;
+    const now = whole ? undefined : this.changes.update(world);
+    if (now === undefined || now.all) {
+      if (whole)
+        for (const ref of world.guestGnttab.deferredRefs())
+          this.stamps.hold(world, ref, DEFERRED_RING, 4, out);
+      for (let i = 0; i < rings.length; i++) this.judgeRing(world, i, touched, out);
+      return out;
+    }
+    // Only the acting ring and the rings that changed can have moved an entry; in place order,
+    // as the whole walk would find them.
+    let acting = -1;
+    if (touched !== NO_RING)
+      for (let i = 0; i < rings.length; i++) if (rings[i]!.index === touched) acting = i;
+    const changed = now.front;
+    for (let k = 0; ; ) {
+      const next = k < changed.length ? changed[k]! : rings.length;
+      if (acting >= 0 && acting <= next) {
+        this.judgeRing(world, acting, touched, out);
+        if (acting === next) k++;
+        acting = -1;
+      } else if (k < changed.length) {
+        this.judgeRing(world, changed[k++]!, touched, out);
+      } else break;
     }
     return out;
+  }
+
+  /** Ring at place `i`: walked when `touched` names it (or everything), or its summary changed. */
+  private judgeRing(world: World, i: number, touched: number | undefined, out: Violation[]): void {
+    const rinfo = world.front.device.rings[i]!;
+    const frame = this.summaries[i * SUMMARY_WIDTH];
+    const changed = summarize(rinfo, this.summaries, i * SUMMARY_WIDTH);
+    // A new ring instance (reconnect) starts with a list of its own.
+    if (frame !== rinfo.ringFrame || this.judged[i] === undefined) {
+      this.judged[i] = [];
+      this.holding[i] = undefined;
+    }
+    const published = this.published[i];
+    this.published[i] = rinfo.front.reqProdPvt;
+    if (touched !== undefined && touched !== rinfo.index && !changed) {
+      // Not walked: what it held is known no longer if it published (it cannot without a change).
+      if (published !== rinfo.front.reqProdPvt) this.holding[i] = undefined;
+      return;
+    }
+    // The ring's own step walks the shadows it can have filled and those that held entries;
+    // any other step that reaches it, all of them.
+    const known = this.holding[i];
+    const ids =
+      touched === rinfo.index && known !== undefined && published !== undefined
+        ? shadowsToWalk(world, rinfo, known, published)
+        : undefined;
+    // A ring step that moved no entry (same list sizes) cannot have made a reference double.
+    const stamps = changed || touched === undefined ? this.stamps : undefined;
+    this.holding[i] = walkRing(world, rinfo, ids, stamps, out);
+    judgeJoins(world, rinfo, this.judged[i]!, out);
   }
 }
 
@@ -384,7 +505,7 @@ export const grantAccounting: Invariant = {
   summary:
     'per-ring grant conservation; every granted reference owned once; backend maps accounted for',
   when: honestGuest,
-  start: () => new RingConservationChecker(),
+  start: (_config, scope) => new RingConservationChecker((scope ?? newRunScope()).changes),
 };
 
 export const grantAccountingFull = stateless({

@@ -2,6 +2,7 @@ import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
+import { newRunScope, type RunScope } from './ring-changes.ts';
 import type { Violation, ViolationCode } from './violation.ts';
 
 /** Checked after every step (safety) or once the fair drain reached quiescence (liveness). */
@@ -37,8 +38,12 @@ export interface Invariant {
    * checker's full check must agree with.
    */
   readonly judgesAction?: boolean;
-  /** A fresh checker for one run, created by the runner before the first step. */
-  start(config: WorldConfig): InvariantChecker;
+  /**
+   * A fresh checker for one run, created by the runner before the first step. `scope` is what
+   * the run's step checkers share (the step's ring changes, compared once); absent, the checker
+   * makes its own.
+   */
+  start(config: WorldConfig, scope?: RunScope): InvariantChecker;
 }
 
 type CheckFn = (world: World, ledger: Ledger) => readonly Violation[];
@@ -61,7 +66,9 @@ export function startCheckers(
   config: WorldConfig,
 ): readonly InvariantChecker[] {
   const out: InvariantChecker[] = [];
+  const scope = newRunScope();
   for (const invariant of list)
-    if (invariant.when === undefined || invariant.when(config)) out.push(invariant.start(config));
+    if (invariant.when === undefined || invariant.when(config))
+      out.push(invariant.start(config, scope));
   return out;
 }

@@ -33,7 +33,9 @@ import { findWord, PAGE_SIZE, privateWord } from '../../impl/xen/memory.ts';
 import { entryOffset } from '../../impl/xen/shared-ring.ts';
 import { ringIdxAdd, ringIdxDistance, type RingIdx } from '../../impl/xen/ring-index.ts';
 import type { Ledger } from '../ledger.ts';
+import type { Action } from '../../impl/world/action.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
+import { newRunScope, type RingChanges } from './ring-changes.ts';
 import type { Violation } from './violation.ts';
 
 /** Per ring index: the ring's identity and the producer index judged up to, per side. */
@@ -165,58 +167,77 @@ function judgeWritten(
   return to;
 }
 
-function checkFront(world: World, ledger: Ledger, seen: Seen, out: Violation[]): void {
+function checkFront(
+  world: World,
+  ledger: Ledger,
+  rinfo: RingInfo,
+  seen: Seen,
+  out: Violation[],
+): void {
+  const i = rinfo.index;
+  if (seen.frontFrame[i] !== rinfo.ringFrame) {
+    seen.frontFrame[i] = rinfo.ringFrame;
+    seen.reqProdPvt[i] = 0;
+  }
+  const to = rinfo.front.reqProdPvt;
+  if (seen.reqProdPvt[i] === to) return;
+  const j: Judge = {
+    world,
+    ledger,
+    ring: i,
+    guestWord: privateWord(world.guestMemory.domid),
+    untrusted: world.config.faults.backendUntrusted === true,
+  };
   const abi = world.front.env.abi;
-  for (const rinfo of world.front.device.rings) {
-    const i = rinfo.index;
-    if (seen.frontFrame[i] !== rinfo.ringFrame) {
-      seen.frontFrame[i] = rinfo.ringFrame;
-      seen.reqProdPvt[i] = 0;
-    }
-    const to = rinfo.front.reqProdPvt;
-    if (seen.reqProdPvt[i] === to) continue;
-    const j: Judge = {
-      world,
-      ledger,
-      ring: i,
-      guestWord: privateWord(world.guestMemory.domid),
-      untrusted: world.config.faults.backendUntrusted === true,
-    };
-    const judge = (idx: RingIdx) => judgeRequest(j, rinfo, abi, idx);
-    seen.reqProdPvt[i] = judgeWritten(seen.reqProdPvt[i]!, to, rinfo.front.size, judge, out);
-  }
+  const judge = (idx: RingIdx) => judgeRequest(j, rinfo, abi, idx);
+  seen.reqProdPvt[i] = judgeWritten(seen.reqProdPvt[i]!, to, rinfo.front.size, judge, out);
 }
 
-function checkBack(world: World, seen: Seen, out: Violation[]): void {
-  for (const ring of world.host.back.rings) {
-    const i = ring.index;
-    const to = ring.back.rspProdPvt;
-    // A new instance attaches at the ring's rsp_prod: what it wrote before is another's.
-    if (seen.backSerial[i] !== ring.serial) {
-      seen.backSerial[i] = ring.serial;
-      seen.rspProdPvt[i] = to;
-    }
-    if (seen.rspProdPvt[i] === to) continue;
-    const judge = (idx: RingIdx) => judgeResponse(world, ring, idx);
-    seen.rspProdPvt[i] = judgeWritten(seen.rspProdPvt[i]!, to, ring.back.size, judge, out);
+function checkBack(world: World, ring: BackRingState, seen: Seen, out: Violation[]): void {
+  const i = ring.index;
+  const to = ring.back.rspProdPvt;
+  // A new instance attaches at the ring's rsp_prod: what it wrote before is another's.
+  if (seen.backSerial[i] !== ring.serial) {
+    seen.backSerial[i] = ring.serial;
+    seen.rspProdPvt[i] = to;
   }
+  if (seen.rspProdPvt[i] === to) return;
+  const judge = (idx: RingIdx) => judgeResponse(world, ring, idx);
+  seen.rspProdPvt[i] = judgeWritten(seen.rspProdPvt[i]!, to, ring.back.size, judge, out);
 }
 
-/** Remembers, per ring, only indices the world had after the last step (plain data). */
+/**
+ * Remembers, per ring, only indices the world had after the last step (plain data). Each ring's
+ * identity and producer index are among the run's shared comparison's numbers (the honest
+ * sides' rings): after a step only the rings it changed can have written a slot.
+ */
 class NoLeakChecker implements InvariantChecker {
   private readonly seen: Seen = { frontFrame: [], reqProdPvt: [], backSerial: [], rspProdPvt: [] };
   private readonly frontHonest: boolean;
   private readonly backHonest: boolean;
 
-  constructor(config: WorldConfig) {
+  constructor(
+    config: WorldConfig,
+    private readonly changes: RingChanges,
+  ) {
     this.frontHonest = config.hostile?.side !== 'blkfront';
     this.backHonest = config.hostile?.side !== 'blkback';
   }
 
-  check(world: World, ledger: Ledger): readonly Violation[] {
+  check(world: World, ledger: Ledger, action?: Action): readonly Violation[] {
     const out: Violation[] = [];
-    if (this.frontHonest) checkFront(world, ledger, this.seen, out);
-    if (this.backHonest) checkBack(world, this.seen, out);
+    const front = world.front.device.rings;
+    const back = world.host.back.rings;
+    const now = action === undefined ? undefined : this.changes.update(world);
+    const all = now === undefined || now.all;
+    if (this.frontHonest) {
+      if (all) for (const rinfo of front) checkFront(world, ledger, rinfo, this.seen, out);
+      else for (const at of now.front) checkFront(world, ledger, front[at]!, this.seen, out);
+    }
+    if (this.backHonest) {
+      if (all) for (const ring of back) checkBack(world, ring, this.seen, out);
+      else for (const at of now.back) checkBack(world, back[at]!, this.seen, out);
+    }
     return out;
   }
 }
@@ -226,5 +247,5 @@ export const noLeak: Invariant = {
   phase: 'step',
   summary:
     "no request slot, granted page or response slot shows a peer the other domain's private data (XSA-403, XSA-216)",
-  start: (config) => new NoLeakChecker(config),
+  start: (config, scope) => new NoLeakChecker(config, (scope ?? newRunScope()).changes),
 };

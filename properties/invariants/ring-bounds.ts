@@ -1,78 +1,107 @@
 // Invariants 11-13 of the reference: per ring, the private indices stay within one ring of each
 // other and consumers never pass the producer index they read, across the 2^32 wrap.
+import type { BackRingState as BackRing } from '../../impl/blkback/back-ring.ts';
+import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
+import type { Action } from '../../impl/world/action.ts';
+import type { World } from '../../impl/world/world.ts';
 import { reqProd, rspProd } from '../../impl/xen/shared-ring.ts';
 import { ringIdxDistance } from '../../impl/xen/ring-index.ts';
-import { stateless } from './invariant.ts';
+import type { Ledger } from '../ledger.ts';
+import type { Invariant, InvariantChecker } from './invariant.ts';
+import { newRunScope, type RingChanges } from './ring-changes.ts';
 import { honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
-export const ringBounds = stateless({
+function checkFront(world: World, rinfo: RingInfo, out: Violation[]): void {
+  const step = world.stepCount;
+  const f = rinfo.front;
+  const outstanding = ringIdxDistance(f.rspCons, f.reqProdPvt);
+  if (outstanding > f.size) {
+    out.push({
+      code: 'ring-bounds',
+      step,
+      ring: rinfo.index,
+      message: `frontend has ${outstanding} requests outstanding (req_prod_pvt ${f.reqProdPvt}, rsp_cons ${f.rspCons}) on a ${f.size}-slot ring`,
+    });
+  }
+  const published = reqProd(f.sring);
+  if (published !== f.reqProdPvt && rinfo.irq === 'idle') {
+    // Which way it is off tells a reviewer the bug: unpublished requests, or a req_prod
+    // naming slots the frontend never filled (across the wrap, the nearer direction).
+    const behind = ringIdxDistance(published, f.reqProdPvt) <= f.size;
+    out.push({
+      code: 'ring-bounds',
+      step,
+      ring: rinfo.index,
+      message: behind
+        ? `frontend left req_prod ${published} behind req_prod_pvt ${f.reqProdPvt}: requests built but never published`
+        : `frontend published req_prod ${published} ahead of req_prod_pvt ${f.reqProdPvt}: slots published that hold no request`,
+    });
+  }
+}
+
+function checkBack(world: World, ring: BackRing, out: Violation[]): void {
+  const step = world.stepCount;
+  const b = ring.back;
+  if (ring.halted) return;
+  const prod = reqProd(b.sring);
+  if (ringIdxDistance(b.rspProdPvt, b.reqCons) > b.size) {
+    out.push({
+      code: 'ring-bounds',
+      step,
+      ring: ring.index,
+      message: `backend consumed ${ringIdxDistance(b.rspProdPvt, b.reqCons)} requests it has no response slot for (req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt})`,
+    });
+  }
+  if (ringIdxDistance(b.reqCons, prod) > b.size) {
+    out.push({
+      code: 'ring-bounds',
+      step,
+      ring: ring.index,
+      message: `backend req_cons ${b.reqCons} passed the frontend's req_prod ${prod}`,
+    });
+  }
+  if (ringIdxDistance(b.rspProdPvt, rspProd(b.sring)) !== 0) {
+    out.push({
+      code: 'ring-bounds',
+      step,
+      ring: ring.index,
+      message: `backend rsp_prod ${rspProd(b.sring)} differs from rsp_prod_pvt ${b.rspProdPvt} after a step`,
+    });
+  }
+}
+
+/**
+ * Incremental: every number a ring's verdict reads (its private and shared indices, its handler
+ * state and halt, the device's connection) is one the run's shared comparison watches, so a ring
+ * whose numbers did not change keeps the verdict it had after the last step: none (the run goes
+ * on only while every check found nothing). Only the rings that changed are judged.
+ */
+class RingBoundsChecker implements InvariantChecker {
+  constructor(private readonly changes: RingChanges) {}
+
+  check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
+    const out: Violation[] = [];
+    const front = world.front.device.rings;
+    const back = world.host.back.rings;
+    // A frontend that marked the device broken stops trusting (and using) the ring.
+    const judgeFront = world.front.device.connection !== 'error';
+    const now = action === undefined ? undefined : this.changes.update(world);
+    if (now === undefined || now.all) {
+      if (judgeFront) for (const rinfo of front) checkFront(world, rinfo, out);
+      for (const ring of back) checkBack(world, ring, out);
+      return out;
+    }
+    if (judgeFront) for (const at of now.front) checkFront(world, front[at]!, out);
+    for (const at of now.back) checkBack(world, back[at]!, out);
+    return out;
+  }
+}
+
+export const ringBounds: Invariant = {
   code: 'ring-bounds',
   phase: 'step',
   when: honestRun,
   summary: 'never more outstanding than the ring holds; consumers never pass producers',
-  check(world) {
-    const out: Violation[] = [];
-    const step = world.stepCount;
-    const dev = world.front.device;
-    // A frontend that marked the device broken stops trusting (and using) the ring.
-    if (dev.connection !== 'error') {
-      for (const rinfo of dev.rings) {
-        const f = rinfo.front;
-        const outstanding = ringIdxDistance(f.rspCons, f.reqProdPvt);
-        if (outstanding > f.size) {
-          out.push({
-            code: 'ring-bounds',
-            step,
-            ring: rinfo.index,
-            message: `frontend has ${outstanding} requests outstanding (req_prod_pvt ${f.reqProdPvt}, rsp_cons ${f.rspCons}) on a ${f.size}-slot ring`,
-          });
-        }
-        const published = reqProd(f.sring);
-        if (published !== f.reqProdPvt && rinfo.irq === 'idle') {
-          // Which way it is off tells a reviewer the bug: unpublished requests, or a req_prod
-          // naming slots the frontend never filled (across the wrap, the nearer direction).
-          const behind = ringIdxDistance(published, f.reqProdPvt) <= f.size;
-          out.push({
-            code: 'ring-bounds',
-            step,
-            ring: rinfo.index,
-            message: behind
-              ? `frontend left req_prod ${published} behind req_prod_pvt ${f.reqProdPvt}: requests built but never published`
-              : `frontend published req_prod ${published} ahead of req_prod_pvt ${f.reqProdPvt}: slots published that hold no request`,
-          });
-        }
-      }
-    }
-    for (const ring of world.host.back.rings) {
-      const b = ring.back;
-      if (ring.halted) continue;
-      const prod = reqProd(b.sring);
-      if (ringIdxDistance(b.rspProdPvt, b.reqCons) > b.size) {
-        out.push({
-          code: 'ring-bounds',
-          step,
-          ring: ring.index,
-          message: `backend consumed ${ringIdxDistance(b.rspProdPvt, b.reqCons)} requests it has no response slot for (req_cons ${b.reqCons}, rsp_prod_pvt ${b.rspProdPvt})`,
-        });
-      }
-      if (ringIdxDistance(b.reqCons, prod) > b.size) {
-        out.push({
-          code: 'ring-bounds',
-          step,
-          ring: ring.index,
-          message: `backend req_cons ${b.reqCons} passed the frontend's req_prod ${prod}`,
-        });
-      }
-      if (ringIdxDistance(b.rspProdPvt, rspProd(b.sring)) !== 0) {
-        out.push({
-          code: 'ring-bounds',
-          step,
-          ring: ring.index,
-          message: `backend rsp_prod ${rspProd(b.sring)} differs from rsp_prod_pvt ${b.rspProdPvt} after a step`,
-        });
-      }
-    }
-    return out;
-  },
-});
+  start: (_config, scope) => new RingBoundsChecker((scope ?? newRunScope()).changes),
+};
