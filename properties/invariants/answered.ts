@@ -18,7 +18,7 @@ import { entryOffset } from '../../impl/xen/shared-ring.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Action } from '../../impl/world/action.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
-import { newRunScope, type RingChanges } from './ring-changes.ts';
+import { newRunScope, type RingChanges, type StepChanges } from './ring-changes.ts';
 import { honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
@@ -138,12 +138,14 @@ function droppedIds(world: World, ring: BackRingState, prev: RingSeen, now: Ring
 function liveRings(
   world: World,
   seen: Map<number, RingSeen>,
-  changed: readonly number[] | undefined,
+  changes: StepChanges | undefined,
   out: Violation[],
 ): void {
   const rings = world.host.back.rings;
-  if (changed === undefined) for (const ring of rings) liveRing(world, ring, seen, out);
-  else for (const at of changed) liveRing(world, rings[at]!, seen, out);
+  if (changes === undefined) for (const ring of rings) liveRing(world, ring, seen, out);
+  else
+    for (let k = 0; k < changes.backCount; k++)
+      liveRing(world, rings[changes.back[k]!]!, seen, out);
   // A ring gone from the list is judged by its end; its memory goes with it.
   if (seen.size > rings.length)
     for (const serial of [...seen.keys()])
@@ -200,7 +202,7 @@ class AnsweredChecker implements InvariantChecker {
     const ended = this.seen < ends.length;
     for (; this.seen < ends.length; this.seen++) judgeEnd(world, ends[this.seen]!, out);
     const now = action === undefined || ended ? undefined : this.changes.update(world);
-    liveRings(world, this.rings, now === undefined || now.all ? undefined : now.back, out);
+    liveRings(world, this.rings, now === undefined || now.all ? undefined : now, out);
     return out;
   }
 }

@@ -167,11 +167,12 @@ function walkRing(
 }
 
 /**
- * The shadows a blkfront step on its own ring can have given entries: those it published a
- * request for (blkif_queue_rq takes a shadow, grants its pages and writes its id into the slot
- * at req_prod_pvt in one step; a request it could not grant gives its entries back unpublished),
- * with those that held entries after the last check, ascending and once each. Undefined when a
- * published slot names no shadow (the walk is then over all of them).
+ * The shadows a step can have given entries on ring `rinfo`: those the ring published a request
+ * for since the last walk (blkif_queue_rq takes a shadow, grants its pages and writes its id into
+ * the slot at req_prod_pvt in one step; a request it could not grant gives its entries back
+ * unpublished, and nothing else puts an entry in a shadow), with those that held entries after
+ * the last walk, ascending and once each. Undefined when a published slot names no shadow (the
+ * walk is then over all of them).
  */
 function shadowsToWalk(
   world: World,
@@ -390,10 +391,11 @@ function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
  * Incremental: after a blkfront step on ring r only ring r is walked, after a backend ring step,
  * an event delivery or a submission none, plus any ring whose instance or list sizes changed
  * (among the rings the run's shared comparison says changed: the summary's numbers are all among
- * its numbers); a step that names no ring (control plane, faults, hostile peers) walks them all,
- * as does a check without an action (quiescence, and the full-check mode tests use to show both
- * agree). The walk is over every shadow slot, so at 16 queues of order-4 rings (8,192 slots)
- * walking only the touched ring is what keeps checks cheap.
+ * its numbers); a step that names no ring (control plane, faults, hostile peers) walks them all.
+ * A walk reads the ring's pages, its persistent list and, of its shadows (8,192 at 16 queues of
+ * order-4 rings), those that held entries after the last walk and those it published a request
+ * for since (shadowsToWalk). A check without an action (quiescence, and the full-check mode
+ * tests use to show both agree) walks every shadow of every ring.
  */
 class RingConservationChecker {
   /** SUMMARY_WIDTH numbers per ring, as of the last check. */
@@ -425,7 +427,8 @@ class RingConservationChecker {
       if (whole)
         for (const ref of world.guestGnttab.deferredRefs())
           this.stamps.hold(world, ref, DEFERRED_RING, 4, out);
-      for (let i = 0; i < rings.length; i++) this.judgeRing(world, i, touched, out);
+      for (let i = 0; i < rings.length; i++)
+        this.judgeRing(world, i, touched, action === undefined, out);
       return out;
     }
     // Only the acting ring and the rings that changed can have moved an entry; in place order,
@@ -434,21 +437,28 @@ class RingConservationChecker {
     if (touched !== NO_RING)
       for (let i = 0; i < rings.length; i++) if (rings[i]!.index === touched) acting = i;
     const changed = now.front;
+    const count = now.frontCount;
     for (let k = 0; ; ) {
-      const next = k < changed.length ? changed[k]! : rings.length;
+      const next = k < count ? changed[k]! : rings.length;
       if (acting >= 0 && acting <= next) {
-        this.judgeRing(world, acting, touched, out);
+        this.judgeRing(world, acting, touched, false, out);
         if (acting === next) k++;
         acting = -1;
-      } else if (k < changed.length) {
-        this.judgeRing(world, changed[k++]!, touched, out);
+      } else if (k < count) {
+        this.judgeRing(world, changed[k++]!, touched, false, out);
       } else break;
     }
     return out;
   }
 
   /** Ring at place `i`: walked when `touched` names it (or everything), or its summary changed. */
-  private judgeRing(world: World, i: number, touched: number | undefined, out: Violation[]): void {
+  private judgeRing(
+    world: World,
+    i: number,
+    touched: number | undefined,
+    full: boolean,
+    out: Violation[],
+  ): void {
     const rinfo = world.front.device.rings[i]!;
     const frame = this.summaries[i * SUMMARY_WIDTH];
     const changed = summarize(rinfo, this.summaries, i * SUMMARY_WIDTH);
@@ -464,11 +474,11 @@ class RingConservationChecker {
       if (published !== rinfo.front.reqProdPvt) this.holding[i] = undefined;
       return;
     }
-    // The ring's own step walks the shadows it can have filled and those that held entries;
-    // any other step that reaches it, all of them.
+    // A step walks the shadows the ring can have filled (those it published a request for) and
+    // those that held entries; a check without an action, or of a ring not known yet, all.
     const known = this.holding[i];
     const ids =
-      touched === rinfo.index && known !== undefined && published !== undefined
+      !full && known !== undefined && published !== undefined
         ? shadowsToWalk(world, rinfo, known, published)
         : undefined;
     // A ring step that moved no entry (same list sizes) cannot have made a reference double.

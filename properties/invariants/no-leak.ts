@@ -232,11 +232,15 @@ class NoLeakChecker implements InvariantChecker {
     const all = now === undefined || now.all;
     if (this.frontHonest) {
       if (all) for (const rinfo of front) checkFront(world, ledger, rinfo, this.seen, out);
-      else for (const at of now.front) checkFront(world, ledger, front[at]!, this.seen, out);
+      else
+        for (let k = 0; k < now.frontCount; k++)
+          checkFront(world, ledger, front[now.front[k]!]!, this.seen, out);
     }
     if (this.backHonest) {
       if (all) for (const ring of back) checkBack(world, ring, this.seen, out);
-      else for (const at of now.back) checkBack(world, back[at]!, this.seen, out);
+      else
+        for (let k = 0; k < now.backCount; k++)
+          checkBack(world, back[now.back[k]!]!, this.seen, out);
     }
     return out;
   }

@@ -61,12 +61,18 @@ class SlotStamps {
   private stamps = new Uint32Array(64);
   private generation = 0;
 
-  /** How many distinct slots of 0..count-1 `free`, `inflight` and `barrier` name together. */
+  /**
+   * How many distinct slots of 0..count-1 `free` (from index `from` on), `inflight` and
+   * `barrier` name together, not counting a slot whose `except` entry is 1..exceptUpTo.
+   */
   distinct(
     count: number,
     free: readonly number[],
+    from: number,
     inflight: Iterable<number>,
     barrier: number | undefined,
+    except?: Int32Array,
+    exceptUpTo = 0,
   ): number {
     if (this.stamps.length < count) this.stamps = new Uint32Array(count * 2);
     this.generation += 1;
@@ -79,50 +85,67 @@ class SlotStamps {
     let distinct = 0;
     // Written out, not through a closure per slot: this runs on every blkback ring step, over
     // the whole pool (512 slots at order 4).
-    for (let i = 0; i < free.length; i++) {
-      const slot = free[i]!;
-      if (!(slot >= 0 && slot < count) || stamps[slot] === generation || slot !== Math.floor(slot))
-        continue;
+    // A slot is an integer in 0..count-1: `slot >>> 0 === slot` is false for fractions,
+    // negatives and NaN. An excepted slot (one of the list's unchanged first entries, counted
+    // by the caller) is stamped as seen, so it counts nowhere else.
+    const skip = except ?? NO_EXCEPT;
+    const mark = (slot: number): number => {
+      if (slot >>> 0 !== slot || slot >= count || stamps[slot] === generation) return 0;
       stamps[slot] = generation;
-      distinct += 1;
-    }
-    for (const slot of inflight) {
-      if (!(slot >= 0 && slot < count) || stamps[slot] === generation || slot !== Math.floor(slot))
-        continue;
-      stamps[slot] = generation;
-      distinct += 1;
-    }
-    if (
-      barrier !== undefined &&
-      barrier >= 0 &&
-      barrier < count &&
-      barrier === Math.floor(barrier) &&
-      stamps[barrier] !== generation
-    ) {
-      stamps[barrier] = generation;
-      distinct += 1;
-    }
+      const at = skip[slot] ?? 0;
+      return at >= 1 && at <= exceptUpTo ? 0 : 1;
+    };
+    for (let i = from; i < free.length; i++) distinct += mark(free[i]!);
+    for (const slot of inflight) distinct += mark(slot);
+    if (barrier !== undefined) distinct += mark(barrier);
     return distinct;
   }
 }
 
 type BackRing = World['host']['back']['rings'][number];
 
-/** Per listed ring: free + in flight + held barrier is the pool, each slot once. */
+const NO_EXCEPT = new Int32Array(0);
+
+/**
+ * A ring's pool as the last check found it whole: its free list and, per slot, its place in that
+ * list plus one (0: not free then). A function of the world: each is checked whenever its pool
+ * can have changed (its ring's steps that change its numbers, and every step of no one ring).
+ */
+interface PoolSeen {
+  readonly free: number[];
+  readonly place: Int32Array;
+}
+
+/**
+ * Per listed ring: free + in flight + held barrier is the pool, each slot once. Without `pools`
+ * (a check without an action) every slot is counted.
+ */
 function poolConserved(
   world: World,
   index: number | undefined,
   stamps: SlotStamps,
+  pools: Map<number, PoolSeen> | undefined,
   out: Violation[],
 ): void {
-  for (const ring of world.host.back.rings) {
+  const rings = world.host.back.rings;
+  for (const ring of rings) {
     if (index !== undefined && ring.index !== index) continue;
     const count = 32 * ring.ringRefs.length;
     const entries = ring.pendingFree.length + ring.inflight.size + (ring.barrier ? 1 : 0);
     // The count first: it is what a double free or a lost slot changes, and costs nothing.
-    const distinct = entries !== count ? undefined : distinctOf(ring, count, stamps);
-    if (distinct === count) continue;
-    const d = distinct ?? distinctOf(ring, count, stamps);
+    const seen = pools?.get(ring.serial);
+    const distinct =
+      entries !== count
+        ? undefined
+        : seen !== undefined && seen.place.length === count
+          ? distinctSince(ring, count, stamps, seen)
+          : distinctOf(ring, count, stamps);
+    if (distinct === count) {
+      if (pools !== undefined) remember(ring, count, pools, seen);
+      continue;
+    }
+    pools?.delete(ring.serial);
+    const d = distinctOf(ring, count, stamps);
     out.push(
       violation(
         world,
@@ -131,10 +154,59 @@ function poolConserved(
       ),
     );
   }
+  // A ring gone from the list takes its pool with it.
+  if (pools !== undefined && pools.size > rings.length)
+    for (const serial of [...pools.keys()])
+      if (!rings.some((r) => r.serial === serial)) pools.delete(serial);
 }
 
 function distinctOf(ring: BackRing, count: number, stamps: SlotStamps): number {
-  return stamps.distinct(count, ring.pendingFree, ring.inflight.keys(), ring.barrier?.slot);
+  return stamps.distinct(count, ring.pendingFree, 0, ring.inflight.keys(), ring.barrier?.slot);
+}
+
+/**
+ * The same count from the last whole pool: the free list's first `same` entries are those it had
+ * then (compared, not assumed), each a distinct slot; what follows, the slots in flight and the
+ * barrier's count once each, unless one of those first entries (stamps.distinct's `except`).
+ * blkback takes and returns pending requests at the list's end (get_free_req, free_req), so a
+ * step compares the list and looks at the few slots it moved, not at the whole pool.
+ */
+function distinctSince(ring: BackRing, count: number, stamps: SlotStamps, seen: PoolSeen): number {
+  const before = seen.free;
+  const free = ring.pendingFree;
+  const end = Math.min(before.length, free.length);
+  let same = 0;
+  while (same < end && before[same] === free[same]) same++;
+  return (
+    same +
+    stamps.distinct(count, free, same, ring.inflight.keys(), ring.barrier?.slot, seen.place, same)
+  );
+}
+
+/** Keeps ring `ring`'s whole pool as the next check's start (updated where the list changed). */
+function remember(
+  ring: BackRing,
+  count: number,
+  pools: Map<number, PoolSeen>,
+  seen: PoolSeen | undefined,
+): void {
+  const free = ring.pendingFree;
+  if (seen === undefined || seen.place.length !== count) {
+    const place = new Int32Array(count);
+    for (let i = 0; i < free.length; i++) place[free[i]!] = i + 1;
+    pools.set(ring.serial, { free: free.slice(), place });
+    return;
+  }
+  const before = seen.free;
+  let same = 0;
+  const end = Math.min(before.length, free.length);
+  while (same < end && before[same] === free[same]) same++;
+  for (let i = same; i < before.length; i++) seen.place[before[i]!] = 0;
+  before.length = same;
+  for (let i = same; i < free.length; i++) {
+    seen.place[free[i]!] = i + 1;
+    before.push(free[i]!);
+  }
 }
 
 /**
@@ -158,7 +230,7 @@ function poolRingOf(action: Action | undefined): number | undefined {
  */
 function unchanged(now: StepChanges, rings: readonly BackRing[], index: number): boolean {
   if (now.all) return false;
-  for (const at of now.back) if (rings[at]!.index === index) return false;
+  for (let k = 0; k < now.backCount; k++) if (rings[now.back[k]!]!.index === index) return false;
   return true;
 }
 
@@ -168,6 +240,8 @@ class ReleaseChecker implements InvariantChecker {
   /** Serials of the ring instances released so far. */
   private readonly released = new Set<number>();
   private readonly stamps = new SlotStamps();
+  /** Per ring instance (serial), its pool as the last check found it whole. */
+  private readonly pools = new Map<number, PoolSeen>();
 
   constructor(private readonly changes: RingChanges) {}
 
@@ -193,10 +267,10 @@ class ReleaseChecker implements InvariantChecker {
     const rings = world.host.back.rings;
     const now = action === undefined || releases ? undefined : this.changes.update(world);
     if (now === undefined || now.all) for (const ring of rings) this.stillListed(world, ring, out);
-    else for (const at of now.back) this.stillListed(world, rings[at]!, out);
+    else for (let k = 0; k < now.backCount; k++) this.stillListed(world, rings[now.back[k]!]!, out);
     const pool = poolRingOf(action);
     if (pool !== NONE && !(pool !== undefined && now !== undefined && unchanged(now, rings, pool)))
-      poolConserved(world, pool, this.stamps, out);
+      poolConserved(world, pool, this.stamps, action === undefined ? undefined : this.pools, out);
     return out;
   }
 

@@ -8,7 +8,7 @@ import { reqProd, rspProd } from '../../impl/xen/shared-ring.ts';
 import { ringIdxDistance } from '../../impl/xen/ring-index.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
-import { newRunScope, type RingChanges } from './ring-changes.ts';
+import { newRunScope, type RingChanges, type StepChanges } from './ring-changes.ts';
 import { honestRun } from './runs.ts';
 import type { Violation } from './violation.ts';
 
@@ -72,10 +72,13 @@ function checkBack(world: World, ring: BackRing, out: Violation[]): void {
 }
 
 /**
- * Incremental: every number a ring's verdict reads (its private and shared indices, its handler
- * state and halt, the device's connection) is one the run's shared comparison watches, so a ring
- * whose numbers did not change keeps the verdict it had after the last step: none (the run goes
- * on only while every check found nothing). Only the rings that changed are judged.
+ * Incremental: every number a ring's verdict reads (its private indices, its handler state and
+ * halt, the device's connection, blkfront's view of the shared indices) is one the run's shared
+ * comparison watches, so a ring whose numbers did not change keeps the verdict it had after the
+ * last step: none (the run goes on only while every check found nothing). Only the rings that
+ * changed are judged. blkback reads the shared indices through its own mapping of the ring's
+ * pages, written only by its own steps (rsp_prod) and blkfront's on the same ring (req_prod,
+ * with req_prod_pvt): a changed blkfront ring has blkback's ring of its index judged too.
  */
 class RingBoundsChecker implements InvariantChecker {
   constructor(private readonly changes: RingChanges) {}
@@ -92,10 +95,25 @@ class RingBoundsChecker implements InvariantChecker {
       for (const ring of back) checkBack(world, ring, out);
       return out;
     }
-    if (judgeFront) for (const at of now.front) checkFront(world, front[at]!, out);
-    for (const at of now.back) checkBack(world, back[at]!, out);
+    if (judgeFront)
+      for (let k = 0; k < now.frontCount; k++) checkFront(world, front[now.front[k]!]!, out);
+    for (let i = 0; i < back.length; i++)
+      if (backChanged(now, front, back, i)) checkBack(world, back[i]!, out);
     return out;
   }
+}
+
+/** blkback's ring at place `i` changed, or blkfront's ring of the same index did. */
+function backChanged(
+  now: StepChanges,
+  front: readonly RingInfo[],
+  back: readonly BackRing[],
+  i: number,
+): boolean {
+  for (let k = 0; k < now.backCount; k++) if (now.back[k] === i) return true;
+  const index = back[i]!.index;
+  for (let k = 0; k < now.frontCount; k++) if (front[now.front[k]!]!.index === index) return true;
+  return false;
 }
 
 export const ringBounds: Invariant = {

@@ -51,10 +51,10 @@ export const FRONT_WIDTH = FRONT_FIELDS.length;
 export const WIDTH = FRONT_WIDTH + BACK_FIELDS.length;
 /**
  * Per ring index, numbers other checkers read that isolation does not judge: blkback's ring
- * instance (a restart keeps the port), the indices as blkback's own mapping of the page reads
- * them, and the request it copied but has not dispatched. A change marks the ring changed.
+ * instance (a restart keeps the port) and the request it copied but has not dispatched. A change
+ * marks the ring changed.
  */
-const EXTRA_WIDTH = 4;
+const EXTRA_WIDTH = 2;
 /** A ring index one side does not have (or does not judge: the hostile side's). */
 const ABSENT = -1;
 const IRQ_IDLE = 0;
@@ -74,7 +74,7 @@ export function judgedRings(world: World): {
 }
 
 /** The number of ring indices either side has (the highest index + 1). */
-export function ringCount(front: readonly RingInfo[], back: readonly BackRing[]): number {
+function ringCount(front: readonly RingInfo[], back: readonly BackRing[]): number {
   let count = 0;
   for (const r of front) count = Math.max(count, r.index + 1);
   for (const r of back) count = Math.max(count, r.index + 1);
@@ -118,17 +118,11 @@ function readBack(r: BackRing, into: number[], at: number): void {
 
 /** blkback ring `r`'s extra numbers (EXTRA_WIDTH); true when they differ from those stored. */
 function readExtra(r: BackRing, into: number[], at: number): boolean {
-  const s = r.back.sring;
   const serial = r.serial;
-  const req = reqProd(s);
-  const rsp = rspProd(s);
   const held = r.held === undefined ? 0 : 1;
-  if (into[at] === serial && into[at + 1] === req && into[at + 2] === rsp && into[at + 3] === held)
-    return false;
+  if (into[at] === serial && into[at + 1] === held) return false;
   into[at] = serial;
-  into[at + 1] = req;
-  into[at + 2] = rsp;
-  into[at + 3] = held;
+  into[at + 1] = held;
   return true;
 }
 
@@ -198,8 +192,12 @@ export interface StepChanges {
   all: boolean;
   /** The number of ring indices either side has. */
   count: number;
-  /** Places (in world.front.device.rings) of blkfront rings whose numbers changed. */
+  /**
+   * Places (in world.front.device.rings) of blkfront rings whose numbers changed: the first
+   * `frontCount` entries (the arrays are reused from step to step, not cut).
+   */
   readonly front: number[];
+  frontCount: number;
   /**
    * Per changed blkfront ring: the place in the snapshot (ring index * WIDTH + field) of its
    * first judged number that changed and that number's old value; -1 when only what isolation
@@ -209,6 +207,7 @@ export interface StepChanges {
   readonly frontFrom: number[];
   /** The same for blkback's rings (places in world.host.back.rings). */
   readonly back: number[];
+  backCount: number;
   readonly backAt: number[];
   readonly backFrom: number[];
 }
@@ -231,9 +230,11 @@ export class RingChanges {
     all: true,
     count: 0,
     front: [],
+    frontCount: 0,
     frontAt: [],
     frontFrom: [],
     back: [],
+    backCount: 0,
     backAt: [],
     backFrom: [],
   };
@@ -243,74 +244,73 @@ export class RingChanges {
     if (world.stepCount === this.step) return this.now;
     this.step = world.stepCount;
     const now = this.now;
-    now.front.length = 0;
-    now.frontAt.length = 0;
-    now.frontFrom.length = 0;
-    now.back.length = 0;
-    now.backAt.length = 0;
-    now.backFrom.length = 0;
+    now.frontCount = 0;
+    now.backCount = 0;
     const { front, back } = judgedRings(world);
-    const count = ringCount(front, back);
-    now.count = count;
     const connection = world.front.device.connection;
     now.all = connection !== this.connection;
     this.connection = connection;
-    if (!this.sameRingSet(front, back, count)) {
-      snapshot(world, this.last);
+    // Each ring's identity is compared with its numbers: the same number of rings per side,
+    // each at an index that had the same identity, is the same ring set (no frame or port is
+    // ABSENT), so the count of indices is the same too.
+    const same =
+      front.length === this.frontRings &&
+      back.length === this.backRings &&
+      this.compareFront(front, now) &&
+      this.compareBack(back, now);
+    if (!same) {
+      const count = snapshot(world, this.last);
       this.extra.length = count * EXTRA_WIDTH;
       this.extra.fill(ABSENT);
       for (const r of back) readExtra(r, this.extra, r.index * EXTRA_WIDTH);
       this.frontRings = front.length;
       this.backRings = back.length;
+      now.frontCount = 0;
+      now.backCount = 0;
+      now.count = count;
       now.ringSet = true;
       now.all = true;
       return now;
     }
+    now.count = this.last.length / WIDTH;
     now.ringSet = false;
-    this.compareFront(front, now);
-    this.compareBack(back, now);
     return now;
   }
 
-  private compareFront(front: readonly RingInfo[], now: StepChanges): void {
+  /** Records the blkfront rings that changed; false when one is not the ring it was. */
+  private compareFront(front: readonly RingInfo[], now: StepChanges): boolean {
     const last = this.last;
     for (let i = 0; i < front.length; i++) {
       const r = front[i]!;
       const at = r.index * WIDTH;
+      if (last[at] !== r.ringFrame) return false;
       const k = frontChange(r, last, at);
       if (k < 0) continue;
-      now.front.push(i);
-      now.frontAt.push(at + k);
-      now.frontFrom.push(last[at + k]!);
+      const n = now.frontCount++;
+      now.front[n] = i;
+      now.frontAt[n] = at + k;
+      now.frontFrom[n] = last[at + k]!;
       readFront(r, last, at);
     }
+    return true;
   }
 
-  private compareBack(back: readonly BackRing[], now: StepChanges): void {
+  /** Records the blkback rings that changed; false when one is not the ring it was. */
+  private compareBack(back: readonly BackRing[], now: StepChanges): boolean {
     const last = this.last;
     for (let i = 0; i < back.length; i++) {
       const r = back[i]!;
       const at = r.index * WIDTH + FRONT_WIDTH;
+      if (last[at] !== r.port) return false;
       const k = backChange(r, last, at);
       const extra = readExtra(r, this.extra, r.index * EXTRA_WIDTH);
       if (k < 0 && !extra) continue;
-      now.back.push(i);
-      now.backAt.push(k < 0 ? -1 : at + k);
-      now.backFrom.push(k < 0 ? 0 : last[at + k]!);
+      const n = now.backCount++;
+      now.back[n] = i;
+      now.backAt[n] = k < 0 ? -1 : at + k;
+      now.backFrom[n] = k < 0 ? 0 : last[at + k]!;
       if (k >= 0) readBack(r, last, at);
     }
-  }
-
-  /** The same ring indices as in `last`, each with the same identity (ring frame, port). */
-  private sameRingSet(
-    front: readonly RingInfo[],
-    back: readonly BackRing[],
-    count: number,
-  ): boolean {
-    if (count * WIDTH !== this.last.length) return false;
-    if (front.length !== this.frontRings || back.length !== this.backRings) return false;
-    for (const r of front) if (this.last[r.index * WIDTH] !== r.ringFrame) return false;
-    for (const r of back) if (this.last[r.index * WIDTH + FRONT_WIDTH] !== r.port) return false;
     return true;
   }
 }

@@ -100,14 +100,14 @@ class RingIsolationChecker {
     let found = -1;
     let from = 0;
     const rings = world.front.device.rings;
-    for (let k = 0; k < now.front.length; k++) {
+    for (let k = 0; k < now.frontCount; k++) {
       const at = now.frontAt[k]!;
       if (rings[now.front[k]!]!.index === acted || (found >= 0 && at >= found)) continue;
       found = at;
       from = now.frontFrom[k]!;
     }
     const back = world.host.back.rings;
-    for (let k = 0; k < now.back.length; k++) {
+    for (let k = 0; k < now.backCount; k++) {
       const at = now.backAt[k]!;
       if (at < 0 || back[now.back[k]!]!.index === acted || (found >= 0 && at >= found)) continue;
       found = at;
