@@ -1,7 +1,10 @@
-// Step checkers look only at what the step touched (grant-accounting: the ring it names;
-// ring-isolation: each ring's numbers updated in place); in fullStepChecks mode they look at
-// everything after every step (ring-isolation: its reference, whole snapshots compared). Both
-// must reach the same verdict at the same step, on honest drivers and on every known-bad variant.
+// Step checkers look only at what the step touched: the run's shared comparison of every ring's
+// numbers (ring-changes.ts) names the rings that changed, which ring-isolation judges and
+// ring-bounds, no-leak, answered, release-once and grant-accounting judge alone (grant-accounting
+// also the ring the step names, and of its shadows those holding entries or just published); in
+// fullStepChecks mode they look at everything after every step (ring-isolation: its reference,
+// whole snapshots compared). Both must reach the same verdict at the same step, on honest drivers
+// and on every known-bad variant.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Drivers } from '../../impl/world/drivers.ts';
@@ -11,9 +14,11 @@ import { MUTANTS } from '../mutants/index.ts';
 import { PROPERTIES } from '../properties.ts';
 import { runSchedule } from '../run.ts';
 import { ChoiceListChooser } from '../strategies/chooser.ts';
+import type { World } from '../../impl/world/world.ts';
 import { grantAccounting } from './grant-accounting.ts';
 import { STEP_INVARIANTS } from './index.ts';
 import type { Invariant } from './invariant.ts';
+import { RingChanges, type RunScope, type StepChanges } from './ring-changes.ts';
 import { ringIsolation, ringIsolationReference } from './ring-isolation.ts';
 import type { Violation } from './violation.ts';
 
@@ -151,5 +156,62 @@ describe('incremental step checks', () => {
     expect(disagreements(swap, GRANT_PROPERTY, GRANT_DRIVERS).differ).toContain(
       'grant-accounting/grants-to-first-ring',
     );
+  });
+
+  it('teeth: a shared comparison blind to ring 0 makes the narrowed checks disagree', () => {
+    // Ring 0's changes are dropped from what every step checker of the run is told.
+    class BlindToRingZero extends RingChanges {
+      override update(world: World): StepChanges {
+        const now = super.update(world);
+        const front = world.front.device.rings;
+        const back = world.host.back.rings;
+        let kept = 0;
+        for (let k = 0; k < now.frontCount; k++) {
+          if (front[now.front[k]!]!.index === 0) continue;
+          now.front[kept] = now.front[k]!;
+          now.frontAt[kept] = now.frontAt[k]!;
+          now.frontFrom[kept++] = now.frontFrom[k]!;
+        }
+        now.frontCount = kept;
+        kept = 0;
+        for (let k = 0; k < now.backCount; k++) {
+          if (back[now.back[k]!]!.index === 0) continue;
+          now.back[kept] = now.back[k]!;
+          now.backAt[kept] = now.backAt[k]!;
+          now.backFrom[kept++] = now.backFrom[k]!;
+        }
+        now.backCount = kept;
+        return now;
+      }
+    }
+    const blind = new WeakMap<RunScope, RunScope>();
+    const blindScope = (scope: RunScope | undefined): RunScope => {
+      const key = scope ?? { changes: new RingChanges() };
+      let out = blind.get(key);
+      if (out === undefined) {
+        out = { changes: new BlindToRingZero() };
+        blind.set(key, out);
+      }
+      return out;
+    };
+    const swap = (def: PropertyDef): readonly Invariant[] =>
+      stepList(def).map((i) => ({
+        ...i,
+        start: (config, scope) => i.start(config, blindScope(scope)),
+      }));
+    // Each narrowing misses its variant's finding on ring 0: ring-bounds (a req_prod published
+    // past req_prod_pvt), no-leak (pages shown whole to an untrusted backend, a response's padding),
+    // answered (a barrier dropped unanswered), ring-isolation (grants taken from ring 0).
+    const variants = [
+      'publish-past-private',
+      'blkfront-ignores-trusted',
+      'response-padding-from-stack',
+      'barrier-forgotten',
+      'grants-to-first-ring',
+    ];
+    const defs = PROPERTIES.filter((def) => def.name === 'ring-bounds');
+    const drivers = DRIVERS.filter((d) => variants.includes(d.name));
+    const { differ } = disagreements(swap, defs, drivers);
+    expect(new Set(differ)).toEqual(new Set(variants.map((v) => `ring-bounds/${v}`)));
   });
 });

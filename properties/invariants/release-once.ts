@@ -83,8 +83,8 @@ class SlotStamps {
     const stamps = this.stamps;
     const generation = this.generation;
     let distinct = 0;
-    // Written out, not through a closure per slot: this runs on every blkback ring step, over
-    // the whole pool (512 slots at order 4).
+    // A step's check passes only the slots it moved (distinctSince); the whole pool (512 slots
+    // at order 4) is counted at a ring's first check and in a check without an action.
     // A slot is an integer in 0..count-1: `slot >>> 0 === slot` is false for fractions,
     // negatives and NaN. An excepted slot (one of the list's unchanged first entries, counted
     // by the caller) is stamped as seen, so it counts nowhere else.
@@ -133,15 +133,17 @@ function poolConserved(
     const count = 32 * ring.ringRefs.length;
     const entries = ring.pendingFree.length + ring.inflight.size + (ring.barrier ? 1 : 0);
     // The count first: it is what a double free or a lost slot changes, and costs nothing.
-    const seen = pools?.get(ring.serial);
+    const known = pools?.get(ring.serial);
+    const seen = known !== undefined && known.place.length === count ? known : undefined;
+    const same = seen === undefined ? 0 : samePrefix(seen.free, ring.pendingFree);
     const distinct =
       entries !== count
         ? undefined
-        : seen !== undefined && seen.place.length === count
-          ? distinctSince(ring, count, stamps, seen)
+        : seen !== undefined
+          ? distinctSince(ring, count, stamps, seen, same)
           : distinctOf(ring, count, stamps);
     if (distinct === count) {
-      if (pools !== undefined) remember(ring, count, pools, seen);
+      if (pools !== undefined) remember(ring, count, pools, seen, same);
       continue;
     }
     pools?.delete(ring.serial);
@@ -171,36 +173,44 @@ function distinctOf(ring: BackRing, count: number, stamps: SlotStamps): number {
  * blkback takes and returns pending requests at the list's end (get_free_req, free_req), so a
  * step compares the list and looks at the few slots it moved, not at the whole pool.
  */
-function distinctSince(ring: BackRing, count: number, stamps: SlotStamps, seen: PoolSeen): number {
-  const before = seen.free;
+function distinctSince(
+  ring: BackRing,
+  count: number,
+  stamps: SlotStamps,
+  seen: PoolSeen,
+  same: number,
+): number {
   const free = ring.pendingFree;
-  const end = Math.min(before.length, free.length);
-  let same = 0;
-  while (same < end && before[same] === free[same]) same++;
+  const { inflight, barrier } = ring;
   return (
-    same +
-    stamps.distinct(count, free, same, ring.inflight.keys(), ring.barrier?.slot, seen.place, same)
+    same + stamps.distinct(count, free, same, inflight.keys(), barrier?.slot, seen.place, same)
   );
 }
 
-/** Keeps ring `ring`'s whole pool as the next check's start (updated where the list changed). */
+/** How many first entries two lists share. */
+function samePrefix(before: readonly number[], now: readonly number[]): number {
+  const end = Math.min(before.length, now.length);
+  let same = 0;
+  while (same < end && before[same] === now[same]) same++;
+  return same;
+}
+
+/** Keeps ring `ring`'s whole pool as the next check's start (updated past the `same` entries). */
 function remember(
   ring: BackRing,
   count: number,
   pools: Map<number, PoolSeen>,
   seen: PoolSeen | undefined,
+  same: number,
 ): void {
   const free = ring.pendingFree;
-  if (seen === undefined || seen.place.length !== count) {
+  if (seen === undefined) {
     const place = new Int32Array(count);
     for (let i = 0; i < free.length; i++) place[free[i]!] = i + 1;
     pools.set(ring.serial, { free: free.slice(), place });
     return;
   }
   const before = seen.free;
-  let same = 0;
-  const end = Math.min(before.length, free.length);
-  while (same < end && before[same] === free[same]) same++;
   for (let i = same; i < before.length; i++) seen.place[before[i]!] = 0;
   before.length = same;
   for (let i = same; i < free.length; i++) {
