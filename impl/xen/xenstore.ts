@@ -810,6 +810,16 @@ export class Xenstore implements ForksSelf, HashesSelf {
     return this.store.writes;
   }
 
+  /**
+   * The committed generation of the node at absolute path `path` (0 when absent): each write to
+   * it moves it, as xenstored's per-node generation that transactions compare. For a checker's
+   * cache of what it read: unchanged generations, unchanged values.
+   */
+  generationOf(path: string): number {
+    assert(path.charCodeAt(0) === 47, 'generationOf a relative path %s', path);
+    return this.store.nodes.get(path)?.generation ?? NO_GENERATION;
+  }
+
   read(dom: DomId, path: string, tx?: TxId): Result<string, XsError> {
     const view = this.viewFor(dom, tx);
     const name = canonicalize(dom, path, false);

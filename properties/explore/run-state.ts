@@ -105,6 +105,9 @@ export const NOT_MEMORY: ReadonlyMap<string, NotMemory> = new Map<string, NotMem
   // at the count after every check (their cached result is then the world's own verdict).
   ['NegotiationChecker.writes', (w) => w.xs.writeCount],
   ['LayoutChecker.writes', (w) => w.xs.writeCount],
+  // queue-layout's record of what its ring-key verdict read (xenstore generations): a cache
+  // that only decides whether to recompute the world's own verdict.
+  ['LayoutChecker.ringReads', 'scratch'],
   // The run's shared ring comparison (ring-changes.ts): its `last` is the world after the last
   // step; `step` stands at the world's step count after every check; `now` is the last step's
   // changes, overwritten before it is read. Hashed once, under ring-isolation (every run has

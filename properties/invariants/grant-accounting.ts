@@ -405,7 +405,8 @@ class RingConservationChecker {
   private readonly stamps = new RefStamps();
   /**
    * Per ring, the shadows that held entries after the last walk (ascending), and req_prod_pvt
-   * then: the next walk on the ring's own step starts from them. A function of the world.
+   * then: the next walk starts from them. A function of the world (a ring is walked on every
+   * step that can change its shadows: its own, and any that changes its numbers).
    */
   private readonly holding: (number[] | undefined)[] = [];
   private readonly published: (number | undefined)[] = [];

@@ -34,12 +34,14 @@ function layoutViolations(
   world: World,
   code: ViolationCode,
   onlyWithoutMultiQueue: boolean,
+  read: KeyReader,
+  ringKeys: (out: Violation[]) => void,
 ): Violation[] {
   if (!layoutSettled(world)) return [];
   const front = world.front;
   const advertised = world.host.back.config.queueCountMax;
   const out: Violation[] = [];
-  if (!onlyWithoutMultiQueue) ringKeyViolations(world, code, out);
+  if (!onlyWithoutMultiQueue) ringKeys(out);
   if (onlyWithoutMultiQueue !== (advertised === undefined)) return out;
   const step = world.stepCount;
   // negotiate_mq: min(max_queues lowered to the vCPU count, the backend's max, 1 when absent),
@@ -55,8 +57,7 @@ function layoutViolations(
       message: `frontend uses ${n} rings; min(its max, backend multi-queue-max-queues ${advertised ?? 'absent'}) gives ${expected}`,
     });
   }
-  const dir = frontendPath(world.guestDomid);
-  const has = (key: string): boolean => world.xs.read(BACKEND_DOMID, `${dir}/${key}`).ok;
+  const has = (key: string): boolean => read(key) !== undefined;
   if (n === 1) {
     if (has(FE.multiQueueNumQueues))
       out.push({
@@ -80,13 +81,13 @@ function layoutViolations(
         message: 'one queue without the flat event-channel key',
       });
   } else {
-    const num = world.xs.read(BACKEND_DOMID, `${dir}/${FE.multiQueueNumQueues}`);
-    if (!num.ok || num.value !== String(n)) {
+    const num = read(FE.multiQueueNumQueues);
+    if (num !== String(n)) {
       out.push({
         code,
         step,
         key: FE.multiQueueNumQueues,
-        message: `${n} queues but multi-queue-num-queues is ${num.ok ? num.value : 'absent'}`,
+        message: `${n} queues but multi-queue-num-queues is ${num ?? 'absent'}`,
       });
     }
     if (has(FE.eventChannel))
@@ -127,16 +128,16 @@ const RING_ORDER_CAP = 4;
  * first, so it must be absent for one page); each ring names its pages as ring-ref (one page) or
  * ring-ref0..N-1, each holding that page's grant reference.
  */
-function ringKeyViolations(world: World, code: ViolationCode, out: Violation[]): void {
+function ringKeyViolations(
+  world: World,
+  code: ViolationCode,
+  read: KeyReader,
+  out: Violation[],
+): void {
   const dev = world.front.device;
   const fe = Math.min(world.config.frontend.ringPageOrderMax, RING_ORDER_CAP);
   const order = Math.min(fe, world.host.back.config.ringPageOrderMax ?? 0);
   const step = world.stepCount;
-  const dir = frontendPath(world.guestDomid);
-  const read = (key: string): string | undefined => {
-    const got = world.xs.read(BACKEND_DOMID, `${dir}/${key}`);
-    return got.ok ? got.value : undefined;
-  };
   const written = read(FE.ringPageOrder);
   const want = order === 0 ? undefined : String(order);
   if (written !== want) {
@@ -186,10 +187,38 @@ function ringRefViolations(
   }
 }
 
-/** The layout only changes with xenstore writes: a run's checker rechecks when the store changed. */
+/** A key of the frontend's directory as dom0 reads it; undefined when absent. */
+type KeyReader = (key: string) => string | undefined;
+
+/**
+ * What the ring keys' last verdict read, to know when it stands: the numbers it read (the rings'
+ * references, both sides' ring orders) as one string, each key's committed generation, and
+ * what it found. A cache: the verdict it keeps is the world's own, so it is no memory of the
+ * path (run-state.ts lists it as scratch).
+ */
+interface RingKeyReads {
+  numbers: string;
+  readonly paths: string[];
+  readonly generations: number[];
+  found: number;
+}
+
+/** Everything but xenstore that ringKeyViolations reads, as one string. */
+function ringKeyNumbers(world: World): string {
+  const rings = world.front.device.rings.map((r) => `${r.index}:${r.ringRefs.join(',')}`);
+  return `${world.host.back.config.ringPageOrderMax} ${rings.join(' ')}`;
+}
+
+/**
+ * The layout only changes with xenstore writes: a run's checker rechecks when the store changed.
+ * The ring keys (with 16 queues of order-4 rings, 257 of the 274 keys a verdict reads) are read
+ * again only when one of them was written or the rings changed: the writes that follow them
+ * while the device connects are of states and the backend's keys.
+ */
 class LayoutChecker implements InvariantChecker {
   private writes = -1;
   private result: Violation[] = [];
+  private readonly ringReads: RingKeyReads = { numbers: '', paths: [], generations: [], found: 0 };
   constructor(
     private readonly code: ViolationCode,
     private readonly onlyWithoutMultiQueue: boolean,
@@ -198,10 +227,44 @@ class LayoutChecker implements InvariantChecker {
   check(world: World): readonly Violation[] {
     const writes = world.xs.writeCount;
     if (this.writes === writes) return this.result;
-    this.result = layoutViolations(world, this.code, this.onlyWithoutMultiQueue);
     this.writes = writes;
+    const dir = frontendPath(world.guestDomid);
+    const read: KeyReader = (key) => {
+      const got = world.xs.read(BACKEND_DOMID, `${dir}/${key}`);
+      return got.ok ? got.value : undefined;
+    };
+    const ringKeys = (out: Violation[]): void => this.ringKeys(world, dir, out);
+    this.result = layoutViolations(world, this.code, this.onlyWithoutMultiQueue, read, ringKeys);
     return this.result;
   }
+
+  /** ringKeyViolations, or nothing when it found nothing and nothing it read changed since. */
+  private ringKeys(world: World, dir: string, out: Violation[]): void {
+    const reads = this.ringReads;
+    const numbers = ringKeyNumbers(world);
+    if (reads.found === 0 && numbers === reads.numbers && sameKeys(world, reads)) return;
+    reads.numbers = numbers;
+    reads.paths.length = 0;
+    reads.generations.length = 0;
+    const read: KeyReader = (key) => {
+      const path = `${dir}/${key}`;
+      reads.paths.push(path);
+      reads.generations.push(world.xs.generationOf(path));
+      const got = world.xs.read(BACKEND_DOMID, path);
+      return got.ok ? got.value : undefined;
+    };
+    const before = out.length;
+    ringKeyViolations(world, this.code, read, out);
+    reads.found = out.length - before;
+  }
+}
+
+/** Every key the last verdict read has the generation it had then. */
+function sameKeys(world: World, reads: RingKeyReads): boolean {
+  const { paths, generations } = reads;
+  for (let i = 0; i < paths.length; i++)
+    if (world.xs.generationOf(paths[i]!) !== generations[i]) return false;
+  return true;
 }
 
 export const queueLayout: Invariant = {
