@@ -97,23 +97,31 @@ class RingBoundsChecker implements InvariantChecker {
     }
     if (judgeFront)
       for (let k = 0; k < now.frontCount; k++) checkFront(world, front[now.front[k]!]!, out);
-    for (let i = 0; i < back.length; i++)
-      if (backChanged(now, front, back, i)) checkBack(world, back[i]!, out);
+    for (const at of backToJudge(now, front, back)) checkBack(world, back[at]!, out);
     return out;
   }
 }
 
-/** blkback's ring at place `i` changed, or blkfront's ring of the same index did. */
-function backChanged(
+/** Places of blkback's rings that changed or whose blkfront ring (same index) did, ascending. */
+function backToJudge(
   now: StepChanges,
   front: readonly RingInfo[],
   back: readonly BackRing[],
-  i: number,
-): boolean {
-  for (let k = 0; k < now.backCount; k++) if (now.back[k] === i) return true;
-  const index = back[i]!.index;
-  for (let k = 0; k < now.frontCount; k++) if (front[now.front[k]!]!.index === index) return true;
-  return false;
+): number[] {
+  const places = now.back.slice(0, now.backCount);
+  for (let k = 0; k < now.frontCount; k++) {
+    const index = front[now.front[k]!]!.index;
+    // A ring is mostly at the place of its index.
+    if (back[index]?.index === index) places.push(index);
+    else for (let i = 0; i < back.length; i++) if (back[i]!.index === index) places.push(i);
+  }
+  if (places.length < 2) return places;
+  places.sort((a, b) => a - b);
+  let kept = 1;
+  for (let i = 1; i < places.length; i++)
+    if (places[i] !== places[kept - 1]) places[kept++] = places[i]!;
+  places.length = kept;
+  return places;
 }
 
 export const ringBounds: Invariant = {
