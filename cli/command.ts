@@ -37,6 +37,11 @@ export interface CliIo {
   /** Why no file can be created in the existing directory `dir`, or undefined when one can. */
   createProblem(dir: string): string | undefined;
   now(): number;
+  /**
+   * Whether this process is short of memory (its heap near its limit, or the machine's memory
+   * near full): explore then ends incomplete instead of dying in the allocator. Absent: never.
+   */
+  readonly memoryFull?: () => boolean;
   trapInterrupts(): Interrupts;
   /** Job runners for `check --jobs` (absent: every campaign runs in one job). */
   readonly jobs?: JobStarter;
@@ -44,7 +49,7 @@ export interface CliIo {
 
 /**
  * Exit codes (style rule 11): 0 pass, 1 safety violation, 2 bad input, 3 liveness, 4 internal,
- * 5 incomplete (explore's state or time limit ended the search before its bounds were covered);
+ * 5 incomplete (explore's state, time or memory limit ended the search before its bounds were covered);
  * 130 interrupted (128 + SIGINT, as a shell reports it).
  */
 export const EXIT = {

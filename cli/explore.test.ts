@@ -75,6 +75,19 @@ describe('blkif explore', () => {
     );
   });
 
+  it('short of memory: incomplete at the next progress poll, said so, exit 5', async () => {
+    const io = fakeIo();
+    let polls = 0;
+    // The host answers "full" from its second poll on (polled every 2,000 states).
+    Object.assign(io, { memoryFull: () => ++polls >= 2 });
+    const code = await runCli(['explore'], io);
+    expect(code).toBe(5);
+    expect(polls).toBe(2);
+    expect(io.stdoutText()).toMatch(
+      /\nincomplete: explored 4,\d{3} states, frontier [\d,]+ \(the process's memory ended the search at depth \d+\)\n$/,
+    );
+  });
+
   it('impossible bounds and bad values: one line, exit 2, nothing written', async () => {
     const cases: [string[], RegExp][] = [
       [['--depth', '0'], /^blkif explore: --depth: must be an integer in 1\.\.100000, got 0\n$/],

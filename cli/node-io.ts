@@ -11,7 +11,8 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { colourWanted } from './colour.ts';
 import { type CliIo, EXIT, type Interrupts, type PathStat } from './command.ts';
 import { CliError } from './errors.ts';
@@ -119,6 +120,20 @@ function trapInterrupts(): Interrupts {
   };
 }
 
+/** Of the heap's limit, and of the machine's memory: past these an exploration stops. */
+const HEAP_SHARE_MAX = 0.8;
+const MACHINE_SHARE_MAX = 0.8;
+
+/**
+ * The heap near its limit (V8 would abort with a stack dump), or this process holding most of
+ * the machine (its buffers, ring pages, live outside the heap): either way no room for more.
+ */
+function memoryFull(): boolean {
+  const heap = getHeapStatistics();
+  if (heap.used_heap_size > HEAP_SHARE_MAX * heap.heap_size_limit) return true;
+  return process.memoryUsage.rss() > MACHINE_SHARE_MAX * totalmem();
+}
+
 export const nodeIo: CliIo = {
   stdout: quietWhenClosed(process.stdout),
   stderr: quietWhenClosed(process.stderr),
@@ -150,6 +165,7 @@ export const nodeIo: CliIo = {
   createProblem,
   // Wall-clock milliseconds: progress timing, and the seed of a `check` given no --seed.
   now: () => Date.now(),
+  memoryFull,
   trapInterrupts,
   // Worker threads, loaded when a campaign starts them (`blkif --help` loads none of the model).
   jobs: {

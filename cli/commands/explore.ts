@@ -244,6 +244,7 @@ function runPlan(plan: ExplorePlan, options: OptionValues, io: CliIo): ExitCode 
         por: plan.por,
       },
       now: () => io.now(),
+      ...(io.memoryFull === undefined ? {} : { memoryFull: io.memoryFull }),
       onProgress: (s) => progress.update(label, s),
       ...(coverage === undefined ? {} : { onTransition: coverage.hook }),
     });
@@ -259,9 +260,12 @@ function runPlan(plan: ExplorePlan, options: OptionValues, io: CliIo): ExitCode 
   }
   if (coverage !== undefined) io.stdout(`${coverage.report(tally.states)}\n`);
   if (incomplete !== undefined && incomplete.outcome === 'incomplete') {
-    const why = { states: 'the state limit', time: 'the time limit', stopped: 'a stop' }[
-      incomplete.reason
-    ];
+    const why = {
+      states: 'the state limit',
+      time: 'the time limit',
+      stopped: 'a stop',
+      memory: "the process's memory",
+    }[incomplete.reason];
     io.stdout(
       `incomplete: explored ${count(tally.states)} states, frontier ${count(incomplete.stats.frontier)} (${why} ended the search at depth ${incomplete.stats.depth})\n`,
     );

@@ -79,6 +79,11 @@ export interface ExploreOptions {
   readonly progressEvery?: number;
   /** Polled with the progress: true ends the search as incomplete (an interrupt). */
   readonly stop?: () => boolean;
+  /**
+   * Polled with the progress: true when the host is short of memory for more states (the layers
+   * of worlds are the search's memory); ends the search as incomplete, before the heap runs out.
+   */
+  readonly memoryFull?: () => boolean;
   readonly onTransition?: TransitionHook;
   /** The independence relation sleep sets use (default: por.ts's footprints). */
   readonly independence?: Independence;
@@ -87,6 +92,9 @@ export interface ExploreOptions {
   /** The state the search merges runs by (default: the world and its checkers' memory). */
   readonly stateOf?: (run: RunState) => string;
 }
+
+/** What ended a search before its bounds were covered. */
+export type IncompleteReason = 'states' | 'time' | 'stopped' | 'memory';
 
 /** Which check found it: after a step, at a quiescent state, or the liveness pass at the end. */
 export type FindingKind = 'step' | 'quiescence' | 'liveness';
@@ -103,7 +111,7 @@ export type ExploreResult =
     }
   | {
       readonly outcome: 'incomplete';
-      readonly reason: 'states' | 'time' | 'stopped';
+      readonly reason: IncompleteReason;
       readonly stats: ExploreStats;
     };
 
@@ -457,11 +465,12 @@ class Search {
       this.nextProgress = states + (this.options.progressEvery ?? 2_000);
       this.options.onProgress?.(this.stats());
       if (this.options.stop?.() === true) this.incomplete('stopped');
+      if (this.options.memoryFull?.() === true) this.incomplete('memory');
     }
     if (timeMs !== undefined && this.now() - this.started >= timeMs) this.incomplete('time');
   }
 
-  private incomplete(reason: 'states' | 'time' | 'stopped'): never {
+  private incomplete(reason: IncompleteReason): never {
     throw new Halt({ outcome: 'incomplete', reason, stats: this.stats() });
   }
 
