@@ -113,7 +113,13 @@ export const NOT_MEMORY: ReadonlyMap<string, NotMemory> = new Map<string, NotMem
   // changes, overwritten before it is read. Hashed once, under ring-isolation (every run has
   // it); the other checkers hold the same object.
   ['RingIsolationChecker.changes.step', (w) => w.stepCount],
-  ['RingIsolationChecker.changes.now', 'scratch'],
+  // `now` is rewritten by the first checker to ask after every step and read only within that
+  // check pass, so a run and its forks may share one. `last` and `extra` are the rings' numbers
+  // after the last step, which ring-isolation compares on every step: after a check they are the
+  // world's own numbers, a function of the fingerprinted world, not of the path (still copied).
+  ['RingIsolationChecker.changes.now', 'renewed'],
+  ['RingIsolationChecker.changes.last', 'scratch'],
+  ['RingIsolationChecker.changes.extra', 'scratch'],
   ['RingBoundsChecker.changes', 'scratch'],
   ['RingConservationChecker.changes', 'scratch'],
   ['ReleaseChecker.changes', 'scratch'],
@@ -162,15 +168,20 @@ function rulesBelow(tree: RuleTree | undefined, name: string): RuleTree | undefi
  */
 function renewedScratch(checkers: readonly InvariantChecker[]): object[] {
   const out: object[] = [];
-  for (const checker of checkers) {
-    const rules = rulesBelow(RULES, (checker as object).constructor?.name ?? '');
-    if (rules === undefined) continue;
-    for (const [field, rule] of rules) {
-      const value = (checker as unknown as Record<string, unknown>)[field];
-      if (rule === 'renewed' && typeof value === 'object' && value !== null) out.push(value);
-    }
-  }
+  for (const checker of checkers)
+    collectRenewed(checker, rulesBelow(RULES, (checker as object).constructor?.name ?? ''), out);
   return out;
+}
+
+/** The 'renewed' objects below `value` along the paths `rules` names. */
+function collectRenewed(value: object, rules: RuleTree | undefined, out: object[]): void {
+  if (rules === undefined) return;
+  for (const [field, rule] of rules) {
+    const below = (value as Record<string, unknown>)[field];
+    if (typeof below !== 'object' || below === null) continue;
+    if (rule === 'renewed') out.push(below);
+    else if (rule instanceof Map) collectRenewed(below, rule, out);
+  }
 }
 
 /**
