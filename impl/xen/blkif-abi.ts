@@ -364,12 +364,28 @@ class LayoutAbi implements BlkifAbi {
 
 type RequestOf<K extends BlkifRequest['kind']> = Extract<BlkifRequest, { kind: K }>;
 
+/**
+ * What every kind of request starts with (operation, id, sector_number) and the handle's range,
+ * from numbers: the kinds' objects stay in their own writers, so no writer sees two shapes.
+ */
+function writeHeader(
+  view: DataView,
+  offset: number,
+  l: BlkifLayout,
+  operation: number,
+  id: number,
+  handle: number,
+  sectorNumber: number,
+): void {
+  assertUint(operation, 8, 'operation');
+  view.setUint8(offset, operation);
+  writeU64(view, offset + l.idOffset, id);
+  assertUint(handle, 16, 'handle');
+  writeU64(view, offset + l.sectorNumberOffset, sectorNumber);
+}
+
 function writeRw(view: DataView, offset: number, l: BlkifLayout, req: RequestOf<'rw'>): void {
-  assertUint(req.operation, 8, 'operation');
-  view.setUint8(offset, req.operation);
-  writeU64(view, offset + l.idOffset, req.id);
-  assertUint(req.handle, 16, 'handle');
-  writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
+  writeHeader(view, offset, l, req.operation, req.id, req.handle, req.sectorNumber);
   assertUint(req.nrSegments, 8, 'nr_segments');
   assert(req.segments.length <= BLKIF_MAX_SEGMENTS_PER_REQUEST, 'too many segments to write');
   const end = l.segOffset + req.segments.length * BLKIF_SEGMENT_SIZE;
@@ -387,11 +403,7 @@ function writeDiscard(
   l: BlkifLayout,
   req: RequestOf<'discard'>,
 ): void {
-  assertUint(req.operation, 8, 'operation');
-  view.setUint8(offset, req.operation);
-  writeU64(view, offset + l.idOffset, req.id);
-  assertUint(req.handle, 16, 'handle');
-  writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
+  writeHeader(view, offset, l, req.operation, req.id, req.handle, req.sectorNumber);
   assertUint(req.flag, 8, 'discard flag');
   view.setUint8(offset + 1, req.flag);
   view.setUint16(offset + 2, req.handle, true);
@@ -406,11 +418,7 @@ function writeIndirect(
   l: BlkifLayout,
   req: RequestOf<'indirect'>,
 ): void {
-  assertUint(req.operation, 8, 'operation');
-  view.setUint8(offset, req.operation);
-  writeU64(view, offset + l.idOffset, req.id);
-  assertUint(req.handle, 16, 'handle');
-  writeU64(view, offset + l.sectorNumberOffset, req.sectorNumber);
+  writeHeader(view, offset, l, req.operation, req.id, req.handle, req.sectorNumber);
   assertUint(req.indirectOp, 8, 'indirect_op');
   assertUint(req.nrSegments, 16, 'indirect nr_segments');
   const grefs = req.indirectGrefs;
