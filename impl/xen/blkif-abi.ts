@@ -377,6 +377,12 @@ function writeHeader(
   handle: number,
   sectorNumber: number,
 ): void {
+  // The header lies within the slot, and the slot within the ring's view.
+  assert(
+    l.sectorNumberOffset + 8 <= l.requestSize && offset + l.requestSize <= view.byteLength,
+    'request header past its slot at %s',
+    offset,
+  );
   assertUint(operation, 8, 'operation');
   view.setUint8(offset, operation);
   writeU64(view, offset + l.idOffset, id);
