@@ -127,7 +127,7 @@ async function planOf(registry: Registry, options: OptionValues, io: CliIo): Pro
     bounds,
     configs: made.configs,
     depthMax: intOption(options, 'depth', 1, 100_000, 200),
-    statesMax: intOption(options, 'max-states', 1, 100_000_000, 1_000_000),
+    statesMax: intOption(options, 'max-states', 1, 100_000_000, 5_000_000),
     timeMs: timeText === undefined ? undefined : parseDuration(timeText),
     por: por === 'on',
     drainStepsMax: intOption(options, 'drain-steps-max', 1, 10_000_000, 2_000),
@@ -456,7 +456,7 @@ const EXPLORE_OPTIONS: CliCommand['options'] = [
     name: 'max-states',
     kind: 'number',
     placeholder: 'N',
-    summary: 'distinct states before the search ends incomplete (default 1,000,000)',
+    summary: 'distinct states before the search ends incomplete (default 5,000,000)',
   },
   {
     name: 'time',
