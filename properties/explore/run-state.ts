@@ -89,9 +89,10 @@ export function checkQuiescence(
  * Checker fields that are not per-path memory, by checker class and field path: positions in a
  * log the world's fingerprint leaves out (the state-write log, the drivers' reports, xenstore's
  * write count), which after every check stand at the log's end, so their value says how long the
- * path was (only their distance to the end is state); and scratch buffers overwritten before
- * they are read ('scratch'; 'renewed' when every use starts a new generation of it, so that a
- * run and its forks may share one: the search runs one check at a time).
+ * path was (only their distance to the end is state); scratch buffers overwritten before they
+ * are read, and copies of the world's own numbers taken at every check ('scratch': copied by a
+ * fork, not hashed); 'renewed' when every use starts a new generation of it, so that a run and
+ * its forks may share one (the search runs one check at a time).
  * Everything else a checker holds is its memory. search.test.ts holds the list to the checkers:
  * on the honest drivers, merging by the world alone and by world and memory visit as many states.
  */
