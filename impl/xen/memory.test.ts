@@ -1,6 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
-import { DomainMemory, PAGE_SIZE } from './memory.ts';
+import { deepCopy } from '../world/fork.ts';
+import { DomainMemory, PAGE_SIZE, privateWord } from './memory.ts';
+
+/** The buffer behind a run of `count` pages at `first`. */
+const bufferOf = (memory: DomainMemory, first: number, count: number): ArrayBufferLike =>
+  memory.view(first, count)!.buffer;
+
+const allWords = (memory: DomainMemory, first: number, count: number, word: number): boolean =>
+  new Uint32Array(bufferOf(memory, first, count), 0, (count * PAGE_SIZE) / 4).every(
+    (w) => w === word,
+  );
+
+/**
+ * A fork shares a run's slab, the original frees the run and allocates one of the same size: the
+ * fork's bytes must be what they were (the shared buffer was not handed out again).
+ */
+function forkKeepsSharedBytes(): boolean {
+  const held = { memory: new DomainMemory(2) };
+  const first = held.memory.allocPages(8);
+  held.memory.view(first, 8)!.setUint32(100, 0xfeedf00d, true);
+  const fork = deepCopy(held, []);
+  held.memory.freePages(first, 8);
+  const again = held.memory.allocPages(8);
+  held.memory.view(again, 8)!.setUint32(100, 0x0badcafe, true);
+  return fork.memory.view(first, 8)!.getUint32(100, true) === 0xfeedf00d;
+}
 
 describe('DomainMemory', () => {
   it('allocates zeroed contiguous runs and never reuses a frame', () => {
@@ -51,5 +76,58 @@ describe('DomainMemory', () => {
     expect(() => memory.page(frame)).toThrow(AssertionError);
     expect(() => memory.freePages(frame, 1)).toThrow(AssertionError);
     expect(() => memory.page(999)).toThrow(AssertionError);
+  });
+
+  it('hands a freed buffer to the next run of its size: zeroed, or filled whole, frames fresh', () => {
+    const memory = new DomainMemory(3);
+    const first = memory.allocRecycledPages(8);
+    const buffer = bufferOf(memory, first, 8);
+    expect(allWords(memory, first, 8, privateWord(3))).toBe(true);
+    memory.freePages(first, 8);
+    const zeroed = memory.allocPages(8);
+    expect(zeroed).toBe(first + 8);
+    expect(bufferOf(memory, zeroed, 8)).toBe(buffer);
+    expect(allWords(memory, zeroed, 8, 0)).toBe(true);
+    memory.view(zeroed, 8)!.setUint32(40, 0x12345678, true);
+    memory.freePages(zeroed, 8);
+    const filled = memory.allocRecycledPages(8);
+    expect(bufferOf(memory, filled, 8)).toBe(buffer);
+    expect(allWords(memory, filled, 8, privateWord(3))).toBe(true);
+  });
+
+  it("keeps a freed frame's bytes while a grant pins it, and recycles them once unpinned", () => {
+    const memory = new DomainMemory(3);
+    const first = memory.allocPages(8);
+    const buffer = bufferOf(memory, first, 8);
+    memory.page(first)[7] = 0xab;
+    memory.pin(first);
+    memory.freePages(first, 8);
+    const other = memory.allocPages(8);
+    const otherBuffer = bufferOf(memory, other, 8);
+    expect(otherBuffer).not.toBe(buffer);
+    expect(memory.grantedPage(first)[7]).toBe(0xab);
+    memory.unpin(first);
+    memory.freePages(other, 8);
+    const after = memory.allocPages(8);
+    expect([buffer, otherBuffer]).toContain(bufferOf(memory, after, 8));
+    expect(allWords(memory, after, 8, 0)).toBe(true);
+  });
+
+  it('never hands out a buffer a fork still shares', () => {
+    expect(forkKeepsSharedBytes()).toBe(true);
+  });
+
+  it('teeth: a pool that takes a slab shared with a fork is caught', () => {
+    type Releasing = { release: (slab: { shared: boolean }) => void };
+    const proto = DomainMemory.prototype as unknown as Releasing;
+    const real = proto.release;
+    proto.release = function (this: Releasing, slab) {
+      real.call(this, { ...slab, shared: false });
+    };
+    try {
+      expect(forkKeepsSharedBytes()).toBe(false);
+    } finally {
+      proto.release = real;
+    }
   });
 });
