@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
 import { deepCopy } from '../world/fork.ts';
-import { DomainMemory, PAGE_SIZE, privateWord } from './memory.ts';
+import { DomainMemory, findWord, PAGE_SIZE, privateWord } from './memory.ts';
 
 /** The buffer behind a run of `count` pages at `first`. */
 const bufferOf = (memory: DomainMemory, first: number, count: number): ArrayBufferLike =>
@@ -129,5 +130,33 @@ describe('DomainMemory', () => {
     } finally {
       proto.release = real;
     }
+  });
+
+  it('findWord finds the first aligned word, by indexOf on pages and by loop on slots alike', () => {
+    const WORD = 0x5ec2e701;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 0, max: 4400 }),
+        fc.array(fc.integer({ min: 0, max: 8400 }), { maxLength: 3 }),
+        (shift, atWords, size, places) => {
+          const buffer = new ArrayBuffer(8 + 64 * 4 + 8400 + 8);
+          const view = new DataView(buffer, shift, buffer.byteLength - 8);
+          const at = atWords * 4;
+          for (const place of places)
+            if (place + 4 <= view.byteLength) view.setUint32(place, WORD, true);
+          let expected = -1;
+          for (let i = at; i + 4 <= at + size; i += 4) {
+            if (view.getUint32(i, true) === WORD) {
+              expected = i - at;
+              break;
+            }
+          }
+          expect(findWord(view, at, size, WORD)).toBe(expected);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
