@@ -54,11 +54,36 @@ interface Run {
  * its bytes). One pool for every world of this thread: a campaign's runs each start a world, and
  * one run frees fewer buffers than it allocates. Only bytes are recycled, never frame numbers
  * (what a use after free reaches is unchanged), and a pooled buffer is overwritten whole before
- * use, so nothing of one world reaches another: the pool changes no result, only the time.
+ * use, so nothing of one world reaches another: like the machines' memo, it is a cache that holds
+ * no run state, and emptying it changes no result, only the time.
  */
-const POOL = new Map<number, ArrayBuffer[]>();
-const POOL_BYTES_MAX = 32 * 1024 * 1024;
-let pooledBytes = 0;
+class BufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private bytes = 0;
+
+  constructor(private readonly bytesMax: number) {}
+
+  /** A pooled buffer of `byteLength` bytes, holding whatever its last slab left; or undefined. */
+  take(byteLength: number): ArrayBuffer | undefined {
+    const buffer = this.free.get(byteLength)?.pop();
+    if (buffer !== undefined) this.bytes -= byteLength;
+    assert(this.bytes >= 0, 'buffer pool: %s bytes', this.bytes);
+    return buffer;
+  }
+
+  /** A buffer no slab holds any more; dropped (to the GC) once the pool is full. */
+  give(buffer: ArrayBuffer): void {
+    const size = buffer.byteLength;
+    assert(size > 0 && size % PAGE_SIZE === 0, 'buffer pool: a buffer of %s bytes', size);
+    if (this.bytes + size > this.bytesMax) return;
+    const free = this.free.get(size);
+    if (free === undefined) this.free.set(size, [buffer]);
+    else free.push(buffer);
+    this.bytes += size;
+  }
+}
+
+const POOL = new BufferPool(32 * 1024 * 1024);
 
 /**
  * Small runs are carved from slabs of this many pages: one ArrayBuffer per request buffer cost
@@ -154,6 +179,7 @@ export class DomainMemory implements ForksSelf, HashesSelf {
       this.dataSlabUsed += count;
     }
     run.slab.held += count;
+    assert(run.slab.held * PAGE_SIZE <= run.slab.buffer.byteLength, 'slab held past its pages');
     for (let i = 0; i < count; i++) this.runs[first - FRAME_FIRST + i] = run;
     this.frameNext = first + count;
     this.allocated += count;
@@ -290,24 +316,17 @@ export class DomainMemory implements ForksSelf, HashesSelf {
    * ring or a grant mapping, and both pin their frames, so a slab with no frame has none.
    */
   private release(slab: Slab): void {
-    if (slab.shared) return;
-    const size = slab.buffer.byteLength;
-    if (pooledBytes + size > POOL_BYTES_MAX) return;
-    const free = POOL.get(size);
-    if (free === undefined) POOL.set(size, [slab.buffer]);
-    else free.push(slab.buffer);
-    pooledBytes += size;
+    assert(slab.held === 0, 'release of a slab %s frames hold', slab.held);
+    if (!slab.shared) POOL.give(slab.buffer);
   }
 
   /** A slab of `pages`, from the pool where it can be; zeroed when `zeroed`. */
   private newSlab(pages: number, zeroed: boolean): Slab {
     assert(Number.isInteger(pages) && pages >= 1, 'a slab of %s pages', pages);
-    let buffer = POOL.get(pages * PAGE_SIZE)?.pop();
+    let buffer = POOL.take(pages * PAGE_SIZE);
     if (buffer === undefined) buffer = new ArrayBuffer(pages * PAGE_SIZE);
-    else {
-      pooledBytes -= buffer.byteLength;
-      if (zeroed) new Uint8Array(buffer).fill(0);
-    }
+    else if (zeroed) new Uint8Array(buffer).fill(0);
+    assert(buffer.byteLength === pages * PAGE_SIZE, 'slab of %s bytes', buffer.byteLength);
     return { buffer, shared: false, hashes: undefined, held: 0 };
   }
 
@@ -445,6 +464,7 @@ export function findWord(view: DataView, at: number, size: number, word: number)
   // words are little-endian, which a Uint32Array reads as such only on a little-endian host.
   if (size >= WORDS_NATIVE_MIN && LITTLE_ENDIAN_HOST && (view.byteOffset + at) % 4 === 0) {
     const found = new Uint32Array(view.buffer, view.byteOffset + at, size >>> 2).indexOf(word);
+    assert(found < size >>> 2, 'findWord: word %s of %s', found, size >>> 2);
     return found < 0 ? -1 : found * 4;
   }
   const end = at + size - 3;
