@@ -221,6 +221,37 @@ export function disjoint(fx: Footprint, fy: Footprint): boolean {
   return !fx.some((part) => fy.includes(part));
 }
 
+/** Footprints at one state by action id (undefined: the action is not enabled there). */
+export interface Footprints {
+  get(id: string): Footprint | undefined;
+}
+
+/**
+ * Footprints computed when first asked for: a search asks only for the actions it takes and
+ * those asleep, and most states take one action with nothing asleep. The world must not change
+ * while it is in use (the search asks before it steps the state in place).
+ */
+class LazyFootprints implements Footprints {
+  private readonly done = new Map<string, Footprint>();
+
+  constructor(
+    private readonly world: World,
+    private readonly actions: ReadonlyMap<string, Action>,
+    private readonly footprint: (world: World, a: Action) => Footprint,
+  ) {}
+
+  get(id: string): Footprint | undefined {
+    let print = this.done.get(id);
+    if (print === undefined) {
+      const action = this.actions.get(id);
+      if (action === undefined) return undefined;
+      print = this.footprint(this.world, action);
+      this.done.set(id, print);
+    }
+    return print;
+  }
+}
+
 /** The relation at one state: the footprints of the actions enabled there, by action id. */
 export class Independence {
   private readonly ids = new ActionIds();
@@ -233,8 +264,15 @@ export class Independence {
     return out;
   }
 
+  /** The same footprints, each computed when first asked for (`world` unchanged meanwhile). */
+  lazyAt(world: World, actions: readonly Action[]): Footprints {
+    const byId = new Map<string, Action>();
+    for (const action of actions) byId.set(this.ids.of(action), action);
+    return new LazyFootprints(world, byId, this.footprint);
+  }
+
   /** Independent at the state `prints` was taken at; an action not enabled there is not. */
-  static independent(prints: ReadonlyMap<string, Footprint>, x: string, y: string): boolean {
+  static independent(prints: Footprints, x: string, y: string): boolean {
     if (x === y) return false;
     const fx = prints.get(x);
     const fy = prints.get(y);

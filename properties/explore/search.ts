@@ -18,7 +18,7 @@ import { QUIESCENCE_INVARIANTS, STEP_INVARIANTS } from '../invariants/index.ts';
 import type { Invariant } from '../invariants/invariant.ts';
 import type { Violation } from '../invariants/violation.ts';
 import { findUnlive } from './liveness.ts';
-import { ActionIds, type Footprint, Independence } from './por.ts';
+import { ActionIds, type Footprints, Independence } from './por.ts';
 import {
   checkQuiescence,
   forkRun,
@@ -122,6 +122,9 @@ interface Node {
   readonly actions: readonly Action[];
   sleep: ReadonlySet<string>;
 }
+
+/** Without POR: no footprints are asked for. */
+const NO_FOOTPRINTS: Footprints = { get: () => undefined };
 
 /** Distinct action ids the edge labels tell apart (beyond it, edges go unlabelled). */
 const LABELS_MAX = 1 << 16;
@@ -282,7 +285,8 @@ class Search {
       this.noteSlept(node.id, action);
       return false;
     });
-    // Footprints at this state, before any transition steps the run in place.
+    // Footprints at this state, each asked for (childSleep) before the last transition steps
+    // the run in place.
     const prints = this.footprints(run, node.actions);
     const done: Action[] = [];
     for (const [k, action] of taken.entries()) {
@@ -293,8 +297,8 @@ class Search {
     }
   }
 
-  private footprints(run: RunState, actions: readonly Action[]): ReadonlyMap<string, Footprint> {
-    return this.options.bounds.por ? this.independence.at(run.world, actions) : new Map();
+  private footprints(run: RunState, actions: readonly Action[]): Footprints {
+    return this.options.bounds.por ? this.independence.lazyAt(run.world, actions) : NO_FOOTPRINTS;
   }
 
   /**
@@ -303,7 +307,7 @@ class Search {
    * sleep sets when judged at the state where the two actions are both enabled).
    */
   private childSleep(
-    prints: ReadonlyMap<string, Footprint>,
+    prints: Footprints,
     sleep: ReadonlySet<string>,
     done: readonly Action[],
     action: Action,
