@@ -468,8 +468,16 @@ export function fingerprint(
   world: World,
   options: { readonly fresh?: boolean; readonly names?: FingerprintNames | undefined } = {},
 ): string {
+  return fingerprintHash(world, options).hex();
+}
+
+/** fingerprint's hasher, for a caller that keys by the two lanes itself (an explorer). */
+export function fingerprintHash(
+  world: World,
+  options: { readonly fresh?: boolean; readonly names?: FingerprintNames | undefined } = {},
+): Hasher {
   const walk = new Walk(options.fresh === true, options.names ?? new FingerprintNames());
   walk.mixValue(world);
   assert(walk.visited > 1, 'fingerprint: the walk reached the world');
-  return walk.h.hex();
+  return walk.h;
 }

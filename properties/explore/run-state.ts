@@ -7,7 +7,12 @@ import type { Action } from '../../impl/world/action.ts';
 import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import { Hasher } from '../../impl/hash.ts';
-import { deepCopy, type FingerprintNames, fingerprint, forkWorld } from '../../impl/world/fork.ts';
+import {
+  deepCopy,
+  type FingerprintNames,
+  fingerprintHash,
+  forkWorld,
+} from '../../impl/world/fork.ts';
 import { initWorld } from '../../impl/world/init.ts';
 import { step } from '../../impl/world/step.ts';
 import type { World } from '../../impl/world/world.ts';
@@ -121,6 +126,8 @@ export const NOT_MEMORY: ReadonlyMap<string, NotMemory> = new Map<string, NotMem
   ['RingIsolationChecker.changes.now', 'renewed'],
   ['RingIsolationChecker.changes.last', 'scratch'],
   ['RingIsolationChecker.changes.extra', 'scratch'],
+  // Whether those rows are still shared with a fork (copy-on-write): bookkeeping, not state.
+  ['RingIsolationChecker.changes.rowsShared', 'scratch'],
   ['RingBoundsChecker.changes', 'scratch'],
   ['RingConservationChecker.changes', 'scratch'],
   ['ReleaseChecker.changes', 'scratch'],
@@ -196,11 +203,42 @@ export function runFingerprint(run: RunState, names?: FingerprintNames): string 
   const h = new Hasher();
   for (const checker of run.checkers) {
     const name = (checker as object).constructor?.name ?? '';
-    h.mixString(name);
+    h.mix(nameCode(name));
     hashMemory(h, checker, world, rulesBelow(RULES, name), 0);
   }
-  return `${fingerprint(world, { names })}${h.hex()}`;
+  const w = fingerprintHash(world, { names });
+  // The four 32-bit lanes as eight UTF-16 units: a short key for the search's map of states
+  // (hex digits were four times as long, and built at every transition).
+  return String.fromCharCode(
+    w.a & 0xffff,
+    w.a >>> 16,
+    w.b & 0xffff,
+    w.b >>> 16,
+    h.a & 0xffff,
+    h.a >>> 16,
+    h.b & 0xffff,
+    h.b >>> 16,
+  );
 }
+
+/**
+ * A field or class name's hash, kept: checker memory is hashed at every transition of a search,
+ * and hashing its names' characters anew cost a fifth of that.
+ */
+function nameCode(name: string): number {
+  let code = NAME_CODES.get(name);
+  if (code === undefined) {
+    const one = new Hasher();
+    one.mixString(name);
+    code = one.a ^ Math.imul(one.b, 0x9e3779b1);
+    // Names are the checkers' fields and classes: few. A map keyed by data could bring many.
+    if (NAME_CODES.size < NAME_CODES_MAX) NAME_CODES.set(name, code);
+  }
+  return code;
+}
+
+const NAME_CODES = new Map<string, number>();
+const NAME_CODES_MAX = 4096;
 
 /**
  * Plain data, canonically: Maps and Sets in key order; the configuration and functions skipped.
@@ -242,7 +280,7 @@ function hashMemory(
   for (const key in fields) {
     const not = rules?.get(key);
     if (not === 'scratch' || not === 'renewed') continue;
-    h.mixString(key);
+    h.mix(nameCode(key));
     const field = fields[key];
     if (typeof not === 'function') {
       assert(typeof field === 'number', 'explore: checker cursor %s is a number', key);
