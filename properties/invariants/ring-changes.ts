@@ -8,6 +8,7 @@
 import type { BackRingState as BackRing } from '../../impl/blkback/back-ring.ts';
 import type { RingInfo } from '../../impl/blkfront/ring-info.ts';
 import type { World } from '../../impl/world/world.ts';
+import { FORK_SELF, type ForksSelf } from '../../impl/hash.ts';
 import { reqEvent, reqProd, rspEvent, rspProd } from '../../impl/xen/shared-ring.ts';
 
 /**
@@ -119,14 +120,15 @@ function readBack(r: BackRing, into: Row, at: number): void {
   into[at + 10] = r.barrier === undefined ? 0 : 1;
 }
 
-/** blkback ring `r`'s extra numbers (EXTRA_WIDTH); true when they differ from those stored. */
-function readExtra(r: BackRing, into: Float64Array, at: number): boolean {
-  const serial = r.serial;
-  const held = r.held === undefined ? 0 : 1;
-  if (into[at] === serial && into[at + 1] === held) return false;
-  into[at] = serial;
-  into[at + 1] = held;
-  return true;
+/** blkback ring `r`'s extra numbers (EXTRA_WIDTH), stored from `into[at]` on. */
+function readExtra(r: BackRing, into: Float64Array, at: number): void {
+  into[at] = r.serial;
+  into[at + 1] = r.held === undefined ? 0 : 1;
+}
+
+/** Whether blkback ring `r`'s extra numbers differ from those stored at `v[at]`. */
+function extraDiffers(r: BackRing, v: Float64Array, at: number): boolean {
+  return v[at] !== r.serial || v[at + 1] !== (r.held === undefined ? 0 : 1);
 }
 
 /**
@@ -220,11 +222,17 @@ export interface StepChanges {
  * that changed is read into it), so a search that merges runs by what checkers remember sees the
  * same states as one that merges by the world; `step` stands at world.stepCount after every check.
  */
-export class RingChanges {
+export class RingChanges implements ForksSelf {
   private step = -1;
   /** In typed arrays: a third less time per comparison than plain arrays of numbers. */
   private last = new Float64Array(0);
   private extra = new Float64Array(0);
+  /**
+   * `last` and `extra` may be a fork's too (copy-on-write: a fork shares them, and whichever
+   * run writes first takes its own copy). Buffers of this size live outside V8's heap: copying
+   * them at every fork of an explorer's search cost an allocation each, most never written.
+   */
+  private rowsShared = false;
   /** Ring counts per side in `last` (with the identities, they say whether the ring set held). */
   private frontRings = 0;
   private backRings = 0;
@@ -242,6 +250,25 @@ export class RingChanges {
     backAt: [],
     backFrom: [],
   };
+
+  /**
+   * A fork for an explorer's search (impl/world/fork.ts): `now` is shared (rewritten by the first
+   * check after every step, NOT_MEMORY's 'renewed'), the rows copy-on-write.
+   */
+  [FORK_SELF](): RingChanges {
+    const copy = Object.assign(Object.create(RingChanges.prototype) as RingChanges, this);
+    this.rowsShared = true;
+    copy.rowsShared = true;
+    return copy;
+  }
+
+  /** The rows about to be written are this run's own (see rowsShared). */
+  private ownRows(): void {
+    if (!this.rowsShared) return;
+    this.last = this.last.slice();
+    this.extra = this.extra.slice();
+    this.rowsShared = false;
+  }
 
   /** This step's changes, compared on the step's first call. */
   update(world: World): StepChanges {
@@ -267,6 +294,7 @@ export class RingChanges {
       const count = snapshot(world, row);
       this.last = Float64Array.from(row);
       this.extra = new Float64Array(count * EXTRA_WIDTH).fill(ABSENT);
+      this.rowsShared = false;
       for (const r of back) readExtra(r, this.extra, r.index * EXTRA_WIDTH);
       this.frontRings = front.length;
       this.backRings = back.length;
@@ -284,7 +312,7 @@ export class RingChanges {
 
   /** Records the blkfront rings that changed; false when one is not the ring it was. */
   private compareFront(front: readonly RingInfo[], now: StepChanges): boolean {
-    const last = this.last;
+    let last = this.last;
     for (let i = 0; i < front.length; i++) {
       const r = front[i]!;
       const at = r.index * WIDTH;
@@ -295,6 +323,8 @@ export class RingChanges {
       now.front[n] = i;
       now.frontAt[n] = at + k;
       now.frontFrom[n] = last[at + k]!;
+      this.ownRows();
+      last = this.last;
       readFront(r, last, at);
     }
     return true;
@@ -302,14 +332,18 @@ export class RingChanges {
 
   /** Records the blkback rings that changed; false when one is not the ring it was. */
   private compareBack(back: readonly BackRing[], now: StepChanges): boolean {
-    const last = this.last;
+    let last = this.last;
     for (let i = 0; i < back.length; i++) {
       const r = back[i]!;
       const at = r.index * WIDTH + FRONT_WIDTH;
       if (last[at] !== r.port) return false;
       const k = backChange(r, last, at);
-      const extra = readExtra(r, this.extra, r.index * EXTRA_WIDTH);
+      const extraAt = r.index * EXTRA_WIDTH;
+      const extra = extraDiffers(r, this.extra, extraAt);
       if (k < 0 && !extra) continue;
+      this.ownRows();
+      last = this.last;
+      if (extra) readExtra(r, this.extra, extraAt);
       const n = now.backCount++;
       now.back[n] = i;
       now.backAt[n] = k < 0 ? -1 : at + k;
