@@ -202,9 +202,9 @@ export function runFingerprint(run: RunState, names?: FingerprintNames): string 
   const world = run.world;
   const h = new Hasher();
   for (const checker of run.checkers) {
-    const name = (checker as object).constructor?.name ?? '';
-    h.mix(nameCode(name));
-    hashMemory(h, checker, world, rulesBelow(RULES, name), 0);
+    const kind = checkerKind(checker);
+    h.mix(kind.code);
+    hashMemory(h, checker, world, kind.rules, 0);
   }
   const w = fingerprintHash(world, { names });
   // The four 32-bit lanes as eight UTF-16 units: a short key for the search's map of states
@@ -220,6 +220,26 @@ export function runFingerprint(run: RunState, names?: FingerprintNames): string 
     h.b >>> 16,
   );
 }
+
+/** A checker class's name code and NOT_MEMORY rules, looked up once per class. */
+function checkerKind(checker: object): CheckerKind {
+  const ctor = checker.constructor;
+  let kind = CHECKER_KINDS.get(ctor);
+  if (kind === undefined) {
+    const name = ctor?.name ?? '';
+    kind = { code: nameCode(name), rules: rulesBelow(RULES, name) };
+    CHECKER_KINDS.set(ctor, kind);
+  }
+  return kind;
+}
+
+interface CheckerKind {
+  readonly code: number;
+  readonly rules: RuleTree | undefined;
+}
+
+/** By constructor: the program's checker classes (and Object, for the plain ones). */
+const CHECKER_KINDS = new Map<unknown, CheckerKind>();
 
 /**
  * A field or class name's hash, kept: checker memory is hashed at every transition of a search,
@@ -299,18 +319,43 @@ function hashCollection(
   world: World,
   depth: number,
 ): void {
+  h.mix(7);
+  h.mix(value.size);
+  // The common case, keys that are numbers inserted in ascending order: no copy, no sort.
+  if (ascendingNumbers(value.keys())) {
+    // Mixed as the sorting path below mixes them: a Set's members as keys of `true`.
+    if (value instanceof Set)
+      for (const k of value) {
+        mixScalar(h, k);
+        mixScalar(h, true);
+      }
+    else
+      for (const [k, v] of value) {
+        mixScalar(h, k);
+        hashMemory(h, v, world, undefined, depth + 1);
+      }
+    return;
+  }
   const entries: [unknown, unknown][] =
     value instanceof Map ? [...value.entries()] : [...value].map((k) => [k, true]);
   const numeric = entries.every(([k]) => typeof k === 'number');
   const keyed = numeric
     ? entries.sort((x, y) => (x[0] as number) - (y[0] as number))
     : entries.map(([k, v]) => [JSON.stringify(k), v] as [unknown, unknown]).sort(byKey);
-  h.mix(7);
-  h.mix(keyed.length);
   for (const [k, v] of keyed) {
     mixScalar(h, k);
     hashMemory(h, v, world, undefined, depth + 1);
   }
+}
+
+/** Numbers in ascending order already. */
+function ascendingNumbers(keys: Iterable<unknown>): boolean {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const key of keys) {
+    if (typeof key !== 'number' || !(key > last)) return false;
+    last = key;
+  }
+  return true;
 }
 
 /** A primitive by type and value. */
