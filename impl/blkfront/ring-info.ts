@@ -8,6 +8,7 @@ import {
   HASH_SELF,
   type Hasher,
   type HashesSelf,
+  OWNED_BY_ARRAY,
   type PartWalk,
 } from '../hash.ts';
 import type { GrantRef } from '../xen/grant-table.ts';
@@ -162,6 +163,10 @@ export class ShadowEntry implements Shadow, ForksSelf, HashesSelf {
     else walk.value(this.indirectGrants);
   }
 }
+
+// Only rinfo->shadow holds an entry (blkfront looks them up by id there): on the prototype, so
+// the world's walks ask it of an array's first entry with one load.
+Object.defineProperty(ShadowEntry.prototype, OWNED_BY_ARRAY, { value: true });
 
 function mixEmptyList(h: Hasher): void {
   h.mix(6);

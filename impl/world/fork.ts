@@ -18,6 +18,7 @@ import {
   HASH_SELF,
   Hasher,
   type HashesSelf,
+  OWNED_BY_ARRAY,
   PageHashes,
   type PartWalk,
 } from '../hash.ts';
@@ -66,9 +67,14 @@ function copyObject(value: object, memo: Map<unknown, unknown>, fork: Forking): 
     const out = value.slice();
     assert(out.length === value.length, 'copy of an array of %s items', value.length);
     memo.set(value, out);
+    const owner = ownerPrototype(out);
     for (let i = 0; i < out.length; i++) {
       const item: unknown = out[i];
-      if (typeof item === 'object' && item !== null) out[i] = copyValue(item, memo, fork);
+      if (typeof item !== 'object' || item === null) continue;
+      // An entry only this slot holds needs no memo entry: nothing else can reach it.
+      if (owner !== undefined && Object.getPrototypeOf(item) === owner)
+        out[i] = (item as ForksSelf)[FORK_SELF](fork);
+      else out[i] = copyValue(item, memo, fork);
     }
     return out;
   }
@@ -144,6 +150,21 @@ function copyView(
   assert(out.byteLength === view.byteLength && out.byteOffset === view.byteOffset, 'view copy');
   memo.set(view, out);
   return out;
+}
+
+/**
+ * The prototype of an array's entries when they are each held by their slot alone (hash.ts's
+ * OWNED_BY_ARRAY, asked of the first entry), or undefined.
+ */
+function ownerPrototype(items: readonly unknown[]): object | undefined {
+  const first = items[0];
+  if (typeof first !== 'object' || first === null) return undefined;
+  if ((first as { [OWNED_BY_ARRAY]?: boolean })[OWNED_BY_ARRAY] !== true) return undefined;
+  assert(
+    FORK_SELF in first && HASH_SELF in first,
+    'an entry owned by its array forks and hashes itself',
+  );
+  return Object.getPrototypeOf(first) as object;
 }
 
 /** The immutable objects a world shares with its forks. */
@@ -227,6 +248,8 @@ class Walk implements PartWalk {
   private readonly seen = new Map<object, number>();
   /** Page hashes of the buffers reached so far (views of one page share its hash). */
   private readonly pageCache = new Map<ArrayBuffer, PageHashes>();
+  /** A fresh walk: the entries taken as owned by their arrays, to check that they are. */
+  private readonly owned: Set<object> | undefined;
 
   /** `fresh`: ignore every cached hash (the parts' and the snapshots'), for checking them. */
   constructor(
@@ -234,6 +257,7 @@ class Walk implements PartWalk {
     private readonly names: FingerprintNames,
   ) {
     assert(typeof fresh === 'boolean', 'fingerprint: fresh is %s', typeof fresh);
+    this.owned = fresh ? new Set() : undefined;
   }
 
   get visited(): number {
@@ -256,6 +280,7 @@ class Walk implements PartWalk {
 
   /** True the first time `object` is reached (numbered); later, mixes the back-reference. */
   private firstVisit(object: object): boolean {
+    assert(this.owned?.has(object) !== true, 'fingerprint: an owned entry reached elsewhere');
     const visit = this.seen.get(object);
     if (visit !== undefined) {
       this.h.mix(13);
@@ -315,7 +340,9 @@ class Walk implements PartWalk {
     if (Array.isArray(value)) {
       this.h.mix(6);
       this.h.mix(value.length);
-      for (let i = 0; i < value.length; i++) this.mixValue(value[i]);
+      const owner = ownerPrototype(value);
+      if (owner === undefined) for (let i = 0; i < value.length; i++) this.mixValue(value[i]);
+      else this.mixOwned(value, owner);
     } else if (Object.getPrototypeOf(value) === Object.prototype) {
       if ('_nodes' in value && isSnapshot(value)) {
         this.h.mix(14);
@@ -325,6 +352,28 @@ class Walk implements PartWalk {
         this.mixFields(value);
       }
     } else this.mixOther(value);
+  }
+
+  /**
+   * An array of entries owned by it: each as mixInstance would mix it, without a visit number
+   * (nothing else reaches it, which a fresh walk checks); other items as usual.
+   */
+  private mixOwned(items: readonly unknown[], owner: object): void {
+    const code = this.names.code(owner.constructor?.name ?? '');
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item !== 'object' || item === null || Object.getPrototypeOf(item) !== owner) {
+        this.mixValue(item);
+        continue;
+      }
+      if (this.owned !== undefined) {
+        assert(!this.seen.has(item) && !this.owned.has(item), 'fingerprint: an entry owned twice');
+        this.owned.add(item);
+      }
+      this.h.mix(11);
+      this.h.mix(code);
+      (item as HashesSelf)[HASH_SELF](this.h, this.fresh, this);
+    }
   }
 
   /** Own enumerable fields in order, each with its name; left-out names are skipped. */

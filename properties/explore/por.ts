@@ -274,8 +274,11 @@ export class Independence {
   /** Independent at the state `prints` was taken at; an action not enabled there is not. */
   static independent(prints: Footprints, x: string, y: string): boolean {
     if (x === y) return false;
-    const fx = prints.get(x);
+    // `y` first, and no footprint of `x` when `y` touches everything: the search asks about
+    // one action against each of its sleep set, and footprints are computed when first asked.
     const fy = prints.get(y);
-    return fx !== undefined && fy !== undefined && disjoint(fx, fy);
+    if (fy === undefined || fy.includes(ALL)) return false;
+    const fx = prints.get(x);
+    return fx !== undefined && disjoint(fx, fy);
   }
 }
