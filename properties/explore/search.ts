@@ -123,6 +123,9 @@ interface Node {
   sleep: ReadonlySet<string>;
 }
 
+/** The sleep set of a child with nothing asleep (never changed: a revisit makes a new set). */
+const NOTHING_ASLEEP: ReadonlySet<string> = new Set<string>();
+
 /** Without POR: no footprints are asked for. */
 const NO_FOOTPRINTS: Footprints = { get: () => undefined };
 
@@ -149,7 +152,8 @@ export class StateGraph {
   readonly slept = new Map<number, Set<string>>();
   /** POR: every transition taken, by source state and action (see diamondTarget). */
   private readonly labels = new Map<string, number>();
-  private readonly edges = new Map<number, number>();
+  /** By label: target by source state (keys small integers, not from * LABELS_MAX + label). */
+  private readonly edges: Map<number, number>[] = [];
   private readonly actionIds = new ActionIds();
 
   /** Records `from --action--> to` (with POR on: what diamond completion walks). */
@@ -159,8 +163,9 @@ export class StateGraph {
       if (this.labels.size >= LABELS_MAX) return;
       index = this.labels.size;
       this.labels.set(action, index);
+      this.edges.push(new Map());
     }
-    this.edges.set(from * LABELS_MAX + index, to);
+    this.edges[index]!.set(from, to);
   }
 
   /**
@@ -170,7 +175,7 @@ export class StateGraph {
    */
   diamondTarget(id: number, action: string, hops = 64): number | undefined {
     const index = this.labels.get(action);
-    const known = index === undefined ? undefined : this.edges.get(id * LABELS_MAX + index);
+    const known = index === undefined ? undefined : this.edges[index]!.get(id);
     if (known !== undefined || hops === 0 || id === 0) return known;
     const via = this.via[id]!;
     const first = this.diamondTarget(this.parent[id]!, action, hops - 1);
@@ -222,6 +227,8 @@ class Search {
   private pending = new Map<number, Node>();
   /** The layer being expanded, minus the nodes already expanded. */
   private current = new Map<number, Node>();
+  /** isFaultStart by action id, for the liveness pass's sleeping actions. */
+  private readonly faultKeys = new Map<string, boolean>();
 
   constructor(private readonly options: ExploreOptions) {
     assert(options.bounds.depthMax >= 0 && options.bounds.statesMax >= 1, 'explore: bounds');
@@ -311,16 +318,19 @@ class Search {
     sleep: ReadonlySet<string>,
     done: readonly Action[],
     action: Action,
-  ) {
-    const out = new Set<string>();
-    if (!this.options.bounds.por) return out;
+  ): ReadonlySet<string> {
+    if (!this.options.bounds.por) return NOTHING_ASLEEP;
+    // Made on the first member: most children have nothing asleep, and share one empty set.
+    let out: Set<string> | undefined;
     const id = this.ids.of(action);
-    for (const key of sleep) if (Independence.independent(prints, key, id)) out.add(key);
-    for (const b of done) {
-      const key = this.ids.of(b);
-      if (Independence.independent(prints, key, id)) out.add(key);
-    }
-    return out;
+    const keep = (key: string) => {
+      if (!Independence.independent(prints, key, id)) return;
+      out ??= new Set();
+      out.add(key);
+    };
+    for (const key of sleep) keep(key);
+    for (const b of done) keep(this.ids.of(b));
+    return out ?? NOTHING_ASLEEP;
   }
 
   private noteSlept(id: number, action: Action): void {
@@ -336,7 +346,7 @@ class Search {
     node: Node,
     run: RunState,
     action: Action,
-    sleep: Set<string>,
+    sleep: ReadonlySet<string>,
     inPlace = false,
   ): void {
     const parentStateWrites = run.world.stateWrites.length;
@@ -431,7 +441,7 @@ class Search {
     if (slept === undefined || slept.size === 0) return [];
     const completed: number[] = [];
     for (const key of slept) {
-      if (isFaultStart(JSON.parse(key) as Action)) continue;
+      if (this.faultStartKey(key)) continue;
       const target = this.graph.diamondTarget(id, key);
       if (target === undefined) return this.runSlept(id, slept);
       completed.push(target);
@@ -444,6 +454,16 @@ class Search {
       assert(key(ran) === key(completed), 'explore: diamond completion agrees with running');
     }
     return completed;
+  }
+
+  /** Whether the action of id `key` starts a fault (parsed once per id: there are few). */
+  private faultStartKey(key: string): boolean {
+    let fault = this.faultKeys.get(key);
+    if (fault === undefined) {
+      fault = isFaultStart(JSON.parse(key) as Action);
+      this.faultKeys.set(key, fault);
+    }
+    return fault;
   }
 
   /** The sleeping actions of `id` run from its rebuilt state (when a diamond hop is missing). */
