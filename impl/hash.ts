@@ -56,15 +56,56 @@ export class PageHashes {
   mixPage(h: Hasher, buffer: ArrayBuffer, index: number): void {
     assert(index < this.done.length, 'page %s of %s hashed', index, this.done.length);
     if (this.done[index] === 0) {
-      const one = new Hasher();
-      one.mixBytes(new Uint8Array(buffer, index * HASH_PAGE_BYTES, HASH_PAGE_BYTES));
-      this.a[index] = one.a;
-      this.b[index] = one.b;
+      hashPage(new Int32Array(buffer, index * HASH_PAGE_BYTES, HASH_PAGE_BYTES / 4), this, index);
       this.done[index] = 1;
     }
     h.mix(this.a[index]!);
     h.mix(this.b[index]!);
   }
+}
+
+/**
+ * One page's two lanes into `into.a[index]` and `into.b[index]`: each lane as four accumulators
+ * over every fourth word, joined at the end. Four chains the processor runs side by side instead
+ * of one multiply waiting on the last (a page was a walk's largest single cost); every word
+ * still moves both lanes, by steps that are one-to-one in the accumulator.
+ */
+function hashPage(words: Int32Array, into: PageHashes, index: number): void {
+  assert(words.length % 4 === 0, 'a page of %s words', words.length);
+  let a0 = 0x811c9dc5 | 0;
+  let a1 = 0x01000193;
+  let a2 = 0x050c5d1f;
+  let a3 = 0x1b873593;
+  let b0 = 0x3c6ef372 | 0;
+  let b1 = 0x5bd1e995;
+  let b2 = 0x2545f491;
+  let b3 = 0x68e31da4;
+  for (let i = 0; i < words.length; i += 4) {
+    const w0 = words[i]!;
+    const w1 = words[i + 1]!;
+    const w2 = words[i + 2]!;
+    const w3 = words[i + 3]!;
+    a0 = Math.imul(a0 ^ w0, 0x01000193);
+    a1 = Math.imul(a1 ^ w1, 0x01000193);
+    a2 = Math.imul(a2 ^ w2, 0x01000193);
+    a3 = Math.imul(a3 ^ w3, 0x01000193);
+    b0 = Math.imul((b0 + w0) | 0, 0x5bd1e995) ^ (b0 >>> 15);
+    b1 = Math.imul((b1 + w1) | 0, 0x5bd1e995) ^ (b1 >>> 15);
+    b2 = Math.imul((b2 + w2) | 0, 0x5bd1e995) ^ (b2 >>> 15);
+    b3 = Math.imul((b3 + w3) | 0, 0x5bd1e995) ^ (b3 >>> 15);
+  }
+  const join = new Hasher();
+  join.mix(words.length);
+  join.mix(a0);
+  join.mix(a1);
+  join.mix(a2);
+  join.mix(a3);
+  into.a[index] = join.a;
+  join.mix(b0);
+  join.mix(b1);
+  join.mix(b2);
+  join.mix(b3);
+  into.b[index] = join.b;
 }
 
 /** What a part that hashes itself may ask of the world's walk. */
