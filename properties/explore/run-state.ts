@@ -202,7 +202,7 @@ export function runFingerprint(run: RunState, names?: FingerprintNames): string 
   const world = run.world;
   const h = new Hasher();
   for (const checker of run.checkers) {
-    const kind = checkerKind(checker);
+    const kind = MEMORY_NAMES.kind(checker);
     h.mix(kind.code);
     hashMemory(h, checker, world, kind.rules, 0);
   }
@@ -222,43 +222,48 @@ export function runFingerprint(run: RunState, names?: FingerprintNames): string 
 }
 
 /** A checker class's name code and NOT_MEMORY rules, looked up once per class. */
-function checkerKind(checker: object): CheckerKind {
-  const ctor = checker.constructor;
-  let kind = CHECKER_KINDS.get(ctor);
-  if (kind === undefined) {
-    const name = ctor?.name ?? '';
-    kind = { code: nameCode(name), rules: rulesBelow(RULES, name) };
-    CHECKER_KINDS.set(ctor, kind);
-  }
-  return kind;
-}
-
 interface CheckerKind {
   readonly code: number;
   readonly rules: RuleTree | undefined;
 }
 
-/** By constructor: the program's checker classes (and Object, for the plain ones). */
-const CHECKER_KINDS = new Map<unknown, CheckerKind>();
-
 /**
- * A field or class name's hash, kept: checker memory is hashed at every transition of a search,
- * and hashing its names' characters anew cost a fifth of that.
+ * Names' hashes and checker classes' rules, kept: checker memory is hashed at every transition
+ * of a search, and hashing its names' characters anew cost a fifth of that. A cache of the
+ * program's names (no run state), shared by every search.
  */
-function nameCode(name: string): number {
-  let code = NAME_CODES.get(name);
-  if (code === undefined) {
-    const one = new Hasher();
-    one.mixString(name);
-    code = one.a ^ Math.imul(one.b, 0x9e3779b1);
-    // Names are the checkers' fields and classes: few. A map keyed by data could bring many.
-    if (NAME_CODES.size < NAME_CODES_MAX) NAME_CODES.set(name, code);
+class MemoryNames {
+  private readonly codes = new Map<string, number>();
+  /** By constructor: the program's checker classes (and Object, for the plain ones). */
+  private readonly kinds = new Map<unknown, CheckerKind>();
+
+  code(name: string): number {
+    let code = this.codes.get(name);
+    if (code === undefined) {
+      const one = new Hasher();
+      one.mixString(name);
+      code = one.a ^ Math.imul(one.b, 0x9e3779b1);
+      // Names are the checkers' fields and classes: few. A map keyed by data could bring many.
+      if (this.codes.size < NAME_CODES_MAX) this.codes.set(name, code);
+    }
+    return code;
   }
-  return code;
+
+  /** A checker class's name code and NOT_MEMORY rules, looked up once per class. */
+  kind(checker: object): CheckerKind {
+    const ctor = checker.constructor;
+    let kind = this.kinds.get(ctor);
+    if (kind === undefined) {
+      const name = ctor?.name ?? '';
+      kind = { code: this.code(name), rules: rulesBelow(RULES, name) };
+      this.kinds.set(ctor, kind);
+    }
+    return kind;
+  }
 }
 
-const NAME_CODES = new Map<string, number>();
 const NAME_CODES_MAX = 4096;
+const MEMORY_NAMES = new MemoryNames();
 
 /**
  * Plain data, canonically: Maps and Sets in key order; the configuration and functions skipped.
@@ -300,7 +305,7 @@ function hashMemory(
   for (const key in fields) {
     const not = rules?.get(key);
     if (not === 'scratch' || not === 'renewed') continue;
-    h.mix(nameCode(key));
+    h.mix(MEMORY_NAMES.code(key));
     const field = fields[key];
     if (typeof not === 'function') {
       assert(typeof field === 'number', 'explore: checker cursor %s is a number', key);
