@@ -217,27 +217,11 @@ export interface StepChanges {
   readonly backFrom: number[];
 }
 
-/**
- * The shared comparison. `last` holds exactly the world's numbers after the last step (each ring
- * that changed is read into it), so a search that merges runs by what checkers remember sees the
- * same states as one that merges by the world; `step` stands at world.stepCount after every check.
- */
-export class RingChanges implements ForksSelf {
-  private step = -1;
-  /** In typed arrays: a third less time per comparison than plain arrays of numbers. */
-  private last = new Float64Array(0);
-  private extra = new Float64Array(0);
-  /**
-   * `last` and `extra` may be a fork's too (copy-on-write: a fork shares them, and whichever
-   * run writes first takes its own copy). Buffers of this size live outside V8's heap: copying
-   * them at every fork of an explorer's search cost an allocation each, most never written.
-   */
-  private rowsShared = false;
-  /** Ring counts per side in `last` (with the identities, they say whether the ring set held). */
-  private frontRings = 0;
-  private backRings = 0;
-  private connection = '';
-  readonly now: StepChanges = {
+/** No rings yet: never written (the first comparison with a ring makes new rows). */
+const NO_ROWS = new Float64Array(0);
+
+function noChanges(): StepChanges {
+  return {
     ringSet: true,
     all: true,
     count: 0,
@@ -250,13 +234,45 @@ export class RingChanges implements ForksSelf {
     backAt: [],
     backFrom: [],
   };
+}
+
+/**
+ * The shared comparison. `last` holds exactly the world's numbers after the last step (each ring
+ * that changed is read into it), so a search that merges runs by what checkers remember sees the
+ * same states as one that merges by the world; `step` stands at world.stepCount after every check.
+ */
+export class RingChanges implements ForksSelf {
+  private step = -1;
+  /** In typed arrays: a third less time per comparison than plain arrays of numbers. */
+  private last = NO_ROWS;
+  private extra = NO_ROWS;
+  /**
+   * `last` and `extra` may be a fork's too (copy-on-write: a fork shares them, and whichever
+   * run writes first takes its own copy). Buffers of this size live outside V8's heap: copying
+   * them at every fork of an explorer's search cost an allocation each, most never written.
+   */
+  private rowsShared = false;
+  /** Ring counts per side in `last` (with the identities, they say whether the ring set held). */
+  private frontRings = 0;
+  private backRings = 0;
+  private connection = '';
+
+  /** `now`: a fork's is its original's (see FORK_SELF). */
+  constructor(readonly now: StepChanges = noChanges()) {}
 
   /**
    * A fork for an explorer's search (impl/world/fork.ts): `now` is shared (rewritten by the first
    * check after every step, NOT_MEMORY's 'renewed'), the rows copy-on-write.
    */
   [FORK_SELF](): RingChanges {
-    const copy = Object.assign(Object.create(RingChanges.prototype) as RingChanges, this);
+    // Made by the constructor, so the copy has the original's layout (not Object.create's).
+    const copy = new RingChanges(this.now);
+    copy.step = this.step;
+    copy.last = this.last;
+    copy.extra = this.extra;
+    copy.frontRings = this.frontRings;
+    copy.backRings = this.backRings;
+    copy.connection = this.connection;
     this.rowsShared = true;
     copy.rowsShared = true;
     return copy;
