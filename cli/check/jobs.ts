@@ -107,6 +107,7 @@ export function runChunkJob(
     seed: job.chunk.seed,
     drivers: local.drivers,
     strategy: local.strategy,
+    shorten: true,
     onRun: (runs, actions) => {
       const at = now();
       if (at - last < JOB_PROGRESS_MS) return;
@@ -145,6 +146,7 @@ export class LocalRunner {
       seed: job.chunk.seed,
       drivers: this.local.drivers,
       strategy: this.local.strategy,
+      shorten: true,
       onRun: (runs, actions) => {
         const at = this.now();
         if (at - shown < JOB_PROGRESS_MS) return;

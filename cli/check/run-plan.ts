@@ -150,6 +150,7 @@ async function runChunks(
       seed: chunk.seed,
       drivers: plan.drivers,
       strategy: plan.strategy,
+      shorten: true,
       ...(plan.path === undefined ? {} : { path: plan.path }),
       onRun: (_, a) => {
         clock.owed += a - seen;

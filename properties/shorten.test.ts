@@ -1,0 +1,55 @@
+// The interleaving shortener (shorten.ts): a counterexample comes out shorter, breaking the same
+// invariant, replayable from its choices (traces/replay.test.ts: and from its trace), and the same on every call. Teeth:
+// asked to keep a violation the run does not have, it keeps nothing (the scenario comes back as
+// given), so a shortener that ignored which invariant broke would be caught.
+import { describe, expect, it } from 'vitest';
+import { checkProperty, runScenario } from './catalog.ts';
+import { MUTANTS } from './mutants/index.ts';
+import { PROPERTIES, propertyByName } from './properties.ts';
+import { shortenSchedule } from './shorten.ts';
+
+const VARIANT = 'drop-grant-on-completion';
+const mutant = MUTANTS.get(VARIANT)!;
+const def =
+  mutant.property !== undefined
+    ? propertyByName(mutant.property)!
+    : PROPERTIES.find((p) => p.codes.includes(mutant.caughtBy ?? 'canary'))!;
+const check = (shorten: boolean) =>
+  checkProperty(def, { numRuns: 200, seed: 1, drivers: mutant.drivers, shorten });
+
+describe('shortening a counterexample', () => {
+  const plain = check(false).failure!;
+  const short = check(true).failure!;
+
+  it(`${VARIANT}: fewer steps than fast-check's shrunk run, the same invariant broken`, () => {
+    expect(plain.violation.code).toBe(short.violation.code);
+    expect(short.trace.steps.length).toBeLessThan(plain.trace.steps.length);
+  });
+
+  it('the shortened scenario fails again from its choices', () => {
+    const again = runScenario(def, short.scenario, mutant.drivers, false);
+    expect(again.violation?.code).toBe(short.violation.code);
+    expect(again.violation?.step).toBe(short.violation.step);
+  });
+
+  it('is deterministic: the same counterexample gives the same shortened choices', () => {
+    expect(check(true).failure!.scenario).toEqual(short.scenario);
+  });
+
+  it('teeth: asked to keep a violation the run does not have, it keeps nothing', () => {
+    const first = runScenario(def, plain.scenario, mutant.drivers, true);
+    const actions = first.records.map((r) => r.action);
+    const other = first.violation?.code === 'ring-bounds' ? 'grant-leak' : 'ring-bounds';
+    const result = shortenSchedule(def, plain.scenario, mutant.drivers, actions, other, 50);
+    expect(result.scenario).toBe(plain.scenario);
+    expect(result.runs).toBeGreaterThan(0);
+    const kept = shortenSchedule(
+      def,
+      plain.scenario,
+      mutant.drivers,
+      actions,
+      first.violation!.code,
+    );
+    expect(kept.scenario).not.toBe(plain.scenario);
+  });
+});
