@@ -24,6 +24,11 @@ import { crashFinding } from '../run.ts';
 export interface RunState {
   readonly world: World;
   readonly checkers: readonly InvariantChecker[];
+  /**
+   * What forks share, not copy: the configuration and the checkers' 'renewed' objects. A fork
+   * holds the same objects, so it keeps the list (absent: forkRun finds them).
+   */
+  readonly shared?: readonly object[];
 }
 
 /** The run's oracle: the ledger is the guest's observer, so a fork of the world carries its own. */
@@ -49,9 +54,10 @@ export function startRun(
  */
 export function forkRun(run: RunState): RunState {
   const world = forkWorld(run.world);
-  const checkers = deepCopy(run.checkers, [run.world.config, ...renewedScratch(run.checkers)]);
+  const shared = run.shared ?? [run.world.config, ...renewedScratch(run.checkers)];
+  const checkers = deepCopy(run.checkers, shared);
   assert(checkers !== run.checkers || checkers.length === 0, 'explore: checkers are copied');
-  return { world, checkers };
+  return { world, checkers, shared };
 }
 
 /**
