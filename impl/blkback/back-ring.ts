@@ -50,6 +50,16 @@ export interface PendingRequest {
 
 export type WorkerState = 'sleeping' | 'running';
 
+/**
+ * struct xen_vbd's overflow_max_grants: a grant could not be kept because a ring's tree was full
+ * (xen_blkbk_map); the next purge of any ring whose tree is at the limit then removes idle
+ * entries that did not time out too, and a purge that removed any clears it
+ * (purge_persistent_gnt). Per vbd in Linux, so one ring's overflow makes its siblings purge.
+ */
+export interface VbdState {
+  overflowMaxGrants: boolean;
+}
+
 export interface BackRingState {
   readonly index: number;
   /** This ring instance's number among all the world mapped (the world numbers it as it maps). */
@@ -61,11 +71,10 @@ export interface BackRingState {
   /** persistent_gnt_in_use: entries of the tree active for a request in flight. */
   persistentInUse: number;
   /**
-   * overflow_max_grants: a grant could not be kept because the tree was full; the next purge of
-   * a full tree then removes idle entries that did not time out too. Linux keeps the flag per vbd
-   * (shared by its rings); kept per ring here, where a world fingerprint sees it.
+   * The blkif's vbd (ring->blkif->vbd), one object shared by every ring of the device: its
+   * overflow_max_grants is set by any ring and read and cleared by each ring's purge.
    */
-  overflowMaxGrants: boolean;
+  vbd: VbdState;
   /** pending_free: 32 x pages slots; a slot index is free iff it is in this stack. */
   readonly pendingFree: number[];
   readonly inflight: Map<number, PendingRequest>;

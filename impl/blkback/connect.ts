@@ -80,7 +80,8 @@ export function connectRing(
       ringRefs,
       persistent: new Map(),
       persistentInUse: 0,
-      overflowMaxGrants: false,
+      // Its own until the world gives it the device's (mapRings): a ring mapped alone.
+      vbd: { overflowMaxGrants: false },
       pendingFree: Array.from({ length: pendingCount }, (_, i) => pendingCount - 1 - i),
       inflight: new Map(),
       barrier: undefined,

@@ -19,7 +19,7 @@ function treeOf(count: number, max: number) {
     if (!mapping.ok) throw new Error(mapping.error);
     persistent.set(ref.value, { mapping: mapping.value, active: false, recentlyUsed: true });
   }
-  const ring = { index: 0, persistent, persistentInUse: 0, overflowMaxGrants: false };
+  const ring = { index: 0, persistent, persistentInUse: 0, vbd: { overflowMaxGrants: false } };
   const env = { domid: BACKEND, gnttab, features: { persistentGrantsMax: max } };
   return { ring: ring as unknown as BackRingState, env: env as unknown as BackEnv, gnttab };
 }
@@ -28,13 +28,13 @@ describe('purge_persistent_gnt', () => {
   it('a full tree that overflowed loses (count - max) + 5 % of max idle entries, lowest first', () => {
     const { ring, env, gnttab } = treeOf(100, 100);
     expect(purgePersistentGrants(ring, env)).toEqual([]); // full, but no overflow: nothing
-    ring.overflowMaxGrants = true;
+    ring.vbd.overflowMaxGrants = true;
     for (const entry of ring.persistent.values()) entry.recentlyUsed = true;
     const refs = [...ring.persistent.keys()].sort((a, b) => a - b);
     const purged = purgePersistentGrants(ring, env);
     expect(purged).toEqual(refs.slice(0, (100 / 100) * LRU_PERCENT_CLEAN));
     expect(ring.persistent.size).toBe(95);
-    expect(ring.overflowMaxGrants).toBe(false);
+    expect(ring.vbd.overflowMaxGrants).toBe(false);
     for (const ref of purged) expect(gnttab.isMapped(ref)).toBe(false);
   });
 
@@ -49,5 +49,18 @@ describe('purge_persistent_gnt', () => {
     expect([...ring.persistent.values()]).toEqual([a, b]);
     expect(purgePersistentGrants(ring, env).length).toBe(1);
     expect([...ring.persistent.values()]).toEqual([a]);
+  });
+
+  it("one ring's overflow makes a sibling at the limit purge: the flag is the vbd's", () => {
+    const a = treeOf(100, 100);
+    const b = treeOf(100, 100);
+    const vbd = { overflowMaxGrants: false };
+    a.ring.vbd = vbd;
+    b.ring.vbd = vbd;
+    vbd.overflowMaxGrants = true; // xen_blkbk_map on ring a found its tree full
+    expect(purgePersistentGrants(b.ring, b.env).length).toBe(LRU_PERCENT_CLEAN);
+    // b's purge cleared the device's flag: a, also at the limit, now keeps its entries.
+    expect(vbd.overflowMaxGrants).toBe(false);
+    expect(purgePersistentGrants(a.ring, a.env)).toEqual([]);
   });
 });

@@ -101,7 +101,7 @@ function mapOne(
     ring.persistentInUse += 1;
   } else if (env.features.persistent && ring.persistent.size >= env.features.persistentGrantsMax) {
     // xen_blkbk_map: "is using maximum number of persistent grants".
-    ring.overflowMaxGrants = true;
+    ring.vbd.overflowMaxGrants = true;
   }
   // The tree's limit is judged by the persistent-cache invariant, not asserted (a variant may
   // break it).
@@ -236,7 +236,7 @@ export const LRU_PERCENT_CLEAN = 5;
 export function purgePersistentGrants(ring: BackRingState, env: BackEnv): GrantRef[] {
   const max = env.features.persistentGrantsMax;
   const count = ring.persistent.size;
-  const full = count > max || (count === max && ring.overflowMaxGrants);
+  const full = count > max || (count === max && ring.vbd.overflowMaxGrants);
   const clean = full ? Math.min(count, count - max + Math.floor(max / 100) * LRU_PERCENT_CLEAN) : 0;
   const purged: GrantRef[] = [];
   for (const [gref, entry] of ring.persistent)
@@ -253,7 +253,7 @@ export function purgePersistentGrants(ring: BackRingState, env: BackEnv): GrantR
     assert(unmapped.ok, 'ring %s: purged persistent grant %s was not mapped', ring.index, gref);
   }
   maybe(purged.length > 0);
-  if (purged.length > 0) ring.overflowMaxGrants = false;
+  if (purged.length > 0) ring.vbd.overflowMaxGrants = false;
   // The pass takes its time: what it keeps idle has not been used since.
   for (const entry of ring.persistent.values()) entry.recentlyUsed = false;
   assert(ring.persistent.size === count - purged.length, 'ring %s: purge miscounted', ring.index);

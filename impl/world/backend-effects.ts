@@ -195,6 +195,8 @@ function mapRings(
     }
     world.backRingSerial += 1;
     connected.ring.serial = world.backRingSerial;
+    // ring->blkif: every ring of the device reaches the one vbd.
+    connected.ring.vbd = back.vbd;
     back.rings.push(connected.ring);
   }
   back.queueCount = keys.queueCount;

@@ -267,6 +267,7 @@ export function createHost(world: World, index: number, config: BackendConfig): 
       removed: false,
       drainOwed: false,
       keysRead: undefined,
+      vbd: { overflowMaxGrants: false },
     },
   };
 }

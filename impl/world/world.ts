@@ -6,7 +6,7 @@ import { XenbusState } from '../../model/xenbus-state.ts';
 import { assert } from '../assert.ts';
 import type { backendMachine } from '../../model/backend-machine.ts';
 import type { frontendMachine } from '../../model/frontend-machine.ts';
-import type { BackRingState, RingRelease } from '../blkback/back-ring.ts';
+import type { BackRingState, RingRelease, VbdState } from '../blkback/back-ring.ts';
 import type { Disk } from '../blkback/disk.ts';
 import type { BlkfrontDevice, DriverReport, FrontEnv } from '../blkfront/device.ts';
 import type { BackEnv } from '../blkback/back-ring.ts';
@@ -73,6 +73,8 @@ export interface BackSide {
   drainOwed: boolean;
   /** connect_ring's validated keys, held between reading them and mapping the rings. */
   keysRead: ValidFrontendKeys | undefined;
+  /** The blkif's vbd, which every ring mapped for this device shares (xen_blkif_alloc's). */
+  readonly vbd: VbdState;
 }
 
 export interface Host {
