@@ -443,7 +443,7 @@ class Walk implements PartWalk {
 }
 
 /** Numbers in ascending order already (the common case of numeric keys): no sort needed. */
-function ascendingNumbers(keys: Iterable<unknown>): boolean {
+export function ascendingNumbers(keys: Iterable<unknown>): boolean {
   let last = Number.NEGATIVE_INFINITY;
   for (const key of keys) {
     if (typeof key !== 'number' || !(key > last)) return false;

@@ -8,6 +8,7 @@ import type { WorldConfig } from '../../impl/world/config.ts';
 import type { Drivers } from '../../impl/world/drivers.ts';
 import { Hasher } from '../../impl/hash.ts';
 import {
+  ascendingNumbers,
   deepCopy,
   type FingerprintNames,
   fingerprintHash,
@@ -357,16 +358,6 @@ function hashCollection(
     mixScalar(h, k);
     hashMemory(h, v, world, undefined, depth + 1);
   }
-}
-
-/** Numbers in ascending order already. */
-function ascendingNumbers(keys: Iterable<unknown>): boolean {
-  let last = Number.NEGATIVE_INFINITY;
-  for (const key of keys) {
-    if (typeof key !== 'number' || !(key > last)) return false;
-    last = key;
-  }
-  return true;
 }
 
 /** A primitive by type and value. */
