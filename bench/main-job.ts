@@ -6,7 +6,6 @@
 // sources through tsx (and every --jobs worker transpile them again), so dist/ is brought up to
 // date first (tools/build.mjs does nothing when it is current).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
@@ -17,6 +16,7 @@ import { PROPERTIES } from '../properties/properties.ts';
 import { runSchedule } from '../properties/run.ts';
 import { ChoiceListChooser } from '../properties/strategies/chooser.ts';
 import { median, medianWallMs } from './interleave.ts';
+import { jobsCeiling, machineBusyTicks, TICKS } from './jobs-ceiling.ts';
 import type { BenchFigure } from './main.ts';
 
 const exec = promisify(execFile);
@@ -92,18 +92,6 @@ const OTHERS_SHARE_MAX = 0.1;
  * campaign someone waits for rather than in a few seconds' smoke run.
  */
 const JOBS_RUNS = 1000;
-/** /proc's clock ticks per second (USER_HZ). */
-const TICKS = 100;
-
-/** Ticks every processor of the machine has been busy (/proc/stat), undefined off Linux. */
-function machineBusyTicks(): number | undefined {
-  if (!existsSync('/proc/stat')) return undefined;
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
-  // cpu user nice system idle iowait irq softirq steal: all but idle and iowait, steal included
-  // (another machine on the same host holding the core).
-  return f[1]! + f[2]! + f[3]! + f[6]! + f[7]! + (f[8] ?? 0);
-}
-
 interface Timed {
   readonly wallMs: number;
   /** The share of the machine's CPU time that processes other than the run took during it. */
@@ -198,5 +186,6 @@ export async function run(): Promise<BenchFigure[]> {
     ...campaignShape(),
     { label: 'start-up: `blkif --help` wall time (median of 5)', value: startUp, unit: 'ms' },
     ...(await jobsFigures()),
+    ...(await jobsCeiling(BIN, JOBS_RUNS, OTHERS_SHARE_MAX)),
   ];
 }
