@@ -1,9 +1,9 @@
-// What `--jobs 2` can gain on this machine at best, beside what it gains (main-job.ts): the same
-// ratio for work that shares nothing between its threads. Two figures say why a campaign's ratio
-// is above 0.5. (1) An allocating loop (short-lived objects, as a world's steps make) in two
-// threads against one: one thread alone has the second core for V8's parallel scavenges, two
-// share both cores with theirs. (2) The optimizing compiler's time in one `blkif check` run (V8's
-// --trace-opt): every job compiles the model for itself, on the core the other job runs on.
+// Beside what `--jobs 2` gains (main-job.ts), two figures that say why a campaign's ratio is above
+// 0.5 on this machine. (1) What a second core gives to work that shares nothing between its
+// threads: an allocating loop (short-lived objects, as a world's steps make), two threads against
+// one. One thread alone has the second core for V8's helper threads; two share both cores with
+// theirs. (2) The optimizing compiler's time in one `blkif check` run (V8's --trace-opt): every
+// job compiles the model for itself; one job alone compiles on the idle core, two compete for it.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -132,11 +132,11 @@ export async function jobsCeiling(
   return [
     {
       label:
-        'main job: ceiling, an allocating loop sharing nothing: 2 threads / 1 thread wall time',
+        'main job: for comparison, an allocating loop sharing nothing: 2 threads / 1 thread wall time',
       value: loop.ratio,
       unit:
         loop.quiet === LOOP_PAIRS
-          ? `(median of ${LOOP_PAIRS} quiet pairs; a campaign cannot do better than this)`
+          ? `(median of ${LOOP_PAIRS} quiet pairs: what code that mostly allocates gets from a second core here)`
           : `(only ${loop.quiet} quiet pairs: all counted, other processes held a core)`,
       digits: 2,
     },
