@@ -44,6 +44,7 @@ const LOOP = `function allocatingLoop(n) {
   return sum;
 }`;
 
+// One text for both threads, so the two run the same code: the worker evaluates it too.
 const allocatingLoop = new Function(`${LOOP}; return allocatingLoop;`)() as (n: number) => number;
 
 function inWorker(n: number): Promise<void> {
