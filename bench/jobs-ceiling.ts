@@ -26,6 +26,20 @@ export function machineBusyTicks(): number | undefined {
   return f[1]! + f[2]! + f[3]! + f[6]! + f[7]! + (f[8] ?? 0);
 }
 
+/**
+ * The share of the machine's CPU time that processes other than ours took between two readings of
+ * machineBusyTicks `wallMs` apart, our own being `ownTicks`.
+ */
+export function othersShare(
+  before: number,
+  after: number,
+  ownTicks: number,
+  wallMs: number,
+): number {
+  const machine = (wallMs / 1000) * TICKS * availableParallelism();
+  return Math.max(0, after - before - ownTicks) / machine;
+}
+
 /** Objects the loop makes in all: about half a second of one thread's time. */
 const LOOP_OBJECTS = 12_000_000;
 /** Pairs of the loop (one thread, two threads, in turns); the median ratio is reported. */
@@ -87,8 +101,7 @@ async function quietly<T>(
   if (busy === undefined || after === undefined) return { value, quiet: true };
   const used = process.cpuUsage(cpu);
   const own = ((used.user + used.system) / 1e6) * TICKS;
-  const machine = ((performance.now() - started) / 1000) * TICKS * availableParallelism();
-  return { value, quiet: (after - busy - own) / machine <= share };
+  return { value, quiet: othersShare(busy, after, own, performance.now() - started) <= share };
 }
 
 /** The median ratio of the quiet pairs (of all pairs when too few were quiet), and their count. */

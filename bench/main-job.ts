@@ -6,7 +6,6 @@
 // sources through tsx (and every --jobs worker transpile them again), so dist/ is brought up to
 // date first (tools/build.mjs does nothing when it is current).
 import { execFile } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { HONEST_DRIVERS } from '../impl/world/drivers.ts';
@@ -16,7 +15,7 @@ import { PROPERTIES } from '../properties/properties.ts';
 import { runSchedule } from '../properties/run.ts';
 import { ChoiceListChooser } from '../properties/strategies/chooser.ts';
 import { median, medianWallMs } from './interleave.ts';
-import { jobsCeiling, machineBusyTicks, TICKS } from './jobs-ceiling.ts';
+import { jobsCeiling, machineBusyTicks, othersShare } from './jobs-ceiling.ts';
 import type { BenchFigure } from './main.ts';
 
 const exec = promisify(execFile);
@@ -119,8 +118,7 @@ async function timedCheck(args: readonly string[]): Promise<Timed> {
     .trim()
     .split(/\s+/);
   const own = Number(fields[13]) + Number(fields[14]);
-  const machine = (wallMs / 1000) * TICKS * availableParallelism();
-  return { wallMs, others: Math.max(0, after - busy - own) / machine };
+  return { wallMs, others: othersShare(busy, after, own, wallMs) };
 }
 
 async function jobsFigures(): Promise<BenchFigure[]> {
