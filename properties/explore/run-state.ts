@@ -144,6 +144,19 @@ export const NOT_MEMORY: ReadonlyMap<string, NotMemory> = new Map<string, NotMem
   ['RingConservationChecker.stamps', 'renewed'],
   // release-once's pending-slot stamps: likewise, a new generation per count.
   ['ReleaseChecker.stamps', 'renewed'],
+  // Each check's findings list (violation.ts's FindingList), emptied when a check starts, and
+  // ring-bounds' list of rings to judge, rewritten at every check.
+  ...[
+    'AnsweredChecker',
+    'CacheChecker',
+    'HonestSideChecker',
+    'NoLeakChecker',
+    'ReleaseChecker',
+    'RingBoundsChecker',
+    'RingConservationChecker',
+    'TransitionChecker',
+  ].map((checker): [string, NotMemory] => [`${checker}.findings`, 'renewed']),
+  ['RingBoundsChecker.places', 'renewed'],
 ]);
 
 /** A checker field that is no memory: a log cursor (its distance to the log's end), or scratch. */

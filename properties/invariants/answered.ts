@@ -20,7 +20,8 @@ import type { Action } from '../../impl/world/action.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
 import { newRunScope, type RingChanges, type StepChanges } from './ring-changes.ts';
 import { honestRun } from './runs.ts';
-import type { Violation } from './violation.ts';
+import { sortNumbers } from './sort-numbers.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 const CODE = 'answered';
 
@@ -98,13 +99,15 @@ function heldCount(ring: BackRingState): number {
 }
 
 function heldIds(ring: BackRingState): number[] {
-  const ids = [...ring.inflight.values()].map((p) => p.id);
+  const ids: number[] = [];
+  for (const pending of ring.inflight.values()) ids.push(pending.id);
   if (ring.barrier !== undefined) ids.push(ring.barrier.id);
   const copied = ring.held?.copied;
   if (copied !== undefined) ids.push(copied.ok ? copied.value.id : copied.error.id);
   // In id order: the memory is then a function of the world (its maps hash in key order), so
   // two paths into one world are one state to the explorer (run-state.ts).
-  return ids.sort((a, b) => a - b);
+  sortNumbers(ids);
+  return ids;
 }
 
 /** The ids of the responses the ring pushed from index `from` on (its own slots, read raw). */
@@ -189,6 +192,8 @@ function liveRing(
  * judged (all of them at a ring end, a change of the ring set, or a check without an action).
  */
 class AnsweredChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   /** How far into world.ringEnds this checker has judged. */
   private seen = 0;
   /** Each live ring (by serial) as the last check left it. */
@@ -197,13 +202,13 @@ class AnsweredChecker implements InvariantChecker {
   constructor(private readonly changes: RingChanges) {}
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     const ends = world.ringEnds;
     const ended = this.seen < ends.length;
     for (; this.seen < ends.length; this.seen++) judgeEnd(world, ends[this.seen]!, out);
     const now = action === undefined || ended ? undefined : this.changes.update(world);
     liveRings(world, this.rings, now === undefined || now.all ? undefined : now, out);
-    return out;
+    return this.findings.take();
   }
 }
 

@@ -11,7 +11,8 @@ import type { Action } from '../../impl/world/action.ts';
 import { type Invariant, stateless } from './invariant.ts';
 import { newRunScope, type RingChanges } from './ring-changes.ts';
 import { honestGuest, honestRun } from './runs.ts';
-import type { Violation } from './violation.ts';
+import { sortDistinct } from './sort-numbers.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 /** `held`: the entries the ring's requests hold (walkRing counts them). */
 function ringConservation(world: World, rinfo: RingInfo, held: number, out: Violation[]): void {
@@ -193,10 +194,7 @@ function shadowsToWalk(
     ids.push(id);
   }
   if (count === 0) return ids;
-  ids.sort((a, b) => a - b);
-  let kept = 0;
-  for (const id of ids) if (kept === 0 || ids[kept - 1] !== id) ids[kept++] = id;
-  ids.length = kept;
+  sortDistinct(ids);
   return ids;
 }
 
@@ -398,6 +396,8 @@ function summarize(rinfo: RingInfo, into: number[], at: number): boolean {
  * tests use to show both agree) walks every shadow of every ring.
  */
 class RingConservationChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   /** SUMMARY_WIDTH numbers per ring, as of the last check. */
   private readonly summaries: number[] = [];
   /** Per ring, its persistent list's references as of the last check (judgeJoins). */
@@ -414,10 +414,11 @@ class RingConservationChecker {
   constructor(private readonly changes: RingChanges) {}
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     // A hostile backend can leave any grant mapped: blkfront's accounting is judged until it
     // declared the device broken.
-    if (world.config.hostile !== undefined && world.front.device.connection === 'error') return out;
+    if (world.config.hostile !== undefined && world.front.device.connection === 'error')
+      return this.findings.take();
     const rings = world.front.device.rings;
     const touched = action === undefined ? undefined : ringOf(action);
     if (this.summaries.length !== rings.length * SUMMARY_WIDTH) this.summaries.length = 0;
@@ -430,7 +431,7 @@ class RingConservationChecker {
           this.stamps.hold(world, ref, DEFERRED_RING, 4, out);
       for (let i = 0; i < rings.length; i++)
         this.judgeRing(world, i, touched, action === undefined, out);
-      return out;
+      return this.findings.take();
     }
     // Only the acting ring and the rings that changed can have moved an entry; in place order,
     // as the whole walk would find them.
@@ -449,7 +450,7 @@ class RingConservationChecker {
         this.judgeRing(world, changed[k++]!, touched, false, out);
       } else break;
     }
-    return out;
+    return this.findings.take();
   }
 
   /** Ring at place `i`: walked when `touched` names it (or everything), or its summary changed. */

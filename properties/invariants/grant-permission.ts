@@ -6,7 +6,7 @@
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
-import type { Violation } from './violation.ts';
+import { NO_VIOLATIONS, type Violation } from './violation.ts';
 
 class PermissionChecker implements InvariantChecker {
   /** How far into the guest grant table's refused writes this checker has judged. */
@@ -14,7 +14,7 @@ class PermissionChecker implements InvariantChecker {
 
   check(world: World, _ledger: Ledger): readonly Violation[] {
     const faults = world.guestGnttab.faultedWrites();
-    if (faults.length === this.seen) return [];
+    if (faults.length === this.seen) return NO_VIOLATIONS;
     const out: Violation[] = [];
     for (; this.seen < faults.length; this.seen++) {
       const f = faults[this.seen]!;

@@ -42,7 +42,7 @@ import {
 } from './backend-events.ts';
 import type { Invariant, InvariantChecker, InvariantPhase } from './invariant.ts';
 import { hostileRun } from './runs.ts';
-import type { Violation } from './violation.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 const CODE = 'honest-side';
 
@@ -855,6 +855,8 @@ function checksFor(config: WorldConfig, phase: InvariantPhase): readonly Defence
 
 /** One run's judge of the honest side: its checks, picked once, and what it has judged so far. */
 class HonestSideChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   private readonly checks: readonly DefenceCheck[];
   private readonly p: Progress = {
     forgedJudged: [],
@@ -877,9 +879,9 @@ class HonestSideChecker implements InvariantChecker {
   }
 
   check(world: World): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     for (const check of this.checks) check(world, this.p, out);
-    return out;
+    return this.findings.take();
   }
 }
 

@@ -36,7 +36,7 @@ import type { Ledger } from '../ledger.ts';
 import type { Action } from '../../impl/world/action.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
 import { newRunScope, type RingChanges } from './ring-changes.ts';
-import type { Violation } from './violation.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 /** Per ring index: the ring's identity and the producer index judged up to, per side. */
 interface Seen {
@@ -212,6 +212,8 @@ function checkBack(world: World, ring: BackRingState, seen: Seen, out: Violation
  * sides' rings): after a step only the rings it changed can have written a slot.
  */
 class NoLeakChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   private readonly seen: Seen = { frontFrame: [], reqProdPvt: [], backSerial: [], rspProdPvt: [] };
   private readonly frontHonest: boolean;
   private readonly backHonest: boolean;
@@ -225,7 +227,7 @@ class NoLeakChecker implements InvariantChecker {
   }
 
   check(world: World, ledger: Ledger, action?: Action): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     const front = world.front.device.rings;
     const back = world.host.back.rings;
     const now = action === undefined ? undefined : this.changes.update(world);
@@ -242,7 +244,7 @@ class NoLeakChecker implements InvariantChecker {
         for (let k = 0; k < now.backCount; k++)
           checkBack(world, back[now.back[k]!]!, this.seen, out);
     }
-    return out;
+    return this.findings.take();
   }
 }
 

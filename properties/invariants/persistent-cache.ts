@@ -10,7 +10,7 @@ import type { Action } from '../../impl/world/action.ts';
 import type { World } from '../../impl/world/world.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
-import type { Violation } from './violation.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 function violation(world: World, ring: number, message: string, gref?: number): Violation {
   return {
@@ -83,10 +83,12 @@ function treeRingOf(action: Action | undefined): number | undefined {
 }
 
 class CacheChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     const at = treeRingOf(action);
-    if (at === NONE) return out;
+    if (at === NONE) return this.findings.take();
     const full = at === undefined || action?.kind === 'purgePersistent';
     for (const ring of world.host.back.rings) {
       if (at !== undefined && ring.index !== at) continue;
@@ -94,7 +96,7 @@ class CacheChecker implements InvariantChecker {
       if (full) judgeInUse(world, ring, out);
       if (at !== undefined) break;
     }
-    return out;
+    return this.findings.take();
   }
 }
 

@@ -12,7 +12,7 @@ import type { Ledger } from '../ledger.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
 import { stateless } from './invariant.ts';
 import { newRunScope, type RingChanges, type StepChanges } from './ring-changes.ts';
-import type { Violation } from './violation.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 /** The backend itself is honest (a hostile backend's releases are not judged). */
 const honestBackend = (config: World['config']): boolean => config.hostile?.side !== 'blkback';
@@ -245,6 +245,8 @@ function unchanged(now: StepChanges, rings: readonly BackRing[], index: number):
 }
 
 class ReleaseChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   /** How far into world.ringReleases this checker has judged. */
   private seen = 0;
   /** Serials of the ring instances released so far. */
@@ -256,7 +258,7 @@ class ReleaseChecker implements InvariantChecker {
   constructor(private readonly changes: RingChanges) {}
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     const log = world.ringReleases;
     const releases = this.seen < log.length;
     for (; this.seen < log.length; this.seen++) {
@@ -281,7 +283,7 @@ class ReleaseChecker implements InvariantChecker {
     const pool = poolRingOf(action);
     if (pool !== NONE && !(pool !== undefined && now !== undefined && unchanged(now, rings, pool)))
       poolConserved(world, pool, this.stamps, action === undefined ? undefined : this.pools, out);
-    return out;
+    return this.findings.take();
   }
 
   private stillListed(world: World, ring: BackRing, out: Violation[]): void {

@@ -10,7 +10,8 @@ import type { Ledger } from '../ledger.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
 import { newRunScope, type RingChanges, type StepChanges } from './ring-changes.ts';
 import { honestRun } from './runs.ts';
-import type { Violation } from './violation.ts';
+import { sortDistinctPrefix } from './sort-numbers.ts';
+import { FindingList, type Violation } from './violation.ts';
 
 function checkFront(world: World, rinfo: RingInfo, out: Violation[]): void {
   const step = world.stepCount;
@@ -81,10 +82,14 @@ function checkBack(world: World, ring: BackRing, out: Violation[]): void {
  * with req_prod_pvt): a changed blkfront ring has blkback's ring of its index judged too.
  */
 class RingBoundsChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
+  /** backToJudge's places, rewritten at every check (grown when a check needs more). */
+  private places = new Int32Array(8);
   constructor(private readonly changes: RingChanges) {}
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     const front = world.front.device.rings;
     const back = world.host.back.rings;
     // A frontend that marked the device broken stops trusting (and using) the ring.
@@ -93,35 +98,38 @@ class RingBoundsChecker implements InvariantChecker {
     if (now === undefined || now.all) {
       if (judgeFront) for (const rinfo of front) checkFront(world, rinfo, out);
       for (const ring of back) checkBack(world, ring, out);
-      return out;
+      return this.findings.take();
     }
     if (judgeFront)
       for (let k = 0; k < now.frontCount; k++) checkFront(world, front[now.front[k]!]!, out);
-    for (const at of backToJudge(now, front, back)) checkBack(world, back[at]!, out);
-    return out;
+    // Each changed blkfront ring adds the place of its index, or every place holding that index.
+    const most = now.backCount + now.frontCount * Math.max(1, back.length);
+    if (this.places.length < most) this.places = new Int32Array(most);
+    const n = backToJudge(now, front, back, this.places);
+    for (let k = 0; k < n; k++) checkBack(world, back[this.places[k]!]!, out);
+    return this.findings.take();
   }
 }
 
-/** Places of blkback's rings that changed or whose blkfront ring (same index) did, ascending. */
+/**
+ * Places of blkback's rings that changed or whose blkfront ring (same index) did, ascending:
+ * the first entries of `places` (the checker's scratch, long enough); returns how many.
+ */
 function backToJudge(
   now: StepChanges,
   front: readonly RingInfo[],
   back: readonly BackRing[],
-): number[] {
-  const places = now.back.slice(0, now.backCount);
+  places: Int32Array,
+): number {
+  let n = 0;
+  for (let k = 0; k < now.backCount; k++) places[n++] = now.back[k]!;
   for (let k = 0; k < now.frontCount; k++) {
     const index = front[now.front[k]!]!.index;
     // A ring is mostly at the place of its index.
-    if (back[index]?.index === index) places.push(index);
-    else for (let i = 0; i < back.length; i++) if (back[i]!.index === index) places.push(i);
+    if (back[index]?.index === index) places[n++] = index;
+    else for (let i = 0; i < back.length; i++) if (back[i]!.index === index) places[n++] = i;
   }
-  if (places.length < 2) return places;
-  places.sort((a, b) => a - b);
-  let kept = 1;
-  for (let i = 1; i < places.length; i++)
-    if (places[i] !== places[kept - 1]) places[kept++] = places[i]!;
-  places.length = kept;
-  return places;
+  return n > 1 ? sortDistinctPrefix(places, n) : n;
 }
 
 export const ringBounds: Invariant = {

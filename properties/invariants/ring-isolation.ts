@@ -15,7 +15,7 @@ import {
   snapshot,
   WIDTH,
 } from './ring-changes.ts';
-import type { Violation } from './violation.ts';
+import { NO_VIOLATIONS, type Violation } from './violation.ts';
 
 /** "blkfront ring 1's rsp_cons" */
 function fieldName(ring: number, field: number): string {
@@ -93,9 +93,9 @@ class RingIsolationChecker {
 
   check(world: World, _ledger: Ledger, action?: Action): readonly Violation[] {
     const now = this.changes.update(world);
-    if (now.ringSet || action === undefined) return [];
+    if (now.ringSet || action === undefined) return NO_VIOLATIONS;
     const acted = actedRing(action);
-    if (acted === undefined || now.count < 2) return [];
+    if (acted === undefined || now.count < 2) return NO_VIOLATIONS;
     // The first change on another ring, by its place in the snapshot (the reference's order).
     let found = -1;
     let from = 0;
@@ -113,7 +113,7 @@ class RingIsolationChecker {
       found = at;
       from = now.backFrom[k]!;
     }
-    if (found < 0) return [];
+    if (found < 0) return NO_VIOLATIONS;
     return [finding(world, action, acted, found, from, numberAt(world, found))];
   }
 }

@@ -51,3 +51,32 @@ export function formatViolation(v: Violation): string {
   const at = where.length > 0 ? `: ${where.join(', ')}` : '';
   return `${v.code} at step ${v.step}${at} — ${v.message}`;
 }
+
+/**
+ * What a check that found nothing returns: one frozen array. A step checker runs after every
+ * step of every run, and a new empty array per check was about a tenth of what a checked step
+ * allocated.
+ */
+export const NO_VIOLATIONS: readonly Violation[] = Object.freeze([]);
+
+/**
+ * A checker's list of this check's findings, kept from check to check: `start` empties it (a
+ * check that threw leaves nothing behind) and `take` hands what was found to the caller as an
+ * array of its own. Explorer forks share one (run-state.ts's NOT_MEMORY: 'renewed').
+ */
+export class FindingList {
+  private readonly items: Violation[] = [];
+
+  start(): Violation[] {
+    this.items.length = 0;
+    return this.items;
+  }
+
+  take(): readonly Violation[] {
+    const items = this.items;
+    if (items.length === 0) return NO_VIOLATIONS;
+    const found = items.slice();
+    items.length = 0;
+    return found;
+  }
+}

@@ -3,7 +3,7 @@
 import { isLegalTransition, xenbusStateName } from '../../model/xenbus-state.ts';
 import type { StateWrite, World } from '../../impl/world/world.ts';
 import type { Invariant, InvariantChecker } from './invariant.ts';
-import type { Violation } from './violation.ts';
+import { FindingList, type Violation } from './violation.ts';
 const name = (s: number): string => `${s} (${xenbusStateName(s) ?? 'not a XenbusState'})`;
 
 function judgeWrite(w: StateWrite, out: Violation[]): void {
@@ -29,6 +29,8 @@ function judgeWrite(w: StateWrite, out: Violation[]): void {
 
 /** State writes are a log: a run's checker remembers how far it has judged it. */
 class TransitionChecker implements InvariantChecker {
+  /** This check's findings (a list kept from step to step, see FindingList). */
+  private readonly findings = new FindingList();
   private next = 0;
 
   /**
@@ -39,13 +41,13 @@ class TransitionChecker implements InvariantChecker {
   constructor(private readonly hostileSide: StateWrite['side'] | undefined) {}
 
   check(world: World): readonly Violation[] {
-    const out: Violation[] = [];
+    const out = this.findings.start();
     for (; this.next < world.stateWrites.length; this.next++) {
       const w = world.stateWrites[this.next]!;
       if (w.side === this.hostileSide) continue;
       judgeWrite(w, out);
     }
-    return out;
+    return this.findings.take();
   }
 }
 
