@@ -106,7 +106,7 @@ function whyLonger(
     reasons.push(`a hostile plan of ${config.hostile.attacks.length} attack(s)`);
   return (
     ` — check's counterexample: ${reasons.join(', ')}; its trace has ${failure.trace.steps.length - shortest} ` +
-    'more steps (after fast-check and the shortening: steps and workload items go, the configuration explore chose for it does not)'
+    'more steps (after fast-check and the shortening, which drops steps, workload items and parts of the configuration but keeps the order of the steps it keeps: a shortest path that takes them in another order is out of its reach)'
   );
 }
 

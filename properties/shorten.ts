@@ -16,6 +16,7 @@ import { assert } from '../impl/assert.ts';
 import type { PropertyDef, Scenario } from './catalog.ts';
 import type { ViolationCode } from './invariants/violation.ts';
 import { runSchedule } from './run.ts';
+import { simplerConfigs } from './simpler-configs.ts';
 import type { Chooser } from './strategies/chooser.ts';
 
 /** Candidate runs one shortening may take (a few seconds at most on the default properties). */
@@ -144,9 +145,41 @@ function dropItems(
 }
 
 /**
+ * Simpler configurations (simpler-configs.ts), each tried with the same steps and kept when the
+ * same invariant breaks in no more of them; a kept one is the base of the next. True: one was.
+ */
+function simplifyConfig(
+  def: PropertyDef,
+  drivers: Drivers,
+  code: ViolationCode,
+  at: Standing,
+  runsMax: number,
+): boolean {
+  let simpler = false;
+  for (let found = true; found && at.runs < runsMax; ) {
+    found = false;
+    for (const config of simplerConfigs(at.config)) {
+      if (at.runs >= runsMax) break;
+      at.runs += 1;
+      const tried = tryActions(def, config, drivers, at.list, code);
+      if (!tried.fails || tried.performed.length > at.list.length) continue;
+      at.config = config;
+      at.list = tried.performed;
+      at.shortened = true;
+      simpler = true;
+      found = true;
+      // The candidates of the new configuration, from the first again.
+      break;
+    }
+  }
+  return simpler;
+}
+
+/**
  * `actions`: every step of the failing run of `scenario`, in order; `code`: what it broke. Returns
- * a scenario (perhaps with fewer workload items) whose run breaks `code` in fewer steps, scheduled
- * and drained together, or `scenario` itself when none is found within `runsMax` candidate runs.
+ * a scenario (perhaps with a simpler configuration and fewer workload items) whose run breaks
+ * `code` in fewer steps, scheduled and drained together, or `scenario` itself when none is found
+ * within `runsMax` candidate runs.
  */
 export function shortenSchedule(
   def: PropertyDef,
@@ -158,9 +191,13 @@ export function shortenSchedule(
 ): Shortened {
   const at: Standing = { config: scenario.config, list: actions, runs: 0, shortened: false };
   dropSteps(def, drivers, code, at, runsMax);
-  // Fewer items make steps droppable that were not; a round without a dropped item ends it.
-  while (at.runs < runsMax && dropItems(def, drivers, code, at, runsMax))
+  // A simpler configuration and fewer items make steps droppable that were not (and with a fault
+  // threshold gone, items); a round that changes neither ends it.
+  while (at.runs < runsMax) {
+    const simpler = simplifyConfig(def, drivers, code, at, runsMax);
+    if (!dropItems(def, drivers, code, at, runsMax) && !simpler) break;
     dropSteps(def, drivers, code, at, runsMax);
+  }
   if (!at.shortened) return { scenario, runs: at.runs };
   // The kept steps, all scheduled: their indices in enabled() are the shortened choice list.
   const final = tryActions(def, at.config, drivers, at.list, code);
