@@ -170,16 +170,17 @@ class Campaign {
   }
 
   /**
-   * fast-check's counterexample with its interleaving shortened (shorten.ts), when the strategy
-   * reads choices as indices (PCT's are priorities) and shortening is not turned off; the
-   * shortened run is kept only when it breaks the same invariant again, recorded.
+   * fast-check's counterexample with its interleaving shortened (shorten.ts), unless shortening
+   * is turned off; the shortened run is kept only when it breaks the same invariant again,
+   * recorded. Under either strategy: the shortener starts from the failing run's actions, and
+   * its scenario's choices are indices into enabled() (a PCT counterexample's were priorities),
+   * replayed as such; the trace holds the actions, which is what replay and render read.
    */
   private shortened(shrunk: Scenario, first: RunResult): { scenario: Scenario; replay: RunResult } {
     const code = first.violation!.code;
-    const { strategy, shorten, stop } = this.options;
+    const { shorten, stop } = this.options;
     // An interrupted campaign reports what it has at once.
-    if ((strategy ?? 'choices') !== 'choices' || shorten !== true || stop?.() === true)
-      return { scenario: shrunk, replay: first };
+    if (shorten !== true || stop?.() === true) return { scenario: shrunk, replay: first };
     const actions = first.records.map((r) => r.action);
     const { scenario, runs } = shortenSchedule(this.def, shrunk, this.drivers, actions, code);
     this.runs += runs;

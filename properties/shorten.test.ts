@@ -1,5 +1,6 @@
 // The interleaving shortener (shorten.ts): a counterexample comes out shorter, breaking the same
-// invariant, replayable from its choices (traces/replay.test.ts: and from its trace), and the same on every call. Teeth:
+// invariant, replayable from its choices (traces/replay.test.ts: and from its trace), and the same
+// on every call, under either strategy. Teeth:
 // asked to keep a violation the run does not have, it keeps nothing (the scenario comes back as
 // given), so a shortener that ignored which invariant broke would be caught.
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,24 @@ describe('shortening a counterexample', () => {
 
   it('is deterministic: the same counterexample gives the same shortened choices', () => {
     expect(check(true).failure!.scenario).toEqual(short.scenario);
+  });
+
+  it('a PCT counterexample is shortened too, and replays from its (index) choices', () => {
+    const pct = (shorten: boolean) =>
+      checkProperty(def, {
+        numRuns: 200,
+        seed: 1,
+        drivers: mutant.drivers,
+        shorten,
+        strategy: 'pct',
+      }).failure!;
+    const long = pct(false);
+    const cut = pct(true);
+    expect(cut.violation.code).toBe(long.violation.code);
+    expect(cut.trace.steps.length).toBeLessThan(long.trace.steps.length);
+    const again = runScenario(def, cut.scenario, mutant.drivers, false);
+    expect(again.violation?.code).toBe(cut.violation.code);
+    expect(again.violation?.step).toBe(cut.violation.step);
   });
 
   it('teeth: asked to keep a violation the run does not have, it keeps nothing', () => {
