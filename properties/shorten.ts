@@ -12,6 +12,7 @@
 // one result on any machine and with any --jobs.
 import { type Action, sameAction } from '../impl/world/action.ts';
 import type { Drivers } from '../impl/world/drivers.ts';
+import { isFaultStart } from '../impl/world/enabled.ts';
 import { assert } from '../impl/assert.ts';
 import type { PropertyDef, Scenario } from './catalog.ts';
 import type { ViolationCode } from './invariants/violation.ts';
@@ -176,6 +177,39 @@ function simplifyConfig(
 }
 
 /**
+ * Each fault the run starts (an unbind, a suspend, an unplug, an attack...) tried earlier in the
+ * list, from the first place on: a fault that comes before the connection it interrupts has
+ * finished often needs none of the steps between (dropping steps keeps their order, so it never
+ * moves one). Kept at the first place where the same invariant breaks in fewer steps. True: one
+ * was moved.
+ */
+function hoistFaults(
+  def: PropertyDef,
+  drivers: Drivers,
+  code: ViolationCode,
+  at: Standing,
+  runsMax: number,
+): boolean {
+  let hoisted = false;
+  for (let p = 0; p < at.list.length && at.runs < runsMax; p++) {
+    const fault = at.list[p]!;
+    if (!isFaultStart(fault)) continue;
+    for (let q = 0; q < p && at.runs < runsMax; q++) {
+      const rest = [...at.list.slice(0, p), ...at.list.slice(p + 1)];
+      const candidate = [...rest.slice(0, q), fault, ...rest.slice(q)];
+      at.runs += 1;
+      const tried = tryActions(def, at.config, drivers, candidate, code);
+      if (!tried.fails || tried.performed.length >= at.list.length) continue;
+      at.list = tried.performed;
+      at.shortened = true;
+      hoisted = true;
+      break;
+    }
+  }
+  return hoisted;
+}
+
+/**
  * `actions`: every step of the failing run of `scenario`, in order; `code`: what it broke. Returns
  * a scenario (perhaps with a simpler configuration and fewer workload items) whose run breaks
  * `code` in fewer steps, scheduled and drained together, or `scenario` itself when none is found
@@ -195,7 +229,8 @@ export function shortenSchedule(
   // threshold gone, items); a round that changes neither ends it.
   while (at.runs < runsMax) {
     const simpler = simplifyConfig(def, drivers, code, at, runsMax);
-    if (!dropItems(def, drivers, code, at, runsMax) && !simpler) break;
+    const dropped = dropItems(def, drivers, code, at, runsMax);
+    if (!hoistFaults(def, drivers, code, at, runsMax) && !dropped && !simpler) break;
     dropSteps(def, drivers, code, at, runsMax);
   }
   if (!at.shortened) return { scenario, runs: at.runs };

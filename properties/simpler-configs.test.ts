@@ -2,7 +2,8 @@
 // simpler by a measure that never rises (so a shortener keeping candidates ends), and together
 // they reach the plainest configuration. And the shortener uses them: a persistent-grant limit
 // of 64 that needed a long run of writes comes back as a limit of 0 and one write (explore's
-// bound for blkback-persistent-past-limit), the fault threshold and the second vCPU gone.
+// bound for blkback-persistent-past-limit), the fault threshold and the second vCPU gone; and a
+// fault moved earlier brings a counterexample near explore's shortest.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,7 +14,10 @@ import {
   type WorldConfig,
 } from '../impl/world/config.ts';
 import { configArb, DEFAULT_SHAPE } from './arbitraries/scenario.ts';
-import { runScenario } from './catalog.ts';
+import { configOf } from '../bench/explore.ts';
+import { checkProperty, runScenario } from './catalog.ts';
+import { MUTANT_BOUNDS } from './explore/mutant-bounds.ts';
+import { explore } from './explore/search.ts';
 import { MUTANTS } from './mutants/index.ts';
 import { PROPERTIES, propertyByName } from './properties.ts';
 import { shortenSchedule } from './shorten.ts';
@@ -119,5 +123,33 @@ describe('the shortener with simpler configurations', () => {
     const again = runScenario(def, short.scenario, mutant.drivers, true);
     expect(again.violation?.code).toBe('persistent-cache');
     expect(again.records.length).toBeLessThan(first.records.length / 4);
+  });
+});
+
+describe('the shortener moves a fault earlier', () => {
+  const name = 'backend-ignores-reconnect';
+  const mutant = MUTANTS.get(name)!;
+  const def =
+    mutant.property !== undefined
+      ? propertyByName(mutant.property)!
+      : PROPERTIES.find((p) => p.codes.includes(mutant.caughtBy ?? 'canary'))!;
+
+  it(`${name}: check's counterexample within 1.25 times explore's proven shortest`, () => {
+    const row = MUTANT_BOUNDS.get(name)!;
+    const shortest = explore({
+      config: configOf(row.bounds),
+      drivers: mutant.drivers,
+      bounds: { depthMax: row.depth, statesMax: 200_000, por: false },
+    });
+    expect(shortest.outcome).toBe('violation');
+    const length = shortest.outcome === 'violation' ? shortest.path.length : 0;
+    const failure = checkProperty(def, {
+      numRuns: 400,
+      seed: 1,
+      drivers: mutant.drivers,
+      shorten: true,
+    }).failure!;
+    // Without the move, the unbind stayed after blkfront's whole connection: twice as long.
+    expect(failure.trace.steps.length).toBeLessThanOrEqual(1.25 * length);
   });
 });
