@@ -9,7 +9,7 @@ import type { ConfigBounds } from '../properties/explore/bounds.ts';
 import { MUTANT_BOUNDS } from '../properties/explore/mutant-bounds.ts';
 import { type ExploreResult, explore } from '../properties/explore/search.ts';
 import { MUTANTS } from '../properties/mutants/index.ts';
-import { PROPERTIES, propertyByName } from '../properties/properties.ts';
+import { propertyOfMutant } from '../properties/properties.ts';
 import { configOf, now } from './explore.ts';
 import type { BenchFigure } from './main.ts';
 
@@ -41,10 +41,7 @@ function ratioFigures(deadline: number): BenchFigure[] {
   const out: BenchFigure[] = [];
   for (const [name, row] of MUTANT_BOUNDS) {
     const mutant = MUTANTS.get(name);
-    const def =
-      mutant?.property !== undefined
-        ? propertyByName(mutant.property)
-        : PROPERTIES.find((p) => p.codes.includes(mutant?.caughtBy ?? 'canary'));
+    const def = mutant === undefined ? undefined : propertyOfMutant(mutant);
     if (mutant === undefined || def === undefined) {
       out.push({ label: `ratio ${name}`, value: 0, unit: '', absent: 'no property' });
       continue;

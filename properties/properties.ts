@@ -3,6 +3,7 @@
 // finding outside its family); what differs is where each property's arbitrary spends its runs.
 import type { PropertyDef } from './catalog.ts';
 import { stateless } from './invariants/invariant.ts';
+import type { ViolationCode } from './invariants/violation.ts';
 import { scenarioArb, withWeights } from './arbitraries/scenario.ts';
 import fc from 'fast-check';
 import { hostileScenarioArb } from './arbitraries/hostile.ts';
@@ -205,6 +206,15 @@ export const PROPERTIES: readonly PropertyDef[] = [
 
 export function propertyByName(name: string): PropertyDef | undefined {
   return PROPERTIES.find((p) => p.name === name);
+}
+
+/** The property that must find a known-bad variant: its own, or the first that judges its code. */
+export function propertyOfMutant(mutant: {
+  readonly property?: string;
+  readonly caughtBy: ViolationCode;
+}): PropertyDef | undefined {
+  if (mutant.property !== undefined) return propertyByName(mutant.property);
+  return PROPERTIES.find((p) => p.codes.includes(mutant.caughtBy));
 }
 
 /** Fires as soon as the guest sees its first completion: every scenario reaches one. */

@@ -6,15 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { checkProperty, runScenario } from './catalog.ts';
 import { MUTANTS } from './mutants/index.ts';
-import { PROPERTIES, propertyByName } from './properties.ts';
+import { propertyOfMutant } from './properties.ts';
 import { shortenSchedule } from './shorten.ts';
 
 const VARIANT = 'drop-grant-on-completion';
 const mutant = MUTANTS.get(VARIANT)!;
-const def =
-  mutant.property !== undefined
-    ? propertyByName(mutant.property)!
-    : PROPERTIES.find((p) => p.codes.includes(mutant.caughtBy ?? 'canary'))!;
+const def = propertyOfMutant(mutant)!;
 const check = (shorten: boolean) =>
   checkProperty(def, { numRuns: 200, seed: 1, drivers: mutant.drivers, shorten });
 

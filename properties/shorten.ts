@@ -85,6 +85,14 @@ function tryActions(
   return { fails: run.violation?.code === code, performed, chooser };
 }
 
+/** What one shortening works on: the property, the drivers, the invariant to keep broken. */
+interface Task {
+  readonly def: PropertyDef;
+  readonly drivers: Drivers;
+  readonly code: ViolationCode;
+  readonly runsMax: number;
+}
+
 /** Where a shortening stands: the configuration and the steps of its failing run. */
 interface Standing {
   config: Scenario['config'];
@@ -93,27 +101,38 @@ interface Standing {
   shortened: boolean;
 }
 
-/** ddmin's complement pass over the steps: blocks of halving size, each dropped if it can be. */
-function dropSteps(
-  def: PropertyDef,
-  drivers: Drivers,
-  code: ViolationCode,
+/**
+ * One candidate run, counted. Kept (the standing becomes every step the run took: skipped
+ * actions fall out, drained ones come in) when it breaks the same invariant in fewer steps, or,
+ * with `orAsMany`, in as many (a simpler configuration is worth it alone).
+ */
+function attempt(
+  task: Task,
   at: Standing,
-  runsMax: number,
-): void {
+  config: Scenario['config'],
+  list: readonly Action[],
+  orAsMany: boolean,
+): boolean {
+  at.runs += 1;
+  const tried = tryActions(task.def, config, task.drivers, list, task.code);
+  const steps = tried.performed.length;
+  if (!tried.fails || steps > at.list.length || (steps === at.list.length && !orAsMany))
+    return false;
+  at.config = config;
+  at.list = tried.performed;
+  at.shortened = true;
+  return true;
+}
+
+/** ddmin's complement pass over the steps: blocks of halving size, each dropped if it can be. */
+function dropSteps(task: Task, at: Standing): void {
   let size = 1;
   while (size * 2 <= at.list.length) size *= 2;
-  for (; size >= 1 && at.runs < runsMax; size = Math.floor(size / 2)) {
-    for (let start = 0; start < at.list.length && at.runs < runsMax; ) {
+  for (; size >= 1 && at.runs < task.runsMax; size = Math.floor(size / 2)) {
+    for (let start = 0; start < at.list.length && at.runs < task.runsMax; ) {
       const candidate = [...at.list.slice(0, start), ...at.list.slice(start + size)];
-      at.runs += 1;
-      const tried = tryActions(def, at.config, drivers, candidate, code);
-      // Kept: every step the run took (skipped actions fall out, drained ones come in); then the
-      // block at the same place again.
-      if (tried.fails && tried.performed.length < at.list.length) {
-        at.list = tried.performed;
-        at.shortened = true;
-      } else start += size;
+      // Kept: the block at the same place is tried again.
+      if (!attempt(task, at, at.config, candidate, false)) start += size;
     }
   }
 }
@@ -123,24 +142,11 @@ function dropSteps(
  * take before the drain ends (the drain submits whatever the workload still holds). The steps stay
  * the same list; a submission with nothing left to submit is skipped. True: one was dropped.
  */
-function dropItems(
-  def: PropertyDef,
-  drivers: Drivers,
-  code: ViolationCode,
-  at: Standing,
-  runsMax: number,
-): boolean {
+function dropItems(task: Task, at: Standing): boolean {
   let dropped = false;
-  for (let k = at.config.workload.length - 1; k >= 0 && at.runs < runsMax; k--) {
+  for (let k = at.config.workload.length - 1; k >= 0 && at.runs < task.runsMax; k--) {
     const config = { ...at.config, workload: at.config.workload.filter((_, i) => i !== k) };
-    at.runs += 1;
-    const tried = tryActions(def, config, drivers, at.list, code);
-    if (tried.fails && tried.performed.length <= at.list.length) {
-      at.config = config;
-      at.list = tried.performed;
-      at.shortened = true;
-      dropped = true;
-    }
+    if (attempt(task, at, config, at.list, true)) dropped = true;
   }
   return dropped;
 }
@@ -149,29 +155,17 @@ function dropItems(
  * Simpler configurations (simpler-configs.ts), each tried with the same steps and kept when the
  * same invariant breaks in no more of them; a kept one is the base of the next. True: one was.
  */
-function simplifyConfig(
-  def: PropertyDef,
-  drivers: Drivers,
-  code: ViolationCode,
-  at: Standing,
-  runsMax: number,
-): boolean {
+function simplifyConfig(task: Task, at: Standing): boolean {
   let simpler = false;
-  for (let found = true; found && at.runs < runsMax; ) {
+  for (let found = true; found && at.runs < task.runsMax; ) {
     found = false;
     for (const config of simplerConfigs(at.config)) {
-      if (at.runs >= runsMax) break;
-      at.runs += 1;
-      const tried = tryActions(def, config, drivers, at.list, code);
-      if (!tried.fails || tried.performed.length > at.list.length) continue;
-      at.config = config;
-      at.list = tried.performed;
-      at.shortened = true;
-      simpler = true;
-      found = true;
-      // The candidates of the new configuration, from the first again.
-      break;
+      if (at.runs >= task.runsMax) break;
+      // Kept: the candidates of the new configuration, from the first again.
+      found = attempt(task, at, config, at.list, true);
+      if (found) break;
     }
+    simpler ||= found;
   }
   return simpler;
 }
@@ -183,25 +177,15 @@ function simplifyConfig(
  * moves one). Kept at the first place where the same invariant breaks in fewer steps. True: one
  * was moved.
  */
-function hoistFaults(
-  def: PropertyDef,
-  drivers: Drivers,
-  code: ViolationCode,
-  at: Standing,
-  runsMax: number,
-): boolean {
+function hoistFaults(task: Task, at: Standing): boolean {
   let hoisted = false;
-  for (let p = 0; p < at.list.length && at.runs < runsMax; p++) {
+  for (let p = 0; p < at.list.length && at.runs < task.runsMax; p++) {
     const fault = at.list[p]!;
     if (!isFaultStart(fault)) continue;
-    for (let q = 0; q < p && at.runs < runsMax; q++) {
-      const rest = [...at.list.slice(0, p), ...at.list.slice(p + 1)];
+    const rest = [...at.list.slice(0, p), ...at.list.slice(p + 1)];
+    for (let q = 0; q < p && at.runs < task.runsMax; q++) {
       const candidate = [...rest.slice(0, q), fault, ...rest.slice(q)];
-      at.runs += 1;
-      const tried = tryActions(def, at.config, drivers, candidate, code);
-      if (!tried.fails || tried.performed.length >= at.list.length) continue;
-      at.list = tried.performed;
-      at.shortened = true;
+      if (!attempt(task, at, at.config, candidate, false)) continue;
       hoisted = true;
       break;
     }
@@ -223,15 +207,16 @@ export function shortenSchedule(
   code: ViolationCode,
   runsMax = SHORTEN_RUNS_MAX,
 ): Shortened {
+  const task: Task = { def, drivers, code, runsMax };
   const at: Standing = { config: scenario.config, list: actions, runs: 0, shortened: false };
-  dropSteps(def, drivers, code, at, runsMax);
+  dropSteps(task, at);
   // A simpler configuration and fewer items make steps droppable that were not (and with a fault
-  // threshold gone, items); a round that changes neither ends it.
+  // threshold gone, items); a round that changes nothing ends it.
   while (at.runs < runsMax) {
-    const simpler = simplifyConfig(def, drivers, code, at, runsMax);
-    const dropped = dropItems(def, drivers, code, at, runsMax);
-    if (!hoistFaults(def, drivers, code, at, runsMax) && !dropped && !simpler) break;
-    dropSteps(def, drivers, code, at, runsMax);
+    const simpler = simplifyConfig(task, at);
+    const dropped = dropItems(task, at);
+    if (!hoistFaults(task, at) && !dropped && !simpler) break;
+    dropSteps(task, at);
   }
   if (!at.shortened) return { scenario, runs: at.runs };
   // The kept steps, all scheduled: their indices in enabled() are the shortened choice list.

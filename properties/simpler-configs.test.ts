@@ -19,7 +19,7 @@ import { checkProperty, runScenario } from './catalog.ts';
 import { MUTANT_BOUNDS } from './explore/mutant-bounds.ts';
 import { explore } from './explore/search.ts';
 import { MUTANTS } from './mutants/index.ts';
-import { PROPERTIES, propertyByName } from './properties.ts';
+import { propertyOfMutant } from './properties.ts';
 import { shortenSchedule } from './shorten.ts';
 import { simplerConfigs } from './simpler-configs.ts';
 
@@ -88,10 +88,7 @@ describe('simpler configurations', () => {
 describe('the shortener with simpler configurations', () => {
   const name = 'blkback-persistent-past-limit';
   const mutant = MUTANTS.get(name)!;
-  const def =
-    mutant.property !== undefined
-      ? propertyByName(mutant.property)!
-      : PROPERTIES.find((p) => p.codes.includes(mutant.caughtBy ?? 'canary'))!;
+  const def = propertyOfMutant(mutant)!;
   const writes = Array.from({ length: 24 }, (_, i) => ({
     vcpu: i % 2,
     op: 'write' as const,
@@ -129,10 +126,7 @@ describe('the shortener with simpler configurations', () => {
 describe('the shortener moves a fault earlier', () => {
   const name = 'backend-ignores-reconnect';
   const mutant = MUTANTS.get(name)!;
-  const def =
-    mutant.property !== undefined
-      ? propertyByName(mutant.property)!
-      : PROPERTIES.find((p) => p.codes.includes(mutant.caughtBy ?? 'canary'))!;
+  const def = propertyOfMutant(mutant)!;
 
   it(`${name}: check's counterexample within 1.25 times explore's proven shortest`, () => {
     const row = MUTANT_BOUNDS.get(name)!;
