@@ -103,8 +103,10 @@ function simplerShapes(config: WorldConfig): WorldConfig[] {
 /**
  * Every configuration one change simpler than `config` that validates: the fault plan's
  * thresholds, faults and writes first (they hold most of a trace's length), a migration's target
- * as the first host, then the hostile plan's attacks, then the vCPUs, limits and counts. Each lowers something that never rises
- * again, so a shortener that keeps candidates ends.
+ * as the first host, then the hostile plan's attacks, then the vCPUs, limits and counts. Each
+ * removes something that never comes back or lowers a limit; only the target host can bring a
+ * higher limit back, and it costs a migration, of which there are few: a shortener that keeps
+ * candidates ends.
  */
 export function simplerConfigs(config: WorldConfig): WorldConfig[] {
   const candidates = [
