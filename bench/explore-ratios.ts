@@ -4,7 +4,7 @@
 // module, with its own budget: the 46 rows take minutes (a few variants' shrinking is long), and
 // the explorer's rate figures (explore.ts) should not wait for them. Lengths, not timings: only
 // the caps below (which a row names when it hits one) make a row depend on this machine's speed.
-import { checkProperty } from '../properties/catalog.ts';
+import { checkProperty, SHRINK_RUNS_MAX } from '../properties/catalog.ts';
 import type { ConfigBounds } from '../properties/explore/bounds.ts';
 import { MUTANT_BOUNDS } from '../properties/explore/mutant-bounds.ts';
 import { type ExploreResult, explore } from '../properties/explore/search.ts';
@@ -63,6 +63,7 @@ function ratioFigures(deadline: number): BenchFigure[] {
       drivers: mutant.drivers,
       // As `blkif check` reports it: fast-check's shrinking, then the interleaving shortened.
       shorten: true,
+      shrinkRunsMax: SHRINK_RUNS_MAX,
       stop: () => now() > rowDeadline,
     });
     const failure = checked.failure;

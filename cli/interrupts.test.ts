@@ -53,10 +53,16 @@ describe('SIGINT/SIGTERM during check (fake io)', () => {
     const replay = fakeIo(Object.fromEntries(io.files));
     expect(await cli(['replay', file], replay)).toBe(1);
     expect(replay.stdoutText()).toMatch(/^reproduced: canary/);
-    // Its rerun command starts from that counterexample and finishes the shrinking.
+    // Its rerun command reproduces that counterexample (fast-check shrinks no further than a
+    // path) and shortens it, as an uninterrupted run does its own.
     const again = fakeIo();
     expect(await cli([...CANARY_RUN, '--path', trace.path!], again)).toBe(1);
-    expect(again.files.get(file)).toBe(whole.files.get(file));
+    const rerun = parseTrace(again.files.get(file)!);
+    expect(rerun.path).toBe(trace.path);
+    expect(rerun.steps.length).toBeLessThanOrEqual(trace.steps.length);
+    const rerunAgain = fakeIo();
+    expect(await cli([...CANARY_RUN, '--path', trace.path!], rerunAgain)).toBe(1);
+    expect(rerunAgain.files.get(file)).toBe(again.files.get(file));
   });
 });
 

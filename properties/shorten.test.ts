@@ -69,3 +69,40 @@ describe('shortening a counterexample', () => {
     expect(kept.scenario).not.toBe(plain.scenario);
   });
 });
+
+describe('the shrinking budget', () => {
+  // A variant whose shrinking takes fast-check tens of thousands of runs unbounded.
+  const slow = MUTANTS.get('flush-op-ignores-barrier')!;
+  const slowDef = propertyOfMutant(slow)!;
+  const budget = 60;
+  const bounded = (path?: string) =>
+    checkProperty(slowDef, {
+      numRuns: 400,
+      seed: 1,
+      drivers: slow.drivers,
+      shrinkRunsMax: budget,
+      ...(path === undefined ? {} : { path }),
+    });
+  const first = bounded();
+
+  it('ends the shrinking after that many runs: a failure, not an interrupted check', () => {
+    expect(first.failure?.violation.code).toBe('protocol-error');
+    expect(first.interrupted).toBeUndefined();
+    // Every run of the campaign up to the first failure (a budget of 0), then at most the budget.
+    const upToFailure = checkProperty(slowDef, {
+      numRuns: 400,
+      seed: 1,
+      drivers: slow.drivers,
+      shrinkRunsMax: 0,
+    }).runs;
+    expect(first.runs).toBeGreaterThan(upToFailure);
+    expect(first.runs).toBeLessThanOrEqual(upToFailure + budget);
+    expect(bounded().failure?.scenario).toEqual(first.failure?.scenario);
+  });
+
+  it('its path replays the counterexample it stopped at, with no shrinking past it', () => {
+    const again = bounded(first.failure!.path);
+    expect(again.failure?.scenario).toEqual(first.failure?.scenario);
+    expect(again.runs).toBe(1);
+  });
+});

@@ -10,6 +10,7 @@ import {
   checkPropertyAsync,
   type PropertyDef,
   type PropertyOutcome,
+  SHRINK_RUNS_MAX,
   type Strategy,
 } from '../../properties/catalog.ts';
 import type { Chunk } from './shard.ts';
@@ -108,6 +109,7 @@ export function runChunkJob(
     drivers: local.drivers,
     strategy: local.strategy,
     shorten: true,
+    shrinkRunsMax: SHRINK_RUNS_MAX,
     onRun: (runs, actions) => {
       const at = now();
       if (at - last < JOB_PROGRESS_MS) return;
@@ -147,6 +149,7 @@ export class LocalRunner {
       drivers: this.local.drivers,
       strategy: this.local.strategy,
       shorten: true,
+      shrinkRunsMax: SHRINK_RUNS_MAX,
       onRun: (runs, actions) => {
         const at = this.now();
         if (at - shown < JOB_PROGRESS_MS) return;

@@ -8,6 +8,7 @@ import {
   checkPropertyAsync,
   type PropertyDef,
   type PropertyOutcome,
+  SHRINK_RUNS_MAX,
   type Strategy,
 } from '../../properties/catalog.ts';
 import { LIVENESS_CODES } from '../../properties/invariants/violation.ts';
@@ -151,6 +152,7 @@ async function runChunks(
       drivers: plan.drivers,
       strategy: plan.strategy,
       shorten: true,
+      shrinkRunsMax: SHRINK_RUNS_MAX,
       ...(plan.path === undefined ? {} : { path: plan.path }),
       onRun: (_, a) => {
         clock.owed += a - seen;
