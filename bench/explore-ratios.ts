@@ -17,11 +17,10 @@ const RATIO_AIM = 1.5;
 /** The module's whole budget: rows past it are printed as not measured, with the reason. */
 const BUDGET_S = 1_500;
 /**
- * Per variant: explore's and check's own limits. Most rows take a second or two; a few take
- * check's shrinking minutes (flush-op-ignores-barrier: 160 CPU-s to shrink a 76-step trace), so
- * check is stopped at ROW_CHECK_S and its smallest counterexample so far is the one measured
- * (the row says so). At 15 s five rows stopped with traces 4 to 21 times explore's (the longer
- * I/O-heavy schedules of c4f6146 give the shrinker more to take away).
+ * Per variant: explore's and check's own limits. With check's shrinking bounded in runs
+ * (SHRINK_RUNS_MAX) a row takes a few seconds at most; ROW_CHECK_S stays as a guard, and a row
+ * it stops says so (its smallest counterexample so far is the one measured). Before the bound,
+ * flush-op-ignores-barrier's shrinking alone took 40 s.
  */
 const ROW_EXPLORE_S = 30;
 const ROW_CHECK_S = 90;

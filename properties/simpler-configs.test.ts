@@ -85,6 +85,24 @@ describe('simpler configurations', () => {
   });
 });
 
+describe('an unbind sooner', () => {
+  it('is offered before the unbind is taken away', () => {
+    const config: WorldConfig = {
+      vcpuCount: 1,
+      abi: 'x86_64-abi',
+      diskSectors: 256,
+      frontend: DEFAULT_FRONTEND,
+      backend: DEFAULT_BACKEND,
+      workload: [],
+      faults: { ...NO_FAULTS, guestUnbindAfterWrites: 2 },
+    };
+    // The plan's candidates come first: the threshold gone, then the unbind at once.
+    const unbinds = simplerConfigs(config).map((c) => c.faults.guestUnbindAfterWrites);
+    expect(unbinds.slice(0, 2)).toEqual([undefined, 0]);
+    expect(unbinds.slice(2).every((after) => after === 2)).toBe(true);
+  });
+});
+
 describe('the shortener with simpler configurations', () => {
   const name = 'blkback-persistent-past-limit';
   const mutant = MUTANTS.get(name)!;

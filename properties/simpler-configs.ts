@@ -44,6 +44,11 @@ function simplerPlans(plan: FaultPlan): FaultPlan[] {
   // A threshold holds every fault back until the guest has done that much: all of it stays in
   // the trace, and no workload item can go while it stands.
   for (const key of FAULT_THRESHOLDS) if (plan[key] !== undefined) out.push(without(plan, key));
+  // The unbind is the fault itself: sooner, rather than gone (its threshold counts blkfront's
+  // state writes, so 0 is before blkfront has talked).
+  const unbindAfter = plan.guestUnbindAfterWrites;
+  if (unbindAfter !== undefined && unbindAfter > 0)
+    out.push({ ...plan, guestUnbindAfterWrites: 0 });
   for (let i = plan.migrations.length - 1; i >= 0; i--)
     out.push({ ...plan, migrations: plan.migrations.filter((_, k) => k !== i) });
   for (const key of FAULT_FLAGS) if (plan[key] === true) out.push({ ...plan, [key]: false });
