@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { WorldConfig } from '../impl/world/config.ts';
 import { isFaultStart } from '../impl/world/enabled.ts';
 import { enabled } from '../impl/world/enabled.ts';
-import { checkProperty } from '../properties/catalog.ts';
+import { checkProperty, SHRINK_RUNS_MAX } from '../properties/catalog.ts';
 import { configsOf, SMALL_BOUNDS } from '../properties/explore/bounds.ts';
 import { checkQuiescence, performStep, startRun } from '../properties/explore/run-state.ts';
 import { explore } from '../properties/explore/search.ts';
@@ -96,10 +96,13 @@ describe('check -> explore', () => {
   for (const [name, property, numRuns, seed] of cases) {
     it(`${name}: check's shrunk counterexample shows the same violation under explore's checker`, () => {
       const def = propertyByName(property)!;
+      // As `blkif check` reports it: shrinking within its budget, then the shortening.
       const outcome = checkProperty(def, {
         numRuns,
         seed,
         drivers: MUTANTS.get(name)!.drivers,
+        shorten: true,
+        shrinkRunsMax: SHRINK_RUNS_MAX,
       });
       const failure = outcome.failure;
       expect(failure, `${property} finds ${name}`).toBeDefined();
