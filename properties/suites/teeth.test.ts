@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkProperty, type PropertyDef } from '../catalog.ts';
 import { INVARIANTS } from '../invariants/index.ts';
 import { MUTANTS } from '../mutants/index.ts';
-import { PROPERTIES } from '../properties.ts';
+import { PROPERTIES, propertyOfMutant } from '../properties.ts';
 import { testSeed } from '../report.ts';
 
 // Every invariant has teeth: each violation code has a named known-bad variant of the drivers,
@@ -36,10 +36,7 @@ describe(`teeth (seed ${seed})`, () => {
 
   for (const [name, mutant] of MUTANTS) {
     it(`${name} is caught by ${mutant.caughtBy}`, () => {
-      const def =
-        mutant.property === undefined
-          ? propertyFor(mutant.caughtBy)
-          : PROPERTIES.find((p) => p.name === mutant.property)!;
+      const def = propertyOfMutant(mutant)!;
       expect(def?.codes).toContain(mutant.caughtBy);
       const outcome = checkProperty(def, {
         numRuns: TEETH_RUNS,
